@@ -1,0 +1,122 @@
+/**
+ * Exclusive advisory file locks that interoperate with the reference CNI plugins: flock(LOCK_EX) on
+ * Linux (host-local's `lock` file), LockFileEx(EXCLUSIVE) on 1 byte at offset 0 on Windows. Node has no
+ * flock, so it is called through koffi. Acquisition polls with LOCK_NB so an agent's event loop never
+ * blocks; the lock dies with the process (kernel-released), so a killed CNI plugin never wedges the store.
+ */
+import * as fs from 'node:fs';
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+const EWOULDBLOCK = 11;
+const EINTR = 4;
+
+interface Locker {
+  tryLock(fd: number): boolean;
+  unlock(fd: number): void;
+}
+
+let locker: Locker | undefined;
+
+function posixLocker(): Locker {
+  const koffi = require('koffi');
+  const libc = koffi.load(process.platform === 'darwin' ? 'libc.dylib' : 'libc.so.6');
+  const flock = libc.func('int flock(int fd, int operation)');
+  return {
+    tryLock(fd) {
+      for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+        const err = koffi.errno();
+        if (err === EINTR) continue;
+        if (err === EWOULDBLOCK) return false;
+        throw new Error(`flock(LOCK_EX) failed: errno ${err}`);
+      }
+    },
+    unlock(fd) {
+      flock(fd, LOCK_UN);
+    },
+  };
+}
+
+function windowsLocker(): Locker {
+  const koffi = require('koffi');
+  const k32 = koffi.load('kernel32.dll');
+  const OVERLAPPED = koffi.struct('SY_OVERLAPPED', {
+    Internal: 'uintptr_t', InternalHigh: 'uintptr_t', Offset: 'uint32_t', OffsetHigh: 'uint32_t', hEvent: 'void *',
+  });
+  const LockFileEx = k32.func('__stdcall', 'LockFileEx', 'int', ['void *', 'uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', koffi.inout(koffi.pointer(OVERLAPPED))]);
+  const UnlockFileEx = k32.func('__stdcall', 'UnlockFileEx', 'int', ['void *', 'uint32_t', 'uint32_t', 'uint32_t', koffi.inout(koffi.pointer(OVERLAPPED))]);
+  const getHandle = k32.func('intptr_t _get_osfhandle(int fd)');
+  const LOCKFILE_FAIL_IMMEDIATELY = 1;
+  const LOCKFILE_EXCLUSIVE_LOCK = 2;
+  const ov = () => ({ Internal: 0, InternalHigh: 0, Offset: 0, OffsetHigh: 0, hEvent: null });
+  return {
+    tryLock(fd) {
+      const h = getHandle(fd);
+      return LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ov()) !== 0;
+    },
+    unlock(fd) {
+      UnlockFileEx(getHandle(fd), 0, 1, 0, ov());
+    },
+  };
+}
+
+function getLocker(): Locker {
+  locker ??= process.platform === 'win32' ? windowsLocker() : posixLocker();
+  return locker;
+}
+
+export class LockTimeoutError extends Error {
+  constructor(readonly file: string, readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms waiting for the lock on ${file}`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+export interface FileLock {
+  readonly file: string;
+  release(): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Opens (creating if needed, mode 0600 like host-local) and exclusively locks `file`. */
+export async function acquireLock(file: string, timeoutMs = 30_000): Promise<FileLock> {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const l = getLocker();
+  const deadline = Date.now() + timeoutMs;
+  let wait = 1;
+  try {
+    while (!l.tryLock(fd)) {
+      if (Date.now() >= deadline) throw new LockTimeoutError(file, timeoutMs);
+      await sleep(wait);
+      wait = Math.min(wait * 2, 20);
+    }
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        l.unlock(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
+export async function withFileLock<T>(file: string, fn: () => Promise<T> | T, timeoutMs?: number): Promise<T> {
+  const lock = await acquireLock(file, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
