@@ -9,3 +9,4 @@ export * from './modify';
 export * from './errors';
 export * from './version';
 export * from './v1';
+export * from './json';

@@ -1,0 +1,119 @@
+/**
+ * JSON as HNS speaks it:
+ * - integers beyond 2^53 (Health.LastUpdateTime, InterfaceLuid, Version) are parsed to bigint and written
+ *   back as bare digits, so nothing is rounded on a round trip;
+ * - keys drift in case between HNS builds and between v1 and v2 (`ID`/`Id`, `IPAddress`/`IpAddress`):
+ *   `normalizeKeys` rewrites known keys to the canonical spelling we send;
+ * - enum strings drift too (`overlay`/`Overlay`): `canonicalNetworkType` fixes those.
+ */
+import { NETWORK_TYPES } from './network';
+
+/** JSON.parse, except integer literals that do not fit a double exactly become bigint. */
+export function parseHnsJson<T = unknown>(text: string): T {
+  // Quote-aware scan: mark large integer literals outside strings, then revive them.
+  let needsBig = false;
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if ((c >= '0' && c <= '9') || c === '-') {
+      let j = i + 1;
+      while (j < n && /[0-9eE.+-]/.test(text[j])) j++;
+      const lit = text.slice(i, j);
+      if (/^-?\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit))) {
+        out += `"\\u0000big:${lit}"`;
+        needsBig = true;
+      } else {
+        out += lit;
+      }
+      i = j;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  if (!needsBig) return JSON.parse(text) as T;
+  return JSON.parse(out, (_k, v) => (typeof v === 'string' && v.startsWith('\u0000big:') ? BigInt(v.slice(5)) : v)) as T;
+}
+
+/** JSON.stringify that writes bigint as bare digits (the inverse of parseHnsJson). */
+export function stringifyHnsJson(value: unknown, space?: number): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(
+    value,
+    (_k, v) => {
+      if (typeof v === 'bigint') {
+        marks.push(v.toString());
+        return `\u0000big:${marks.length - 1}`;
+      }
+      return v;
+    },
+    space,
+  );
+  if (marks.length === 0 || text === undefined) return text;
+  return text.replace(/"\\u0000big:(\d+)"/g, (_m, idx: string) => marks[Number(idx)]);
+}
+
+/**
+ * Canonical spellings of keys HNS emits with drifting case. Lookup is by lower-cased key; keys not
+ * listed keep their spelling (so unknown/new fields survive untouched).
+ */
+const CANONICAL_KEYS = [
+  'ID', 'Name', 'Type', 'Owner', 'Version', 'State', 'Health', 'SchemaVersion', 'Major', 'Minor', 'Flags',
+  'Policies', 'Settings', 'MacPool', 'Ranges', 'StartMacAddress', 'EndMacAddress', 'Dns', 'Domain', 'Search',
+  'ServerList', 'Options', 'Ipams', 'Subnets', 'IpAddressPrefix', 'Routes', 'NextHop', 'DestinationPrefix',
+  'Metric', 'IpSubnets', 'HostComputeNetwork', 'HostComputeNamespace', 'IpConfigurations', 'IpAddress',
+  'PrefixLength', 'IpSubnetId', 'MacAddress', 'HostComputeEndpoints', 'SourceVIP', 'FrontendVIPs',
+  'PortMappings', 'Protocol', 'InternalPort', 'ExternalPort', 'DistributionType', 'NamespaceId',
+  'NamespaceGuid', 'Resources', 'Data', 'ResourceType', 'RequestType', 'EndpointId', 'ContainerId',
+  'VirtualNetwork', 'VirtualNetworkName', 'IPAddress', 'GatewayAddress', 'AddressPrefix', 'ManagementIP',
+  'DNSServerList', 'DNSSuffix', 'NetworkAdapterName', 'SharedContainers', 'IsolationId', 'ProviderAddress',
+  'DistributedRouterMacAddress', 'Exceptions', 'ExceptionList', 'Destinations', 'VirtualIP', 'VIP',
+  'NeedEncap', 'Success', 'Error', 'ErrorCode', 'Output', 'Filter', 'Extra', 'LayeredOn', 'SwitchGuid',
+];
+const CANONICAL_BY_LOWER = new Map(CANONICAL_KEYS.map((k) => [k.toLowerCase(), k]));
+
+/** Returns a deep copy with known keys in canonical case (`Id` → `ID`, `ipaddress` → `IPAddress`). */
+export function normalizeKeys<T = unknown>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => normalizeKeys(v)) as unknown as T;
+  if (value === null || typeof value !== 'object' || typeof value === 'bigint') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const canon = CANONICAL_BY_LOWER.get(k.toLowerCase()) ?? k;
+    // v1 IPAddress vs v2 IpAddress differ only by case; keep whichever family the spelling points to.
+    const key = canon === 'IPAddress' && k[1] === 'p' ? 'IpAddress' : canon;
+    out[key] = normalizeKeys(v);
+  }
+  return out as T;
+}
+
+/** Case-insensitive property read, for code that must accept any HNS casing without normalizing first. */
+export function getCI<T = unknown>(obj: unknown, key: string): T | undefined {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  const rec = obj as Record<string, unknown>;
+  if (key in rec) return rec[key] as T;
+  const lower = key.toLowerCase();
+  for (const k of Object.keys(rec)) if (k.toLowerCase() === lower) return rec[k] as T;
+  return undefined;
+}
+
+/** `overlay` → `Overlay`, `l2bridge` → `L2Bridge`; missing Type means NAT (HNS omits the zero value). */
+export function canonicalNetworkType(t: unknown): string {
+  if (t === undefined || t === null || t === '') return 'NAT';
+  if (typeof t === 'number') return NETWORK_TYPES[t] ?? String(t);
+  const s = String(t);
+  return NETWORK_TYPES.find((x) => x.toLowerCase() === s.toLowerCase()) ?? s;
+}
+
+/** GUIDs come back upper-case from HNS; compare them this way. */
+export function sameId(a: string | undefined, b: string | undefined): boolean {
+  return !!a && !!b && a.toLowerCase() === b.toLowerCase();
+}
