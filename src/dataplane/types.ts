@@ -53,8 +53,12 @@ export interface HostNetworkService {
   createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace>;
   modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace>;
   deleteNamespace(id: string): Promise<void>;
-  /** = modifyNamespace(ns, {ResourceType:'Endpoint', RequestType:'Add', Settings:{EndpointId}}). */
-  attachEndpoint(namespaceId: string, endpointId: string): Promise<void>;
+  /**
+   * = modifyNamespace(ns, {ResourceType:'Endpoint', RequestType:'Add', Settings:{EndpointId}}).
+   * On Windows the namespace ID is a HostComputeNamespace GUID; on the linux data plane it is the netns
+   * path (CNI_NETNS), and `options.interfaceName` names the interface created inside it (CNI_IFNAME).
+   */
+  attachEndpoint(namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void>;
   detachEndpoint(namespaceId: string, endpointId: string): Promise<void>;
 
   listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]>;
@@ -69,6 +73,11 @@ export interface HostNetworkService {
 
   /** Release handles, sessions, sockets. Safe to call twice. */
   close(): Promise<void>;
+}
+
+export interface AttachOptions {
+  /** Name of the interface inside the namespace (linux: CNI_IFNAME, default eth0). Ignored by HNS. */
+  interfaceName?: string;
 }
 
 export interface DataplaneOptions {
