@@ -71,6 +71,33 @@ export class NetnsLab {
     }
   }
 
+  /**
+   * Gives the switch namespace a router address on the underlay (<underlay>.1) and an "outside the
+   * cluster" address on its loopback, and points every node's default route at it.
+   */
+  external(outside = '198.51.100.1'): { router: string; outside: string } {
+    const router = this.plan.nodes[0].underlayIp.replace(/\.\d+$/, '.1');
+    const rt = Rtnl.open(nsPath(this.plan.switchNs));
+    try {
+      const br = rt.mustLink('underlay');
+      rt.addAddress(br.index, router, 24);
+      const lo = rt.mustLink('lo');
+      rt.setLink(lo.index, { up: true });
+      rt.addAddress(lo.index, outside, 32);
+    } finally {
+      rt.close();
+    }
+    for (const n of this.plan.nodes) {
+      const nrt = Rtnl.open(nsPath(n.name));
+      try {
+        nrt.addRoute({ dst: '0.0.0.0', prefixLen: 0, gateway: router });
+      } finally {
+        nrt.close();
+      }
+    }
+    return { router, outside };
+  }
+
   /** Opens each node's linux data plane inside its namespace and creates the pod network and peer routes. */
   async network(): Promise<void> {
     for (const n of this.plan.nodes) {

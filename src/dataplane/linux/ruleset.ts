@@ -9,6 +9,8 @@ import type { EndpointPolicy, HostComputeLoadBalancer, AclPolicySettings, PortMa
 import { policyTypeIs, LoadBalancerDistribution, LoadBalancerFlags } from '../../hns';
 
 export const TABLE = 'switchyard';
+/** Connection mark of node-port connections that must be masqueraded ("SY"). */
+export const NODEPORT_MARK = '0x5359';
 
 export interface RenderBridge { name: string; subnet: string; nat: boolean }
 export interface RenderEndpoint { id: string; ip?: string; veth?: string; bridge?: string; policies: EndpointPolicy[] }
@@ -70,6 +72,9 @@ function renderInet(input: RenderInput): string {
   const vipMap: string[] = [];
   const localMap: string[] = [];
 
+  const bridgeNames = input.bridges.map((b) => q(b.name));
+  const notBridge = bridgeNames.length ? ` oifname != ${bridgeNames.length === 1 ? bridgeNames[0] : `{ ${bridgeNames.join(', ')} }`}` : '';
+  let nodePorts = false;
   for (const br of input.bridges) {
     // Hairpin: a pod reaching a VIP that lands on a pod behind the same bridge must see the reply come back
     // through the NAT, so the connection is masqueraded to the gateway.
@@ -94,7 +99,7 @@ function renderInet(input: RenderInput): string {
         const ext = port(s.ExternalPort, `${where} PortMapping.ExternalPort`);
         const int = port(s.InternalPort ?? s.ExternalPort, `${where} PortMapping.InternalPort`);
         const chain = `hp-${short(ep.id)}-${i}`;
-        chains.push(`chain ${chain} {\n\t\tmeta l4proto ${proto} dnat ip to ${ep.ip} . ${int}\n\t}`);
+        chains.push(`chain ${chain} {\n\t\tmeta l4proto ${proto} dnat ip to ${ep.ip}:${int}\n\t}`);
         if (s.VIP) vipMap.push(`${ipv4(s.VIP, `${where} PortMapping.VIP`)} . ${proto} . ${ext} : jump ${chain}`);
         else localMap.push(`${proto} . ${ext} : jump ${chain}`);
       }
@@ -117,11 +122,18 @@ function renderInet(input: RenderInput): string {
         : `meta l4proto ${proto} dnat ip to ${pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol ? 'jhash ip saddr' : 'numgen random'} mod ${backends.length} map { ${backends.join(', ')} }`;
       chains.push(`chain ${chain} {\n\t\t${body}\n\t}`);
       const vips = d.FrontendVIPs ?? [];
-      if (vips.length === 0) localMap.push(`${proto} . ${ext} : jump ${chain}`);
+      if (vips.length === 0) {
+        // Node-port style: a backend on another node would answer the client directly, so mark the
+        // connection for masquerade (as kube-proxy does).
+        chains.push(`chain np-${short(lb.id)}-${i} {\n\t\tct mark set ${NODEPORT_MARK}\n\t\tjump ${chain}\n\t}`);
+        localMap.push(`${proto} . ${ext} : jump np-${short(lb.id)}-${i}`);
+      }
       for (const vip of vips) vipMap.push(`${ipv4(vip, `${where} FrontendVIPs`)} . ${proto} . ${ext} : jump ${chain}`);
     });
   }
 
+  nodePorts = chains.some((c) => c.startsWith('chain np-'));
+  if (nodePorts) post.unshift(`ct mark ${NODEPORT_MARK}${notBridge} masquerade`);
   const svc: string[] = [];
   if (vipMap.length) svc.push(`ip daddr . meta l4proto . th dport vmap { ${dedupe(vipMap).join(', ')} }`);
   if (localMap.length) svc.push(`fib daddr type local meta l4proto . th dport vmap { ${dedupe(localMap).join(', ')} }`);
