@@ -1,6 +1,14 @@
 /** IPv4 prefix arithmetic for subnets, gateways and allocation (validation through ipaddr.js). */
 import * as ipaddr from 'ipaddr.js';
 
+/** A malformed address or prefix in a document (bad input, named by field). */
+export class AddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AddressError';
+  }
+}
+
 export interface Cidr { network: number; prefixLen: number; text: string }
 
 export function ipToInt(ip: string): number {
@@ -21,9 +29,9 @@ export function parseCidr(text: string, field: string): Cidr {
   try {
     parsed = ipaddr.parseCIDR(text);
   } catch {
-    throw new Error(`${field}: "${text}" is not a prefix like 10.244.1.0/24`);
+    throw new AddressError(`${field}: "${text}" is not a prefix like 10.244.1.0/24`);
   }
-  if (parsed[0].kind() !== 'ipv4') throw new Error(`${field}: "${text}" is IPv6; the linux data plane realizes IPv4 subnets`);
+  if (parsed[0].kind() !== 'ipv4') throw new AddressError(`${field}: "${text}" is IPv6; the linux data plane realizes IPv4 subnets`);
   const prefixLen = parsed[1];
   const size = 2 ** (32 - prefixLen);
   const network = Math.floor(ipToInt(parsed[0].toString()) / size) * size;

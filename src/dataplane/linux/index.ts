@@ -21,7 +21,7 @@ import { OsError } from './netlink/libc';
 import { isNetnsPath, writeSysctl } from './netns';
 import { applyRuleset, NftError } from './nft';
 import { PolicyError, render, type RenderInput } from './ruleset';
-import { contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
+import { AddressError, contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
 import { key, loadState, saveState, withStateLock, type EndpointRecord, type LinuxState, type NetworkRecord } from './state';
 import {
   BadNetworkError, OWN_LINK, applyNetworkPolicy, describeNetwork, planNetwork, realizeNetwork, removeNetwork, removeNetworkPolicy, vethName,
@@ -49,7 +49,7 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
 
 function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
   if (isHnsError(e)) return e;
-  if (e instanceof BadNetworkError || e instanceof PolicyError) return new HnsError(0x80070057, e.message, ctx, 'bad-input');
+  if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError) return new HnsError(0x80070057, e.message, ctx, 'bad-input');
   if (e instanceof OsError && e.errno === 17) return new HnsError(0x800700b7, e.message, ctx, 'already-exists');
   if (e instanceof NftError) return new HnsError(E_FAIL, `${e.message}`, ctx);
   const err = e as Error & { code?: string };
@@ -465,7 +465,8 @@ export class LinuxDataplane implements HostNetworkService {
       return report;
     }
     await this.mutate('reconcile', this.netns ?? 'host', (s) => {
-      const links = new Set(this.rt.links().map((l) => l.name));
+      const all = this.rt.links();
+      const links = new Set(all.map((l) => l.name));
       let rebuild = false;
       for (const rec of Object.values(s.networks)) {
         if ((rec.bridge && !links.has(rec.bridge)) || (rec.vxlan && !links.has(rec.vxlan))) {
@@ -491,6 +492,11 @@ export class LinuxDataplane implements HostNetworkService {
           rebuild = true;
         } else if (ep.attached && ep.veth) {
           wanted.add(ep.veth);
+          // A rebuilt bridge has no ports: put surviving pod veths back on it.
+          const br = s.networks[key(ep.doc.HostComputeNetwork ?? '')]?.bridge;
+          const brLink = br ? this.rt.linkByName(br) : undefined;
+          const veth = all.find((l) => l.name === ep.veth);
+          if (brLink && veth && veth.master !== brLink.index) this.rt.setLink(veth.index, { master: brLink.index, up: true }, ep.veth);
         }
       }
       for (const name of links) {

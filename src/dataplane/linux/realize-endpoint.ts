@@ -87,7 +87,7 @@ function applyQos(doc: HostComputeEndpoint, netns: string, ifname: string): void
   const q = findPolicies(doc.Policies, 'QOS')[0];
   if (!q) return;
   const bytes = Number(getCI(q.Settings, 'MaximumOutgoingBandwidthInBytes'));
-  if (!Number.isFinite(bytes) || bytes <= 0) throw new Error(`QOS.MaximumOutgoingBandwidthInBytes: ${String(bytes)} must be a positive number of bytes per second`);
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new AddressError(`QOS.MaximumOutgoingBandwidthInBytes: ${String(bytes)} must be a positive number of bytes per second`);
   const bits = Math.round(bytes * 8);
   // Burst must cover one timer tick at this rate (and at least one MTU-sized frame).
   const burst = Math.max(Math.ceil(bytes / 100), 16 * 1024);
