@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { HostComputeEndpoint } from '../../hns';
 import { findPolicies, getCI } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
-import { parseCidr } from './addr';
+import { AddressError, parseCidr } from './addr';
 import type { EndpointRecord, NetworkRecord } from './state';
 
 export interface AttachResult { veth?: string }
