@@ -454,6 +454,28 @@ export class LinuxDataplane implements HostNetworkService {
    * removes links left by an interrupted attach or by objects no longer recorded, forgets attachments whose
    * links disappeared, and reapplies the nft tables when anything was rebuilt.
    */
+  private needsReconcile(s: LinuxState): boolean {
+    const all = this.rt.links();
+    const byName = new Map(all.map((l) => [l.name, l]));
+    const wanted = new Set<string>();
+    for (const rec of Object.values(s.networks)) {
+      for (const name of [rec.bridge, rec.vxlan]) {
+        if (!name) continue;
+        if (!byName.has(name)) return true;
+        wanted.add(name);
+      }
+    }
+    for (const ep of Object.values(s.endpoints)) {
+      if (ep.attaching && !ep.attached) return true;
+      if (!ep.attached || !ep.veth) continue;
+      const veth = byName.get(ep.veth);
+      const br = byName.get(s.networks[key(ep.doc.HostComputeNetwork ?? '')]?.bridge ?? '');
+      if (!veth || (br && veth.master !== br.index)) return true;
+      wanted.add(ep.veth);
+    }
+    return all.some((l) => OWN_LINK.test(l.name) && !wanted.has(l.name));
+  }
+
   async reconcile(): Promise<{ removedLinks: string[]; rebuiltNetworks: string[]; abandonedAttaches: string[] }> {
     const report = { removedLinks: [] as string[], rebuiltNetworks: [] as string[], abandonedAttaches: [] as string[] };
     if (!fs.existsSync(this.statePath)) {
@@ -464,6 +486,8 @@ export class LinuxDataplane implements HostNetworkService {
       });
       return report;
     }
+    // Fast path for per-pod processes: nothing to repair means no lock and no state write.
+    if (!this.needsReconcile(this.read())) return report;
     await this.mutate('reconcile', this.netns ?? 'host', (s) => {
       const all = this.rt.links();
       const links = new Set(all.map((l) => l.name));
