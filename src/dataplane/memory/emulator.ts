@@ -277,8 +277,8 @@ export class MemoryHns implements HostNetworkService {
   }
 
   async modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
-    const ctx: Ctx = { call: 'HcnModifyNetwork', subject: `network ${id}` };
     const req = normalizeKeys(clone(request)) as ModifyNetworkRequest;
+    const ctx: Ctx = { call: 'HcnModifyNetwork', subject: `network ${id}`, requestType: String(req?.RequestType) };
     return this.store.mutate((s) => {
       const net = this.network(s, id, ctx);
       const version = this.versionOf(s);
@@ -293,7 +293,7 @@ export class MemoryHns implements HostNetworkService {
             if (!policyTypeIs(p, 'RemoteSubnetRoute')) return false;
             const prefix = String(getCI(p.Settings, 'DestinationPrefix') ?? '').toLowerCase();
             return existing.some((e) => policyTypeIs(e, 'RemoteSubnetRoute') && String(getCI(e.Settings, 'DestinationPrefix') ?? '').toLowerCase() === prefix);
-          }) as HostComputeNetwork['Policies'];
+          }, req.RequestType) as HostComputeNetwork['Policies'];
           break;
         }
         case 'dns':
@@ -329,6 +329,7 @@ export class MemoryHns implements HostNetworkService {
     op: string,
     ctx: Ctx,
     conflicts: (p: { Type: string; Settings?: unknown }, existing: { Type: string; Settings?: unknown }[]) => boolean = () => false,
+    shown?: unknown,
   ): { Type: string; Settings?: unknown }[] {
     const result = [...current];
     if (op === 'add') {
@@ -352,7 +353,7 @@ export class MemoryHns implements HostNetworkService {
       const types = new Set(incoming.map((p) => p.Type.toLowerCase()));
       return [...result.filter((e) => !types.has(e.Type.toLowerCase())), ...incoming];
     }
-    fail('E_INVALIDARG', ctx, `(RequestType "${op}" is not valid for policies: use Add, Remove or Update)`);
+    fail('E_INVALIDARG', ctx, `(RequestType "${String(shown ?? op)}" is not valid for policies: use Add, Remove or Update)`);
   }
 
   private modifySubnets(s: EmulatorState, net: HostComputeNetwork, op: string, subnets: Subnet[], ctx: Ctx): void {
@@ -388,7 +389,7 @@ export class MemoryHns implements HostNetworkService {
       }
       return;
     }
-    fail('E_INVALIDARG', ctx, `(RequestType "${op}" is not valid for Subnet: use Add or Remove)`);
+    fail('E_INVALIDARG', ctx, `(RequestType "${ctx.requestType ?? op}" is not valid for Subnet: use Add or Remove)`);
   }
 
   private modifyIpSubnets(net: HostComputeNetwork, op: string, settings: Doc, ctx: Ctx): void {
@@ -408,7 +409,7 @@ export class MemoryHns implements HostNetworkService {
         if (i < 0) fail('HCN_E_SUBNET_NOT_FOUND', ctx, `(IP subnet ${item.ID ?? item.IpAddressPrefix})`);
         sub.IpSubnets.splice(i, 1);
       } else {
-        fail('E_INVALIDARG', ctx, `(RequestType "${op}" is not valid for IPSubnet: use Add or Remove)`);
+        fail('E_INVALIDARG', ctx, `(RequestType "${ctx.requestType ?? op}" is not valid for IPSubnet: use Add or Remove)`);
       }
     }
   }
@@ -591,7 +592,7 @@ export class MemoryHns implements HostNetworkService {
       if (rt === 'port') fail('HCN_E_REQUEST_UNSUPPORTED', ctx, '(Port requests attach a VM NIC; the emulated host has no virtual machines)');
       if (rt !== 'policy') fail('E_INVALIDARG', ctx, `(ResourceType "${String(req?.ResourceType)}" is not one of Policy, Port)`);
       const { policies } = checkEndpointPolicies(getCI((req.Settings ?? {}) as Doc, 'Policies') ?? [], this.versionOf(s), ctx);
-      const next = this.applyPolicyChange(ep.Policies ?? [], policies, op, ctx) as HostComputeEndpoint['Policies'];
+      const next = this.applyPolicyChange(ep.Policies ?? [], policies, op, ctx, undefined, req.RequestType) as HostComputeEndpoint['Policies'];
       const remote = ((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0;
       if (!remote) this.checkPortCollisions(s, portsOf(next), ep.ID, ctx);
       checkEndpointPolicies(next, this.versionOf(s), ctx);

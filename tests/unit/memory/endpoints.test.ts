@@ -115,6 +115,18 @@ describe('memory data plane: endpoints', () => {
     assert.equal(ep.Policies![0].Type, 'SDNRoute', 'policy types are matched case-insensitively and stored in hcsshim spelling');
   });
 
+  it('checks policy settings (HCN_E_INVALID_POLICY) and refuses VM port requests', async () => {
+    const hns = t.open();
+    const net = await hns.createNetwork(l2bridge());
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'ACL', Settings: { Action: 'Maybe', Direction: 'In' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Action/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 'tcp', InternalPort: 80, ExternalPort: 80 } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Protocol must be a protocol number/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /DestinationPrefix/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: '10.96.0.0/12' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Exceptions must be an array/);
+    const ep = await hns.createEndpoint(net.ID!, {});
+    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Port', RequestType: 'Add', Settings: { PortId: 'x' } }), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
+    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Refresh', Settings: { Policies: [] } }), 'E_INVALIDARG', 'bad-input', /Refresh/);
+  });
+
   it('allows a remote endpoint (Flags 1) outside the local subnet, with no namespace', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(overlay());
