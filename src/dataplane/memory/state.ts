@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { acquireLock } from '../../util/file-lock';
+import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
 import { writeFileAtomicSync } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
@@ -143,7 +143,15 @@ export class StateStore {
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
     }
-    if (!s.Host || typeof s.Host !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    const h = s.Host as Partial<EmulatedHost> | undefined;
+    if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {
+      throw new EmulatorStateError(this.file, 'field "Host.Version" must be {"Major":n,"Minor":n}');
+    }
+    if (!Number.isInteger(h.NextNamespaceId)) throw new EmulatorStateError(this.file, 'field "Host.NextNamespaceId" must be an integer');
+    for (const k of ['ManagementIP', 'DrMacAddress'] as const) {
+      if (typeof h[k] !== 'string') throw new EmulatorStateError(this.file, `field "Host.${k}" must be a string`);
+    }
     return s as EmulatorState;
   }
 
@@ -170,8 +178,15 @@ export class StateStore {
    * leaves no half-created object behind.
    */
   async mutate<T>(fn: (state: EmulatorState) => T): Promise<T> {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    let lock: FileLock;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    } catch (e) {
+      if (e instanceof LockTimeoutError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new EmulatorStateError(this.file, `cannot be locked (${err.code ?? err.message} on ${this.lockFile})`);
+    }
     try {
       this.removeStaleTemps();
       const state = this.read();
