@@ -5,14 +5,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import {
-  DEFAULT_EMULATED_VERSION, EndpointFlags, HnsError, NAMESPACE_TYPES, SCHEMA_V2, featuresFor, getCI, normalizeKeys,
+  DEFAULT_EMULATED_VERSION, EndpointFlags, NAMESPACE_TYPES, SCHEMA_V2, featuresFor, getCI, normalizeKeys,
   policyTypeIs,
   type HnsFeatures, type HnsVersion, type HostComputeEndpoint, type HostComputeLoadBalancer, type HostComputeNamespace,
   type HostComputeNetwork, type HostComputeQuery, type IpConfig, type ModifyEndpointRequest, type ModifyNamespaceRequest,
   type ModifyNetworkRequest, type NamespaceResource, type Subnet,
 } from '../../hns';
 import {
-  ConversionError, endpointV1ToV2, endpointV2ToV1, loadBalancerToPolicyList, looksLikeV1Endpoint, looksLikeV1Network,
+  endpointV1ToV2, endpointV2ToV1, loadBalancerToPolicyList, looksLikeV1Endpoint, looksLikeV1Network,
   namespaceV2ToV1, networkV1ToV2, networkV2ToV1,
 } from '../../hns/convert';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
@@ -891,4 +891,3 @@ class MemoryV1SideStore implements V1SideStore {
   }
 }
 
-export { ConversionError, HnsError };
