@@ -66,7 +66,8 @@ export class V1OverV2 implements HnsV1Api {
         if (e.message.includes('hns failed with error :')) throw e;
         throw new HnsError(e.hresult, `hns failed with error : ${innerText(e)}`, { call, subject: e.subject, record: e.record }, e.kind);
       }
-      if (e instanceof ConversionError || e instanceof SyntaxError) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
+      if (e instanceof SyntaxError) throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, `${HRESULT_MESSAGES[HRESULT.HCN_E_INVALID_JSON]!.trim()} (${e.message})`);
+      if (e instanceof ConversionError) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
       throw e;
     }
   }

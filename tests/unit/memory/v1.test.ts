@@ -82,6 +82,8 @@ describe('memory data plane: HNS v1 surface', () => {
     await rejectsWith(hns.v1.call('GET', '/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found', /hns failed with error : Element not found\./);
     await rejectsWith(hns.v1.call('DELETE', '/networks/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found');
     await rejectsWith(hns.v1.call('GET', '/teleporters/'), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
+    await rejectsWith(hns.v1.call('POST', '/networks/', '{"Name":'), 'HCN_E_INVALID_JSON', 'invalid-json', /hns failed with error : The JSON document is invalid/);
+    await rejectsWith(hns.v1.call('POST', '/policylists/', { References: [], Policies: [{ Type: 'ELB', VIPs: ['1.1.1.1'] }, { Type: 'ELB', VIPs: ['2.2.2.2'] }] }), 'E_INVALIDARG', 'bad-input', /one policy list per frontend/);
   });
 
   it('container attach records SharedContainers (State 2) and stands in for the HCS network request', async () => {
