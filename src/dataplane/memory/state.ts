@@ -78,6 +78,23 @@ function serializeState(state: EmulatorState): string {
   return `{\n${parts.join(',\n')}\n}\n`;
 }
 
+/**
+ * Windows refuses to rename over a file that another process has open at that instant (a reader of this
+ * very state), with EPERM/EBUSY/EACCES; those clear within milliseconds, so the write is retried there.
+ */
+function writeReplacing(file: string, text: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileAtomicSync(file, text, 0o600);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !['EPERM', 'EBUSY', 'EACCES'].includes(code) || attempt >= 20) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * attempt);
+    }
+  }
+}
+
 export class StateStore {
   readonly file: string;
   readonly lockFile: string;
@@ -200,7 +217,7 @@ export class StateStore {
       }
       const text = serializeState(state);
       try {
-        writeFileAtomicSync(this.file, text, 0o600);
+        writeReplacing(this.file, text);
       } catch (e) {
         this.cache = undefined;
         throw new EmulatorStateError(this.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
