@@ -152,8 +152,10 @@ export class MemoryHns implements HostNetworkService {
       if (input.Ipams !== undefined && !Array.isArray(input.Ipams)) fail('E_INVALIDARG', ctx, '(Ipams must be an array)');
       for (const ipam of input.Ipams ?? []) {
         if (ipam.Type !== undefined && !['static', 'dhcp'].includes(String(ipam.Type).toLowerCase())) fail('E_INVALIDARG', ctx, `(Ipams Type "${ipam.Type}" must be Static or Dhcp)`);
+        if (ipam.Subnets !== undefined && !Array.isArray(ipam.Subnets)) fail('E_INVALIDARG', ctx, '(Ipams[].Subnets must be an array)');
+        // HNS gives every subnet an ID (v1 output shows Subnets[].ID).
+        ipam.Subnets = ipam.Subnets?.map((sub) => (sub.ID === undefined ? { ID: newGuid(), ...sub } : sub));
         for (const sub of ipam.Subnets ?? []) {
-          if (sub.ID === undefined) sub.ID = newGuid();
           for (const p of sub.Policies ?? []) {
             if (!['vsid', 'vlan'].includes(String(p.Type).toLowerCase())) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(subnet policy "${String(p.Type)}" must be VSID or VLAN)`);
             if (typeof getCI(p.Settings, 'IsolationId') !== 'number') fail('HCN_E_INVALID_POLICY', ctx, `(subnet ${sub.IpAddressPrefix} ${p.Type} needs a numeric IsolationId)`);
