@@ -91,7 +91,7 @@ class Checker {
   }
   string(path: string, v: unknown, nonEmpty = false): v is string {
     if (typeof v !== 'string') {
-      this.add(path, `must be a string, got ${describe(v)}`);
+      this.add(path, v === undefined ? 'is missing: it must be a string' : `must be a string, got ${describe(v)}`);
       return false;
     }
     if (nonEmpty && v.trim() === '') {
@@ -106,7 +106,7 @@ class Checker {
   integer(path: string, v: unknown, min: number, max: number | bigint): void {
     const ok = (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
     if (!ok || (v as number | bigint) < min || (v as number | bigint) > max) {
-      this.add(path, `must be an integer from ${min} to ${max}, got ${describe(v)}`);
+      this.add(path, `must be an integer from ${min} to ${max}, ${v === undefined ? 'but it is missing' : 'got ' + describe(v)}`);
     }
   }
   ip(path: string, v: unknown, allowEmpty = false): void {
@@ -126,7 +126,9 @@ class Checker {
     if (!isGuid(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")`);
   }
   oneOf(path: string, v: unknown, allowed: readonly string[]): void {
-    if (typeof v !== 'string' || !allowed.some((a) => a.toLowerCase() === v.toLowerCase())) {
+    if (v === undefined) {
+      this.add(path, `is missing: use one of ${allowed.join(', ')}`);
+    } else if (typeof v !== 'string' || !allowed.some((a) => a.toLowerCase() === v.toLowerCase())) {
       this.add(path, `${describe(v).replace(/^the string /, '')} is not one of ${allowed.join(', ')}`);
     }
   }
