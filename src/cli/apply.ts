@@ -137,9 +137,10 @@ function findRef(ref: unknown, existing: { ID?: string; Name?: string }[], inFil
   if (typeof ref !== 'string' || ref === '') return undefined;
   const byId = isGuid(ref) ? existing.find((o) => o.ID && sameString(o.ID, ref)) : undefined;
   if (byId) return { id: byId.ID };
-  if (inFile.has(ref)) return { pending: ref };
+  // An object the file names that already exists is reused as is (apply leaves it unchanged or fails).
   const byName = existing.filter((o) => o.Name === ref);
   if (byName.length === 1) return { id: byName[0].ID };
+  if (inFile.has(ref)) return { pending: ref };
   return undefined;
 }
 
