@@ -336,12 +336,12 @@ function checkPolicies(c: Checker, path: string, policies: unknown, known: reado
     const p = at(path, i);
     if (!c.object(p, pol)) return;
     if (typeof pol.Type !== 'string') {
-      c.add(at(p, 'Type'), `a ${what} policy needs a Type: one of ${known.join(', ')}`);
+      c.add(at(p, 'Type'), `is missing: a policy needs a Type, one of ${known.join(', ')}`);
       return;
     }
     const type = known.find((k) => k.toLowerCase() === (pol.Type as string).toLowerCase());
     if (!type) {
-      c.add(at(p, 'Type'), `"${pol.Type}" is not a ${what} policy type: use one of ${known.join(', ')}`);
+      c.add(at(p, 'Type'), `"${pol.Type}" is not ${what === 'endpoint' ? 'an' : 'a'} ${what} policy type: use one of ${known.join(', ')}`);
       return;
     }
     const settings = pol.Settings === undefined ? {} : pol.Settings;
