@@ -2,7 +2,8 @@
  * The HNS emulator: a HostNetworkService with HNS's semantics and HRESULTs, state in one shared file.
  * Every rule it enforces is written down in docs/emulator.md with the reference it comes from.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import {
   DEFAULT_EMULATED_VERSION, EndpointFlags, HnsError, NAMESPACE_TYPES, SCHEMA_V2, featuresFor, getCI, normalizeKeys,
   policyTypeIs,
@@ -39,6 +40,11 @@ export interface MemoryHnsOptions {
 type Doc = Record<string, unknown>;
 
 const newGuid = (): string => randomUUID().toUpperCase();
+/** A version-4-shaped GUID derived from text (stable across processes). */
+function guidFromText(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`.toUpperCase();
+}
 const clone = <T>(v: T): T => structuredClone(v);
 const sameGuid = (a: unknown, b: unknown): boolean =>
   typeof a === 'string' && typeof b === 'string' && a.replace(/^\{|\}$/g, '').toLowerCase() === b.replace(/^\{|\}$/g, '').toLowerCase();
@@ -106,7 +112,8 @@ export class MemoryHns implements HostNetworkService {
         NextNamespaceId: 2,
       }),
       initialNamespaces: () => {
-        const id = newGuid();
+        // Derived from the state path so that reads before the file exists agree on the host's ID.
+        const id = guidFromText(`HostDefault:${path.resolve(opts.statePath)}`);
         // The node itself: compartment 1, what v1 `SystemType:"Host"` and v2 AttachToHost attach to.
         return [{ ID: id, NamespaceId: 1, NamespaceGuid: id, Type: 'HostDefault', Resources: [], SchemaVersion: { ...SCHEMA_V2 } }];
       },
