@@ -36,7 +36,7 @@ function toObject(input: unknown, what: string): Rec {
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HcnParseError(what, `expected a JSON object, got ${describe(value)}`);
+    throw new HcnParseError(what, `expected a JSON object, got ${describeValue(value)}`);
   }
   return value as Rec;
 }
@@ -50,11 +50,11 @@ function toArray(input: unknown, what: string): unknown[] {
       throw new HcnParseError(what, `not valid JSON (${(e as Error).message})`);
     }
   }
-  if (!Array.isArray(value)) throw new HcnParseError(what, `expected a JSON array, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new HcnParseError(what, `expected a JSON array, got ${describeValue(value)}`);
   return value;
 }
 
-export function describe(v: unknown): string {
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'bigint') return `the number ${v}`;
@@ -184,7 +184,7 @@ export function parseDocument(input: unknown, where = 'document'): KindedDocumen
   if (!kind) {
     const kindKey = Object.keys(obj).find((k) => k.toLowerCase() === 'kind');
     if (kindKey !== undefined) {
-      throw new HcnParseError(where, `Kind ${describe(obj[kindKey])} is not one of ${HCN_KINDS.join(', ')}`, 'Kind');
+      throw new HcnParseError(where, `Kind ${describeValue(obj[kindKey])} is not one of ${HCN_KINDS.join(', ')}`, 'Kind');
     }
     throw new HcnParseError(where, `cannot tell which HCN resource this is: add "Kind": one of ${HCN_KINDS.join(', ')}`);
   }

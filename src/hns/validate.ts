@@ -10,7 +10,7 @@ import { NETWORK_TYPES } from './network';
 import { NAMESPACE_TYPES } from './namespace';
 import { NETWORK_POLICY_TYPES, ENDPOINT_POLICY_TYPES, SUBNET_POLICY_TYPES } from './policy';
 import { REQUEST_TYPES } from './modify';
-import { describe } from './parse';
+import { describeValue } from './parse';
 
 export interface ValidationIssue {
   /** Field path inside the document, e.g. `Ipams[0].Subnets[0].IpAddressPrefix` ('' = the document). */
@@ -81,17 +81,17 @@ class Checker {
   }
   object(path: string, v: unknown): v is Rec {
     if (isObj(v)) return true;
-    this.add(path, `must be an object, got ${describe(v)}`);
+    this.add(path, `must be an object, got ${describeValue(v)}`);
     return false;
   }
   array(path: string, v: unknown): v is unknown[] {
     if (Array.isArray(v)) return true;
-    this.add(path, `must be an array, got ${describe(v)}`);
+    this.add(path, `must be an array, got ${describeValue(v)}`);
     return false;
   }
   string(path: string, v: unknown, nonEmpty = false): v is string {
     if (typeof v !== 'string') {
-      this.add(path, v === undefined ? 'is missing: it must be a string' : `must be a string, got ${describe(v)}`);
+      this.add(path, v === undefined ? 'is missing: it must be a string' : `must be a string, got ${describeValue(v)}`);
       return false;
     }
     if (nonEmpty && v.trim() === '') {
@@ -101,35 +101,35 @@ class Checker {
     return true;
   }
   boolean(path: string, v: unknown): void {
-    if (typeof v !== 'boolean') this.add(path, `must be true or false, got ${describe(v)}`);
+    if (typeof v !== 'boolean') this.add(path, `must be true or false, got ${describeValue(v)}`);
   }
   integer(path: string, v: unknown, min: number, max: number | bigint): void {
     const ok = (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
     if (!ok || (v as number | bigint) < min || (v as number | bigint) > max) {
-      this.add(path, `must be an integer from ${min} to ${max}, ${v === undefined ? 'but it is missing' : 'got ' + describe(v)}`);
+      this.add(path, `must be an integer from ${min} to ${max}, ${v === undefined ? 'but it is missing' : 'got ' + describeValue(v)}`);
     }
   }
   ip(path: string, v: unknown, allowEmpty = false): void {
     if (allowEmpty && v === '') return;
-    if (!isIp(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not a valid IP address (e.g. ${EXAMPLE_IP})`);
+    if (!isIp(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a valid IP address (e.g. ${EXAMPLE_IP})`);
   }
   cidr(path: string, v: unknown): void {
-    if (!isCidr(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not a valid CIDR prefix (e.g. ${EXAMPLE_CIDR})`);
+    if (!isCidr(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a valid CIDR prefix (e.g. ${EXAMPLE_CIDR})`);
   }
   ipOrCidr(path: string, v: unknown): void {
-    if (!isIp(v) && !isCidr(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not an IP address or CIDR prefix`);
+    if (!isIp(v) && !isCidr(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not an IP address or CIDR prefix`);
   }
   mac(path: string, v: unknown): void {
-    if (!isMac(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not a MAC address (e.g. ${EXAMPLE_MAC})`);
+    if (!isMac(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a MAC address (e.g. ${EXAMPLE_MAC})`);
   }
   guid(path: string, v: unknown): void {
-    if (!isGuid(v)) this.add(path, `${describe(v).replace(/^the string /, '')} is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")`);
+    if (!isGuid(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")`);
   }
   oneOf(path: string, v: unknown, allowed: readonly string[]): void {
     if (v === undefined) {
       this.add(path, `is missing: use one of ${allowed.join(', ')}`);
     } else if (typeof v !== 'string' || !allowed.some((a) => a.toLowerCase() === v.toLowerCase())) {
-      this.add(path, `${describe(v).replace(/^the string /, '')} is not one of ${allowed.join(', ')}`);
+      this.add(path, `${describeValue(v).replace(/^the string /, '')} is not one of ${allowed.join(', ')}`);
     }
   }
   /** Comma-separated lists as ACLs carry them ("80,8080", "10.0.0.0/8,10.0.0.21"). */
@@ -220,7 +220,7 @@ function checkL4Proxy(c: Checker, p: string, s: Rec): void {
   if (s.IP !== undefined && s.IP !== '') c.ip(at(p, 'IP'), s.IP);
   if (s.Port !== undefined) {
     const port = typeof s.Port === 'string' ? s.Port : String(s.Port);
-    if (!isPort(port)) c.add(at(p, 'Port'), `${describe(s.Port)} is not a port (0-65535)`);
+    if (!isPort(port)) c.add(at(p, 'Port'), `${describeValue(s.Port)} is not a port (0-65535)`);
   }
   if (s.Protocol !== undefined) c.integer(at(p, 'Protocol'), s.Protocol, 0, 255);
   for (const k of ['ExceptionList', 'Exceptions'] as const) {
@@ -293,7 +293,7 @@ const ENDPOINT_POLICY_CHECKS: Record<string, SettingsCheck> = {
   L4Proxy: checkL4Proxy,
   L4WFPPROXY: (c, p, s) => {
     for (const k of ['InboundProxyPort', 'OutboundProxyPort'] as const) {
-      if (s[k] !== undefined && !(typeof s[k] === 'string' && isPort(s[k] as string))) c.add(at(p, k), `${describe(s[k])} is not a port string ("15001")`);
+      if (s[k] !== undefined && !(typeof s[k] === 'string' && isPort(s[k] as string))) c.add(at(p, k), `${describeValue(s[k])} is not a port string ("15001")`);
     }
     if (s.FilterTuple !== undefined) c.object(at(p, 'FilterTuple'), s.FilterTuple);
   },

@@ -2,16 +2,14 @@
 import type { Command } from 'commander';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 import type { HostComputeNetwork } from '../../hns/network';
-import type { EndpointPolicy } from '../../hns/policy';
 import { SCHEMA_V2 } from '../../hns/schema';
-import { parseHnsJson } from '../../hns/json';
-import { parseEndpoint } from '../../hns/parse';
-import { validateEndpoint, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
+import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
+import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
 import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll, resolveFlag } from '../context';
 import { render, type Column } from '../output';
 import { UsageError } from '../errors';
+import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function endpointColumns(networkNames: Map<string, string> = new Map()): Column<HostComputeEndpoint>[] {
   return [
@@ -27,26 +25,6 @@ export function endpointColumns(networkNames: Map<string, string> = new Map()): 
 
 async function networkNames(svc: { listNetworks(): Promise<HostComputeNetwork[]> }): Promise<Map<string, string>> {
   return new Map((await svc.listNetworks()).filter((n) => n.ID && n.Name).map((n) => [n.ID!.toLowerCase(), n.Name!]));
-}
-
-/** Each --policy is one `{Type, Settings}` object or an array of them, in HCN v2 form. */
-export function policiesFromFlags(values: string[] = []): EndpointPolicy[] {
-  const out: EndpointPolicy[] = [];
-  values.forEach((text, i) => {
-    const which = values.length > 1 ? `--policy #${i + 1}` : '--policy';
-    let v: unknown;
-    try {
-      v = parseHnsJson(text);
-    } catch (e) {
-      throw new UsageError(`${which}: not valid JSON (${(e as Error).message}); give e.g. '{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.96.0.0/12"]}}'`);
-    }
-    const list = Array.isArray(v) ? v : [v];
-    for (const p of list) {
-      if (p === null || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`${which}: each policy must be a JSON object {"Type": ..., "Settings": {...}}`);
-      out.push(...(parseEndpoint({ Policies: [p] }).Policies ?? []));
-    }
-  });
-  return out;
 }
 
 interface CreateFlags { network: string; name: string; ip?: string[]; mac?: string; policy?: string[]; output?: string }
@@ -71,7 +49,7 @@ export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): 
     if (!isMac(f.mac)) throw new UsageError(`--mac: "${f.mac}" is not a MAC address (e.g. 00-15-5D-52-C0-05)`);
     doc.MacAddress = f.mac.replace(/:/g, '-').toUpperCase();
   }
-  const policies = policiesFromFlags(f.policy);
+  const policies = policiesFromFlags(f.policy, 'endpoint');
   if (policies.length > 0) doc.Policies = policies;
   doc.SchemaVersion = { ...SCHEMA_V2 };
   return assertValid('endpoint', doc, validateEndpoint(doc, { create: true }));
@@ -86,13 +64,14 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'endpoint name')
     .option('--ip <ip>', 'IP address (default: HNS assigns one from the subnet); repeat once for dual stack', collect)
     .option('--mac <mac>', 'MAC address (default: HNS assigns one from the MAC pool)')
-    .option('--policy <json>', 'endpoint policy as HCN JSON {"Type":...,"Settings":{...}} (repeatable)', collect)
+    .option('--policy <json>', 'endpoint policy as HCN v2 JSON {"Type":...,"Settings":{...}} (repeatable)', collect)
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (opts: CreateFlags, cmd: Command) => {
       const fmt = format(cmd);
-      // Flags that need no network are checked before the data plane is even opened.
-      policiesFromFlags(opts.policy);
+      // Bad --policy JSON fails before the data plane is even opened.
+      const policies = policiesFromFlags(opts.policy, 'endpoint');
       await withService(cmd, async (svc) => {
+        requirePolicyFeatures(await svc.version(), policies);
         const network = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
         const doc = endpointFromFlags(opts, network);
         const created = await svc.createEndpoint(network.ID!, doc);
@@ -140,4 +119,22 @@ export function register(program: Command): void {
         }
       });
     });
+
+  const policy = endpoint.command('policy').description('add, remove or replace endpoint policies (HcnModifyEndpoint)');
+  for (const [verb, requestType] of [['add', 'Add'], ['remove', 'Remove'], ['update', 'Update']] as [string, RequestType][]) {
+    policyOption(policy.command(verb), 'endpoint', true)
+      .description(`${verb} endpoint policies: ModifyEndpoint {ResourceType: Policy, RequestType: ${requestType}}`)
+      .argument('<endpoint>', 'endpoint name or ID')
+      .option('-o, --output <format>', 'table|json|yaml', 'table')
+      .action(async (ref: string, opts: { policy: string[] }, cmd: Command) => {
+        const fmt = format(cmd);
+        const request = endpointPolicyRequest(requestType, policiesFromFlags(opts.policy, 'endpoint'));
+        assertValid('endpoint modify request', request, validateEndpointModify(request));
+        await withService(cmd, async (svc) => {
+          requirePolicyFeatures(await svc.version(), policiesFromFlags(opts.policy, 'endpoint'));
+          const ep = await resolveEndpoint(svc, ref);
+          print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : []));
+        });
+      });
+  }
 }

@@ -4,17 +4,18 @@ import * as ipaddr from 'ipaddr.js';
 import type { HostComputeNetwork, Subnet } from '../../hns/network';
 import type { NetworkPolicy } from '../../hns/policy';
 import { SCHEMA_V2 } from '../../hns/schema';
-import { validateNetwork, assertValid, isCidr, isIp, cidrContains, ipFamily } from '../../hns/validate';
+import { validateNetwork, validateNetworkModify, assertValid, isCidr, isIp, cidrContains, ipFamily } from '../../hns/validate';
 import { findPolicies } from '../../hns/policy';
 import { withService, format, print, resolveNetwork, resolveAll } from '../context';
 import { render, type Column } from '../output';
 import { UsageError } from '../errors';
+import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
+import { networkPolicyRequest } from '../../hns/modify';
 
 const CLI_TYPES = ['L2Bridge', 'Overlay', 'Transparent', 'NAT'] as const;
 /** flannel's default VNI on Windows (it refuses anything below 4096). */
 export const DEFAULT_VNI = 4096;
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export const NETWORK_COLUMNS: Column<HostComputeNetwork>[] = [
   { header: 'ID', get: (n) => n.ID },
@@ -137,4 +138,23 @@ export function register(program: Command): void {
         }
       });
     });
+
+  const policy = network.command('policy').description('add or remove network policies (HcnModifyNetwork), e.g. RemoteSubnetRoute, HostRoute');
+  for (const [verb, requestType] of [['add', 'Add'], ['remove', 'Remove']] as const) {
+    policyOption(policy.command(verb), 'network', true)
+      .description(`${verb} network policies: ModifyNetwork {ResourceType: Policy, RequestType: ${requestType}}`)
+      .argument('<network>', 'network name or ID')
+      .option('-o, --output <format>', 'table|json|yaml', 'table')
+      .action(async (ref: string, opts: { policy: string[] }, cmd: Command) => {
+        const fmt = format(cmd);
+        const policies = policiesFromFlags(opts.policy, 'network');
+        const request = networkPolicyRequest(requestType, policies);
+        assertValid('network modify request', request, validateNetworkModify(request));
+        await withService(cmd, async (svc) => {
+          requirePolicyFeatures(await svc.version(), policies);
+          const net = await resolveNetwork(svc, ref);
+          print(render(fmt, await svc.modifyNetwork(net.ID!, request), NETWORK_COLUMNS));
+        });
+      });
+  }
 }

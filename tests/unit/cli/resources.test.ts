@@ -126,3 +126,34 @@ describe('cli: resources end to end (memory data plane)', function () {
     assert.match(e.stderr, /HRESULT 0x803b0002 HCN_E_ENDPOINT_NOT_FOUND/);
   });
 });
+
+describe('cli: network and endpoint policy add/remove (modify requests)', function () {
+  const sb = new CliSandbox();
+  after(() => sb.cleanup());
+  const rsr = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
+
+  it('network policy add/remove RemoteSubnetRoute and HostRoute', () => {
+    sb.ok(['network', 'create', '--type', 'Overlay', '--name', 'ov', '--subnet', '10.244.1.0/24']);
+    const added = parseNetwork(parseHnsJson(sb.ok(['network', 'policy', 'add', 'ov', '--policy', JSON.stringify(rsr), '--policy', '{"type":"hostroute","settings":{}}', '-o', 'json'])));
+    assert.deepEqual(added.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute' || p.Type === 'HostRoute'), [rsr, { Type: 'HostRoute', Settings: {} }]);
+    const removed = parseNetwork(parseHnsJson(sb.ok(['network', 'policy', 'remove', 'ov', '--policy', JSON.stringify(rsr), '-o', 'json'])));
+    assert.deepEqual(removed.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute'), []);
+    assert.equal(removed.Policies?.filter((p) => p.Type === 'HostRoute').length, 1);
+  });
+
+  it('a policy type the host HNS lacks is refused (exit 2) before anything is sent', () => {
+    const r = sb.run(['network', 'policy', 'add', 'ov', '--policy', '{"Type":"VxlanPort","Settings":{"Port":4789}}'], { SWITCHYARD_HNS_VERSION: '10.2' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--policy: VxlanPort needs HNS 10\.3 or later \(feature VxlanPort\); this host runs HNS 10\.2/);
+  });
+
+  it('endpoint policy add/update validates settings and sends them', () => {
+    sb.ok(['endpoint', 'create', '--network', 'ov', '--name', 'e1']);
+    const acl = { Type: 'ACL', Settings: { Protocols: '6', Action: 'Allow', Direction: 'In', LocalPorts: '80', RuleType: 'Switch', Priority: 200 } };
+    const ep = parseEndpoint(parseHnsJson(sb.ok(['endpoint', 'policy', 'add', 'e1', '--policy', JSON.stringify(acl), '-o', 'json'])));
+    assert.deepEqual(ep.Policies?.filter((p) => p.Type === 'ACL'), [acl]);
+    const bad = sb.run(['endpoint', 'policy', 'update', 'e1', '--policy', '{"Type":"ACL","Settings":{"Action":"Allow","Direction":"Up"}}']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Settings\.Policies\[0\]\.Settings\.Direction: "Up" is not one of In, Out/);
+  });
+});
