@@ -36,7 +36,17 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
   if (g.dataplane !== undefined && !DATAPLANE_KINDS.includes(g.dataplane as DataplaneKind)) {
     throw new UsageError(`--dataplane: "${g.dataplane}" is not a data plane: use one of ${DATAPLANE_KINDS.join(', ')}`);
   }
-  const svc = await openDataplane({ kind: g.dataplane as DataplaneKind | undefined, statePath: g.state });
+  let svc: HostNetworkService;
+  try {
+    svc = await openDataplane({ kind: g.dataplane as DataplaneKind | undefined, statePath: g.state });
+  } catch (e) {
+    // A data plane whose module is absent from this build (e.g. a partial install) is a configuration problem.
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code === 'MODULE_NOT_FOUND' && /dataplane/.test(err.message)) {
+      throw new UsageError(`--dataplane: the ${g.dataplane ?? process.env.SWITCHYARD_DATAPLANE ?? 'default'} data plane is not available in this build: choose another with --dataplane or SWITCHYARD_DATAPLANE`);
+    }
+    throw e;
+  }
   try {
     return await fn(svc);
   } finally {
