@@ -1,4 +1,4 @@
-/** switchyard endpoint create|list|get|delete */
+/** switchyard endpoint create|list|get|delete, endpoint policy add|remove|update */
 import type { Command } from 'commander';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 import type { HostComputeNetwork } from '../../hns/network';
@@ -9,7 +9,6 @@ import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll
 import { render, type Column } from '../output';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
-
 
 export function endpointColumns(networkNames: Map<string, string> = new Map()): Column<HostComputeEndpoint>[] {
   return [

@@ -1,4 +1,4 @@
-/** switchyard network create|list|get|delete */
+/** switchyard network create|list|get|delete, network policy add|remove */
 import type { Command } from 'commander';
 import * as ipaddr from 'ipaddr.js';
 import type { HostComputeNetwork, Subnet } from '../../hns/network';
@@ -11,11 +11,11 @@ import { render, type Column } from '../output';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
 import { networkPolicyRequest } from '../../hns/modify';
+import { supports, minimumVersion, formatVersion } from '../../hns/version';
 
 const CLI_TYPES = ['L2Bridge', 'Overlay', 'Transparent', 'NAT'] as const;
 /** flannel's default VNI on Windows (it refuses anything below 4096). */
 export const DEFAULT_VNI = 4096;
-
 
 export const NETWORK_COLUMNS: Column<HostComputeNetwork>[] = [
   { header: 'ID', get: (n) => n.ID },
@@ -56,6 +56,8 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
   const hcnSubnets: Subnet[] = subnetsIn.map((prefix, i) => {
     if (!isCidr(prefix)) throw new UsageError(`--subnet: "${prefix}" is not a valid CIDR prefix (e.g. 10.244.1.0/24)`);
     const fam = ipFamily(prefix.split('/')[0])!;
+    const network = networkAddress(prefix);
+    if (network !== prefix) throw new UsageError(`--subnet: "${prefix}" has host bits set: use ${network}`);
     if (families.has(fam)) throw new UsageError(`--subnet: a second IPv${fam} subnet "${prefix}": give at most one IPv4 and one IPv6 subnet`);
     families.add(fam);
     const gw = gateways[i] ?? firstHost(prefix);
@@ -75,6 +77,12 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
   if (policies.length > 0) doc.Policies = policies;
   doc.SchemaVersion = { ...SCHEMA_V2 };
   return assertValid('network', doc, validateNetwork(doc, { create: true }));
+}
+
+function networkAddress(prefix: string): string {
+  const [range, bits] = ipaddr.parseCIDR(prefix);
+  const net = range.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(prefix) : ipaddr.IPv6.networkAddressFromCIDR(prefix);
+  return `${net.toString()}/${bits}`;
 }
 
 /** The gateway flannel and win-overlay use: the first host address of the subnet. */
@@ -106,7 +114,13 @@ export function register(program: Command): void {
     .action(async (opts: CreateFlags, cmd: Command) => {
       const fmt = format(cmd);
       const doc = networkFromFlags(opts);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS)));
+      await withService(cmd, async (svc) => {
+        const version = await svc.version();
+        if ((opts.subnet ?? []).some((p) => p.includes(':')) && !supports(version, 'IPv6DualStack')) {
+          throw new UsageError(`--subnet: IPv6 subnets need HNS ${formatVersion(minimumVersion('IPv6DualStack'))} or later (dual stack); this host runs HNS ${formatVersion(version)}`);
+        }
+        print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS));
+      });
     });
 
   network.command('list')

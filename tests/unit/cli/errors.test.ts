@@ -20,6 +20,7 @@ describe('cli: bad input exits 2, names the field, changes nothing', function ()
   const cases: [string, string[] | (() => string[]), RegExp][] = [
     ['unknown network type', ['network', 'create', '--type', 'Bridge', '--name', 'n'], /--type: "Bridge" is not a network type: use one of L2Bridge, Overlay, Transparent, NAT/],
     ['bad subnet', ['network', 'create', '--type', 'L2Bridge', '--name', 'n', '--subnet', '10.0.0.0/33'], /--subnet: "10\.0\.0\.0\/33" is not a valid CIDR prefix/],
+    ['subnet with host bits', ['network', 'create', '--type', 'L2Bridge', '--name', 'n', '--subnet', '10.0.0.5/24'], /--subnet: "10\.0\.0\.5\/24" has host bits set: use 10\.0\.0\.0\/24/],
     ['gateway outside the subnet', ['network', 'create', '--type', 'L2Bridge', '--name', 'n', '--subnet', '10.0.0.0/24', '--gateway', '10.0.1.1'], /--gateway: 10\.0\.1\.1 is not inside --subnet 10\.0\.0\.0\/24/],
     ['L2Bridge without subnet', ['network', 'create', '--type', 'L2Bridge', '--name', 'n'], /--subnet: a L2Bridge network needs the pod subnet/],
     ['VNI on a bridge', ['network', 'create', '--type', 'L2Bridge', '--name', 'n', '--subnet', '10.0.0.0/24', '--vni', '4096'], /--vni: only Overlay networks carry a VNI/],
@@ -69,6 +70,13 @@ describe('cli: bad input exits 2, names the field, changes nothing', function ()
     const r = sb.run(['lb', 'create', '--vip', '10.96.0.10', '--protocol', 'tcp', '--port', '80', '--target-port', '80', '--endpoint', 'ep1', '--affinity'], { SWITCHYARD_HNS_VERSION: '11.10' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--affinity: this host's HNS 11\.10 has no SessionAffinity support \(needs HNS 12\.0 or later\)/);
+    assert.ok(fs.readFileSync(sb.state).equals(initial));
+  });
+
+  it('an IPv6 subnet on an HNS without dual stack is refused', () => {
+    const r = sb.run(['network', 'create', '--type', 'L2Bridge', '--name', 'ds', '--subnet', '10.0.0.0/24', '--subnet', 'fd00::/64'], { SWITCHYARD_HNS_VERSION: '10.2' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--subnet: IPv6 subnets need HNS 11\.10 or later \(dual stack\); this host runs HNS 10\.2/);
     assert.ok(fs.readFileSync(sb.state).equals(initial));
   });
 

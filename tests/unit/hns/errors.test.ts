@@ -1,7 +1,7 @@
 /** HRESULT classification: every class, the codes ../shared/reference/hcn-api.md §6.3 puts in it, and v1 text. */
 import { strict as assert } from 'node:assert';
 import {
-  HRESULT, classifyHresult, HnsError, isNotFound, isAlreadyExists, isAlreadyAttached, isPortInUse, hresultName,
+  classifyHresult, HnsError, isNotFound, isAlreadyExists, isAlreadyAttached, isPortInUse, hresultName,
   formatHresult, win32FromHresult, errorRecord, type HnsErrorClass,
 } from '../../../src/hns';
 
