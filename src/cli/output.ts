@@ -42,8 +42,13 @@ export function toTable<T>(rows: T[], columns: Column<T>[]): string {
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
 }
 
-/** Prints documents: a list prints as a JSON/YAML array, a single `get` as the document itself. */
-export function render<T>(format: OutputFormat, data: T | T[], columns: Column<T>[]): string {
+/**
+ * Prints documents: a list prints as a JSON/YAML array, a single `get` as the document itself. `canonical`
+ * (a parse* of src/hns/parse.ts) puts whatever the data plane returned into HNS's own spelling first, so the
+ * output is what HCN accepts whatever casing drift the host produced.
+ */
+export function render<T>(format: OutputFormat, data: T | T[], columns: Column<T>[], canonical: (doc: T) => T = (d) => d): string {
+  data = Array.isArray(data) ? data.map(canonical) : canonical(data);
   if (format === 'json') return toJson(data);
   if (format === 'yaml') return toYaml(data);
   return toTable(Array.isArray(data) ? data : [data], columns);

@@ -7,6 +7,7 @@ import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
 import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
 import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll, resolveFlag } from '../context';
 import { render, type Column } from '../output';
+import { parseEndpoint } from '../../hns/parse';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
 
@@ -74,7 +75,7 @@ export function register(program: Command): void {
         const network = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
         const doc = endpointFromFlags(opts, network);
         const created = await svc.createEndpoint(network.ID!, doc);
-        print(render(fmt, created, endpointColumns(new Map([[network.ID!.toLowerCase(), network.Name ?? network.ID!]]))));
+        print(render(fmt, created, endpointColumns(new Map([[network.ID!.toLowerCase(), network.Name ?? network.ID!]])), parseEndpoint));
       });
     });
 
@@ -90,7 +91,7 @@ export function register(program: Command): void {
           const net = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
           eps = eps.filter((e) => e.HostComputeNetwork?.toLowerCase() === net.ID!.toLowerCase());
         }
-        print(render(fmt, eps, fmt === 'table' ? endpointColumns(await networkNames(svc)) : []));
+        print(render(fmt, eps, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
       });
     });
 
@@ -102,7 +103,7 @@ export function register(program: Command): void {
       const fmt = format(cmd);
       await withService(cmd, async (svc) => {
         const ep = await resolveEndpoint(svc, ref);
-        print(render(fmt, ep, fmt === 'table' ? endpointColumns(await networkNames(svc)) : []));
+        print(render(fmt, ep, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
       });
     });
 
@@ -132,7 +133,7 @@ export function register(program: Command): void {
         await withService(cmd, async (svc) => {
           requirePolicyFeatures(await svc.version(), policiesFromFlags(opts.policy, 'endpoint'));
           const ep = await resolveEndpoint(svc, ref);
-          print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : []));
+          print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
         });
       });
   }

@@ -7,6 +7,7 @@ import { validateLoadBalancer, assertValid, isIp, ipFamily } from '../../hns/val
 import { supports, minimumVersion, formatVersion, type HnsFeature } from '../../hns/version';
 import { withService, format, print, resolveEndpoint, resolveLoadBalancer, resolveAll, resolveFlag } from '../context';
 import { render, type Column } from '../output';
+import { parseLoadBalancer } from '../../hns/parse';
 import { UsageError } from '../errors';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -110,7 +111,7 @@ export function register(program: Command): void {
         const eps = await resolveAll(opts.endpoint, (r) => resolveFlag('--endpoint', 'endpoint', r, (x) => resolveEndpoint(svc, x)));
         const doc = loadBalancerFromFlags(opts, eps.map((e) => e.ID!));
         assertValid('load balancer', doc, validateLoadBalancer(doc, { create: true }));
-        print(render(fmt, await svc.createLoadBalancer(doc), LB_COLUMNS));
+        print(render(fmt, await svc.createLoadBalancer(doc), LB_COLUMNS, parseLoadBalancer));
       });
     });
 
@@ -119,7 +120,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.listLoadBalancers(), LB_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await svc.listLoadBalancers(), LB_COLUMNS, parseLoadBalancer)));
     });
 
   lb.command('get')
@@ -128,7 +129,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await resolveLoadBalancer(svc, ref), LB_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await resolveLoadBalancer(svc, ref), LB_COLUMNS, parseLoadBalancer)));
     });
 
   lb.command('delete')

@@ -5,6 +5,7 @@ import { SCHEMA_V2 } from '../../hns/schema';
 import { validateNamespace, assertValid } from '../../hns/validate';
 import { withService, format, print, resolveNamespace, resolveEndpoint, resolveAll, resolveFlag } from '../context';
 import { render, type Column } from '../output';
+import { parseNamespace } from '../../hns/parse';
 import { UsageError } from '../errors';
 
 export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
@@ -32,7 +33,7 @@ export function register(program: Command): void {
       doc.Type = type;
       doc.SchemaVersion = { ...SCHEMA_V2 };
       assertValid('namespace', doc, validateNamespace(doc, { create: true }));
-      await withService(cmd, async (svc) => print(render(fmt, await svc.createNamespace(doc), NAMESPACE_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await svc.createNamespace(doc), NAMESPACE_COLUMNS, parseNamespace)));
     });
 
   ns.command('list')
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.listNamespaces(), NAMESPACE_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await svc.listNamespaces(), NAMESPACE_COLUMNS, parseNamespace)));
     });
 
   ns.command('get')
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await resolveNamespace(svc, ref), NAMESPACE_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await resolveNamespace(svc, ref), NAMESPACE_COLUMNS, parseNamespace)));
     });
 
   ns.command('delete')

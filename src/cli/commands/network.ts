@@ -8,6 +8,7 @@ import { validateNetwork, validateNetworkModify, assertValid, isCidr, isIp, cidr
 import { findPolicies } from '../../hns/policy';
 import { withService, format, print, resolveNetwork, resolveAll } from '../context';
 import { render, type Column } from '../output';
+import { parseNetwork } from '../../hns/parse';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
 import { networkPolicyRequest } from '../../hns/modify';
@@ -119,7 +120,7 @@ export function register(program: Command): void {
         if ((opts.subnet ?? []).some((p) => p.includes(':')) && !supports(version, 'IPv6DualStack')) {
           throw new UsageError(`--subnet: IPv6 subnets need HNS ${formatVersion(minimumVersion('IPv6DualStack'))} or later (dual stack); this host runs HNS ${formatVersion(version)}`);
         }
-        print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS));
+        print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS, parseNetwork));
       });
     });
 
@@ -128,7 +129,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.listNetworks(), NETWORK_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await svc.listNetworks(), NETWORK_COLUMNS, parseNetwork)));
     });
 
   network.command('get')
@@ -137,7 +138,7 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await resolveNetwork(svc, ref), NETWORK_COLUMNS)));
+      await withService(cmd, async (svc) => print(render(fmt, await resolveNetwork(svc, ref), NETWORK_COLUMNS, parseNetwork)));
     });
 
   network.command('delete')
@@ -167,7 +168,7 @@ export function register(program: Command): void {
         await withService(cmd, async (svc) => {
           requirePolicyFeatures(await svc.version(), policies);
           const net = await resolveNetwork(svc, ref);
-          print(render(fmt, await svc.modifyNetwork(net.ID!, request), NETWORK_COLUMNS));
+          print(render(fmt, await svc.modifyNetwork(net.ID!, request), NETWORK_COLUMNS, parseNetwork));
         });
       });
   }
