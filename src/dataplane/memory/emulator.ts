@@ -531,7 +531,10 @@ export class MemoryHns implements HostNetworkService {
     for (const c of configs) {
       if (c.IpAddress === undefined || c.IpAddress === '') {
         if (remote) fail('E_INVALIDARG', ctx, '(a remote endpoint needs its IpAddress)');
-        const info = subnets.find((x) => x.cidr.family === 4) ?? subnets[0];
+        // Dual stack: [{}, {}] gets one address per family, IPv4 first.
+        const families = new Set(out.map((o) => parseIp(o.IpAddress)?.family).concat(configs.map((x) => parseIp(x.IpAddress)?.family)));
+        const info = subnets.find((x) => x.cidr.family === 4 && !families.has(4)) ?? subnets.find((x) => !families.has(x.cidr.family))
+          ?? subnets.find((x) => x.cidr.family === 4) ?? subnets[0];
         if (!info) {
           out.push({ ...c });
           continue;

@@ -46,6 +46,18 @@ describe('memory data plane: endpoints', () => {
     assert.equal((await hns.listEndpoints()).length, 5);
   });
 
+  it('assigns one address per family on a dual-stack network', async () => {
+    const hns = t.open();
+    const doc = l2bridge();
+    doc.Ipams![0].Subnets!.push({ IpAddressPrefix: 'fd00:244:1::/64', Routes: [{ NextHop: 'fd00:244:1::1', DestinationPrefix: '::/0' }] });
+    const net = await hns.createNetwork(doc);
+    const ep = await hns.createEndpoint(net.ID!, { IpConfigurations: [{}, {}] });
+    assert.deepEqual(ep.IpConfigurations, [{ IpAddress: '10.244.1.2', PrefixLength: 24 }, { IpAddress: 'fd00:244:1::2', PrefixLength: 64 }]);
+    const v6only = await hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:1::9' }] });
+    assert.deepEqual(v6only.IpConfigurations, [{ IpAddress: 'fd00:244:1::9', PrefixLength: 64 }]);
+    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:2::9' }] }), 'HCN_E_INVALID_IP', 'bad-input');
+  });
+
   it('keeps a given MAC and assigns distinct ones otherwise', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(overlay());
