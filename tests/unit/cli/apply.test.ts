@@ -39,6 +39,7 @@ PortMappings: [{Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionT
 `;
 
 describe('cli: apply', function () {
+  this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   after(() => sb.cleanup());
   const lab = sb.file('lab.yaml', LAB);

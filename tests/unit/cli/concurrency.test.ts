@@ -4,6 +4,7 @@ import { parseHnsJson, type HostComputeEndpoint } from '../../../src/hns';
 import { CliSandbox } from './helpers';
 
 describe('cli: concurrent processes on one state file', function () {
+  this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   after(() => sb.cleanup());
 

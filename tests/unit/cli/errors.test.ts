@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { CliSandbox } from './helpers';
 
 describe('cli: bad input exits 2, names the field, changes nothing', function () {
+  this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   let initial: Buffer;
   before(() => {

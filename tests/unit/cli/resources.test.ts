@@ -19,6 +19,7 @@ function hcn<T>(text: string, parse: (x: unknown) => T, validate: (d: T) => Vali
 }
 
 describe('cli: resources end to end (memory data plane)', function () {
+  this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   after(() => sb.cleanup());
   let net: HostComputeNetwork;
@@ -128,6 +129,7 @@ describe('cli: resources end to end (memory data plane)', function () {
 });
 
 describe('cli: network and endpoint policy add/remove (modify requests)', function () {
+  this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   after(() => sb.cleanup());
   const rsr = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
