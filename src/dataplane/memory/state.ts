@@ -1,0 +1,231 @@
+/**
+ * The emulator's state: one JSON file shared by every process that opens the memory data plane (CLI,
+ * CNI entrypoints, agent). Mutations take an exclusive lock on `<state>.lock`, re-read the file, change it
+ * and replace it atomically, so concurrent processes never lose an update and a killed process leaves
+ * either the old or the new file. Reads take no lock: the file is only ever replaced whole.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
+import { writeFileAtomicSync } from '../../util/atomic-write';
+import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
+import type {
+  HnsV1PolicyList, HnsVersion, HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork,
+} from '../../hns';
+
+export const STATE_KIND = 'switchyard-hns-emulator';
+export const STATE_FORMAT = 1;
+
+/** Facts about the emulated Windows host that HNS reports back. */
+export interface EmulatedHost {
+  Version: HnsVersion;
+  /** The host's management address: Overlay/L2Bridge ProviderAddress policy, v1 ManagementIP. */
+  ManagementIP: string;
+  /** The distributed router MAC HNS publishes on Overlay/L2Bridge networks (DrMacAddress policy). */
+  DrMacAddress: string;
+  /** Next compartment ID for a new namespace (1 is the host's default compartment). */
+  NextNamespaceId: number;
+}
+
+export interface EmulatorState {
+  Kind: typeof STATE_KIND;
+  FormatVersion: number;
+  Host: EmulatedHost;
+  Networks: HostComputeNetwork[];
+  Endpoints: HostComputeEndpoint[];
+  Namespaces: HostComputeNamespace[];
+  LoadBalancers: HostComputeLoadBalancer[];
+  /** v1 policy lists with no v2 counterpart (ROUTE lists); ELB lists live in LoadBalancers. */
+  PolicyLists: HnsV1PolicyList[];
+}
+
+export class EmulatorStateError extends Error {
+  constructor(readonly file: string, message: string) {
+    super(`HNS emulator state file ${file}: ${message}`);
+    this.name = 'EmulatorStateError';
+  }
+}
+
+export interface StateStoreOptions {
+  file: string;
+  /** Host facts used when the file does not exist yet. */
+  initialHost: () => EmulatedHost;
+  /** The HostDefault namespace every emulated host has. */
+  initialNamespaces: (host: EmulatedHost) => HostComputeNamespace[];
+  lockTimeoutMs?: number;
+}
+
+/** JSON.parse unless the text holds an integer literal long enough to lose precision (then bigint-safe). */
+function parseState(text: string): unknown {
+  return parseHnsJson(text);
+}
+
+/** One object per line inside each top-level array: greppable and diffable, and cheap to write. */
+function serializeState(state: EmulatorState): string {
+  const enc = (v: unknown): string => {
+    try {
+      return JSON.stringify(v);
+    } catch (e) {
+      // Only bigint (uint64 beyond 2^53) makes JSON.stringify throw here; take the slower exact path.
+      if (e instanceof TypeError) return stringifyHnsJson(v);
+      throw e;
+    }
+  };
+  const parts = Object.entries(state).map(([k, v]) => {
+    if (Array.isArray(v)) return `${JSON.stringify(k)}: [${v.length ? '\n' + v.map(enc).join(',\n') + '\n' : ''}]`;
+    return `${JSON.stringify(k)}: ${enc(v)}`;
+  });
+  return `{\n${parts.join(',\n')}\n}\n`;
+}
+
+/**
+ * Windows refuses to rename over a file that another process has open at that instant (a reader of this
+ * very state), with EPERM/EBUSY/EACCES; those clear within milliseconds, so the write is retried there.
+ */
+function writeReplacing(file: string, text: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileAtomicSync(file, text, 0o600);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !['EPERM', 'EBUSY', 'EACCES'].includes(code) || attempt >= 20) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * attempt);
+    }
+  }
+}
+
+export class StateStore {
+  readonly file: string;
+  readonly lockFile: string;
+  /**
+   * The last text read or written and its parsed form. Reading the file is cheap, parsing it is not;
+   * the file is only ever replaced whole, so equal text means equal state. Callers of read() must not
+   * modify what it returns (they clone what they hand out); mutate() owns its copy until it commits.
+   */
+  private cache?: { text: string; state: EmulatorState };
+
+  constructor(private readonly opts: StateStoreOptions) {
+    this.file = path.resolve(opts.file);
+    this.lockFile = this.file + '.lock';
+  }
+
+  private fresh(): EmulatorState {
+    const host = this.opts.initialHost();
+    return {
+      Kind: STATE_KIND,
+      FormatVersion: STATE_FORMAT,
+      Host: host,
+      Networks: [],
+      Endpoints: [],
+      Namespaces: this.opts.initialNamespaces(host),
+      LoadBalancers: [],
+      PolicyLists: [],
+    };
+  }
+
+  /**
+   * The current state; a missing file is an empty host. Never resets a file it cannot read.
+   * The result may be shared with later calls: treat it as read-only.
+   */
+  read(): EmulatorState {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') return this.fresh();
+      throw new EmulatorStateError(this.file, `cannot be read (${err.code ?? err.message})`);
+    }
+    if (this.cache && this.cache.text === text) return this.cache.state;
+    let doc: unknown;
+    try {
+      doc = parseState(text);
+    } catch (e) {
+      throw new EmulatorStateError(this.file, `is not valid JSON (${(e as Error).message}); fix or remove it`);
+    }
+    const state = this.validate(doc);
+    this.cache = { text, state };
+    return state;
+  }
+
+  private validate(doc: unknown): EmulatorState {
+    const s = doc as Partial<EmulatorState> | null;
+    if (!s || typeof s !== 'object' || s.Kind !== STATE_KIND) {
+      throw new EmulatorStateError(this.file, `is not an emulator state file (expected "Kind":"${STATE_KIND}")`);
+    }
+    if (s.FormatVersion !== STATE_FORMAT) {
+      throw new EmulatorStateError(this.file, `has format version ${String(s.FormatVersion)}, this build reads ${STATE_FORMAT}`);
+    }
+    for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
+      if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
+    }
+    const h = s.Host as Partial<EmulatedHost> | undefined;
+    if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {
+      throw new EmulatorStateError(this.file, 'field "Host.Version" must be {"Major":n,"Minor":n}');
+    }
+    if (!Number.isInteger(h.NextNamespaceId)) throw new EmulatorStateError(this.file, 'field "Host.NextNamespaceId" must be an integer');
+    for (const k of ['ManagementIP', 'DrMacAddress'] as const) {
+      if (typeof h[k] !== 'string') throw new EmulatorStateError(this.file, `field "Host.${k}" must be a string`);
+    }
+    return s as EmulatorState;
+  }
+
+  /**
+   * Temp files of the atomic write that a killed process left behind. Only called under the lock, when
+   * no other process can be writing one, so every match is stale.
+   */
+  private removeStaleTemps(): void {
+    const dir = path.dirname(this.file);
+    const prefix = `.${path.basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n.startsWith(prefix) && n.endsWith('.tmp')) fs.rmSync(path.join(dir, n), { force: true });
+    }
+  }
+
+  /**
+   * Lock → read → fn → atomic write → unlock. If fn throws, nothing is written, so a refused request
+   * leaves no half-created object behind.
+   */
+  async mutate<T>(fn: (state: EmulatorState) => T): Promise<T> {
+    let lock: FileLock;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    } catch (e) {
+      if (e instanceof LockTimeoutError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new EmulatorStateError(this.file, `cannot be locked (${err.code ?? err.message} on ${this.lockFile})`);
+    }
+    try {
+      this.removeStaleTemps();
+      const state = this.read();
+      let result: T;
+      try {
+        result = fn(state);
+      } catch (e) {
+        // fn may have changed the cached object before refusing: forget it, the file is the truth.
+        this.cache = undefined;
+        throw e;
+      }
+      const text = serializeState(state);
+      try {
+        writeReplacing(this.file, text);
+      } catch (e) {
+        this.cache = undefined;
+        throw new EmulatorStateError(this.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      this.cache = { text, state };
+      return result;
+    } finally {
+      lock.release();
+    }
+  }
+}
