@@ -17,6 +17,7 @@ import {
   type ModifyEndpointRequest, type ModifyNamespaceRequest, type ModifyNetworkRequest, type NetworkPolicy,
 } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
+import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
 import { OsError } from './netlink/libc';
 import { isNetnsPath, writeSysctl } from './netns';
 import { applyRuleset, NftError } from './nft';
@@ -67,11 +68,8 @@ export class LinuxDataplane implements HostNetworkService {
 
   constructor(readonly statePath: string, readonly netns: string | undefined, private readonly ver: HnsVersion, private readonly env: NodeJS.ProcessEnv) {
     this.rt = Rtnl.open(netns);
-    this.v1 = {
-      call: async (method, p) => {
-        throw HnsError.of('E_NOTIMPL', { call: `${method} ${p}` }, 'the linux data plane speaks the HCN v2 schema only; use apiVersion 2');
-      },
-    };
+    // The v1 (HNSCall) paths of win-bridge/win-overlay apiVersion 1, answered over the same v2 objects.
+    this.v1 = new V1OverV2(this, new FileV1SideStore(`${statePath.replace(/\.json$/, '')}.v1.json`, newId));
   }
 
   async version(): Promise<HnsVersion> {
