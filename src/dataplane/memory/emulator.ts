@@ -127,6 +127,16 @@ export class MemoryHns implements HostNetworkService {
 
   // ---- host ---------------------------------------------------------------------------------
 
+  /** Host facts in effect for this process: explicit options (env) win over what the state file recorded. */
+  private hostOf(state: EmulatorState): EmulatedHost {
+    return {
+      ...state.Host,
+      Version: this.versionOf(state),
+      ManagementIP: this.opts.managementIp ?? state.Host.ManagementIP,
+      DrMacAddress: this.opts.drMacAddress ?? state.Host.DrMacAddress,
+    };
+  }
+
   private versionOf(state: EmulatorState): HnsVersion {
     return this.opts.emulatedVersion ?? state.Host.Version ?? DEFAULT_EMULATED_VERSION;
   }
@@ -142,8 +152,7 @@ export class MemoryHns implements HostNetworkService {
 
   /** The emulated host's facts (management IP, DR MAC, version), as recorded in the state file. */
   async host(): Promise<EmulatedHost> {
-    const s = this.store.read();
-    return { ...s.Host, Version: this.versionOf(s) };
+    return clone(this.hostOf(this.store.read()));
   }
 
   // ---- lookups ------------------------------------------------------------------------------
@@ -210,11 +219,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'type') return typeof v === 'string' && String(n.Type ?? 'NAT').toLowerCase() === v.toLowerCase();
       return undefined;
     }) as HostComputeNetwork[];
-    return v1 ? (out.map(networkV2ToV1) as unknown as HostComputeNetwork[]) : out;
+    return clone(v1 ? (out.map(networkV2ToV1) as unknown as HostComputeNetwork[]) : out);
   }
 
   async getNetwork(id: string): Promise<HostComputeNetwork> {
-    return this.network(this.store.read(), id, { call: 'HcnOpenNetwork', subject: `network ${id}` });
+    return clone(this.network(this.store.read(), id, { call: 'HcnOpenNetwork', subject: `network ${id}` }));
   }
 
   async createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
@@ -244,12 +253,13 @@ export class MemoryHns implements HostNetworkService {
       const policies = checkNetworkPolicies(input.Policies, version, ctx);
       // HNS publishes the host's provider address (and, on Overlay, the distributed router MAC) on the
       // networks that need them; flannel waits for these before it uses the network.
+      const host = this.hostOf(s);
       if (type === 'Overlay' || type === 'L2Bridge') {
         if (!policies.some((p) => policyTypeIs(p, 'ProviderAddress'))) {
-          policies.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: s.Host.ManagementIP } });
+          policies.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: host.ManagementIP } });
         }
         if (type === 'Overlay' && !policies.some((p) => policyTypeIs(p, 'DrMacAddress'))) {
-          policies.push({ Type: 'DrMacAddress', Settings: { Address: s.Host.DrMacAddress } });
+          policies.push({ Type: 'DrMacAddress', Settings: { Address: host.DrMacAddress } });
         }
       }
       const net: HostComputeNetwork = { ID: id, ...input };
@@ -435,11 +445,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'ipaddress') return ((e.IpConfigurations as IpConfig[]) ?? []).some((c) => sameIp(c.IpAddress, v));
       return undefined;
     }) as HostComputeEndpoint[];
-    return v1 ? out.map((e) => this.endpointV1(s, e)) : out;
+    return clone(v1 ? out.map((e) => this.endpointV1(s, e)) : out);
   }
 
   async getEndpoint(id: string): Promise<HostComputeEndpoint> {
-    return this.endpoint(this.store.read(), id, { call: 'HcnOpenEndpoint', subject: `endpoint ${id}` });
+    return clone(this.endpoint(this.store.read(), id, { call: 'HcnOpenEndpoint', subject: `endpoint ${id}` }));
   }
 
   /** Host ports claimed by local endpoints other than `except`. */
@@ -612,11 +622,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'namespaceid' || k === 'compartmentid') return n.NamespaceId === Number(v);
       return undefined;
     }) as HostComputeNamespace[];
-    return v1 ? (out.map(namespaceV2ToV1) as unknown as HostComputeNamespace[]) : out;
+    return clone(v1 ? (out.map(namespaceV2ToV1) as unknown as HostComputeNamespace[]) : out);
   }
 
   async getNamespace(id: string): Promise<HostComputeNamespace> {
-    return this.namespace(this.store.read(), id, { call: 'HcnOpenNamespace', subject: `namespace ${id}` });
+    return clone(this.namespace(this.store.read(), id, { call: 'HcnOpenNamespace', subject: `namespace ${id}` }));
   }
 
   async createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
@@ -720,11 +730,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'frontendvips' || k === 'vip') return ((lb.FrontendVIPs as string[]) ?? []).some((x) => sameIp(x, v));
       return undefined;
     }) as HostComputeLoadBalancer[];
-    return v1 ? (out.map(loadBalancerToPolicyList) as unknown as HostComputeLoadBalancer[]) : out;
+    return clone(v1 ? (out.map(loadBalancerToPolicyList) as unknown as HostComputeLoadBalancer[]) : out);
   }
 
   async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
-    return this.loadBalancer(this.store.read(), id, { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` });
+    return clone(this.loadBalancer(this.store.read(), id, { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` }));
   }
 
   /** Validates a load balancer document against the state; returns it with canonical endpoint IDs. */
@@ -847,7 +857,7 @@ class MemoryV1SideStore implements V1SideStore {
   }
 
   async listPolicyLists() {
-    return this.hns.store.read().PolicyLists;
+    return clone(this.hns.store.read().PolicyLists);
   }
 
   async createPolicyList(pl: import('../../hns').HnsV1PolicyList) {
