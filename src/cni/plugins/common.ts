@@ -5,7 +5,7 @@
 import type { HostNetworkService } from '../../dataplane/types';
 import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../hns';
 import { buildQuery } from '../../hns/query';
-import { isNotFound } from '../../hns/errors';
+import { HRESULT, isHnsError, isNotFound } from '../../hns/errors';
 import type { CmdArgs } from '../protocol/skel';
 import { toPlain } from '../protocol/gojson';
 import type { BaseNetConf } from '../config/netconf';
@@ -110,7 +110,8 @@ export async function v2RemoveEndpoint(service: HostNetworkService, ep: HostComp
     try {
       await service.detachEndpoint(ep.HostComputeNamespace, ep.ID!);
     } catch (e) {
-      if (!isNotFound(e) && !/not attached/i.test((e as Error).message)) throw new Error(`error removing endpoint: ${name} from namespace: ${(e as Error).message}`);
+      const notAttached = isHnsError(e) && e.hresult === HRESULT.HCN_E_ENDPOINT_NOT_ATTACHED;
+      if (!isNotFound(e) && !notAttached) throw new Error(`error removing endpoint: ${name} from namespace: ${(e as Error).message}`);
     }
   }
   try {
