@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADD, DEL, createNamespace, createV1Network, files, makeLab, runSync, type Lab } from './helpers';
 
@@ -75,6 +76,20 @@ describe('win-overlay (HNS v1)', () => {
     const ok = runSync('win-overlay', lab, ADD('m2'), sampleConf(lab, { endpointMacPrefix: '02-11', ipMasq: false, loopbackDSR: false }));
     assert.equal(ok.code, 0, ok.stdout);
     assert.equal((lab.calls().find((c) => c.op === 'POST /endpoints/')!.body as { MacAddress: string }).MacAddress, '02-11-0a-f4-02-07');
+  });
+
+  it('reports IPAM results it cannot use with the reference messages', () => {
+    const binDir = path.join(lab.dir, 'bin');
+    fs.mkdirSync(binDir);
+    const fake = (name: string, result: unknown) =>
+      fs.writeFileSync(path.join(binDir, name), `#!/bin/sh\ncat >/dev/null\nprintf '%s' '${JSON.stringify(result)}'\n`, { mode: 0o755 });
+    fake('empty-ipam', { cniVersion: '0.4.0', ips: [] });
+    fake('v6-ipam', { cniVersion: '0.4.0', ips: [{ version: '6', address: 'fd00::7/64' }] });
+    const cni = { ...ADD('f1'), CNI_PATH: binDir };
+    const empty = runSync('win-overlay', lab, cni, sampleConf(lab, { ipam: { type: 'empty-ipam' } }));
+    assert.deepEqual(empty.json(), { code: 999, msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: IPAM plugin return is missing IP config` });
+    const v6 = runSync('win-overlay', lab, cni, sampleConf(lab, { ipam: { type: 'v6-ipam' } }));
+    assert.deepEqual(v6.json(), { code: 999, msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: win-overlay doesn't support IPv6 now` });
   });
 
   it('refuses a network that is not Overlay', async () => {
