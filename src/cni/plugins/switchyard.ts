@@ -121,7 +121,13 @@ async function buildEndpoint(s: HostNetworkService, args: CmdArgs, conf: Switchy
   return doc;
 }
 
-function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep: HostComputeEndpoint): CniResult {
+/** Linux tools print MACs as 0e:2a:…; HNS writes 0E-2A-…. */
+function macFor(kind: string, mac: string | undefined): string | undefined {
+  if (!mac) return undefined;
+  return kind === 'linux' ? mac.replace(/-/g, ':').toLowerCase() : mac;
+}
+
+function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep: HostComputeEndpoint, kind: string): CniResult {
   const ips: NonNullable<CniResult['ips']> = [];
   for (const c of ep.IpConfigurations ?? []) {
     const ip = c.IpAddress ? parseIP(c.IpAddress) : undefined;
@@ -133,7 +139,7 @@ function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep
   const routes: CniRoute[] = (ep.Routes ?? []).filter((r) => r.DestinationPrefix).map((r) => ({ dst: r.DestinationPrefix!, ...(r.NextHop ? { gw: r.NextHop } : {}) }));
   const out: CniResult = {
     cniVersion: '1.1.0',
-    interfaces: [{ name: args.ifName, ...(ep.MacAddress ? { mac: ep.MacAddress } : {}), sandbox: args.netns }],
+    interfaces: [{ name: args.ifName, ...(ep.MacAddress ? { mac: macFor(kind, ep.MacAddress) } : {}), sandbox: args.netns }],
     ips,
     routes,
     dns: {
@@ -178,7 +184,7 @@ async function cmdAdd(args: CmdArgs): Promise<string> {
           // The linux data plane learns the interface's MAC only once it exists in the sandbox.
           if (s.kind === 'linux' || !ep.MacAddress) ep = await s.getEndpoint(ep.ID!);
         }
-        return formatResult(result(conf, args, net, ep), conf.cniVersion);
+        return formatResult(result(conf, args, net, ep, s.kind), conf.cniVersion);
       } catch (e) {
         if (created) await v2RemoveEndpoint(s, { ...created, HostComputeNamespace: args.netns }).catch(() => undefined);
         throw e;
