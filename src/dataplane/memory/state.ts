@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { acquireLock } from '../../util/file-lock';
+import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
 import { writeFileAtomicSync } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
@@ -78,6 +78,23 @@ function serializeState(state: EmulatorState): string {
   return `{\n${parts.join(',\n')}\n}\n`;
 }
 
+/**
+ * Windows refuses to rename over a file that another process has open at that instant (a reader of this
+ * very state), with EPERM/EBUSY/EACCES; those clear within milliseconds, so the write is retried there.
+ */
+function writeReplacing(file: string, text: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileAtomicSync(file, text, 0o600);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !['EPERM', 'EBUSY', 'EACCES'].includes(code) || attempt >= 20) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * attempt);
+    }
+  }
+}
+
 export class StateStore {
   readonly file: string;
   readonly lockFile: string;
@@ -143,7 +160,15 @@ export class StateStore {
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
     }
-    if (!s.Host || typeof s.Host !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    const h = s.Host as Partial<EmulatedHost> | undefined;
+    if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {
+      throw new EmulatorStateError(this.file, 'field "Host.Version" must be {"Major":n,"Minor":n}');
+    }
+    if (!Number.isInteger(h.NextNamespaceId)) throw new EmulatorStateError(this.file, 'field "Host.NextNamespaceId" must be an integer');
+    for (const k of ['ManagementIP', 'DrMacAddress'] as const) {
+      if (typeof h[k] !== 'string') throw new EmulatorStateError(this.file, `field "Host.${k}" must be a string`);
+    }
     return s as EmulatorState;
   }
 
@@ -170,8 +195,15 @@ export class StateStore {
    * leaves no half-created object behind.
    */
   async mutate<T>(fn: (state: EmulatorState) => T): Promise<T> {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    let lock: FileLock;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    } catch (e) {
+      if (e instanceof LockTimeoutError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new EmulatorStateError(this.file, `cannot be locked (${err.code ?? err.message} on ${this.lockFile})`);
+    }
     try {
       this.removeStaleTemps();
       const state = this.read();
@@ -185,7 +217,7 @@ export class StateStore {
       }
       const text = serializeState(state);
       try {
-        writeFileAtomicSync(this.file, text, 0o600);
+        writeReplacing(this.file, text);
       } catch (e) {
         this.cache = undefined;
         throw new EmulatorStateError(this.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

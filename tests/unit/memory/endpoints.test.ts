@@ -46,6 +46,18 @@ describe('memory data plane: endpoints', () => {
     assert.equal((await hns.listEndpoints()).length, 5);
   });
 
+  it('assigns one address per family on a dual-stack network', async () => {
+    const hns = t.open();
+    const doc = l2bridge();
+    doc.Ipams![0].Subnets!.push({ IpAddressPrefix: 'fd00:244:1::/64', Routes: [{ NextHop: 'fd00:244:1::1', DestinationPrefix: '::/0' }] });
+    const net = await hns.createNetwork(doc);
+    const ep = await hns.createEndpoint(net.ID!, { IpConfigurations: [{}, {}] });
+    assert.deepEqual(ep.IpConfigurations, [{ IpAddress: '10.244.1.2', PrefixLength: 24 }, { IpAddress: 'fd00:244:1::2', PrefixLength: 64 }]);
+    const v6only = await hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:1::9' }] });
+    assert.deepEqual(v6only.IpConfigurations, [{ IpAddress: 'fd00:244:1::9', PrefixLength: 64 }]);
+    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:2::9' }] }), 'HCN_E_INVALID_IP', 'bad-input');
+  });
+
   it('keeps a given MAC and assigns distinct ones otherwise', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(overlay());
@@ -101,6 +113,18 @@ describe('memory data plane: endpoints', () => {
     await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'TierAcl', Settings: { Name: 'x', Direction: 'In', TierAclRules: [] } }] }), 'HCN_E_INVALID_POLICY_TYPE', 'bad-input', /14\.0/);
     const ep = await hns.createEndpoint(net.ID!, { Policies: [{ Type: 'sdnroute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } }] });
     assert.equal(ep.Policies![0].Type, 'SDNRoute', 'policy types are matched case-insensitively and stored in hcsshim spelling');
+  });
+
+  it('checks policy settings (HCN_E_INVALID_POLICY) and refuses VM port requests', async () => {
+    const hns = t.open();
+    const net = await hns.createNetwork(l2bridge());
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'ACL', Settings: { Action: 'Maybe', Direction: 'In' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Action/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 'tcp', InternalPort: 80, ExternalPort: 80 } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Protocol must be a protocol number/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /DestinationPrefix/);
+    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: '10.96.0.0/12' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Exceptions must be an array/);
+    const ep = await hns.createEndpoint(net.ID!, {});
+    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Port', RequestType: 'Add', Settings: { PortId: 'x' } }), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
+    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Refresh', Settings: { Policies: [] } }), 'E_INVALIDARG', 'bad-input', /Refresh/);
   });
 
   it('allows a remote endpoint (Flags 1) outside the local subnet, with no namespace', async () => {

@@ -92,7 +92,7 @@ describe('memory data plane: networks', () => {
     await rejectsWith(hns.createNetwork({ ...l2bridge('other', '10.9.0.0/24', '10.9.0.1'), ID: id }), 'ERROR_ALREADY_EXISTS', 'already-exists');
   });
 
-  it('lists with Filter ID (case-insensitive), Name and Type; unknown filters match nothing', async () => {
+  it('lists with Filter ID (case-insensitive), Name and Type; no match is [], a malformed Filter HCN_E_INVALID_JSON', async () => {
     const hns = t.open();
     const a = await hns.createNetwork(l2bridge('a', '10.1.0.0/24', '10.1.0.1'));
     await hns.createNetwork(overlay('b', '10.2.0.0/24', '10.2.0.1'));

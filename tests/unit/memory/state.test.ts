@@ -3,7 +3,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openDataplane } from '../../../src/dataplane/factory';
-import { EmulatorStateError } from '../../../src/dataplane/memory';
+import { EmulatorStateError, openMemory } from '../../../src/dataplane/memory';
+
+const tempStateAt = (statePath: string) => openMemory({ statePath, env: {} });
 import { parseHnsJson } from '../../../src/hns';
 import { l2bridge, rejectsWith, tempState, type TempState } from './helpers';
 
@@ -60,6 +62,32 @@ describe('memory data plane: state file', () => {
     assert.equal(fs.readFileSync(t.statePath, 'utf8'), '{"Kind":"switchyard-hns-emulator", "Networks": [');
     fs.writeFileSync(t.statePath, '{"some":"other file"}');
     await assert.rejects(hns.listEndpoints(), /is not an emulator state file/);
+  });
+
+  it('a state file with a damaged Host section is refused, naming the field', async () => {
+    const hns = t.open();
+    await hns.createNamespace({});
+    const doc = JSON.parse(fs.readFileSync(t.statePath, 'utf8'));
+    delete doc.Host.NextNamespaceId;
+    fs.writeFileSync(t.statePath, JSON.stringify(doc));
+    await assert.rejects(t.open().createNamespace({}), /Host\.NextNamespaceId/);
+  });
+
+  it('a state path that cannot be created is an error naming the file', async () => {
+    // A regular file where the directory should be: refused even for root.
+    const blocker = path.join(t.dir, 'not-a-dir');
+    fs.writeFileSync(blocker, '');
+    const file = path.join(blocker, 'hns.json');
+    await assert.rejects(tempStateAt(file).createNamespace({}), (e: unknown) => e instanceof EmulatorStateError && e.message.includes(file) && /cannot be locked/.test(e.message));
+    await assert.rejects(tempStateAt(file).listNetworks(), (e: unknown) => e instanceof EmulatorStateError && /cannot be read \(ENOTDIR\)/.test(e.message));
+  });
+
+  it('parallel mutations inside one process serialize on the lock', async () => {
+    const hns = t.open();
+    const net = await hns.createNetwork(l2bridge());
+    const eps = await Promise.all(Array.from({ length: 20 }, (_, i) => hns.createEndpoint(net.ID!, { Name: `p${i}` })));
+    assert.equal(new Set(eps.map((e) => e.IpConfigurations![0].IpAddress)).size, 20);
+    assert.equal((await hns.listEndpoints()).length, 20);
   });
 
   it('openDataplane picks the version from SWITCHYARD_HNS_VERSION and the state from SWITCHYARD_STATE', async () => {

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { buildQuery, findPolicies, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList } from '../../../src/hns';
-import { V1OverV2 } from '../../../src/dataplane/v1-over-v2';
+import { FileV1SideStore, V1OverV2 } from '../../../src/dataplane/v1-over-v2';
 import { rejectsWith, tempState, type TempState } from './helpers';
 
 const FLANNEL_HOSTGW = {
@@ -79,6 +82,8 @@ describe('memory data plane: HNS v1 surface', () => {
     await rejectsWith(hns.v1.call('GET', '/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found', /hns failed with error : Element not found\./);
     await rejectsWith(hns.v1.call('DELETE', '/networks/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found');
     await rejectsWith(hns.v1.call('GET', '/teleporters/'), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
+    await rejectsWith(hns.v1.call('POST', '/networks/', '{"Name":'), 'HCN_E_INVALID_JSON', 'invalid-json', /hns failed with error : The JSON document is invalid/);
+    await rejectsWith(hns.v1.call('POST', '/policylists/', { References: [], Policies: [{ Type: 'ELB', VIPs: ['1.1.1.1'] }, { Type: 'ELB', VIPs: ['2.2.2.2'] }] }), 'E_INVALIDARG', 'bad-input', /one policy list per frontend/);
   });
 
   it('container attach records SharedContainers (State 2) and stands in for the HCS network request', async () => {
@@ -166,5 +171,40 @@ describe('memory data plane: HNS v1 surface', () => {
     assert.deepEqual(listed.map((n) => n.IsDefault), [true, false]);
     await hns.v1.call('DELETE', `/namespaces/${ns.ID}`);
     await rejectsWith(hns.v1.call('GET', `/namespaces/${ns.ID}`), 'ERROR_NOT_FOUND', 'not-found');
+  });
+});
+
+describe('V1OverV2 over a data plane without embedded v1 records (FileV1SideStore)', () => {
+  let t: TempState;
+  beforeEach(() => { t = tempState(); });
+  afterEach(() => t.cleanup());
+
+  it('keeps SharedContainers and ROUTE lists in the side file and forgets them with the endpoint', async () => {
+    const hns = t.open();
+    const sideFile = path.join(t.dir, 'side', 'v1.json');
+    const v1 = new V1OverV2(hns, new FileV1SideStore(sideFile, () => randomUUID()));
+    const net = await v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
+    const ep = await v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'e1', VirtualNetwork: net.ID });
+    const attached = await v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' });
+    assert.deepEqual(attached.SharedContainers, ['abc123']);
+    assert.equal(attached.State, 2);
+    assert.equal((await hns.getEndpoint(ep.ID!)).Health, undefined, 'the v2 object is untouched');
+    assert.deepEqual(JSON.parse(fs.readFileSync(sideFile, 'utf8')).SharedContainers, { [ep.ID!]: ['abc123'] });
+    await rejectsWith(v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' }), 'HCN_E_ENDPOINT_ALREADY_ATTACHED', 'already-attached');
+    const rl = await v1.call<HnsV1PolicyList>('POST', '/policylists/', { References: [`/endpoints/${ep.ID}`], Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true }] });
+    assert.deepEqual((await v1.call<HnsV1PolicyList[]>('GET', '/policylists/')).map((p) => p.ID), [rl.ID]);
+    await rejectsWith(v1.call('POST', '/policylists/', { References: ['/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'], Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.0.0.0/8' }] }), 'HCN_E_ENDPOINT_NOT_FOUND', 'not-found');
+    await v1.call('DELETE', `/endpoints/${ep.ID}`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(sideFile, 'utf8')).SharedContainers, {});
+    await v1.call('DELETE', `/policylists/${rl.ID}`);
+    await rejectsWith(v1.call('DELETE', `/policylists/${rl.ID}`), 'ERROR_NOT_FOUND', 'not-found');
+  });
+
+  it('a corrupt side file is an error naming it', async () => {
+    const hns = t.open();
+    const sideFile = path.join(t.dir, 'v1.json');
+    fs.writeFileSync(sideFile, '[1,2');
+    const v1 = new V1OverV2(hns, new FileV1SideStore(sideFile, () => randomUUID()));
+    await assert.rejects(v1.call('GET', '/policylists/'), new RegExp(`${sideFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is corrupt`));
   });
 });
