@@ -179,6 +179,17 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
   });
 
+  it('GC (v1) deletes endpoints of sandboxes that are no longer valid, with their addresses', async () => {
+    const conf = bridgeConf(lab, { cniVersion: '1.1.0', runtimeConfig: {}, loopbackDSR: false });
+    for (const id of ['a1', 'a2']) assert.equal(runSync('win-bridge', lab, ADD(id), conf).code, 0);
+    const gc = runSync('win-bridge', lab, { CNI_COMMAND: 'GC', CNI_PATH: lab.dir }, { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'a1', ifname: 'eth0' }] });
+    assert.equal(gc.code, 0, gc.stdout);
+    const s = await lab.service();
+    assert.deepEqual((await s.listEndpoints()).map((e) => e.Name), ['a1_cbr0']);
+    await s.close();
+    assert.equal(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')).length, 1);
+  });
+
   it('CHECK verifies the endpoint, its attachment and prevResult', () => {
     const conf = bridgeConf(lab);
     const add = runSync('win-bridge', lab, ADD('k1'), conf);
@@ -272,6 +283,18 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
     assert.deepEqual(await s.listEndpoints(), []);
     await s.close();
     assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+  });
+
+  it('CHECK (v2) fails once the endpoint has left its namespace', async () => {
+    const conf = v2Conf(lab, { runtimeConfig: {} });
+    const add = runSync('win-bridge', lab, ADD('k2', ns), conf);
+    assert.equal(runSync('win-bridge', lab, { ...ADD('k2', ns), CNI_COMMAND: 'CHECK' }, { ...conf, prevResult: add.json() }).code, 0);
+    const s = await lab.service();
+    const ep = (await s.listEndpoints())[0];
+    await s.detachEndpoint(ns, ep.ID!);
+    await s.close();
+    const r = runSync('win-bridge', lab, { ...ADD('k2', ns), CNI_COMMAND: 'CHECK' }, { ...conf, prevResult: add.json() });
+    assert.deepEqual(r.json(), { code: 999, msg: `CHECK: HostComputeEndpoint k2_cbr0 is not attached to namespace ${ns} (attached to none)` });
   });
 
   it('names the network with HCN\'s wording when it is missing', () => {
