@@ -10,6 +10,8 @@ import { NETWORK_TYPES } from './network';
 
 /** JSON.parse, except integer literals that do not fit a double exactly become bigint. */
 export function parseHnsJson<T = unknown>(text: string): T {
+  // Fast path: no run of 16+ digits anywhere means no integer can exceed 2^53.
+  if (!/\d{16,}/.test(text)) return JSON.parse(text) as T;
   // Quote-aware scan: mark large integer literals outside strings, then revive them.
   let needsBig = false;
   let out = '';
