@@ -214,12 +214,14 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   // ---- endpoints -----------------------------------------------------------------------------------
+  /** Filtered lists and gets show the kernel's truth (see liveView); an unfiltered list is the record. */
   async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
-    return Object.values(this.read().endpoints).map((e) => e.doc).filter((d) => matchesQuery(d, query)).map(clone);
+    const found = Object.values(this.read().endpoints).filter((e) => matchesQuery(e.doc, query));
+    return found.map((e) => (query?.Filter ? liveView(e) : clone(e.doc)));
   }
 
   async getEndpoint(id: string): Promise<HostComputeEndpoint> {
-    return clone(this.endpoint(this.read(), id, 'HcnOpenEndpoint').doc);
+    return liveView(this.endpoint(this.read(), id, 'HcnOpenEndpoint'));
   }
 
   async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
@@ -359,7 +361,12 @@ export class LinuxDataplane implements HostNetworkService {
       const ep = this.endpoint(s, endpointId, call);
       const nsPath = this.nsPath(s, namespaceId, call);
       if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
-      if (ep.attached) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.netns}`);
+      if (ep.attached) {
+        // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
+        if (liveView(ep).HostComputeNamespace) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.netns}`);
+        detach(this.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
+        markDetached(ep);
+      }
       ep.attaching = { netns: nsPath, ifname };
       return nsPath;
     });
@@ -527,6 +534,36 @@ export class LinuxDataplane implements HostNetworkService {
       if (rebuild || report.rebuiltNetworks.length) this.syncRules(s, true);
     });
     return report;
+  }
+}
+
+/**
+ * The endpoint as the kernel has it: an attached endpoint whose pod interface is gone is reported without
+ * HostComputeNamespace, and only the addresses still on the interface are reported, so CNI CHECK notices a
+ * deleted link or address the way HNS reports a missing port.
+ */
+function liveView(ep: EndpointRecord): HostComputeEndpoint {
+  const doc = clone(ep.doc);
+  if (!ep.attached || !ep.netns || !ep.ifname) return doc;
+  if (!fs.existsSync(ep.netns)) {
+    delete doc.HostComputeNamespace;
+    return doc;
+  }
+  let pod: Rtnl | undefined;
+  try {
+    pod = Rtnl.open(ep.netns);
+    const link = pod.linkByName(ep.ifname);
+    if (!link) {
+      delete doc.HostComputeNamespace;
+      return doc;
+    }
+    const have = new Set(pod.addresses(link.index).map((a) => `${a.ip}/${a.prefixLen}`));
+    doc.IpConfigurations = (doc.IpConfigurations ?? []).filter((c) => !c.IpAddress || have.has(`${c.IpAddress}/${c.PrefixLength ?? 32}`));
+    return doc;
+  } catch {
+    return doc;
+  } finally {
+    pod?.close();
   }
 }
 
