@@ -1,0 +1,281 @@
+/*
+ * vmcompute.dll!HNSCall(Method, Path, Request, &Response) — HNS v1 (../shared/reference/hcn-api.md §1.7, §8):
+ * REST-like paths with v1 JSON, every response an envelope {"Success","Error","Output"} allocated for
+ * CoTaskMemFree. Both failure styles HNS shows are reproduced: a failed HRESULT (malformed request) and
+ * Success:false with HNS's text ("Element not found.") for absent objects.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "stub.h"
+
+static void respond(char16_t **response, const char *text) {
+  if (response) *response = stub_utf8_to_task_utf16(text);
+}
+
+static HRESULT ok(char16_t **response, const char *output_raw) {
+  sb_t b = {0};
+  sb_puts(&b, "{\"Output\":");
+  sb_puts(&b, output_raw ? output_raw : "null");
+  sb_puts(&b, ",\"Success\":true}");
+  char *t = sb_take(&b);
+  respond(response, t);
+  free(t);
+  return S_OK;
+}
+
+static HRESULT failed(char16_t **response, HRESULT code, const char *error) {
+  sb_t b = {0};
+  sb_puts(&b, "{\"Success\":false,\"Error\":");
+  sb_quote(&b, error);
+  sb_printf(&b, ",\"ErrorCode\":%u}", (uint32_t)code);
+  char *t = sb_take(&b);
+  respond(response, t);
+  free(t);
+  return S_OK; /* the call itself succeeded; the envelope carries the failure */
+}
+
+/* HRESULT-style failure: no envelope, like hcsshim's "hnsCall failed in Win32: ..." path. */
+static HRESULT hard_fail(HRESULT hr) { return hr; }
+
+void stub_version(unsigned *major, unsigned *minor) {
+  const char *v = getenv("HCNSTUB_HNS_VERSION");
+  *major = 15, *minor = 4;
+  if (v && *v && sscanf(v, "%u.%u", major, minor) != 2) *major = 15, *minor = 4;
+}
+
+int stub_version_at_least(unsigned major, unsigned minor) {
+  unsigned a, b;
+  stub_version(&a, &b);
+  return a > major || (a == major && b >= minor);
+}
+
+static char *version_output(void) {
+  unsigned major, minor;
+  stub_version(&major, &minor);
+  sb_t b = {0};
+  sb_printf(&b, "{\"Major\":%u,\"Minor\":%u}", major, minor);
+  return sb_take(&b);
+}
+
+static char *all_docs(kind_t k) {
+  sb_t b = {0};
+  sb_puts(&b, "[");
+  for (obj_t *o = store_first(k); o; o = o->next) {
+    if (b.len > 1) sb_puts(&b, ",");
+    sb_puts(&b, o->doc);
+  }
+  sb_puts(&b, "]");
+  return sb_take(&b);
+}
+
+static char *with_id(const char *doc, const char *id) {
+  sb_t q = {0};
+  sb_quote(&q, id);
+  char *raw = sb_take(&q), *d = json_set(doc, "ID", raw);
+  free(raw);
+  return d;
+}
+
+static char *string_member(const char *doc, const char *key) {
+  jspan_t v;
+  return json_get(doc, key, &v) ? json_string(v) : NULL;
+}
+
+typedef struct {
+  const char *id;
+  int found;
+  sb_t out;
+} rl_ctx_t;
+
+static void drop_resource(jspan_t item, void *vctx) {
+  rl_ctx_t *c = vctx;
+  jspan_t data, idv;
+  char *rid = json_span_get(item, "Data", &data) && json_span_get(data, "Id", &idv) ? json_string(idv) : NULL;
+  if (rid && strcasecmp(rid, c->id) == 0) c->found = 1;
+  else {
+    if (c->out.len > 1) sb_puts(&c->out, ",");
+    char *t = json_compact(item);
+    sb_puts(&c->out, t);
+    free(t);
+  }
+  free(rid);
+}
+
+static HRESULT create(kind_t k, const char *body, char16_t **response) {
+  if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
+  if (k == K_V1_NETWORK) {
+    char *name = string_member(body, "Name");
+    for (obj_t *o = store_first(k); name && o; o = o->next) {
+      char *other = string_member(o->doc, "Name");
+      int dup = other && strcasecmp(other, name) == 0;
+      free(other);
+      if (dup) {
+        free(name);
+        return hard_fail(HCN_E_NETWORK_ALREADY_EXISTS);
+      }
+    }
+    free(name);
+  }
+  if (k == K_V1_ENDPOINT) {
+    char *net = string_member(body, "VirtualNetwork");
+    int exists = net && store_find(K_V1_NETWORK, net);
+    free(net);
+    if (!exists) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+  }
+  GUID g;
+  char id[37];
+  char *given = string_member(body, "ID");
+  if (given && *given) {
+    if (!guid_parse(given, &g)) { free(given); return hard_fail((HRESULT)0x803B0019u); }
+    guid_format(&g, id);
+    if (store_find(k, id)) { free(given); return hard_fail(ERROR_ALREADY_EXISTS_HR); }
+  } else {
+    do guid_generate(&g), guid_format(&g, id);
+    while (store_find(k, id));
+  }
+  free(given);
+  char *doc = with_id(body, id);
+  if (k == K_V1_NAMESPACE) {
+    jspan_t v;
+    if (!json_get(doc, "ResourceList", &v)) { char *d = json_set(doc, "ResourceList", "[]"); free(doc); doc = d; }
+  }
+  obj_t *o = store_add(k, id, doc);
+  return ok(response, o->doc);
+}
+
+static void merge(const char *key, jspan_t val, void *ctx) {
+  obj_t *o = *(obj_t **)ctx;
+  if (strcasecmp(key, "ID") == 0) return;
+  char *raw = span_dup(val);
+  store_set_doc(o, json_set(o->doc, key, raw));
+  free(raw);
+}
+
+static HRESULT route(const char *method, const char *path, const char *body, char16_t **response) {
+  /* "/networks/<id>/<action>" -> segments */
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *seg[4] = {0};
+  int n = 0;
+  for (char *s = strtok(buf, "/"); s && n < 4; s = strtok(NULL, "/")) seg[n++] = s;
+  if (n == 0) return hard_fail(E_INVALIDARG);
+  if (strcasecmp(seg[0], "globals") == 0 && n == 2 && strcasecmp(seg[1], "version") == 0 && strcmp(method, "GET") == 0) {
+    char *v = version_output();
+    HRESULT hr = ok(response, v);
+    free(v);
+    return hr;
+  }
+  kind_t k;
+  if (strcasecmp(seg[0], "networks") == 0) k = K_V1_NETWORK;
+  else if (strcasecmp(seg[0], "endpoints") == 0) k = K_V1_ENDPOINT;
+  else if (strcasecmp(seg[0], "policylists") == 0) k = K_V1_POLICYLIST;
+  else if (strcasecmp(seg[0], "namespaces") == 0) k = K_V1_NAMESPACE;
+  else return hard_fail(E_INVALIDARG);
+
+  if (n == 1) {
+    if (strcmp(method, "GET") == 0) {
+      char *all = all_docs(k);
+      HRESULT hr = ok(response, all);
+      free(all);
+      return hr;
+    }
+    if (strcmp(method, "POST") == 0) return create(k, body, response);
+    return hard_fail(E_INVALIDARG);
+  }
+  obj_t *o = store_find(k, seg[1]);
+  if (!o) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+  if (n == 2 && strcmp(method, "GET") == 0) return ok(response, o->doc);
+  if (n == 2 && strcmp(method, "DELETE") == 0) {
+    if (k == K_V1_NETWORK) {
+      for (obj_t *e = store_first(K_V1_ENDPOINT); e; e = e->next) {
+        char *net = string_member(e->doc, "VirtualNetwork");
+        int ref = net && strcasecmp(net, o->id) == 0;
+        free(net);
+        if (ref) return failed(response, HCN_E_ENTITY_HAS_REFERENCES, "The entity still has references.");
+      }
+    }
+    char *doc = strdup(o->doc);
+    store_remove(o);
+    HRESULT hr = ok(response, doc);
+    free(doc);
+    return hr;
+  }
+  if (n == 2 && strcmp(method, "POST") == 0) {
+    /* Update: HNS merges the given top-level members into the object (SDN-psm1 Set-HnsSwitchExtension,
+     * hcsshim HNSEndpoint.Update sends the whole object). */
+    if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
+    jspan_t whole = {body, body + strlen(body)};
+    json_object_each(whole, merge, &o);
+    return ok(response, o->doc);
+  }
+  if (n == 3 && strcmp(method, "POST") == 0 && k == K_V1_ENDPOINT &&
+      (strcasecmp(seg[2], "attach") == 0 || strcasecmp(seg[2], "detach") == 0)) {
+    if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
+    int attach = strcasecmp(seg[2], "attach") == 0;
+    jspan_t st;
+    if (attach && json_get(o->doc, "State", &st) && strtol(st.start, NULL, 10) == 2)
+      return failed(response, (HRESULT)0x803B0014u, "This endpoint is already attached to the switch.");
+    store_set_doc(o, json_set(o->doc, "State", attach ? "2" : "4"));
+    return ok(response, o->doc);
+  }
+  if (n == 3 && strcmp(method, "POST") == 0 && k == K_V1_NAMESPACE &&
+      (strcasecmp(seg[2], "addresource") == 0 || strcasecmp(seg[2], "removeresource") == 0)) {
+    if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
+    jspan_t data, idv;
+    char *rid = json_get(body, "Data", &data) && json_span_get(data, "Id", &idv) ? json_string(idv) : NULL;
+    if (!rid) return hard_fail(E_INVALIDARG);
+    rl_ctx_t c = {rid, 0, {0}};
+    sb_puts(&c.out, "[");
+    jspan_t rl;
+    if (json_get(o->doc, "ResourceList", &rl) && !span_is_null(rl)) json_array_each(rl, drop_resource, &c);
+    int add = strcasecmp(seg[2], "addresource") == 0;
+    HRESULT hr;
+    if (add && c.found) {
+      hr = failed(response, HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS, "The endpoint is already in a namespace.");
+    } else if (!add && !c.found) {
+      hr = failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    } else {
+      if (add) {
+        if (!store_find(K_V1_ENDPOINT, rid)) {
+          free(c.out.p);
+          free(rid);
+          return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+        }
+        if (c.out.len > 1) sb_puts(&c.out, ",");
+        sb_puts(&c.out, "{\"Type\":\"Endpoint\",\"Data\":{\"Id\":");
+        sb_quote(&c.out, rid);
+        sb_puts(&c.out, "}}");
+      }
+      sb_puts(&c.out, "]");
+      char *arr = sb_take(&c.out);
+      store_set_doc(o, json_set(o->doc, "ResourceList", arr));
+      free(arr);
+      hr = ok(response, o->doc);
+    }
+    free(c.out.p);
+    free(rid);
+    return hr;
+  }
+  return hard_fail(E_INVALIDARG);
+}
+
+EXPORT HRESULT HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, char16_t **Response) {
+  if (Response) *Response = NULL;
+  stub_maybe_hang("HNSCall");
+  if (!Method || !Path || !Response) return E_POINTER;
+  char *method = stub_utf16_to_utf8(Method), *path = stub_utf16_to_utf8(Path), *body = stub_utf16_to_utf8(Request);
+  HRESULT hr;
+  if (!method || !path || !body) hr = E_INVALIDARG;
+  else {
+    store_lock();
+    hr = route(method, path, body, Response);
+    store_unlock();
+  }
+  free(method);
+  free(path);
+  free(body);
+  return hr;
+}
