@@ -89,5 +89,8 @@ export function resolveOptions(opts: DataplaneOptions = {}): ResolvedDataplaneOp
 export async function openDataplane(opts: DataplaneOptions = {}): Promise<HostNetworkService> {
   const resolved = resolveOptions(opts);
   const open = OPENERS[resolved.kind]();
-  return open(resolved);
+  const service = await open(resolved);
+  if (!resolved.callLog) return service;
+  const { withCallLog } = require('./call-log') as typeof import('./call-log');
+  return withCallLog(service, resolved.callLog);
 }

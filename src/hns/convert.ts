@@ -1,0 +1,512 @@
+/**
+ * HNS v1 (HNSCall JSON) ⇄ HCN v2 (HostCompute* documents), ../shared/reference/hcn-api.md §8 and §3,
+ * cni-windows-plugins.md §1.5. Pure: no I/O, inputs are not modified.
+ *
+ * v1 policies are flat (`{Type, ...fields}`), v2 policies wrap their fields (`{Type, Settings}`). Types
+ * without a known counterpart pass through: v1 → v2 moves the fields into Settings, v2 → v1 flattens them.
+ */
+import { canonicalNetworkType, getCI, sameId } from './json';
+import { SCHEMA_V2, type Dns, type Route } from './schema';
+import type { HostComputeNetwork, Ipam, Subnet } from './network';
+import type { HostComputeEndpoint, IpConfig } from './endpoint';
+import type { HostComputeNamespace } from './namespace';
+import type { HostComputeLoadBalancer, LoadBalancerPortMapping } from './loadbalancer';
+import type { HnsV1Endpoint, HnsV1Namespace, HnsV1Network, HnsV1Policy, HnsV1PolicyList, HnsV1Subnet } from './v1';
+import type { EndpointPolicy, NetworkPolicy, SubnetPolicy } from './policy';
+import { policyTypeIs } from './policy';
+
+/** A v1 document that has no faithful v2 form (or the reverse); names the field at fault. */
+export class ConversionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConversionError';
+  }
+}
+
+type Rec = Record<string, unknown>;
+
+const DEFAULT_V4 = '0.0.0.0/0';
+const DEFAULT_V6 = '::/0';
+const isV6 = (ip: unknown): boolean => typeof ip === 'string' && ip.includes(':');
+
+/** Drops undefined values so converted documents carry only what the source had. */
+function clean<T extends Rec>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** "a, b,,c" → ["a","b","c"]; undefined/empty → undefined. */
+export function splitList(s: unknown): string[] | undefined {
+  if (typeof s !== 'string') return Array.isArray(s) ? (s as string[]) : undefined;
+  const parts = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return parts.length ? parts : undefined;
+}
+
+function joinList(a: unknown): string | undefined {
+  return Array.isArray(a) && a.length ? a.join(',') : undefined;
+}
+
+// ---- protocols ---------------------------------------------------------------------------------
+
+const PROTOCOL_BY_NAME: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv4: 1, icmpv6: 58, igmp: 2 };
+const NAME_BY_PROTOCOL: Record<number, string> = { 6: 'tcp', 17: 'udp' };
+
+/** v1 NAT Protocol ("tcp", "UDP", "6", 6) → HCN protocol number; undefined when it is not one. */
+export function protocolNumber(p: unknown): number | undefined {
+  if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 255) return p;
+  if (typeof p !== 'string') return undefined;
+  const s = p.trim().toLowerCase();
+  if (/^\d{1,3}$/.test(s) && Number(s) <= 255) return Number(s);
+  return PROTOCOL_BY_NAME[s];
+}
+
+export function protocolName(n: number): string {
+  return NAME_BY_PROTOCOL[n] ?? String(n);
+}
+
+// ---- policies ---------------------------------------------------------------------------------
+
+/** Moves every field but Type into Settings (the generic pass-through). */
+function wrap(p: HnsV1Policy, type = p.Type): { Type: string; Settings: Rec } {
+  const { Type: _t, ...rest } = p;
+  return { Type: type, Settings: { ...rest } };
+}
+
+function flatten(p: { Type: string; Settings?: unknown }, type = p.Type): HnsV1Policy {
+  const s = p.Settings && typeof p.Settings === 'object' ? (p.Settings as Rec) : {};
+  return { ...s, Type: type };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+
+/** One v1 endpoint policy → its v2 form. */
+export function endpointPolicyV1ToV2(p: HnsV1Policy): EndpointPolicy {
+  const t = String(p.Type ?? '');
+  const g = (k: string) => getCI(p, k);
+  switch (t.toLowerCase()) {
+    case 'outboundnat':
+      return { Type: 'OutBoundNAT', Settings: clean({
+        VirtualIP: g('VIP') as string | undefined,
+        Exceptions: g('ExceptionList') as string[] | undefined,
+        Destinations: g('Destinations') as string[] | undefined,
+        MaxPortPoolUsage: g('MaxPortPoolUsage') as number | undefined,
+      }) };
+    case 'nat': {
+      const proto = g('Protocol');
+      const n = protocolNumber(proto);
+      const s: Rec = clean({
+        Protocol: n ?? proto,
+        InternalPort: g('InternalPort'),
+        ExternalPort: g('ExternalPort'),
+        VIP: g('VIP'),
+        Flags: g('ExternalPortReserved') ? 4 : undefined,
+      });
+      return { Type: 'PortMapping', Settings: s };
+    }
+    case 'route':
+      return { Type: 'SDNRoute', Settings: clean({
+        DestinationPrefix: g('DestinationPrefix') as string, NextHop: g('NextHop') as string | undefined, NeedEncap: g('NeedEncap') as boolean | undefined,
+      }) };
+    case 'pa':
+      return { Type: 'ProviderAddress', Settings: { ProviderAddress: g('PA') as string } };
+    case 'acl': {
+      const protocols = g('Protocols') ?? (g('Protocol') !== undefined ? String(g('Protocol')) : undefined);
+      return { Type: 'ACL', Settings: clean({
+        Id: g('Id'),
+        Protocols: protocols,
+        Action: g('Action'),
+        Direction: g('Direction'),
+        LocalAddresses: g('LocalAddresses'),
+        RemoteAddresses: g('RemoteAddresses'),
+        LocalPorts: g('LocalPorts') ?? str(g('LocalPort')),
+        RemotePorts: g('RemotePorts') ?? str(g('RemotePort')),
+        RuleType: g('RuleType'),
+        Priority: g('Priority'),
+      }) };
+    }
+    case 'qos':
+      return { Type: 'QOS', Settings: clean({ MaximumOutgoingBandwidthInBytes: g('MaximumOutgoingBandwidthInBytes') }) };
+    case 'vlan':
+      return { Type: 'VLAN', Settings: { IsolationId: num(g('VLAN')) ?? 0 } };
+    case 'proxy':
+      return { Type: 'L4Proxy', Settings: clean({
+        IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList'), Destination: g('Destination'), OutboundNat: g('OutboundNat'),
+      }) };
+    case 'l2driver':
+      return { Type: 'L2Driver', Settings: wrap(p).Settings };
+    default:
+      return wrap(p);
+  }
+}
+
+/** One v2 endpoint policy → its v1 flat form. */
+export function endpointPolicyV2ToV1(p: EndpointPolicy): HnsV1Policy {
+  const s = (p.Settings ?? {}) as Rec;
+  const g = (k: string) => getCI(s, k);
+  switch (String(p.Type).toLowerCase()) {
+    case 'outboundnat':
+      return clean({ Type: 'OutBoundNAT', VIP: g('VirtualIP'), ExceptionList: g('Exceptions'), Destinations: g('Destinations'), MaxPortPoolUsage: g('MaxPortPoolUsage') });
+    case 'portmapping': {
+      const proto = g('Protocol');
+      const flags = (num(g('Flags')) ?? 0);
+      const vip = g('VIP');
+      return clean({
+        Type: 'NAT',
+        Protocol: typeof proto === 'number' ? protocolName(proto) : proto,
+        InternalPort: g('InternalPort'),
+        ExternalPort: g('ExternalPort'),
+        VIP: vip === '' ? undefined : vip,
+        ExternalPortReserved: flags & 4 ? true : undefined,
+      });
+    }
+    case 'sdnroute':
+      return clean({ Type: 'ROUTE', DestinationPrefix: g('DestinationPrefix'), NextHop: g('NextHop'), NeedEncap: g('NeedEncap') });
+    case 'provideraddress':
+      return { Type: 'PA', PA: g('ProviderAddress') };
+    case 'acl':
+      return clean({
+        Type: 'ACL', Id: g('Id'), Protocols: g('Protocols'), Action: g('Action'), Direction: g('Direction'),
+        LocalAddresses: g('LocalAddresses'), RemoteAddresses: g('RemoteAddresses'), LocalPorts: g('LocalPorts'),
+        RemotePorts: g('RemotePorts'), RuleType: g('RuleType'), Priority: g('Priority'),
+      });
+    case 'qos':
+      return clean({ Type: 'QOS', MaximumOutgoingBandwidthInBytes: g('MaximumOutgoingBandwidthInBytes') });
+    case 'vlan':
+      return { Type: 'VLAN', VLAN: g('IsolationId') };
+    case 'l4proxy':
+      return clean({
+        Type: 'PROXY', IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList') ?? g('Exceptions'),
+        Destination: g('Destination'), OutboundNat: g('OutboundNat'),
+      });
+    default:
+      return flatten(p as { Type: string; Settings?: unknown });
+  }
+}
+
+function subnetPolicyV1ToV2(p: HnsV1Policy): SubnetPolicy | undefined {
+  const t = String(p.Type ?? '').toUpperCase();
+  if (t === 'VSID' || t === 'VLAN') return { Type: t, Settings: { IsolationId: num(getCI(p, t)) ?? 0 } };
+  return undefined;
+}
+
+function subnetPolicyV2ToV1(p: SubnetPolicy): HnsV1Policy {
+  const t = String(p.Type).toUpperCase();
+  return { Type: t, [t]: getCI(p.Settings, 'IsolationId') };
+}
+
+// ---- networks ---------------------------------------------------------------------------------
+
+/** v1 network (POST /networks/ body or GET output) → HostComputeNetwork. */
+export function networkV1ToV2(n: HnsV1Network): HostComputeNetwork {
+  const g = (k: string) => getCI(n, k);
+  const policies: NetworkPolicy[] = [];
+  const adapter = g('NetworkAdapterName');
+  if (adapter) policies.push({ Type: 'NetAdapterName', Settings: { NetworkAdapterName: String(adapter) } });
+  const mgmt = g('ManagementIP');
+  if (mgmt) policies.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: String(mgmt) } });
+  const dr = g('DrMacAddress');
+  if (dr) policies.push({ Type: 'DrMacAddress', Settings: { Address: String(dr) } });
+  const srcMac = g('SourceMac');
+  if (srcMac) policies.push({ Type: 'SourceMacAddress', Settings: { SourceMacAddress: String(srcMac) } });
+  const autoDns = g('AutomaticDNS');
+  if (autoDns !== undefined) policies.push({ Type: 'AutomaticDNS', Settings: { Enable: !!autoDns } });
+
+  // Network-level VSID/VLAN policies (moby's driver) are per-subnet isolation in v2.
+  const isolation: SubnetPolicy[] = [];
+  for (const p of (g('Policies') as HnsV1Policy[] | undefined) ?? []) {
+    const sp = subnetPolicyV1ToV2(p);
+    if (sp) isolation.push(sp);
+    else policies.push(wrap(p) as NetworkPolicy);
+  }
+
+  const subnets: Subnet[] = ((g('Subnets') as HnsV1Subnet[] | undefined) ?? []).map((s) => {
+    const prefix = getCI<string>(s, 'AddressPrefix');
+    const gw = getCI<string>(s, 'GatewayAddress');
+    const own = ((getCI<HnsV1Policy[]>(s, 'Policies')) ?? []).map((p) => subnetPolicyV1ToV2(p) ?? (wrap(p) as unknown as SubnetPolicy));
+    const sub: Subnet = clean({
+      ID: getCI<string>(s, 'ID'),
+      IpAddressPrefix: prefix,
+      Routes: gw ? [{ NextHop: gw, DestinationPrefix: isV6(gw) || isV6(prefix) ? DEFAULT_V6 : DEFAULT_V4 }] : undefined,
+      Policies: own.length || isolation.length ? [...own, ...isolation.filter((i) => !own.some((o) => policyTypeIs(o, i.Type)))] : undefined,
+    });
+    return sub;
+  });
+
+  const dnsServers = splitList(g('DNSServerList'));
+  const dnsSuffix = g('DNSSuffix') as string | undefined;
+  const dns: Dns | undefined = dnsServers || dnsSuffix ? clean({ ServerList: dnsServers, Domain: dnsSuffix || undefined }) : undefined;
+  const pools = g('MacPools') as { StartMacAddress: string; EndMacAddress: string }[] | undefined;
+  const type = g('Type');
+
+  return clean({
+    ID: g('ID') as string | undefined,
+    Name: g('Name') as string | undefined,
+    Type: type === undefined ? undefined : canonicalNetworkType(type),
+    Flags: g('Flags') as number | undefined,
+    Policies: policies.length ? policies : undefined,
+    MacPool: pools?.length ? { Ranges: pools.map((r) => ({ StartMacAddress: r.StartMacAddress, EndMacAddress: r.EndMacAddress })) } : undefined,
+    Dns: dns,
+    Ipams: subnets.length ? [{ Type: 'Static', Subnets: subnets } as Ipam] : undefined,
+    AdditionalParams: g('AdditionalParams'),
+    Health: g('Health') as HostComputeNetwork['Health'],
+    SchemaVersion: { ...SCHEMA_V2 },
+  });
+}
+
+function gatewayOf(routes: Route[] | undefined, v6: boolean): string | undefined {
+  const def = (routes ?? []).find((r) => r.DestinationPrefix === (v6 ? DEFAULT_V6 : DEFAULT_V4) && r.NextHop);
+  if (def) return def.NextHop;
+  return (routes ?? []).find((r) => r.NextHop && isV6(r.NextHop) === v6)?.NextHop;
+}
+
+/** HostComputeNetwork → v1 network as GET /networks/ returns it. */
+export function networkV2ToV1(n: HostComputeNetwork): HnsV1Network {
+  const out: HnsV1Network = { ID: n.ID, Name: n.Name, Type: canonicalNetworkType(n.Type) };
+  const policies: HnsV1Policy[] = [];
+  for (const p of n.Policies ?? []) {
+    const s = (p.Settings ?? {}) as Rec;
+    switch (String(p.Type).toLowerCase()) {
+      case 'netadaptername': out.NetworkAdapterName = getCI(s, 'NetworkAdapterName'); break;
+      case 'provideraddress': out.ManagementIP = getCI(s, 'ProviderAddress'); break;
+      case 'drmacaddress': out.DrMacAddress = getCI(s, 'Address'); break;
+      case 'sourcemacaddress': out.SourceMac = getCI(s, 'SourceMacAddress'); break;
+      case 'automaticdns': out.AutomaticDNS = !!getCI(s, 'Enable'); break;
+      default: policies.push(flatten(p as { Type: string; Settings?: unknown }));
+    }
+  }
+  if (policies.length) out.Policies = policies;
+  const subnets: HnsV1Subnet[] = [];
+  for (const ipam of n.Ipams ?? []) {
+    for (const s of ipam.Subnets ?? []) {
+      const v6 = isV6(s.IpAddressPrefix);
+      subnets.push(clean({
+        ID: s.ID,
+        AddressPrefix: s.IpAddressPrefix,
+        GatewayAddress: gatewayOf(s.Routes, v6),
+        Policies: s.Policies?.length ? s.Policies.map(subnetPolicyV2ToV1) : undefined,
+      }));
+    }
+  }
+  if (subnets.length) out.Subnets = subnets;
+  if (n.MacPool?.Ranges?.length) out.MacPools = n.MacPool.Ranges.map((r) => ({ ...r }));
+  if (n.Dns) {
+    const servers = joinList(n.Dns.ServerList);
+    if (servers) out.DNSServerList = servers;
+    const suffix = n.Dns.Domain || joinList(n.Dns.Search);
+    if (suffix) out.DNSSuffix = suffix;
+  }
+  if (n.Flags !== undefined) out.Flags = n.Flags;
+  if (n.Health !== undefined) out.Health = n.Health;
+  return clean(out as Rec) as HnsV1Network;
+}
+
+// ---- endpoints --------------------------------------------------------------------------------
+
+/** v1 endpoint (POST /endpoints/ body or GET output) → HostComputeEndpoint. */
+export function endpointV1ToV2(e: HnsV1Endpoint): HostComputeEndpoint {
+  const g = (k: string) => getCI(e, k);
+  const ipcs: IpConfig[] = [];
+  const ip = g('IPAddress') as string | undefined;
+  if (ip) ipcs.push(clean({ IpAddress: ip, PrefixLength: g('PrefixLength') as number | undefined }));
+  const ip6 = g('IPv6Address') as string | undefined;
+  if (ip6) ipcs.push(clean({ IpAddress: ip6, PrefixLength: g('IPv6PrefixLength') as number | undefined }));
+  const routes: Route[] = [];
+  const gw = g('GatewayAddress') as string | undefined;
+  if (gw) routes.push({ NextHop: gw, DestinationPrefix: isV6(gw) ? DEFAULT_V6 : DEFAULT_V4 });
+  const gw6 = g('GatewayAddressV6') as string | undefined;
+  if (gw6) routes.push({ NextHop: gw6, DestinationPrefix: DEFAULT_V6 });
+  const servers = splitList(g('DNSServerList'));
+  const search = splitList(g('DNSSuffix'));
+  const domain = g('DNSDomain') as string | undefined;
+  const dns: Dns | undefined = servers || search || domain ? clean({ ServerList: servers, Search: search, Domain: domain || undefined }) : undefined;
+  let flags = 0;
+  if (g('IsRemoteEndpoint')) flags |= 1;
+  if (g('DisableICC')) flags |= 2;
+  if (g('EnableLowMetric')) flags |= 8;
+  const policies = ((g('Policies') as HnsV1Policy[] | undefined) ?? []).map(endpointPolicyV1ToV2);
+  const encap = g('EncapOverhead');
+  if (typeof encap === 'number' && encap > 0) policies.push({ Type: 'EncapOverhead', Settings: { Overhead: encap } });
+  const shared = g('SharedContainers') as string[] | undefined;
+  const health = g('Health') as HostComputeEndpoint['Health'];
+  return clean({
+    ID: g('ID') as string | undefined,
+    Name: g('Name') as string | undefined,
+    HostComputeNetwork: g('VirtualNetwork') as string | undefined,
+    Policies: policies.length ? policies : undefined,
+    IpConfigurations: ipcs.length ? ipcs : undefined,
+    Dns: dns,
+    Routes: routes.length ? routes : undefined,
+    MacAddress: (g('MacAddress') as string | undefined) || undefined,
+    Flags: flags || undefined,
+    Health: shared?.length ? { ...(health ?? {}), Extra: { ...(health?.Extra ?? {}), SharedContainers: [...shared] } } : health,
+    SchemaVersion: { ...SCHEMA_V2 },
+  });
+}
+
+export interface EndpointV1Extras {
+  /** Name of the endpoint's network (v1 `VirtualNetworkName`). */
+  networkName?: string;
+  /** v1 State; defaults to 2 (Attached) when attached to a namespace or a container, else 1 (Created). */
+  state?: number;
+  /** Whether the endpoint's namespace is the host default one. */
+  namespaceIsDefault?: boolean;
+}
+
+/** HostComputeEndpoint → v1 endpoint as GET /endpoints/ returns it. */
+export function endpointV2ToV1(e: HostComputeEndpoint, extras: EndpointV1Extras = {}): HnsV1Endpoint {
+  const out: HnsV1Endpoint = { ID: e.ID, Name: e.Name, VirtualNetwork: e.HostComputeNetwork };
+  if (extras.networkName !== undefined) out.VirtualNetworkName = extras.networkName;
+  const policies = (e.Policies ?? []).filter((p) => !policyTypeIs(p, 'EncapOverhead')).map(endpointPolicyV2ToV1);
+  if (policies.length) out.Policies = policies;
+  if (e.MacAddress) out.MacAddress = e.MacAddress;
+  const v4 = (e.IpConfigurations ?? []).find((c) => c.IpAddress && !isV6(c.IpAddress));
+  const v6 = (e.IpConfigurations ?? []).find((c) => c.IpAddress && isV6(c.IpAddress));
+  if (v4) {
+    out.IPAddress = v4.IpAddress;
+    if (v4.PrefixLength !== undefined) out.PrefixLength = v4.PrefixLength;
+  }
+  if (v6) {
+    out.IPv6Address = v6.IpAddress;
+    if (v6.PrefixLength !== undefined) out.IPv6PrefixLength = v6.PrefixLength;
+  }
+  const gw = gatewayOf(e.Routes, false);
+  if (gw) out.GatewayAddress = gw;
+  const gw6 = gatewayOf(e.Routes, true);
+  if (gw6) out.GatewayAddressV6 = gw6;
+  const servers = joinList(e.Dns?.ServerList);
+  if (servers) out.DNSServerList = servers;
+  const search = joinList(e.Dns?.Search);
+  if (search) out.DNSSuffix = search;
+  if (e.Dns?.Domain) out.DNSDomain = e.Dns.Domain;
+  const flags = e.Flags ?? 0;
+  if (flags & 1) out.IsRemoteEndpoint = true;
+  if (flags & 2) out.DisableICC = true;
+  if (flags & 8) out.EnableLowMetric = true;
+  const encap = (e.Policies ?? []).find((p) => policyTypeIs(p, 'EncapOverhead'));
+  const overhead = getCI<number>(encap?.Settings, 'Overhead');
+  if (overhead !== undefined) out.EncapOverhead = overhead;
+  if (e.HostComputeNamespace) {
+    out.Namespace = clean({ ID: e.HostComputeNamespace, IsDefault: extras.namespaceIsDefault });
+  }
+  const shared = e.Health?.Extra?.SharedContainers;
+  if (shared?.length) out.SharedContainers = [...shared];
+  out.State = extras.state ?? (e.HostComputeNamespace || shared?.length ? 2 : 1);
+  return out;
+}
+
+// ---- namespaces -------------------------------------------------------------------------------
+
+export function namespaceV2ToV1(ns: HostComputeNamespace): HnsV1Namespace {
+  return clean({
+    ID: ns.ID,
+    IsDefault: String(ns.Type ?? '').toLowerCase() === 'hostdefault',
+    CompartmentId: ns.NamespaceId,
+    ResourceList: (ns.Resources ?? []).map((r) => ({ Type: r.Type, Data: { ...r.Data } })),
+  });
+}
+
+export function namespaceV1ToV2(ns: HnsV1Namespace): HostComputeNamespace {
+  return clean({
+    ID: getCI<string>(ns, 'ID'),
+    Type: getCI(ns, 'IsDefault') ? 'HostDefault' : 'Host',
+    NamespaceId: getCI<number>(ns, 'CompartmentId'),
+    SchemaVersion: { ...SCHEMA_V2 },
+  });
+}
+
+// ---- load balancers ⇄ policy lists ------------------------------------------------------------
+
+const ENDPOINT_REF = /^\/endpoints\/([^/]+)\/?$/i;
+
+/** HostComputeLoadBalancer → v1 policy list (one ELB policy per port mapping). */
+export function loadBalancerToPolicyList(lb: HostComputeLoadBalancer): HnsV1PolicyList {
+  const dsr = ((lb.Flags ?? 0) & 1) !== 0;
+  return {
+    ID: lb.ID,
+    References: (lb.HostComputeEndpoints ?? []).map((id) => `/endpoints/${id}`),
+    Policies: (lb.PortMappings ?? []).map((pm) => clean({
+      Type: 'ELB',
+      Protocol: pm.Protocol,
+      InternalPort: pm.InternalPort,
+      ExternalPort: pm.ExternalPort,
+      SourceVIP: lb.SourceVIP,
+      VIPs: [...(lb.FrontendVIPs ?? [])],
+      ILB: ((pm.Flags ?? 0) & 1) !== 0,
+      IsDSR: dsr || undefined,
+    })),
+  };
+}
+
+export function isElbPolicyList(pl: HnsV1PolicyList): boolean {
+  const ps = getCI<HnsV1Policy[]>(pl, 'Policies') ?? [];
+  return ps.length > 0 && ps.every((p) => policyTypeIs(p, 'ELB'));
+}
+
+/** v1 ELB policy list → HostComputeLoadBalancer. The ELB policies must share SourceVIP, VIPs and IsDSR. */
+export function policyListToLoadBalancer(pl: HnsV1PolicyList): HostComputeLoadBalancer {
+  const policies = getCI<HnsV1Policy[]>(pl, 'Policies') ?? [];
+  if (!isElbPolicyList(pl)) throw new ConversionError('policy list: only lists made of ELB policies are load balancers');
+  const refs = getCI<string[]>(pl, 'References') ?? [];
+  const endpoints = refs.map((r) => {
+    const m = ENDPOINT_REF.exec(String(r));
+    if (!m) throw new ConversionError(`policy list: reference "${r}" is not of the form /endpoints/<id>`);
+    return m[1];
+  });
+  const first = policies[0];
+  const vips = (getCI<string[]>(first, 'VIPs') ?? []).map(String);
+  const sourceVip = getCI<string>(first, 'SourceVIP');
+  const dsr = !!getCI(first, 'IsDSR');
+  const mappings: LoadBalancerPortMapping[] = policies.map((p, i) => {
+    const pv = (getCI<string[]>(p, 'VIPs') ?? []).map(String);
+    if (pv.join(',').toLowerCase() !== vips.join(',').toLowerCase() || getCI(p, 'SourceVIP') !== sourceVip || !!getCI(p, 'IsDSR') !== dsr) {
+      throw new ConversionError(`policy list: ELB policy ${i} has different VIPs/SourceVIP/IsDSR from policy 0; use one policy list per frontend`);
+    }
+    const proto = protocolNumber(getCI(p, 'Protocol'));
+    return clean({
+      Protocol: proto ?? (getCI(p, 'Protocol') as number),
+      InternalPort: getCI<number>(p, 'InternalPort') ?? 0,
+      ExternalPort: getCI<number>(p, 'ExternalPort') ?? 0,
+      Flags: getCI(p, 'ILB') ? 1 : undefined,
+    }) as LoadBalancerPortMapping;
+  });
+  return clean({
+    ID: getCI<string>(pl, 'ID'),
+    HostComputeEndpoints: endpoints,
+    SourceVIP: sourceVip,
+    FrontendVIPs: vips,
+    PortMappings: mappings,
+    Flags: dsr ? 1 : undefined,
+    SchemaVersion: { ...SCHEMA_V2 },
+  });
+}
+
+// ---- shape detection --------------------------------------------------------------------------
+
+const V1_NETWORK_KEYS = ['subnets', 'networkadaptername', 'managementip', 'dnsserverlist', 'dnssuffix', 'macpools', 'sourcemac'];
+const V1_ENDPOINT_KEYS = ['virtualnetwork', 'virtualnetworkname', 'ipaddress', 'gatewayaddress', 'dnsserverlist', 'dnssuffix', 'isremoteendpoint', 'prefixlength'];
+
+function hasAnyKey(doc: unknown, keys: string[]): boolean {
+  if (!doc || typeof doc !== 'object') return false;
+  return Object.keys(doc).some((k) => keys.includes(k.toLowerCase()) && (k !== 'IpAddress'));
+}
+
+function isV2Schema(doc: unknown): boolean {
+  const sv = getCI<{ Major?: number }>(doc, 'SchemaVersion');
+  return !!sv && typeof sv === 'object' && (getCI<number>(sv, 'Major') ?? 0) >= 2;
+}
+
+/** HcnCreateNetwork accepts v1-shaped JSON (no SchemaVersion, v1 field names), hcn-api.md §8.5. */
+export function looksLikeV1Network(doc: unknown): boolean {
+  return !isV2Schema(doc) && hasAnyKey(doc, V1_NETWORK_KEYS) && getCI(doc, 'Ipams') === undefined;
+}
+
+export function looksLikeV1Endpoint(doc: unknown): boolean {
+  return !isV2Schema(doc) && hasAnyKey(doc, V1_ENDPOINT_KEYS) && getCI(doc, 'IpConfigurations') === undefined && getCI(doc, 'HostComputeNetwork') === undefined;
+}
+
+/** True when two IDs (GUIDs in any case, with or without braces) name the same object. */
+export function sameGuid(a: string | undefined, b: string | undefined): boolean {
+  const strip = (s?: string) => s?.replace(/^\{|\}$/g, '');
+  return sameId(strip(a), strip(b));
+}
