@@ -1,0 +1,297 @@
+/**
+ * rtnetlink operations the linux data plane needs: links (bridge, veth with its peer created directly in
+ * another namespace, vxlan, macvlan), addresses, routes (incl. onlink), neighbours and vxlan fdb entries.
+ * Each instance is bound to one namespace through its socket.
+ */
+import {
+  AF, Attr, IFA, IFF_UP, IFLA, IFLA_INFO, IFLA_MACVLAN_MODE, IFLA_VXLAN, MACVLAN_MODE_BRIDGE, NDA, NLM_F, NTF_SELF,
+  NUD_PERMANENT, RTA, RTM, RTNH_F_ONLINK, RT_SCOPE, RT_TABLE_MAIN, VETH_INFO_PEER, decodeAttrs, familyOf, ifaddrmsg,
+  ifinfomsg, ipBytes, ipString, macBytes, macString, ndmsg, rtmsg, str, u16be, u32, u8, encodeAttrs,
+} from './codec';
+import { NetlinkSocket } from './socket';
+import { OsError } from './libc';
+
+export interface Link {
+  index: number;
+  name: string;
+  kind?: string;
+  master?: number;
+  mtu: number;
+  mac?: string;
+  up: boolean;
+}
+
+export interface Address { index: number; ip: string; prefixLen: number; family: number }
+
+export interface RouteSpec {
+  dst: string;
+  prefixLen: number;
+  gateway?: string;
+  oif?: number;
+  onlink?: boolean;
+  scope?: number;
+  metric?: number;
+  table?: number;
+}
+
+export interface Route extends RouteSpec { family: number; protocol: number; type: number }
+
+export interface PeerSpec { name: string; netnsFd: number; mac?: string; mtu?: number }
+
+const ENODEV = 19;
+const ENOENT = 2;
+const ESRCH = 3;
+const EEXIST = 17;
+
+export class Rtnl {
+  constructor(readonly sock: NetlinkSocket) {}
+
+  static open(netns?: string): Rtnl {
+    return new Rtnl(NetlinkSocket.open(netns));
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+
+  // ---- links -------------------------------------------------------------------------------------
+  links(): Link[] {
+    return this.sock.dump(RTM.GETLINK, ifinfomsg(), 'dump').filter((m) => m.type === RTM.NEWLINK).map((m) => parseLink(m.body));
+  }
+
+  linkByName(name: string): Link | undefined {
+    try {
+      const r = this.sock.request(RTM.GETLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
+      return r.length ? parseLink(r[0].body) : undefined;
+    } catch (e) {
+      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return undefined;
+      throw e;
+    }
+  }
+
+  mustLink(name: string): Link {
+    const l = this.linkByName(name);
+    if (!l) throw new OsError('RTM_GETLINK', ENODEV, name);
+    return l;
+  }
+
+  private newLink(name: string, kind: string, data: Attr[] | undefined, extra: Attr[], up: boolean): void {
+    const info: Attr[] = [[IFLA_INFO.KIND, Buffer.from(kind)]];
+    if (data) info.push([IFLA_INFO.DATA, data]);
+    const body = Buffer.concat([
+      ifinfomsg({ flags: up ? IFF_UP : 0, change: up ? IFF_UP : 0 }),
+      encodeAttrs([[IFLA.IFNAME, str(name)], ...extra, [IFLA.LINKINFO, info]]),
+    ]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `${kind} ${name}`);
+  }
+
+  createBridge(name: string, o: { mtu?: number; mac?: string; up?: boolean } = {}): Link {
+    this.newLink(name, 'bridge', undefined, linkAttrs(o), o.up ?? true);
+    return this.mustLink(name);
+  }
+
+  /** A veth pair whose peer is created directly inside `peer.netnsFd` (no move between namespaces). */
+  createVeth(name: string, o: { mtu?: number; master?: number; mac?: string; up?: boolean; peer: PeerSpec }): Link {
+    const p = o.peer;
+    const peerBody = Buffer.concat([
+      // The peer cannot be brought up from here (the kernel answers ENOTCONN): the caller does it inside the namespace.
+      ifinfomsg(),
+      encodeAttrs([[IFLA.IFNAME, str(p.name)], [IFLA.NET_NS_FD, u32(p.netnsFd)], ...linkAttrs({ mtu: p.mtu ?? o.mtu, mac: p.mac })]),
+    ]);
+    const extra = linkAttrs(o);
+    if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
+    this.newLink(name, 'veth', [[VETH_INFO_PEER, peerBody]], extra, o.up ?? true);
+    return this.mustLink(name);
+  }
+
+  createVxlan(name: string, o: { vni: number; port: number; local?: string; underlay?: number; mtu?: number; mac?: string; master?: number }): Link {
+    const data: Attr[] = [[IFLA_VXLAN.ID, u32(o.vni)], [IFLA_VXLAN.PORT, u16be(o.port)], [IFLA_VXLAN.LEARNING, u8(0)]];
+    if (o.local) data.push([IFLA_VXLAN.LOCAL, ipBytes(o.local)]);
+    if (o.underlay) data.push([IFLA_VXLAN.LINK, u32(o.underlay)]);
+    const extra = linkAttrs(o);
+    if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
+    this.newLink(name, 'vxlan', data, extra, true);
+    return this.mustLink(name);
+  }
+
+  /** A macvlan (bridge mode) on `parent`, created directly inside `netnsFd` when given. */
+  createMacvlan(name: string, parent: number, o: { netnsFd?: number; mac?: string; mtu?: number }): void {
+    const extra: Attr[] = [[IFLA.LINK, u32(parent)], ...linkAttrs(o)];
+    if (o.netnsFd !== undefined) extra.push([IFLA.NET_NS_FD, u32(o.netnsFd)]);
+    this.newLink(name, 'macvlan', [[IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE)]], extra, true);
+  }
+
+  setLink(index: number, o: { up?: boolean; master?: number; mtu?: number; mac?: string; name?: string }, subject?: string): void {
+    const attrs: Attr[] = linkAttrs(o);
+    if (o.master !== undefined) attrs.push([IFLA.MASTER, u32(o.master)]);
+    if (o.name) attrs.push([IFLA.IFNAME, str(o.name)]);
+    const up = o.up === undefined ? {} : { flags: o.up ? IFF_UP : 0, change: IFF_UP };
+    this.sock.request(RTM.NEWLINK, 0, Buffer.concat([ifinfomsg({ index, ...up }), encodeAttrs(attrs)]), subject ?? `link ${index}`);
+  }
+
+  /** Deletes a link by name; false when it did not exist (idempotent delete). */
+  deleteLink(name: string): boolean {
+    try {
+      this.sock.request(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
+      return true;
+    } catch (e) {
+      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return false;
+      throw e;
+    }
+  }
+
+  // ---- addresses ---------------------------------------------------------------------------------
+  addAddress(index: number, ip: string, prefixLen: number, subject?: string): void {
+    const fam = familyOf(ip);
+    const attrs: Attr[] = [[IFA.LOCAL, ipBytes(ip)], [IFA.ADDRESS, ipBytes(ip)]];
+    this.sock.request(RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, Buffer.concat([ifaddrmsg(fam, prefixLen, index), encodeAttrs(attrs)]), subject ?? `${ip}/${prefixLen}`);
+  }
+
+  deleteAddress(index: number, ip: string, prefixLen: number): boolean {
+    try {
+      this.sock.request(RTM.DELADDR, 0, Buffer.concat([ifaddrmsg(familyOf(ip), prefixLen, index), encodeAttrs([[IFA.LOCAL, ipBytes(ip)]])]), `${ip}/${prefixLen}`);
+      return true;
+    } catch (e) {
+      if (e instanceof OsError && [ENODEV, ENOENT, 99 /* EADDRNOTAVAIL */].includes(e.errno)) return false;
+      throw e;
+    }
+  }
+
+  addresses(index?: number): Address[] {
+    return this.sock.dump(RTM.GETADDR, ifaddrmsg(AF.UNSPEC, 0, 0), 'dump')
+      .map((m) => {
+        const a = decodeAttrs(m.body, 8);
+        const raw = a.get(IFA.LOCAL) ?? a.get(IFA.ADDRESS);
+        return { index: m.body.readUInt32LE(4), prefixLen: m.body.readUInt8(1), family: m.body.readUInt8(0), ip: raw ? ipString(raw) : '' };
+      })
+      .filter((a) => a.ip && (index === undefined || a.index === index));
+  }
+
+  // ---- routes ------------------------------------------------------------------------------------
+  addRoute(r: RouteSpec, replace = true): void {
+    this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | (replace ? NLM_F.REPLACE : NLM_F.EXCL), routeBody(r), routeSubject(r));
+  }
+
+  deleteRoute(r: RouteSpec): boolean {
+    try {
+      this.sock.request(RTM.DELROUTE, 0, routeBody(r), routeSubject(r));
+      return true;
+    } catch (e) {
+      if (e instanceof OsError && (e.errno === ESRCH || e.errno === ENOENT)) return false;
+      throw e;
+    }
+  }
+
+  routes(family: number = AF.INET): Route[] {
+    return this.sock.dump(RTM.GETROUTE, rtmsg({ family, dstLen: 0, table: 0, protocol: 0, type: 0 }), 'dump').map((m) => {
+      const b = m.body;
+      const a = decodeAttrs(b, 12);
+      const tableAttr = a.get(RTA.TABLE);
+      return {
+        family: b.readUInt8(0),
+        prefixLen: b.readUInt8(1),
+        table: tableAttr ? tableAttr.readUInt32LE(0) : b.readUInt8(4),
+        protocol: b.readUInt8(5),
+        scope: b.readUInt8(6),
+        type: b.readUInt8(7),
+        onlink: (b.readUInt32LE(8) & RTNH_F_ONLINK) !== 0,
+        dst: a.get(RTA.DST) ? ipString(a.get(RTA.DST)!) : family === AF.INET ? '0.0.0.0' : '::',
+        gateway: a.get(RTA.GATEWAY) ? ipString(a.get(RTA.GATEWAY)!) : undefined,
+        oif: a.get(RTA.OIF)?.readUInt32LE(0),
+        metric: a.get(RTA.PRIORITY)?.readUInt32LE(0),
+      };
+    });
+  }
+
+  // ---- neighbours and fdb ------------------------------------------------------------------------
+  setNeighbor(index: number, ip: string, mac: string): void {
+    const body = Buffer.concat([ndmsg(familyOf(ip), index, NUD_PERMANENT, 0), encodeAttrs([[NDA.DST, ipBytes(ip)], [NDA.LLADDR, macBytes(mac)]])]);
+    this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `neighbour ${ip} lladdr ${mac}`);
+  }
+
+  deleteNeighbor(index: number, ip: string): boolean {
+    const body = Buffer.concat([ndmsg(familyOf(ip), index, 0, 0), encodeAttrs([[NDA.DST, ipBytes(ip)]])]);
+    return ignoreMissing(() => this.sock.request(RTM.DELNEIGH, 0, body, `neighbour ${ip}`));
+  }
+
+  /** vxlan forwarding entry: frames for `mac` are sent to the VTEP at `dst` (bridge fdb ... self). */
+  setFdb(index: number, mac: string, dst: string): void {
+    const body = Buffer.concat([ndmsg(AF.BRIDGE, index, NUD_PERMANENT, NTF_SELF), encodeAttrs([[NDA.LLADDR, macBytes(mac)], [NDA.DST, ipBytes(dst)]])]);
+    this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `fdb ${mac} dst ${dst}`);
+  }
+
+  deleteFdb(index: number, mac: string, dst: string): boolean {
+    const body = Buffer.concat([ndmsg(AF.BRIDGE, index, 0, NTF_SELF), encodeAttrs([[NDA.LLADDR, macBytes(mac)], [NDA.DST, ipBytes(dst)]])]);
+    return ignoreMissing(() => this.sock.request(RTM.DELNEIGH, 0, body, `fdb ${mac}`));
+  }
+
+  neighbors(family: number): { index: number; ip?: string; mac?: string; state: number; flags: number }[] {
+    return this.sock.dump(RTM.GETNEIGH, ndmsg(family, 0, 0, 0), 'dump').map((m) => {
+      const a = decodeAttrs(m.body, 12);
+      return {
+        index: m.body.readInt32LE(4),
+        state: m.body.readUInt16LE(8),
+        flags: m.body.readUInt8(10),
+        ip: a.get(NDA.DST) ? ipString(a.get(NDA.DST)!) : undefined,
+        mac: a.get(NDA.LLADDR)?.length === 6 ? macString(a.get(NDA.LLADDR)!) : undefined,
+      };
+    });
+  }
+}
+
+function ignoreMissing(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch (e) {
+    if (e instanceof OsError && [ENODEV, ENOENT, ESRCH].includes(e.errno)) return false;
+    throw e;
+  }
+}
+
+export function isExists(e: unknown): boolean {
+  return e instanceof OsError && e.errno === EEXIST;
+}
+
+function linkAttrs(o: { mtu?: number; mac?: string }): Attr[] {
+  const a: Attr[] = [];
+  if (o.mtu) a.push([IFLA.MTU, u32(o.mtu)]);
+  if (o.mac) a.push([IFLA.ADDRESS, macBytes(o.mac)]);
+  return a;
+}
+
+function routeBody(r: RouteSpec): Buffer {
+  const fam = familyOf(r.dst);
+  const scope = r.scope ?? (r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK);
+  const attrs: Attr[] = [];
+  if (r.prefixLen > 0) attrs.push([RTA.DST, ipBytes(r.dst)]);
+  if (r.gateway) attrs.push([RTA.GATEWAY, ipBytes(r.gateway)]);
+  if (r.oif) attrs.push([RTA.OIF, u32(r.oif)]);
+  if (r.metric !== undefined) attrs.push([RTA.PRIORITY, u32(r.metric)]);
+  const table = r.table ?? RT_TABLE_MAIN;
+  attrs.push([RTA.TABLE, u32(table)]);
+  return Buffer.concat([
+    rtmsg({ family: fam, dstLen: r.prefixLen, table: table < 256 ? table : 252, scope, flags: r.onlink ? RTNH_F_ONLINK : 0 }),
+    encodeAttrs(attrs),
+  ]);
+}
+
+function routeSubject(r: RouteSpec): string {
+  return `route ${r.dst}/${r.prefixLen}${r.gateway ? ` via ${r.gateway}` : ''}${r.onlink ? ' onlink' : ''}${r.oif ? ` oif ${r.oif}` : ''}`;
+}
+
+function parseLink(b: Buffer): Link {
+  const a = decodeAttrs(b, 16);
+  const info = a.get(IFLA.LINKINFO);
+  const kind = info ? decodeAttrs(info).get(IFLA_INFO.KIND)?.toString('utf8').replace(/\0+$/, '') : undefined;
+  const mac = a.get(IFLA.ADDRESS);
+  return {
+    index: b.readInt32LE(4),
+    name: (a.get(IFLA.IFNAME) ?? Buffer.alloc(0)).toString('utf8').replace(/\0+$/, ''),
+    kind,
+    master: a.get(IFLA.MASTER)?.readUInt32LE(0),
+    mtu: a.get(IFLA.MTU)?.readUInt32LE(0) ?? 0,
+    mac: mac && mac.length === 6 ? macString(mac) : undefined,
+    up: (b.readUInt32LE(8) & IFF_UP) !== 0,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Endpoint attach/detach: a veth whose pod end is created directly inside the pod's namespace with its final
+ * name (or, on Transparent networks, a macvlan on the uplink), then addressed and routed from a netlink
+ * socket opened in that namespace. Any failure removes what was created.
+ */
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { HostComputeEndpoint } from '../../hns';
+import { findPolicies, getCI } from '../../hns';
+import { Rtnl } from './netlink/rtnl';
+import { AddressError, parseCidr } from './addr';
+import type { EndpointRecord, NetworkRecord } from './state';
+
+export interface AttachResult { veth?: string }
+
+function defaultRoutes(doc: HostComputeEndpoint, net: NetworkRecord): { dst: string; prefixLen: number; gateway?: string }[] {
+  const routes = (doc.Routes ?? []).filter((r) => r.DestinationPrefix);
+  if (routes.length) {
+    return routes.map((r) => {
+      const c = parseCidr(r.DestinationPrefix!, 'Routes.DestinationPrefix');
+      return { dst: c.text.split('/')[0], prefixLen: c.prefixLen, gateway: r.NextHop && r.NextHop !== '0.0.0.0' ? r.NextHop : undefined };
+    });
+  }
+  return net.gateway ? [{ dst: '0.0.0.0', prefixLen: 0, gateway: net.gateway }] : [];
+}
+
+export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns: string, ifname: string, vethName: string): AttachResult {
+  const ip = ep.doc.IpConfigurations?.[0]?.IpAddress;
+  const prefixLen = ep.doc.IpConfigurations?.[0]?.PrefixLength ?? Number(net.subnet?.split('/')[1] ?? 32);
+  const mac = ep.doc.MacAddress;
+  const nsFd = fs.openSync(netns, 'r');
+  let pod: Rtnl | undefined;
+  let createdVeth = false;
+  let createdPodLink = false;
+  try {
+    pod = Rtnl.open(netns);
+    if (pod.linkByName(ifname)) throw Object.assign(new Error(`interface ${ifname} already exists in ${netns}`), { code: 'EEXIST' });
+    if (net.type === 'Transparent') {
+      const up = node.mustLink(net.uplink!);
+      node.createMacvlan(ifname, up.index, { netnsFd: nsFd, mac });
+      createdPodLink = true;
+    } else {
+      const br = node.mustLink(net.bridge!);
+      node.createVeth(vethName, { master: br.index, mtu: net.mtu, peer: { name: ifname, netnsFd: nsFd, mac, mtu: net.mtu } });
+      createdVeth = true;
+    }
+    const link = pod.mustLink(ifname);
+    pod.setLink(link.index, { up: true }, `${ifname} in ${netns}`);
+    const lo = pod.linkByName('lo');
+    if (lo && !lo.up) pod.setLink(lo.index, { up: true }, `lo in ${netns}`);
+    if (ip) pod.addAddress(link.index, ip, prefixLen, `${ip}/${prefixLen} on ${ifname} in ${netns}`);
+    for (const r of defaultRoutes(ep.doc, net)) pod.addRoute({ ...r, oif: link.index, onlink: !!r.gateway && net.type !== 'Transparent' && !!net.subnet && !!ip && !sameSubnet(ip, prefixLen, r.gateway!) });
+    applyQos(ep.doc, netns, ifname);
+    return { veth: createdVeth ? vethName : undefined };
+  } catch (e) {
+    if (createdVeth) node.deleteLink(vethName);
+    if (createdPodLink && pod) pod.deleteLink(ifname);
+    throw e;
+  } finally {
+    pod?.close();
+    fs.closeSync(nsFd);
+  }
+}
+
+function sameSubnet(ip: string, prefixLen: number, gw: string): boolean {
+  const c = parseCidr(`${ip}/${prefixLen}`, 'IpConfigurations');
+  return parseCidr(`${gw}/${prefixLen}`, 'gateway').network === c.network;
+}
+
+/** Removes the endpoint's links; idempotent (missing namespace or link is fine). */
+export function detach(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointRecord): void {
+  if (ep.veth) node.deleteLink(ep.veth);
+  const ns = ep.netns ?? ep.attaching?.netns;
+  const ifname = ep.ifname ?? ep.attaching?.ifname;
+  if (net?.type === 'Transparent' && ns && ifname && fs.existsSync(ns)) {
+    const pod = Rtnl.open(ns);
+    try {
+      pod.deleteLink(ifname);
+    } finally {
+      pod.close();
+    }
+  }
+}
+
+/** QOS MaximumOutgoingBandwidthInBytes → a token bucket on the pod's interface (pod egress). */
+function applyQos(doc: HostComputeEndpoint, netns: string, ifname: string): void {
+  const q = findPolicies(doc.Policies, 'QOS')[0];
+  if (!q) return;
+  const bytes = Number(getCI(q.Settings, 'MaximumOutgoingBandwidthInBytes'));
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new AddressError(`QOS.MaximumOutgoingBandwidthInBytes: ${String(bytes)} must be a positive number of bytes per second`);
+  const bits = Math.round(bytes * 8);
+  // Burst must cover one timer tick at this rate (and at least one MTU-sized frame).
+  const burst = Math.max(Math.ceil(bytes / 100), 16 * 1024);
+  execFileSync('nsenter', [`--net=${netns}`, 'tc', 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${bits}bit`, 'burst', String(burst), 'latency', '50ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
+}

@@ -1,0 +1,225 @@
+/**
+ * Renders the data plane's whole nftables state from the HCN documents: one `inet switchyard` table
+ * (OutBoundNAT, NAT networks, PortMapping, load balancers) and one `bridge switchyard` table (endpoint
+ * ACLs, which must see traffic between pods on one bridge). Rendering everything and replacing both tables
+ * in one transaction keeps the kernel exactly equal to the documents, after errors and restarts alike.
+ * Pure: no I/O.
+ */
+import type { EndpointPolicy, HostComputeLoadBalancer, AclPolicySettings, PortMappingSettings, OutboundNatSettings } from '../../hns';
+import { policyTypeIs, LoadBalancerDistribution, LoadBalancerFlags } from '../../hns';
+
+export const TABLE = 'switchyard';
+/** Connection mark of node-port connections that must be masqueraded ("SY"). */
+export const NODEPORT_MARK = '0x5359';
+
+export interface RenderBridge { name: string; subnet: string; nat: boolean }
+export interface RenderEndpoint { id: string; ip?: string; veth?: string; bridge?: string; policies: EndpointPolicy[] }
+export interface RenderLoadBalancer { id: string; doc: HostComputeLoadBalancer; backends: string[] }
+export interface RenderInput { bridges: RenderBridge[]; endpoints: RenderEndpoint[]; loadBalancers: RenderLoadBalancer[] }
+
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp' };
+const short = (id: string) => id.replace(/-/g, '').slice(0, 12).toLowerCase();
+const q = (name: string) => `"${name.replace(/[^A-Za-z0-9_.-]/g, '')}"`;
+
+function ipv4(s: string, field: string): string {
+  const m = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/.exec(s.trim());
+  if (!m) throw new PolicyError(`${field}: "${s}" is not an IPv4 address or prefix`);
+  return s.trim();
+}
+
+function port(n: unknown, field: string): number {
+  const v = Number(n);
+  if (!Number.isInteger(v) || v < 1 || v > 65535) throw new PolicyError(`${field}: ${String(n)} is not a port (1-65535)`);
+  return v;
+}
+
+function protoName(p: unknown, field: string): string {
+  const v = Number(p);
+  if (PROTO[v]) return PROTO[v];
+  if (Number.isInteger(v) && v > 0 && v < 256) return String(v);
+  throw new PolicyError(`${field}: protocol ${String(p)} is not a protocol number (6 = TCP, 17 = UDP)`);
+}
+
+/** "10.0.0.0/8,192.168.1.1" → "{ 10.0.0.0/8, 192.168.1.1 }" */
+function addrSet(list: string, field: string): string {
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean).map((s) => ipv4(s, field));
+  return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
+}
+
+/** "80,443,8000-8080" */
+function portSet(list: string, field: string): string {
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const [a, b] = s.split('-');
+    return b !== undefined ? `${port(a, field)}-${port(b, field)}` : String(port(a, field));
+  });
+  return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
+}
+
+export function render(input: RenderInput): string {
+  return renderInet(input) + renderBridge(input);
+}
+
+function renderInet(input: RenderInput): string {
+  const chains: string[] = [];
+  const post: string[] = [];
+  const vipMap: string[] = [];
+  const localMap: string[] = [];
+
+  const bridgeNames = input.bridges.map((b) => q(b.name));
+  const notBridge = bridgeNames.length ? ` oifname != ${bridgeNames.length === 1 ? bridgeNames[0] : `{ ${bridgeNames.join(', ')} }`}` : '';
+  let nodePorts = false;
+  for (const br of input.bridges) {
+    // Hairpin: a pod reaching a VIP that lands on a pod behind the same bridge must see the reply come back
+    // through the NAT, so the connection is masqueraded to the gateway.
+    post.push(`iifname ${q(br.name)} oifname ${q(br.name)} ct status dnat masquerade`);
+    if (br.nat) post.push(`ip saddr ${ipv4(br.subnet, 'subnet')} oifname != ${q(br.name)} masquerade`);
+  }
+
+  for (const ep of input.endpoints) {
+    if (!ep.ip) continue;
+    const where = `endpoint ${ep.id}`;
+    ep.policies.forEach((p, i) => {
+      if (policyTypeIs(p, 'OutBoundNAT')) {
+        const s = (p.Settings ?? {}) as OutboundNatSettings;
+        const exc = (s.Exceptions ?? []).filter((x) => String(x).trim());
+        const excMatch = exc.length ? ` ip daddr != ${addrSet(exc.join(','), `${where} OutBoundNAT.Exceptions`)}` : '';
+        const out = ep.bridge ? ` oifname != ${q(ep.bridge)}` : '';
+        const action = s.VirtualIP ? `snat ip to ${ipv4(s.VirtualIP, `${where} OutBoundNAT.VirtualIP`)}` : 'masquerade';
+        post.push(`ip saddr ${ep.ip}${excMatch}${out} ${action}`);
+      } else if (policyTypeIs(p, 'PortMapping')) {
+        const s = (p.Settings ?? {}) as PortMappingSettings;
+        const proto = protoName(s.Protocol, `${where} PortMapping.Protocol`);
+        const ext = port(s.ExternalPort, `${where} PortMapping.ExternalPort`);
+        const int = port(s.InternalPort ?? s.ExternalPort, `${where} PortMapping.InternalPort`);
+        const chain = `hp-${short(ep.id)}-${i}`;
+        chains.push(`chain ${chain} {\n\t\tmeta l4proto ${proto} dnat ip to ${ep.ip}:${int}\n\t}`);
+        if (s.VIP) vipMap.push(`${ipv4(s.VIP, `${where} PortMapping.VIP`)} . ${proto} . ${ext} : jump ${chain}`);
+        else localMap.push(`${proto} . ${ext} : jump ${chain}`);
+      }
+    });
+  }
+
+  for (const lb of input.loadBalancers) {
+    const d = lb.doc;
+    const where = `load balancer ${lb.id}`;
+    if ((d.Flags ?? 0) & LoadBalancerFlags.IPv6) throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
+    (d.PortMappings ?? []).forEach((pm, i) => {
+      const proto = protoName(pm.Protocol, `${where} PortMappings[${i}].Protocol`);
+      const ext = port(pm.ExternalPort, `${where} PortMappings[${i}].ExternalPort`);
+      const int = port(pm.InternalPort || pm.ExternalPort, `${where} PortMappings[${i}].InternalPort`);
+      const chain = `svc-${short(lb.id)}-${i}`;
+      const backends = lb.backends.map((ip, k) => `${k} : ${ip} . ${int}`);
+      // No backend: reject rather than let the VIP connect to nothing (what kube-proxy does as well).
+      const body = backends.length === 0
+        ? `meta l4proto tcp reject with tcp reset\n\t\treject`
+        : `meta l4proto ${proto} dnat ip to ${pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol ? 'jhash ip saddr' : 'numgen random'} mod ${backends.length} map { ${backends.join(', ')} }`;
+      chains.push(`chain ${chain} {\n\t\t${body}\n\t}`);
+      const vips = d.FrontendVIPs ?? [];
+      if (vips.length === 0) {
+        // Node-port style: a backend on another node would answer the client directly, so mark the
+        // connection for masquerade (as kube-proxy does).
+        chains.push(`chain np-${short(lb.id)}-${i} {\n\t\tct mark set ${NODEPORT_MARK}\n\t\tjump ${chain}\n\t}`);
+        localMap.push(`${proto} . ${ext} : jump np-${short(lb.id)}-${i}`);
+      }
+      for (const vip of vips) vipMap.push(`${ipv4(vip, `${where} FrontendVIPs`)} . ${proto} . ${ext} : jump ${chain}`);
+    });
+  }
+
+  nodePorts = chains.some((c) => c.startsWith('chain np-'));
+  if (nodePorts) post.unshift(`ct mark ${NODEPORT_MARK}${notBridge} masquerade`);
+  const svc: string[] = [];
+  if (vipMap.length) svc.push(`ip daddr . meta l4proto . th dport vmap { ${dedupe(vipMap).join(', ')} }`);
+  if (localMap.length) svc.push(`fib daddr type local meta l4proto . th dport vmap { ${dedupe(localMap).join(', ')} }`);
+
+  const lines = [`table inet ${TABLE} {`];
+  if (svc.length) {
+    lines.push(`\tchain services {\n${svc.map((r) => `\t\t${r}`).join('\n')}\n\t}`);
+    lines.push(`\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tjump services\n\t}`);
+    // dstnat is refused on the output hook; -100 is the same priority.
+    lines.push(`\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tjump services\n\t}`);
+  }
+  for (const c of chains) lines.push(`\t${c}`);
+  if (post.length) lines.push(`\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${post.map((r) => `\t\t${r}`).join('\n')}\n\t}`);
+  lines.push('}');
+  return `table inet ${TABLE}\ndelete table inet ${TABLE}\n` + (lines.length > 2 ? lines.join('\n') + '\n' : '');
+}
+
+function dedupe(entries: string[]): string[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const key = e.split(' : ')[0];
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function aclRule(s: AclPolicySettings, ip: string, where: string): string {
+  const inbound = String(s.Direction).toLowerCase() === 'in';
+  const local = inbound ? 'daddr' : 'saddr';
+  const remote = inbound ? 'saddr' : 'daddr';
+  const parts = [`ip ${local} ${ip}`];
+  if (s.LocalAddresses) parts.push(`ip ${local} ${addrSet(s.LocalAddresses, `${where} ACL.LocalAddresses`)}`);
+  if (s.RemoteAddresses) parts.push(`ip ${remote} ${addrSet(s.RemoteAddresses, `${where} ACL.RemoteAddresses`)}`);
+  const protos = String(s.Protocols ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const hasPorts = !!(s.LocalPorts || s.RemotePorts);
+  if (protos.length) {
+    const names = protos.map((p) => protoName(p, `${where} ACL.Protocols`));
+    parts.push(`meta l4proto ${names.length === 1 ? names[0] : `{ ${names.join(', ')} }`}`);
+  } else if (hasPorts) {
+    parts.push('meta l4proto { tcp, udp }');
+  }
+  if (s.LocalPorts) parts.push(`th ${inbound ? 'dport' : 'sport'} ${portSet(s.LocalPorts, `${where} ACL.LocalPorts`)}`);
+  if (s.RemotePorts) parts.push(`th ${inbound ? 'sport' : 'dport'} ${portSet(s.RemotePorts, `${where} ACL.RemotePorts`)}`);
+  const action = String(s.Action).toLowerCase();
+  if (!['allow', 'block', 'pass'].includes(action)) throw new PolicyError(`${where} ACL.Action: "${String(s.Action)}" must be Allow, Block or Pass`);
+  parts.push(action === 'block' ? 'drop' : 'accept');
+  return parts.join(' ');
+}
+
+function renderBridge(input: RenderInput): string {
+  const chains: string[] = [];
+  const inMap: string[] = [];
+  const outMap: string[] = [];
+  for (const ep of input.endpoints) {
+    if (!ep.ip || !ep.veth) continue;
+    const where = `endpoint ${ep.id}`;
+    const acls = ep.policies.filter((p) => policyTypeIs(p, 'ACL')).map((p) => (p.Settings ?? {}) as AclPolicySettings);
+    for (const a of acls) {
+      const dir = String(a.Direction ?? '').toLowerCase();
+      if (dir !== 'in' && dir !== 'out') throw new PolicyError(`${where} ACL.Direction: "${String(a.Direction)}" must be In or Out`);
+    }
+    // HNS evaluates the lowest Priority number first; the first matching rule decides.
+    const byPrio = (x: AclPolicySettings, y: AclPolicySettings) => (x.Priority ?? 0) - (y.Priority ?? 0);
+    const ins = acls.filter((a) => String(a.Direction).toLowerCase() === 'in').sort(byPrio);
+    const outs = acls.filter((a) => String(a.Direction).toLowerCase() === 'out').sort(byPrio);
+    const id = short(ep.id);
+    if (ins.length) {
+      chains.push(`chain acl-in-${id} {\n${ins.map((a) => `\t\t${aclRule(a, ep.ip!, where)}`).join('\n')}\n\t}`);
+      inMap.push(`${q(ep.veth)} : jump acl-in-${id}`);
+    }
+    if (outs.length) {
+      chains.push(`chain acl-out-${id} {\n${outs.map((a) => `\t\t${aclRule(a, ep.ip!, where)}`).join('\n')}\n\t}`);
+      outMap.push(`${q(ep.veth)} : jump acl-out-${id}`);
+    }
+  }
+  const head = `table bridge ${TABLE}\ndelete table bridge ${TABLE}\n`;
+  if (!chains.length) return head;
+  const toPod = inMap.length ? `\t\toifname vmap { ${inMap.join(', ')} }\n` : '';
+  const fromPod = outMap.length ? `\t\tiifname vmap { ${outMap.join(', ')} }\n` : '';
+  return head + [
+    `table bridge ${TABLE} {`,
+    `\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n${fromPod}${toPod}\t}`,
+    `\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n${toPod}\t}`,
+    `\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${fromPod}\t}`,
+    ...chains.map((c) => `\t${c}`),
+    '}',
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,75 @@
+/**
+ * The linux data plane's record of the HCN documents it realized, and of the kernel names it chose, kept in
+ * one JSON file written atomically under a lock (so concurrent CNI processes on one node serialize).
+ */
+import * as fs from 'node:fs';
+import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
+import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
+import { writeFileAtomicSync } from '../../util/atomic-write';
+import { withFileLock } from '../../util/file-lock';
+
+export interface NetworkRecord {
+  doc: HostComputeNetwork;
+  type: 'L2Bridge' | 'Overlay' | 'NAT' | 'Transparent';
+  bridge?: string;
+  vxlan?: string;
+  uplink?: string;
+  subnet?: string;
+  gateway?: string;
+  mtu: number;
+  vni?: number;
+  port?: number;
+  providerAddress?: string;
+  drMac?: string;
+}
+
+export interface EndpointRecord {
+  doc: HostComputeEndpoint;
+  /** Host end of the veth (bridge networks). */
+  veth?: string;
+  netns?: string;
+  ifname?: string;
+  /** Set before links are created for an attach, cleared when it completes: a crash leaves it behind for reconcile. */
+  attaching?: { netns: string; ifname: string };
+  attached?: boolean;
+}
+
+export interface NamespaceRecord { doc: HostComputeNamespace; path: string; created?: boolean }
+
+export interface LinuxState {
+  networks: Record<string, NetworkRecord>;
+  endpoints: Record<string, EndpointRecord>;
+  namespaces: Record<string, NamespaceRecord>;
+  loadBalancers: Record<string, HostComputeLoadBalancer>;
+  /** The last nftables ruleset applied, so unchanged documents cost no nft run. */
+  ruleset?: string;
+}
+
+export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, namespaces: {}, loadBalancers: {} });
+
+export function loadState(file: string): LinuxState {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    throw e;
+  }
+  if (!text.trim()) return emptyState();
+  try {
+    return { ...emptyState(), ...parseHnsJson<LinuxState>(text) };
+  } catch (e) {
+    throw new Error(`linux data plane state ${file} is not valid JSON (${(e as Error).message}); move it away to start empty`);
+  }
+}
+
+export function saveState(file: string, s: LinuxState): void {
+  writeFileAtomicSync(file, stringifyHnsJson(s, 1));
+}
+
+export function withStateLock<T>(file: string, fn: () => Promise<T> | T): Promise<T> {
+  fs.mkdirSync(require('node:path').dirname(file), { recursive: true });
+  return withFileLock(`${file}.lock`, fn);
+}
+
+export const key = (id: string) => id.toLowerCase();

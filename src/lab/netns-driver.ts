@@ -1,0 +1,176 @@
+/**
+ * Brings a lab plan up as network namespaces: a switch namespace holding the underlay bridge, one namespace
+ * per node (uplink eth0 on the underlay) running its own linux data plane inside it, and one namespace per
+ * pod attached through that data plane. Teardown deletes every namespace it created, which also removes
+ * their links, routes, nft tables and sysctls; nothing is changed in the caller's own namespace.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { HostNetworkService } from '../dataplane/types';
+import type { HostComputeEndpoint } from '../hns';
+import { findPolicies, getCI } from '../hns';
+import { openDataplane } from '../dataplane/factory';
+import { Rtnl } from '../dataplane/linux/netlink/rtnl';
+import { type LabNode, type LabPlan, type LabSpec, nodeNetwork, peerRoute, planLab } from './spec';
+
+export const nsPath = (name: string) => `/var/run/netns/${name}`;
+
+export interface LabNodeRuntime { node: LabNode; dp: HostNetworkService; networkId: string; drMac?: string }
+
+export class NetnsLab {
+  readonly plan: LabPlan;
+  readonly stateDir: string;
+  readonly runtimes: LabNodeRuntime[] = [];
+  private readonly created: string[] = [];
+
+  constructor(spec: LabSpec) {
+    this.plan = planLab(spec);
+    this.stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `sy-lab-${this.plan.spec.prefix}-`));
+  }
+
+  /** Every namespace name this lab creates (nodes, pods, switch). */
+  namespaces(): string[] {
+    return [this.plan.switchNs, ...this.plan.nodes.flatMap((n) => [n.name, ...n.pods.map((p) => p.name)])];
+  }
+
+  addNetns(name: string): string {
+    execFileSync('ip', ['netns', 'add', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.created.push(name);
+    return nsPath(name);
+  }
+
+  /** Creates namespaces and the underlay only (no data plane yet). */
+  underlay(): void {
+    const sw = this.addNetns(this.plan.switchNs);
+    const rt = Rtnl.open(sw);
+    try {
+      const br = rt.createBridge('underlay', { mtu: this.plan.spec.mtu });
+      for (const n of this.plan.nodes) {
+        const p = this.addNetns(n.name);
+        const fd = fs.openSync(p, 'r');
+        try {
+          rt.createVeth(`u${n.index}`, { master: br.index, mtu: this.plan.spec.mtu, peer: { name: 'eth0', netnsFd: fd, mtu: this.plan.spec.mtu } });
+        } finally {
+          fs.closeSync(fd);
+        }
+        const nrt = Rtnl.open(p);
+        try {
+          const eth = nrt.mustLink('eth0');
+          nrt.setLink(eth.index, { up: true });
+          const lo = nrt.mustLink('lo');
+          nrt.setLink(lo.index, { up: true });
+          nrt.addAddress(eth.index, n.underlayIp, 24);
+        } finally {
+          nrt.close();
+        }
+      }
+    } finally {
+      rt.close();
+    }
+  }
+
+  /**
+   * Gives the switch namespace a router address on the underlay (<underlay>.1) and an "outside the
+   * cluster" address on its loopback, and points every node's default route at it.
+   */
+  external(outside = '198.51.100.1'): { router: string; outside: string } {
+    const router = this.plan.nodes[0].underlayIp.replace(/\.\d+$/, '.1');
+    const rt = Rtnl.open(nsPath(this.plan.switchNs));
+    try {
+      const br = rt.mustLink('underlay');
+      rt.addAddress(br.index, router, 24);
+      const lo = rt.mustLink('lo');
+      rt.setLink(lo.index, { up: true });
+      rt.addAddress(lo.index, outside, 32);
+    } finally {
+      rt.close();
+    }
+    for (const n of this.plan.nodes) {
+      const nrt = Rtnl.open(nsPath(n.name));
+      try {
+        nrt.addRoute({ dst: '0.0.0.0', prefixLen: 0, gateway: router });
+      } finally {
+        nrt.close();
+      }
+    }
+    return { router, outside };
+  }
+
+  /** Opens each node's linux data plane inside its namespace and creates the pod network and peer routes. */
+  async network(): Promise<void> {
+    for (const n of this.plan.nodes) {
+      const dp = await this.openNode(n);
+      const net = await dp.createNetwork(nodeNetwork(this.plan, n));
+      const dr = findPolicies(net.Policies, 'DrMacAddress')[0];
+      this.runtimes.push({ node: n, dp, networkId: net.ID!, drMac: dr ? getCI<string>(dr.Settings, 'Address') : undefined });
+    }
+    for (const r of this.runtimes) {
+      const peers = this.runtimes.filter((p) => p !== r).map((p) => peerRoute(this.plan, p.node, p.drMac));
+      if (peers.length) await r.dp.modifyNetwork(r.networkId, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
+    }
+  }
+
+  openNode(n: LabNode): Promise<HostNetworkService> {
+    return openDataplane({ kind: 'linux', env: this.nodeEnv(n) });
+  }
+
+  /** The environment a process needs to run this node's data plane (CNI plugins, CLI). */
+  nodeEnv(n: LabNode): NodeJS.ProcessEnv {
+    return { ...process.env, SWITCHYARD_LINUX_NETNS: nsPath(n.name), SWITCHYARD_LINUX_STATE: path.join(this.stateDir, `${n.name}.json`) };
+  }
+
+  /** Creates the pod namespaces and attaches one endpoint each. */
+  async pods(policies: (pod: { name: string; ip: string }) => HostComputeEndpoint['Policies'] = () => []): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const r of this.runtimes) {
+      for (const pod of r.node.pods) {
+        const p = this.addNetns(pod.name);
+        const ep = await r.dp.createEndpoint(r.networkId, { Name: pod.name, IpConfigurations: [{ IpAddress: pod.ip, PrefixLength: 24 }], Policies: policies(pod) });
+        await r.dp.attachEndpoint(p, ep.ID!, { interfaceName: 'eth0' });
+        ids.set(pod.name, ep.ID!);
+      }
+    }
+    return ids;
+  }
+
+  async up(): Promise<void> {
+    try {
+      this.underlay();
+      await this.network();
+      await this.pods();
+    } catch (e) {
+      await this.down();
+      throw e;
+    }
+  }
+
+  /** Runs argv inside a lab namespace (no shell); returns stdout. */
+  exec(ns: string, argv: string[], opts: { timeoutMs?: number } = {}): string {
+    return execFileSync('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000 }).toString();
+  }
+
+  /** True when argv exits 0 inside the namespace. */
+  ok(ns: string, argv: string[], timeoutMs?: number): boolean {
+    try {
+      this.exec(ns, argv, { timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async down(): Promise<void> {
+    for (const r of this.runtimes.splice(0)) await r.dp.close().catch(() => undefined);
+    // Pods first, then nodes, then the switch: every link lives in one of these and goes with it.
+    for (const name of this.created.splice(0).reverse()) {
+      try {
+        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
