@@ -19,6 +19,17 @@ export interface ConformanceOptions {
   verify?: () => void | Promise<void>;
   /** The data plane speaks only the v1 subset (hns-v1): no namespace Container resources, no LB modify in place. */
   v1?: boolean;
+  /**
+   * What deleting a network that still has endpoints does: HNS (and the emulator, the stub) refuse with
+   * HCN_E_ENTITY_HAS_REFERENCES ('refused', the default); the linux data plane removes the endpoints with it
+   * ('cascades').
+   */
+  deleteNetworkWithEndpoints?: 'refused' | 'cascades';
+  /**
+   * Adding a network policy identical to one already there: HNS/emulator/stub refuse with
+   * HCN_E_POLICY_ALREADY_EXISTS ('refused', the default); the linux data plane keeps one copy ('idempotent').
+   */
+  duplicatePolicyAdd?: 'refused' | 'idempotent';
   /** A fresh unique suffix source for names (defaults to random). */
   unique?: () => string;
 }
@@ -119,7 +130,9 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
       });
 
       it('adds and removes network policies (RemoteSubnetRoute) with HcnModifyNetwork semantics', async function () {
+        // The ProviderAddress (VTEP address) is normally filled in by HNS; the linux data plane needs it given.
         const net = await hns.createNetwork({ ...l2bridge(`conf-ovl-${unique()}`), Type: 'Overlay',
+          Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
           Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
             Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }] }] }] });
         const route = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
@@ -127,7 +140,12 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const has = (n: HostComputeNetwork) => (n.Policies ?? []).some((p) => p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix?: string }).DestinationPrefix === '10.244.2.0/24');
         assert.ok(has(added), 'returned document has the route');
         assert.ok(has(await hns.getNetwork(net.ID!)), 'stored');
-        await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
+        if ((opts.duplicatePolicyAdd ?? 'refused') === 'refused') {
+          await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
+        } else {
+          const again = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route]));
+          assert.equal((again.Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length, 1, 'one copy of the route');
+        }
         const removed = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route]));
         assert.ok(!has(removed), 'removed');
         await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route])), 'not-found');
@@ -151,6 +169,12 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.deepEqual(ofNet.map((e) => e.ID?.toLowerCase()), [ep.ID!.toLowerCase()]);
         assert.deepEqual(await hns.listEndpoints(buildQuery({ VirtualNetwork: randomUUID() })), []);
 
+        if ((opts.deleteNetworkWithEndpoints ?? 'refused') === 'cascades') {
+          await hns.deleteNetwork(net.ID!);
+          await rejectsKind(hns.getEndpoint(ep.ID!), 'not-found');
+          await rejectsKind(hns.getNetwork(net.ID!), 'not-found');
+          return;
+        }
         await rejectsKind(hns.deleteNetwork(net.ID!), 'in-use');
         await hns.getNetwork(net.ID!); // still there
 
