@@ -142,6 +142,23 @@ describe('hcn data plane: C ABI against the stub library', function () {
     await hns.deleteNetwork(net.ID!);
   });
 
+  it('undoes a create that succeeds after its timeout, so a retry finds nothing left behind', async function () {
+    const quick = await openHcn({ timeoutMs: 100 });
+    undo = withEnv({ HCNSTUB_HANG: 'HcnCreateNetwork' });
+    const e = await rejectsKind(quick.createNetwork({ Name: 'late', Type: 'NAT' }), 'timeout');
+    assert.equal(e.call, 'HcnCreateNetwork');
+    undo();
+    undo = undefined;
+    stub().releaseHang();
+    await eventually(() => stub().hangingCalls() === 0 && stub().openHandles() === 0 && stub().outstandingAllocations() === 0, 'late create undone');
+    assert.deepEqual(await hns.listNetworks(buildQuery({ Name: 'late' })), [], 'the late network was deleted');
+    const again = await hns.createNetwork({ Name: 'late', Type: 'NAT' });
+    assert.equal(again.Name, 'late');
+    await quick.close();
+    await hns.deleteNetwork(again.ID!);
+    assertNoLeaks();
+  });
+
   it('serializes writes to one network', async function () {
     const net = await hns.createNetwork({ Name: 'serial', Type: 'L2Bridge' });
     undo = withEnv({ HCNSTUB_WRITE_DELAY_MS: '15' });

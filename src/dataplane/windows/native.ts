@@ -119,6 +119,11 @@ export interface InvokeSpec {
   /** Out slot receiving a handle, and how to close it if the call fails late or after a timeout. */
   handle?: [Pointer];
   closeHandle?: (h: Pointer) => void;
+  /**
+   * A create that succeeds after its timeout made something the caller was told failed: undo it
+   * (gets the handle; responsible for closing it). Without it the handle is just closed.
+   */
+  onLateSuccess?: (h: Pointer) => void;
   timeoutMs: number;
 }
 
@@ -179,11 +184,15 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
     fn.async(...spec.args, (err: unknown, ret: unknown) => {
       if (timedOut) {
         // The call came back after we gave up on it: release what it handed out.
+        let ok = !err && (Number(ret) | 0) >= 0;
         try {
-          collect();
-        } finally {
-          dropHandle();
+          ok = !collect().record && ok;
+        } catch {
+          ok = false;
         }
+        const h = spec.handle?.[0];
+        if (ok && h !== null && h !== undefined && spec.onLateSuccess) spec.onLateSuccess(h);
+        else dropHandle();
         return;
       }
       clearTimeout(timer);

@@ -74,6 +74,23 @@ class Family<T extends { ID?: string }> {
     this.f.close().async(h, () => undefined);
   };
 
+  /**
+   * A create that timed out but then succeeded: the caller was told it failed (and may retry), so delete
+   * what HNS made rather than leave an object nobody owns. Best effort; the handle is always closed.
+   */
+  private discardLate = (h: Pointer) => {
+    void (async () => {
+      try {
+        const doc = await this.query(h, buildQuery(), `late ${LABEL[this.family]}`);
+        if (doc.ID) await this.delete(doc.ID);
+      } catch {
+        /* nothing more can be done; HNS keeps the object (the timeout error already told the caller) */
+      } finally {
+        this.closeLate(h);
+      }
+    })();
+  };
+
   async open(guid: GuidStruct, subject: string): Promise<Pointer> {
     const handle: [Pointer] = [null];
     const record: [Pointer] = [null];
@@ -97,10 +114,17 @@ class Family<T extends { ID?: string }> {
     const subject = this.subject(id);
     const guid = parseGuid(id, `${LABEL[this.family]} ID`);
     const h = await this.open(guid, subject);
+    let failed = false;
     try {
       return await fn(h, subject);
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
-      await this.close(h);
+      // A failing close must not hide the error that matters (the call's own).
+      await this.close(h).catch((e: unknown) => {
+        if (!failed) throw e;
+      });
     }
   }
 
@@ -128,12 +152,18 @@ class Family<T extends { ID?: string }> {
     const settings = stringifyHnsJson({ SchemaVersion: SCHEMA_V2, ...doc });
     const args = networkHandle === undefined ? [guid, settings, handle, record] : [networkHandle, guid, settings, handle, record];
     const r = await invoke(this.lib, this.f.create(), {
-      name: this.f.createName, subject, args, handle, record, closeHandle: this.closeLate, timeoutMs: this.timeoutMs,
+      name: this.f.createName, subject, args, handle, record, closeHandle: this.closeLate, onLateSuccess: this.discardLate, timeoutMs: this.timeoutMs,
     });
+    let failed = false;
     try {
       return await this.query(r.handle, buildQuery(), subject);
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
-      await this.close(r.handle);
+      await this.close(r.handle).catch((e: unknown) => {
+        if (!failed) throw e;
+      });
     }
   }
 
