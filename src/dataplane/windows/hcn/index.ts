@@ -29,6 +29,9 @@ import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLi
 import { hnsCallApi } from '../hnsv1/hnscall';
 import { familyFns, type FamilyFns, type HcnFamily } from './bindings';
 
+/** Reads in flight at once when listing (writes are serialized per network; reads are not). */
+const LIST_CONCURRENCY = 4;
+
 const LABEL: Record<HcnFamily, string> = { Network: 'network', Endpoint: 'endpoint', Namespace: 'namespace', LoadBalancer: 'load balancer' };
 
 /** One HCN object family (networks, endpoints, ...) with hcsshim's call sequences. */
@@ -132,16 +135,23 @@ class Family<T extends { ID?: string }> {
     return this.withHandle(id, (h, subject) => this.query(h, query, subject));
   }
 
+  /** Enumerate, then open/query/close each ID, a few at a time (each is an RPC into HNS), in HNS's order. */
   async list(query: HostComputeQuery = buildQuery()): Promise<T[]> {
-    const out: T[] = [];
-    for (const id of await this.enumerate(query)) {
-      try {
-        out.push(await this.get(id, query));
-      } catch (e) {
-        if (!isNotFound(e)) throw e; // deleted between enumerate and open
+    const ids = await this.enumerate(query);
+    const out: (T | undefined)[] = new Array(ids.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        try {
+          out[i] = await this.get(ids[i], query);
+        } catch (e) {
+          if (!isNotFound(e)) throw e; // deleted between enumerate and open
+        }
       }
-    }
-    return out;
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, ids.length) }, worker));
+    return out.filter((d): d is T => d !== undefined);
   }
 
   /** Create → query → close. `networkHandle` only for endpoints. */
