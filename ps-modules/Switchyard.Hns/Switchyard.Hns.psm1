@@ -783,6 +783,29 @@ function Get-SwitchyardHnsVersion {
     $output
 }
 
+function ConvertTo-SwitchyardAsciiJson {
+    <#
+    .SYNOPSIS
+    Escapes every non-ASCII character of a JSON text as \uXXXX.
+    .DESCRIPTION
+    Windows PowerShell writes stdout in the console's OEM code page, which would mangle non-ASCII names on
+    the way to Switchyard. Outside strings JSON is ASCII already, and inside strings \uXXXX is the same
+    character, so the document means exactly the same thing.
+    .PARAMETER Text
+    The JSON text.
+    .EXAMPLE
+    ConvertTo-SwitchyardAsciiJson -Text '{"Name":"réseau"}'
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory = $true)][AllowEmptyString()][string]$Text)
+    $builder = New-Object System.Text.StringBuilder ($Text.Length)
+    foreach ($c in $Text.ToCharArray()) {
+        if ([int]$c -gt 0x7e) { $null = $builder.AppendFormat('\u{0:x4}', [int]$c) } else { $null = $builder.Append($c) }
+    }
+    $builder.ToString()
+}
+
 $script:Operations = @(
     'GetVersion', 'V1Request',
     'ListNetworks', 'GetNetwork', 'NewNetwork', 'SetNetwork', 'RemoveNetwork',
@@ -800,8 +823,9 @@ function Invoke-SwitchyardHnsOperation {
     every value (IDs, documents, queries) arrives inside -EncodedJson, base64 of a UTF-8 JSON object whose
     string fields Id, NetworkId, Settings (JSON text), Request (JSON text), Query (JSON text), Method and Path
     are passed on as parameters, never as script text. Output: {"Success":true,"Output":<HNS JSON>} or
-    {"Success":false,"Error":"...","ErrorCode":<HRESULT>,"Call":"...","Record":"..."}. State-changing
-    operations honour -WhatIf.
+    {"Success":false,"Error":"...","ErrorCode":<HRESULT>,"Call":"...","Record":"..."}, on one line, with
+    non-ASCII characters escaped so the console code page cannot alter them. State-changing operations
+    honour -WhatIf.
     .PARAMETER Operation
     Which operation to run.
     .PARAMETER EncodedJson
@@ -847,7 +871,7 @@ function Invoke-SwitchyardHnsOperation {
             'RemoveLoadBalancer' { Remove-SwitchyardHnsLoadBalancer -Id (& $field 'Id') -Confirm:$false -WhatIf:([bool]$WhatIfPreference) }
         }
         $output = if ($null -eq $out -or "$out" -eq '') { 'null' } else { [string]$out }
-        '{"Success":true,"Output":' + $output + '}'
+        ConvertTo-SwitchyardAsciiJson -Text ('{"Success":true,"Output":' + $output + '}')
     } catch {
         $ex = $_.Exception
         while ($ex.InnerException -and $ex.GetType().FullName -ne 'Switchyard.Hns.HnsException') { $ex = $ex.InnerException }
@@ -857,7 +881,7 @@ function Invoke-SwitchyardHnsOperation {
             $result.Call = $ex.Call
             $result.Record = $ex.Record
         }
-        ConvertTo-Json -Compress -InputObject $result
+        ConvertTo-SwitchyardAsciiJson -Text (ConvertTo-Json -Compress -InputObject $result)
     }
 }
 

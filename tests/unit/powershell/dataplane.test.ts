@@ -62,7 +62,7 @@ describe('powershell data plane: session and envelopes', function () {
   it('carries names with quotes, ;, $(), backticks and newlines as data', async function () {
     const log = newLog();
     const ps = openPs(log);
-    const name = "evil'; Remove-Item C:\\ -Recurse; $(Stop-Computer) `n\n\"x\"";
+    const name = "evil'; Remove-Item C:\\ -Recurse; $(Stop-Computer) `n\n\"x\" réseau 🚀";
     const net = await ps.createNetwork({ Name: name, Type: 'L2Bridge' });
     assert.equal(net.Name, name);
     assert.deepEqual((await ps.listNetworks(buildQuery({ Name: name }))).map((n) => n.Name), [name]);

@@ -52,7 +52,14 @@ export function fakeShellFactory(hns: HostNetworkService, log: FakeShellLog, opt
 
 type Result = { ok: true; output: unknown } | { ok: false; error: unknown };
 
+/** As the module does (ConvertTo-SwitchyardAsciiJson): stdout carries ASCII only. */
+const ascii = (s: string) => s.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function envelope(r: Result): string {
+  return ascii(rawEnvelope(r));
+}
+
+function rawEnvelope(r: Result): string {
   if (r.ok) return `{"Success":true,"Output":${r.output === undefined ? 'null' : stringifyHnsJson(r.output)}}\n`;
   const e = r.error;
   if (e instanceof HnsError) {

@@ -21,7 +21,8 @@ export function nodePowerShell(options: NodePowerShellOptions): PsShell {
   const ps = new PowerShell({
     executable: options.executable ?? (process.platform === 'win32' ? 'powershell' : 'pwsh'),
     executableOptions: { '-NoLogo': true, '-NoProfile': true, '-NonInteractive': true, '-ExecutionPolicy': 'Bypass' },
-    invocationTimeout: options.timeoutMs,
+    // The data plane enforces timeoutMs itself (and kills the session); this is only a backstop.
+    invocationTimeout: options.timeoutMs + 5000,
     throwOnInvocationError: false,
   } as ConstructorParameters<typeof PowerShell>[0]);
   return {
