@@ -5,9 +5,9 @@
  */
 import * as assert from 'node:assert/strict';
 import { familyFns } from '../../src/dataplane/windows/hcn/bindings';
-import { hcnLibrary, koffi, takeString, type Pointer } from '../../src/dataplane/windows/native';
+import { hcnLibrary, invoke, koffi, takeString, type Pointer } from '../../src/dataplane/windows/native';
 import { resolveOptions } from '../../src/dataplane/factory';
-import { HRESULT } from '../../src/hns';
+import { HRESULT, HnsError } from '../../src/hns';
 import { ZERO_GUID } from '../../src/dataplane/windows/guid';
 import { STUB_LIBRARY, assertNoLeaks, stub } from './stub';
 
@@ -70,6 +70,16 @@ describe('stub library: raw ABI', function () {
     assert.deepEqual(JSON.parse(takeString(L, resp[0])!), { Success: false, Error: 'Element not found.', ErrorCode: HRESULT.ERROR_NOT_FOUND });
     assert.equal(u(call('POST', '/networks/', '{"Name":', resp)), HRESULT.HCN_E_INVALID_JSON);
     assert.equal(resp[0], null, 'no response with a failed HRESULT');
+  });
+
+  it('turns a call koffi refuses to marshal into an HnsError naming the function', async function () {
+    const L = lib();
+    const e = await invoke(L, familyFns(L, 'Network').open(), { name: 'HcnOpenNetwork', subject: 'network x', args: ['not a GUID struct', [null], [null]], timeoutMs: 1000 }).then(
+      () => assert.fail('should not succeed'),
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof HnsError, String(e));
+    assert.match(e.message, /^HcnOpenNetwork network x: HcnOpenNetwork could not be called: /);
   });
 
   it('counts a free of a pointer it never handed out instead of corrupting the heap', function () {

@@ -181,7 +181,7 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
       const h = spec.handle?.[0];
       if (h !== null && h !== undefined && spec.closeHandle) spec.closeHandle(h);
     };
-    fn.async(...spec.args, (err: unknown, ret: unknown) => {
+    const done = (err: unknown, ret: unknown) => {
       if (timedOut) {
         // The call came back after we gave up on it: release what it handed out.
         let ok = !err && (Number(ret) | 0) >= 0;
@@ -215,7 +215,14 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
         return;
       }
       resolve({ hr, result: strings.result, handle: spec.handle?.[0] });
-    });
+    };
+    try {
+      fn.async(...spec.args, done);
+    } catch (e) {
+      // koffi refuses synchronously when its async queue is full (max_async_calls) or an argument is invalid.
+      clearTimeout(timer);
+      reject(new HnsError(0x80004005, `${spec.name} could not be called: ${(e as Error).message}`, { call: spec.name, subject: spec.subject }));
+    }
   });
 }
 
