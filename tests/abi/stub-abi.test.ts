@@ -4,6 +4,8 @@
  * string handed out is accounted for. These pin the stub's HNS-like behaviour the other abi tests rely on.
  */
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { familyFns } from '../../src/dataplane/windows/hcn/bindings';
 import { hcnLibrary, invoke, koffi, takeString, type Pointer } from '../../src/dataplane/windows/native';
 import { resolveOptions } from '../../src/dataplane/factory';
@@ -89,5 +91,12 @@ describe('stub library: raw ABI', function () {
     assert.equal(stub().badFrees(), 1);
     koffi().free(buf);
     stub().reset();
+  });
+
+  it('is clean under AddressSanitizer and UndefinedBehaviorSanitizer when driven from 4 threads (make -C native check)', function () {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HCNSTUB_')));
+    const r = spawnSync('make', ['-s', '-C', path.resolve(__dirname, '../../../native'), 'check'], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /stub check: 4 threads x 50 rounds clean/);
   });
 });
