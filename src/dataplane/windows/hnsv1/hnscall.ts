@@ -7,9 +7,9 @@
  */
 import type { HnsV1Api, HttpMethod } from '../../types';
 import type { HnsV1Response } from '../../../hns/v1';
-import { HnsError, formatHresult } from '../../../hns/errors';
+import { HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
 import { getCI, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
-import { invoke, type NativeLibrary } from '../native';
+import { invoke, timeoutError, type NativeLibrary } from '../native';
 import type { CallLog } from '../call-log';
 
 export type HnsCall = <T = unknown>(method: HttpMethod, path: string, body?: unknown, subject?: string) => Promise<T>;
@@ -24,9 +24,11 @@ export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallLog): H
     try {
       r = await invoke(lib, fn(), { name: 'HNSCall', subject, args: [method, path, request, response], result: response, timeoutMs });
     } catch (e) {
-      if (e instanceof HnsError && e.kind !== 'unsupported') {
-        const text = e.kind === 'timeout' ? e.message.replace(/^.*?: /, '') : `hnsCall failed in Win32: ${e.message.replace(/^.*?HNSCall failed: /, '').replace(/ \(0x[0-9a-f]{8}\)$/, '')}`;
-        throw new HnsError(e.hresult, text, { call: name, subject, record: e.record }, e.kind);
+      // Re-label failures of the call itself with the v1 path (hcsshim: "hnsCall failed in Win32: ...").
+      if (e instanceof HnsError && e.kind === 'timeout') throw timeoutError(name, subject, timeoutMs);
+      if (e instanceof HnsError && e.call === 'HNSCall' && e.kind !== 'unsupported') {
+        const text = (HRESULT_MESSAGES[e.hresult] ?? e.message).trim();
+        throw new HnsError(e.hresult, `hnsCall failed in Win32: ${text}`, { call: name, subject, record: e.record }, e.kind);
       }
       throw e;
     }
