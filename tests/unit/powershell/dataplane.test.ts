@@ -24,6 +24,7 @@ function openPs(log: FakeShellLog, opts: FakeShellOptions & { timeoutMs?: number
     shell: fakeShellFactory(memory, log, opts),
     modulePath: '/opt/switchyard/ps-modules/Switchyard.Hns/Switchyard.Hns.psd1',
     timeoutMs: opts.timeoutMs ?? 10_000,
+    shellName: 'pwsh',
   });
 }
 
@@ -93,6 +94,19 @@ describe('powershell data plane: session and envelopes', function () {
     await ps.listNetworks();
     assert.equal(log.sessions, 2, 'a new session was started');
     assert.equal(log.imported.length, 2, 'and the module imported into it');
+    await ps.close();
+  });
+
+  it('reports a PowerShell that cannot start or dies as unavailable, and recovers with a new session', async function () {
+    const log = newLog();
+    const ps = openPs(log, { failStarts: 1, crash: new Set(['ListEndpoints']) });
+    const start = await rejectsKind(ps.listNetworks(), 'unavailable');
+    assert.match(start.message, /PowerShell \(pwsh\) is not usable: Shell process exited\. spawn pwsh ENOENT; install it or set SWITCHYARD_POWERSHELL/);
+    await ps.listNetworks(); // second session starts
+    const died = await rejectsKind(ps.listEndpoints(), 'unavailable');
+    assert.equal(died.call, 'Invoke-SwitchyardHnsOperation ListEndpoints');
+    await ps.listNetworks();
+    assert.equal(log.sessions, 3, 'a new session after each failure');
     await ps.close();
   });
 

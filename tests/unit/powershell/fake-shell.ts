@@ -22,17 +22,23 @@ export interface FakeShellLog {
 export interface FakeShellOptions {
   /** Operations that never answer (to test timeouts). */
   hang?: Set<PsOperation>;
+  /** Operations during which the PowerShell process dies (the session's invoke rejects). */
+  crash?: Set<PsOperation>;
+  /** The first N sessions fail to start (import rejects as node-powershell does for a missing executable). */
+  failStarts?: number;
 }
 
 export function fakeShellFactory(hns: HostNetworkService, log: FakeShellLog, opts: FakeShellOptions = {}): () => PsShell {
   return () => {
     log.sessions++;
     let alive = true;
+    const failStart = (opts.failStarts ?? 0) >= log.sessions;
     return {
       async invoke(script: string): Promise<string> {
         if (!alive) throw new Error('session disposed');
         log.scripts.push(script);
         const imp = IMPORT.exec(script);
+        if (imp && failStart) throw new Error('Shell process exited.\nspawn pwsh ENOENT');
         if (imp) {
           log.imported.push(Buffer.from(imp[1], 'base64').toString('utf8'));
           return '';
@@ -40,6 +46,10 @@ export function fakeShellFactory(hns: HostNetworkService, log: FakeShellLog, opt
         const cmd = parseCommand(script);
         if (!cmd) throw new Error(`fake PowerShell refuses unexpected script text: ${script}`);
         if (opts.hang?.has(cmd.operation)) return new Promise<string>(() => undefined);
+        if (opts.crash?.has(cmd.operation)) {
+          alive = false;
+          throw new Error('Shell process exited.');
+        }
         return envelope(await dispatch(hns, cmd.operation, cmd.payload));
       },
       async dispose(): Promise<void> {

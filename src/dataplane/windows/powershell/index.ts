@@ -34,6 +34,8 @@ export interface PowerShellDataplaneOptions {
   modulePath: string;
   timeoutMs: number;
   callLog?: string;
+  /** The executable, for error messages (e.g. `pwsh`). */
+  shellName?: string;
 }
 
 interface Envelope {
@@ -65,12 +67,24 @@ export class PowerShellDataplane implements HostNetworkService {
         await this.withTimeout(sh.invoke(importCommand(this.opts.modulePath)), 'Import-Module Switchyard.Hns', undefined, sh);
       } catch (e) {
         await sh.dispose().catch(() => undefined);
-        throw e;
+        throw this.sessionError(e, 'Import-Module Switchyard.Hns');
       }
       return sh;
     })();
     this.session.catch(() => { this.session = undefined; });
     return this.session;
+  }
+
+  /** A shell that cannot start or died is "unavailable", naming the executable and what to do. */
+  private sessionError(e: unknown, call: string): HnsError {
+    if (e instanceof HnsError) return e;
+    const detail = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+    return new HnsError(
+      0x80004005,
+      `PowerShell (${this.opts.shellName ?? 'powershell'}) is not usable: ${detail}; install it or set SWITCHYARD_POWERSHELL to its executable`,
+      { call },
+      'unavailable',
+    );
   }
 
   private async withTimeout<T>(p: Promise<T>, call: string, subject: string | undefined, sh: PsShell): Promise<T> {
@@ -94,7 +108,17 @@ export class PowerShellDataplane implements HostNetworkService {
   private async run<T>(operation: PsOperation, payload: PsPayload, subject?: string): Promise<T> {
     const sh = await this.shell();
     const call = `Invoke-SwitchyardHnsOperation ${operation}`;
-    const raw = await this.withTimeout(sh.invoke(buildCommand(operation, payload)), call, subject, sh);
+    let raw: string;
+    try {
+      raw = await this.withTimeout(sh.invoke(buildCommand(operation, payload)), call, subject, sh);
+    } catch (e) {
+      if (!(e instanceof HnsError)) {
+        // The process died under us: forget the session so the next call starts a new one.
+        this.session = undefined;
+        void sh.dispose().catch(() => undefined);
+      }
+      throw this.sessionError(e, call);
+    }
     const line = raw.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('{')).pop();
     if (!line) throw new HnsError(0x80004005, `no result from PowerShell (output: ${JSON.stringify(raw.slice(0, 200))})`, { call, subject });
     let env: Envelope;
@@ -313,9 +337,10 @@ export function moduleManifest(env: NodeJS.ProcessEnv): string {
 
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const executable = options.env.SWITCHYARD_POWERSHELL;
+  const executable = options.env.SWITCHYARD_POWERSHELL || (process.platform === 'win32' ? 'powershell' : 'pwsh');
   return new PowerShellDataplane({
     shell: () => nodePowerShell({ executable, timeoutMs }),
+    shellName: executable,
     modulePath: moduleManifest(options.env),
     timeoutMs,
     callLog: options.callLog,
