@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { DataplaneConfigError } from '../factory';
-import { HRESULT, HRESULT_MESSAGES, HnsError, formatHresult } from '../../hns/errors';
+import { HRESULT, HRESULT_MESSAGES, HnsError } from '../../hns/errors';
 import type { ResolvedDataplaneOptions } from '../factory';
 
 // koffi is loaded lazily: the per-pod CNI path on the memory data plane never pays for it.
@@ -148,7 +148,7 @@ export function hcnError(name: string, subject: string | undefined, hr: number, 
       if (hr >= 0) code = 0x8007001f;
     }
   }
-  return new HnsError(code, `${name} failed: ${message.trim()}`, { call: name, subject, record });
+  return new HnsError(code, message.trim(), { call: name, subject, record });
 }
 
 export function timeoutError(name: string, subject: string | undefined, ms: number): HnsError {
@@ -226,4 +226,3 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
   });
 }
 
-export { formatHresult };
