@@ -197,6 +197,30 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
         if (ref) return failed(response, HCN_E_ENTITY_HAS_REFERENCES, "The entity still has references.");
       }
     }
+    if (k == K_V1_ENDPOINT) {
+      jspan_t nsv, nid;
+      char *ns_id = json_get(o->doc, "Namespace", &nsv) && json_span_get(nsv, "ID", &nid) ? json_string(nid) : NULL;
+      obj_t *ns = ns_id ? store_find(K_V1_NAMESPACE, ns_id) : NULL;
+      if (ns) {
+        rl_ctx_t c = {o->id, 0, {0}};
+        sb_puts(&c.out, "[");
+        jspan_t rl;
+        if (json_get(ns->doc, "ResourceList", &rl) && !span_is_null(rl)) json_array_each(rl, drop_resource, &c);
+        sb_puts(&c.out, "]");
+        char *arr = sb_take(&c.out);
+        store_set_doc(ns, json_set(ns->doc, "ResourceList", arr));
+        free(arr);
+      }
+      free(ns_id);
+    }
+    if (k == K_V1_NAMESPACE) {
+      for (obj_t *e = store_first(K_V1_ENDPOINT); e; e = e->next) {
+        jspan_t nsv, nid;
+        char *ns_id = json_get(e->doc, "Namespace", &nsv) && json_span_get(nsv, "ID", &nid) ? json_string(nid) : NULL;
+        if (ns_id && strcasecmp(ns_id, o->id) == 0) store_set_doc(e, json_set(e->doc, "Namespace", NULL));
+        free(ns_id);
+      }
+    }
     char *doc = strdup(o->doc);
     store_remove(o);
     HRESULT hr = ok(response, doc);
@@ -224,39 +248,53 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
   if (n == 3 && strcmp(method, "POST") == 0 && k == K_V1_NAMESPACE &&
       (strcasecmp(seg[2], "addresource") == 0 || strcasecmp(seg[2], "removeresource") == 0)) {
     if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
-    jspan_t data, idv;
+    jspan_t data, idv, tv;
     char *rid = json_get(body, "Data", &data) && json_span_get(data, "Id", &idv) ? json_string(idv) : NULL;
     if (!rid) return hard_fail(E_INVALIDARG);
+    char *rtype = json_get(body, "Type", &tv) ? json_string(tv) : NULL;
+    int is_ep = !rtype || strcasecmp(rtype, "Endpoint") == 0;
+    obj_t *ep = is_ep ? store_find(K_V1_ENDPOINT, rid) : NULL;
     rl_ctx_t c = {rid, 0, {0}};
     sb_puts(&c.out, "[");
     jspan_t rl;
     if (json_get(o->doc, "ResourceList", &rl) && !span_is_null(rl)) json_array_each(rl, drop_resource, &c);
     int add = strcasecmp(seg[2], "addresource") == 0;
     HRESULT hr;
-    if (add && c.found) {
+    jspan_t cur;
+    if (add && is_ep && !ep) {
+      hr = failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    } else if (add && (c.found || (ep && json_get(ep->doc, "Namespace", &cur) && !span_is_null(cur)))) {
       hr = failed(response, HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS, "The endpoint is already in a namespace.");
     } else if (!add && !c.found) {
       hr = failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
     } else {
       if (add) {
-        if (!store_find(K_V1_ENDPOINT, rid)) {
-          free(c.out.p);
-          free(rid);
-          return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
-        }
         if (c.out.len > 1) sb_puts(&c.out, ",");
-        sb_puts(&c.out, "{\"Type\":\"Endpoint\",\"Data\":{\"Id\":");
-        sb_quote(&c.out, rid);
+        sb_puts(&c.out, "{\"Type\":");
+        sb_quote(&c.out, rtype ? rtype : "Endpoint");
+        sb_puts(&c.out, ",\"Data\":{\"Id\":");
+        sb_quote(&c.out, ep ? ep->id : rid);
         sb_puts(&c.out, "}}");
       }
       sb_puts(&c.out, "]");
       char *arr = sb_take(&c.out);
       store_set_doc(o, json_set(o->doc, "ResourceList", arr));
       free(arr);
+      if (ep) {
+        /* The endpoint records its namespace, as v1 GET /endpoints/<id> shows it (Namespace.ID). */
+        sb_t q = {0};
+        sb_puts(&q, "{\"ID\":");
+        sb_quote(&q, o->id);
+        sb_puts(&q, "}");
+        char *raw = sb_take(&q);
+        store_set_doc(ep, json_set(ep->doc, "Namespace", add ? raw : NULL));
+        free(raw);
+      }
       hr = ok(response, o->doc);
     }
     free(c.out.p);
     free(rid);
+    free(rtype);
     return hr;
   }
   return hard_fail(E_INVALIDARG);

@@ -17,7 +17,6 @@ const openV1 = (o: DataplaneOptions = {}): Promise<HostNetworkService> =>
 runConformance('hns-v1 over the stub vmcompute library (HNSCall)', () => openV1(), {
   reset: () => stub().reset(),
   verify: assertNoLeaks,
-  v1: true,
 });
 
 describe('hns-v1 data plane: HNSCall against the stub library', function () {

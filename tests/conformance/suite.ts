@@ -17,8 +17,6 @@ export interface ConformanceOptions {
   reset?: () => void | Promise<void>;
   /** Called after each test (e.g. assert the stub has no outstanding allocations or open handles). */
   verify?: () => void | Promise<void>;
-  /** The data plane speaks only the v1 subset (hns-v1): no namespace Container resources, no LB modify in place. */
-  v1?: boolean;
   /**
    * What deleting a network that still has endpoints does: HNS (and the emulator, the stub) refuse with
    * HCN_E_ENTITY_HAS_REFERENCES ('refused', the default); the linux data plane removes the endpoints with it
@@ -213,10 +211,11 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const attached = await hns.getNamespace(ns.ID!);
         const ids = (attached.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => String(r.Data.ID ?? r.Data.Id).toLowerCase());
         assert.deepEqual(ids, [ep.ID!.toLowerCase()]);
-        if (!opts.v1) assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, ns.ID), 'endpoint knows its namespace');
+        assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, ns.ID), 'endpoint knows its namespace');
         await assert.rejects(hns.attachEndpoint(ns.ID!, ep.ID!), (e: unknown) => e instanceof HnsError && ['already-attached', 'already-exists'].includes(e.kind));
 
         await hns.detachEndpoint(ns.ID!, ep.ID!);
+        assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, undefined, 'endpoint no longer in a namespace');
         const detached = await hns.getNamespace(ns.ID!);
         assert.equal((detached.Resources ?? []).filter((r) => r.Type === 'Endpoint').length, 0);
         await assert.rejects(hns.detachEndpoint(ns.ID!, ep.ID!), HnsError);

@@ -28,6 +28,13 @@ import { hnsCall, type HnsCall } from './hnscall';
 import { matches, parseFilter } from './filter';
 import { applyPolicyRequest, type AnyPolicy } from './policies';
 
+/** endpointV1ToV2 plus the namespace the v1 endpoint reports (Namespace.ID → HostComputeNamespace). */
+function endpointFromV1(e: HnsV1Endpoint): HostComputeEndpoint {
+  const ep = endpointV1ToV2(e);
+  const ns = getCI<string>(getCI(e, 'Namespace'), 'ID');
+  return ns ? { ...ep, HostComputeNamespace: ns } : ep;
+}
+
 function converted<T>(what: string, fn: () => T, call: string): T {
   try {
     return fn();
@@ -124,11 +131,11 @@ export class HnsV1Dataplane implements HostNetworkService {
   async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
     const filter = parseFilter(query, 'GET /endpoints/');
     const all = await this.call<HnsV1Endpoint[]>('GET', '/endpoints/');
-    return (all ?? []).map(endpointV1ToV2).filter((e) => matches(e, filter));
+    return (all ?? []).map(endpointFromV1).filter((e) => matches(e, filter));
   }
   async getEndpoint(id: string): Promise<HostComputeEndpoint> {
     HnsV1Dataplane.id(id, 'endpoint');
-    return endpointV1ToV2(await this.call<HnsV1Endpoint>('GET', `/endpoints/${id}`, undefined, `endpoint ${id}`));
+    return endpointFromV1(await this.call<HnsV1Endpoint>('GET', `/endpoints/${id}`, undefined, `endpoint ${id}`));
   }
   async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
     HnsV1Dataplane.id(networkId, 'network');
@@ -136,7 +143,7 @@ export class HnsV1Dataplane implements HostNetworkService {
     await this.gate(endpointNeeds(doc), 'POST /endpoints/', subject);
     const body = converted(subject, () => endpointV2ToV1({ ...doc, HostComputeNetwork: networkId }), 'POST /endpoints/');
     delete body.State;
-    return this.writes.run(networkId, async () => endpointV1ToV2(await this.call<HnsV1Endpoint>('POST', '/endpoints/', body, subject)));
+    return this.writes.run(networkId, async () => endpointFromV1(await this.call<HnsV1Endpoint>('POST', '/endpoints/', body, subject)));
   }
   async modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
     HnsV1Dataplane.id(id, 'endpoint');
@@ -151,7 +158,7 @@ export class HnsV1Dataplane implements HostNetworkService {
     const policies = applyPolicyRequest((current.Policies ?? []) as AnyPolicy[], (request.Settings.Policies ?? []) as AnyPolicy[], request.RequestType, ctx);
     // hcsshim HNSEndpoint.Update: POST the whole object back with the new policy list.
     const body = { ...v1, Policies: endpointV2ToV1({ ...current, Policies: policies as HostComputeEndpoint['Policies'] }).Policies ?? [] };
-    return endpointV1ToV2(await this.call<HnsV1Endpoint>('POST', `/endpoints/${id}`, body, subject));
+    return endpointFromV1(await this.call<HnsV1Endpoint>('POST', `/endpoints/${id}`, body, subject));
   }
   async deleteEndpoint(id: string): Promise<void> {
     HnsV1Dataplane.id(id, 'endpoint');
