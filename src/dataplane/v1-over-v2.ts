@@ -66,7 +66,8 @@ export class V1OverV2 implements HnsV1Api {
         if (e.message.includes('hns failed with error :')) throw e;
         throw new HnsError(e.hresult, `hns failed with error : ${innerText(e)}`, { call, subject: e.subject, record: e.record }, e.kind);
       }
-      if (e instanceof ConversionError || e instanceof SyntaxError) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
+      if (e instanceof SyntaxError) throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, `${HRESULT_MESSAGES[HRESULT.HCN_E_INVALID_JSON]!.trim()} (${e.message})`);
+      if (e instanceof ConversionError) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
       throw e;
     }
   }
@@ -255,7 +256,14 @@ export class V1OverV2 implements HnsV1Api {
       if ((policies as { Type?: unknown }[]).some((p) => policyTypeIs(p, 'ELB'))) {
         throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'ELB policies cannot be mixed with other policy types in one list');
       }
-      return this.side.createPolicyList({ ...pl, References: getCI<string[]>(pl, 'References') ?? [], Policies: policies as HnsV1PolicyList['Policies'] });
+      const refs = getCI<string[]>(pl, 'References') ?? [];
+      for (const ref of refs) {
+        const m = /^\/endpoints\/([^/]+)\/?$/i.exec(String(ref));
+        if (!m) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `reference "${String(ref)}" is not of the form /endpoints/<id>`);
+        const known = await this.hns.listEndpoints({ SchemaVersion: { Major: 2, Minor: 0 }, Flags: 0, Filter: JSON.stringify({ ID: m[1] }) });
+        if (!known.length) throw v1Error(HRESULT.HCN_E_ENDPOINT_NOT_FOUND, call, `policy list reference ${String(ref)}`);
+      }
+      return this.side.createPolicyList({ ...pl, References: refs, Policies: policies as HnsV1PolicyList['Policies'] });
     }
     if (method === 'DELETE' && id) {
       if (await this.side.deletePolicyList(id)) return undefined;

@@ -392,7 +392,7 @@ export function endpointV2ToV1(e: HostComputeEndpoint, extras: EndpointV1Extras 
   const shared = e.Health?.Extra?.SharedContainers;
   if (shared?.length) out.SharedContainers = [...shared];
   out.State = extras.state ?? (e.HostComputeNamespace || shared?.length ? 2 : 1);
-  return out;
+  return clean(out);
 }
 
 // ---- namespaces -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import type { ResolvedDataplaneOptions } from '../factory';
 import type { HostNetworkService } from '../types';
+import type { HnsVersion } from '../../hns';
 import { MemoryHns } from './emulator';
 import { isMac, parseIp } from './addr';
 
@@ -18,7 +19,8 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
   return openMemory(options);
 }
 
-export function openMemory(options: Pick<ResolvedDataplaneOptions, 'statePath' | 'emulatedVersion' | 'env'>): MemoryHns {
+/** The emulator itself (with its extra methods: host(), statePath), for callers that want it directly. */
+export function openMemory(options: { statePath: string; emulatedVersion?: HnsVersion; env?: NodeJS.ProcessEnv }): MemoryHns {
   const env = options.env ?? process.env;
   const mgmt = env.SWITCHYARD_EMULATOR_MANAGEMENT_IP;
   if (mgmt !== undefined && mgmt !== '' && !parseIp(mgmt)) {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { acquireLock } from '../../util/file-lock';
+import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
 import { writeFileAtomicSync } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
@@ -55,9 +55,55 @@ export interface StateStoreOptions {
   lockTimeoutMs?: number;
 }
 
+/** JSON.parse unless the text holds an integer literal long enough to lose precision (then bigint-safe). */
+function parseState(text: string): unknown {
+  return /\d{16,}/.test(text) ? parseHnsJson(text) : JSON.parse(text);
+}
+
+/** One object per line inside each top-level array: greppable and diffable, and cheap to write. */
+function serializeState(state: EmulatorState): string {
+  const enc = (v: unknown): string => {
+    try {
+      return JSON.stringify(v);
+    } catch (e) {
+      // Only bigint (uint64 beyond 2^53) makes JSON.stringify throw here; take the slower exact path.
+      if (e instanceof TypeError) return stringifyHnsJson(v);
+      throw e;
+    }
+  };
+  const parts = Object.entries(state).map(([k, v]) => {
+    if (Array.isArray(v)) return `${JSON.stringify(k)}: [${v.length ? '\n' + v.map(enc).join(',\n') + '\n' : ''}]`;
+    return `${JSON.stringify(k)}: ${enc(v)}`;
+  });
+  return `{\n${parts.join(',\n')}\n}\n`;
+}
+
+/**
+ * Windows refuses to rename over a file that another process has open at that instant (a reader of this
+ * very state), with EPERM/EBUSY/EACCES; those clear within milliseconds, so the write is retried there.
+ */
+function writeReplacing(file: string, text: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileAtomicSync(file, text, 0o600);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !['EPERM', 'EBUSY', 'EACCES'].includes(code) || attempt >= 20) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * attempt);
+    }
+  }
+}
+
 export class StateStore {
   readonly file: string;
   readonly lockFile: string;
+  /**
+   * The last text read or written and its parsed form. Reading the file is cheap, parsing it is not;
+   * the file is only ever replaced whole, so equal text means equal state. Callers of read() must not
+   * modify what it returns (they clone what they hand out); mutate() owns its copy until it commits.
+   */
+  private cache?: { text: string; state: EmulatorState };
 
   constructor(private readonly opts: StateStoreOptions) {
     this.file = path.resolve(opts.file);
@@ -78,7 +124,10 @@ export class StateStore {
     };
   }
 
-  /** The current state; a missing file is an empty host. Never resets a file it cannot read. */
+  /**
+   * The current state; a missing file is an empty host. Never resets a file it cannot read.
+   * The result may be shared with later calls: treat it as read-only.
+   */
   read(): EmulatorState {
     let text: string;
     try {
@@ -88,13 +137,16 @@ export class StateStore {
       if (err.code === 'ENOENT') return this.fresh();
       throw new EmulatorStateError(this.file, `cannot be read (${err.code ?? err.message})`);
     }
+    if (this.cache && this.cache.text === text) return this.cache.state;
     let doc: unknown;
     try {
-      doc = parseHnsJson(text);
+      doc = parseState(text);
     } catch (e) {
       throw new EmulatorStateError(this.file, `is not valid JSON (${(e as Error).message}); fix or remove it`);
     }
-    return this.validate(doc);
+    const state = this.validate(doc);
+    this.cache = { text, state };
+    return state;
   }
 
   private validate(doc: unknown): EmulatorState {
@@ -108,8 +160,34 @@ export class StateStore {
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
     }
-    if (!s.Host || typeof s.Host !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    const h = s.Host as Partial<EmulatedHost> | undefined;
+    if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
+    if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {
+      throw new EmulatorStateError(this.file, 'field "Host.Version" must be {"Major":n,"Minor":n}');
+    }
+    if (!Number.isInteger(h.NextNamespaceId)) throw new EmulatorStateError(this.file, 'field "Host.NextNamespaceId" must be an integer');
+    for (const k of ['ManagementIP', 'DrMacAddress'] as const) {
+      if (typeof h[k] !== 'string') throw new EmulatorStateError(this.file, `field "Host.${k}" must be a string`);
+    }
     return s as EmulatorState;
+  }
+
+  /**
+   * Temp files of the atomic write that a killed process left behind. Only called under the lock, when
+   * no other process can be writing one, so every match is stale.
+   */
+  private removeStaleTemps(): void {
+    const dir = path.dirname(this.file);
+    const prefix = `.${path.basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n.startsWith(prefix) && n.endsWith('.tmp')) fs.rmSync(path.join(dir, n), { force: true });
+    }
   }
 
   /**
@@ -117,12 +195,34 @@ export class StateStore {
    * leaves no half-created object behind.
    */
   async mutate<T>(fn: (state: EmulatorState) => T): Promise<T> {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    let lock: FileLock;
     try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
+    } catch (e) {
+      if (e instanceof LockTimeoutError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new EmulatorStateError(this.file, `cannot be locked (${err.code ?? err.message} on ${this.lockFile})`);
+    }
+    try {
+      this.removeStaleTemps();
       const state = this.read();
-      const result = fn(state);
-      writeFileAtomicSync(this.file, stringifyHnsJson(state, 1) + '\n', 0o600);
+      let result: T;
+      try {
+        result = fn(state);
+      } catch (e) {
+        // fn may have changed the cached object before refusing: forget it, the file is the truth.
+        this.cache = undefined;
+        throw e;
+      }
+      const text = serializeState(state);
+      try {
+        writeReplacing(this.file, text);
+      } catch (e) {
+        this.cache = undefined;
+        throw new EmulatorStateError(this.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      this.cache = { text, state };
       return result;
     } finally {
       lock.release();

@@ -12,12 +12,14 @@ import { contains, hasHostBits, isMac, parseCidr, parseIp, prefixInRange, type C
 export interface Ctx {
   call: string;
   subject?: string;
+  /** The RequestType as the caller spelled it, for messages. */
+  requestType?: string;
 }
 
 export function fail(name: HresultName, ctx: Ctx, detail?: string): never {
   const hr = HRESULT[name];
   const text = HRESULT_MESSAGES[hr] ?? `${name} `;
-  throw new HnsError(hr, detail ? `${text.trim()} ${detail}` : text, { ...ctx, record: text });
+  throw new HnsError(hr, detail ? `${text.trim()} ${detail}` : text, { call: ctx.call, subject: ctx.subject, record: text });
 }
 
 const GUID_RE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
@@ -155,7 +157,8 @@ export function checkEndpointPolicies(policies: unknown, version: HnsVersion, ct
       case 'ACL': {
         const action = String(getCI(s, 'Action') ?? '');
         const dir = String(getCI(s, 'Direction') ?? '');
-        if (!['allow', 'block'].includes(action.toLowerCase())) badPolicy(ctx, type, `Action must be Allow or Block, got "${action}"`);
+        // hcsshim's ActionType also has Pass (a TierAcl action); HNS's acceptance of it on ACL is not documented, so it passes.
+        if (!['allow', 'block', 'pass'].includes(action.toLowerCase())) badPolicy(ctx, type, `Action must be Allow or Block, got "${action}"`);
         if (!['in', 'out'].includes(dir.toLowerCase())) badPolicy(ctx, type, `Direction must be In or Out, got "${dir}"`);
         break;
       }

@@ -1,0 +1,102 @@
+/**
+ * What HNS checks and assigns when an endpoint is created: its addresses (inside a subnet of the network,
+ * not reserved, not taken; the next free one when none is given), its MAC, and the host ports its
+ * PortMapping policies claim.
+ */
+import { randomBytes } from 'node:crypto';
+import { EndpointFlags, type HostComputeEndpoint, type HostComputeNetwork, type IpConfig } from '../../hns';
+import { contains, formatIp, isReserved, macKey, nextFree, parseIp, sameIp } from './addr';
+import { sameGuid } from './lookup';
+import type { EmulatorState } from './state';
+import { fail, portsOf, subnetsOf, type Ctx, type PortKey } from './validate';
+
+/** Host ports claimed by local endpoints other than `except`. */
+export function claimedPorts(s: EmulatorState, except?: string): Map<string, HostComputeEndpoint> {
+  const m = new Map<string, HostComputeEndpoint>();
+  for (const e of s.Endpoints) {
+    if (except && sameGuid(e.ID, except)) continue;
+    if (((e.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0) continue;
+    for (const k of portsOf(e.Policies)) m.set(portKey(k), e);
+  }
+  return m;
+}
+
+export function checkPortCollisions(s: EmulatorState, ports: PortKey[], self: string | undefined, ctx: Ctx): void {
+  const claimed = claimedPorts(s, self);
+  for (const k of ports) {
+    // A mapping on every host address (no VIP) collides with one on a specific address, and vice versa.
+    const owner = claimed.get(portKey(k)) ?? (k.vip ? claimed.get(portKey({ ...k, vip: '' })) : [...claimed.entries()].find(([key]) => key.startsWith(`${k.protocol}/${k.port}/`))?.[1]);
+    if (owner) fail('HCN_E_PORT_ALREADY_EXISTS', ctx, `(host port ${k.port}/${k.protocol === 6 ? 'TCP' : k.protocol === 17 ? 'UDP' : k.protocol}${k.vip ? ' on ' + k.vip : ''} is already mapped by endpoint ${owner.Name ?? owner.ID})`);
+  }
+}
+
+/** Checks the requested addresses and assigns one from the network's subnet when none is given. */
+export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, requested: IpConfig[] | undefined, remote: boolean, ctx: Ctx): IpConfig[] {
+  if (requested !== undefined && !Array.isArray(requested)) fail('E_INVALIDARG', ctx, '(IpConfigurations must be an array)');
+  const subnets = subnetsOf(net);
+  const used = new Map<string, HostComputeEndpoint>();
+  for (const e of s.Endpoints) {
+    if (!sameGuid(e.HostComputeNetwork, net.ID)) continue;
+    for (const c of e.IpConfigurations ?? []) {
+      const ip = parseIp(c.IpAddress);
+      if (ip) used.set(`${ip.family}/${ip.value}`, e);
+    }
+  }
+  const out: IpConfig[] = [];
+  const configs = requested && requested.length ? requested : remote || !subnets.length ? [] : [{}];
+  for (const c of configs) {
+    if (c.IpAddress === undefined || c.IpAddress === '') {
+      if (remote) fail('E_INVALIDARG', ctx, '(a remote endpoint needs its IpAddress)');
+      // Dual stack: [{}, {}] gets one address per family, IPv4 first.
+      const families = new Set(out.map((o) => parseIp(o.IpAddress)?.family).concat(configs.map((x) => parseIp(x.IpAddress)?.family)));
+      const info = subnets.find((x) => x.cidr.family === 4 && !families.has(4)) ?? subnets.find((x) => !families.has(x.cidr.family))
+        ?? subnets.find((x) => x.cidr.family === 4) ?? subnets[0];
+      if (!info) {
+        out.push({ ...c });
+        continue;
+      }
+      const taken = new Set<bigint>();
+      for (const key of used.keys()) if (key.startsWith(`${info.cidr.family}/`)) taken.add(BigInt(key.slice(2)));
+      for (const o of out) {
+        const ip = parseIp(o.IpAddress);
+        if (ip) taken.add(ip.value);
+      }
+      const v = nextFree(info.cidr, taken, info.reserveGateway ? info.gateway : undefined);
+      if (v === undefined) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(no free address left in subnet ${info.subnet.IpAddressPrefix})`);
+      out.push({ ...c, IpAddress: formatIp(info.cidr.family, v), PrefixLength: c.PrefixLength ?? info.cidr.prefix });
+      continue;
+    }
+    const ip = parseIp(c.IpAddress);
+    if (!ip) fail('HCN_E_INVALID_IP', ctx, `(IpAddress "${c.IpAddress}" is not an IP address)`);
+    const owner = used.get(`${ip.family}/${ip.value}`);
+    if (owner) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is already used by endpoint ${owner.Name ?? owner.ID})`);
+    if (out.some((o) => sameIp(o.IpAddress, c.IpAddress))) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is listed twice)`);
+    const info = subnets.find((x) => contains(x.cidr, ip));
+    if (remote) {
+      // Remote endpoints stand for pods on other nodes: their addresses lie outside the local subnets.
+      out.push({ ...c });
+      continue;
+    }
+    if (!info) {
+      fail('HCN_E_INVALID_IP', ctx, `(${c.IpAddress} is not in any subnet of network ${net.Name ?? net.ID}: ${subnets.map((x) => x.subnet.IpAddressPrefix).join(', ') || 'it has none'})`);
+    }
+    if (isReserved(info.cidr, ip, info.reserveGateway ? info.gateway : undefined)) {
+      fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is the network, broadcast or gateway address of ${info.subnet.IpAddressPrefix})`);
+    }
+    out.push({ ...c, PrefixLength: c.PrefixLength ?? info.cidr.prefix });
+  }
+  return out;
+}
+
+export function newMac(s: EmulatorState): string {
+  const used = new Set(s.Endpoints.map((e) => (e.MacAddress ? macKey(e.MacAddress) : '')));
+  for (;;) {
+    const b = randomBytes(3);
+    const mac = ['00', '15', '5D', ...[...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase())].join('-');
+    if (!used.has(macKey(mac))) return mac;
+  }
+}
+
+export function portKey(k: PortKey): string {
+  return `${k.protocol}/${k.port}/${k.vip}`;
+}
