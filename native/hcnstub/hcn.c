@@ -17,7 +17,6 @@ static const char *const KIND_LABEL[K_COUNT] = {"network", "endpoint", "namespac
                                                  "network", "endpoint", "policy list", "namespace"};
 
 static GUID last_guid;
-static int next_namespace_id = 2; /* compartment 1 is the host's */
 
 /* Test-only: the raw 16 bytes of the last GUID a Create/Open/Delete call received. */
 EXPORT void HcnStubLastGuid(uint8_t out[16]) {
@@ -231,7 +230,7 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
     if (!json_get(doc, "Resources", &v)) { char *d = json_set(doc, "Resources", "[]"); free(doc); doc = d; }
     if (!json_get(doc, "NamespaceId", &v)) {
       char num[16];
-      snprintf(num, sizeof num, "%d", next_namespace_id++);
+      snprintf(num, sizeof num, "%d", stub_next_namespace_id++);
       char *d = json_set(doc, "NamespaceId", num);
       free(doc);
       doc = d;

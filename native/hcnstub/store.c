@@ -10,15 +10,107 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stub.h"
 
 static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
 static obj_t *heads[K_COUNT];
+int stub_next_namespace_id = 2; /* compartment 1 is the host's */
 
-void store_lock(void) { pthread_mutex_lock(&store_mu); }
-void store_unlock(void) { pthread_mutex_unlock(&store_mu); }
+/*
+ * Optional persistence (HCNSTUB_STATE_FILE): like HNS, state outlives the process, so tests can create in
+ * one process (a CNI ADD) and delete in another (the DEL). Each store_lock() takes an exclusive flock on
+ * the file and loads it; store_unlock() writes it back and releases. Format: a header line
+ * "hcnstub 1 <next namespace id>", then per object "<kind> <id> <length>\n<document bytes>\n".
+ */
+static int state_fd = -1;
+
+static void state_clear(void) {
+  for (int k = 0; k < K_COUNT; k++) {
+    while (heads[k]) {
+      obj_t *o = heads[k];
+      heads[k] = o->next;
+      free(o->doc);
+      free(o);
+    }
+  }
+}
+
+static void state_load(int fd) {
+  state_clear();
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) return;
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (!buf) abort();
+  ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
+  if (n != st.st_size) { free(buf); return; }
+  buf[n] = 0;
+  char *p = buf;
+  int next = 2;
+  if (sscanf(p, "hcnstub 1 %d", &next) != 1) { free(buf); return; }
+  stub_next_namespace_id = next;
+  p = strchr(p, '\n');
+  while (p && *++p) {
+    int kind;
+    char id[37];
+    size_t len;
+    int used = 0;
+    if (sscanf(p, "%d %36s %zu%n", &kind, id, &len, &used) != 3 || kind < 0 || kind >= K_COUNT) break;
+    p += used;
+    if (*p != '\n' || (size_t)(buf + n - (p + 1)) < len) break;
+    p++;
+    char *doc = malloc(len + 1);
+    if (!doc) abort();
+    memcpy(doc, p, len);
+    doc[len] = 0;
+    store_add((kind_t)kind, id, doc);
+    p += len;
+  }
+  free(buf);
+}
+
+static void state_save(int fd) {
+  sb_t b = {0};
+  sb_printf(&b, "hcnstub 1 %d\n", stub_next_namespace_id);
+  for (int k = 0; k < K_COUNT; k++)
+    for (obj_t *o = heads[k]; o; o = o->next) {
+      sb_printf(&b, "%d %s %zu\n", k, o->id, strlen(o->doc));
+      sb_puts(&b, o->doc);
+      sb_puts(&b, "\n");
+    }
+  char *text = sb_take(&b);
+  size_t len = strlen(text);
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, text, len, 0) != (ssize_t)len) {
+    fprintf(stderr, "hcnstub: cannot write HCNSTUB_STATE_FILE: %s\n", strerror(errno));
+  }
+  free(text);
+}
+
+void store_lock(void) {
+  pthread_mutex_lock(&store_mu);
+  const char *file = getenv("HCNSTUB_STATE_FILE");
+  if (!file || !*file) return;
+  state_fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (state_fd < 0) {
+    fprintf(stderr, "hcnstub: cannot open HCNSTUB_STATE_FILE %s: %s\n", file, strerror(errno));
+    return;
+  }
+  while (flock(state_fd, LOCK_EX) != 0 && errno == EINTR) {}
+  state_load(state_fd);
+}
+
+void store_unlock(void) {
+  if (state_fd >= 0) {
+    state_save(state_fd);
+    flock(state_fd, LOCK_UN);
+    close(state_fd);
+    state_fd = -1;
+  }
+  pthread_mutex_unlock(&store_mu);
+}
 
 obj_t *store_find(kind_t k, const char *id) {
   for (obj_t *o = heads[k]; o; o = o->next)
@@ -292,9 +384,8 @@ EXPORT int HcnStubOpenHandles(void) {
 void stub_mem_reset(void);
 
 void store_reset(void) {
-  for (int k = 0; k < K_COUNT; k++) {
-    while (heads[k]) store_remove(heads[k]);
-  }
+  state_clear();
+  stub_next_namespace_id = 2;
   memset(handles, 0, sizeof handles);
 }
 

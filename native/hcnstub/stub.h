@@ -113,6 +113,8 @@ obj_t *store_add(kind_t k, const char *id, char *doc);
 void store_remove(obj_t *o);
 void store_set_doc(obj_t *o, char *doc);
 void store_reset(void);
+/* NamespaceId (compartment) handed to the next namespace; persisted with HCNSTUB_STATE_FILE. */
+extern int stub_next_namespace_id;
 
 /* Handles: real pointers into a table, validated by range, kind and liveness (never dereferenced blindly). */
 void *handle_open(kind_t k, const char *id);

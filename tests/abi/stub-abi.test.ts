@@ -4,6 +4,8 @@
  * string handed out is accounted for. These pin the stub's HNS-like behaviour the other abi tests rely on.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { familyFns } from '../../src/dataplane/windows/hcn/bindings';
@@ -11,7 +13,8 @@ import { hcnLibrary, invoke, koffi, takeString, type Pointer } from '../../src/d
 import { resolveOptions } from '../../src/dataplane/factory';
 import { HRESULT, HnsError } from '../../src/hns';
 import { ZERO_GUID } from '../../src/dataplane/windows/guid';
-import { STUB_LIBRARY, assertNoLeaks, stub } from './stub';
+import { STUB_LIBRARY, assertNoLeaks, stub, withEnv } from './stub';
+import { open as openHcn } from '../../src/dataplane/windows/hcn';
 
 const E_HANDLE = 0x80070006;
 const lib = () => hcnLibrary(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {} }));
@@ -98,5 +101,25 @@ describe('stub library: raw ABI', function () {
     const r = spawnSync('make', ['-s', '-C', path.resolve(__dirname, '../../../native'), 'check'], { encoding: 'utf8', env });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /stub check: 4 threads x 50 rounds clean/);
+  });
+
+  it('keeps state across processes with HCNSTUB_STATE_FILE (create in one, see and delete in another)', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-stubstate-'));
+    const file = path.join(dir, 'hns.state');
+    const undo = withEnv({ HCNSTUB_STATE_FILE: file });
+    try {
+      const hns = await openHcn(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {} }));
+      const net = await hns.createNetwork({ Name: 'shared-réseau', Type: 'L2Bridge' });
+      const child = (...args: string[]) => spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'other-process.js'), ...args], { encoding: 'utf8', env: { ...process.env } });
+      const seen = child('shared-réseau');
+      assert.equal(seen.status, 0, seen.stderr);
+      assert.deepEqual(JSON.parse(seen.stdout), [{ ID: net.ID, Name: 'shared-réseau' }]);
+      assert.deepEqual(await hns.listNetworks(), [], 'deleted by the other process');
+      assert.deepEqual(JSON.parse(child().stdout), []);
+      await hns.close();
+    } finally {
+      undo();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
