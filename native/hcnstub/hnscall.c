@@ -154,6 +154,77 @@ static void merge(const char *key, jspan_t val, void *ctx) {
   free(raw);
 }
 
+typedef struct {
+  const char *container;
+  int found;
+  sb_t out;
+} sc_ctx_t;
+
+static void shared_filter(jspan_t item, void *vctx) {
+  sc_ctx_t *c = vctx;
+  char *v = json_string(item);
+  if (v && strcasecmp(v, c->container) == 0) c->found = 1;
+  else if (v) {
+    if (c->out.len > 1) sb_puts(&c->out, ",");
+    sb_quote(&c->out, v);
+  }
+  free(v);
+}
+
+/*
+ * POST /endpoints/<id>/attach|detach. SystemType Container records the container in SharedContainers (the
+ * endpoint is Attached, State 2, while any container uses it); SystemType Host toggles the host attachment.
+ * Attaching twice is HCN_E_ENDPOINT_ALREADY_ATTACHED (flannel treats its text as success); detaching what
+ * is not attached is HCN_E_ENDPOINT_NOT_ATTACHED.
+ */
+static HRESULT attach_detach(obj_t *o, int attach, const char *body, char16_t **response) {
+  jspan_t v;
+  char *system = json_get(body, "SystemType", &v) ? json_string(v) : NULL;
+  char *container = json_get(body, "ContainerId", &v) ? json_string(v) : NULL;
+  int is_container = container && *container && (!system || strcasecmp(system, "Container") == 0);
+  int is_host = system && strcasecmp(system, "Host") == 0;
+  HRESULT hr;
+  if (!is_container && !is_host) {
+    hr = failed(response, HCN_E_REQUEST_UNSUPPORTED, "SystemType must be Container (with ContainerId) or Host.");
+  } else if (is_container) {
+    sc_ctx_t c = {container, 0, {0}};
+    sb_puts(&c.out, "[");
+    jspan_t cur;
+    if (json_get(o->doc, "SharedContainers", &cur) && !span_is_null(cur)) json_array_each(cur, shared_filter, &c);
+    if (attach && c.found) {
+      hr = failed(response, HCN_E_ENDPOINT_ALREADY_ATTACHED, "This endpoint is already attached to the switch.");
+    } else if (!attach && !c.found) {
+      hr = failed(response, HCN_E_ENDPOINT_NOT_ATTACHED, "The endpoint must be attached.");
+    } else {
+      if (attach) {
+        if (c.out.len > 1) sb_puts(&c.out, ",");
+        sb_quote(&c.out, container);
+      }
+      sb_puts(&c.out, "]");
+      int any = c.out.len > 2;
+      char *arr = sb_take(&c.out);
+      store_set_doc(o, json_set(o->doc, "SharedContainers", arr));
+      free(arr);
+      store_set_doc(o, json_set(o->doc, "State", any ? "2" : "1"));
+      hr = ok(response, o->doc);
+    }
+    free(c.out.p);
+  } else {
+    jspan_t h;
+    int attached = json_get(o->doc, "HcnStubHostAttached", &h) && strncmp(h.start, "true", 4) == 0;
+    if (attach && attached) hr = failed(response, HCN_E_ENDPOINT_ALREADY_ATTACHED, "This endpoint is already attached to the switch.");
+    else if (!attach && !attached) hr = failed(response, HCN_E_ENDPOINT_NOT_ATTACHED, "The endpoint must be attached.");
+    else {
+      store_set_doc(o, json_set(o->doc, "HcnStubHostAttached", attach ? "true" : NULL));
+      store_set_doc(o, json_set(o->doc, "State", attach ? "2" : "1"));
+      hr = ok(response, o->doc);
+    }
+  }
+  free(system);
+  free(container);
+  return hr;
+}
+
 static HRESULT route(const char *method, const char *path, const char *body, char16_t **response) {
   /* "/networks/<id>/<action>" -> segments */
   char buf[512];
@@ -238,12 +309,7 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
   if (n == 3 && strcmp(method, "POST") == 0 && k == K_V1_ENDPOINT &&
       (strcasecmp(seg[2], "attach") == 0 || strcasecmp(seg[2], "detach") == 0)) {
     if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
-    int attach = strcasecmp(seg[2], "attach") == 0;
-    jspan_t st;
-    if (attach && json_get(o->doc, "State", &st) && strtol(st.start, NULL, 10) == 2)
-      return failed(response, (HRESULT)0x803B0014u, "This endpoint is already attached to the switch.");
-    store_set_doc(o, json_set(o->doc, "State", attach ? "2" : "4"));
-    return ok(response, o->doc);
+    return attach_detach(o, strcasecmp(seg[2], "attach") == 0, body, response);
   }
   if (n == 3 && strcmp(method, "POST") == 0 && k == K_V1_NAMESPACE &&
       (strcasecmp(seg[2], "addresource") == 0 || strcasecmp(seg[2], "removeresource") == 0)) {

@@ -89,6 +89,20 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     assert.ok(soft.record && JSON.parse(soft.record).Success === false);
   });
 
+  it('attaches containers to a v1 endpoint (SharedContainers, State) and refuses a second attach with HNS\'s text', async function () {
+    const net = await hns.createNetwork({ Name: 'attachnet', Type: 'L2Bridge' });
+    const ep = await hns.createEndpoint(net.ID!, { Name: 'pod', IpConfigurations: [{ IpAddress: '10.244.1.9' }] });
+    const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'c1', SystemType: 'Container' });
+    assert.deepEqual([attached.SharedContainers, attached.State], [['c1'], 2]);
+    const again = await rejectsKind(hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'C1', SystemType: 'Container' }), 'already-attached');
+    assert.match(again.message, /This endpoint is already attached to the switch\./);
+    const detached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' });
+    assert.deepEqual([detached.SharedContainers, detached.State], [[], 1]);
+    await rejectsKind(hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' }), 'failure');
+    await hns.deleteEndpoint(ep.ID!);
+    await hns.deleteNetwork(net.ID!);
+  });
+
   it('reads GET /globals/version through HNSCall once and gates features by it', async function () {
     undo = withEnv({ HCNSTUB_HNS_VERSION: '7.2' });
     const old = await openV1();
