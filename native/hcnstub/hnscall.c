@@ -173,7 +173,8 @@ static void shared_filter(jspan_t item, void *vctx) {
 
 /*
  * POST /endpoints/<id>/attach|detach. SystemType Container records the container in SharedContainers (the
- * endpoint is Attached, State 2, while any container uses it); SystemType Host toggles the host attachment.
+ * endpoint is Attached, State 2, while any container uses it); SystemType Host toggles the host attachment
+ * (kept in the stub-only member HcnStubHostAttached; HNS has no such field).
  * Attaching twice is HCN_E_ENDPOINT_ALREADY_ATTACHED (flannel treats its text as success); detaching what
  * is not attached is HCN_E_ENDPOINT_NOT_ATTACHED.
  */
