@@ -220,9 +220,16 @@ describe('hcn data plane: C ABI against the stub library', function () {
     await assert.rejects(openHcn({ hcnLibrary: '/nonexistent/libhcn.so' }).then((h) => h.listNetworks()), /cannot load the HCN library from \/nonexistent\/libhcn\.so/);
   });
 
-  it('reads drifted enum casing into the canonical model', async function () {
+  it('reads drifted key and enum casing into the canonical model (hcn-api.md §9.5)', async function () {
     const net = await hns.createNetwork({ Name: 'casing', Type: 'l2bridge' });
     assert.equal(net.Type, 'L2Bridge');
+    // HNS output drifts in key casing between builds; the stub returns what it stored, so store drifted keys.
+    const drifted = await hns.createNetwork({ name: 'drift', type: 'overlay', ipams: [{ subnets: [{ ipaddressprefix: '10.9.0.0/24' }] }] } as never);
+    assert.equal(drifted.Name, 'drift');
+    assert.equal(drifted.Type, 'Overlay');
+    assert.equal(drifted.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix, '10.9.0.0/24');
+    assert.deepEqual((await hns.listNetworks(buildQuery({ Name: 'drift' }))).map((n) => n.Name), ['drift'], 'filters match keys case-insensitively');
+    await hns.deleteNetwork(drifted.ID!);
     await hns.deleteNetwork(net.ID!);
   });
 });
