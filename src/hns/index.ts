@@ -10,3 +10,5 @@ export * from './errors';
 export * from './version';
 export * from './v1';
 export * from './json';
+export * from './parse';
+export * from './validate';

@@ -10,6 +10,8 @@ import { NETWORK_TYPES } from './network';
 
 /** JSON.parse, except integer literals that do not fit a double exactly become bigint. */
 export function parseHnsJson<T = unknown>(text: string): T {
+  // Fast path: no run of 16+ digits anywhere means no integer can exceed 2^53.
+  if (!/\d{16,}/.test(text)) return JSON.parse(text) as T;
   // Quote-aware scan: mark large integer literals outside strings, then revive them.
   let needsBig = false;
   let out = '';
@@ -78,21 +80,59 @@ const CANONICAL_KEYS = [
   'DNSServerList', 'DNSSuffix', 'NetworkAdapterName', 'SharedContainers', 'IsolationId', 'ProviderAddress',
   'DistributedRouterMacAddress', 'Exceptions', 'ExceptionList', 'Destinations', 'VirtualIP', 'VIP',
   'NeedEncap', 'Success', 'Error', 'ErrorCode', 'Output', 'Filter', 'Extra', 'LayeredOn', 'SwitchGuid',
+  // Base and Health
+  'AdditionalParams', 'Telemetry', 'LastUpdateTime', 'UtilityVM', 'VirtualMachine',
+  // network / endpoint policy settings (../shared/reference/hcn-api.md §2.4, §3.2–3.4)
+  'SourceMacAddress', 'InterfaceGuid', 'InterfaceLuid', 'InterfaceIndex', 'InterfaceMediaType', 'InterfaceAlias',
+  'InterfaceDescription', 'ExtensionID', 'Enable', 'Address', 'Port', 'LayerId', 'PolicyType', 'Values',
+  'Action', 'Direction', 'LocalAddresses', 'RemoteAddresses', 'LocalPorts', 'RemotePorts', 'RuleType', 'Priority',
+  'Protocols', 'MaximumOutgoingBandwidthInBytes', 'MaxPortPoolUsage', 'AutomaticEndpointMonitor', 'Overhead',
+  'IovOffloadWeight', 'QueuePairsRequested', 'InterruptModeration', 'TierAclRules', 'TierAclRuleAction', 'Order',
+  'Mtu', 'InboundProxyPort', 'OutboundProxyPort', 'FilterTuple', 'UserSID', 'InboundExceptions',
+  'OutboundExceptions', 'IpAddressExceptions', 'PortExceptions', 'Destination', 'IP',
+  // modify requests, namespaces, queries
+  'ResourceUri', 'SubnetId', 'IsEnabled', 'PortId', 'VirtualNicName', 'VirtualMachineId', 'IsDefault',
+  'CompartmentId', 'SystemType', 'ResourceList',
+  // v1 fields (§8)
+  'IPv6Address', 'GatewayAddressV6', 'IPv6PrefixLength', 'IsRemoteEndpoint', 'EnableLowMetric',
+  'EnableInternalDNS', 'DisableICC', 'DNSDomain', 'Namespace', 'EncapOverhead', 'References', 'VIPs', 'ILB',
+  'IsDSR', 'PA', 'VSID', 'VLAN', 'MacPools', 'DrMacAddress', 'AutomaticDNS', 'SourceMac', 'DNSServerCompartment',
 ];
 const CANONICAL_BY_LOWER = new Map(CANONICAL_KEYS.map((k) => [k.toLowerCase(), k]));
 
-/** Returns a deep copy with known keys in canonical case (`Id` → `ID`, `ipaddress` → `IPAddress`). */
-export function normalizeKeys<T = unknown>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => normalizeKeys(v)) as unknown as T;
-  if (value === null || typeof value !== 'object' || typeof value === 'bigint') return value;
+/**
+ * Which schema a document belongs to, for the few keys whose canonical spelling depends on it:
+ * v2 writes `IpAddress`, v1 `IPAddress`. 'auto' keeps whichever family the incoming spelling points to.
+ */
+export type KeyFlavor = 'v2' | 'v1' | 'auto';
+
+/**
+ * Objects under these keys spell their identifier `Id`, not `ID` (policy settings such as SetPolicy and
+ * ACL, modify-request settings such as Extension, TierAcl rules); everywhere else HNS writes `ID`.
+ */
+const ID_SPELLED_ID_UNDER = new Set(['Settings', 'Policies', 'TierAclRules', 'FilterTuple']);
+
+/** Returns a deep copy with known keys in canonical case (`Id` → `ID`, `ipaddress` → `IpAddress`/`IPAddress`). */
+export function normalizeKeys<T = unknown>(value: T, flavor: KeyFlavor = 'auto'): T {
+  return normalizeValue(value, flavor, 'ID') as T;
+}
+
+function normalizeValue(value: unknown, flavor: KeyFlavor, idSpelling: 'ID' | 'Id'): unknown {
+  if (Array.isArray(value)) return value.map((v) => normalizeValue(v, flavor, idSpelling));
+  if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const canon = CANONICAL_BY_LOWER.get(k.toLowerCase()) ?? k;
-    // v1 IPAddress vs v2 IpAddress differ only by case; keep whichever family the spelling points to.
-    const key = canon === 'IPAddress' && k[1] === 'p' ? 'IpAddress' : canon;
-    out[key] = normalizeKeys(v);
+    let key = CANONICAL_BY_LOWER.get(k.toLowerCase()) ?? k;
+    if (key === 'IPAddress') {
+      // v1 IPAddress vs v2 IpAddress differ only by case.
+      if (flavor === 'v2') key = 'IpAddress';
+      else if (flavor === 'auto' && k[1] === 'p') key = 'IpAddress';
+    } else if (key === 'ID') {
+      key = idSpelling;
+    }
+    out[key] = normalizeValue(v, flavor, ID_SPELLED_ID_UNDER.has(key) ? 'Id' : 'ID');
   }
-  return out as T;
+  return out;
 }
 
 /** Case-insensitive property read, for code that must accept any HNS casing without normalizing first. */

@@ -57,7 +57,7 @@ export interface StateStoreOptions {
 
 /** JSON.parse unless the text holds an integer literal long enough to lose precision (then bigint-safe). */
 function parseState(text: string): unknown {
-  return /\d{16,}/.test(text) ? parseHnsJson(text) : JSON.parse(text);
+  return parseHnsJson(text);
 }
 
 /** One object per line inside each top-level array: greppable and diffable, and cheap to write. */

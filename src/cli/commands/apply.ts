@@ -1,0 +1,38 @@
+/** switchyard apply -f FILE: create what a JSON/YAML file of HCN documents describes, idempotently by Name. */
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import { withService, format, print } from '../context';
+import { readDocuments, planApply, executeApply, type ApplyOutcome } from '../apply';
+import { render, type Column } from '../output';
+import { UsageError } from '../errors';
+
+const COLUMNS: Column<ApplyOutcome>[] = [
+  { header: 'KIND', get: (o) => o.Kind },
+  { header: 'NAME', get: (o) => o.Document.Name },
+  { header: 'ID', get: (o) => o.Document.ID },
+  { header: 'RESULT', get: (o) => o.Result },
+];
+
+function readInput(file: string): string {
+  try {
+    return file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`-f/--filename: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function register(program: Command): void {
+  program.command('apply')
+    .description('create the networks, endpoints, namespaces and load balancers a JSON/YAML file describes (idempotent by Name)')
+    .requiredOption('-f, --filename <file>', 'HCN documents in JSON or YAML ("-" reads stdin)')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (opts: { filename: string }, cmd: Command) => {
+      const fmt = format(cmd);
+      const sources = readDocuments(readInput(opts.filename), opts.filename);
+      await withService(cmd, async (svc) => {
+        const steps = await planApply(svc, sources);
+        const outcomes = await executeApply(svc, steps);
+        print(render(fmt, outcomes, COLUMNS));
+      });
+    });
+}

@@ -1,0 +1,140 @@
+/** switchyard endpoint create|list|get|delete, endpoint policy add|remove|update */
+import type { Command } from 'commander';
+import type { HostComputeEndpoint } from '../../hns/endpoint';
+import type { HostComputeNetwork } from '../../hns/network';
+import { SCHEMA_V2 } from '../../hns/schema';
+import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
+import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
+import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll, resolveFlag } from '../context';
+import { render, type Column } from '../output';
+import { parseEndpoint } from '../../hns/parse';
+import { UsageError } from '../errors';
+import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
+
+export function endpointColumns(networkNames: Map<string, string> = new Map()): Column<HostComputeEndpoint>[] {
+  return [
+    { header: 'ID', get: (e) => e.ID },
+    { header: 'NAME', get: (e) => e.Name },
+    { header: 'NETWORK', get: (e) => (e.HostComputeNetwork ? networkNames.get(e.HostComputeNetwork.toLowerCase()) ?? e.HostComputeNetwork : undefined) },
+    { header: 'IP', get: (e) => (e.IpConfigurations ?? []).map((c) => (c.PrefixLength !== undefined ? `${c.IpAddress}/${c.PrefixLength}` : c.IpAddress)).join(',') },
+    { header: 'MAC', get: (e) => e.MacAddress },
+    { header: 'NAMESPACE', get: (e) => e.HostComputeNamespace },
+    { header: 'POLICIES', get: (e) => (e.Policies ?? []).map((p) => p.Type).join(',') },
+  ];
+}
+
+async function networkNames(svc: { listNetworks(): Promise<HostComputeNetwork[]> }): Promise<Map<string, string>> {
+  return new Map((await svc.listNetworks()).filter((n) => n.ID && n.Name).map((n) => [n.ID!.toLowerCase(), n.Name!]));
+}
+
+interface CreateFlags { network: string; name: string; ip?: string[]; mac?: string; policy?: string[]; output?: string }
+
+/** The HCN document `endpoint create` sends, checked against the network's subnets before anything changes. */
+export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): HostComputeEndpoint {
+  if (f.name.trim() === '') throw new UsageError('--name: must not be empty');
+  const doc: HostComputeEndpoint = { Name: f.name, HostComputeNetwork: network.ID };
+  const subnets = (network.Ipams ?? []).flatMap((i) => i.Subnets ?? []).map((s) => s.IpAddressPrefix).filter((p): p is string => !!p);
+  const families = new Set<number>();
+  for (const ip of f.ip ?? []) {
+    if (!isIp(ip)) throw new UsageError(`--ip: "${ip}" is not an IP address (e.g. 10.244.1.5)`);
+    const fam = ipFamily(ip)!;
+    if (families.has(fam)) throw new UsageError(`--ip: a second IPv${fam} address "${ip}": an endpoint has at most one IPv4 and one IPv6 address`);
+    families.add(fam);
+    if (subnets.length > 0 && !subnets.some((s) => cidrContains(s, ip))) {
+      throw new UsageError(`--ip: ${ip} is not in any subnet of network ${network.Name} (${subnets.join(', ')}): pick an address inside it`);
+    }
+  }
+  if (f.ip?.length) doc.IpConfigurations = f.ip.map((ip) => ({ IpAddress: ip }));
+  if (f.mac !== undefined) {
+    if (!isMac(f.mac)) throw new UsageError(`--mac: "${f.mac}" is not a MAC address (e.g. 00-15-5D-52-C0-05)`);
+    doc.MacAddress = f.mac.replace(/:/g, '-').toUpperCase();
+  }
+  const policies = policiesFromFlags(f.policy, 'endpoint');
+  if (policies.length > 0) doc.Policies = policies;
+  doc.SchemaVersion = { ...SCHEMA_V2 };
+  return assertValid('endpoint', doc, validateEndpoint(doc, { create: true }));
+}
+
+export function register(program: Command): void {
+  const endpoint = program.command('endpoint').description('HostComputeEndpoint: create, list, get, delete');
+
+  endpoint.command('create')
+    .description('create an endpoint on a network (HcnCreateEndpoint)')
+    .requiredOption('--network <network>', 'network name or ID')
+    .requiredOption('--name <name>', 'endpoint name')
+    .option('--ip <ip>', 'IP address (default: HNS assigns one from the subnet); repeat once for dual stack', collect)
+    .option('--mac <mac>', 'MAC address (default: HNS assigns one from the MAC pool)')
+    .option('--policy <json>', 'endpoint policy as HCN v2 JSON {"Type":...,"Settings":{...}} (repeatable)', collect)
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (opts: CreateFlags, cmd: Command) => {
+      const fmt = format(cmd);
+      // Bad --policy JSON fails before the data plane is even opened.
+      const policies = policiesFromFlags(opts.policy, 'endpoint');
+      await withService(cmd, async (svc) => {
+        requirePolicyFeatures(await svc.version(), policies);
+        const network = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
+        const doc = endpointFromFlags(opts, network);
+        const created = await svc.createEndpoint(network.ID!, doc);
+        print(render(fmt, created, endpointColumns(new Map([[network.ID!.toLowerCase(), network.Name ?? network.ID!]])), parseEndpoint));
+      });
+    });
+
+  endpoint.command('list')
+    .description('list endpoints (HcnEnumerateEndpoints)')
+    .option('--network <network>', 'only endpoints of this network (name or ID)')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (opts: { network?: string }, cmd: Command) => {
+      const fmt = format(cmd);
+      await withService(cmd, async (svc) => {
+        let eps = await svc.listEndpoints();
+        if (opts.network !== undefined) {
+          const net = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
+          eps = eps.filter((e) => e.HostComputeNetwork?.toLowerCase() === net.ID!.toLowerCase());
+        }
+        print(render(fmt, eps, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+      });
+    });
+
+  endpoint.command('get')
+    .description('show one endpoint by name or ID')
+    .argument('<endpoint>', 'name or ID')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const fmt = format(cmd);
+      await withService(cmd, async (svc) => {
+        const ep = await resolveEndpoint(svc, ref);
+        print(render(fmt, ep, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+      });
+    });
+
+  endpoint.command('delete')
+    .description('delete endpoints by name or ID (HcnDeleteEndpoint)')
+    .argument('<endpoint...>', 'names or IDs')
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const eps = await resolveAll(refs, (r) => resolveEndpoint(svc, r));
+        for (const e of eps) {
+          await svc.deleteEndpoint(e.ID!);
+          print(`endpoint ${e.Name ?? ''} ${e.ID} deleted\n`);
+        }
+      });
+    });
+
+  const policy = endpoint.command('policy').description('add, remove or replace endpoint policies (HcnModifyEndpoint)');
+  for (const [verb, requestType] of [['add', 'Add'], ['remove', 'Remove'], ['update', 'Update']] as [string, RequestType][]) {
+    policyOption(policy.command(verb), 'endpoint', true)
+      .description(`${verb} endpoint policies: ModifyEndpoint {ResourceType: Policy, RequestType: ${requestType}}`)
+      .argument('<endpoint>', 'endpoint name or ID')
+      .option('-o, --output <format>', 'table|json|yaml', 'table')
+      .action(async (ref: string, opts: { policy: string[] }, cmd: Command) => {
+        const fmt = format(cmd);
+        const request = endpointPolicyRequest(requestType, policiesFromFlags(opts.policy, 'endpoint'));
+        assertValid('endpoint modify request', request, validateEndpointModify(request));
+        await withService(cmd, async (svc) => {
+          requirePolicyFeatures(await svc.version(), policiesFromFlags(opts.policy, 'endpoint'));
+          const ep = await resolveEndpoint(svc, ref);
+          print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+        });
+      });
+  }
+}

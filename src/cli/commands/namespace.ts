@@ -1,0 +1,84 @@
+/** switchyard namespace create|list|get|delete|attach|detach */
+import type { Command } from 'commander';
+import { NAMESPACE_TYPES, type HostComputeNamespace } from '../../hns/namespace';
+import { SCHEMA_V2 } from '../../hns/schema';
+import { validateNamespace, assertValid } from '../../hns/validate';
+import { withService, format, print, resolveNamespace, resolveEndpoint, resolveAll, resolveFlag } from '../context';
+import { render, type Column } from '../output';
+import { parseNamespace } from '../../hns/parse';
+import { UsageError } from '../errors';
+
+export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
+  { header: 'ID', get: (n) => n.ID },
+  { header: 'NAME', get: (n) => n.Name },
+  { header: 'TYPE', get: (n) => n.Type },
+  { header: 'COMPARTMENT', get: (n) => n.NamespaceId },
+  { header: 'ENDPOINTS', get: (n) => (n.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => r.Data.ID ?? r.Data.Id).join(',') },
+];
+
+export function register(program: Command): void {
+  const ns = program.command('namespace').description('HostComputeNamespace: create, list, get, delete, attach, detach endpoints');
+
+  ns.command('create')
+    .description('create a namespace (HcnCreateNamespace)')
+    .option('--type <type>', NAMESPACE_TYPES.join('|'), 'Host')
+    .option('--name <name>', 'name, so apply and get can find it')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (opts: { type: string; name?: string }, cmd: Command) => {
+      const fmt = format(cmd);
+      const type = NAMESPACE_TYPES.find((t) => t.toLowerCase() === opts.type.toLowerCase());
+      if (!type) throw new UsageError(`--type: "${opts.type}" is not a namespace type: use one of ${NAMESPACE_TYPES.join(', ')}`);
+      const doc: HostComputeNamespace = {};
+      if (opts.name !== undefined) doc.Name = opts.name;
+      doc.Type = type;
+      doc.SchemaVersion = { ...SCHEMA_V2 };
+      assertValid('namespace', doc, validateNamespace(doc, { create: true }));
+      await withService(cmd, async (svc) => print(render(fmt, await svc.createNamespace(doc), NAMESPACE_COLUMNS, parseNamespace)));
+    });
+
+  ns.command('list')
+    .description('list namespaces (HcnEnumerateNamespaces)')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const fmt = format(cmd);
+      await withService(cmd, async (svc) => print(render(fmt, await svc.listNamespaces(), NAMESPACE_COLUMNS, parseNamespace)));
+    });
+
+  ns.command('get')
+    .description('show one namespace by ID (or name)')
+    .argument('<namespace>', 'ID or name')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const fmt = format(cmd);
+      await withService(cmd, async (svc) => print(render(fmt, await resolveNamespace(svc, ref), NAMESPACE_COLUMNS, parseNamespace)));
+    });
+
+  ns.command('delete')
+    .description('delete namespaces (HcnDeleteNamespace)')
+    .argument('<namespace...>', 'IDs or names')
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const list = await resolveAll(refs, (r) => resolveNamespace(svc, r));
+        for (const n of list) {
+          await svc.deleteNamespace(n.ID!);
+          print(`namespace ${n.Name ? n.Name + ' ' : ''}${n.ID} deleted\n`);
+        }
+      });
+    });
+
+  for (const [verb, desc] of [['attach', 'add an endpoint to a namespace (HcnModifyNamespace, RequestType Add)'], ['detach', 'remove an endpoint from a namespace (HcnModifyNamespace, RequestType Remove)']] as const) {
+    ns.command(verb)
+      .description(desc)
+      .argument('<namespace>', 'namespace ID or name')
+      .argument('<endpoint>', 'endpoint name or ID')
+      .action(async (nsRef: string, epRef: string, _opts: unknown, cmd: Command) => {
+        await withService(cmd, async (svc) => {
+          const n = await resolveFlag('<namespace>', 'namespace', nsRef, (r) => resolveNamespace(svc, r));
+          const e = await resolveFlag('<endpoint>', 'endpoint', epRef, (r) => resolveEndpoint(svc, r));
+          if (verb === 'attach') await svc.attachEndpoint(n.ID!, e.ID!);
+          else await svc.detachEndpoint(n.ID!, e.ID!);
+          print(`endpoint ${e.Name ?? e.ID} ${verb === 'attach' ? 'attached to' : 'detached from'} namespace ${n.ID}\n`);
+        });
+      });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * What every command needs: the global options (--dataplane, --state), an open host network service,
+ * the -o format, and name-or-ID resolution of networks, endpoints, namespaces and load balancers.
+ */
+import type { Command } from 'commander';
+import type { DataplaneKind, HostNetworkService } from '../dataplane/types';
+import { DATAPLANE_KINDS } from '../dataplane/types';
+import { openDataplane } from '../dataplane/factory';
+import { buildQuery } from '../hns/query';
+import { HnsError, HRESULT, isNotFound } from '../hns/errors';
+import { isGuid } from '../hns/validate';
+import { sameId } from '../hns/json';
+import type { HostComputeNetwork } from '../hns/network';
+import type { HostComputeEndpoint } from '../hns/endpoint';
+import type { HostComputeNamespace } from '../hns/namespace';
+import type { HostComputeLoadBalancer } from '../hns/loadbalancer';
+import { UsageError } from './errors';
+import { parseOutputFormat, type OutputFormat } from './output';
+
+export interface GlobalOptions {
+  dataplane?: string;
+  state?: string;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function format(cmd: Command): OutputFormat {
+  return parseOutputFormat((cmd.opts() as { output?: string }).output);
+}
+
+/** Opens the data plane the global options (or SWITCHYARD_DATAPLANE / SWITCHYARD_STATE) select, runs fn, closes it. */
+export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService) => Promise<T>): Promise<T> {
+  const g = globals(cmd);
+  if (g.dataplane !== undefined && !DATAPLANE_KINDS.includes(g.dataplane as DataplaneKind)) {
+    throw new UsageError(`--dataplane: "${g.dataplane}" is not a data plane: use one of ${DATAPLANE_KINDS.join(', ')}`);
+  }
+  let svc: HostNetworkService;
+  try {
+    svc = await openDataplane({ kind: g.dataplane as DataplaneKind | undefined, statePath: g.state });
+  } catch (e) {
+    // A data plane whose module is absent from this build (e.g. a partial install) is a configuration problem.
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code === 'MODULE_NOT_FOUND' && /dataplane/.test(err.message)) {
+      throw new UsageError(`--dataplane: the ${g.dataplane ?? process.env.SWITCHYARD_DATAPLANE ?? 'default'} data plane is not available in this build: choose another with --dataplane or SWITCHYARD_DATAPLANE`);
+    }
+    throw e;
+  }
+  try {
+    return await fn(svc);
+  } finally {
+    await svc.close();
+  }
+}
+
+export function print(text: string): void {
+  process.stdout.write(text);
+}
+
+// ---- name-or-ID resolution -----------------------------------------------------------------------------
+
+type Named = { ID?: string; Name?: string };
+
+interface Resolver<T extends Named> {
+  what: string;
+  notFound: keyof typeof HRESULT;
+  enumerate: string;
+  get(svc: HostNetworkService, id: string): Promise<T>;
+  list(svc: HostNetworkService, name: string): Promise<T[]>;
+}
+
+async function resolve<T extends Named>(svc: HostNetworkService, ref: string, r: Resolver<T>): Promise<T> {
+  if (isGuid(ref)) {
+    try {
+      return await r.get(svc, ref.replace(/^\{|\}$/g, ''));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+  // HNS filters by Name; filtering again here keeps us exact whatever the data plane's filter does.
+  const matches = (await r.list(svc, ref)).filter((o) => o.Name === ref);
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    throw new UsageError(`${matches.length} ${r.what}s are named "${ref}" (${matches.map((m) => m.ID).join(', ')}): use the ID`);
+  }
+  throw new HnsError(HRESULT[r.notFound], `no ${r.what} named or with ID "${ref}"`, { call: r.enumerate, subject: `${r.what} ${ref}` }, 'not-found');
+}
+
+const NETWORK: Resolver<HostComputeNetwork> = {
+  what: 'network', notFound: 'HCN_E_NETWORK_NOT_FOUND', enumerate: 'HcnEnumerateNetworks',
+  get: (s, id) => s.getNetwork(id),
+  list: (s, name) => s.listNetworks(buildQuery({ Name: name })),
+};
+const ENDPOINT: Resolver<HostComputeEndpoint> = {
+  what: 'endpoint', notFound: 'HCN_E_ENDPOINT_NOT_FOUND', enumerate: 'HcnEnumerateEndpoints',
+  get: (s, id) => s.getEndpoint(id),
+  list: (s, name) => s.listEndpoints(buildQuery({ Name: name })),
+};
+const NAMESPACE: Resolver<HostComputeNamespace> = {
+  what: 'namespace', notFound: 'ERROR_NOT_FOUND', enumerate: 'HcnEnumerateNamespaces',
+  get: (s, id) => s.getNamespace(id),
+  list: (s) => s.listNamespaces(),
+};
+const LOAD_BALANCER: Resolver<HostComputeLoadBalancer> = {
+  what: 'load balancer', notFound: 'ERROR_NOT_FOUND', enumerate: 'HcnEnumerateLoadBalancers',
+  get: (s, id) => s.getLoadBalancer(id),
+  list: (s) => s.listLoadBalancers(),
+};
+
+export const resolveNetwork = (svc: HostNetworkService, ref: string) => resolve(svc, ref, NETWORK);
+export const resolveEndpoint = (svc: HostNetworkService, ref: string) => resolve(svc, ref, ENDPOINT);
+export const resolveNamespace = (svc: HostNetworkService, ref: string) => resolve(svc, ref, NAMESPACE);
+export const resolveLoadBalancer = (svc: HostNetworkService, ref: string) => resolve(svc, ref, LOAD_BALANCER);
+
+const LIST_COMMAND: Record<string, string> = { network: 'network', endpoint: 'endpoint', namespace: 'namespace', 'load balancer': 'lb' };
+
+/**
+ * A reference given in a flag (--network, --endpoint) must exist before anything is changed: a missing one
+ * is bad input (exit 2), named after the flag.
+ */
+export async function resolveFlag<T>(flag: string, what: 'network' | 'endpoint' | 'namespace' | 'load balancer', ref: string, fn: (ref: string) => Promise<T>): Promise<T> {
+  try {
+    return await fn(ref);
+  } catch (e) {
+    if (isNotFound(e)) throw new UsageError(`${flag}: no ${what} named or with ID "${ref}" exists (list them with: switchyard ${LIST_COMMAND[what]} list)`);
+    throw e;
+  }
+}
+
+/** Resolves each ref first, so one typo in `delete a b c` deletes nothing. */
+export async function resolveAll<T>(refs: string[], one: (ref: string) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const r of refs) out.push(await one(r));
+  return out;
+}
+
+export function shortList(values: (string | undefined)[]): string {
+  return values.filter(Boolean).join(',');
+}
+
+export { sameId };
