@@ -29,13 +29,21 @@ export function describeRanges(feature: HnsFeature): string {
   return parts.join(' or ');
 }
 
-/** The Windows release known to ship at least the feature's first HNS version, if an anchor says so. */
+/**
+ * Which Windows has the feature, from the known anchors only (hcn-api.md §5: there is no authoritative map
+ * of HNS 12–15 to builds, so nothing is guessed): the anchor itself when it is exactly the first version
+ * with the feature, else the anchors on either side of it.
+ */
 export function windowsFor(feature: HnsFeature): string {
   const min = FEATURE_RANGES[feature][0].min;
-  const anchor = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) >= 0);
-  if (anchor && compareVersions(anchor.version, min) === 0) return anchor.windows;
-  if (anchor) return `a build newer than ${HNS_VERSION_ANCHORS[HNS_VERSION_ANCHORS.indexOf(anchor) - 1]?.windows ?? 'Windows 10 1803'} (${anchor.windows} has HNS ${formatVersion(anchor.version)})`;
-  return `a Windows build newer than ${HNS_VERSION_ANCHORS[HNS_VERSION_ANCHORS.length - 1].windows} (Windows Server 2022 or later)`;
+  const exact = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) === 0);
+  if (exact) return exact.windows;
+  const below = [...HNS_VERSION_ANCHORS].reverse().find((a) => compareVersions(a.version, min) < 0);
+  const above = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) > 0);
+  const parts: string[] = [];
+  if (below) parts.push(`${below.windows} has HNS ${formatVersion(below.version)}`);
+  parts.push(above ? `${above.windows} has HNS ${formatVersion(above.version)}` : 'no published map of newer HNS versions to Windows builds');
+  return `a build whose HNS is at least ${formatVersion(min)} (${parts.join('; ')})`;
 }
 
 export function unsupportedError(version: HnsVersion, need: FeatureNeed, call?: string, subject?: string): HnsError {
