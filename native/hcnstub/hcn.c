@@ -589,6 +589,17 @@ static HRESULT do_delete(kind_t k, const char *fn, const GUID *id, char16_t **re
         goto out;
       }
     }
+    /* v1 endpoints made on this network through HNSCall count too (both APIs see the same network). */
+    for (obj_t *e = store_first(K_V1_ENDPOINT); e; e = e->next) {
+      jspan_t v;
+      char *nid = json_get(e->doc, "VirtualNetwork", &v) ? json_string(v) : NULL;
+      int ref = nid && strcasecmp(nid, idstr) == 0;
+      free(nid);
+      if (ref) {
+        hr = stub_fail(record, HCN_E_ENTITY_HAS_REFERENCES, "network %s still has v1 endpoint %s", idstr, e->id);
+        goto out;
+      }
+    }
   }
   if (k == K_ENDPOINT) {
     char *ns_id = endpoint_namespace(o);

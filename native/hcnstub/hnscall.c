@@ -60,12 +60,97 @@ static char *version_output(void) {
   return sb_take(&b);
 }
 
+/*
+ * HNS shows objects of either API to both (hcn-api.md §8.5). The stub keeps v1 and v2 documents apart but
+ * gives v1 callers a read-only v1 view of v2 networks, so a network made with HcnCreateNetwork is found by
+ * GET /networks/ and can take v1 endpoints (the win-bridge apiVersion 1 flow).
+ */
+typedef struct {
+  sb_t *b;
+  int first;
+} v1view_t;
+
+static void route_gateway(jspan_t route, void *ctx) {
+  char **gw = ctx;
+  jspan_t v;
+  if (!*gw && json_span_get(route, "NextHop", &v)) *gw = json_string(v);
+}
+
+static void view_subnet(jspan_t subnet, void *ctx) {
+  v1view_t *c = ctx;
+  jspan_t v;
+  char *prefix = json_span_get(subnet, "IpAddressPrefix", &v) ? json_string(v) : NULL;
+  char *gw = NULL;
+  if (json_span_get(subnet, "Routes", &v)) json_array_each(v, route_gateway, &gw);
+  if (prefix) {
+    if (!c->first) sb_puts(c->b, ",");
+    sb_puts(c->b, "{\"AddressPrefix\":");
+    sb_quote(c->b, prefix);
+    if (gw) {
+      sb_puts(c->b, ",\"GatewayAddress\":");
+      sb_quote(c->b, gw);
+    }
+    sb_puts(c->b, "}");
+    c->first = 0;
+  }
+  free(prefix);
+  free(gw);
+}
+
+static void view_ipam(jspan_t ipam, void *ctx) {
+  jspan_t subnets;
+  if (json_span_get(ipam, "Subnets", &subnets)) json_array_each(subnets, view_subnet, ctx);
+}
+
+static void view_provider(jspan_t policy, void *ctx) {
+  char **mgmt = ctx;
+  jspan_t t, st, v;
+  char *type = json_span_get(policy, "Type", &t) ? json_string(t) : NULL;
+  if (type && strcasecmp(type, "ProviderAddress") == 0 && !*mgmt && json_span_get(policy, "Settings", &st) &&
+      json_span_get(st, "ProviderAddress", &v))
+    *mgmt = json_string(v);
+  free(type);
+}
+
+static void v2_network_as_v1(sb_t *b, const char *doc) {
+  jspan_t v;
+  sb_puts(b, "{");
+  int first = 1;
+  static const char *const copied[] = {"ID", "Name", "Type", "Flags"};
+  for (size_t i = 0; i < sizeof copied / sizeof *copied; i++) {
+    if (!json_get(doc, copied[i], &v)) continue;
+    if (!first) sb_puts(b, ",");
+    sb_quote(b, copied[i]);
+    sb_puts(b, ":");
+    sb_putn(b, v.start, (size_t)(v.end - v.start));
+    first = 0;
+  }
+  sb_puts(b, first ? "\"Subnets\":[" : ",\"Subnets\":[");
+  v1view_t c = {b, 1};
+  if (json_get(doc, "Ipams", &v)) json_array_each(v, view_ipam, &c);
+  sb_puts(b, "]");
+  char *mgmt = NULL;
+  if (json_get(doc, "Policies", &v)) json_array_each(v, view_provider, &mgmt);
+  if (mgmt) {
+    sb_puts(b, ",\"ManagementIP\":");
+    sb_quote(b, mgmt);
+    free(mgmt);
+  }
+  sb_puts(b, "}");
+}
+
 static char *all_docs(kind_t k) {
   sb_t b = {0};
   sb_puts(&b, "[");
   for (obj_t *o = store_first(k); o; o = o->next) {
     if (b.len > 1) sb_puts(&b, ",");
     sb_puts(&b, o->doc);
+  }
+  if (k == K_V1_NETWORK) {
+    for (obj_t *o = store_first(K_NETWORK); o; o = o->next) {
+      if (b.len > 1) sb_puts(&b, ",");
+      v2_network_as_v1(&b, o->doc);
+    }
   }
   sb_puts(&b, "]");
   return sb_take(&b);
@@ -121,7 +206,7 @@ static HRESULT create(kind_t k, const char *body, char16_t **response) {
   }
   if (k == K_V1_ENDPOINT) {
     char *net = string_member(body, "VirtualNetwork");
-    int exists = net && store_find(K_V1_NETWORK, net);
+    int exists = net && (store_find(K_V1_NETWORK, net) || store_find(K_NETWORK, net));
     free(net);
     if (!exists) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
   }
@@ -258,6 +343,14 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
     return hard_fail(E_INVALIDARG);
   }
   obj_t *o = store_find(k, seg[1]);
+  if (!o && k == K_V1_NETWORK && n == 2 && strcmp(method, "GET") == 0 && (o = store_find(K_NETWORK, seg[1]))) {
+    sb_t b = {0};
+    v2_network_as_v1(&b, o->doc);
+    char *view = sb_take(&b);
+    HRESULT hr = ok(response, view);
+    free(view);
+    return hr;
+  }
   if (!o) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
   if (n == 2 && strcmp(method, "GET") == 0) return ok(response, o->doc);
   if (n == 2 && strcmp(method, "DELETE") == 0) {

@@ -103,6 +103,28 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     await hns.deleteNetwork(net.ID!);
   });
 
+  it('sees a network created through HCN v2 in GET /networks/ and takes v1 endpoints on it (win-bridge apiVersion 1 flow)', async function () {
+    const { open: openHcn } = await import('../../src/dataplane/windows/hcn');
+    const v2 = await openHcn(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {} }));
+    const net = await v2.createNetwork({
+      Name: 'cbr0', Type: 'L2Bridge', Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
+      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+    });
+    const list = await hns.v1.call<HnsV1Network[]>('GET', '/networks/');
+    const seen = list.find((n) => n.Name === 'cbr0');
+    assert.ok(seen, JSON.stringify(list));
+    assert.equal(seen.ID, net.ID);
+    assert.deepEqual(seen.Subnets, [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }]);
+    assert.equal(seen.ManagementIP, '192.168.0.10');
+    assert.deepEqual(await hns.v1.call('GET', `/networks/${net.ID!.toLowerCase()}`), seen);
+    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'pod_cbr0', VirtualNetwork: net.ID, IPAddress: '10.244.1.5' });
+    assert.equal(ep.VirtualNetwork, net.ID);
+    await rejectsKind(v2.deleteNetwork(net.ID!), 'in-use');
+    await hns.v1.call('DELETE', `/endpoints/${ep.ID}`);
+    await v2.deleteNetwork(net.ID!);
+    await v2.close();
+  });
+
   it('reads GET /globals/version through HNSCall once and gates features by it', async function () {
     undo = withEnv({ HCNSTUB_HNS_VERSION: '7.2' });
     const old = await openV1();
