@@ -1,0 +1,40 @@
+/**
+ * Process glue for a CNI executable: environment and stdin in, result or error JSON out, exit status.
+ * Kept tiny: every entrypoint imports only this, the protocol and its own plugin module.
+ */
+import * as fs from 'node:fs';
+import { dispatch, type PluginFuncs } from './protocol/skel';
+import { CniError, ErrCode } from './protocol/errors';
+import { ALL_VERSIONS } from './protocol/versions';
+
+export const SWITCHYARD_VERSION = '0.1.0';
+
+function readStdin(): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    try {
+      resolve(fs.readFileSync(0));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EOF') {
+        const chunks: Buffer[] = [];
+        process.stdin.on('data', (d: Buffer) => chunks.push(d));
+        process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
+        process.stdin.on('error', reject);
+        return;
+      }
+      reject(e);
+    }
+  });
+}
+
+export async function runPlugin(funcs: PluginFuncs, about: string, supported: readonly string[] = ALL_VERSIONS): Promise<void> {
+  let outcome;
+  try {
+    outcome = await dispatch({ env: process.env, readStdin }, funcs, about, supported);
+  } catch (e) {
+    outcome = { stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(), stderr: '', exitCode: 1 };
+  }
+  if (outcome.stderr) process.stderr.write(outcome.stderr);
+  if (outcome.stdout) fs.writeSync(1, outcome.stdout);
+  process.exitCode = outcome.exitCode;
+}

@@ -1,0 +1,141 @@
+/**
+ * Pieces shared by win-bridge, win-overlay and switchyard: endpoint naming, the IPAM call built from the
+ * invocation, the DSR gate, data-plane access, and HNS lookups by name on both API surfaces.
+ */
+import type { HostNetworkService } from '../../dataplane/types';
+import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../hns';
+import { buildQuery } from '../../hns/query';
+import { HRESULT, isHnsError, isNotFound } from '../../hns/errors';
+import type { CmdArgs } from '../protocol/skel';
+import { toPlain } from '../protocol/gojson';
+import type { BaseNetConf } from '../config/netconf';
+import type { IpamCall } from '../ipam';
+
+export const PAUSE_NETNS = 'none';
+
+/** ConstructEndpointName: `<sandbox>_<network>`, sandbox from `xxx:<id>` in CNI_NETNS when present. */
+export function sandboxID(containerID: string, netns: string): string {
+  if (netns !== '' && netns !== PAUSE_NETNS) {
+    const i = netns.indexOf(':');
+    if (i >= 0) return netns.slice(i + 1);
+  }
+  return containerID;
+}
+
+export function endpointName(containerID: string, netns: string, network: string): string {
+  return `${sandboxID(containerID, netns)}_${network}`;
+}
+
+export function ipamCall(args: CmdArgs, conf: BaseNetConf): IpamCall {
+  return {
+    type: conf.ipam.type,
+    stdin: args.stdinData,
+    config: toPlain(args.config) as Record<string, unknown>,
+    env: args.env,
+    containerID: args.containerID,
+    ifName: args.ifName,
+    cniArgs: args.args,
+    cniPath: args.path,
+    cniVersion: conf.cniVersion,
+  };
+}
+
+/** hcn.DSRSupported: HNS 9.3 ≤ v < 10.0 or v ≥ 10.2; any failure to tell means "no". */
+export async function dsrSupported(service: HostNetworkService): Promise<boolean> {
+  try {
+    return (await service.features()).DSR === true;
+  } catch {
+    return false;
+  }
+}
+
+export const sameId = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+// ---- HNS v1 (HNSCall) --------------------------------------------------------------------------
+
+export async function v1Networks(service: HostNetworkService): Promise<HnsV1Network[]> {
+  return (await service.v1.call<HnsV1Network[] | null>('GET', '/networks/')) ?? [];
+}
+
+/** GetHNSNetworkByName: list and exact (case-sensitive) name match. */
+export async function v1NetworkByName(service: HostNetworkService, name: string): Promise<HnsV1Network> {
+  const found = (await v1Networks(service)).find((n) => n.Name === name);
+  if (!found) throw new Error(`Network ${name} not found`);
+  return found;
+}
+
+export async function v1EndpointByName(service: HostNetworkService, name: string): Promise<HnsV1Endpoint | undefined> {
+  const list = (await service.v1.call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
+  return list.find((e) => e.Name === name);
+}
+
+export async function v1CreateEndpoint(service: HostNetworkService, body: HnsV1Endpoint): Promise<HnsV1Endpoint> {
+  return service.v1.call<HnsV1Endpoint>('POST', '/endpoints/', body);
+}
+
+export async function v1DeleteEndpoint(service: HostNetworkService, id: string): Promise<void> {
+  await service.v1.call('DELETE', `/endpoints/${id}`);
+}
+
+/** Container attach of a v1 endpoint (the HNS form of hcsshim's HotAttachEndpoint). */
+export async function v1Attach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
+  await service.v1.call('POST', `/endpoints/${id}/attach`, { ContainerId: containerID, SystemType: 'Container' });
+}
+
+export async function v1Detach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
+  await service.v1.call('POST', `/endpoints/${id}/detach`, { ContainerId: containerID, SystemType: 'Container' });
+}
+
+export const v1Attached = (ep: HnsV1Endpoint, containerID: string): boolean =>
+  (ep.SharedContainers ?? []).some((c) => c.toLowerCase() === containerID.toLowerCase());
+
+// ---- HCN v2 --------------------------------------------------------------------------------------
+
+export async function v2NetworkByName(service: HostNetworkService, name: string): Promise<HostComputeNetwork> {
+  const list = await service.listNetworks(buildQuery({ Name: name }));
+  const found = list.find((n) => n.Name === name) ?? list[0];
+  if (!found) throw new Error(`Network name ${JSON.stringify(name)} not found`);
+  return found;
+}
+
+export async function v2EndpointByName(service: HostNetworkService, name: string): Promise<HostComputeEndpoint | undefined> {
+  const list = await service.listEndpoints(buildQuery({ Name: name }));
+  return list.find((e) => e.Name === name) ?? list[0];
+}
+
+/** RemoveHcnEndpoint: leave the namespace (absent is fine), then delete; a missing endpoint is success. */
+export async function v2RemoveEndpoint(service: HostNetworkService, ep: HostComputeEndpoint): Promise<void> {
+  const name = ep.Name ?? ep.ID ?? '';
+  if (ep.HostComputeNamespace) {
+    try {
+      await service.detachEndpoint(ep.HostComputeNamespace, ep.ID!);
+    } catch (e) {
+      const notAttached = isHnsError(e) && e.hresult === HRESULT.HCN_E_ENDPOINT_NOT_ATTACHED;
+      if (!isNotFound(e) && !notAttached) throw new Error(`error removing endpoint: ${name} from namespace: ${(e as Error).message}`);
+    }
+  }
+  try {
+    await service.deleteEndpoint(ep.ID!);
+  } catch (e) {
+    if (!isNotFound(e)) throw new Error(`failed to remove HostComputeEndpoint ${name}: ${(e as Error).message}`);
+  }
+}
+
+export function v2SubnetPrefix(net: HostComputeNetwork): string | undefined {
+  return net.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix;
+}
+
+/** Opens the data plane chosen by SWITCHYARD_DATAPLANE / SWITCHYARD_STATE; required lazily to keep start-up small. */
+export async function openService(env: Record<string, string | undefined>): Promise<HostNetworkService> {
+  const { openDataplane } = require('../../dataplane/factory') as typeof import('../../dataplane/factory');
+  return openDataplane({ env: env as NodeJS.ProcessEnv });
+}
+
+export async function withService<T>(args: CmdArgs, fn: (s: HostNetworkService) => Promise<T>): Promise<T> {
+  const service = await openService(args.env);
+  try {
+    return await fn(service);
+  } finally {
+    await service.close();
+  }
+}
