@@ -1,0 +1,144 @@
+/*
+ * Internal interface of the HCN/HNS stub: a Linux shared library exporting the computenetwork.dll (Hcn*),
+ * vmcompute.dll (HNSCall) and CoTaskMemFree symbols with HNS-like behaviour, so the koffi bindings can be
+ * exercised byte for byte without Windows. All state is per process, guarded by one mutex (koffi's async
+ * calls run on worker threads).
+ */
+#ifndef HCNSTUB_H
+#define HCNSTUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uchar.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef int32_t HRESULT;
+
+typedef struct {
+  uint32_t Data1;
+  uint16_t Data2;
+  uint16_t Data3;
+  uint8_t Data4[8];
+} GUID;
+
+/* HRESULTs (../shared/reference/hcn-api.md §6). */
+#define S_OK ((HRESULT)0)
+#define E_POINTER ((HRESULT)0x80004003u)
+#define E_HANDLE ((HRESULT)0x80070006u)
+#define E_INVALIDARG ((HRESULT)0x80070057u)
+#define ERROR_NOT_FOUND_HR ((HRESULT)0x80070490u)
+#define ERROR_ALREADY_EXISTS_HR ((HRESULT)0x800700B7u)
+#define HCN_E_POLICY_NOT_FOUND ((HRESULT)0x803B0008u)
+#define HCN_E_INVALID_NETWORK_TYPE ((HRESULT)0x803B000Bu)
+#define HCN_E_NETWORK_ALREADY_EXISTS ((HRESULT)0x803B0010u)
+#define HCN_E_POLICY_ALREADY_EXISTS ((HRESULT)0x803B0012u)
+#define HCN_E_REQUEST_UNSUPPORTED ((HRESULT)0x803B0015u)
+#define HCN_E_INVALID_JSON ((HRESULT)0x803B001Bu)
+#define HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS ((HRESULT)0x803B002Bu)
+#define HCN_E_ENTITY_HAS_REFERENCES ((HRESULT)0x803B002Cu)
+#define HCN_E_ENDPOINT_NOT_ATTACHED ((HRESULT)0x803B0034u)
+#define HCN_E_INVALID_ENDPOINT ((HRESULT)0x803B000Cu)
+#define HCN_E_ENDPOINT_NOT_FOUND ((HRESULT)0x803B0002u)
+#define HCN_E_ENDPOINT_ALREADY_ATTACHED ((HRESULT)0x803B0014u)
+
+/* ---- memory (mem.c): CoTaskMem-style allocations, tracked so tests can assert nothing leaked ---- */
+void *stub_task_alloc(size_t n);
+/* UTF-16LE (NUL-terminated) -> malloc'd UTF-8; NULL input -> "" copy. Returns NULL on invalid surrogates. */
+char *stub_utf16_to_utf8(const char16_t *s);
+/* UTF-8 -> task-allocated UTF-16LE (freed by the caller with CoTaskMemFree). */
+char16_t *stub_utf8_to_task_utf16(const char *s);
+
+/* ---- string builder ---- */
+typedef struct {
+  char *p;
+  size_t len, cap;
+} sb_t;
+void sb_putn(sb_t *b, const char *s, size_t n);
+void sb_puts(sb_t *b, const char *s);
+void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_quote(sb_t *b, const char *s); /* JSON string literal */
+char *sb_take(sb_t *b);                 /* NUL-terminated, caller frees */
+
+/* ---- minimal JSON (json.c): enough to store, filter and edit the documents HNS keeps ---- */
+typedef struct {
+  const char *start, *end; /* [start, end) of a JSON value's text */
+} jspan_t;
+/* Skips one value starting at p (after whitespace); returns the end, or NULL if malformed. */
+const char *json_skip_value(const char *p);
+const char *json_skip_ws(const char *p);
+/* 1 if text is exactly one JSON value of the given leading char ('{', '[') or any (0). */
+int json_valid(const char *text, char want);
+/* Top-level member lookup in an object, key compared case-insensitively (HNS keys drift in case). */
+int json_get(const char *obj, const char *key, jspan_t *out);
+int json_span_get(jspan_t obj, const char *key, jspan_t *out);
+/* The value as an unescaped, malloc'd UTF-8 string if it is a JSON string, else NULL. */
+char *json_string(jspan_t v);
+/* malloc'd copy of the span with insignificant whitespace removed (for comparing policies). */
+char *json_compact(jspan_t v);
+/* Iterate array items: returns the number of items, calling fn for each. -1 if not an array. */
+int json_array_each(jspan_t arr, void (*fn)(jspan_t item, void *ctx), void *ctx);
+/* New object text: obj with key (any casing) set to raw value text, or removed if raw is NULL. The key is
+ * written first when newly added. */
+char *json_set(const char *obj, const char *key, const char *raw);
+char *span_dup(jspan_t v);
+int json_object_each(jspan_t obj, void (*fn)(const char *key, jspan_t val, void *ctx), void *ctx);
+int span_is_null(jspan_t v);
+
+/* ---- GUIDs ---- */
+void guid_format(const GUID *g, char out[37]); /* upper-case, as HNS returns them */
+int guid_parse(const char *s, GUID *g);
+int guid_is_zero(const GUID *g);
+void guid_generate(GUID *g);
+
+/* ---- object store (store.c) ---- */
+typedef enum {
+  K_NETWORK, K_ENDPOINT, K_NAMESPACE, K_LOADBALANCER,     /* v2 (Hcn*) */
+  K_V1_NETWORK, K_V1_ENDPOINT, K_V1_POLICYLIST, K_V1_NAMESPACE, /* v1 (HNSCall) */
+  K_COUNT
+} kind_t;
+
+typedef struct obj {
+  kind_t kind;
+  char id[37];
+  char *doc;
+  struct obj *next;
+} obj_t;
+
+void store_lock(void);
+void store_unlock(void);
+obj_t *store_find(kind_t k, const char *id);
+obj_t *store_first(kind_t k);
+obj_t *store_add(kind_t k, const char *id, char *doc);
+void store_remove(obj_t *o);
+void store_set_doc(obj_t *o, char *doc);
+void store_reset(void);
+/* NamespaceId (compartment) handed to the next namespace; persisted with HCNSTUB_STATE_FILE. */
+extern int stub_next_namespace_id;
+
+/* Handles: real pointers into a table, validated by range, kind and liveness (never dereferenced blindly). */
+void *handle_open(kind_t k, const char *id);
+const char *handle_id(void *h, kind_t k); /* NULL if invalid/closed/wrong kind */
+int handle_close(void *h, kind_t k);
+int handle_count(void);
+
+/* ---- behaviour switches read from the environment at call time ---- */
+/* Blocks while HCNSTUB_HANG names this function (or "*"), until HcnStubReleaseHang() or 60 s. */
+void stub_maybe_hang(const char *fn);
+/* 1 when HCNSTUB_RECORD_ON_SUCCESS names this function: return S_OK but fill the error record. */
+int stub_record_on_success(const char *fn);
+/* Sleeps HCNSTUB_WRITE_DELAY_MS inside write calls, so overlap is observable (serialization test). */
+void stub_write_delay(void);
+/* Tracks concurrent writes per object id (outside the store lock). */
+void stub_write_begin(const char *id);
+void stub_write_end(const char *id);
+
+/* HCNSTUB_HNS_VERSION (default 15.4) >= major.minor. */
+int stub_version_at_least(unsigned major, unsigned minor);
+void stub_version(unsigned *major, unsigned *minor);
+
+/* Error record document {"Success":false,"Error":"<msg> ","ErrorCode":<unsigned decimal>} into *record. */
+HRESULT stub_fail(char16_t **record, HRESULT hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *stub_hr_message(HRESULT hr);
+
+#endif

@@ -1,0 +1,142 @@
+/**
+ * Feature gating for the Windows data planes: the HNS version (read once from GET /globals/version) decides
+ * which requests the host can honour. A document that needs a newer HNS is refused before it reaches HNS,
+ * with a message naming the HNS version and, where known, the Windows build that has it.
+ */
+import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNetwork } from '../../hns';
+import { HRESULT, HnsError } from '../../hns/errors';
+import { findPolicies, policyTypeIs } from '../../hns/policy';
+import { LoadBalancerDistribution, LoadBalancerFlags } from '../../hns/loadbalancer';
+import { NetworkFlags } from '../../hns/network';
+import type { ModifyEndpointRequest, ModifyNetworkRequest } from '../../hns/modify';
+import {
+  FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion,
+} from '../../hns/version';
+
+export interface FeatureNeed {
+  feature: HnsFeature;
+  /** What in the request needs it, e.g. `RemoteSubnetRoute policy`. */
+  what: string;
+}
+
+/** "9.3–9.x or ≥ 10.2" from the feature's version ranges. */
+export function describeRanges(feature: HnsFeature): string {
+  const parts = FEATURE_RANGES[feature].map((r: { min: HnsVersion; max?: HnsVersion }) => {
+    if (!r.max) return `≥ ${formatVersion(r.min)}`;
+    const maxText = r.max.Minor >= Number.MAX_SAFE_INTEGER ? `${r.max.Major}.x` : formatVersion(r.max);
+    return `${formatVersion(r.min)}–${maxText}`;
+  });
+  return parts.join(' or ');
+}
+
+/**
+ * Which Windows has the feature, from the known anchors only (hcn-api.md §5: there is no authoritative map
+ * of HNS 12–15 to builds, so nothing is guessed): the anchor itself when it is exactly the first version
+ * with the feature, else the anchors on either side of it.
+ */
+export function windowsFor(feature: HnsFeature): string {
+  const min = FEATURE_RANGES[feature][0].min;
+  const exact = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) === 0);
+  if (exact) return exact.windows;
+  const below = [...HNS_VERSION_ANCHORS].reverse().find((a) => compareVersions(a.version, min) < 0);
+  const above = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) > 0);
+  const parts: string[] = [];
+  if (below) parts.push(`${below.windows} has HNS ${formatVersion(below.version)}`);
+  parts.push(above ? `${above.windows} has HNS ${formatVersion(above.version)}` : 'no published map of newer HNS versions to Windows builds');
+  return `a build whose HNS is at least ${formatVersion(min)} (${parts.join('; ')})`;
+}
+
+export function unsupportedError(version: HnsVersion, need: FeatureNeed, call?: string, subject?: string): HnsError {
+  return new HnsError(
+    HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+    `${need.what} needs HNS ${describeRanges(need.feature)} (${need.feature}; Windows: ${windowsFor(need.feature)}); this host runs HNS ${formatVersion(version)}`,
+    { call, subject },
+    'unsupported',
+  );
+}
+
+export function requireFeatures(version: HnsVersion, needs: FeatureNeed[], call?: string, subject?: string): void {
+  for (const need of needs) {
+    if (!supports(version, need.feature)) throw unsupportedError(version, need, call, subject);
+  }
+}
+
+const NETWORK_POLICY_FEATURES: [string, HnsFeature][] = [
+  ['RemoteSubnetRoute', 'RemoteSubnet'],
+  ['HostRoute', 'HostRoute'],
+  ['VxlanPort', 'VxlanPort'],
+  ['SetPolicy', 'SetPolicy'],
+  ['NetworkACL', 'NetworkACL'],
+  ['L4Proxy', 'L4Proxy'],
+];
+
+function networkPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
+  const out: FeatureNeed[] = [];
+  for (const [type, feature] of NETWORK_POLICY_FEATURES) {
+    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
+  }
+  for (const p of findPolicies(policies, 'SetPolicy')) {
+    const kind = (p.Settings as { PolicyType?: string } | undefined)?.PolicyType;
+    if (typeof kind === 'string' && kind.toUpperCase() === 'NESTEDIPSET') out.push({ feature: 'NestedIpSet', what: 'NESTEDIPSET SetPolicy' });
+  }
+  return out;
+}
+
+export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
+  const out = networkPolicyNeeds(doc.Policies);
+  if (((doc.Flags ?? 0) & NetworkFlags.DisableHostPort) !== 0) out.push({ feature: 'DisableHostPort', what: 'network flag DisableHostPort' });
+  const prefixes = (doc.Ipams ?? []).flatMap((i) => i.Subnets ?? []).map((s) => s.IpAddressPrefix ?? '');
+  if (prefixes.some((p) => p.includes(':')) && prefixes.some((p) => p.includes('.'))) {
+    out.push({ feature: 'IPv6DualStack', what: 'a dual-stack network (IPv4 and IPv6 subnets)' });
+  }
+  return out;
+}
+
+export function networkRequestNeeds(req: ModifyNetworkRequest): FeatureNeed[] {
+  if (req.ResourceType !== 'Policy' || req.RequestType === 'Remove') return [];
+  return networkPolicyNeeds((req.Settings as { Policies?: { Type?: unknown }[] }).Policies);
+}
+
+const ENDPOINT_POLICY_FEATURES: [string, HnsFeature][] = [
+  ['L4Proxy', 'L4Proxy'],
+  ['L4WFPPROXY', 'L4WfpProxy'],
+  ['TierAcl', 'TierAcl'],
+];
+
+function endpointPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
+  const out: FeatureNeed[] = [];
+  for (const [type, feature] of ENDPOINT_POLICY_FEATURES) {
+    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
+  }
+  for (const p of policies ?? []) {
+    // OutBoundNAT with Destinations is the loopback-DSR form (cni-plugins ApplyLoopbackDSRPolicy).
+    const dest = (p.Settings as { Destinations?: unknown[] } | undefined)?.Destinations;
+    if (policyTypeIs(p, 'OutBoundNAT') && Array.isArray(dest) && dest.length) out.push({ feature: 'DSR', what: 'loopback DSR (OutBoundNAT with Destinations)' });
+  }
+  return out;
+}
+
+export function endpointNeeds(doc: HostComputeEndpoint): FeatureNeed[] {
+  const out = endpointPolicyNeeds(doc.Policies);
+  const ips = (doc.IpConfigurations ?? []).map((c) => c.IpAddress ?? '');
+  if (ips.some((ip) => ip.includes(':')) && ips.some((ip) => ip.includes('.'))) {
+    out.push({ feature: 'IPv6DualStack', what: 'a dual-stack endpoint (IPv4 and IPv6 addresses)' });
+  }
+  return out;
+}
+
+export function endpointRequestNeeds(req: ModifyEndpointRequest): FeatureNeed[] {
+  if (req.ResourceType !== 'Policy' || req.RequestType === 'Remove') return [];
+  return endpointPolicyNeeds((req.Settings as { Policies?: { Type?: unknown }[] }).Policies);
+}
+
+export function loadBalancerNeeds(doc: HostComputeLoadBalancer): FeatureNeed[] {
+  const out: FeatureNeed[] = [];
+  const flags = doc.Flags ?? 0;
+  if (flags & LoadBalancerFlags.EnableDirectServerReturn) out.push({ feature: 'DSR', what: 'a DSR load balancer (Flags EnableDirectServerReturn)' });
+  if (flags & LoadBalancerFlags.IPv6) out.push({ feature: 'IPv6DualStack', what: 'an IPv6 load balancer (Flags IPv6)' });
+  if ((doc.PortMappings ?? []).some((m) => m.DistributionType === LoadBalancerDistribution.SourceIP)) {
+    out.push({ feature: 'SessionAffinity', what: 'session affinity (DistributionType SourceIP)' });
+  }
+  return out;
+}

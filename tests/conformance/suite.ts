@@ -1,0 +1,296 @@
+/**
+ * The host network service contract, one suite for every data plane (memory, hcn and hns-v1 over the stub
+ * library, linux as root): CRUD of networks, endpoints, namespaces and load balancers, not-found
+ * classification, query filters, attach/detach, policy modification and the error kinds callers rely on.
+ * Each data plane runs it from its own test file: runConformance('hcn (stub)', open, {...}).
+ */
+import * as assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { HostNetworkService } from '../../src/dataplane/types';
+import {
+  HnsError, buildQuery, featuresFor, isNotFound, namespaceEndpointRequest, networkPolicyRequest, endpointPolicyRequest,
+  sameId, type HnsErrorClass, type HostComputeEndpoint, type HostComputeNetwork,
+} from '../../src/hns';
+
+export interface ConformanceOptions {
+  /** Called before each test (e.g. HcnStubReset, a fresh state file). */
+  reset?: () => void | Promise<void>;
+  /** Called after each test (e.g. assert the stub has no outstanding allocations or open handles). */
+  verify?: () => void | Promise<void>;
+  /**
+   * What deleting a network that still has endpoints does: HNS (and the emulator, the stub) refuse with
+   * HCN_E_ENTITY_HAS_REFERENCES ('refused', the default); the linux data plane removes the endpoints with it
+   * ('cascades').
+   */
+  deleteNetworkWithEndpoints?: 'refused' | 'cascades';
+  /**
+   * Adding a network policy identical to one already there: HNS/emulator/stub refuse with
+   * HCN_E_POLICY_ALREADY_EXISTS ('refused', the default); the linux data plane keeps one copy ('idempotent').
+   */
+  duplicatePolicyAdd?: 'refused' | 'idempotent';
+  /** A fresh unique suffix source for names (defaults to random). */
+  unique?: () => string;
+}
+
+/** Asserts `p` rejects with an HnsError of the given kind, and returns it. */
+export async function rejectsKind(p: Promise<unknown>, kind: HnsErrorClass): Promise<HnsError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof HnsError, `expected an HnsError, got ${String(e)}`);
+    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
+    assert.ok(Number.isInteger(e.hresult) && e.hresult >= 0x80000000, `HRESULT kept as unsigned failure code (${e.hresult})`);
+    return e;
+  }
+  assert.fail(`expected an HnsError of kind ${kind}, but the call succeeded`);
+}
+
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function runConformance(label: string, open: () => Promise<HostNetworkService>, opts: ConformanceOptions = {}): void {
+  describe(`host network service conformance: ${label}`, function () {
+    let hns: HostNetworkService;
+    const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
+
+    const l2bridge = (name: string, prefix = '10.244.1.0/24', gw = '10.244.1.1'): HostComputeNetwork => ({
+      Name: name,
+      Type: 'L2Bridge',
+      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix, Routes: [{ NextHop: gw, DestinationPrefix: '0.0.0.0/0' }] }] }],
+      SchemaVersion: { Major: 2, Minor: 0 },
+    });
+    const endpointDoc = (name: string, ip: string, networkId: string): HostComputeEndpoint => ({
+      Name: name,
+      HostComputeNetwork: networkId,
+      IpConfigurations: [{ IpAddress: ip, PrefixLength: 24 }],
+      Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+      Dns: { ServerList: ['10.96.0.10'], Search: ['default.svc.cluster.local'] },
+      SchemaVersion: { Major: 2, Minor: 0 },
+    });
+
+    beforeEach(async function () {
+      await opts.reset?.();
+      hns = await open();
+    });
+    afterEach(async function () {
+      await hns?.close();
+      await opts.verify?.();
+    });
+
+    describe('version and features', function () {
+      it('reports an HNS version and the features it implies', async function () {
+        const v = await hns.version();
+        assert.ok(Number.isInteger(v.Major) && Number.isInteger(v.Minor), JSON.stringify(v));
+        assert.deepEqual(await hns.features(), featuresFor(v));
+        assert.deepEqual(await hns.version(), v, 'the version is stable');
+      });
+    });
+
+    describe('networks', function () {
+      it('creates, gets (ID compared case-insensitively), lists and deletes a network', async function () {
+        const name = `conf-net-${unique()}`;
+        const created = await hns.createNetwork(l2bridge(name));
+        assert.match(created.ID ?? '', GUID_RE);
+        assert.equal(created.Name, name);
+        assert.equal(created.Type, 'L2Bridge');
+        assert.equal(created.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix, '10.244.1.0/24');
+
+        const got = await hns.getNetwork(created.ID!.toLowerCase());
+        assert.ok(sameId(got.ID, created.ID));
+        assert.equal(got.Name, name);
+
+        const all = await hns.listNetworks();
+        assert.ok(all.some((n) => sameId(n.ID, created.ID)), 'listed');
+
+        await hns.deleteNetwork(created.ID!);
+        await rejectsKind(hns.getNetwork(created.ID!), 'not-found');
+        assert.ok(!(await hns.listNetworks()).some((n) => sameId(n.ID, created.ID)), 'gone from the list');
+      });
+
+      it('filters by Name and by ID, and an unmatched filter is an empty list', async function () {
+        const a = await hns.createNetwork(l2bridge(`conf-a-${unique()}`, '10.244.1.0/24', '10.244.1.1'));
+        const b = await hns.createNetwork(l2bridge(`conf-b-${unique()}`, '10.244.2.0/24', '10.244.2.1'));
+        const byName = await hns.listNetworks(buildQuery({ Name: b.Name! }));
+        assert.deepEqual(byName.map((n) => n.Name), [b.Name]);
+        const byId = await hns.listNetworks(buildQuery({ ID: a.ID!.toLowerCase() }));
+        assert.equal(byId.length, 1);
+        assert.ok(sameId(byId[0].ID, a.ID));
+        assert.deepEqual(await hns.listNetworks(buildQuery({ Name: `absent-${unique()}` })), []);
+        await hns.deleteNetwork(a.ID!);
+        await hns.deleteNetwork(b.ID!);
+      });
+
+      it('classifies unknown IDs as not-found for get, modify and delete', async function () {
+        const id = randomUUID();
+        const e = await rejectsKind(hns.getNetwork(id), 'not-found');
+        assert.ok(e.message.toLowerCase().includes(id.toLowerCase()) || (e.subject ?? '').toLowerCase().includes(id.toLowerCase()), `names the network: ${e.message}`);
+        await rejectsKind(hns.deleteNetwork(id), 'not-found');
+        await rejectsKind(hns.modifyNetwork(id, networkPolicyRequest('Add', [{ Type: 'HostRoute', Settings: {} }])), 'not-found');
+      });
+
+      it('adds and removes network policies (RemoteSubnetRoute) with HcnModifyNetwork semantics', async function () {
+        // The ProviderAddress (VTEP address) is normally filled in by HNS; the linux data plane needs it given.
+        const net = await hns.createNetwork({ ...l2bridge(`conf-ovl-${unique()}`), Type: 'Overlay',
+          Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
+          Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+            Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }] }] }] });
+        const route = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
+        const added = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route]));
+        const has = (n: HostComputeNetwork) => (n.Policies ?? []).some((p) => p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix?: string }).DestinationPrefix === '10.244.2.0/24');
+        assert.ok(has(added), 'returned document has the route');
+        assert.ok(has(await hns.getNetwork(net.ID!)), 'stored');
+        if ((opts.duplicatePolicyAdd ?? 'refused') === 'refused') {
+          await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
+        } else {
+          const again = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route]));
+          assert.equal((again.Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length, 1, 'one copy of the route');
+        }
+        const removed = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route]));
+        assert.ok(!has(removed), 'removed');
+        await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route])), 'not-found');
+        await hns.deleteNetwork(net.ID!);
+      });
+    });
+
+    describe('endpoints', function () {
+      it('creates an endpoint on a network, gets it, lists it by network and deletes it', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-epnet-${unique()}`));
+        const ep = await hns.createEndpoint(net.ID!, endpointDoc(`conf-ep-${unique()}`, '10.244.1.5', net.ID!));
+        assert.match(ep.ID ?? '', GUID_RE);
+        assert.ok(sameId(ep.HostComputeNetwork, net.ID), 'bound to the network');
+        assert.equal(ep.IpConfigurations?.[0]?.IpAddress, '10.244.1.5');
+        assert.deepEqual(ep.Dns?.ServerList, ['10.96.0.10']);
+
+        const got = await hns.getEndpoint(ep.ID!);
+        assert.equal(got.Name, ep.Name);
+        // hcsshim lists a network's endpoints with the v1 field name VirtualNetwork.
+        const ofNet = await hns.listEndpoints(buildQuery({ VirtualNetwork: net.ID! }));
+        assert.deepEqual(ofNet.map((e) => e.ID?.toLowerCase()), [ep.ID!.toLowerCase()]);
+        assert.deepEqual(await hns.listEndpoints(buildQuery({ VirtualNetwork: randomUUID() })), []);
+
+        if ((opts.deleteNetworkWithEndpoints ?? 'refused') === 'cascades') {
+          await hns.deleteNetwork(net.ID!);
+          await rejectsKind(hns.getEndpoint(ep.ID!), 'not-found');
+          await rejectsKind(hns.getNetwork(net.ID!), 'not-found');
+          return;
+        }
+        await rejectsKind(hns.deleteNetwork(net.ID!), 'in-use');
+        await hns.getNetwork(net.ID!); // still there
+
+        await hns.deleteEndpoint(ep.ID!);
+        await rejectsKind(hns.getEndpoint(ep.ID!), 'not-found');
+        await rejectsKind(hns.deleteEndpoint(ep.ID!), 'not-found');
+        await hns.deleteNetwork(net.ID!);
+      });
+
+      it('refuses an endpoint on a network that does not exist (not-found)', async function () {
+        const id = randomUUID();
+        await rejectsKind(hns.createEndpoint(id, endpointDoc(`conf-orphan-${unique()}`, '10.244.1.9', id)), 'not-found');
+      });
+
+      it('adds and removes endpoint policies', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-pol-${unique()}`));
+        const ep = await hns.createEndpoint(net.ID!, endpointDoc(`conf-polep-${unique()}`, '10.244.1.6', net.ID!));
+        const acl = { Type: 'ACL', Settings: { Protocols: '6', Action: 'Block' as const, Direction: 'In' as const, LocalPorts: '80', RuleType: 'Switch' as const, Priority: 200 } };
+        const withAcl = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Add', [acl]));
+        assert.ok((withAcl.Policies ?? []).some((p) => p.Type === 'ACL'), 'ACL added');
+        const without = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Remove', [acl]));
+        assert.ok(!(without.Policies ?? []).some((p) => p.Type === 'ACL'), 'ACL removed');
+        await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      });
+    });
+
+    describe('namespaces', function () {
+      it('creates a namespace, attaches and detaches an endpoint, deletes the namespace', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-nsnet-${unique()}`));
+        const ep = await hns.createEndpoint(net.ID!, endpointDoc(`conf-nsep-${unique()}`, '10.244.1.7', net.ID!));
+        const ns = await hns.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } });
+        assert.match(ns.ID ?? '', GUID_RE);
+
+        await hns.attachEndpoint(ns.ID!, ep.ID!);
+        const attached = await hns.getNamespace(ns.ID!);
+        const ids = (attached.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => String(r.Data.ID ?? r.Data.Id).toLowerCase());
+        assert.deepEqual(ids, [ep.ID!.toLowerCase()]);
+        assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, ns.ID), 'endpoint knows its namespace');
+        await assert.rejects(hns.attachEndpoint(ns.ID!, ep.ID!), (e: unknown) => e instanceof HnsError && ['already-attached', 'already-exists'].includes(e.kind));
+
+        await hns.detachEndpoint(ns.ID!, ep.ID!);
+        assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, undefined, 'endpoint no longer in a namespace');
+        const detached = await hns.getNamespace(ns.ID!);
+        assert.equal((detached.Resources ?? []).filter((r) => r.Type === 'Endpoint').length, 0);
+        await assert.rejects(hns.detachEndpoint(ns.ID!, ep.ID!), HnsError);
+
+        await hns.deleteNamespace(ns.ID!);
+        await rejectsKind(hns.getNamespace(ns.ID!), 'not-found');
+        await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      });
+
+      it('refuses to attach an endpoint that does not exist, and unknown namespaces are not-found', async function () {
+        const ns = await hns.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } });
+        await rejectsKind(hns.attachEndpoint(ns.ID!, randomUUID()), 'not-found');
+        await rejectsKind(hns.getNamespace(randomUUID()), 'not-found');
+        await rejectsKind(hns.deleteNamespace(randomUUID()), 'not-found');
+        await hns.deleteNamespace(ns.ID!);
+      });
+
+      it('uses the modify request shape for attach (namespaceEndpointRequest)', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-nsmod-${unique()}`));
+        const ep = await hns.createEndpoint(net.ID!, endpointDoc(`conf-nsmodep-${unique()}`, '10.244.1.8', net.ID!));
+        const ns = await hns.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } });
+        const after = await hns.modifyNamespace(ns.ID!, namespaceEndpointRequest('Add', ep.ID!));
+        assert.equal((after.Resources ?? []).length, 1);
+        await hns.modifyNamespace(ns.ID!, namespaceEndpointRequest('Remove', ep.ID!));
+        await hns.deleteNamespace(ns.ID!);
+        await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      });
+    });
+
+    describe('load balancers', function () {
+      it('creates, gets, lists, modifies and deletes a load balancer', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-lbnet-${unique()}`));
+        const ep1 = await hns.createEndpoint(net.ID!, endpointDoc(`conf-lb1-${unique()}`, '10.244.1.11', net.ID!));
+        const ep2 = await hns.createEndpoint(net.ID!, endpointDoc(`conf-lb2-${unique()}`, '10.244.1.12', net.ID!));
+        const lb = await hns.createLoadBalancer({
+          HostComputeEndpoints: [ep1.ID!],
+          SourceVIP: '10.244.1.254',
+          FrontendVIPs: ['10.96.0.10'],
+          PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: 0, Flags: 0 }],
+          Flags: 0,
+          SchemaVersion: { Major: 2, Minor: 0 },
+        });
+        assert.match(lb.ID ?? '', GUID_RE);
+        assert.deepEqual(lb.FrontendVIPs, ['10.96.0.10']);
+        assert.equal(lb.PortMappings?.[0]?.InternalPort, 53);
+
+        const got = await hns.getLoadBalancer(lb.ID!);
+        assert.deepEqual(got.HostComputeEndpoints?.map((e) => e.toLowerCase()), [ep1.ID!.toLowerCase()]);
+        assert.ok((await hns.listLoadBalancers()).some((x) => sameId(x.ID, lb.ID)));
+
+        const modified = await hns.modifyLoadBalancer(lb.ID!, { ...got, HostComputeEndpoints: [ep1.ID!, ep2.ID!] });
+        assert.deepEqual(modified.HostComputeEndpoints?.map((e) => e.toLowerCase()).sort(), [ep1.ID!, ep2.ID!].map((e) => e.toLowerCase()).sort());
+        const reread = (await hns.listLoadBalancers()).filter((x) => (x.FrontendVIPs ?? []).includes('10.96.0.10'));
+        assert.equal(reread.length, 1, 'modify leaves exactly one load balancer for the VIP');
+        assert.equal(reread[0].HostComputeEndpoints?.length, 2);
+
+        await hns.deleteLoadBalancer(reread[0].ID!);
+        await rejectsKind(hns.getLoadBalancer(reread[0].ID!), 'not-found');
+        await rejectsKind(hns.deleteLoadBalancer(reread[0].ID!), 'not-found');
+        await hns.deleteEndpoint(ep1.ID!);
+        await hns.deleteEndpoint(ep2.ID!);
+        await hns.deleteNetwork(net.ID!);
+      });
+    });
+
+    describe('errors', function () {
+      it('carries the HRESULT, the call and the subject on every failure', async function () {
+        const id = randomUUID();
+        const e = await rejectsKind(hns.getEndpoint(id), 'not-found');
+        assert.ok(e.call, 'names the HNS call');
+        assert.ok(isNotFound(e));
+        assert.match(e.message, /\(0x8[0-9a-f]{7}\)/, 'shows the HRESULT');
+      });
+    });
+  });
+}
