@@ -356,40 +356,43 @@ export class LinuxDataplane implements HostNetworkService {
     const call = 'HcnModifyNamespace(Add Endpoint)';
     const ifname = options?.interfaceName ?? 'eth0';
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new HnsError(0x80070057, `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`, { call, subject: `endpoint ${endpointId}` }, 'bad-input');
-    // Record the intent first, so a crash between the kernel changes and the final save is found by reconcile.
-    const prepared = await this.mutate(call, `endpoint ${endpointId}`, (s) => {
+    await this.mutate(call, `endpoint ${endpointId}`, (s) => {
       const ep = this.endpoint(s, endpointId, call);
       const nsPath = this.nsPath(s, namespaceId, call);
       if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
+      const net = this.network(s, ep.doc.HostComputeNetwork ?? '', call);
       if (ep.attached) {
         // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
         if (liveView(ep).HostComputeNamespace) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.netns}`);
-        detach(this.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
+        detach(this.rt, net, ep);
         markDetached(ep);
       }
-      ep.attaching = { netns: nsPath, ifname };
-      return nsPath;
-    });
-    await this.mutate(call, `endpoint ${endpointId}`, (s) => {
-      const ep = this.endpoint(s, endpointId, call);
-      const net = this.network(s, ep.doc.HostComputeNetwork ?? '', call);
+      if (net.type === 'Transparent') {
+        // A macvlan lives only inside the pod namespace, where the orphan sweep cannot see it: record the
+        // intent before creating it so reconcile finds it after a crash. (Host veths are found by name.)
+        ep.attaching = { netns: nsPath, ifname };
+        saveState(this.statePath, s);
+      }
+      let linked = false;
       try {
-        const r = attach(this.rt, net, ep, prepared, ifname, vethName(ep.doc.ID!));
+        const r = attach(this.rt, net, ep, nsPath, ifname, vethName(ep.doc.ID!));
+        linked = true;
         this.failpoint('linux.attach.after-links');
         ep.veth = r.veth;
-        ep.netns = prepared;
+        ep.netns = nsPath;
         ep.ifname = ifname;
         ep.attached = true;
         delete ep.attaching;
         this.syncRules(s);
       } catch (e) {
-        detach(this.rt, net, ep);
+        // attach() removes what it created when it fails itself; later failures (nft) undo the links here.
+        if (linked) detach(this.rt, net, { ...ep, netns: nsPath, ifname, veth: net.type === 'Transparent' ? undefined : vethName(ep.doc.ID!) });
         markDetached(ep);
         throw e;
       }
       const ns = s.namespaces[key(namespaceId)];
       if (ns) ns.doc.Resources = [...(ns.doc.Resources ?? []), { Type: 'Endpoint', Data: { ID: ep.doc.ID } }];
-      ep.doc.HostComputeNamespace = ns ? ns.doc.ID : prepared;
+      ep.doc.HostComputeNamespace = ns ? ns.doc.ID : nsPath;
     });
   }
 
