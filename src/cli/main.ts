@@ -20,6 +20,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/namespace'),
   () => require('./commands/apply'),
   () => require('./commands/version'),
+  () => require('./commands/lab'),
 ];
 
 export function buildProgram(): Command {

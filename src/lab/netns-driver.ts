@@ -25,9 +25,46 @@ export class NetnsLab {
   readonly runtimes: LabNodeRuntime[] = [];
   private readonly created: string[] = [];
 
-  constructor(spec: LabSpec) {
+  constructor(spec: LabSpec, stateDir?: string) {
     this.plan = planLab(spec);
-    this.stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `sy-lab-${this.plan.spec.prefix}-`));
+    this.stateDir = stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `sy-lab-${this.plan.spec.prefix}-`));
+  }
+
+  /** Where `lab up` records a lab it leaves running, so a later `lab down` can find it. */
+  static recordPath(prefix: string): string {
+    return path.join(os.tmpdir(), `switchyard-lab-${prefix}.json`);
+  }
+
+  /** Leaves the lab running: closes the data planes and records what `teardown` must remove. */
+  async detach(): Promise<string> {
+    for (const r of this.runtimes.splice(0)) await r.dp.close();
+    const file = NetnsLab.recordPath(this.plan.spec.prefix);
+    fs.writeFileSync(file, JSON.stringify({ spec: this.plan.spec, namespaces: this.created, stateDir: this.stateDir }, null, 1));
+    return file;
+  }
+
+  /** Removes a lab left running by `detach` (its namespaces, state directory and record). */
+  static teardown(prefix: string): string[] {
+    const file = NetnsLab.recordPath(prefix);
+    let rec: { namespaces: string[]; stateDir: string };
+    try {
+      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof rec;
+    } catch {
+      throw new Error(`no running lab with prefix "${prefix}" (${file} is missing)`);
+    }
+    const removed: string[] = [];
+    for (const name of [...rec.namespaces].reverse()) {
+      if (!/^[a-z0-9-]+$/.test(name)) continue;
+      try {
+        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
+        removed.push(name);
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(rec.stateDir, { recursive: true, force: true });
+    fs.rmSync(file, { force: true });
+    return removed;
   }
 
   /** Every namespace name this lab creates (nodes, pods, switch). */

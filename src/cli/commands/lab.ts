@@ -1,0 +1,127 @@
+/**
+ * switchyard lab up|down|demo: a multi-node cluster network as network namespaces on this machine (root),
+ * each node running the linux data plane inside its namespace, pods as further namespaces.
+ * Without root, `demo` builds the same objects on the memory emulator and says so.
+ */
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { print } from '../context';
+import { UsageError } from '../errors';
+import type { LabNetworkType, LabSpec } from '../../lab/spec';
+import { LabSpecError, nodeNetwork, peerRoute, planLab } from '../../lab/spec';
+
+interface LabOpts { prefix: string; nodes: string; pods: string; type: string }
+
+function spec(o: LabOpts): LabSpec {
+  const type = ({ overlay: 'Overlay', l2bridge: 'L2Bridge' } as Record<string, LabNetworkType>)[o.type.toLowerCase()];
+  if (!type) throw new UsageError(`--type: "${o.type}" must be overlay or l2bridge`);
+  const nodes = Number(o.nodes);
+  const pods = Number(o.pods);
+  try {
+    planLab({ prefix: o.prefix, nodes, podsPerNode: pods, type });
+  } catch (e) {
+    if (e instanceof LabSpecError) throw new UsageError(e.message.replace(/^prefix/, '--prefix').replace(/^nodes/, '--nodes').replace(/^podsPerNode/, '--pods'));
+    throw e;
+  }
+  return { prefix: o.prefix, nodes, podsPerNode: pods, type };
+}
+
+const isRoot = () => process.platform === 'linux' && process.getuid?.() === 0;
+
+function options(c: Command, prefix: string): Command {
+  return c.option('--prefix <name>', 'prefix of every namespace the lab creates', prefix)
+    .option('--nodes <n>', 'number of nodes', '2')
+    .option('--pods <n>', 'pods per node', '2')
+    .option('--type <type>', 'overlay or l2bridge', 'overlay');
+}
+
+async function demo(o: LabOpts): Promise<void> {
+  const s = spec(o);
+  if (!isRoot()) {
+    await emulatorDemo(s);
+    return;
+  }
+  const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
+  const lab = new NetnsLab(s);
+  try {
+    print(`bringing up ${s.nodes} nodes × ${s.podsPerNode} pods on ${s.type} with the linux data plane (namespaces ${s.prefix}-*)\n`);
+    await lab.up();
+    for (const n of lab.plan.nodes) {
+      print(`node ${n.name}: underlay ${n.underlayIp}, pod subnet ${n.podSubnet}${lab.runtimes[n.index].drMac ? `, VTEP MAC ${lab.runtimes[n.index].drMac}` : ''}\n`);
+      for (const p of n.pods) print(`  pod ${p.name}: ${lab.exec(p.name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']).split(/\s+/)[3]}\n`);
+    }
+    const from = lab.plan.nodes[0].pods[0];
+    if (from) {
+      for (const to of lab.plan.nodes.flatMap((n) => n.pods).filter((p) => p !== from)) {
+        const ok = lab.ok(from.name, ['ping', '-c', '1', '-W', '2', to.ip]);
+        print(`ping ${from.name} (${from.ip}) → ${to.name} (${to.ip}): ${ok ? 'ok' : 'FAILED'}\n`);
+      }
+    }
+  } finally {
+    await lab.down();
+    print('lab torn down\n');
+  }
+}
+
+async function emulatorDemo(s: LabSpec): Promise<void> {
+  const { openDataplane } = require('../../dataplane/factory') as typeof import('../../dataplane/factory');
+  const plan = planLab(s);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-lab-demo-'));
+  print('not root: network namespaces are unavailable, so the demo runs on the memory emulator (documents only, no packets)\n');
+  try {
+    const nets: { id: string; dr?: string }[] = [];
+    const dps = [];
+    for (const n of plan.nodes) {
+      const dp = await openDataplane({ kind: 'memory', statePath: path.join(dir, `${n.name}.json`) });
+      dps.push(dp);
+      const net = await dp.createNetwork(nodeNetwork(plan, n));
+      nets.push({ id: net.ID!, dr: `0E-5A-${n.underlayIp.split('.').map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase()).join('-')}` });
+      print(`node ${n.name}: network ${net.ID} (${net.Type}), pod subnet ${n.podSubnet}\n`);
+      for (const p of n.pods) {
+        const ep = await dp.createEndpoint(net.ID!, { Name: p.name, IpConfigurations: [{ IpAddress: p.ip, PrefixLength: 24 }] });
+        print(`  endpoint ${ep.Name}: ${ep.IpConfigurations?.[0]?.IpAddress}\n`);
+      }
+    }
+    for (const [i, n] of plan.nodes.entries()) {
+      const peers = plan.nodes.filter((p) => p !== n).map((p) => peerRoute(plan, p, nets[p.index].dr));
+      if (peers.length) await dps[i].modifyNetwork(nets[i].id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
+      print(`node ${n.name}: ${peers.length} RemoteSubnetRoute policies\n`);
+    }
+    for (const dp of dps) await dp.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function register(program: Command): void {
+  const lab = program.command('lab').description('a multi-node pod network as network namespaces on this machine (root)');
+  options(lab.command('up').description('bring a lab up and leave it running (remove it with `lab down`)'), 'sylab')
+    .action(async (o: LabOpts) => {
+      if (!isRoot()) throw new UsageError('lab up needs root (network namespaces); `lab demo` runs on the emulator without it');
+      const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
+      const l = new NetnsLab(spec(o));
+      await l.up();
+      for (const n of l.plan.nodes) {
+        print(`${n.name}  ${n.underlayIp}  ${n.podSubnet}  SWITCHYARD_LINUX_NETNS=/var/run/netns/${n.name} SWITCHYARD_LINUX_STATE=${l.nodeEnv(n).SWITCHYARD_LINUX_STATE}\n`);
+        for (const p of n.pods) print(`  ${p.name}  ${p.ip}\n`);
+      }
+      print(`recorded in ${await l.detach()}\n`);
+    });
+  lab.command('down').description('remove a lab left running by `lab up`')
+    .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
+    .action((o: { prefix: string }) => {
+      if (!isRoot()) throw new UsageError('lab down needs root (network namespaces)');
+      const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
+      let removed: string[];
+      try {
+        removed = NetnsLab.teardown(o.prefix);
+      } catch (e) {
+        throw new UsageError(`--prefix: ${(e as Error).message}`);
+      }
+      print(`removed ${removed.length} namespaces\n`);
+    });
+  options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo')
+    .action((o: LabOpts) => demo(o));
+}
