@@ -1,0 +1,51 @@
+/** The nftables renderer (pure): what each policy becomes, and bad input named by field. */
+import * as assert from 'node:assert/strict';
+import { render, PolicyError, type RenderInput } from '../../src/dataplane/linux/ruleset';
+
+const base = (): RenderInput => ({ bridges: [{ name: 'sybaaaaaaaaaa', subnet: '10.244.1.0/24', nat: false }], endpoints: [], loadBalancers: [] });
+
+describe('linux data plane: nftables ruleset rendering', () => {
+  it('replaces both tables atomically even when empty (add, delete, define)', () => {
+    const text = render({ bridges: [], endpoints: [], loadBalancers: [] });
+    assert.equal(text, 'table inet switchyard\ndelete table inet switchyard\ntable bridge switchyard\ndelete table bridge switchyard\n');
+  });
+
+  it('OutBoundNAT masquerades the endpoint except toward the exception prefixes and its own bridge', () => {
+    const i = base();
+    i.endpoints.push({ id: 'AAAA-1', ip: '10.244.1.5', bridge: 'sybaaaaaaaaaa', policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16', '10.96.0.0/12'] } }] });
+    assert.match(render(i), /ip saddr 10\.244\.1\.5 ip daddr != \{ 10\.244\.0\.0\/16, 10\.96\.0\.0\/12 \} oifname != "sybaaaaaaaaaa" masquerade/);
+  });
+
+  it('a load balancer becomes a vmap entry and a chain choosing a backend (random, or by source hash)', () => {
+    const i = base();
+    i.loadBalancers.push({ id: 'B1', backends: ['10.244.1.5', '10.244.2.5'], doc: { FrontendVIPs: ['10.96.0.10'], PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }, { Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: 2 }] } });
+    const t = render(i);
+    assert.match(t, /ip daddr \. meta l4proto \. th dport vmap \{ 10\.96\.0\.10 \. tcp \. 80 : jump svc-b1-0, 10\.96\.0\.10 \. udp \. 53 : jump svc-b1-1 \}/);
+    assert.match(t, /meta l4proto tcp dnat ip to numgen random mod 2 map \{ 0 : 10\.244\.1\.5 \. 8080, 1 : 10\.244\.2\.5 \. 8080 \}/);
+    assert.match(t, /meta l4proto udp dnat ip to jhash ip saddr mod 2 map/);
+  });
+
+  it('ACLs render in Priority order on the endpoint port of the bridge table', () => {
+    const i = base();
+    i.endpoints.push({ id: 'C1', ip: '10.244.1.7', veth: 'syvcccccccccc', policies: [
+      { Type: 'ACL', Settings: { Action: 'Block', Direction: 'In', Priority: 200 } },
+      { Type: 'ACL', Settings: { Action: 'Allow', Direction: 'In', RemoteAddresses: '10.0.0.0/8', Protocols: '6', LocalPorts: '80,443', Priority: 100 } },
+    ] });
+    const t = render(i);
+    const chain = /chain acl-in-c1 \{\n\t\t(.*)\n\t\t(.*)\n/.exec(t)!;
+    assert.equal(chain[1], 'ip daddr 10.244.1.7 ip saddr 10.0.0.0/8 meta l4proto tcp th dport { 80, 443 } accept');
+    assert.equal(chain[2], 'ip daddr 10.244.1.7 drop');
+    assert.match(t, /oifname vmap \{ "syvcccccccccc" : jump acl-in-c1 \}/);
+  });
+
+  it('bad values are refused naming the field', () => {
+    const bad = (p: object) => {
+      const i = base();
+      i.endpoints.push({ id: 'D1', ip: '10.244.1.9', veth: 'syvdddddddddd', policies: [p as never] });
+      return () => render(i);
+    };
+    assert.throws(bad({ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 70000 } }), (e: Error) => e instanceof PolicyError && /PortMapping\.ExternalPort/.test(e.message));
+    assert.throws(bad({ Type: 'ACL', Settings: { Action: 'Maybe', Direction: 'In' } }), /ACL\.Action/);
+    assert.throws(bad({ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8; flush ruleset'] } }), /OutBoundNAT\.Exceptions/);
+  });
+});
