@@ -29,8 +29,8 @@ const short = (id: string) => id.replace(/-/g, '').slice(0, 12).toLowerCase();
 const q = (name: string) => `"${name.replace(/[^A-Za-z0-9_.-]/g, '')}"`;
 
 function ipv4(s: string, field: string): string {
-  const m = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/.exec(s.trim());
-  if (!m) throw new PolicyError(`${field}: "${s}" is not an IPv4 address or prefix`);
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s.trim());
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) throw new PolicyError(`${field}: "${s}" is not an IPv4 address or prefix`);
   return s.trim();
 }
 
