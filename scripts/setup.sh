@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in iproute2 nftables iperf3 tcpdump containernetworking-plugins gcc make util-linux mono-mcs; do
+for pkg in iproute2 nftables iperf3 tcpdump containernetworking-plugins gcc make util-linux iputils-ping mono-mcs; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
