@@ -12,7 +12,7 @@ import { stringifyHnsJson } from '../hns/json';
 import { isHnsError } from '../hns/errors';
 import type { CallRecord, HnsV1Api, HostNetworkService, HttpMethod } from './types';
 
-type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'v1' | 'close'>;
+type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'v1' | 'close' | 'recordsOwnCalls'>;
 
 /** Which argument of each v2 method is the object ID and which is the body worth recording. */
 const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
@@ -44,7 +44,7 @@ const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
 
 export const LOGGED_V2_METHODS = Object.keys(V2_METHODS) as V2Method[];
 
-class CallLogWriter {
+export class CallLogWriter {
   private fd?: number;
 
   constructor(readonly file: string) {}
@@ -172,4 +172,41 @@ export async function countCallsDuring<T>(file: string, fn: () => Promise<T>): P
   const offset = callLogSize(file);
   const result = await fn();
   return { result, records: readCallLog(file, offset) };
+}
+
+/**
+ * Native-level recorder for data planes that log their own calls (hcn: each Hcn* function; hns-v1: each
+ * HNSCall; powershell: each cmdlet invocation). Those report `recordsOwnCalls`, so the factory does not
+ * also wrap them and every line in the log is one call that actually crossed to HNS.
+ */
+export class CallRecorder {
+  private readonly writer?: CallLogWriter;
+
+  constructor(file: string | undefined) {
+    if (file) this.writer = new CallLogWriter(file);
+  }
+
+  get enabled(): boolean {
+    return this.writer !== undefined;
+  }
+
+  record(entry: Omit<CallRecord, 'pid'>): void {
+    this.writer?.write({ ...entry, pid: process.pid });
+  }
+
+  /** Times `fn` and records it, success or failure. */
+  async track<T>(api: 'v1' | 'v2', op: string, id: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
+    if (!this.writer) return fn();
+    const t0 = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    try {
+      const out = await fn();
+      this.record({ api, op, id, body, ok: true, ms: ms() });
+      return out;
+    } catch (e) {
+      const hresult = (e as { hresult?: number }).hresult;
+      this.record({ api, op, id, body, ok: false, hresult, ms: ms() });
+      throw e;
+    }
+  }
 }

@@ -90,7 +90,7 @@ export async function openDataplane(opts: DataplaneOptions = {}): Promise<HostNe
   const resolved = resolveOptions(opts);
   const open = OPENERS[resolved.kind]();
   const service = await open(resolved);
-  if (!resolved.callLog) return service;
+  if (!resolved.callLog || service.recordsOwnCalls) return service;
   const { withCallLog } = require('./call-log') as typeof import('./call-log');
   return withCallLog(service, resolved.callLog);
 }

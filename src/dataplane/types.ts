@@ -68,6 +68,12 @@ export interface HostNetworkService {
   modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer>;
   deleteLoadBalancer(id: string): Promise<void>;
 
+  /**
+   * True when the data plane writes native-level call records itself (every Hcn* call, HNSCall or cmdlet),
+   * so openDataplane does not also wrap it with the interface-level call log.
+   */
+  readonly recordsOwnCalls?: boolean;
+
   /** The v1 HNSCall surface of the same host (objects created by either API are visible to both). */
   readonly v1: HnsV1Api;
 

@@ -233,3 +233,22 @@ describe('hcn data plane: C ABI against the stub library', function () {
     await hns.deleteNetwork(net.ID!);
   });
 });
+
+describe('call log through openDataplane', function () {
+  it('records each native call once: the factory does not also wrap a data plane that logs its own calls', async function () {
+    stub().reset();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-abi-'));
+    const log = path.join(dir, 'calls.jsonl');
+    try {
+      const { openDataplane } = await import('../../src/dataplane/factory');
+      const h = await openDataplane({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {}, callLog: log });
+      const net = await h.createNetwork({ Name: 'logged', Type: 'L2Bridge' });
+      await h.deleteNetwork(net.ID!);
+      await h.close();
+      const ops = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
+      assert.deepEqual(ops.filter((o) => o === 'createNetwork' || o === 'deleteNetwork'), ['createNetwork', 'deleteNetwork'], `each call logged once: ${ops.join(', ')}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

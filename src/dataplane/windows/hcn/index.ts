@@ -19,7 +19,7 @@ import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
 import { SCHEMA_V2 } from '../../../hns/schema';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
-import { CallLog } from '../call-log';
+import { CallRecorder } from '../../call-log';
 import {
   endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures,
 } from '../features';
@@ -200,18 +200,20 @@ const fixNetwork = (n: HostComputeNetwork): HostComputeNetwork => ({ ...n, Type:
 
 export class HcnDataplane implements HostNetworkService {
   readonly kind = 'hcn' as const;
+  /** Logs each native call itself (see CallRecorder). */
+  readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;
   private readonly networks: Family<HostComputeNetwork>;
   private readonly endpoints: Family<HostComputeEndpoint>;
   private readonly namespaces: Family<HostComputeNamespace>;
   private readonly loadBalancers: Family<HostComputeLoadBalancer>;
   private readonly writes = new KeyedQueue();
-  private readonly log: CallLog;
+  private readonly log: CallRecorder;
   private versionPromise?: Promise<HnsVersion>;
   private closed = false;
 
   constructor(lib: NativeLibrary, private readonly vmcompute: () => NativeLibrary, timeoutMs: number, callLog?: string) {
-    this.log = new CallLog(callLog);
+    this.log = new CallRecorder(callLog);
     this.networks = new Family(lib, 'Network', timeoutMs, fixNetwork);
     this.endpoints = new Family(lib, 'Endpoint', timeoutMs);
     this.namespaces = new Family(lib, 'Namespace', timeoutMs);

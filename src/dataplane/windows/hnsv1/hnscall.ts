@@ -10,11 +10,11 @@ import type { HnsV1Response } from '../../../hns/v1';
 import { HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
 import { getCI, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { invoke, timeoutError, type NativeLibrary } from '../native';
-import type { CallLog } from '../call-log';
+import type { CallRecorder } from '../../call-log';
 
 export type HnsCall = <T = unknown>(method: HttpMethod, path: string, body?: unknown, subject?: string) => Promise<T>;
 
-export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallLog): HnsCall {
+export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallRecorder): HnsCall {
   const fn = () => lib.fn('HNSCall', 'int32_t %CC%HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, _Out_ void **Response)');
   const call = async <T>(method: HttpMethod, path: string, body: unknown, subject: string | undefined): Promise<T> => {
     const request = body === undefined ? '' : typeof body === 'string' ? body : stringifyHnsJson(body);
@@ -46,7 +46,7 @@ export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallLog): H
     log ? log.track('v1', `${method} ${path}`, undefined, body, () => call<T>(method, path, body, subject)) : call<T>(method, path, body, subject);
 }
 
-export function hnsCallApi(lib: NativeLibrary, timeoutMs: number, log?: CallLog): HnsV1Api {
+export function hnsCallApi(lib: NativeLibrary, timeoutMs: number, log?: CallRecorder): HnsV1Api {
   const call = hnsCall(lib, timeoutMs, log);
   return { call: <T = unknown>(method: HttpMethod, path: string, body?: unknown) => call<T>(method, path, body) };
 }

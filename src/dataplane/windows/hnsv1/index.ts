@@ -19,7 +19,7 @@ import {
   networkV1ToV2, networkV2ToV1, policyListToLoadBalancer,
 } from '../../../hns/convert';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
-import { CallLog } from '../call-log';
+import { CallRecorder } from '../../call-log';
 import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../features';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
@@ -56,13 +56,15 @@ function namespaceFromV1(ns: HnsV1Namespace): HostComputeNamespace {
 
 export class HnsV1Dataplane implements HostNetworkService {
   readonly kind = 'hns-v1' as const;
+  /** Logs each native call itself (see CallRecorder). */
+  readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;
   private readonly call: HnsCall;
   private readonly writes = new KeyedQueue();
   private versionPromise?: Promise<HnsVersion>;
 
   constructor(lib: NativeLibrary, timeoutMs: number, callLog?: string) {
-    this.call = hnsCall(lib, timeoutMs, new CallLog(callLog));
+    this.call = hnsCall(lib, timeoutMs, new CallRecorder(callLog));
     this.v1 = { call: (method, path, body) => this.call(method, path, body) };
   }
 

@@ -19,7 +19,7 @@ import { namespaceEndpointRequest } from '../../../hns/modify';
 import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
-import { CallLog } from '../call-log';
+import { CallRecorder } from '../../call-log';
 import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../features';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
@@ -49,14 +49,16 @@ interface Envelope {
 
 export class PowerShellDataplane implements HostNetworkService {
   readonly kind = 'powershell' as const;
+  /** Logs each native call itself (see CallRecorder). */
+  readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;
   private session?: Promise<PsShell>;
   private readonly writes = new KeyedQueue();
-  private readonly log: CallLog;
+  private readonly log: CallRecorder;
   private versionPromise?: Promise<HnsVersion>;
 
   constructor(private readonly opts: PowerShellDataplaneOptions) {
-    this.log = new CallLog(opts.callLog);
+    this.log = new CallRecorder(opts.callLog);
     this.v1 = { call: <T>(method: HttpMethod, p: string, body?: unknown) => this.v1Call<T>(method, p, body) };
   }
 
