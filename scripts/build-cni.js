@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles each CNI entrypoint (src/cni/bin/*.ts) into one CommonJS file dist/cni/bin/<name> with a node
 // shebang, so a container runtime can execute it from its CNI bin directory. koffi and node-powershell stay
-// external (native/optional); data planes are bundled but only required when chosen (dataplane/factory.ts).
+// external (native/optional; winston loads only when logging is configured); data planes are bundled but only required when chosen (dataplane/factory.ts).
 // A data-plane module that is not in this tree yet becomes a stub that explains itself when selected.
 'use strict';
 const esbuild = require('esbuild');
@@ -44,7 +44,7 @@ async function main() {
       minify: true,
       keepNames: true,
       legalComments: 'none',
-      external: ['koffi', 'node-powershell'],
+      external: ['koffi', 'node-powershell', 'winston'],
       plugins: [missingDataplane],
       logLevel: 'warning',
     });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { dispatch, type PluginFuncs } from './protocol/skel';
 import { CniError, ErrCode } from './protocol/errors';
 import { ALL_VERSIONS } from './protocol/versions';
+import { getLogger } from '../util/log';
 
 export const SWITCHYARD_VERSION = '0.1.0';
 
@@ -28,13 +29,36 @@ function readStdin(): Promise<Buffer> {
 }
 
 export async function runPlugin(funcs: PluginFuncs, about: string, supported: readonly string[] = ALL_VERSIONS): Promise<void> {
+  const started = process.hrtime.bigint();
   let outcome;
   try {
     outcome = await dispatch({ env: process.env, readStdin }, funcs, about, supported);
   } catch (e) {
     outcome = { stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(), stderr: '', exitCode: 1 };
   }
+  logOutcome(about, outcome, Number(process.hrtime.bigint() - started) / 1e6);
   if (outcome.stderr) process.stderr.write(outcome.stderr);
   if (outcome.stdout) fs.writeSync(1, outcome.stdout);
   process.exitCode = outcome.exitCode;
+}
+
+/**
+ * One line per invocation in SWITCHYARD_LOG_FILE (when set): which command for which container, how it
+ * ended and how long it took. Only identity fields from the environment are logged, never the config
+ * (runtimeConfig can carry anything a runtime passes).
+ */
+function logOutcome(about: string, outcome: { stdout: string; exitCode: number }, ms: number): void {
+  const log = getLogger(about.split(' ')[1] ?? 'cni');
+  const env = process.env;
+  const meta: Record<string, unknown> = {
+    command: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, netns: env.CNI_NETNS, ifname: env.CNI_IFNAME, ms: Math.round(ms * 10) / 10,
+  };
+  if (outcome.exitCode === 0) return log.info('cni call succeeded', meta);
+  let error: unknown = outcome.stdout;
+  try {
+    error = JSON.parse(outcome.stdout);
+  } catch {
+    // keep the raw text
+  }
+  log.error('cni call failed', { ...meta, error });
 }
