@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-// Bundles each CNI entrypoint (src/cni/bin/*.ts) into one CommonJS file dist/cni/bin/<name> with a node
+// Bundles each CNI entrypoint (src/cni/bin/*.ts) into one CommonJS executable dist/cni/bin/<name> with a node
 // shebang, so a container runtime can execute it from its CNI bin directory. koffi and node-powershell stay
-// external (native/optional; winston loads only when logging is configured); data planes are bundled but only required when chosen (dataplane/factory.ts).
+// external (native/optional; winston loads only when logging is configured); data planes are bundled but only
+// required when chosen (dataplane/factory.ts).
 // A data-plane module that is not in this tree yet becomes a stub that explains itself when selected.
+//
+// Start-up cost (docs/cni.md "Startup cost"): V8 spends ~15 ms parsing and compiling a 230 KB bundle on
+// every start. So the executable is a small loader with the bundle embedded as a string; the loader compiles
+// it through vm.Script with the V8 code cache in `<name>.cache` next to it, produced here by a training run
+// under the building node. The cache is optional: a missing, foreign (other bundle, node version or arch),
+// truncated or V8-rejected cache only means the bundle is compiled as before.
 'use strict';
 const esbuild = require('esbuild');
+const crypto = require('node:crypto');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -28,16 +38,111 @@ const missingDataplane = {
   },
 };
 
+/**
+ * The loader, run as the executable's main module (so `require`, `module`, `__filename` are the executable's).
+ * Written as a function so it is plain, checked JavaScript here; the build inlines its body.
+ * Cache file layout: one ASCII header line `switchyard-code-cache <bundle id> <node version> <arch> <bytes>\n`,
+ * then the V8 cached data. V8 itself also refuses data from another V8 version, other V8 flags or another
+ * source length (script.cachedDataRejected); the header guards what V8 cannot see (same length, other bundle)
+ * and truncation. SWITCHYARD_CODE_CACHE_OUT is used by the build's training run only.
+ */
+/* eslint-disable no-undef */
+function loader(ID, SOURCE) {
+  const fs = require('node:fs');
+  const vm = require('node:vm');
+  const prefix = `switchyard-code-cache ${ID} ${process.version} ${process.arch} `;
+  let cachedData;
+  try {
+    const buf = fs.readFileSync(`${__filename}.cache`);
+    const nl = buf.indexOf(10);
+    const head = nl > 0 ? buf.toString('latin1', 0, nl) : '';
+    if (head.startsWith(prefix) && Number(head.slice(prefix.length)) === buf.length - nl - 1) cachedData = buf.subarray(nl + 1);
+  } catch {
+    // no cache next to the executable: compile from source
+  }
+  const script = new vm.Script(SOURCE, { filename: __filename, cachedData });
+  const out = process.env.SWITCHYARD_CODE_CACHE_OUT;
+  if (out) {
+    process.once('exit', () => {
+      const data = script.createCachedData();
+      fs.writeFileSync(out, Buffer.concat([Buffer.from(`${prefix}${data.length}\n`, 'latin1'), data]));
+    });
+  }
+  script.runInThisContext()(exports, require, module, __filename, __dirname);
+}
+
+function executable(bundle) {
+  // The bundle becomes the body of a CommonJS-style module function, like Node's own wrapper.
+  const source = `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`;
+  const id = crypto.createHash('sha256').update(source).digest('hex').slice(0, 32);
+  const body = String(loader).replace(/^function loader\(ID, SOURCE\) \{/, '').replace(/\}\s*$/, '');
+  return [
+    '#!/usr/bin/env node',
+    "'use strict';",
+    '// Switchyard CNI executable: a loader and the esbuild bundle it compiles with the V8 code cache in',
+    '// <this file>.cache when that cache fits (see scripts/build-cni.js; the cache is optional).',
+    `const ID = ${JSON.stringify(id)};`,
+    `const SOURCE = ${JSON.stringify(source)};`,
+    '{',
+    body.trim(),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs the executable as a runtime would, so the cache holds the functions a real call compiles (V8 includes
+ * lazily compiled functions in data created after execution). Each run starts from the previous run's
+ * cache, so the data accumulates over the workload. Environment is minimal: no NODE_OPTIONS, whose flags
+ * would make V8 reject the data in ordinary runs.
+ */
+function train(outfile, runs) {
+  const cache = `${outfile}.cache`;
+  const tmp = `${cache}.${process.pid}.tmp`;
+  fs.rmSync(cache, { force: true });
+  for (const run of runs) {
+    const r = spawnSync(process.execPath, [outfile], {
+      env: { PATH: process.env.PATH, ...run.env, SWITCHYARD_CODE_CACHE_OUT: tmp },
+      input: run.stdin ?? '',
+      encoding: 'utf8',
+    });
+    if (r.status !== run.exitCode || !fs.existsSync(tmp)) {
+      throw new Error(`code cache training run of ${path.basename(outfile)} (${run.env.CNI_COMMAND}) exited ${r.status}: ${r.stdout}${r.stderr}`);
+    }
+    fs.renameSync(tmp, cache);
+  }
+}
+
+/** A representative workload per executable: VERSION, then ADD, CHECK and DEL against a memory emulator. */
+function trainingRuns(name, dir) {
+  const ipam = { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: path.join(dir, 'ipam') };
+  const base = { SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: path.join(dir, 'hns.json'), CNI_CONTAINERID: 'codecache', CNI_NETNS: 'none', CNI_IFNAME: 'eth0', CNI_PATH: outDir };
+  const runs = [{ env: { CNI_COMMAND: 'VERSION' }, exitCode: 0 }];
+  const conf = {
+    'switchyard-ipam': { cniVersion: '1.1.0', name: 'cbr0', type: 'switchyard-ipam', ipam },
+    'win-bridge': { cniVersion: '1.1.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16', ipam },
+    'win-overlay': { cniVersion: '1.1.0', name: 'cbr0', type: 'win-overlay', apiVersion: 2, ipam },
+    switchyard: { cniVersion: '1.1.0', name: 'cbr0', type: 'switchyard', mode: 'l2bridge', ipam },
+  }[name];
+  if (!conf) return runs;
+  const stdin = JSON.stringify(conf);
+  // Without an HNS network the plugins fail ADD (code 11 and the cleanup path); that still compiles the
+  // protocol, config, IPAM and data-plane code a real ADD runs. DEL succeeds either way.
+  runs.push({ env: { ...base, CNI_COMMAND: 'ADD' }, stdin, exitCode: name === 'switchyard-ipam' ? 0 : 1 });
+  runs.push({ env: { ...base, CNI_COMMAND: 'DEL' }, stdin, exitCode: 0 });
+  return runs;
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const entries = fs.readdirSync(srcDir).filter((f) => f.endsWith('.ts'));
   for (const file of entries) {
     const name = file.replace(/\.ts$/, '');
     const outfile = path.join(outDir, name);
-    await esbuild.build({
+    const result = await esbuild.build({
       entryPoints: [path.join(srcDir, file)],
-      outfile,
       bundle: true,
+      write: false,
       platform: 'node',
       target: 'node20',
       format: 'cjs',
@@ -48,11 +153,16 @@ async function main() {
       plugins: [missingDataplane],
       logLevel: 'warning',
     });
-    // esbuild keeps the entry's own shebang; make sure there is exactly one.
-    let text = fs.readFileSync(outfile, 'utf8');
-    if (!text.startsWith('#!')) text = '#!/usr/bin/env node\n' + text;
-    fs.writeFileSync(outfile, text);
+    // The entry's shebang is dropped: the executable gets its own.
+    const bundle = result.outputFiles[0].text.replace(/^#!.*\n/, '');
+    fs.writeFileSync(outfile, executable(bundle));
     fs.chmodSync(outfile, 0o755);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-codecache-'));
+    try {
+      train(outfile, trainingRuns(name, dir));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

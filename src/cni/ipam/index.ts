@@ -5,7 +5,6 @@
  * process on the shared store because the reference host-local has no GC/STATUS handlers.
  */
 import { parseResult, type CniResult } from '../protocol/result';
-import { delegate } from './invoke';
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus, type IpamRequest } from './hostlocal';
 
 export const BUILTIN_IPAM = 'switchyard-ipam';
@@ -37,6 +36,9 @@ function request(call: IpamCall): IpamRequest {
 }
 
 function run(call: IpamCall, command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC'): Promise<string> {
+  // Required on use: delegation spawns a process, and node:child_process (with net and stream behind it)
+  // costs a few ms to load, which in-process IPAM calls never need.
+  const { delegate } = require('./invoke') as typeof import('./invoke');
   return delegate(call.type, { cniPath: call.cniPath, env: call.env, stdin: call.stdin, command });
 }
 
