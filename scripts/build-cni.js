@@ -41,16 +41,17 @@ const missingDataplane = {
 /**
  * The loader, run as the executable's main module (so `require`, `module`, `__filename` are the executable's).
  * Written as a function so it is plain, checked JavaScript here; the build inlines its body.
- * Cache file layout: one ASCII header line `switchyard-code-cache <bundle id> <node version> <arch> <bytes>\n`,
+ * Cache file layout: one ASCII header line `switchyard-code-cache <bundle id> <node version> <platform>-<arch> <bytes>\n`,
  * then the V8 cached data. V8 itself also refuses data from another V8 version, other V8 flags or another
  * source length (script.cachedDataRejected); the header guards what V8 cannot see (same length, other bundle)
- * and truncation. SWITCHYARD_CODE_CACHE_OUT is used by the build's training run only.
+ * and truncation. SWITCHYARD_CODE_CACHE_OUT=<file> writes the cache this process ends with: the build's
+ * training runs, or an install step making a cache for the node of the host (docs/cni.md).
  */
 /* eslint-disable no-undef */
 function loader(ID, SOURCE) {
   const fs = require('node:fs');
   const vm = require('node:vm');
-  const prefix = `switchyard-code-cache ${ID} ${process.version} ${process.arch} `;
+  const prefix = `switchyard-code-cache ${ID} ${process.version} ${process.platform}-${process.arch} `;
   let cachedData;
   try {
     const buf = fs.readFileSync(`${__filename}.cache`);
@@ -63,9 +64,12 @@ function loader(ID, SOURCE) {
   const script = new vm.Script(SOURCE, { filename: __filename, cachedData });
   const out = process.env.SWITCHYARD_CODE_CACHE_OUT;
   if (out) {
+    // Written aside and renamed, so a plugin starting meanwhile reads the old cache or the new one.
     process.once('exit', () => {
       const data = script.createCachedData();
-      fs.writeFileSync(out, Buffer.concat([Buffer.from(`${prefix}${data.length}\n`, 'latin1'), data]));
+      const tmp = `${out}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${prefix}${data.length}\n`, 'latin1'), data]));
+      fs.renameSync(tmp, out);
     });
   }
   script.runInThisContext()(exports, require, module, __filename, __dirname);
@@ -98,7 +102,7 @@ function executable(bundle) {
  */
 function train(outfile, runs) {
   const cache = `${outfile}.cache`;
-  const tmp = `${cache}.${process.pid}.tmp`;
+  const tmp = `${cache}.training`;
   fs.rmSync(cache, { force: true });
   for (const run of runs) {
     const r = spawnSync(process.execPath, [outfile], {

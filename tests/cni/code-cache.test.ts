@@ -34,12 +34,12 @@ describe('CNI executables: V8 code cache', () => {
   it('ships a cache for this node next to every executable', () => {
     for (const name of NAMES) {
       const h = header(path.join(BIN, `${name}.cache`));
-      const [magic, id, version, arch, bytes] = h.split(' ');
+      const [magic, id, version, platformArch, bytes] = h.split(' ');
       assert.equal(magic, 'switchyard-code-cache', name);
       assert.match(id, /^[0-9a-f]{32}$/, name);
       assert.ok(fs.readFileSync(path.join(BIN, name), 'utf8').includes(`const ID = "${id}";`), `${name}: cache made for this bundle`);
       assert.equal(version, process.version, name);
-      assert.equal(arch, process.arch, name);
+      assert.equal(platformArch, `${process.platform}-${process.arch}`, name);
       assert.equal(Number(bytes), fs.statSync(path.join(BIN, `${name}.cache`)).size - h.length - 1, name);
     }
   });
@@ -53,6 +53,7 @@ describe('CNI executables: V8 code cache', () => {
     const stale: Record<string, Buffer | undefined> = {
       missing: undefined,
       'other node version': Buffer.concat([Buffer.from(`${magic} ${id} v0.0.1 ${arch} ${payload.length}\n`), payload]),
+      'other platform': Buffer.concat([Buffer.from(`${magic} ${id} ${version} win32-x64 ${payload.length}\n`), payload]),
       'other bundle': Buffer.concat([Buffer.from(`${magic} ${'0'.repeat(32)} ${version} ${arch} ${payload.length}\n`), payload]),
       truncated: real.subarray(0, real.length - 1000),
       'garbage payload with a valid header': Buffer.concat([Buffer.from(`${magic} ${id} ${version} ${arch} ${payload.length}\n`), Buffer.alloc(payload.length, 0x5a)]),
@@ -76,6 +77,20 @@ describe('CNI executables: V8 code cache', () => {
       if (cache) assert.deepEqual(fs.readFileSync(`${file}.cache`), cache, `${label}: cache left as it was`);
       else assert.equal(fs.existsSync(`${file}.cache`), false, `${label}: no cache written at run time`);
     }
+  });
+
+  it('SWITCHYARD_CODE_CACHE_OUT makes a cache for the running node that later calls use', () => {
+    const file = copy('switchyard-ipam');
+    const before = runSync(file, undefined, { CNI_COMMAND: 'VERSION' }, '');
+    const made = runSync(file, undefined, { CNI_COMMAND: 'VERSION', SWITCHYARD_CODE_CACHE_OUT: `${file}.cache` }, '');
+    assert.deepEqual([made.code, made.stdout, made.stderr], [before.code, before.stdout, before.stderr]);
+    const h = header(`${file}.cache`);
+    assert.deepEqual(h.split(' ').slice(0, 4), header(path.join(BIN, 'switchyard-ipam.cache')).split(' ').slice(0, 4));
+    assert.equal(Number(h.split(' ')[4]), fs.statSync(`${file}.cache`).size - h.length - 1);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['switchyard-ipam', 'switchyard-ipam.cache']);
+    const after = runSync(file, undefined, { CNI_COMMAND: 'VERSION' }, '');
+    assert.equal(after.stdout, before.stdout);
+    assert.equal(after.code, 0);
   });
 
   describe('a full ADD and DEL', () => {
