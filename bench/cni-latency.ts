@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataplane } from '../src/dataplane/factory';
-import { pct, pool } from './lib/stats';
+import { intArg, pct, pool } from './lib/stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cni/bin');
-const PODS = Number(process.argv[2] ?? 50);
-const PAR = Number(process.argv[3] ?? 8);
+const PODS = intArg(0, 'pods', 50);
+const PAR = intArg(1, 'parallel', 8);
 
 interface Scenario {
   label: string;

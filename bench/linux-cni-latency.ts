@@ -11,10 +11,10 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { openDataplane } from '../src/dataplane/factory';
-import { pct, pool } from './lib/stats';
+import { intArg, pct, pool } from './lib/stats';
 
-const pods = Number(process.argv[2] ?? 50);
-const parallel = Number(process.argv[3] ?? 8);
+const pods = intArg(0, 'pods', 50);
+const parallel = intArg(1, 'parallel', 8);
 const tag = crypto.randomBytes(2).toString('hex');
 const REF_BIN = '/usr/lib/cni';
 const SY_BIN = path.resolve(__dirname, '../cni/bin');

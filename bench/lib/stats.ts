@@ -18,3 +18,15 @@ export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.max(0, Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1))];
 }
+
+/** Positional numeric argument `index` (0-based after the script) or the default; anything else exits with usage. */
+export function intArg(index: number, name: string, fallback: number): number {
+  const raw = process.argv[2 + index];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`usage: ${process.argv[1]} [${name}=${fallback}] ...: "${raw}" is not a positive whole number`);
+    process.exit(2);
+  }
+  return n;
+}
