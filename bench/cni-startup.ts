@@ -1,19 +1,21 @@
 /**
  * Start-up cost of the CNI executables, side by side in one run: a bare `node -e 0`, every executable's
- * VERSION with its V8 code cache and without it (the same executable copied without `<name>.cache`, i.e.
- * compiled from source on every start as before the cache existed), a full win-bridge ADD+DEL against the
- * memory emulator both ways, and Debian's host-local VERSION for reference. Each row: median and p95 of N
- * sequential runs, each spawned as a runtime does. Run: node dist/bench/cni-startup.js [runs=30]
+ * VERSION and a full win-bridge ADD+DEL against the memory emulator, each three ways: the plain bundle (the
+ * executable's form before the loader existed: Node compiles the whole bundle on every start), the loader
+ * without its cache (`<name>.cache` absent or not fitting), and the executable as built (loader + code
+ * cache); and Debian's host-local VERSION for reference. Each cell: median / p95 of N sequential runs, the
+ * variants interleaved, each spawned as a runtime does. Run: node dist/bench/cni-startup.js [runs=30]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataplane } from '../src/dataplane/factory';
+import { intArg, pct } from './lib/stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cni/bin');
-const RUNS = Number(process.argv[2] ?? 30);
+const RUNS = intArg(0, 'runs', 30);
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 const EXECUTABLES = ['win-bridge', 'win-overlay', 'switchyard', 'switchyard-ipam'];
 
@@ -24,11 +26,6 @@ function time(file: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''):
   if (r.status !== 0) throw new Error(`${file} ${env.CNI_COMMAND ?? ''} exited ${r.status}: ${r.stdout}${r.stderr}`);
   return ms;
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 
 interface Stat {
   median: number;
@@ -43,6 +40,15 @@ function measure(...fns: (() => number)[]): Stat[] {
   return xs.map((x) => ({ median: pct(x, 50), p95: pct(x, 95) }));
 }
 
+/** The esbuild bundle inside a built executable (scripts/build-cni.js embeds it as a module function). */
+function bundleOf(exe: string): string {
+  const m = /^const SOURCE = (".*");$/m.exec(exe);
+  if (!m) throw new Error('no embedded bundle in the executable: rebuild with scripts/build-cni.js');
+  const source = JSON.parse(m[1]) as string;
+  const head = '(function (exports, require, module, __filename, __dirname) {';
+  return source.slice(head.length, source.length - '\n})'.length);
+}
+
 const cell = (m: Stat) => `${m.median.toFixed(1)} / ${m.p95.toFixed(1)}`;
 
 async function main(): Promise<void> {
@@ -52,19 +58,24 @@ async function main(): Promise<void> {
   const bare = fs.mkdtempSync(path.join(ROOT, 'dist', '.cni-startup-'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-startup-'));
   try {
-    for (const name of EXECUTABLES) fs.copyFileSync(path.join(BIN, name), path.join(bare, name));
-    for (const name of EXECUTABLES) fs.chmodSync(path.join(bare, name), 0o755);
+    const plain = path.join(bare, 'plain');
+    fs.mkdirSync(plain);
+    for (const name of EXECUTABLES) {
+      const exe = fs.readFileSync(path.join(BIN, name), 'utf8');
+      fs.writeFileSync(path.join(bare, name), exe, { mode: 0o755 });
+      fs.writeFileSync(path.join(plain, name), `#!/usr/bin/env node\n${bundleOf(exe)}`, { mode: 0o755 });
+    }
     const base: NodeJS.ProcessEnv = { PATH: process.env.PATH };
 
     console.log(`CNI executable start-up, ${RUNS} sequential runs each, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}`);
     console.log('');
-    console.log('| what | without code cache: median / p95 ms | with code cache: median / p95 ms |');
-    console.log('|---|---|---|');
-    console.log(`| node -e 0 | ${cell(measure(() => time(process.execPath, ['-e', '0'], base))[0])} | |`);
+    console.log('| what | plain bundle (before) | loader, no cache | loader + code cache (as built) |');
+    console.log('|---|---|---|---|');
+    console.log(`| node -e 0 | ${cell(measure(() => time(process.execPath, ['-e', '0'], base))[0])} | | |`);
     for (const name of EXECUTABLES) {
       const env = { ...base, CNI_COMMAND: 'VERSION' };
-      const [without, withCache] = measure(() => time(path.join(bare, name), [], env), () => time(path.join(BIN, name), [], env));
-      console.log(`| ${name} VERSION | ${cell(without)} | ${cell(withCache)} |`);
+      const cells = measure(...[plain, bare, BIN].map((d) => () => time(path.join(d, name), [], env)));
+      console.log(`| ${name} VERSION | ${cells.map(cell).join(' | ')} |`);
     }
 
     const state = path.join(dir, 'hns.json');
@@ -84,10 +95,10 @@ async function main(): Promise<void> {
       const env = { ...base, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: state, CNI_CONTAINERID: `pod${pod++}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: bin };
       return time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'ADD' }, conf) + time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'DEL' }, conf);
     };
-    const [addWithout, addWith] = measure(addDel(bare), addDel(BIN));
-    console.log(`| win-bridge v2 ADD+DEL, memory emulator, in-process IPAM | ${cell(addWithout)} | ${cell(addWith)} |`);
+    const cells = measure(addDel(plain), addDel(bare), addDel(BIN));
+    console.log(`| win-bridge v2 ADD+DEL, memory emulator, in-process IPAM | ${cells.map(cell).join(' | ')} |`);
     if (fs.existsSync(HOST_LOCAL)) {
-      console.log(`| reference: ${HOST_LOCAL} VERSION | ${cell(measure(() => time(HOST_LOCAL, [], { ...base, CNI_COMMAND: 'VERSION' }))[0])} | |`);
+      console.log(`| reference: ${HOST_LOCAL} VERSION | ${cell(measure(() => time(HOST_LOCAL, [], { ...base, CNI_COMMAND: 'VERSION' }))[0])} | | |`);
     }
   } finally {
     fs.rmSync(bare, { recursive: true, force: true });
