@@ -72,7 +72,8 @@ function loader(ID, SOURCE) {
       fs.renameSync(tmp, out);
     });
   }
-  script.runInThisContext()(exports, require, module, __filename, __dirname);
+  // Called as Node calls a module's wrapper: `this` is module.exports.
+  script.runInThisContext().call(exports, exports, require, module, __filename, __dirname);
 }
 
 function executable(bundle) {
