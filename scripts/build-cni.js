@@ -65,11 +65,17 @@ function loader(ID, SOURCE) {
   const out = process.env.SWITCHYARD_CODE_CACHE_OUT;
   if (out) {
     // Written aside and renamed, so a plugin starting meanwhile reads the old cache or the new one.
+    // A failure is reported but changes neither the call's output nor its exit status.
     process.once('exit', () => {
-      const data = script.createCachedData();
       const tmp = `${out}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${prefix}${data.length}\n`, 'latin1'), data]));
-      fs.renameSync(tmp, out);
+      try {
+        const data = script.createCachedData();
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${prefix}${data.length}\n`, 'latin1'), data]));
+        fs.renameSync(tmp, out);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        process.stderr.write(`SWITCHYARD_CODE_CACHE_OUT: cannot write ${out}: ${e.message}\n`);
+      }
     });
   }
   // Called as Node calls a module's wrapper: `this` is module.exports.

@@ -93,6 +93,16 @@ describe('CNI executables: V8 code cache', () => {
     assert.equal(after.code, 0);
   });
 
+  it('a SWITCHYARD_CODE_CACHE_OUT that cannot be written is reported on stderr and changes neither output nor exit status', () => {
+    for (const env of [{ CNI_COMMAND: 'VERSION' }, { CNI_COMMAND: 'ADD' }]) {
+      const plain = runSync('win-bridge', undefined, env, '{}');
+      const r = runSync('win-bridge', undefined, { ...env, SWITCHYARD_CODE_CACHE_OUT: path.join(dir, 'missing', 'x.cache') }, '{}');
+      assert.deepEqual([r.code, r.stdout], [plain.code, plain.stdout]);
+      assert.match(r.stderr, /^SWITCHYARD_CODE_CACHE_OUT: cannot write .*missing\/x\.cache: ENOENT/m);
+    }
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
   describe('a full ADD and DEL', () => {
     let lab: Lab;
     beforeEach(() => {
