@@ -178,7 +178,9 @@ export class LinuxDataplane implements HostNetworkService {
           try {
             for (const p of policies) {
               const replaced = (rec.doc.Policies ?? []).filter((x) => sameRoute(x, p));
-              if (request.RequestType === 'Add' && (rec.doc.Policies ?? []).some((x) => sameAs(x, p))) continue;
+              if (request.RequestType === 'Add' && (rec.doc.Policies ?? []).some((x) => sameAs(x, p))) {
+                throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyNetwork', subject: `network ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
+              }
               for (const x of replaced) removeNetworkPolicy(this.rt, rec, x);
               rec.doc.Policies = [...(rec.doc.Policies ?? []).filter((x) => !replaced.includes(x)), clone(p)];
               applyNetworkPolicy(this.rt, rec, p);
@@ -201,11 +203,11 @@ export class LinuxDataplane implements HostNetworkService {
   async deleteNetwork(id: string): Promise<void> {
     await this.mutate('HcnDeleteNetwork', `network ${id}`, (s) => {
       const rec = this.network(s, id, 'HcnDeleteNetwork');
-      for (const [k, ep] of Object.entries(s.endpoints)) {
-        if (ep.doc.HostComputeNetwork && key(ep.doc.HostComputeNetwork) === key(id)) {
-          detach(this.rt, rec, ep);
-          delete s.endpoints[k];
-        }
+      // As HNS: a network that still has endpoints stays, with everything on it (callers delete endpoints first).
+      const eps = Object.values(s.endpoints).filter((ep) => ep.doc.HostComputeNetwork && key(ep.doc.HostComputeNetwork) === key(id));
+      if (eps.length) {
+        throw HnsError.of('HCN_E_ENTITY_HAS_REFERENCES', { call: 'HcnDeleteNetwork', subject: `network ${rec.doc.Name ?? id}` },
+          `${eps.length} endpoint(s) still on network ${rec.doc.Name ?? id}: ${eps.slice(0, 3).map((e) => e.doc.Name ?? e.doc.ID).join(', ')}${eps.length > 3 ? ', ...' : ''}`);
       }
       removeNetwork(this.rt, rec);
       delete s.networks[key(id)];
@@ -260,11 +262,19 @@ export class LinuxDataplane implements HostNetworkService {
       if (request.ResourceType !== 'Policy') throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
       const policies = clone(request.Settings.Policies ?? []);
       const before = ep.doc.Policies;
-      if (request.RequestType === 'Add') ep.doc.Policies = [...(before ?? []), ...policies];
+      const policyKey = (p: { Type: unknown; Settings?: unknown }) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}]);
+      if (request.RequestType === 'Add') {
+        const have = new Set((before ?? []).map(policyKey));
+        for (const p of policies) {
+          if (have.has(policyKey(p))) throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyEndpoint', subject: `endpoint ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
+          have.add(policyKey(p));
+        }
+        ep.doc.Policies = [...(before ?? []), ...policies];
+      }
       else if (request.RequestType === 'Update') ep.doc.Policies = policies;
       else if (request.RequestType === 'Remove') {
-        const drop = new Set(policies.map((p) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}])));
-        ep.doc.Policies = (before ?? []).filter((p) => !drop.has(JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}])));
+        const drop = new Set(policies.map(policyKey));
+        ep.doc.Policies = (before ?? []).filter((p) => !drop.has(policyKey(p)));
       } else throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `RequestType ${request.RequestType}`);
       try {
         this.syncRules(s);
