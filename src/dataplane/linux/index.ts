@@ -103,7 +103,8 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   private failpoint(name: string): void {
-    // Crash injection for the "killed mid-ADD" test: the process dies exactly here, as with SIGKILL.
+    // Crash injection for the "killed mid-ADD" tests (linux.endpoint.before-create, linux.endpoint.after-create,
+    // linux.attach.after-links): the process dies exactly here, as with SIGKILL.
     if (this.env.SWITCHYARD_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
   }
 
@@ -228,7 +229,9 @@ export class LinuxDataplane implements HostNetworkService {
 
   async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
     const id = doc.ID ?? newId();
-    return this.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
+    // In a CNI ADD the IPAM reservation exists by now: the first of the three crash points of that path.
+    this.failpoint('linux.endpoint.before-create');
+    const created = await this.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
       const net = this.network(s, networkId, 'HcnCreateEndpoint');
       if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
       if (doc.HostComputeNamespace) throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
@@ -254,6 +257,8 @@ export class LinuxDataplane implements HostNetworkService {
       this.syncRules(s);
       return clone(stored);
     });
+    this.failpoint('linux.endpoint.after-create');
+    return created;
   }
 
   async modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
