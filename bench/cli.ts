@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseEndpoint, validateEndpoint, stringifyHnsJson } from '../src/hns';
+import { intArg } from './lib/stats';
 
 const MAIN = path.resolve(__dirname, '../src/cli/main.js');
-const runs = Number(process.argv[2] ?? 15);
+const runs = intArg(0, 'runs', 15);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-'));
 const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: path.join(dir, 'state.json') };
 delete env.NODE_EXTRA_CA_CERTS;

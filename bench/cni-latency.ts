@@ -9,11 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataplane } from '../src/dataplane/factory';
+import { intArg, pct, pool } from './lib/stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cni/bin');
-const PODS = Number(process.argv[2] ?? 50);
-const PAR = Number(process.argv[3] ?? 8);
+const PODS = intArg(0, 'pods', 50);
+const PAR = intArg(1, 'parallel', 8);
 
 interface Scenario {
   label: string;
@@ -61,22 +62,7 @@ function once(plugin: string, env: NodeJS.ProcessEnv, stdin: string): Promise<{ 
   });
 }
 
-async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  }));
-  return out;
-}
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 
 function countCalls(file: string): number {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;

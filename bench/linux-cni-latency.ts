@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { openDataplane } from '../src/dataplane/factory';
+import { intArg, pct, pool } from './lib/stats';
 
-const pods = Number(process.argv[2] ?? 50);
-const parallel = Number(process.argv[3] ?? 8);
+const pods = intArg(0, 'pods', 50);
+const parallel = intArg(1, 'parallel', 8);
 const tag = crypto.randomBytes(2).toString('hex');
 const REF_BIN = '/usr/lib/cni';
 const SY_BIN = path.resolve(__dirname, '../cni/bin');
@@ -39,22 +40,7 @@ function run(plugin: Plugin, nodeNs: string, command: 'ADD' | 'DEL', id: string,
   });
 }
 
-async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  }));
-  return out;
-}
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {

@@ -8,8 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { NetnsLab, nsPath } from '../src/lab/netns-driver';
 import { Rtnl } from '../src/dataplane/linux/netlink/rtnl';
+import { intArg } from './lib/stats';
 
-const seconds = Number(process.argv[2] ?? 3);
+const seconds = intArg(0, 'seconds', 3);
 const tag = crypto.randomBytes(2).toString('hex');
 
 async function iperf(serverNs: string, clientNs: string, ip: string): Promise<number> {

@@ -9,8 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openMemory } from '../src/dataplane/memory';
 import { buildQuery } from '../src/hns';
+import { intArg } from './lib/stats';
 
-const total = Number(process.argv[2] ?? 1000);
+const total = intArg(0, 'endpoints', 1000);
 
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;

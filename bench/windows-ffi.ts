@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { resolveOptions } from '../src/dataplane/factory';
 import type { HostNetworkService } from '../src/dataplane/types';
 import { buildQuery } from '../src/hns';
+import { intArg } from './lib/stats';
 
 const STUB = path.resolve(__dirname, '../../native/build/libhcnstub.so');
 
@@ -41,7 +42,7 @@ async function bench(kind: 'hcn' | 'hns-v1', n: number): Promise<void> {
 }
 
 (async () => {
-  const n = Number(process.argv[2] ?? 500);
+  const n = intArg(0, 'endpoints', 500);
   for (const kind of ['hcn', 'hns-v1'] as const) await bench(kind, n);
 })().catch((e) => {
   console.error(e);

@@ -5,6 +5,7 @@
  */
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNetwork } from '../../hns';
 import { HRESULT, HnsError } from '../../hns/errors';
+import { getCI } from '../../hns/json';
 import { findPolicies, policyTypeIs } from '../../hns/policy';
 import { LoadBalancerDistribution, LoadBalancerFlags } from '../../hns/loadbalancer';
 import { NetworkFlags } from '../../hns/network';
@@ -139,4 +140,25 @@ export function loadBalancerNeeds(doc: HostComputeLoadBalancer): FeatureNeed[] {
     out.push({ feature: 'SessionAffinity', what: 'session affinity (DistributionType SourceIP)' });
   }
   return out;
+}
+
+/**
+ * Reads the HNS version once per data plane (hcsshim caches it per process too) and shares the answer
+ * with concurrent callers; a failed read is not cached, so the next call asks HNS again.
+ */
+export class VersionReader {
+  private pending?: Promise<HnsVersion>;
+
+  constructor(private readonly read: () => Promise<unknown>) {}
+
+  get(): Promise<HnsVersion> {
+    if (!this.pending) {
+      const p = this.read().then((v) => ({ Major: Number(getCI(v, 'Major')), Minor: Number(getCI(v, 'Minor')) }));
+      this.pending = p;
+      p.catch(() => {
+        if (this.pending === p) this.pending = undefined;
+      });
+    }
+    return this.pending;
+  }
 }

@@ -21,7 +21,7 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
 import {
-  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures,
+  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader,
 } from '../features';
 import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
@@ -209,7 +209,7 @@ export class HcnDataplane implements HostNetworkService {
   private readonly loadBalancers: Family<HostComputeLoadBalancer>;
   private readonly writes = new KeyedQueue();
   private readonly log: CallRecorder;
-  private versionPromise?: Promise<HnsVersion>;
+  private readonly versionReader = new VersionReader(() => this.v1.call('GET', '/globals/version'));
   private closed = false;
 
   constructor(lib: NativeLibrary, private readonly vmcompute: () => NativeLibrary, timeoutMs: number, callLog?: string) {
@@ -230,9 +230,7 @@ export class HcnDataplane implements HostNetworkService {
 
   /** GET /globals/version through vmcompute.dll, once per data plane (hcsshim caches it per process). */
   version(): Promise<HnsVersion> {
-    this.versionPromise ??= this.v1.call<HnsVersion>('GET', '/globals/version').then((v) => ({ Major: Number(v.Major), Minor: Number(v.Minor) }));
-    this.versionPromise.catch(() => { this.versionPromise = undefined; });
-    return this.versionPromise;
+    return this.versionReader.get();
   }
 
   async features(): Promise<HnsFeatures> {

@@ -20,7 +20,7 @@ import {
 } from '../../../hns/convert';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../features';
+import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader, type FeatureNeed } from '../features';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';
@@ -61,7 +61,7 @@ export class HnsV1Dataplane implements HostNetworkService {
   readonly v1: HnsV1Api;
   private readonly call: HnsCall;
   private readonly writes = new KeyedQueue();
-  private versionPromise?: Promise<HnsVersion>;
+  private readonly versionReader = new VersionReader(() => this.call('GET', '/globals/version'));
 
   constructor(lib: NativeLibrary, timeoutMs: number, callLog?: string) {
     this.call = hnsCall(lib, timeoutMs, new CallRecorder(callLog));
@@ -69,9 +69,7 @@ export class HnsV1Dataplane implements HostNetworkService {
   }
 
   version(): Promise<HnsVersion> {
-    this.versionPromise ??= this.call<HnsVersion>('GET', '/globals/version').then((v) => ({ Major: Number(getCI(v, 'Major')), Minor: Number(getCI(v, 'Minor')) }));
-    this.versionPromise.catch(() => { this.versionPromise = undefined; });
-    return this.versionPromise;
+    return this.versionReader.get();
   }
 
   async features(): Promise<HnsFeatures> {

@@ -20,7 +20,7 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../features';
+import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader, type FeatureNeed } from '../features';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, timeoutError } from '../native';
@@ -55,7 +55,7 @@ export class PowerShellDataplane implements HostNetworkService {
   private session?: Promise<PsShell>;
   private readonly writes = new KeyedQueue();
   private readonly log: CallRecorder;
-  private versionPromise?: Promise<HnsVersion>;
+  private readonly versionReader = new VersionReader(() => this.run('GetVersion', {}));
 
   constructor(private readonly opts: PowerShellDataplaneOptions) {
     this.log = new CallRecorder(opts.callLog);
@@ -160,9 +160,7 @@ export class PowerShellDataplane implements HostNetworkService {
   }
 
   version(): Promise<HnsVersion> {
-    this.versionPromise ??= this.run<HnsVersion>('GetVersion', {}).then((v) => ({ Major: Number(getCI(v, 'Major')), Minor: Number(getCI(v, 'Minor')) }));
-    this.versionPromise.catch(() => { this.versionPromise = undefined; });
-    return this.versionPromise;
+    return this.versionReader.get();
   }
 
   async features(): Promise<HnsFeatures> {
