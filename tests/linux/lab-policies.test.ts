@@ -21,6 +21,8 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     lab = new NetnsLab({ prefix: uniquePrefix('syp'), nodes: 2, podsPerNode: 2, type: 'L2Bridge' });
     try {
       lab.underlay();
+      // Off in the node namespaces: creating the bridge network must turn it on (stateful ACLs on one bridge need it).
+      for (const n of lab.plan.nodes) lab.exec(n.name, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
       ({ outside } = lab.external());
       await lab.network();
       ids = await lab.pods(() => [outboundNat]);
@@ -119,6 +121,7 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
       { Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Out', Priority: 100 } },
     ];
     await dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: acls } });
+    assert.equal(lab.exec(lab.plan.nodes[1].name, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1', 'the network turned br_netfilter on');
     try {
       assert.equal(get(pod(1, 1).name, pod(0, 0).ip, 8080), `${pod(0, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP across nodes gets its replies');
       assert.equal(get(pod(1, 1).name, pod(1, 0).ip, 8080), `${pod(1, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP on the same bridge gets its replies');

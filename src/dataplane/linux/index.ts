@@ -19,7 +19,7 @@ import {
 import { Rtnl } from './netlink/rtnl';
 import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
 import { OsError } from './netlink/libc';
-import { isNetnsPath, writeSysctl } from './netns';
+import { isNetnsPath, readSysctl, writeSysctl } from './netns';
 import { applyRuleset, NftError } from './nft';
 import { PolicyError, render, type RenderInput } from './ruleset';
 import { AddressError, contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
@@ -108,6 +108,21 @@ export class LinuxDataplane implements HostNetworkService {
     if (this.env.SWITCHYARD_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
   }
 
+  /**
+   * Bridged IPv4 through the inet hooks (conntrack, the stateful-ACL mark, hairpin NAT), as kubelet requires.
+   * Nothing to do where br_netfilter is not loaded: the sysctl does not exist and bridged traffic stays stateless.
+   */
+  private bridgeNetfilter(): void {
+    const sysctl = 'net.bridge.bridge-nf-call-iptables';
+    let current: string;
+    try {
+      current = readSysctl(this.netns, sysctl);
+    } catch {
+      return;
+    }
+    if (current !== '1') writeSysctl(this.netns, sysctl, '1');
+  }
+
   private network(s: LinuxState, id: string, call: string): NetworkRecord {
     const n = s.networks[key(id)];
     if (!n) throw HnsError.of('HCN_E_NETWORK_NOT_FOUND', { call, subject: `network ${id}` });
@@ -146,6 +161,7 @@ export class LinuxDataplane implements HostNetworkService {
       realizeNetwork(this.rt, rec);
       try {
         writeSysctl(this.netns, 'net.ipv4.ip_forward', '1');
+        if (rec.bridge) this.bridgeNetfilter();
         s.networks[key(id)] = rec;
         this.syncRules(s);
       } catch (e) {
@@ -519,6 +535,7 @@ export class LinuxDataplane implements HostNetworkService {
         if ((rec.bridge && !links.has(rec.bridge)) || (rec.vxlan && !links.has(rec.vxlan))) {
           realizeNetwork(this.rt, rec);
           writeSysctl(this.netns, 'net.ipv4.ip_forward', '1');
+          if (rec.bridge) this.bridgeNetfilter();
           report.rebuiltNetworks.push(rec.doc.ID!);
           rebuild = true;
         }
