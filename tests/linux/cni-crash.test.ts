@@ -44,14 +44,14 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
     {
       plugin: 'switchyard', network: 'pods',
       conf: (extra: object = {}) => ({
-        cniVersion: '1.1.0', name: 'pods', type: 'switchyard', mode: 'l2bridge', network: `${lab.plan.spec.prefix}-l2bridge`,
+        cniVersion: '1.1.0', name: 'pods', type: 'switchyard', mode: 'l2bridge', network: `${lab.plan.spec.prefix}-l2bridge`, ipMasq: true,
         ipam: { type: 'switchyard-ipam', subnet: node().podSubnet, rangeStart: node().podSubnet.replace(/0\/24$/, '10'), dataDir }, ...extra,
       }),
     },
     {
       plugin: 'win-bridge', network: 'winbr',
       conf: (extra: object = {}) => ({
-        cniVersion: '1.1.0', name: 'winbr', type: 'win-bridge', apiVersion: 2,
+        cniVersion: '1.1.0', name: 'winbr', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.250.0.0/16',
         ipam: { type: 'switchyard-ipam', subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir }, ...extra,
       }),
     },
@@ -71,6 +71,9 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         assert.equal(killed.signal, 'SIGKILL', `the failpoint fired: ${killed.out}${killed.err}`);
         const [reserved] = reservations(dataDir, p.network);
         assert.ok(reserved, 'the kill left an IPAM reservation behind');
+        // The OutBoundNAT policy (ipMasq / ipMasqNetwork) puts a masquerade rule for the address in the node's nft table.
+        const ruleFor = new RegExp(`ip saddr ${reserved.replace(/\./g, '\\.')} `);
+        if (fp !== 'linux.endpoint.before-create') assert.match(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'the recorded endpoint has its nft rule');
         if (fp === 'linux.attach.after-links') {
           assert.equal(vethCount(), vethsBefore + 1, 'the kill left a host veth behind');
           assert.match(lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']), /eth0@/);
@@ -83,7 +86,7 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         assert.doesNotMatch(lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']), /eth0/, 'no interface left in the pod namespace');
         assert.deepEqual(reservations(dataDir, p.network), [], 'no IPAM reservation left');
         assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.startsWith(victim)), [], 'no endpoint left');
-        assert.doesNotMatch(lab.exec(node().name, ['nft', 'list', 'ruleset']), new RegExp(`${reserved.replace(/\./g, '\\.')}\\b`), 'no nft rule for the address');
+        assert.doesNotMatch(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'no nft rule for the address');
 
         // The next pod gets a fresh, working attachment (the address may be reused: nothing holds it).
         const podNs = lab.addNetns(`${lab.plan.spec.prefix}-n${tag}`);
@@ -92,6 +95,8 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         assert.equal(add.code, 0, add.out + add.err);
         const res = JSON.parse(add.out) as { ips: { address: string; gateway?: string }[] };
         assert.equal(vethCount(), vethsBefore + 1);
+        assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${p.network}`)).map((e) => e.Name), [`${next}_${p.network}`], 'only the new endpoint exists');
+        assert.deepEqual(reservations(dataDir, p.network), [res.ips[0].address.split('/')[0]], 'one reservation, the new pod\'s');
         assert.ok(lab.ok(path.basename(podNs), ['ping', '-c', '1', '-W', '2', res.ips[0].gateway!]), 'the new pod reaches its gateway');
         assert.equal(runCni(lab, node(), p.plugin, 'DEL', p.conf(), { containerId: next, netns: podNs }).code, 0);
         assert.equal(vethCount(), vethsBefore);
