@@ -1,5 +1,5 @@
 /**
- * A CNI ADD killed (SIGKILL) at each crash point of the linux data plane — after the IPAM reservation,
+ * A CNI ADD (switchyard l2bridge and transparent, win-bridge apiVersion 2) killed (SIGKILL) at each crash point of the linux data plane — after the IPAM reservation,
  * after the endpoint was recorded, after the links exist — leaves nothing that the next plugin process
  * (restart: reconcile on open) plus CNI GC (cniVersion 1.1.0, the container not in
  * cni.dev/valid-attachments) does not remove: no link in the node or pod namespace, no endpoint, no IPAM
@@ -32,6 +32,11 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         Name: 'winbr', Type: 'L2Bridge', Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
         Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.2', DestinationPrefix: '0.0.0.0/0' }] }] }],
       });
+      // Transparent: the pod link is a macvlan created inside the pod namespace (recorded as "attaching" first).
+      await dp.createNetwork({
+        Name: 'transp', Type: 'Transparent', Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
+        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '192.168.77.0/24', Routes: [{ NextHop: '192.168.77.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      });
     } catch (e) {
       await lab.down();
       throw e;
@@ -42,14 +47,21 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
 
   const plugins = [
     {
-      plugin: 'switchyard', network: 'pods',
+      plugin: 'switchyard', network: 'pods', hostVeth: true,
       conf: (extra: object = {}) => ({
         cniVersion: '1.1.0', name: 'pods', type: 'switchyard', mode: 'l2bridge', network: `${lab.plan.spec.prefix}-l2bridge`, ipMasq: true,
         ipam: { type: 'switchyard-ipam', subnet: node().podSubnet, rangeStart: node().podSubnet.replace(/0\/24$/, '10'), dataDir }, ...extra,
       }),
     },
     {
-      plugin: 'win-bridge', network: 'winbr',
+      plugin: 'switchyard', network: 'transp', hostVeth: false,
+      conf: (extra: object = {}) => ({
+        cniVersion: '1.1.0', name: 'transp', type: 'switchyard', mode: 'transparent', ipMasq: true,
+        ipam: { type: 'switchyard-ipam', subnet: '192.168.77.0/24', rangeStart: '192.168.77.50', dataDir }, ...extra,
+      }),
+    },
+    {
+      plugin: 'win-bridge', network: 'winbr', hostVeth: true,
       conf: (extra: object = {}) => ({
         cniVersion: '1.1.0', name: 'winbr', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.250.0.0/16',
         ipam: { type: 'switchyard-ipam', subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir }, ...extra,
@@ -62,8 +74,8 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
 
   for (const p of plugins) {
     for (const fp of FAILPOINTS) {
-      it(`${p.plugin}: killed at ${fp}, then GC removes link, endpoint, reservation and rules; a new ADD works`, async () => {
-        const tag = `${p.plugin === 'switchyard' ? 's' : 'w'}${FAILPOINTS.indexOf(fp)}`;
+      it(`${p.plugin} (${p.network}): killed at ${fp}, then GC removes link, endpoint, reservation and rules; a new ADD works`, async () => {
+        const tag = `${p.network.slice(0, 2)}${FAILPOINTS.indexOf(fp)}`;
         const victimNs = lab.addNetns(`${lab.plan.spec.prefix}-v${tag}`);
         const victim = `victim${tag}${lab.plan.spec.prefix}`;
         const vethsBefore = vethCount();
@@ -75,7 +87,7 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         const ruleFor = new RegExp(`ip saddr ${reserved.replace(/\./g, '\\.')} `);
         if (fp !== 'linux.endpoint.before-create') assert.match(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'the recorded endpoint has its nft rule');
         if (fp === 'linux.attach.after-links') {
-          assert.equal(vethCount(), vethsBefore + 1, 'the kill left a host veth behind');
+          assert.equal(vethCount(), vethsBefore + (p.hostVeth ? 1 : 0), 'the kill left a host veth behind');
           assert.match(lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']), /eth0@/);
         }
 
@@ -94,10 +106,12 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         const add = runCni(lab, node(), p.plugin, 'ADD', p.conf(), { containerId: next, netns: podNs });
         assert.equal(add.code, 0, add.out + add.err);
         const res = JSON.parse(add.out) as { ips: { address: string; gateway?: string }[] };
-        assert.equal(vethCount(), vethsBefore + 1);
+        assert.equal(vethCount(), vethsBefore + (p.hostVeth ? 1 : 0));
+        assert.match(lab.exec(path.basename(podNs), ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${res.ips[0].address.replace(/\./g, '\\.')}`));
         assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${p.network}`)).map((e) => e.Name), [`${next}_${p.network}`], 'only the new endpoint exists');
         assert.deepEqual(reservations(dataDir, p.network), [res.ips[0].address.split('/')[0]], 'one reservation, the new pod\'s');
-        assert.ok(lab.ok(path.basename(podNs), ['ping', '-c', '1', '-W', '2', res.ips[0].gateway!]), 'the new pod reaches its gateway');
+        // (A Transparent network's gateway is a router on the uplink, which this lab does not have.)
+        if (p.hostVeth) assert.ok(lab.ok(path.basename(podNs), ['ping', '-c', '1', '-W', '2', res.ips[0].gateway!]), 'the new pod reaches its gateway');
         assert.equal(runCni(lab, node(), p.plugin, 'DEL', p.conf(), { containerId: next, netns: podNs }).code, 0);
         assert.equal(vethCount(), vethsBefore);
         assert.deepEqual(reservations(dataDir, p.network), []);
