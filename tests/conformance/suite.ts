@@ -17,17 +17,6 @@ export interface ConformanceOptions {
   reset?: () => void | Promise<void>;
   /** Called after each test (e.g. assert the stub has no outstanding allocations or open handles). */
   verify?: () => void | Promise<void>;
-  /**
-   * What deleting a network that still has endpoints does: HNS (and the emulator, the stub) refuse with
-   * HCN_E_ENTITY_HAS_REFERENCES ('refused', the default); the linux data plane removes the endpoints with it
-   * ('cascades').
-   */
-  deleteNetworkWithEndpoints?: 'refused' | 'cascades';
-  /**
-   * Adding a network policy identical to one already there: HNS/emulator/stub refuse with
-   * HCN_E_POLICY_ALREADY_EXISTS ('refused', the default); the linux data plane keeps one copy ('idempotent').
-   */
-  duplicatePolicyAdd?: 'refused' | 'idempotent';
   /** A fresh unique suffix source for names (defaults to random). */
   unique?: () => string;
 }
@@ -138,12 +127,9 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const has = (n: HostComputeNetwork) => (n.Policies ?? []).some((p) => p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix?: string }).DestinationPrefix === '10.244.2.0/24');
         assert.ok(has(added), 'returned document has the route');
         assert.ok(has(await hns.getNetwork(net.ID!)), 'stored');
-        if ((opts.duplicatePolicyAdd ?? 'refused') === 'refused') {
-          await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
-        } else {
-          const again = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route]));
-          assert.equal((again.Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length, 1, 'one copy of the route');
-        }
+        // HNS refuses a policy identical to one the network already has, and keeps the one copy.
+        await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
+        assert.equal(((await hns.getNetwork(net.ID!)).Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length, 1, 'one copy of the route');
         const removed = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route]));
         assert.ok(!has(removed), 'removed');
         await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route])), 'not-found');
@@ -167,14 +153,11 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.deepEqual(ofNet.map((e) => e.ID?.toLowerCase()), [ep.ID!.toLowerCase()]);
         assert.deepEqual(await hns.listEndpoints(buildQuery({ VirtualNetwork: randomUUID() })), []);
 
-        if ((opts.deleteNetworkWithEndpoints ?? 'refused') === 'cascades') {
-          await hns.deleteNetwork(net.ID!);
-          await rejectsKind(hns.getEndpoint(ep.ID!), 'not-found');
-          await rejectsKind(hns.getNetwork(net.ID!), 'not-found');
-          return;
-        }
-        await rejectsKind(hns.deleteNetwork(net.ID!), 'in-use');
-        await hns.getNetwork(net.ID!); // still there
+        // HCN_E_ENTITY_HAS_REFERENCES, and the network and its endpoint stay as they were.
+        const inUse = await rejectsKind(hns.deleteNetwork(net.ID!), 'in-use');
+        assert.equal(inUse.hresult, 0x803b002c);
+        await hns.getNetwork(net.ID!);
+        assert.equal((await hns.getEndpoint(ep.ID!)).IpConfigurations?.[0]?.IpAddress, '10.244.1.5');
 
         await hns.deleteEndpoint(ep.ID!);
         await rejectsKind(hns.getEndpoint(ep.ID!), 'not-found');
@@ -193,6 +176,8 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const acl = { Type: 'ACL', Settings: { Protocols: '6', Action: 'Block' as const, Direction: 'In' as const, LocalPorts: '80', RuleType: 'Switch' as const, Priority: 200 } };
         const withAcl = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Add', [acl]));
         assert.ok((withAcl.Policies ?? []).some((p) => p.Type === 'ACL'), 'ACL added');
+        await rejectsKind(hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Add', [acl])), 'already-exists');
+        assert.equal(((await hns.getEndpoint(ep.ID!)).Policies ?? []).filter((p) => p.Type === 'ACL').length, 1, 'one copy of the ACL');
         const without = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Remove', [acl]));
         assert.ok(!(without.Policies ?? []).some((p) => p.Type === 'ACL'), 'ACL removed');
         await hns.deleteEndpoint(ep.ID!);

@@ -64,7 +64,5 @@ describe('linux data plane conformance (root, one node netns per test)', functio
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-linux-'));
     },
     verify: cleanup,
-    deleteNetworkWithEndpoints: 'cascades',
-    duplicatePolicyAdd: 'idempotent',
   });
 });

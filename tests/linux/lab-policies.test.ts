@@ -21,6 +21,8 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     lab = new NetnsLab({ prefix: uniquePrefix('syp'), nodes: 2, podsPerNode: 2, type: 'L2Bridge' });
     try {
       lab.underlay();
+      // Off in the node namespaces: creating the bridge network must turn it on (stateful ACLs on one bridge need it).
+      for (const n of lab.plan.nodes) lab.exec(n.name, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
       ({ outside } = lab.external());
       await lab.network();
       ids = await lab.pods(() => [outboundNat]);
@@ -109,6 +111,28 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     assert.equal(get(pod(0, 0).name, pod(1, 0).ip, 8080), undefined);
     assert.match(get(pod(0, 0).name, pod(0, 1).ip, 8080) ?? '', new RegExp(`^${pod(0, 1).name} `));
     assert.ok(lab.ok(pod(0, 0).name, ['ping', '-c', '1', '-W', '2', pod(1, 0).ip]), 'ICMP is not covered by the TCP rule');
+  });
+
+  it('ACL is stateful: Block In with Allow Out lets the pod\'s own connections get replies, new inbound ones are dropped', async () => {
+    const dp = lab.runtimes[1].dp;
+    const id = ids.get(pod(1, 1).name)!;
+    const acls: EndpointPolicy[] = [
+      { Type: 'ACL', Settings: { Action: 'Block', Direction: 'In', Priority: 200 } },
+      { Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Out', Priority: 100 } },
+    ];
+    await dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: acls } });
+    assert.equal(lab.exec(lab.plan.nodes[1].name, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1', 'the network turned br_netfilter on');
+    try {
+      assert.equal(get(pod(1, 1).name, pod(0, 0).ip, 8080), `${pod(0, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP across nodes gets its replies');
+      assert.equal(get(pod(1, 1).name, pod(1, 0).ip, 8080), `${pod(1, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP on the same bridge gets its replies');
+      assert.ok(lab.ok(pod(1, 1).name, ['ping', '-c', '1', '-W', '2', pod(0, 1).ip]), 'echo replies pass');
+      assert.equal(get(pod(0, 1).name, pod(1, 1).ip, 8080), undefined, 'a new inbound connection from another node is blocked');
+      assert.equal(get(pod(1, 0).name, pod(1, 1).ip, 8080), undefined, 'a new inbound connection on the same bridge is blocked');
+      assert.equal(lab.ok(pod(0, 1).name, ['ping', '-c', '1', '-W', '1', pod(1, 1).ip]), false, 'inbound echo requests are blocked');
+    } finally {
+      await dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: acls } });
+    }
+    assert.equal(get(pod(0, 1).name, pod(1, 1).ip, 8080), `${pod(1, 1).name} ${pod(0, 1).ip}`, 'removing the ACLs lets inbound connections in again');
   });
 
   it('ACL with a bad Direction is refused naming the field, and leaves the endpoint unchanged', async () => {

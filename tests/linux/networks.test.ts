@@ -40,6 +40,10 @@ describe('linux data plane: NAT and Transparent networks', function () {
       assert.equal(ep.IpConfigurations?.[0]?.IpAddress, '172.31.5.2', 'first free address after the gateway');
       await dp.attachEndpoint(nsPath(ns), ep.ID!);
       assert.equal(get(ns, outside, 8080), `outside ${node.underlayIp}`);
+      // As HNS: a network with endpoints is refused and left whole; endpoints go first.
+      await assert.rejects(dp.deleteNetwork(net.ID!), (e: Error & { hresult?: number }) => e.hresult === 0x803b002c && /1 endpoint\(s\) still on network nat/.test(e.message));
+      assert.equal(get(ns, outside, 8080), `outside ${node.underlayIp}`, 'the refused delete changed nothing');
+      await dp.deleteEndpoint(ep.ID!);
       await dp.deleteNetwork(net.ID!);
       assert.doesNotMatch(lab.exec(node.name, ['ip', '-o', 'link', 'show']), /sy[bv][0-9a-f]{10}/);
       assert.doesNotMatch(lab.exec(ns, ['ip', '-o', 'link', 'show']), /eth0/);

@@ -61,7 +61,7 @@ describe('linux data plane: restart and crash recovery', function () {
     assert.doesNotMatch(lab.exec(podNs, ['ip', '-o', 'link', 'show']), /eth0/);
     const ep = await r.dp.getEndpoint(leftover.ID!);
     assert.equal(ep.HostComputeNamespace, undefined);
-    // GC: the CNI layer deletes endpoints no container owns any more.
+    // What CNI GC then does (the whole path through the executables: cni-crash.test.ts).
     await r.dp.deleteEndpoint(leftover.ID!);
     assert.equal((await r.dp.listEndpoints()).some((e) => e.ID === leftover.ID), false);
     // The surviving pod is still attached and working.

@@ -36,6 +36,11 @@ describe('linux data plane: nftables ruleset rendering', () => {
     assert.equal(chain[1], 'ip daddr 10.244.1.7 ip saddr 10.0.0.0/8 meta l4proto tcp th dport { 80, 443 } accept');
     assert.equal(chain[2], 'ip daddr 10.244.1.7 drop');
     assert.match(t, /oifname vmap \{ "syvcccccccccc" : jump acl-in-c1 \}/);
+    // Stateful: the inet table marks established/related packets, the bridge chains accept them before any endpoint's rules.
+    assert.match(t, /chain acl-state-in \{\n\t\ttype filter hook prerouting priority mangle; policy accept;\n\t\tct state established,related meta mark set meta mark \| 0x00200000\n/);
+    assert.match(t, /chain acl-state-out \{\n\t\ttype filter hook output priority mangle;/);
+    assert.match(t, /chain forward \{\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tmeta mark & 0x00200000 == 0x00200000 accept\n\t\toifname vmap/);
+    assert.match(t, /chain output \{\n[^}]*\n\t\tmeta mark & 0x00200000 == 0x00200000 accept\n\t\toifname vmap/);
   });
 
   it('bad values are refused naming the field', () => {

@@ -418,12 +418,24 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
 
 // ---- commands -----------------------------------------------------------------------------------------
 
+/**
+ * HNS v1 attaches an endpoint to a container ID, which gives a Linux pod no interface: on the linux data
+ * plane win-bridge/win-overlay need apiVersion 2 (CNI_NETNS = netns path, CNI_IFNAME created there).
+ */
+function requireV2OnLinux(flavor: Flavor, conf: BaseNetConf & { apiVersion: number }, s: HostNetworkService): void {
+  if (conf.apiVersion !== 2 && s.kind === 'linux') {
+    throw new CniError(ErrCode.InvalidNetworkConfig, `${flavor}: apiVersion ${conf.apiVersion} (HNS v1) is not supported by the linux data plane`,
+      'set "apiVersion": 2 in the network config of network ' + conf.name);
+  }
+}
+
 async function cmdAdd(flavor: Flavor, args: CmdArgs): Promise<string> {
   const conf = load(flavor, args);
   const created: Created = {};
   let ok = false;
   try {
     const out = await withService(args, async (s) => {
+      requireV2OnLinux(flavor, conf, s);
       try {
         const result = flavor === 'win-bridge'
           ? await bridgeAdd(s, args, conf as WinBridgeConf, created)
@@ -479,6 +491,7 @@ async function cmdCheck(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   const epName = endpointName(args.containerID, args.netns, conf.name);
   const ip = await withService(args, async (s) => {
+    requireV2OnLinux(flavor, conf, s);
     if (conf.apiVersion === 2) {
       const net = await v2NetworkByName(s, conf.name).catch((e) => { throw annotate(e, `error while getting network ${conf.name}`); });
       const ep = await v2EndpointByName(s, epName);
@@ -567,6 +580,7 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
 async function cmdStatus(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   await withService(args, async (s) => {
+    requireV2OnLinux(flavor, conf, s);
     try {
       if (conf.apiVersion === 2) await v2NetworkByName(s, conf.name);
       else await v1NetworkByName(s, conf.name);

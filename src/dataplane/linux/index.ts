@@ -19,7 +19,7 @@ import {
 import { Rtnl } from './netlink/rtnl';
 import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
 import { OsError } from './netlink/libc';
-import { isNetnsPath, writeSysctl } from './netns';
+import { isNetnsPath, readSysctl, writeSysctl } from './netns';
 import { applyRuleset, NftError } from './nft';
 import { PolicyError, render, type RenderInput } from './ruleset';
 import { AddressError, contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
@@ -103,8 +103,24 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   private failpoint(name: string): void {
-    // Crash injection for the "killed mid-ADD" test: the process dies exactly here, as with SIGKILL.
+    // Crash injection for the "killed mid-ADD" tests (linux.endpoint.before-create, linux.endpoint.after-create,
+    // linux.attach.after-links): the process dies exactly here, as with SIGKILL.
     if (this.env.SWITCHYARD_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
+  }
+
+  /**
+   * Bridged IPv4 through the inet hooks (conntrack, the stateful-ACL mark, hairpin NAT), as kubelet requires.
+   * Nothing to do where br_netfilter is not loaded: the sysctl does not exist and bridged traffic stays stateless.
+   */
+  private bridgeNetfilter(): void {
+    const sysctl = 'net.bridge.bridge-nf-call-iptables';
+    let current: string;
+    try {
+      current = readSysctl(this.netns, sysctl);
+    } catch {
+      return;
+    }
+    if (current !== '1') writeSysctl(this.netns, sysctl, '1');
   }
 
   private network(s: LinuxState, id: string, call: string): NetworkRecord {
@@ -145,6 +161,7 @@ export class LinuxDataplane implements HostNetworkService {
       realizeNetwork(this.rt, rec);
       try {
         writeSysctl(this.netns, 'net.ipv4.ip_forward', '1');
+        if (rec.bridge) this.bridgeNetfilter();
         s.networks[key(id)] = rec;
         this.syncRules(s);
       } catch (e) {
@@ -178,7 +195,9 @@ export class LinuxDataplane implements HostNetworkService {
           try {
             for (const p of policies) {
               const replaced = (rec.doc.Policies ?? []).filter((x) => sameRoute(x, p));
-              if (request.RequestType === 'Add' && (rec.doc.Policies ?? []).some((x) => sameAs(x, p))) continue;
+              if (request.RequestType === 'Add' && (rec.doc.Policies ?? []).some((x) => sameAs(x, p))) {
+                throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyNetwork', subject: `network ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
+              }
               for (const x of replaced) removeNetworkPolicy(this.rt, rec, x);
               rec.doc.Policies = [...(rec.doc.Policies ?? []).filter((x) => !replaced.includes(x)), clone(p)];
               applyNetworkPolicy(this.rt, rec, p);
@@ -201,11 +220,11 @@ export class LinuxDataplane implements HostNetworkService {
   async deleteNetwork(id: string): Promise<void> {
     await this.mutate('HcnDeleteNetwork', `network ${id}`, (s) => {
       const rec = this.network(s, id, 'HcnDeleteNetwork');
-      for (const [k, ep] of Object.entries(s.endpoints)) {
-        if (ep.doc.HostComputeNetwork && key(ep.doc.HostComputeNetwork) === key(id)) {
-          detach(this.rt, rec, ep);
-          delete s.endpoints[k];
-        }
+      // As HNS: a network that still has endpoints stays, with everything on it (callers delete endpoints first).
+      const eps = Object.values(s.endpoints).filter((ep) => ep.doc.HostComputeNetwork && key(ep.doc.HostComputeNetwork) === key(id));
+      if (eps.length) {
+        throw HnsError.of('HCN_E_ENTITY_HAS_REFERENCES', { call: 'HcnDeleteNetwork', subject: `network ${rec.doc.Name ?? id}` },
+          `${eps.length} endpoint(s) still on network ${rec.doc.Name ?? id}: ${eps.slice(0, 3).map((e) => e.doc.Name ?? e.doc.ID).join(', ')}${eps.length > 3 ? ', ...' : ''}`);
       }
       removeNetwork(this.rt, rec);
       delete s.networks[key(id)];
@@ -226,7 +245,9 @@ export class LinuxDataplane implements HostNetworkService {
 
   async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
     const id = doc.ID ?? newId();
-    return this.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
+    // In a CNI ADD the IPAM reservation exists by now: the first of the three crash points of that path.
+    this.failpoint('linux.endpoint.before-create');
+    const created = await this.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
       const net = this.network(s, networkId, 'HcnCreateEndpoint');
       if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
       if (doc.HostComputeNamespace) throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
@@ -252,6 +273,8 @@ export class LinuxDataplane implements HostNetworkService {
       this.syncRules(s);
       return clone(stored);
     });
+    this.failpoint('linux.endpoint.after-create');
+    return created;
   }
 
   async modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
@@ -260,11 +283,19 @@ export class LinuxDataplane implements HostNetworkService {
       if (request.ResourceType !== 'Policy') throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
       const policies = clone(request.Settings.Policies ?? []);
       const before = ep.doc.Policies;
-      if (request.RequestType === 'Add') ep.doc.Policies = [...(before ?? []), ...policies];
+      const policyKey = (p: { Type: unknown; Settings?: unknown }) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}]);
+      if (request.RequestType === 'Add') {
+        const have = new Set((before ?? []).map(policyKey));
+        for (const p of policies) {
+          if (have.has(policyKey(p))) throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyEndpoint', subject: `endpoint ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
+          have.add(policyKey(p));
+        }
+        ep.doc.Policies = [...(before ?? []), ...policies];
+      }
       else if (request.RequestType === 'Update') ep.doc.Policies = policies;
       else if (request.RequestType === 'Remove') {
-        const drop = new Set(policies.map((p) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}])));
-        ep.doc.Policies = (before ?? []).filter((p) => !drop.has(JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}])));
+        const drop = new Set(policies.map(policyKey));
+        ep.doc.Policies = (before ?? []).filter((p) => !drop.has(policyKey(p)));
       } else throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `RequestType ${request.RequestType}`);
       try {
         this.syncRules(s);
@@ -504,6 +535,7 @@ export class LinuxDataplane implements HostNetworkService {
         if ((rec.bridge && !links.has(rec.bridge)) || (rec.vxlan && !links.has(rec.vxlan))) {
           realizeNetwork(this.rt, rec);
           writeSysctl(this.netns, 'net.ipv4.ip_forward', '1');
+          if (rec.bridge) this.bridgeNetfilter();
           report.rebuiltNetworks.push(rec.doc.ID!);
           rebuild = true;
         }

@@ -62,9 +62,18 @@ function portSet(list: string, field: string): string {
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
 }
 
+/**
+ * Packet mark bit set on packets of established/related connections. Bridge-family tables cannot use
+ * conntrack on kernels without nf_conntrack_bridge, but bridged IPv4 passes the inet hooks (br_netfilter,
+ * net.bridge.bridge-nf-call-iptables) first: the inet table marks, the bridge ACL chains accept marked packets.
+ */
+export const ESTABLISHED_MARK = '0x00200000';
+
 export function render(input: RenderInput): string {
   return renderInet(input) + renderBridge(input);
 }
+
+const hasAcls = (input: RenderInput): boolean => input.endpoints.some((ep) => ep.ip && ep.veth && ep.policies.some((p) => policyTypeIs(p, 'ACL')));
 
 function renderInet(input: RenderInput): string {
   const chains: string[] = [];
@@ -146,6 +155,12 @@ function renderInet(input: RenderInput): string {
     lines.push(`\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tjump services\n\t}`);
   }
   for (const c of chains) lines.push(`\t${c}`);
+  if (hasAcls(input)) {
+    // Stateful ACLs (see ESTABLISHED_MARK): prerouting sees forwarded, bridged and incoming packets; output the node's own.
+    const mark = `\t\tct state established,related meta mark set meta mark | ${ESTABLISHED_MARK}`;
+    lines.push(`\tchain acl-state-in {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n${mark}\n\t}`);
+    lines.push(`\tchain acl-state-out {\n\t\ttype filter hook output priority mangle; policy accept;\n${mark}\n\t}`);
+  }
   if (post.length) lines.push(`\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${post.map((r) => `\t\t${r}`).join('\n')}\n\t}`);
   lines.push('}');
   return `table inet ${TABLE}\ndelete table inet ${TABLE}\n` + (lines.length > 2 ? lines.join('\n') + '\n' : '');
@@ -214,11 +229,14 @@ function renderBridge(input: RenderInput): string {
   if (!chains.length) return head;
   const toPod = inMap.length ? `\t\toifname vmap { ${inMap.join(', ')} }\n` : '';
   const fromPod = outMap.length ? `\t\tiifname vmap { ${outMap.join(', ')} }\n` : '';
+  // Stateful like VFP ACLs: packets of a connection an ACL let through (replies included) skip the rules,
+  // so only the first packet of a connection is judged by the ACLs of its direction.
+  const stateful = `\t\tmeta mark & ${ESTABLISHED_MARK} == ${ESTABLISHED_MARK} accept\n`;
   return head + [
     `table bridge ${TABLE} {`,
-    `\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n${fromPod}${toPod}\t}`,
-    `\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n${toPod}\t}`,
-    `\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${fromPod}\t}`,
+    `\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n${stateful}${fromPod}${toPod}\t}`,
+    `\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n${toPod ? stateful : ''}${toPod}\t}`,
+    `\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${fromPod ? stateful : ''}${fromPod}\t}`,
     ...chains.map((c) => `\t${c}`),
     '}',
   ].join('\n') + '\n';
