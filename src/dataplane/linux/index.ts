@@ -20,7 +20,7 @@ import { Rtnl } from './netlink/rtnl';
 import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
 import { OsError } from './netlink/libc';
 import { isNetnsPath, readSysctl, writeSysctl } from './netns';
-import { applyRuleset, NftError } from './nft';
+import { applyRuleset, LIBNFTABLES, NftError } from './nft';
 import { PolicyError, render, type RenderInput } from './ruleset';
 import { AddressError, contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
 import { key, loadState, saveState, withStateLock, type EndpointRecord, type LinuxState, type NetworkRecord } from './state';
@@ -139,7 +139,7 @@ export class LinuxDataplane implements HostNetworkService {
   private syncRules(s: LinuxState, force = false): void {
     const text = render(renderInput(s));
     if (!force && text === s.ruleset) return;
-    applyRuleset(this.netns, text);
+    applyRuleset(this.netns, text, this.env.SWITCHYARD_LIBNFTABLES || LIBNFTABLES);
     s.ruleset = text;
   }
 

@@ -280,18 +280,38 @@ function routeSubject(r: RouteSpec): string {
   return `route ${r.dst}/${r.prefixLen}${r.gateway ? ` via ${r.gateway}` : ''}${r.onlink ? ' onlink' : ''}${r.oif ? ` oif ${r.oif}` : ''}`;
 }
 
+/**
+ * One RTM_NEWLINK body → Link. Reads only the attributes a Link has (a link dump carries ~40 per link, stats
+ * included), without building a map of subarrays: on a node with many pods, opening the data plane dumps
+ * every link, and this parse was most of that cost.
+ */
 function parseLink(b: Buffer): Link {
-  const a = decodeAttrs(b, 16);
-  const info = a.get(IFLA.LINKINFO);
-  const kind = info ? decodeAttrs(info).get(IFLA_INFO.KIND)?.toString('utf8').replace(/\0+$/, '') : undefined;
-  const mac = a.get(IFLA.ADDRESS);
-  return {
-    index: b.readInt32LE(4),
-    name: (a.get(IFLA.IFNAME) ?? Buffer.alloc(0)).toString('utf8').replace(/\0+$/, ''),
-    kind,
-    master: a.get(IFLA.MASTER)?.readUInt32LE(0),
-    mtu: a.get(IFLA.MTU)?.readUInt32LE(0) ?? 0,
-    mac: mac && mac.length === 6 ? macString(mac) : undefined,
-    up: (b.readUInt32LE(8) & IFF_UP) !== 0,
-  };
+  const link: Link = { index: b.readInt32LE(4), name: '', mtu: 0, up: (b.readUInt32LE(8) & IFF_UP) !== 0 };
+  let off = 16;
+  while (off + 4 <= b.length) {
+    const len = b.readUInt16LE(off);
+    if (len < 4 || off + len > b.length) break;
+    const start = off + 4;
+    switch (b.readUInt16LE(off + 2) & 0x3fff) {
+      case IFLA.IFNAME: link.name = cstr(b, start, off + len); break;
+      case IFLA.MASTER: if (len >= 8) link.master = b.readUInt32LE(start); break;
+      case IFLA.MTU: if (len >= 8) link.mtu = b.readUInt32LE(start); break;
+      case IFLA.ADDRESS: if (len === 10) link.mac = macString(b.subarray(start, start + 6)); break;
+      case IFLA.LINKINFO: {
+        const kind = decodeAttrs(b, start, off + len).get(IFLA_INFO.KIND);
+        if (kind) link.kind = cstr(kind, 0, kind.length);
+        break;
+      }
+      default: break;
+    }
+    off += (len + 3) & ~3;
+  }
+  return link;
+}
+
+/** A NUL-terminated (or padded) string attribute. */
+function cstr(b: Buffer, start: number, end: number): string {
+  let e = end;
+  while (e > start && b[e - 1] === 0) e--;
+  return b.toString('utf8', start, e);
 }
