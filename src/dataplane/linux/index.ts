@@ -3,10 +3,8 @@
  * and nftables, so the same CNI entrypoints, CLI and agent run on Linux nodes. With SWITCHYARD_LINUX_NETNS
  * (a netns path) every kernel change happens inside that node namespace (the netns lab).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
 import type { ResolvedDataplaneOptions } from '../factory';
 import { defaultStatePath } from '../factory';
@@ -29,6 +27,7 @@ import {
 } from './realize-network';
 import { attach, detach } from './realize-endpoint';
 import { matchesQuery } from './query';
+import { childProcess, randomUuid } from './lazy';
 
 const E_FAIL = 0x80004005;
 
@@ -58,7 +57,7 @@ function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
   return new HnsError(E_FAIL, err?.message ?? String(e), ctx);
 }
 
-const newId = () => crypto.randomUUID().toUpperCase();
+const newId = () => randomUuid().toUpperCase();
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as T;
 
 export class LinuxDataplane implements HostNetworkService {
@@ -339,7 +338,7 @@ export class LinuxDataplane implements HostNetworkService {
         if (!isNetnsPath(id)) throw new BadNetworkError(`ID: ${id} is not a network namespace path (e.g. /var/run/netns/<name>)`);
       } else {
         const name = `sy-${id.replace(/-/g, '').slice(0, 12).toLowerCase()}`;
-        execFileSync('ip', ['netns', 'add', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+        childProcess().execFileSync('ip', ['netns', 'add', name], { stdio: ['ignore', 'ignore', 'pipe'] });
         nsPath = `/var/run/netns/${name}`;
         created = true;
       }
@@ -370,7 +369,7 @@ export class LinuxDataplane implements HostNetworkService {
           markDetached(ep);
         }
       }
-      if (n.created) execFileSync('ip', ['netns', 'del', path.basename(n.path)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (n.created) childProcess().execFileSync('ip', ['netns', 'del', path.basename(n.path)], { stdio: ['ignore', 'ignore', 'pipe'] });
       delete s.namespaces[key(id)];
       this.syncRules(s);
     });

@@ -5,8 +5,8 @@
  * Node process cannot spawn a child into a namespace after setns on one thread, so a node namespace is
  * entered through `nsenter --net=<path>` there.
  */
-import { execFileSync } from 'node:child_process';
 import { withNetns } from './netns';
+import { childProcess } from './lazy';
 
 export class NftError extends Error {
   constructor(readonly stderr: string, readonly ruleset: string) {
@@ -81,7 +81,7 @@ export function applyRuleset(netns: string | undefined, ruleset: string, library
   }
   const [cmd, argv] = nftArgv(netns, ['-f', '-']);
   try {
-    execFileSync(cmd, argv, { input: ruleset, stdio: ['pipe', 'pipe', 'pipe'] });
+    childProcess().execFileSync(cmd, argv, { input: ruleset, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     throw new NftError(err.stderr?.toString() || err.message, ruleset);
@@ -91,7 +91,7 @@ export function applyRuleset(netns: string | undefined, ruleset: string, library
 export function listTable(netns: string | undefined, family: string, table: string): string | undefined {
   const [cmd, argv] = nftArgv(netns, ['list', 'table', family, table]);
   try {
-    return execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    return childProcess().execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   } catch {
     return undefined;
   }

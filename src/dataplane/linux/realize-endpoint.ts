@@ -4,12 +4,12 @@
  * socket opened in that namespace. Any failure removes what was created.
  */
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import type { HostComputeEndpoint } from '../../hns';
 import { findPolicies, getCI } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
 import { AddressError, parseCidr } from './addr';
 import type { EndpointRecord, NetworkRecord } from './state';
+import { childProcess } from './lazy';
 
 export interface AttachResult { veth?: string }
 
@@ -91,5 +91,5 @@ function applyQos(doc: HostComputeEndpoint, netns: string, ifname: string): void
   const bits = Math.round(bytes * 8);
   // Burst must cover one timer tick at this rate (and at least one MTU-sized frame).
   const burst = Math.max(Math.ceil(bytes / 100), 16 * 1024);
-  execFileSync('nsenter', [`--net=${netns}`, 'tc', 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${bits}bit`, 'burst', String(burst), 'latency', '50ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  childProcess().execFileSync('nsenter', [`--net=${netns}`, 'tc', 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${bits}bit`, 'burst', String(burst), 'latency', '50ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
