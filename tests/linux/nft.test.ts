@@ -106,4 +106,44 @@ describe('linux data plane: applying nftables rulesets', function () {
       for (const f of [state, `${state}.lock`, state.replace(/\.json$/, '.v1.json')]) fs.rmSync(f, { force: true });
     }
   });
+
+  it('policy-free endpoints leave the tables as they are; a load balancer backend or an OutBoundNAT endpoint still changes them', async () => {
+    const state = `/tmp/${name}-skip.json`;
+    const nodeNs = `${name}s`;
+    const podNs = `${name}p`;
+    execFileSync('ip', ['netns', 'add', nodeNs]);
+    execFileSync('ip', ['netns', 'add', podNs]);
+    const tables = () => execFileSync('ip', ['netns', 'exec', nodeNs, 'nft', 'list', 'ruleset']).toString();
+    try {
+      const dp = await openDataplane({ kind: 'linux', env: { ...process.env, SWITCHYARD_LINUX_STATE: state, SWITCHYARD_LINUX_NETNS: `/var/run/netns/${nodeNs}` } });
+      try {
+        const net = await dp.createNetwork({ Name: 'nftskip', Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.78.0.0/24', Routes: [{ NextHop: '10.78.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
+        const base = tables();
+        const plain = await dp.createEndpoint(net.ID!, { Name: 'plain' });
+        await dp.attachEndpoint(`/var/run/netns/${podNs}`, plain.ID!, { interfaceName: 'eth0' });
+        assert.equal(tables(), base);
+        const backend = await dp.createEndpoint(net.ID!, { Name: 'backend' });
+        const lb = await dp.createLoadBalancer({ HostComputeEndpoints: [plain.ID!, backend.ID!], FrontendVIPs: ['10.96.7.7'], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] });
+        const ipOf = (e: typeof plain) => e.IpConfigurations![0].IpAddress!;
+        assert.match(tables(), new RegExp(`${ipOf(backend).replace(/\./g, '\\.')}`));
+        // Deleting a backend endpoint changes the load balancer's chain even though the endpoint has no policy.
+        await dp.deleteEndpoint(backend.ID!);
+        assert.doesNotMatch(tables(), new RegExp(`${ipOf(backend).replace(/\./g, '\\.')}\\b`));
+        assert.match(tables(), new RegExp(`${ipOf(plain).replace(/\./g, '\\.')}`));
+        await dp.deleteLoadBalancer(lb.ID!);
+        const nat = await dp.createEndpoint(net.ID!, { Name: 'nat', Policies: [{ Type: 'OutBoundNAT', Settings: {} }] });
+        assert.match(tables(), new RegExp(`ip saddr ${ipOf(nat).replace(/\./g, '\\.')} oifname != "syb`));
+        await dp.deleteEndpoint(nat.ID!);
+        await dp.detachEndpoint(`/var/run/netns/${podNs}`, plain.ID!);
+        await dp.deleteEndpoint(plain.ID!);
+        assert.equal(tables(), base);
+        await dp.deleteNetwork(net.ID!);
+      } finally {
+        await dp.close();
+      }
+    } finally {
+      for (const n of [podNs, nodeNs]) execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+      for (const f of [state, `${state}.lock`, state.replace(/\.json$/, '.v1.json')]) fs.rmSync(f, { force: true });
+    }
+  });
 });
