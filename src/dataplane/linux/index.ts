@@ -26,7 +26,7 @@ import {
   BadNetworkError, OWN_LINK, applyNetworkPolicy, describeNetwork, planNetwork, realizeNetwork, removeNetwork, removeNetworkPolicy, vethName,
 } from './realize-network';
 import { attach, detach } from './realize-endpoint';
-import { matchesQuery } from './query';
+import { queryMatcher } from './query';
 import { childProcess, randomUuid } from './lazy';
 
 const E_FAIL = 0x80004005;
@@ -150,7 +150,7 @@ export class LinuxDataplane implements HostNetworkService {
 
   // ---- networks ------------------------------------------------------------------------------------
   async listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> {
-    return Object.values(this.read().networks).map(describeNetwork).filter((d) => matchesQuery(d, query)).map(clone);
+    return Object.values(this.read().networks).map(describeNetwork).filter(queryMatcher(query)).map(clone);
   }
 
   async getNetwork(id: string): Promise<HostComputeNetwork> {
@@ -240,7 +240,8 @@ export class LinuxDataplane implements HostNetworkService {
   // ---- endpoints -----------------------------------------------------------------------------------
   /** Filtered lists and gets show the kernel's truth (see liveView); an unfiltered list is the record. */
   async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
-    const found = Object.values(this.read().endpoints).filter((e) => matchesQuery(e.doc, query));
+    const matches = queryMatcher(query);
+    const found = Object.values(this.read().endpoints).filter((e) => matches(e.doc));
     return found.map((e) => (query?.Filter ? liveView(e) : clone(e.doc)));
   }
 
@@ -324,7 +325,7 @@ export class LinuxDataplane implements HostNetworkService {
 
   // ---- namespaces ----------------------------------------------------------------------------------
   async listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> {
-    return Object.values(this.read().namespaces).map((n) => n.doc).filter((d) => matchesQuery(d, query)).map(clone);
+    return Object.values(this.read().namespaces).map((n) => n.doc).filter(queryMatcher(query)).map(clone);
   }
 
   async getNamespace(id: string): Promise<HostComputeNamespace> {
@@ -448,7 +449,7 @@ export class LinuxDataplane implements HostNetworkService {
 
   // ---- load balancers ------------------------------------------------------------------------------
   async listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
-    return Object.values(this.read().loadBalancers).filter((d) => matchesQuery(d, query)).map(clone);
+    return Object.values(this.read().loadBalancers).filter(queryMatcher(query)).map(clone);
   }
 
   async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
