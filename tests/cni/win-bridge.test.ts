@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADD, CHECK, DEL, createNamespace, createV1Network, files, makeLab, runSync, type Lab } from './helpers';
+import { winBridgeV1Endpoint } from '../fixtures/reference-documents';
 
 /** The §3.3 input of the reference note, with the IPAM store in the lab. */
 function bridgeConf(lab: Lab, over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -55,21 +56,7 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     const create = calls.find((c) => c.op === 'POST /endpoints/')!;
     assert.equal(
       JSON.stringify(create.body),
-      JSON.stringify({
-        Name: 'abc123_cbr0',
-        VirtualNetwork: netId,
-        Policies: [
-          { Type: 'OutBoundNAT', ExceptionList: ['10.96.0.0/12'] },
-          { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true },
-          { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] },
-          { Type: 'NAT', InternalPort: 80, ExternalPort: 8080, Protocol: 'tcp' },
-          { Type: 'OutBoundNAT', Destinations: ['10.244.1.5'] },
-        ],
-        IPAddress: '10.244.1.5',
-        DNSSuffix: 'default.svc.cluster.local,svc.cluster.local,cluster.local',
-        DNSServerList: '10.96.0.10',
-        GatewayAddress: '10.244.1.2',
-      }),
+      JSON.stringify(winBridgeV1Endpoint(netId)),
     );
     const attach = calls.find((c) => /^POST \/endpoints\/.+\/attach$/.test(c.op))!;
     assert.deepEqual(attach.body, { ContainerId: 'abc123', SystemType: 'Container' });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADD, DEL, createNamespace, createV1Network, files, makeLab, runSync, type Lab } from './helpers';
+import { winOverlayV1Endpoint } from '../fixtures/reference-documents';
 
 const VXLAN0 = { Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.244.2.0/24', GatewayAddress: '10.244.2.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }] };
 
@@ -39,22 +40,7 @@ describe('win-overlay (HNS v1)', () => {
     const create = lab.calls().find((c) => c.op === 'POST /endpoints/')!;
     assert.equal(
       JSON.stringify(create.body),
-      JSON.stringify({
-        Name: 'abc123_vxlan0',
-        VirtualNetwork: netId,
-        Policies: [
-          { Type: 'OutBoundNAT', ExceptionList: ['192.168.0.0/16', '11.0.0.0/8'] },
-          { Type: 'ROUTE', DestinationPrefix: '11.0.0.0/8', NeedEncap: true },
-          { Type: 'PA', PA: '10.0.0.4' },
-          { Type: 'OutBoundNAT', ExceptionList: ['10.244.2.0/24'] },
-          { Type: 'OutBoundNAT', Destinations: ['10.244.2.7'] },
-        ],
-        MacAddress: '0E-2A-0a-f4-02-07',
-        IPAddress: '10.244.2.7',
-        DNSSuffix: 'svc.cluster.local',
-        DNSServerList: '11.0.0.10',
-        GatewayAddress: '10.244.2.1',
-      }),
+      JSON.stringify(winOverlayV1Endpoint(netId)),
     );
     assert.equal(r.stdout, JSON.stringify({ cniVersion: '0.2.0', ip4: { ip: '10.244.2.7/24', gateway: '10.244.2.1' }, dns: { nameservers: ['11.0.0.10'], search: ['svc.cluster.local'] } }, null, 4));
     assert.equal(runSync('win-overlay', lab, DEL('abc123'), sampleConf(lab)).code, 0);

@@ -5,6 +5,7 @@ import {
   policyListToLoadBalancer, protocolNumber,
 } from '../../../src/hns/convert';
 import type { HnsV1Endpoint, HnsV1Network, HostComputeNetwork } from '../../../src/hns';
+import { winOverlayV1Endpoint } from '../../fixtures/reference-documents';
 
 describe('HNS v1 ⇄ HCN v2 conversion', () => {
   describe('networks', () => {
@@ -76,22 +77,7 @@ describe('HNS v1 ⇄ HCN v2 conversion', () => {
 
   describe('endpoints', () => {
     // cni-windows-plugins.md §3.3 (win-overlay v1 body) and hcn-api.md §3.5.
-    const winOverlayV1: HnsV1Endpoint = {
-      Name: 'abc123_vxlan0',
-      VirtualNetwork: 'NET-ID',
-      Policies: [
-        { Type: 'OutBoundNAT', ExceptionList: ['192.168.0.0/16', '11.0.0.0/8'] },
-        { Type: 'ROUTE', DestinationPrefix: '11.0.0.0/8', NeedEncap: true },
-        { Type: 'PA', PA: '10.0.0.4' },
-        { Type: 'OutBoundNAT', ExceptionList: ['10.244.2.0/24'] },
-        { Type: 'OutBoundNAT', Destinations: ['10.244.2.7'] },
-      ],
-      MacAddress: '0E-2A-0a-f4-02-07',
-      IPAddress: '10.244.2.7',
-      DNSSuffix: 'svc.cluster.local',
-      DNSServerList: '11.0.0.10',
-      GatewayAddress: '10.244.2.1',
-    };
+    const winOverlayV1 = winOverlayV1Endpoint('NET-ID');
 
     it('converts the win-overlay v1 endpoint to its v2 equivalent', () => {
       assert.deepEqual(endpointV1ToV2(winOverlayV1), {

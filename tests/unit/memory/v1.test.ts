@@ -5,28 +5,13 @@ import * as path from 'node:path';
 import { buildQuery, findPolicies, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList } from '../../../src/hns';
 import { FileV1SideStore, V1OverV2 } from '../../../src/dataplane/v1-over-v2';
 import { rejectsWith, tempState, type TempState } from './helpers';
+import { winBridgeV1Endpoint } from '../../fixtures/reference-documents';
 
 const FLANNEL_HOSTGW = {
   Name: 'cbr0', Type: 'L2Bridge', DNSServerList: '10.96.0.10',
   Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
 };
 
-/** cni-windows-plugins.md §3.3: the win-bridge v1 POST /endpoints/ body. */
-const winBridgeV1 = (networkId: string) => ({
-  Name: 'abc123_cbr0',
-  VirtualNetwork: networkId,
-  Policies: [
-    { Type: 'OutBoundNAT', ExceptionList: ['10.96.0.0/12'] },
-    { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true },
-    { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] },
-    { Type: 'NAT', InternalPort: 80, ExternalPort: 8080, Protocol: 'tcp' },
-    { Type: 'OutBoundNAT', Destinations: ['10.244.1.5'] },
-  ],
-  IPAddress: '10.244.1.5',
-  DNSSuffix: 'default.svc.cluster.local,svc.cluster.local,cluster.local',
-  DNSServerList: '10.96.0.10',
-  GatewayAddress: '10.244.1.2',
-});
 
 describe('memory data plane: HNS v1 surface', () => {
   let t: TempState;
@@ -56,7 +41,7 @@ describe('memory data plane: HNS v1 surface', () => {
   it('POST /endpoints/ (win-bridge v1) stores the v2 equivalent and reads back the same v1 policies', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    const body = winBridgeV1(net.ID!);
+    const body = winBridgeV1Endpoint(net.ID!);
     const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', body);
     assert.deepEqual(ep.Policies, body.Policies);
     assert.equal(ep.IPAddress, '10.244.1.5');
@@ -77,8 +62,8 @@ describe('memory data plane: HNS v1 surface', () => {
   it('v1 create errors carry HNS v1 text and the HRESULT class', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1(net.ID!), IPAddress: '10.9.9.9' }), 'HCN_E_INVALID_IP', 'bad-input', /hns failed with error : The IP address is invalid/);
-    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1('3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11') }), 'HCN_E_NETWORK_NOT_FOUND', 'not-found');
+    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint(net.ID!), IPAddress: '10.9.9.9' }), 'HCN_E_INVALID_IP', 'bad-input', /hns failed with error : The IP address is invalid/);
+    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint('3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11') }), 'HCN_E_NETWORK_NOT_FOUND', 'not-found');
     await rejectsWith(hns.v1.call('GET', '/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found', /hns failed with error : Element not found\./);
     await rejectsWith(hns.v1.call('DELETE', '/networks/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found');
     await rejectsWith(hns.v1.call('GET', '/teleporters/'), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
@@ -89,7 +74,7 @@ describe('memory data plane: HNS v1 surface', () => {
   it('container attach records SharedContainers (State 2) and stands in for the HCS network request', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', winBridgeV1(net.ID!));
+    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', winBridgeV1Endpoint(net.ID!));
     const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' });
     assert.deepEqual(attached.SharedContainers, ['abc123']);
     assert.equal(attached.State, 2);
