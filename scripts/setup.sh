@@ -2,13 +2,15 @@
 # Installs what Switchyard needs on a fresh Debian machine: the kernel tools the linux data plane and its
 # tests drive (iproute2, nftables), the peers its tests and benchmarks compare against (Debian's reference
 # CNI plugins, iperf3, tcpdump), gcc/make for the stub HCN library, mono-mcs to compile and run the
-# PowerShell module's C# P/Invoke binding against that stub, then the npm dependencies.
+# PowerShell module's C# P/Invoke binding against that stub, etcd (the agent's etcd subnet source is tested
+# against a real server), mingw-w64 and wine64 (the Windows .exe entrypoints are built and run here), then the
+# npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in iproute2 nftables iperf3 tcpdump containernetworking-plugins gcc make util-linux iputils-ping mono-mcs; do
+for pkg in iproute2 nftables iperf3 tcpdump containernetworking-plugins gcc make util-linux iputils-ping mono-mcs etcd-server mingw-w64 wine64; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -21,3 +23,6 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+
+# Real PowerShell 7 (hosted from the Microsoft.PowerShell.SDK NuGet package) for the PowerShell route's tests.
+if [ -f scripts/setup-pwsh.sh ]; then bash scripts/setup-pwsh.sh; fi

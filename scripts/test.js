@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the compiled mocha suites. `node scripts/test.js [suite...]` picks suites (unit, cni, abi,
-// conformance, linux, e2e); no argument runs them all. Suites under tests/linux and tests/e2e need root and
+// conformance, agent, proxy, ps, linux, e2e); no argument runs them all. Suites under tests/linux and tests/e2e need root and
 // skip themselves without it. Ends with a "N passed, N failed, N skipped" line.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const all = ['unit', 'cni', 'abi', 'conformance', 'linux', 'e2e'];
+const all = ['unit', 'cni', 'abi', 'conformance', 'agent', 'proxy', 'ps', 'linux', 'e2e'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
 const globs = [];
 for (const suite of wanted) {
