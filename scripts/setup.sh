@@ -13,6 +13,8 @@ need=()
 for pkg in iproute2 nftables iperf3 tcpdump containernetworking-plugins gcc make util-linux iputils-ping mono-mcs etcd-server mingw-w64 wine64; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# kubectl renders the manifests' kustomize overlays in the tests; Debian's package for it is kubernetes-client.
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
