@@ -14,6 +14,9 @@ export interface ClusterNetConf {
   network: string;
   /** Prefix length of each node's subnet (`SubnetLen`, default 24). */
   subnetLen: number;
+  /** First/last subnet the etcd source may lease (`SubnetMin`/`SubnetMax`; flannel skips the first subnet). */
+  subnetMin?: string;
+  subnetMax?: string;
   backend: {
     type: BackendType;
     /** VXLAN network identifier (`VNI`); flannel's Windows default is 4096. */
