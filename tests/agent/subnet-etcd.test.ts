@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { EtcdSubnetSource, type EtcdSourceOptions } from '../../src/agent/subnet/etcd';
 import { parseNetConf } from '../../src/agent/subnet/flannel';
 import type { LocalAnnouncement } from '../../src/agent/subnet/types';
-import { etcdOrSkip, startEtcd, type EtcdServer } from './helpers/etcd';
+import { TcpCut, etcdOrSkip, startEtcd, type EtcdServer } from './helpers/etcd';
 
 const NET = parseNetConf('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 const ann = (i: number): LocalAnnouncement => ({ node: `n${i}`, publicIp: `192.168.50.${i}`, backendType: 'vxlan', vni: 4096, vtepMac: `aa:bb:cc:00:00:${i.toString(16).padStart(2, '0')}` });
@@ -122,9 +122,11 @@ describe('agent subnet: etcd source (real etcd)', function () {
     await client.put(`${prefix}/subnets/10.244.42.0-24`).value('{"PublicIP":"192.168.50.9","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"aa:bb:cc:00:00:09"}}').lease(ttlLease.ID);
     await client.put(`${prefix}/subnets/10.244.43.0-24`).value('{"PublicIP":"10.0.0.43","PublicIPv6":null,"BackendType":"host-gw"}').lease(ttlLease.ID);
     await client.put(`${prefix}/subnets/10.244.44.0-24`).value('{"PublicIP":"10.0.0.44","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"ba:c1:6f:91:17:c7"}}').lease(ttlLease.ID);
+    await client.put(`${prefix}/subnets/10.244.45.0-24`).value('{"PublicIP":"10.0.0.45","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"x"}}').lease(ttlLease.ID);
     const s = source();
     const lease = await s.start(ann(9));
     assert.equal(lease.subnet, '10.244.42.0/24');
+    assert.deepEqual(s.unusable(), [{ node: '10.244.45.0-24', why: 'lease 10.244.45.0/24: backend type "wireguard" is not one Switchyard programs (host-gw, vxlan)' }]);
     assert.deepEqual(s.peers(), [
       { node: '10.0.0.43', subnet: '10.244.43.0/24', publicIp: '10.0.0.43', backendType: 'host-gw' },
       { node: '10.0.0.44', subnet: '10.244.44.0/24', publicIp: '10.0.0.44', backendType: 'vxlan', vni: 4096, vtepMac: 'ba:c1:6f:91:17:c7' },
@@ -172,6 +174,35 @@ describe('agent subnet: etcd source (real etcd)', function () {
     await etcd.restart();
     const cl = await source().start(ann(3));
     await until('c seen after the restart', () => a.peers().some((p) => p.subnet === cl.subnet));
+  });
+
+  it('a watch whose resume revision was compacted while disconnected re-lists and misses nothing', async () => {
+    const relay = new TcpCut(etcd.clientPort);
+    await relay.start();
+    try {
+      const events: string[] = [];
+      const log = { info() {}, debug() {}, error() {}, warn: (m: string) => void events.push(m) };
+      const a = source({ endpoints: [relay.endpoint], log });
+      await a.start(ann(1));
+      const grant = await client.leaseClient.leaseGrant({ TTL: 3600 });
+      const put = (sn: string, ip: string) => client.put(`${prefix}/subnets/${sn}`).value(`{"PublicIP":"${ip}","PublicIPv6":null,"BackendType":"host-gw"}`).lease(grant.ID);
+      await put('10.244.201.0-24', '10.0.1.1');
+      await until('peer 201 seen', () => a.peers().some((p) => p.subnet === '10.244.201.0/24'));
+
+      relay.cut();
+      await until('the watch noticed the cut', () => events.some((m) => m.includes('disconnected')));
+      await client.delete().key(`${prefix}/subnets/10.244.201.0-24`);
+      await put('10.244.202.0-24', '10.0.1.2');
+      const rev = (await client.getAll().prefix(`${prefix}/`).exec()).header.revision;
+      await client.kv.compact({ revision: rev, physical: true });
+      relay.restore();
+
+      await until('re-listed state', () => a.peers().map((p) => p.subnet).join() === '10.244.202.0/24', 30_000);
+      // etcd cancels a watch whose start revision is compacted (etcd3 reports an empty cancel reason).
+      assert.ok(events.some((m) => /canceled/.test(m) && /re-listing/.test(m)), `expected a re-list after the cancelled watch, got: ${events.join(' | ')}`);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('re-creates its own key when it is deleted out of band', async () => {

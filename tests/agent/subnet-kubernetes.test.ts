@@ -112,6 +112,9 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     await assert.rejects(source().start({ ...SELF, node: 'far' }), /spec\.podCIDR 10\.99\.0\.0\/24 is not inside the net-conf Network 10\.244\.0\.0\/16/);
     await assert.rejects(source({ kubeconfig: path.join(dir, 'absent') }).start(SELF), /kubeconfig .*absent: no such file/);
     await assert.rejects(source().start({ ...SELF, publicIp: 'not-an-ip' }), /public IP: "not-an-ip"/);
+    server.failNext(1000);
+    await assert.rejects(source({ syncTimeoutMs: 1500 }).start(SELF), /cannot list Nodes from http:\/\/127\.0\.0\.1:\d+: HTTP 503: injected failure \(waited 2 s\)/);
+    server.failNext(0);
     assert.equal(patches().length, 0, 'no annotation written by a failed start');
     await until('every watch closed', () => server.watchCount() === 0);
   });
@@ -126,6 +129,7 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     await s.start(SELF);
     const expectLin1: NodeLease = { node: 'lin1', subnet: '10.244.1.0/24', publicIp: '10.0.0.11', backendType: 'vxlan', vni: 4096, vtepMac: '12:c6:65:89:b4:e3' };
     assert.deepEqual(s.peers(), [expectLin1], 'own node and the unannotated node are not peers');
+    assert.deepEqual(s.unusable(), [{ node: 'bare', why: 'no flannel.alpha.coreos.com/kube-subnet-manager="true" annotation' }]);
 
     let c = changes;
     server.create('nodes', node('lin2', '10.244.5.0/24', flannelAnnotations('10.0.0.12', 'aa:bb:cc:dd:ee:02')));

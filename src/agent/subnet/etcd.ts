@@ -72,6 +72,8 @@ export class EtcdSubnetSource implements SubnetSource {
   private range?: SubnetRange;
   private readonly granted = new Set<string>();
   private readonly peerMap = new Map<string, NodeLease>();
+  /** Lease keys whose value Switchyard cannot program, with why. */
+  private readonly badLeases = new Map<string, string>();
   private readonly listeners: (() => void)[] = [];
   private watcher?: { cancel(): Promise<void> };
   private renewTimer?: NodeJS.Timeout;
@@ -133,6 +135,10 @@ export class EtcdSubnetSource implements SubnetSource {
 
   peers(): NodeLease[] {
     return [...this.peerMap.values()].sort((a, b) => a.subnet.localeCompare(b.subnet, 'en', { numeric: true }));
+  }
+
+  unusable(): { node: string; why: string }[] {
+    return [...this.badLeases].map(([key, why]) => ({ node: key.slice(this.subnetsPrefix.length), why })).sort((a, b) => a.node.localeCompare(b.node));
   }
 
   onChange(listener: () => void): void {
@@ -330,14 +336,19 @@ export class EtcdSubnetSource implements SubnetSource {
     const subnet = parseSubnetKey(key);
     if (!subnet) return undefined;
     try {
-      return parseLeaseValue(subnet, value);
+      const lease = parseLeaseValue(subnet, value);
+      this.badLeases.delete(key);
+      return lease;
     } catch (e) {
-      this.log.warn('ignoring a lease Switchyard cannot program', { key, error: (e as Error).message });
+      const why = (e as Error).message;
+      if (this.badLeases.get(key) !== why) this.log.warn('ignoring a lease Switchyard cannot program', { key, error: why });
+      this.badLeases.set(key, why);
       return undefined;
     }
   }
 
   private setPeer(key: string, lease: NodeLease | undefined): boolean {
+    if (lease === undefined && !this.peerMap.has(key)) return false;
     const before = this.peerMap.get(key);
     if (lease) this.peerMap.set(key, lease);
     else this.peerMap.delete(key);
@@ -365,6 +376,7 @@ export class EtcdSubnetSource implements SubnetSource {
       changed = this.setPeer(l.key, this.peerFrom(l.key, l.value)) || changed;
     }
     for (const k of [...this.peerMap.keys()]) if (!seen.has(k)) changed = this.setPeer(k, undefined) || changed;
+    for (const k of [...this.badLeases.keys()]) if (!seen.has(k)) this.badLeases.delete(k);
     if (this.own && !leases.some((l) => l.key === this.own!.key)) void this.reclaim();
     if (this.closed) return;
     const w = await this.client!.watch().prefix(this.subnetsPrefix).startRevision(String(BigInt(revision) + 1n)).create();
@@ -393,11 +405,13 @@ export class EtcdSubnetSource implements SubnetSource {
       if (!this.closed) void this.reclaim();
       return;
     }
+    this.badLeases.delete(key);
     if (this.setPeer(key, undefined)) this.emit();
   }
 
   private onWatchError(w: unknown, err: Error): void {
     if (this.closed || w !== this.watcher) return;
+    // Typically a cancel because the resume revision was compacted while the client was disconnected.
     this.lastError = `etcd watch of ${this.subnetsPrefix} failed: ${err.message}`;
     this.log.warn(`${this.lastError}; re-listing`);
     this.retryResync(500);

@@ -166,6 +166,10 @@ export class KubernetesSubnetSource implements SubnetSource {
     return [...this.peerMap.values()].sort((a, b) => a.node.localeCompare(b.node));
   }
 
+  unusable(): { node: string; why: string }[] {
+    return [...this.notPeers].map(([node, why]) => ({ node, why })).sort((a, b) => a.node.localeCompare(b.node));
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }

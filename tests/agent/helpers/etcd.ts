@@ -137,3 +137,52 @@ export async function startEtcd(): Promise<EtcdServer> {
   }
   throw last ?? new Error('etcd did not start');
 }
+
+/**
+ * A TCP relay in front of etcd on 127.0.0.1, so a test can cut one client's connection (every socket
+ * reset, new ones refused) while other clients keep talking to etcd directly, then restore it.
+ */
+export class TcpCut {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private open = true;
+  endpoint = '';
+
+  constructor(private readonly targetPort: number) {
+    this.server = net.createServer((client) => {
+      if (!this.open) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(this.targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  cut(): void {
+    this.open = false;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
