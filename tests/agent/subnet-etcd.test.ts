@@ -58,6 +58,7 @@ describe('agent subnet: etcd source (real etcd)', function () {
 
   it('refuses without a cluster config, seeds it from the node\'s net-conf, and refuses a disagreeing one', async () => {
     await assert.rejects(source({ netConf: undefined }).start(ann(1)), new RegExp(`no network configuration at ${prefix}/config`));
+    await assert.rejects(source({ endpoints: ['http://127.0.0.1:1'], connectTimeoutMs: 500 }).start(ann(1)), /etcd http:\/\/127\.0\.0\.1:1: cannot read .*\/config: .*ECONNREFUSED/);
     const lease = await source().start(ann(1));
     assert.equal(await client.get(`${prefix}/config`).string(), '{"Network":"10.244.0.0/16","SubnetLen":24,"SubnetMin":"10.244.1.0","SubnetMax":"10.244.255.0","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}');
     assert.match(lease.subnet, /^10\.244\.\d+\.0\/24$/);

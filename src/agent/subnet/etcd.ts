@@ -44,6 +44,11 @@ export interface EtcdSourceOptions {
   previousSubnet?: string;
   /** Attempts when another node wins the race for a subnet (flannel: 10). */
   raceRetries?: number;
+  /**
+   * How long start() keeps retrying while etcd is unreachable (flanneld retries forever; a bounded wait
+   * lets the service manager report the failure). Default 60 s.
+   */
+  connectTimeoutMs?: number;
   /** Passed to the etcd3 client (credentials, auth, dialTimeout…); `hosts` comes from `endpoints`. */
   client?: Omit<IOptions, 'hosts'>;
   log?: Logger;
@@ -157,12 +162,29 @@ export class EtcdSubnetSource implements SubnetSource {
 
   // -- configuration -----------------------------------------------------------------------------------
 
+  /** The config key's value, retried with backoff while etcd is unreachable (up to connectTimeoutMs). */
+  private async fetchConfig(key: string): Promise<string | null> {
+    const deadline = Date.now() + (this.opts.connectTimeoutMs ?? 60_000);
+    let cause = '';
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await this.client!.get(key).string();
+      } catch (e) {
+        // After a few failures etcd3's circuit breaker answers for the server; keep the real cause.
+        const m = (e as Error).message;
+        if (!cause || !/circuit breaker/i.test(m)) cause = m;
+        const msg = `${this.where()}: cannot read ${key}: ${cause}`;
+        if (this.closed || Date.now() + delay > deadline) throw new Error(msg);
+        this.log.warn(msg, { retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   private async readConfig(): Promise<ClusterNetConf> {
     const c = this.client!;
     const key = `${this.prefix}/config`;
-    let text = await c.get(key).string().catch((e: Error) => {
-      throw new Error(`${this.where()}: cannot read ${key}: ${e.message}`);
-    });
+    let text = await this.fetchConfig(key);
     if (text === null && this.opts.netConf) {
       // Create-only, so nodes starting together agree on whichever configuration landed first.
       await c.if(key, 'Version', '==', 0).then(c.put(key).value(formatNetConf(this.opts.netConf))).commit();

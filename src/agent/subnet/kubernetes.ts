@@ -267,7 +267,7 @@ export class KubernetesSubnetSource implements SubnetSource {
     this.wake();
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (!this.closed) void this.informer?.start();
+      if (!this.closed) this.informer?.start().catch((e) => this.onInformerError(e));
     }, delay);
   }
 
