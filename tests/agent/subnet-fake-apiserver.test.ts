@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeApiServer, writeKubeconfig } from '../fixtures/fake-apiserver';
+import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../fixtures/fake-apiserver';
 
 const node = (name: string, podCIDR?: string) => ({ metadata: { name, labels: { 'kubernetes.io/os': 'linux' } }, spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {} });
 
@@ -109,6 +109,24 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
     assert.deepEqual(expired, [{ type: 'ERROR', code: 410, reason: 'Expired' }]);
     assert.equal(ended, null, 'HTTP 200 then an ERROR event, as kube-apiserver does');
     void doneErr;
+  });
+
+  it('serves HTTPS that the client verifies against the kubeconfig\'s certificate authority', async () => {
+    const cert = makeTestCertificate(path.join(dir, 'tls'));
+    const tlsServer = new FakeApiServer({ token: 't', tls: cert });
+    await tlsServer.start();
+    try {
+      assert.match(tlsServer.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      tlsServer.create('nodes', node('n1'));
+      const good = new k8s.KubeConfig();
+      good.loadFromFile(writeKubeconfig(path.join(dir, 'tls-good'), tlsServer.url, { token: 't', caFile: cert.certFile }));
+      assert.deepEqual((await good.makeApiClient(k8s.CoreV1Api).listNode()).items.map((n) => n.metadata?.name), ['n1']);
+      const unverified = new k8s.KubeConfig();
+      unverified.loadFromFile(writeKubeconfig(path.join(dir, 'tls-bad'), tlsServer.url, { token: 't' }));
+      await assert.rejects(unverified.makeApiClient(k8s.CoreV1Api).listNode(), /self[- ]signed certificate/i);
+    } finally {
+      await tlsServer.close();
+    }
   });
 
   it('an informer re-lists after 410 and misses no change made while its watch was down', async () => {

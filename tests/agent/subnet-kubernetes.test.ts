@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parseNetConf } from '../../src/agent/subnet/flannel';
 import { KubernetesSubnetSource, type KubernetesSourceOptions } from '../../src/agent/subnet/kubernetes';
 import type { LocalAnnouncement, NodeLease } from '../../src/agent/subnet/types';
-import { FakeApiServer, writeKubeconfig } from '../fixtures/fake-apiserver';
+import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../fixtures/fake-apiserver';
 
 const NET = parseNetConf('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 const SELF: LocalAnnouncement = { node: 'win1', publicIp: '192.168.79.40', backendType: 'vxlan', vni: 4096, vtepMac: '00-15-5D-FB-CB-0D' };
@@ -184,6 +184,33 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
       const a = server.get('nodes', 'win1')!.metadata.annotations;
       return a['flannel.alpha.coreos.com/public-ip'] === '192.168.79.40' && a['flannel.alpha.coreos.com/backend-type'] === 'vxlan';
     });
+  });
+
+  it('in a pod: in-cluster HTTPS config from the service account files, under CONTAINER_SANDBOX_MOUNT_POINT on a HostProcess container', async () => {
+    const cert = makeTestCertificate(path.join(dir, 'tls'));
+    const tlsServer = new FakeApiServer({ token: 'sa-token', tls: cert });
+    await tlsServer.start();
+    const sandbox = path.join(dir, 'sandbox');
+    const sa = path.join(sandbox, 'var/run/secrets/kubernetes.io/serviceaccount');
+    fs.mkdirSync(sa, { recursive: true });
+    fs.writeFileSync(path.join(sa, 'token'), 'sa-token');
+    fs.copyFileSync(cert.certFile, path.join(sa, 'ca.crt'));
+    fs.writeFileSync(path.join(sa, 'namespace'), 'kube-flannel');
+    const saved = { ...process.env };
+    Object.assign(process.env, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(tlsServer.port), CONTAINER_SANDBOX_MOUNT_POINT: sandbox });
+    try {
+      tlsServer.create('nodes', node('win1', '10.244.3.0/24'));
+      const lease = await source({ kubeconfig: undefined }).start(SELF);
+      assert.equal(lease.subnet, '10.244.3.0/24');
+      assert.equal(tlsServer.get('nodes', 'win1')!.metadata.annotations['flannel.alpha.coreos.com/kube-subnet-manager'], 'true');
+    } finally {
+      for (const k of ['KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'CONTAINER_SANDBOX_MOUNT_POINT']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      for (const s of sources.splice(0)) await s.close();
+      await tlsServer.close();
+    }
   });
 
   it('close() ends the watch and the lease (annotations) stays', async () => {

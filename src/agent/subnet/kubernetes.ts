@@ -17,6 +17,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { getLogger, type Logger } from '../../util/log';
 import { cidrContains } from './allocate';
 import { annotationNames, desiredAnnotations, leaseFromNode, nodePodCidr, normalizeMac, type AnnotationNames } from './flannel';
@@ -44,6 +45,16 @@ export interface KubernetesSourceOptions {
 
 type NodeInformer = k8s.Informer<k8s.V1Node> & k8s.ObjectCache<k8s.V1Node>;
 
+/**
+ * Where the service account files are: a Windows HostProcess container sees its volume mounts under
+ * CONTAINER_SANDBOX_MOUNT_POINT (unless the runtime also binds them at their usual paths), so look there first.
+ */
+function inClusterPathPrefix(env: NodeJS.ProcessEnv): string {
+  const root = env.CONTAINER_SANDBOX_MOUNT_POINT;
+  if (root && fs.existsSync(path.join(root, 'var/run/secrets/kubernetes.io/serviceaccount/token'))) return root.replace(/[\\/]+$/, '');
+  return '';
+}
+
 /** Loads the kubeconfig the way flanneld does: the given file, else the in-cluster configuration. */
 export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -55,7 +66,7 @@ export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
       throw new Error(`kubeconfig ${file}: ${(e as Error).message}`);
     }
   } else if (env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
+    kc.loadFromCluster(inClusterPathPrefix(env));
   } else {
     throw new Error('kubernetes subnet source: no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset); pass --kubeconfig');
   }
