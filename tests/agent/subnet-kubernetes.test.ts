@@ -97,6 +97,13 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     assert.deepEqual(JSON.parse(patches().at(-1)!.body!), { metadata: { annotations: { 'flannel.alpha.coreos.com/backend-data': '{"VNI":4096,"VtepMAC":"00:15:5d:00:00:01"}' } } });
   });
 
+  it('waits for its Node to be registered (flannel waits 30 s) and takes the IPv4 entry of dual-stack podCIDRs', async () => {
+    const starting = source().start(SELF);
+    await until('the source is watching', () => server.watchCount() === 1);
+    server.create('nodes', { metadata: { name: 'win1' }, spec: { podCIDR: 'fd00:10:244:3::/64', podCIDRs: ['fd00:10:244:3::/64', '10.244.3.0/24'] } });
+    assert.equal((await starting).subnet, '10.244.3.0/24');
+  });
+
   it('honours public-ip-overwrite as flannel does', async () => {
     server.create('nodes', node('win1', '10.244.3.0/24', { 'flannel.alpha.coreos.com/public-ip-overwrite': '203.0.113.9' }));
     const lease = await source().start(SELF);
