@@ -114,6 +114,11 @@ describe('agent subnet: etcd source (real etcd)', function () {
     assert.match((await client.get(`${prefix}/subnets/${first.subnet.replace('/', '-')}`).string())!, /"VtepMAC":"aa:bb:cc:00:00:33"/);
     const prev = await source({ previousSubnet: '10.244.77.0/24' }).start(ann(4));
     assert.equal(prev.subnet, '10.244.77.0/24');
+    // A lease flanneld left with another backend still belongs to this public IP (flannel's findLeaseByIP).
+    await client.put(`${prefix}/subnets/10.244.88.0-24`).value('{"PublicIP":"192.168.50.5","PublicIPv6":null,"BackendType":"udp","BackendData":{}}');
+    const switched = await source().start(ann(5));
+    assert.equal(switched.subnet, '10.244.88.0/24');
+    assert.equal(await client.get(`${prefix}/subnets/10.244.88.0-24`).string(), '{"PublicIP":"192.168.50.5","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"aa:bb:cc:00:00:05"}}');
   });
 
   it('reuses a lease a real flanneld left for this public IP, and reads flannel-written peers', async () => {

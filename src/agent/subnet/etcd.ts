@@ -236,9 +236,10 @@ export class EtcdSubnetSource implements SubnetSource {
     const retries = this.opts.raceRetries ?? 10;
     for (let attempt = 0; attempt < retries; attempt++) {
       const { leases } = await this.listLeases();
+      // flannel's findLeaseByIP: the PublicIP alone decides, whatever backend the old lease announced.
       const mine = leases.find((l) => {
         try {
-          return parseLeaseValue(l.subnet, l.value).publicIp === self.publicIp;
+          return (JSON.parse(l.value) as { PublicIP?: unknown }).PublicIP === self.publicIp;
         } catch {
           return false;
         }
