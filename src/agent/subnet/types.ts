@@ -14,6 +14,9 @@ export interface ClusterNetConf {
   network: string;
   /** Prefix length of each node's subnet (`SubnetLen`, default 24). */
   subnetLen: number;
+  /** First/last subnet the etcd source may lease (`SubnetMin`/`SubnetMax`; flannel skips the first subnet). */
+  subnetMin?: string;
+  subnetMax?: string;
   backend: {
     type: BackendType;
     /** VXLAN network identifier (`VNI`); flannel's Windows default is 4096. */
@@ -64,6 +67,11 @@ export interface SubnetSource {
   publish(self: LocalAnnouncement): Promise<void>;
   /** Every other node's current lease (never this node's own), as last seen. */
   peers(): NodeLease[];
+  /**
+   * Other nodes seen in the cluster but not usable as peers, with the reason (no flannel annotations or pod
+   * CIDR yet, a backend type Switchyard does not program, an unreadable lease), for status and events.
+   */
+  unusable?(): { node: string; why: string }[];
   /** Called after any change to the peer set or a peer's lease (coalescing is the caller's business). */
   onChange(listener: () => void): void;
   /** Stops watches and renewals. Does not delete this node's lease (it is kept across restarts). */
