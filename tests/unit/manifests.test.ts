@@ -134,3 +134,56 @@ describe('manifests', () => {
     }
   });
 });
+
+/**
+ * RBAC = exactly what the code calls. Every @kubernetes/client-node call in src/ (API client methods and
+ * informer/watch paths) maps to one (apiGroup, resource, verb); the ClusterRole must grant that set and no
+ * more. A client method missing from the table fails the test, so a new call cannot slip past the manifest.
+ */
+describe('manifests: RBAC matches the API calls in src/', () => {
+  const methodRules: Record<string, [string, string, string][]> = {
+    listNode: [['', 'nodes', 'list']],
+    readNode: [['', 'nodes', 'get']],
+    patchNode: [['', 'nodes', 'patch']],
+    patchNodeStatus: [['', 'nodes/status', 'patch']],
+    listServiceForAllNamespaces: [['', 'services', 'list']],
+    listEndpointSliceForAllNamespaces: [['discovery.k8s.io', 'endpointslices', 'list']],
+    createNamespacedEvent: [['', 'events', 'create']],
+  };
+  const pathRules: Record<string, [string, string][]> = {
+    '/api/v1/nodes': [['', 'nodes']],
+    '/api/v1/services': [['', 'services']],
+    '/apis/discovery.k8s.io/v1/endpointslices': [['discovery.k8s.io', 'endpointslices']],
+  };
+
+  function sourceFiles(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? sourceFiles(p) : e.name.endsWith('.ts') ? [p] : [];
+    });
+  }
+
+  it('the ClusterRole grants exactly the calls the agent and proxy make', () => {
+    const used = new Set<string>();
+    const unknown: string[] = [];
+    for (const file of sourceFiles(path.join(root, 'src'))) {
+      const text = fs.readFileSync(file, 'utf8');
+      if (!/@kubernetes\/client-node/.test(text)) continue;
+      for (const m of text.matchAll(/\b(?:api|client|coreApi|discoveryApi|eventsApi|\w+Api)!?\.((?:list|read|patch|create|replace|delete)\w*)\(/g)) {
+        const rules = methodRules[m[1]];
+        if (!rules) unknown.push(`${path.relative(root, file)}: ${m[1]}`);
+        else for (const r of rules) used.add(r.join('|'));
+      }
+      for (const m of text.matchAll(/['"`](\/apis?\/[a-z0-9./-]+)['"`]/g)) {
+        const rules = pathRules[m[1]];
+        if (!rules) unknown.push(`${path.relative(root, file)}: watch ${m[1]}`);
+        else for (const [g, r] of rules) for (const verb of ['list', 'watch']) used.add([g, r, verb].join('|'));
+      }
+    }
+    assert.deepEqual(unknown, [], 'client calls with no RBAC mapping in this test: add them to the table and to manifests/base/rbac.yaml');
+    const role = loadYaml(path.join(manifests, 'base/rbac.yaml')).find((o) => o.kind === 'ClusterRole') as any;
+    const granted = new Set<string>();
+    for (const rule of role.rules) for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) granted.add([g, r, v].join('|'));
+    assert.deepEqual([...granted].sort(), [...used].sort());
+  });
+});
