@@ -377,9 +377,15 @@ int main(int argc, char **argv) {
     frame[2] = (char)(b.n >> 8);
     frame[3] = (char)b.n;
 
-    if (sy_write_all(conn, frame, b.n + 4, deadline, msg, sizeof msg) != 0) cni_fail(TRY_AGAIN, "the switchyard agent did not take the call", msg);
+    /* A refusal (e.g. of a caller that is not root) may arrive, and the agent close, before the request is
+     * written whole: the reply then explains the failed write better than the write error does. */
+    char write_msg[512] = "";
+    int wrote = sy_write_all(conn, frame, b.n + 4, deadline, write_msg, sizeof write_msg);
     unsigned char head[4];
-    if (sy_read_full(conn, head, 4, deadline, msg, sizeof msg) != 0) cni_fail(TRY_AGAIN, "no reply from the switchyard agent", msg);
+    if (sy_read_full(conn, head, 4, deadline, msg, sizeof msg) != 0) {
+        if (wrote != 0) cni_fail(TRY_AGAIN, "the switchyard agent did not take the call", write_msg);
+        cni_fail(TRY_AGAIN, "no reply from the switchyard agent", msg);
+    }
     size_t len = (size_t)head[0] << 24 | (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
     if (len > SY_MAX_FRAME) cni_fail(TRY_AGAIN, "malformed reply from the switchyard agent", "reply frame over 4 MiB");
     /* The request buffer is done with: the reply is read into the same memory. */

@@ -162,7 +162,7 @@ function allowedPeer(socket: net.Socket): string | undefined {
 
 function serve(socket: net.Socket, opts: ApiServerOptions, isPipe: boolean): void {
   let replied = false;
-  const reply = (value: unknown) => {
+  const reply = (value: unknown, drain = false) => {
     if (replied) return;
     replied = true;
     socket.setTimeout(0);
@@ -172,12 +172,23 @@ function serve(socket: net.Socket, opts: ApiServerOptions, isPipe: boolean): voi
     } catch (e) {
       frame = encodeFrame(errorReply(`reply could not be framed: ${(e as Error).message}`));
     }
+    if (!drain) {
+      // The request was read whole: closed once the reply is handed to the kernel (a half-open socket
+      // would otherwise keep server.close() waiting).
+      socket.end(frame, () => socket.destroy());
+      return;
+    }
+    // Refused before the client finished sending: what it still sends is read and dropped for a moment,
+    // so its write does not fail before it reads the refusal; then the connection is closed regardless.
+    socket.removeAllListeners('data');
+    socket.on('data', () => {});
     socket.end(frame);
+    socket.once('end', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
   };
   const refuse = (why: string) => {
     opts.log?.warn('api request refused', { error: why });
-    reply(errorReply(why));
-    socket.removeAllListeners('data');
+    reply(errorReply(why), true);
   };
   socket.on('error', () => {
     // the client went away; nothing to answer
