@@ -148,7 +148,10 @@ async function inProcessTurn(file: string, timeoutMs: number): Promise<() => voi
   inProcessTails.set(key, tail);
   const finish = () => {
     done();
-    if (inProcessTails.get(key) === tail) inProcessTails.delete(key);
+    // Forgotten only once everyone queued before has gone too (a timed-out waiter finishes early).
+    void tail.then(() => {
+      if (inProcessTails.get(key) === tail) inProcessTails.delete(key);
+    });
   };
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {

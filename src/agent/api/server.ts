@@ -19,7 +19,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { FrameError, FrameReader, encodeFrame, parseFrameBody } from './framing';
 import { peerCredentials } from './peer';
-import type { ApiHandlers, ApiServer, CniRequest, ErrorReply } from './types';
+import type { ApiHandlers, ApiServer, CniReply, CniRequest, ErrorReply, StatusReply } from './types';
 import type { Logger } from '../../util/log';
 
 export const DEFAULT_SOCKET = process.platform === 'win32' ? '\\\\.\\pipe\\switchyard-agent' : '/run/switchyard/agent.sock';
@@ -217,7 +217,7 @@ function serve(socket: net.Socket, opts: ApiServerOptions, isPipe: boolean): voi
   });
 }
 
-async function dispatch(body: Buffer, opts: ApiServerOptions): Promise<unknown> {
+async function dispatch(body: Buffer, opts: ApiServerOptions): Promise<CniReply | StatusReply | ErrorReply> {
   let req: ReturnType<typeof validateRequest>;
   try {
     req = validateRequest(parseFrameBody(body));
