@@ -74,6 +74,20 @@ function corpus(lab: Lab, ns: string): Case[] {
       cases.push({ name: `${file} ${cmd}`, plugin, cni: env(cmd, `m${file.length}${plugin.length}`), stdin: manifest(file, lab.ipamDir) });
     }
   }
+  // A delegated IPAM plugin that talks on stderr: the agent must hand its stderr back with the reply.
+  const fakeBin = path.join(lab.dir, 'fakebin');
+  fs.mkdirSync(fakeBin, { recursive: true });
+  fs.writeFileSync(path.join(fakeBin, 'chatty-ipam'), [
+    '#!/bin/sh',
+    'cat >/dev/null',
+    'echo "chatty-ipam: $CNI_COMMAND for $CNI_CONTAINERID" >&2',
+    'if [ "$CNI_COMMAND" = ADD ]; then echo \'{"cniVersion":"1.0.0","ips":[{"address":"10.244.1.77/24","gateway":"10.244.1.1"}]}\'; fi',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  const chatty = { ...bridge('1.0.0', 2), ipam: { type: 'chatty-ipam' } };
+  for (const cmd of ['ADD', 'DEL']) {
+    cases.push({ name: `delegated IPAM with stderr ${cmd}`, plugin: 'win-bridge', cni: { ...env(cmd, 'p-chatty'), CNI_PATH: `${BIN}:${fakeBin}` }, stdin: chatty });
+  }
   cases.push({ name: 'delegated IPAM missing from CNI_PATH', plugin: 'win-bridge', cni: { ...env('ADD', 'p-noipam'), CNI_PATH: BIN }, stdin: { ...bridge('1.0.0', 2), ipam: { type: 'no-such-ipam', subnet: '10.244.1.0/24' } } });
   return cases;
 }
@@ -121,6 +135,7 @@ describe('native entrypoint: byte-for-byte parity of the three routes', function
     assert.ok(node.filter((o) => o.code === 0).length >= 40, 'successful calls');
     assert.ok(node.filter((o) => o.code !== 0).length >= 15, 'failing calls');
     assert.ok(node.some((o) => o.name.includes('conflist ADD') && o.code === 0 && JSON.parse(o.stdout).ips.length === 1));
+    assert.equal(node.find((o) => o.name === 'delegated IPAM with stderr ADD')?.stderr, 'chatty-ipam: ADD for p-chatty\n');
   });
 
   for (const route of ['agent', 'fallback'] as const) {
