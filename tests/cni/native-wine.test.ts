@@ -24,6 +24,25 @@ function haveMingw(): boolean {
   return spawnSync(MINGW, ['--version']).status === 0;
 }
 
+/**
+ * wineserver keeps its socket in /tmp/wine-XXXXXX/server-<dev>-<inode of the prefix>/ and leaves it behind:
+ * remove the one belonging to this test's prefix (found by the prefix's device and inode).
+ */
+function removeWineServerDir(prefix: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(prefix);
+  } catch {
+    return;
+  }
+  const name = `server-${st.dev.toString(16)}-${st.ino.toString(16)}`;
+  for (const d of fs.readdirSync(os.tmpdir())) {
+    if (!d.startsWith('wine-')) continue;
+    const dir = path.join(os.tmpdir(), d);
+    if (fs.existsSync(path.join(dir, name))) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('native entrypoint: the Windows .exe under Wine', function () {
   this.timeout(300_000);
   let prefix: string;
@@ -51,7 +70,10 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
 
   after(async () => {
     relay?.kill('SIGKILL');
-    if (prefix) spawnSync(WINESERVER, ['-k'], { env: { ...process.env, WINEPREFIX: prefix } });
+    if (prefix) {
+      spawnSync(WINESERVER, ['-k'], { env: { ...process.env, WINEPREFIX: prefix } });
+      removeWineServerDir(prefix);
+    }
     await new Promise<void>((r) => (forwarder ? forwarder.close(() => r()) : r()));
     await server?.close();
     lab?.cleanup();
