@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Build: type-check and compile everything with tsc into dist/, then the optional steps each part of the
-// project owns: the native stub library (native/Makefile) and the bundled CNI executables (scripts/build-cni.js).
+// project owns: the native stub library and CNI entrypoint (native/Makefile), the bundled CNI executables
+// (scripts/build-cni.js) and the copyable CNI bin directories (scripts/build-cni-install.js).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -14,7 +15,13 @@ fs.chmodSync(path.join(root, 'dist/src/cli/main.js'), 0o755);
 
 if (fs.existsSync(path.join(root, 'native/Makefile')) && process.platform !== 'win32') {
   run('make', ['-s', '-C', 'native']);
+  // The Windows form of the native CNI entrypoint, cross-compiled where mingw-w64 is installed.
+  const mingw = process.env.MINGW || 'x86_64-w64-mingw32-gcc';
+  const haveMingw = (process.env.PATH || '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, mingw)));
+  if (haveMingw) run('make', ['-s', '-C', 'native', 'shim-exe', `MINGW=${mingw}`]);
+  else console.warn(`note: ${mingw} not found (Debian: apt-get install gcc-mingw-w64-x86-64): the Windows .exe CNI entrypoints are not built`);
 }
 if (fs.existsSync(path.join(root, 'scripts/build-cni.js'))) {
   run(process.execPath, [path.join(root, 'scripts/build-cni.js')]);
+  run(process.execPath, [path.join(root, 'scripts/build-cni-install.js')]);
 }

@@ -205,8 +205,43 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* A stale handle whose slot has been reused by a later open is E_HANDLE and leaves the new handle alone. */
+static void stale_handle(void) {
+  char *rec = NULL;
+  void *a = NULL, *b = NULL;
+  CHECK(call_create_network("{\"Name\":\"stale-a\",\"Type\":\"L2Bridge\"}", &a, &rec) == 0 && a, "create a");
+  free(rec);
+  char16_t *q = W(""), *props = NULL, *r = NULL;
+  CHECK(HcnQueryNetworkProperties(a, q, &props, &r) == 0, "query a");
+  GUID ida, idb;
+  char *doc = take(props);
+  CHECK(doc && parse_id(doc, &ida), "ID of a");
+  free(doc);
+  free(take(r));
+  CHECK(HcnCloseNetwork(a) == 0, "close a");
+  CHECK(call_create_network("{\"Name\":\"stale-b\",\"Type\":\"L2Bridge\"}", &b, &rec) == 0 && b, "create b");
+  free(rec);
+  CHECK(b != a, "a new open never returns a handle value seen before");
+  CHECK((uint32_t)HcnCloseNetwork(a) == 0x80070006u, "stale close is E_HANDLE");
+  CHECK((uint32_t)HcnQueryNetworkProperties(a, q, &props, &r) == 0x80070006u, "stale query is E_HANDLE");
+  free(take(props));
+  free(take(r));
+  CHECK(HcnQueryNetworkProperties(b, q, &props, &r) == 0, "b still open after the stale close");
+  doc = take(props);
+  CHECK(doc && parse_id(doc, &idb), "ID of b");
+  free(doc);
+  free(take(r));
+  CHECK(HcnCloseNetwork(b) == 0, "close b");
+  CHECK(HcnDeleteNetwork(&ida, &r) == 0, "delete a");
+  free(take(r));
+  CHECK(HcnDeleteNetwork(&idb, &r) == 0, "delete b");
+  free(take(r));
+  free(q);
+}
+
 int main(void) {
   enum { THREADS = 4 };
+  stale_handle();
   pthread_t th[THREADS];
   for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
   for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);

@@ -150,40 +150,50 @@ void store_set_doc(obj_t *o, char *doc) {
 }
 
 /* ---- handles ---- */
-#define MAX_HANDLES 4096
+/*
+ * A handle is an opaque value, (serial << HANDLE_SLOT_BITS) | slot, never a pointer: the serial is taken from
+ * a process-wide counter that only grows (not even HcnStubReset rewinds it), so a stale handle — closed,
+ * its slot since reused by another thread's open — never matches the slot's current serial and is always
+ * E_HANDLE, as with real HNS, instead of closing someone else's handle.
+ */
+#define HANDLE_SLOT_BITS 12
+#define MAX_HANDLES (1 << HANDLE_SLOT_BITS)
 typedef struct {
   int live;
   kind_t kind;
+  uint64_t serial;
   char id[37];
 } handle_t;
 static handle_t handles[MAX_HANDLES];
+static uint64_t next_serial = 1;
 
 void *handle_open(kind_t k, const char *id) {
   for (int i = 0; i < MAX_HANDLES; i++) {
     if (!handles[i].live) {
       handles[i].live = 1;
       handles[i].kind = k;
+      handles[i].serial = next_serial++;
       snprintf(handles[i].id, sizeof handles[i].id, "%s", id);
-      return &handles[i];
+      return (void *)(uintptr_t)(handles[i].serial << HANDLE_SLOT_BITS | (uint64_t)i);
     }
   }
   return NULL;
 }
 
 static handle_t *handle_slot(void *h) {
-  uintptr_t p = (uintptr_t)h, base = (uintptr_t)handles;
-  if (p < base || p >= base + sizeof handles || (p - base) % sizeof(handle_t) != 0) return NULL;
-  return (handle_t *)h;
+  uint64_t v = (uint64_t)(uintptr_t)h;
+  handle_t *s = &handles[v & (MAX_HANDLES - 1)];
+  return s->live && s->serial == v >> HANDLE_SLOT_BITS ? s : NULL;
 }
 
 const char *handle_id(void *h, kind_t k) {
   handle_t *s = handle_slot(h);
-  return s && s->live && s->kind == k ? s->id : NULL;
+  return s && s->kind == k ? s->id : NULL;
 }
 
 int handle_close(void *h, kind_t k) {
   handle_t *s = handle_slot(h);
-  if (!s || !s->live || s->kind != k) return 0;
+  if (!s || s->kind != k) return 0;
   s->live = 0;
   return 1;
 }

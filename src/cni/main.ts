@@ -36,7 +36,7 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
   } catch (e) {
     outcome = { stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(), stderr: '', exitCode: 1 };
   }
-  logOutcome(about, outcome, Number(process.hrtime.bigint() - started) / 1e6);
+  logOutcome(about, process.env, outcome, Number(process.hrtime.bigint() - started) / 1e6);
   if (outcome.stderr) process.stderr.write(outcome.stderr);
   if (outcome.stdout) fs.writeSync(1, outcome.stdout);
   process.exitCode = outcome.exitCode;
@@ -47,9 +47,8 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
  * ended and how long it took. Only identity fields from the environment are logged, never the config
  * (runtimeConfig can carry anything a runtime passes).
  */
-function logOutcome(about: string, outcome: { stdout: string; exitCode: number }, ms: number): void {
-  const log = getLogger(about.split(' ')[1] ?? 'cni');
-  const env = process.env;
+export function logOutcome(about: string, env: Record<string, string | undefined>, outcome: { stdout: string; exitCode: number }, ms: number): void {
+  const log = getLogger(about.split(' ')[1] ?? 'cni', env as NodeJS.ProcessEnv);
   const meta: Record<string, unknown> = {
     command: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, netns: env.CNI_NETNS, ifname: env.CNI_IFNAME, ms: Math.round(ms * 10) / 10,
   };

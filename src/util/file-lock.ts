@@ -5,6 +5,7 @@
  * blocks; the lock dies with the process (kernel-released), so a killed CNI plugin never wedges the store.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -130,8 +131,66 @@ function blockWithTimeout(l: Locker, fd: number, file: string, timeoutMs: number
   });
 }
 
+/**
+ * Waiters inside one process queue here before asking the kernel: in a long-lived process (the agent runs
+ * many CNI calls at once) each blocked flock would otherwise hold one of libuv's few worker threads, and
+ * a lock holder that then needs a worker would wait behind its own waiters. The kernel lock still decides
+ * between processes; this only keeps one in-process waiter per file at the kernel.
+ */
+const inProcessTails = new Map<string, Promise<void>>();
+
+async function inProcessTurn(file: string, timeoutMs: number): Promise<() => void> {
+  const key = path.resolve(file);
+  const prev = inProcessTails.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
+  const tail = prev.then(() => mine);
+  inProcessTails.set(key, tail);
+  const finish = () => {
+    done();
+    // Forgotten only once everyone queued before has gone too (a timed-out waiter finishes early).
+    void tail.then(() => {
+      if (inProcessTails.get(key) === tail) inProcessTails.delete(key);
+    });
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LockTimeoutError(file, timeoutMs)), timeoutMs);
+  });
+  try {
+    await Promise.race([prev, timedOut]);
+  } catch (e) {
+    finish();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return finish;
+}
+
 /** Opens (creating if needed, mode 0600 like host-local) and exclusively locks `file`. */
 export async function acquireLock(file: string, timeoutMs = 30_000): Promise<FileLock> {
+  const started = Date.now();
+  const endTurn = await inProcessTurn(file, timeoutMs);
+  try {
+    const lock = await acquireKernelLock(file, Math.max(1, timeoutMs - (Date.now() - started)));
+    return {
+      file,
+      release() {
+        try {
+          lock.release();
+        } finally {
+          endTurn();
+        }
+      },
+    };
+  } catch (e) {
+    endTurn();
+    throw e instanceof LockTimeoutError ? new LockTimeoutError(file, timeoutMs) : e;
+  }
+}
+
+async function acquireKernelLock(file: string, timeoutMs: number): Promise<FileLock> {
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   const l = getLocker();
   const deadline = Date.now() + timeoutMs;

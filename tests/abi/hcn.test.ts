@@ -15,6 +15,17 @@ import { guidBytes, parseGuid } from '../../src/dataplane/windows/guid';
 import { runConformance, rejectsKind } from '../conformance/suite';
 import { STUB_LIBRARY, assertNoLeaks, eventually, stub, withEnv } from './stub';
 
+/** A call-log file in a temp directory removed when the suite ends (test runs left /tmp/sy-abi-* behind). */
+const logDirs: string[] = [];
+function tempCallLog(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-abi-'));
+  logDirs.push(dir);
+  return path.join(dir, 'calls.jsonl');
+}
+after(() => {
+  for (const dir of logDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 const openHcn = (o: DataplaneOptions = {}): Promise<HostNetworkService> =>
   open(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {}, ...o }));
 
@@ -170,7 +181,7 @@ describe('hcn data plane: C ABI against the stub library', function () {
   });
 
   it('reads the HNS version once and gates requests, naming the HNS version and Windows build needed', async function () {
-    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sy-abi-')), 'calls.jsonl');
+    const log = tempCallLog();
     undo = withEnv({ HCNSTUB_HNS_VERSION: '9.1' });
     const old = await openHcn({ callLog: log });
     assert.deepEqual(await old.version(), { Major: 9, Minor: 1 });
@@ -195,7 +206,7 @@ describe('hcn data plane: C ABI against the stub library', function () {
     for (const [version, inPlace] of [['15.4', true], ['12.0', false]] as const) {
       stub().reset();
       const restore = withEnv({ HCNSTUB_HNS_VERSION: version });
-      const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sy-abi-')), 'calls.jsonl');
+      const log = tempCallLog();
       try {
         const h = await openHcn({ callLog: log });
         const lb = await h.createLoadBalancer({ FrontendVIPs: ['10.96.0.10'], HostComputeEndpoints: [], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] });

@@ -93,6 +93,8 @@ export function run(plugin: string, lab: Lab | undefined, cni: CniEnv, stdin: st
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => resolve(toRun(code, out, err)));
+    // A plugin that fails before reading stdin closes it; its exit status is the result.
+    child.stdin.on('error', () => {});
     child.stdin.end(typeof stdin === 'string' ? stdin : JSON.stringify(stdin));
   });
 }

@@ -28,6 +28,8 @@ export interface CniReply {
 }
 
 export interface StatusRequest { op: 'status' }
+/** The reply to a status request: whatever the agent's status handler returned. */
+export interface StatusReply { ok: true; status: unknown }
 export type ApiRequest = CniRequest | StatusRequest;
 export interface ErrorReply { ok: false; error: string }
 

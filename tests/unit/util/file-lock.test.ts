@@ -51,4 +51,25 @@ describe('file lock (flock, interoperable with host-local)', () => {
     })));
     assert.equal(fs.readFileSync(counter, 'utf8'), '20');
   });
+
+  it('in one process, waiters queue in order and a timed-out waiter leaves the queue intact', async () => {
+    const file = path.join(dir, 'lock');
+    const order: string[] = [];
+    const first = await acquireLock(file);
+    const second = acquireLock(file, 5_000).then((l) => {
+      order.push('second');
+      return l;
+    });
+    // Times out while the first holder still has the lock; the one queued after it must still get its turn.
+    await assert.rejects(acquireLock(file, 50), LockTimeoutError);
+    const third = acquireLock(file, 5_000).then((l) => {
+      order.push('third');
+      l.release();
+    });
+    order.push('first releases');
+    first.release();
+    (await second).release();
+    await third;
+    assert.deepEqual(order, ['first releases', 'second', 'third']);
+  });
 });

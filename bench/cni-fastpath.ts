@@ -1,0 +1,243 @@
+/**
+ * The CNI fast path, side by side in one run (printed, never asserted): Debian's reference `bridge` +
+ * `host-local` (/usr/lib/cni), Switchyard's Node entrypoint, and Switchyard's native entrypoint forwarding
+ * to an agent (the API server with the in-process executor: src/agent/api, src/cni/exec.ts).
+ *  1. Entrypoint start: VERSION of each executable (median / p95 of N sequential runs, interleaved).
+ *  2. Linux data plane, as root: 50 pods ADD then DEL, sequential and 8-way parallel, every executable run
+ *     through `nsenter --net=<node netns>` (the agent itself runs in that namespace), the switchyard type in
+ *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network).
+ *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
+ * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
+ */
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDataplane } from '../src/dataplane/factory';
+import { intArg, pct, pool } from './lib/stats';
+
+const ROOT = path.resolve(__dirname, '../..');
+const NODE_BIN = path.join(ROOT, 'dist/cni/bin');
+const SHIM_BIN = path.join(ROOT, 'dist/cni/install/linux');
+const REF_BIN = '/usr/lib/cni';
+const PODS = intArg(0, 'pods', 50);
+const PAR = intArg(1, 'parallel', 8);
+const RUNS = intArg(2, 'runs', 30);
+const tag = crypto.randomBytes(2).toString('hex');
+
+const SERVER_SCRIPT = `
+const { startApiServer } = require(${JSON.stringify(path.join(ROOT, 'dist/src/agent/api/server.js'))});
+const { cniHandler } = require(${JSON.stringify(path.join(ROOT, 'dist/src/agent/api/cni-handler.js'))});
+startApiServer({ socketPath: process.argv[1], handlers: { status: async () => ({}), cni: cniHandler({}) } })
+  .then(() => process.stdout.write('ready\\n'), (e) => { console.error(e); process.exit(1); });
+`;
+
+interface Agent {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The API server with the in-process executor, in its own process (optionally inside a node netns). */
+function startAgent(socket: string, env: NodeJS.ProcessEnv, netns?: string): Promise<Agent> {
+  const argv = [process.execPath, '-e', SERVER_SCRIPT, socket];
+  const [cmd, ...args] = netns ? ['nsenter', `--net=${netns}`, ...argv] : argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
+    child.stdout!.once('data', () => resolve({
+      child,
+      stop: () => new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+    }));
+  });
+}
+
+function runOnce(file: string, env: NodeJS.ProcessEnv, stdin: string, wrap: string[] = []): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const [cmd, ...args] = [...wrap, file];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`${file} ${env.CNI_COMMAND} ${env.CNI_CONTAINERID ?? ''} exited ${code}: ${out}`));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
+  });
+}
+
+const f1 = (x: number) => x.toFixed(1).padStart(6);
+
+function startup(env: NodeJS.ProcessEnv, socket: string): string[] {
+  const variants: [string, string, NodeJS.ProcessEnv][] = [
+    ['Go bridge (reference)', path.join(REF_BIN, 'bridge'), env],
+    ['Go host-local (reference)', path.join(REF_BIN, 'host-local'), env],
+    ['native win-bridge → agent', path.join(SHIM_BIN, 'win-bridge'), { ...env, SWITCHYARD_AGENT_SOCKET: socket }],
+    ['native win-bridge → fallback (node)', path.join(SHIM_BIN, 'win-bridge'), { ...env, SWITCHYARD_AGENT_SOCKET: `${socket}.none` }],
+    ['Node win-bridge entrypoint', path.join(NODE_BIN, 'win-bridge'), env],
+  ].filter(([, file]) => fs.existsSync(file as string)) as [string, string, NodeJS.ProcessEnv][];
+  const time = (file: string, e: NodeJS.ProcessEnv) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(file, [], { env: { ...e, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${file} VERSION exited ${r.status}: ${r.stdout}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const xs = variants.map(() => [] as number[]);
+  for (const [, file, e] of variants) for (let i = 0; i < 3; i++) time(file, e);
+  for (let i = 0; i < RUNS; i++) variants.forEach(([, file, e], j) => xs[j].push(time(file, e)));
+  return variants.map(([label], j) => `  ${label.padEnd(40)} ${f1(pct(xs[j], 50))} / ${f1(pct(xs[j], 95))}`);
+}
+
+interface Route {
+  label: string;
+  file: string;
+  env: NodeJS.ProcessEnv;
+  conf: string;
+}
+
+async function podsRun(route: Route, cni: (i: number) => NodeJS.ProcessEnv, width: number, wrap: string[]): Promise<{ add: number[]; del: number[]; addWall: number; delWall: number }> {
+  let t0 = process.hrtime.bigint();
+  const add = await pool(PODS, width, (i) => runOnce(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'ADD' }, route.conf, wrap));
+  const addWall = Number(process.hrtime.bigint() - t0) / 1e6;
+  t0 = process.hrtime.bigint();
+  const del = await pool(PODS, width, (i) => runOnce(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'DEL' }, route.conf, wrap));
+  const delWall = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { add, del, addWall, delWall };
+}
+
+function row(label: string, mode: string, r: { add: number[]; del: number[]; addWall: number; delWall: number }, ref?: { add: number[]; del: number[]; addWall: number }): string {
+  const ratio = ref ? `   (ADD ${(pct(r.add, 50) / pct(ref.add, 50)).toFixed(2)}×, DEL ${(pct(r.del, 50) / pct(ref.del, 50)).toFixed(2)}×, wall ${(r.addWall / ref.addWall).toFixed(2)}× of the reference)` : '';
+  return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}${ratio}`;
+}
+
+async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (process.getuid?.() !== 0) return ['  skipped: needs root (network namespaces)'];
+  if (!fs.existsSync(path.join(REF_BIN, 'bridge'))) return [`  skipped: needs ${REF_BIN}/bridge (containernetworking-plugins)`];
+  const rows: string[] = [];
+  const created: string[] = [];
+  const agents: Agent[] = [];
+  const addNs = (name: string) => {
+    execFileSync('ip', ['netns', 'add', name]);
+    created.push(name);
+    return `/var/run/netns/${name}`;
+  };
+  try {
+    for (const [mode, width] of [['sequential', 1], [`${PAR}-way`, PAR]] as const) {
+      let ref: Awaited<ReturnType<typeof podsRun>> | undefined;
+      for (const kind of ['reference', 'node', 'agent'] as const) {
+        const r = `${tag}${width}${kind[0]}`;
+        const nodeNs = addNs(`syfp${r}`);
+        execFileSync('ip', ['-n', `syfp${r}`, 'link', 'set', 'lo', 'up']);
+        const runEnv: NodeJS.ProcessEnv = { ...env, SWITCHYARD_DATAPLANE: 'linux', SWITCHYARD_LINUX_STATE: path.join(dir, `state-${r}.json`) };
+        const podNs = Array.from({ length: PODS }, (_, i) => addNs(`syfp${r}p${i}`));
+        let route: Route;
+        if (kind === 'reference') {
+          route = {
+            label: 'reference bridge + host-local', file: path.join(REF_BIN, 'bridge'), env: runEnv,
+            conf: JSON.stringify({ cniVersion: '1.0.0', name: `ref${r}`, type: 'bridge', bridge: `cni${r}`.slice(0, 15), isGateway: true, ipMasq: false, ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, `ref${r}`) } }),
+          };
+        } else {
+          const dp = await openDataplane({ kind: 'linux', env: { ...runEnv, SWITCHYARD_LINUX_NETNS: nodeNs } });
+          await dp.createNetwork({ Name: `net${r}`, Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
+          await dp.close();
+          const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'sy', type: 'switchyard', mode: 'l2bridge', network: `net${r}`, ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) } });
+          if (kind === 'node') route = { label: 'switchyard, Node entrypoint', file: path.join(NODE_BIN, 'switchyard'), env: runEnv, conf };
+          else {
+            const socket = path.join(dir, `agent-${r}`, 'agent.sock');
+            agents.push(await startAgent(socket, runEnv, nodeNs));
+            route = { label: 'switchyard, native → agent', file: path.join(SHIM_BIN, 'switchyard'), env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket }, conf };
+          }
+        }
+        const cni = (i: number) => ({ CNI_CONTAINERID: `c${r}${i}`, CNI_NETNS: podNs[i], CNI_IFNAME: 'eth0', CNI_PATH: kind === 'reference' ? REF_BIN : NODE_BIN });
+        const res = await podsRun(route, cni, width, ['nsenter', `--net=${nodeNs}`]);
+        if (kind === 'reference') ref = res;
+        rows.push(row(route.label, mode, res, kind === 'reference' ? undefined : ref));
+      }
+    }
+  } finally {
+    for (const a of agents) await a.stop();
+    for (const n of created.reverse()) execFileSync('ip', ['netns', 'del', n]);
+  }
+  return rows;
+}
+
+async function memoryPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const rows: string[] = [];
+  const agents: Agent[] = [];
+  try {
+    for (const [mode, width] of [['sequential', 1], [`${PAR}-way`, PAR]] as const) {
+      for (const kind of ['node', 'agent'] as const) {
+        const d = path.join(dir, `mem-${kind}-${width}`);
+        fs.mkdirSync(d);
+        const callLog = path.join(d, 'calls.jsonl');
+        const memEnv: NodeJS.ProcessEnv = { ...env, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: path.join(d, 'hns.json') };
+        const s = await openDataplane({ kind: 'memory', env: memEnv });
+        await s.v1.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+        const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
+        await s.close();
+        const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: path.join(d, 'ipam') } });
+        const runEnv = { ...memEnv, SWITCHYARD_CALL_LOG: callLog };
+        let route: Route;
+        if (kind === 'node') route = { label: 'win-bridge v2, Node entrypoint', file: path.join(NODE_BIN, 'win-bridge'), env: runEnv, conf };
+        else {
+          const socket = path.join(d, 'run', 'agent.sock');
+          agents.push(await startAgent(socket, memEnv));
+          route = { label: 'win-bridge v2, native → agent', file: path.join(SHIM_BIN, 'win-bridge'), env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket }, conf };
+        }
+        const cni = (i: number) => ({ CNI_CONTAINERID: `m${i}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: NODE_BIN });
+        const res = await podsRun(route, cni, width, []);
+        const calls = fs.readFileSync(callLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op: string });
+        const perPod = calls.length / PODS;
+        // The first ADD's calls: sequential runs log one call after another, the ADD ending with its attach.
+        const addOps = calls.slice(0, calls.findIndex((c) => c.op === 'attachEndpoint') + 1).map((c) => c.op);
+        rows.push(`${row(route.label, mode, res)}   calls/pod (ADD+DEL) ${perPod.toFixed(1)}`);
+        if (width === 1 && kind === 'node') rows.push(`  data-plane calls per win-bridge v2 ADD: ${addOps.length} (${addOps.join(', ')})`);
+      }
+    }
+  } finally {
+    for (const a of agents) await a.stop();
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(SHIM_BIN, 'win-bridge'))) {
+    console.error(`needs ${SHIM_BIN} (npm run build)`);
+    process.exit(2);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS; // ~45 ms per Node start here; runtimes do not set it
+  delete env.NODE_OPTIONS; // flags make V8 reject the code cache
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-fastpath-'));
+  try {
+    const socket = path.join(dir, 'version', 'agent.sock');
+    const agent = await startAgent(socket, env);
+    let start: string[];
+    try {
+      start = startup(env, socket);
+    } finally {
+      await agent.stop();
+    }
+    console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
+    for (const r of start) console.log(r);
+    console.log(`\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs), every executable through nsenter into the node netns`);
+    for (const r of await linuxPlane(dir, env)) console.log(r);
+    console.log(`\nMemory data plane, ${PODS} pods, ms`);
+    for (const r of await memoryPlane(dir, env)) console.log(r);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
