@@ -254,6 +254,7 @@ export class Agent implements HealthSource {
           ...desired.networks!.flatMap((n) => [subjectOf(`Network/${n.doc.Name}`), ...(n.doc.Policies ?? []).map((pol) => subjectOf(`Network/${n.doc.Name}`, pol))]),
           ...desired.endpoints!.map((e) => subjectOf(`Endpoint/${e.doc.Name}`)),
         ].filter((s) => !p.conflicts.some((cf) => s.startsWith(cf.key))));
+        this.problems = problems;
         if (netDoc) await this.afterNetwork(netDoc, live, report);
       }
       this.problems = problems;
@@ -325,6 +326,7 @@ export class Agent implements HealthSource {
       let mac = dr ? getCI<string>(dr.Settings, 'Address') : undefined;
       if (!mac && !dr) mac = (findPolicies((await svc.getNetwork(netDoc.ID!)).Policies, 'DrMacAddress')[0]?.Settings as { Address?: string } | undefined)?.Address;
       const colon = mac?.replace(/-/g, ':').toLowerCase();
+      if (!colon) this.problems.push(`network ${this.networkName} reports no DrMacAddress policy: no VtepMAC to publish, so vxlan peers cannot reach this node's pods yet`);
       if (colon && colon !== this.vtepMac) {
         this.vtepMac = colon;
         await this.d.source.publish(this.announcement());
