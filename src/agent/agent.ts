@@ -216,7 +216,8 @@ export class Agent implements HealthSource {
     try {
       // Reservations first: the store is shared with the CNI, so .2 and the source VIP are never a pod's.
       const store = openStore(this.c.cni.ipamDataDir, name);
-      if (traits.hostEndpoint && !this.hostIp) {
+      // .2 is reserved even where the host endpoint is not realized yet, so no pod holds it when it is.
+      if (!this.hostIp) {
         const ip = nthHost(lease.subnet, 2);
         try {
           await reserveExact(store, HOST_ENDPOINT_ID, ip);
@@ -227,12 +228,15 @@ export class Agent implements HealthSource {
       }
       if (net.backend.type === 'vxlan' && !this.sourceVip) this.sourceVip = await reserveAny(store, SOURCE_VIP_ID, lease.subnet);
 
+      if (!traits.hostEndpoint && this.c.cni.type === 'win-bridge') {
+        problems.push(`cni.type win-bridge hands pods the gateway ${nthHost(lease.subnet, 2)} (the host endpoint), which this data plane does not realize yet: pods would reach only their own subnet; use cni.type switchyard`);
+      }
       const live = await readLive(svc, { loadBalancers: false });
       this.decisions = decidePeers(net, lease, this.d.source.peers());
       this.notePeers();
       const desired = desiredState({
         net, lease, iface: this.c.iface, providerAddress: traits.sendsProviderAddress ? this.d.publicIp : undefined,
-        hostEndpointIp: this.hostIp, sourceVip: this.sourceVip,
+        hostEndpointIp: traits.hostEndpoint ? this.hostIp : undefined, sourceVip: this.sourceVip,
         peerPolicies: this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
       });
       const p = plan(desired, live);
@@ -248,7 +252,7 @@ export class Agent implements HealthSource {
         this.networkId = netDoc?.ID;
         this.networkOk = !!netDoc;
         const epAfter = (n: string) => applied.find((a) => a.key === `Endpoint/${n}`)?.document?.ID;
-        this.hostEndpointId = this.hostIp ? epAfter(hostEndpointName(net)) : undefined;
+        this.hostEndpointId = this.hostIp && traits.hostEndpoint ? epAfter(hostEndpointName(net)) : undefined;
         this.sourceVipId = this.sourceVip ? epAfter(SOURCE_VIP_ENDPOINT) : undefined;
         this.programmed = new Set([
           ...desired.networks!.flatMap((n) => [subjectOf(`Network/${n.doc.Name}`), ...(n.doc.Policies ?? []).map((pol) => subjectOf(`Network/${n.doc.Name}`, pol))]),
@@ -390,7 +394,7 @@ export class Agent implements HealthSource {
       ...(this.lease ? { subnet: this.lease.subnet } : {}),
       backend: { type: net.backend.type, ...(net.backend.type === 'vxlan' ? { vni: net.backend.vni, port: net.backend.port } : {}) },
       network: { name: this.networkName, ...(this.networkId ? { id: this.networkId } : {}), type: net.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge', ready: this.networkOk },
-      ...(this.hostIp ? { hostEndpoint: { name: hostEndpointName(net), ip: this.hostIp, ...(this.hostEndpointId ? { id: this.hostEndpointId } : {}), ready: !!this.hostEndpointId } } : {}),
+      ...(this.hostIp && this.d.traits.hostEndpoint ? { hostEndpoint: { name: hostEndpointName(net), ip: this.hostIp, ...(this.hostEndpointId ? { id: this.hostEndpointId } : {}), ready: !!this.hostEndpointId } } : {}),
       ...(this.sourceVip ? { sourceVip: { ip: this.sourceVip, endpoint: SOURCE_VIP_ENDPOINT, ...(this.sourceVipId ? { id: this.sourceVipId } : {}) } } : {}),
       ...(this.vtepMac ? { vtepMac: this.vtepMac } : {}),
       cniConfig: { file: this.c.cni.confDir ? `${this.c.cni.confDir}/${this.c.cni.confName}` : '', written: this.cniWritten },
