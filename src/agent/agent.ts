@@ -86,8 +86,6 @@ export class Agent implements HealthSource {
   private last?: ReconcileReport;
   private passes = 0;
   private loop?: Promise<void>;
-  private again = false;
-  private againReason = '';
   private timer?: NodeJS.Timeout;
   private coalesce?: NodeJS.Timeout;
   private stopped = false;
@@ -121,8 +119,8 @@ export class Agent implements HealthSource {
     this.started = true;
     const report = await this.reconcileNow('start');
     if (this.d.periodic !== false) {
+      // Kept referenced: the periodic timer is what keeps a daemon without a metrics server alive.
       this.timer = setInterval(() => this.trigger('periodic'), this.c.resyncSeconds * 1000);
-      this.timer.unref?.();
     }
     return report;
   }
@@ -162,37 +160,33 @@ export class Agent implements HealthSource {
    */
   reconcileNow(reason: string): Promise<ReconcileReport> {
     return new Promise((resolve) => {
-      const once = (r: ReconcileReport) => resolve(r);
-      if (this.loop) {
-        this.again = true;
-        this.againReason = reason;
-        this.waiters.push(once);
-        return;
+      if (this.stopped && this.last) return resolve(this.last);
+      this.waiters.push(resolve);
+      this.nextReason = reason;
+      if (!this.looping) {
+        this.looping = true;
+        this.loop = this.runLoop();
       }
-      this.waiters.push(once);
-      this.loop = this.runLoop(reason).finally(() => {
-        this.loop = undefined;
-      });
     });
   }
 
   private waiters: ((r: ReconcileReport) => void)[] = [];
+  private looping = false;
+  private nextReason = '';
 
-  private async runLoop(reason: string): Promise<void> {
-    let why = reason;
-    for (;;) {
-      const waiting = this.waiters;
-      this.waiters = [];
-      this.again = false;
-      const report = await this.pass(why);
-      for (const w of waiting) w(report);
-      for (const l of this.listeners) l(report);
-      if (!this.again || this.stopped) {
-        for (const w of this.waiters) w(report);
+  private async runLoop(): Promise<void> {
+    try {
+      // The emptiness check and `looping = false` run in one turn: a request is either seen here or starts
+      // a new loop, never lost in between.
+      while (this.waiters.length > 0) {
+        const waiting = this.waiters;
         this.waiters = [];
-        return;
+        const report = await this.pass(this.nextReason);
+        for (const w of waiting) w(report);
+        for (const l of this.listeners) l(report);
       }
-      why = this.againReason;
+    } finally {
+      this.looping = false;
     }
   }
 
@@ -374,7 +368,7 @@ export class Agent implements HealthSource {
 
   healthy(): boolean {
     // Alive while the loop keeps turning: a pass stuck for many periods means a wedged HNS call.
-    return !this.stopped && (this.loop === undefined || Date.now() - this.lastLoopAt < Math.max(60_000, this.c.resyncSeconds * 6000));
+    return !this.stopped && (!this.looping || Date.now() - this.lastLoopAt < Math.max(60_000, this.c.resyncSeconds * 6000));
   }
 
   readiness(): { ready: boolean; missing: string[] } {

@@ -63,9 +63,17 @@ function policyChanges<P extends { Type?: unknown; Settings?: unknown }>(
   const add: { p: P; reason: string }[] = [];
   const remove: { p: P; reason: string }[] = [];
   const wantIds = new Set(want.map(policyIdentity));
+  // Indexed by identity: a node with hundreds of peers compares each desired route with its namesake only.
+  const byIdentity = new Map<string, P[]>();
+  for (const l of live) {
+    const id = policyIdentity(l);
+    byIdentity.set(id, [...(byIdentity.get(id) ?? []), l]);
+  }
   for (const w of want) {
-    if (live.some((l) => holds(w, l))) continue;
-    const same = live.filter((l) => policyIdentity(l) === policyIdentity(w));
+    const same = byIdentity.get(policyIdentity(w)) ?? [];
+    if (same.some((l) => holds(w, l))) continue;
+    // Types identified by all their settings may still be held by a live policy with more fields.
+    if (same.length === 0 && live.some((l) => holds(w, l))) continue;
     if (same.length > 0 && isOwned(w)) {
       for (const l of same) remove.push({ p: l, reason: `${describePolicy(w)} differs: ${differingFields((w.Settings ?? {}) as object, (l.Settings ?? {}) as object).join(', ') || 'settings'}` });
       add.push({ p: w, reason: `${describePolicy(w)} differs` });

@@ -96,6 +96,21 @@ for (const plane of PLANES) {
       assert.deepEqual(rsrs(net), []);
     });
 
+    it('a burst of subnet-source changes is coalesced into one pass that programs them all', async () => {
+      const r = await lab.start();
+      const passes: string[][] = [];
+      const done = new Promise<void>((resolve) => r.agent.onReconcile((rep) => {
+        passes.push(rep.steps);
+        if (r.agent.status().peers.length === 3) resolve();
+      }));
+      lab.source!.setPeers([peer(2)]);
+      lab.source!.setPeers([peer(2), peer(3)]);
+      lab.source!.setPeers([peer(2), peer(3), peer(4)]);
+      await done;
+      assert.equal(passes.length, 1, JSON.stringify(passes));
+      assert.deepEqual(passes[0], ['modify Network/flannel.4096: RemoteSubnetRoute 10.244.2.0/24 missing; RemoteSubnetRoute 10.244.3.0/24 missing; RemoteSubnetRoute 10.244.4.0/24 missing']);
+    });
+
     it('a RemoteSubnetRoute deleted out of band comes back on the next pass, counted as a drift repair', async () => {
       const r = await lab.start(undefined, [peer(2), peer(3)]);
       const net = (await lab.svc!.listNetworks()).find((n) => n.Name === 'flannel.4096')!;

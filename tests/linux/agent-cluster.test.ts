@@ -89,7 +89,8 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       await lab?.down();
     });
 
-    it('each agent built its network with the peer route, and wrote the CNI config once ready', () => {
+    it('each agent built its network with the peer route, wrote the CNI config once ready, and keeps running', () => {
+      for (const a of agents) assert.equal(a.child?.exitCode, null, `agent ${a.node.name} exited:\n${a.out}`);
       const [a, b] = lab.plan.nodes;
       const routes = lab.exec(a.name, ['ip', '-4', 'route', 'show', b.podSubnet]);
       if (backend === 'vxlan') assert.match(routes, new RegExp(`${b.podSubnet.replace(/[./]/g, '\\$&')} via ${b.podSubnet.split('/')[0].replace(/\./g, '\\.')} dev syx[0-9a-f]{10} .*onlink`));
