@@ -39,9 +39,14 @@ export function createAgentLogger(opts: AgentLogOptions = {}): AgentLogger {
     error: emit('error'), warn: emit('warn'), info: emit('info'), debug: emit('debug'),
     close: () => new Promise<void>((resolve) => {
       if (!opts.file) return resolve();
-      w.on('finish', () => resolve());
+      // The file transport finishes after the logger does: wait for it, so the last lines are on disk.
+      const t = transports[0];
+      const timer = setTimeout(resolve, 1000);
+      t.once('finish', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       w.end();
-      setTimeout(resolve, 2000).unref();
     }),
   };
 }
