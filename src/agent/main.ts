@@ -38,9 +38,10 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
   const log = opts.log ?? createAgentLogger({ file: config.logFile, level: env.SWITCHYARD_LOG_LEVEL });
   const publicIp = config.publicIp ?? interfaceAddress(config.iface);
   if (!publicIp) throw new AgentConfigError([config.iface ? `--iface: interface ${config.iface} has no IPv4 address` : '--public-ip: no IPv4 interface found on this node: give --public-ip or --iface']);
+  // The source first: a source this build lacks is a configuration error, found before anything is opened.
+  const source = opts.source ?? createSubnetSource({ config });
   const svc = opts.svc ?? await openDataplane({ kind: config.dataplane as DataplaneKind | undefined, statePath: config.state, env });
   const metrics = new AgentMetrics();
-  const source = opts.source ?? createSubnetSource({ config });
   const agent = new Agent({ config, svc, source, log, metrics, traits: platformTraits(svc), publicIp, periodic: opts.periodic });
   let server: MetricsServer | undefined;
   let stopping: Promise<void> | undefined;

@@ -41,6 +41,7 @@ describe('switchyard agent (process)', function () {
     ['a bad peer in the config file', ['--config', write('bad-peer.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npeers:\n  - {node: n2, subnet: 10.244.2.0/24, publicIP: 300.1.1.1}\n')], /peers\[0\]\.publicIP: "300\.1\.1\.1" is not an IPv4 address/],
     ['an unknown setting', ['--config', write('unknown.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npodCidr: typo\n')], /podCidr: unknown setting/],
   ];
+  cases.push(['a subnet source this build does not have', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd', '--etcd-endpoints', 'http://127.0.0.1:2379'], /--subnet-source: the etcd subnet source is not part of this build/]);
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2 naming the field, nothing created`, () => {
       const r = run(['agent', '--public-ip', '192.168.0.10', '--metrics-address', '', ...args], env);

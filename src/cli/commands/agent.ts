@@ -67,7 +67,15 @@ export function register(program: Command): void {
     .action(async (flags: Flags, cmd: Command) => {
       const config = loadConfig(flags, globals(cmd));
       const { startAgent } = require('../../agent/main') as typeof import('../../agent/main');
-      const running = await startAgent(config);
+      let running: Awaited<ReturnType<typeof startAgent>>;
+      try {
+        running = await startAgent(config);
+      } catch (e) {
+        // Configuration only found wanting at start (no address on --iface, a source not in this build): exit 2.
+        const name = (e as Error).name;
+        if (name === 'AgentConfigError' || name === 'SubnetSourceUnavailableError') throw new UsageError((e as Error).message);
+        throw e;
+      }
       await new Promise<void>((resolve) => {
         const onStop = (sig: string) => {
           process.removeListener('SIGTERM', term);
