@@ -125,5 +125,26 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       assert.doesNotMatch(a.out, /"step":"(create|delete)/, 'the restarted agent recreated or deleted something');
       assert.deepEqual({ veths: veths(), pod: podLink() }, before);
     });
+
+    it('a peer removed from the config (SIGHUP) loses its route and pods stop reaching it; put back, both return', async () => {
+      const [p, q] = pods;
+      const a = agents[0];
+      const peerRoute = () => lab.exec(a.node.name, ['ip', '-4', 'route', 'show', q.node.podSubnet]).trim();
+      const text = fs.readFileSync(a.config, 'utf8');
+      fs.writeFileSync(a.config, text.replace(/\npeers:\n.*$/s, '\npeers: []\n'));
+      a.child!.kill('SIGHUP');
+      await waitFor(() => peerRoute() === '', `route to ${q.node.podSubnet} removed:\n${a.out}`);
+      assert.equal(lab.ok(p.ns, ['ping', '-c', '1', '-W', '1', q.ip]), false);
+      if (backend === 'vxlan') {
+        const mac = drMac(q.node.underlayIp);
+        assert.doesNotMatch(lab.exec(a.node.name, ['bridge', 'fdb', 'show']), new RegExp(mac), 'the FDB entry of the departed peer is left');
+        assert.doesNotMatch(lab.exec(a.node.name, ['ip', 'neigh', 'show']), new RegExp(mac), 'the neighbour entry of the departed peer is left');
+      }
+      fs.writeFileSync(a.config, text);
+      a.child!.kill('SIGHUP');
+      await waitFor(() => peerRoute() !== '', `route to ${q.node.podSubnet} back:\n${a.out}`);
+      assert.ok(lab.ok(p.ns, ['ping', '-c', '1', '-W', '2', q.ip]));
+      assert.equal(a.child!.exitCode, null, a.out);
+    });
   });
 }
