@@ -342,7 +342,7 @@ export class Agent implements HealthSource {
     if (!hostOk) return;
     const { cni } = this.c;
     if (cni.confDir) {
-      const conf = buildConflist({ cni, net, lease: this.lease!, networkName: this.networkName });
+      const conf = buildConflist({ cni, net, lease: this.lease!, networkName: this.networkName, nodeIp: this.d.publicIp });
       if (!this.binariesInstalled && cni.binDir) {
         const copied = installBinaries(cni.sourceBinDir ?? defaultSourceBinDir(), cni.binDir);
         if (copied.length) log.info('installed CNI entrypoints', { dir: cni.binDir, files: copied });

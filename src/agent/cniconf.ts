@@ -14,6 +14,8 @@ export interface ConflistInput {
   net: ClusterNetConf;
   lease: NodeLease;
   networkName: string;
+  /** This node's address: win-bridge pods reach it through an encapsulated SDNRoute, as flannel's scripts set. */
+  nodeIp?: string;
 }
 
 export function buildConflist(inp: ConflistInput): Record<string, unknown> {
@@ -35,6 +37,7 @@ export function buildConflist(inp: ConflistInput): Record<string, unknown> {
   } else {
     const policies: unknown[] = [{ name: 'EndpointPolicy', value: { Type: 'OutBoundNAT', Settings: { Exceptions: exceptions } } }];
     if (svc) policies.push({ name: 'EndpointPolicy', value: { Type: 'SDNRoute', Settings: { DestinationPrefix: svc, NeedEncap: true } } });
+    if (cni.type === 'win-bridge' && inp.nodeIp) policies.push({ name: 'EndpointPolicy', value: { Type: 'SDNRoute', Settings: { DestinationPrefix: `${inp.nodeIp}/32`, NeedEncap: true } } });
     plugin = cni.type === 'win-bridge'
       ? { type: 'win-bridge', apiVersion: 2, capabilities: { portMappings: true, dns: true }, ipMasqNetwork: net.network, ipam, policies }
       : { type: 'win-overlay', apiVersion: 2, capabilities: { portMappings: true, dns: true }, ipMasq: true, endpointMacPrefix: '0E-2A', ipam, policies };
