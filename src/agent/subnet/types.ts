@@ -25,6 +25,8 @@ export interface ClusterNetConf {
     port: number;
     /** vxlan with host-gw routes to peers on the same L2 (`DirectRouting`). */
     directRouting: boolean;
+    /** `Backend.Name`: the HNS network name (default cbr0 for host-gw, flannel.<VNI> for vxlan). */
+    name?: string;
   };
 }
 

@@ -30,8 +30,8 @@ export function register(program: Command): void {
       const fmt = format(cmd);
       const sources = readDocuments(readInput(opts.filename), opts.filename);
       await withService(cmd, async (svc) => {
-        const steps = await planApply(svc, sources);
-        const outcomes = await executeApply(svc, steps);
+        const planned = await planApply(svc, sources);
+        const outcomes = await executeApply(svc, planned);
         print(render(fmt, outcomes, COLUMNS));
       });
     });

@@ -1,0 +1,54 @@
+/**
+ * What the agent must do differently per data plane, in one place. Until the data plane interface exposes
+ * capabilities (issue 8, shape item 5), these traits are read off the data plane's kind HERE and nowhere else
+ * in the agent; the coordinator switches this file to `svc.capabilities` when that lands.
+ *
+ * Also the agent's only OS reads: the node's addresses (for --iface / the default public IP) and host name.
+ */
+import * as os from 'node:os';
+import type { HostNetworkService } from '../dataplane/types';
+
+export interface PlatformTraits {
+  /**
+   * Windows: create the placeholder `External` network first, so the vSwitch (and the management NIC's
+   * brief disconnect) happens once and later network re-creations do not cut the node off.
+   */
+  placeholderNetwork: boolean;
+  /**
+   * The host endpoint (subnet .2, attached to the HostDefault namespace) can be realized. Windows HNS and the
+   * emulator: yes. linux: not until its data plane realizes host endpoints (the address on the bridge).
+   */
+  hostEndpoint: boolean;
+  /**
+   * The network document carries the node's ProviderAddress: the linux plane needs it to pick the VTEP
+   * address; Windows HNS fills it in itself (flannel reads it back, never sends it).
+   */
+  sendsProviderAddress: boolean;
+}
+
+const WINDOWS_KINDS = new Set(['hcn', 'hns-v1', 'powershell']);
+
+export function platformTraits(svc: Pick<HostNetworkService, 'kind'>): PlatformTraits {
+  const windows = WINDOWS_KINDS.has(svc.kind);
+  return {
+    placeholderNetwork: windows,
+    hostEndpoint: svc.kind !== 'linux',
+    sendsProviderAddress: !windows,
+  };
+}
+
+export function hostName(): string {
+  return os.hostname();
+}
+
+/** The IPv4 address of a named interface, or (no name) of the first non-internal interface. */
+export function interfaceAddress(iface?: string): string | undefined {
+  const all = os.networkInterfaces();
+  const names = iface ? [iface] : Object.keys(all).sort();
+  for (const n of names) {
+    for (const a of all[n] ?? []) {
+      if (a.family === 'IPv4' && (iface !== undefined || !a.internal)) return a.address;
+    }
+  }
+  return undefined;
+}

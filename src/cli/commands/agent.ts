@@ -1,0 +1,107 @@
+/**
+ * switchyard agent: the node agent in the foreground until SIGTERM/SIGINT (SIGHUP re-reads the static peers
+ * from --config). Exit 0 after a clean stop, 2 for bad configuration (the field named), 1 when it cannot start.
+ */
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { globals } from '../context';
+import { UsageError } from '../errors';
+import type { AgentConfig, AgentFlags } from '../../agent/config';
+
+function readStructured(file: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  try {
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) return JSON.parse(trimmed);
+    const YAML = require('yaml') as typeof import('yaml');
+    return YAML.parse(trimmed);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${file} is not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+interface Flags extends AgentFlags { config?: string }
+
+export function loadConfig(flags: Flags, global: { dataplane?: string; state?: string }): AgentConfig {
+  const { buildAgentConfig, AgentConfigError } = require('../../agent/config') as typeof import('../../agent/config');
+  const { netConf: netConfPath, config, ...rest } = flags;
+  try {
+    return buildAgentConfig({
+      ...(config ? { file: readStructured(config, '--config'), fileName: config } : {}),
+      ...(netConfPath ? { netConfFile: readStructured(netConfPath, '--net-conf') } : {}),
+      flags: { ...rest, ...(global.dataplane !== undefined ? { dataplane: global.dataplane } : {}), ...(global.state !== undefined ? { state: global.state } : {}) },
+      hostname: os.hostname(),
+      platform: process.platform,
+      env: process.env,
+    });
+  } catch (e) {
+    if (e instanceof AgentConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program.command('agent')
+    .description('run the node agent in the foreground: ensure the pod network, program peers, write the CNI config, reconcile until SIGTERM/SIGINT')
+    .option('--config <file>', 'configuration file (YAML or JSON; flags override it)')
+    .option('--node <name>', 'this node\'s name (default: $NODE_NAME, else the host name)')
+    .option('--subnet-source <kind>', 'static|kubernetes|etcd (default static)')
+    .option('--pod-cidr <cidr>', 'static: this node\'s pod subnet')
+    .option('--kubeconfig <path>', 'kubernetes: kubeconfig (default: in-cluster)')
+    .option('--etcd-endpoints <urls>', 'etcd: comma-separated URLs')
+    .option('--etcd-prefix <prefix>', 'etcd: key prefix (default /coreos.com/network)')
+    .option('--net-conf <file>', 'flannel net-conf.json (Network, SubnetLen, Backend.Type host-gw|vxlan, VNI, Port)')
+    .option('--public-ip <ip>', 'this node\'s address (default: --iface\'s, else the first non-internal IPv4)')
+    .option('--iface <name>', 'the external interface (NetAdapterName of the network)')
+    .option('--cni-conf-dir <dir>', 'where the conflist is written')
+    .option('--cni-bin-dir <dir>', 'where the CNI entrypoints are installed')
+    .option('--socket <path>', 'local API socket or pipe (env SWITCHYARD_AGENT_SOCKET)')
+    .option('--metrics-address <host:port>', '/healthz, /readyz, /metrics (default 127.0.0.1:9915; empty disables)')
+    .option('--log-file <file>', 'JSON log file with size-based rotation (default: stdout)')
+    .action(async (flags: Flags, cmd: Command) => {
+      const config = loadConfig(flags, globals(cmd));
+      const { startAgent } = require('../../agent/main') as typeof import('../../agent/main');
+      let running: Awaited<ReturnType<typeof startAgent>>;
+      try {
+        running = await startAgent(config);
+      } catch (e) {
+        // Configuration only found wanting at start (no address on --iface, a source not in this build): exit 2.
+        const name = (e as Error).name;
+        if (name === 'AgentConfigError' || name === 'SubnetSourceUnavailableError') throw new UsageError((e as Error).message);
+        throw e;
+      }
+      await new Promise<void>((resolve) => {
+        const onStop = (sig: string) => {
+          process.removeListener('SIGTERM', term);
+          process.removeListener('SIGINT', int);
+          process.removeListener('SIGHUP', hup);
+          void running.stop().then(resolve, (e: Error) => {
+            process.stderr.write(`switchyard agent: stop after ${sig}: ${e.message}\n`);
+            resolve();
+          });
+        };
+        const term = () => onStop('SIGTERM');
+        const int = () => onStop('SIGINT');
+        const hup = () => {
+          // Static peers from the file; a bad file keeps the current peers (and says why).
+          if (!flags.config) return;
+          try {
+            const next = loadConfig(flags, globals(cmd));
+            const src = running.source as { setPeers?: (p: AgentConfig['peers']) => void };
+            src.setPeers?.(next.peers);
+          } catch (e) {
+            process.stderr.write(`switchyard agent: SIGHUP: ${(e as Error).message}\n`);
+          }
+        };
+        process.on('SIGTERM', term);
+        process.on('SIGINT', int);
+        process.on('SIGHUP', hup);
+      });
+    });
+}
