@@ -3,6 +3,7 @@
  * so every problem names its field (`netConf.Backend.VNI: ...`, `--pod-cidr: ...`). Nothing here touches the
  * OS; reading the files named by the caller is the CLI's job (loadAgentConfig takes their text).
  */
+import { defaultSubnetEnvPath } from './subnet/subnet-env';
 import type { BackendType, ClusterNetConf, NodeLease } from './subnet/types';
 
 export class AgentConfigError extends Error {
@@ -48,7 +49,10 @@ export interface AgentConfig {
   publicIp?: string;
   iface?: string;
   cni: CniSettings;
+  /** Local API socket or pipe; empty: no local API (the CNI entrypoints then run standalone). */
   socket: string;
+  /** flannel's subnet.env, written once the lease is known; empty: not written. */
+  subnetEnv: string;
   metricsAddress: string;
   logFile?: string;
   /** Level-triggered resync period (flannel re-checks host-gw routes every 10 s). */
@@ -71,6 +75,7 @@ export interface AgentFlags {
   cniConfDir?: string;
   cniBinDir?: string;
   socket?: string;
+  subnetEnv?: string;
   metricsAddress?: string;
   logFile?: string;
   dataplane?: string;
@@ -89,7 +94,7 @@ export function defaultSocket(platform: NodeJS.Platform, env: NodeJS.ProcessEnv)
 
 const KEYS = new Set([
   'node', 'dataplane', 'state', 'subnetSource', 'podCIDR', 'kubeconfig', 'etcd', 'netConf', 'publicIP', 'iface', 'cni',
-  'socket', 'metricsAddress', 'logFile', 'resyncSeconds', 'peers',
+  'socket', 'subnetEnv', 'metricsAddress', 'logFile', 'resyncSeconds', 'peers',
 ]);
 const CNI_KEYS = new Set(['confDir', 'binDir', 'confName', 'type', 'cniVersion', 'ipam', 'ipamDataDir', 'serviceCIDR', 'sourceBinDir']);
 
@@ -304,9 +309,10 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
   const state = pick(f.state, 'state');
   const logFile = pick(f.logFile, 'logFile');
   const socket = pick(f.socket, 'socket') ?? defaultSocket(inp.platform, inp.env);
+  const subnetEnv = pick(f.subnetEnv, 'subnetEnv') ?? defaultSubnetEnvPath(inp.platform);
   if (problems.length > 0 || !netConf) throw new AgentConfigError(problems);
   return {
-    node, subnetSource: subnetSource as SubnetSourceKind, etcdEndpoints, etcdPrefix, netConf, cni, socket, metricsAddress,
+    node, subnetSource: subnetSource as SubnetSourceKind, etcdEndpoints, etcdPrefix, netConf, cni, socket, subnetEnv, metricsAddress,
     resyncSeconds: Number(resync), peers,
     ...(dataplane !== undefined ? { dataplane } : {}), ...(state !== undefined ? { state } : {}),
     ...(podCidr !== undefined ? { podCidr } : {}), ...(publicIp !== undefined ? { publicIp } : {}), ...(iface !== undefined ? { iface } : {}),

@@ -52,3 +52,20 @@ export function interfaceAddress(iface?: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The MTU of the interface that holds `address` (Linux: /sys/class/net/<name>/mtu). Windows and an address
+ * on no local interface: undefined, and the caller uses Ethernet's 1500.
+ */
+export function interfaceMtu(address: string): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const all = os.networkInterfaces();
+  const name = Object.keys(all).find((n) => (all[n] ?? []).some((a) => a.address === address));
+  if (!name || !/^[\w.@-]+$/.test(name)) return undefined;
+  try {
+    const mtu = Number(require('node:fs').readFileSync(`/sys/class/net/${name}/mtu`, 'utf8'));
+    return Number.isInteger(mtu) && mtu >= 68 ? mtu : undefined;
+  } catch {
+    return undefined;
+  }
+}

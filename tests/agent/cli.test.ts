@@ -41,10 +41,11 @@ describe('switchyard agent (process)', function () {
     ['a bad peer in the config file', ['--config', write('bad-peer.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npeers:\n  - {node: n2, subnet: 10.244.2.0/24, publicIP: 300.1.1.1}\n')], /peers\[0\]\.publicIP: "300\.1\.1\.1" is not an IPv4 address/],
     ['an unknown setting', ['--config', write('unknown.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npodCidr: typo\n')], /podCidr: unknown setting/],
   ];
-  cases.push(['a subnet source this build does not have', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd', '--etcd-endpoints', 'http://127.0.0.1:2379'], /--subnet-source: the etcd subnet source is not part of this build/]);
+  cases.push(['the etcd source without endpoints', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd'], /--etcd-endpoints: is required with the etcd subnet source/]);
+  cases.push(['an etcd endpoint that is not a URL', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd', '--etcd-endpoints', 'etcd:2379'], /--etcd-endpoints: "etcd:2379" is not an http\(s\) URL/]);
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2 naming the field, nothing created`, () => {
-      const r = run(['agent', '--public-ip', '192.168.0.10', '--metrics-address', '', ...args], env);
+      const r = run(['agent', '--public-ip', '192.168.0.10', '--metrics-address', '', '--socket', '', '--subnet-env', '', ...args], env);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(fs.existsSync(env.SWITCHYARD_STATE), false, 'the data plane was touched');
@@ -53,7 +54,7 @@ describe('switchyard agent (process)', function () {
 
   it('runs until SIGTERM: /healthz, /readyz and /metrics answer; exit 0; the network stays', async () => {
     const cfg = write('agent.yaml', [
-      'node: n1', 'podCIDR: 10.244.1.0/24', 'publicIP: 192.168.0.10', 'metricsAddress: 127.0.0.1:0',
+      'node: n1', 'podCIDR: 10.244.1.0/24', 'publicIP: 192.168.0.10', 'metricsAddress: 127.0.0.1:0', `socket: ${dir}/agent.sock`, `subnetEnv: ${dir}/subnet.env`,
       'netConf: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}',
       `cni: {confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
     ].join('\n'));

@@ -55,7 +55,7 @@ export class AgentLab {
   config(extra: Record<string, unknown> = {}, netConf: unknown = OVERLAY_NETCONF): AgentConfig {
     return buildAgentConfig({
       file: {
-        node: 'n1', podCIDR: '10.244.1.0/24', publicIP: '192.168.0.10', netConf, metricsAddress: '',
+        node: 'n1', podCIDR: '10.244.1.0/24', publicIP: '192.168.0.10', netConf, metricsAddress: '', socket: '', subnetEnv: path.join(this.dir, 'subnet.env'),
         cni: { confDir: path.join(this.dir, 'net.d'), binDir: path.join(this.dir, 'bin'), ipamDataDir: path.join(this.dir, 'ipam'), sourceBinDir: path.join(this.dir, 'src-bin') },
         ...extra,
       },

@@ -62,7 +62,7 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
         const other = lab.plan.nodes.find((n) => n !== node)!;
         const config = path.join(dir, 'agent.yaml');
         fs.writeFileSync(config, [
-          `node: ${node.name}`, `podCIDR: ${node.podSubnet}`, `publicIP: ${node.underlayIp}`, 'iface: eth0', "metricsAddress: ''",
+          `node: ${node.name}`, `podCIDR: ${node.podSubnet}`, `publicIP: ${node.underlayIp}`, 'iface: eth0', "metricsAddress: ''", `socket: ${dir}/agent.sock`, `subnetEnv: ${dir}/subnet.env`,
           `netConf: {Network: 10.244.0.0/16, Backend: {Type: ${backend}, VNI: 4096}}`,
           `cni: {type: switchyard, confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
           'peers:',

@@ -3,22 +3,30 @@
  * only when chosen, so a static node never loads the Kubernetes client or etcd3.
  */
 import type { AgentConfig } from '../config';
+import type { Logger } from '../../util/log';
 import { StaticSubnetSource } from './static';
 import type { SubnetSource } from './types';
 
 export interface SourceContext {
   config: AgentConfig;
+  log?: Logger;
 }
 
 type Factory = (ctx: SourceContext) => SubnetSource;
 
 const FACTORIES: Record<AgentConfig['subnetSource'], Factory | undefined> = {
   static: ({ config }) => new StaticSubnetSource(config.podCidr!, config.peers),
-  // TODO(coordinator): one line each once src/agent/subnet/kubernetes.ts and etcd.ts are merged, e.g.
-  //   kubernetes: (ctx) => new (require('./kubernetes') as typeof import('./kubernetes')).KubernetesSubnetSource(...),
-  //   etcd: (ctx) => new (require('./etcd') as typeof import('./etcd')).EtcdSubnetSource(...),
-  kubernetes: undefined,
-  etcd: undefined,
+  kubernetes: ({ config, log }) => new (require('./kubernetes') as typeof import('./kubernetes')).KubernetesSubnetSource({
+    netConf: config.netConf, log, ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
+  }),
+  etcd: ({ config, log }) => {
+    const { EtcdSubnetSource } = require('./etcd') as typeof import('./etcd');
+    const { previousSubnet } = require('./subnet-env') as typeof import('./subnet-env');
+    const previous = config.subnetEnv ? previousSubnet(config.subnetEnv) : undefined;
+    return new EtcdSubnetSource({
+      endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, netConf: config.netConf, log, ...(previous ? { previousSubnet: previous } : {}),
+    });
+  },
 };
 
 export class SubnetSourceUnavailableError extends Error {

@@ -61,7 +61,8 @@ export function register(program: Command): void {
     .option('--iface <name>', 'the external interface (NetAdapterName of the network)')
     .option('--cni-conf-dir <dir>', 'where the conflist is written')
     .option('--cni-bin-dir <dir>', 'where the CNI entrypoints are installed')
-    .option('--socket <path>', 'local API socket or pipe (env SWITCHYARD_AGENT_SOCKET)')
+    .option('--socket <path>', 'local API socket or pipe (env SWITCHYARD_AGENT_SOCKET); empty disables the local API')
+    .option('--subnet-env <file>', "flannel's subnet.env to write (default /run/flannel/subnet.env, Windows C:\\run\\flannel\\subnet.env); empty: not written")
     .option('--metrics-address <host:port>', '/healthz, /readyz, /metrics (default 127.0.0.1:9915; empty disables)')
     .option('--log-file <file>', 'JSON log file with size-based rotation (default: stdout)')
     .action(async (flags: Flags, cmd: Command) => {
