@@ -12,12 +12,13 @@ import { effectiveDns, loadWinBridgeConf, loadWinOverlayConf, type BaseNetConf, 
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../ipam';
 import { formatIP, networkOf, parseCIDR, parseIP, type IP } from '../ipam/ip';
 import {
-  dsrSupported, endpointName, ipamCall, PAUSE_NETNS, sameId, v1Attach, v1Attached, v1CreateEndpoint, v1DeleteEndpoint, v1Detach,
+  dsrSupported, endpointName, ipamCall, PAUSE_NETNS, sameId, v1Of, v1Attach, v1Attached, v1CreateEndpoint, v1DeleteEndpoint, v1Detach,
   v1EndpointByName, v1NetworkByName, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService,
 } from './common';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies, hnsEndpointPolicies } from './policies';
 import { hcnResult, hnsResult } from './results';
 import { buildQuery } from '../../hns/query';
+import { networkV2ToV1 } from '../../hns/convert';
 
 export type Flavor = 'win-bridge' | 'win-overlay';
 type Api = 1 | 2;
@@ -326,10 +327,12 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
   const policies = conf.policies.map((p) => ({ ...p }));
   if (conf.apiVersion === 2) {
     let v1net: HnsV1Network | undefined;
-    try {
-      v1net = await v1NetworkByName(s, name);
-    } catch {
-      v1net = undefined;
+    if (s.capabilities.hnsV1) {
+      try {
+        v1net = await v1NetworkByName(s, name);
+      } catch {
+        v1net = undefined;
+      }
     }
     let net: HostComputeNetwork;
     try {
@@ -337,6 +340,9 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
     } catch (e) {
       throw annotate(e, `error while hcn.GetNetworkByName(${name})`);
     }
+    // The reference reads ManagementIP and the subnet gateway from the v1 network; without a v1 surface
+    // they come from the same v2 document (ProviderAddress policy, the subnet's default route).
+    if (!s.capabilities.hnsV1) v1net = networkV2ToV1(net);
     if (!v1net) throw new Error(`network ${name} not found`);
     if (!eqFold(net.Type, 'Overlay')) throw new Error(`network ${name} is of an unexpected type: ${net.Type}`);
     const hns = v1net;
@@ -419,12 +425,12 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
 // ---- commands -----------------------------------------------------------------------------------------
 
 /**
- * HNS v1 attaches an endpoint to a container ID, which gives a Linux pod no interface: on the linux data
- * plane win-bridge/win-overlay need apiVersion 2 (CNI_NETNS = netns path, CNI_IFNAME created there).
+ * HNS v1 attaches an endpoint to a container ID, which gives a Linux pod no interface: a data plane without
+ * v1 (the linux one) needs apiVersion 2 (CNI_NETNS = netns path, CNI_IFNAME created there).
  */
-function requireV2OnLinux(flavor: Flavor, conf: BaseNetConf & { apiVersion: number }, s: HostNetworkService): void {
-  if (conf.apiVersion !== 2 && s.kind === 'linux') {
-    throw new CniError(ErrCode.InvalidNetworkConfig, `${flavor}: apiVersion ${conf.apiVersion} (HNS v1) is not supported by the linux data plane`,
+function requireV2(flavor: Flavor, conf: BaseNetConf & { apiVersion: number }, s: HostNetworkService): void {
+  if (conf.apiVersion !== 2 && !s.capabilities.hnsV1) {
+    throw new CniError(ErrCode.InvalidNetworkConfig, `${flavor}: apiVersion ${conf.apiVersion} (HNS v1) is not supported by the ${s.kind} data plane`,
       'set "apiVersion": 2 in the network config of network ' + conf.name);
   }
 }
@@ -435,7 +441,7 @@ async function cmdAdd(flavor: Flavor, args: CmdArgs): Promise<string> {
   let ok = false;
   try {
     const out = await withService(args, async (s) => {
-      requireV2OnLinux(flavor, conf, s);
+      requireV2(flavor, conf, s);
       try {
         const result = flavor === 'win-bridge'
           ? await bridgeAdd(s, args, conf as WinBridgeConf, created)
@@ -469,7 +475,8 @@ async function cmdDel(flavor: Flavor, args: CmdArgs): Promise<void> {
       if (ep) await v2RemoveEndpoint(s, ep);
       return;
     }
-    if (args.netns === '') return;
+    // Without v1 the ADD refused apiVersion 1, so there is nothing to remove (DEL stays idempotent).
+    if (args.netns === '' || !s.capabilities.hnsV1) return;
     let ep: HnsV1Endpoint | undefined;
     try {
       ep = await v1EndpointByName(s, epName);
@@ -491,7 +498,7 @@ async function cmdCheck(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   const epName = endpointName(args.containerID, args.netns, conf.name);
   const ip = await withService(args, async (s) => {
-    requireV2OnLinux(flavor, conf, s);
+    requireV2(flavor, conf, s);
     if (conf.apiVersion === 2) {
       const net = await v2NetworkByName(s, conf.name).catch((e) => { throw annotate(e, `error while getting network ${conf.name}`); });
       const ep = await v2EndpointByName(s, epName);
@@ -555,7 +562,7 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
     } catch {
       return;
     }
-    const eps = (await s.v1.call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
+    const eps = (await v1Of(s).call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
     for (const ep of eps) {
       if (!sameId(ep.VirtualNetwork, net.ID) || !ep.Name?.endsWith(suffix) || keep.has(ep.Name)) continue;
       try {
@@ -580,7 +587,7 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
 async function cmdStatus(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   await withService(args, async (s) => {
-    requireV2OnLinux(flavor, conf, s);
+    requireV2(flavor, conf, s);
     try {
       if (conf.apiVersion === 2) await v2NetworkByName(s, conf.name);
       else await v1NetworkByName(s, conf.name);

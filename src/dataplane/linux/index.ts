@@ -8,7 +8,7 @@
  * reconcile.ts (crash and reboot recovery), failpoints.ts (crash injection for tests).
  */
 import * as path from 'node:path';
-import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
+import type { AttachOptions, HostNetworkService } from '../types';
 import type { ResolvedDataplaneOptions } from '../factory';
 import { defaultStatePath } from '../factory';
 import {
@@ -18,11 +18,10 @@ import {
   type ModifyNetworkRequest,
 } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
-import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
+import { LINUX_CAPABILITIES } from './capabilities';
 import { isNetnsPath } from './netns';
 import { LinuxContext } from './context';
 import { E_FAIL } from './errors';
-import { newId } from './ids';
 import * as networks from './networks';
 import * as endpoints from './endpoints';
 import * as namespaces from './namespaces';
@@ -48,13 +47,11 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
 
 export class LinuxDataplane implements HostNetworkService {
   readonly kind = 'linux' as const;
-  readonly v1: HnsV1Api;
+  readonly capabilities = LINUX_CAPABILITIES;
   private readonly c: LinuxContext;
 
   constructor(readonly statePath: string, readonly netns: string | undefined, private readonly ver: HnsVersion, env: NodeJS.ProcessEnv) {
     this.c = new LinuxContext(Rtnl.open(netns), statePath, netns, env);
-    // The v1 (HNSCall) paths of win-bridge/win-overlay apiVersion 1, answered over the same v2 objects.
-    this.v1 = new V1OverV2(this, new FileV1SideStore(`${statePath.replace(/\.json$/, '')}.v1.json`, newId));
   }
 
   async version(): Promise<HnsVersion> {
