@@ -5,18 +5,19 @@
  * interface created inside it). Its result is a full CNI result: the interface in the sandbox, every
  * address with its interface index, default routes, DNS.
  */
-import type { DataplaneCapabilities, HostNetworkService } from '../../dataplane/types';
-import type { HostComputeEndpoint, HostComputeNetwork } from '../../hns';
-import { buildQuery } from '../../hns/query';
-import { CniError, ErrCode, annotate } from '../protocol/errors';
-import { formatResult, type CniResult, type CniRoute } from '../protocol/result';
-import type { CmdArgs, PluginFuncs } from '../protocol/skel';
-import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../config/netconf';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../ipam';
-import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../ipam/ip';
-import { dsrSupported, endpointName, ipamCall, sameId, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService } from './common';
-import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from './policies';
-import { checkPrevResult, overlayMac } from './windows';
+import type { DataplaneCapabilities, HostNetworkService } from '../../../dataplane/types';
+import type { HostComputeEndpoint, HostComputeNetwork } from '../../../hns';
+import { buildQuery } from '../../../hns/query';
+import { CniError, ErrCode, annotate } from '../../protocol/errors';
+import { formatResult, type CniResult, type CniRoute } from '../../protocol/result';
+import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
+import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../../config/netconf';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
+import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../../ipam/ip';
+import { dsrSupported, endpointName, ipamCall, sameId, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService } from '../common/hns';
+import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from '../common/policies';
+import { overlayMac } from '../common/endpoints';
+import { checkPrevResult } from '../common/win-commands';
 
 const MODE_TYPES: Record<SwitchyardMode, string[]> = {
   l2bridge: ['L2Bridge', 'L2Tunnel'],

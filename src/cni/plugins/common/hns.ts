@@ -2,14 +2,14 @@
  * Pieces shared by win-bridge, win-overlay and switchyard: endpoint naming, the IPAM call built from the
  * invocation, the DSR gate, data-plane access, and HNS lookups by name on both API surfaces.
  */
-import type { HnsV1Api, HostNetworkService } from '../../dataplane/types';
-import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../hns';
-import { buildQuery } from '../../hns/query';
-import { HRESULT, isHnsError, isNotFound } from '../../hns/errors';
-import type { CmdArgs } from '../protocol/skel';
-import { toPlain } from '../protocol/gojson';
-import type { BaseNetConf } from '../config/netconf';
-import type { IpamCall } from '../ipam';
+import type { HnsV1Api, HostNetworkService } from '../../../dataplane/types';
+import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../../hns';
+import { buildQuery } from '../../../hns/query';
+import { HRESULT, isHnsError, isNotFound } from '../../../hns/errors';
+import type { CmdArgs } from '../../protocol/skel';
+import { toPlain } from '../../protocol/gojson';
+import type { BaseNetConf } from '../../config/netconf';
+import type { IpamCall } from '../../ipam';
 
 export const PAUSE_NETNS = 'none';
 
@@ -133,7 +133,7 @@ export function v2SubnetPrefix(net: HostComputeNetwork): string | undefined {
 
 /** Opens the data plane chosen by SWITCHYARD_DATAPLANE / SWITCHYARD_STATE; required lazily to keep start-up small. */
 export async function openService(env: Record<string, string | undefined>): Promise<HostNetworkService> {
-  const { openDataplane } = require('../../dataplane/factory') as typeof import('../../dataplane/factory');
+  const { openDataplane } = require('../../../dataplane/factory') as typeof import('../../../dataplane/factory');
   return openDataplane({ env: env as NodeJS.ProcessEnv });
 }
 
