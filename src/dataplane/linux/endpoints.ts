@@ -88,5 +88,6 @@ export function markDetached(ep: EndpointRecord): void {
   delete ep.netns;
   delete ep.ifname;
   delete ep.veth;
+  delete ep.host;
   delete ep.doc.HostComputeNamespace;
 }

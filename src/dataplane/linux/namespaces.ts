@@ -14,14 +14,17 @@ import { isNetnsPath } from './netns';
 import { BadNetworkError, vethName } from './realize-network';
 import { attach, detach } from './realize-endpoint';
 import { queryMatcher } from './query';
+import { attachToHost, hostNamespace, HOST_NAMESPACE_ID, isHostNamespace } from './host';
 import { childProcess } from './lazy';
 import { key, type LinuxState } from './state';
 
 export function listNamespaces(c: LinuxContext, query?: HostComputeQuery): HostComputeNamespace[] {
-  return Object.values(c.read().namespaces).map((n) => n.doc).filter(queryMatcher(query)).map(clone);
+  const s = c.read();
+  return [hostNamespace(s), ...Object.values(s.namespaces).map((n) => n.doc)].filter(queryMatcher(query)).map(clone);
 }
 
 export function getNamespace(c: LinuxContext, id: string): HostComputeNamespace {
+  if (isHostNamespace(id)) return hostNamespace(c.read());
   const n = c.read().namespaces[key(id)];
   if (!n) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnOpenNamespace', subject: `namespace ${id}` });
   return clone(n.doc);
@@ -31,7 +34,10 @@ export function getNamespace(c: LinuxContext, id: string): HostComputeNamespace 
 export function createNamespace(c: LinuxContext, doc: HostComputeNamespace): Promise<HostComputeNamespace> {
   const id = doc.ID ?? newId();
   return c.mutate('HcnCreateNamespace', `namespace ${id}`, (s) => {
-    if (s.namespaces[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` });
+    if (s.namespaces[key(id)] || isHostNamespace(id)) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` });
+    if (String(doc.Type ?? '').toLowerCase() === 'hostdefault') {
+      throw HnsError.of('ERROR_OBJECT_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` }, `(the node already has its HostDefault namespace ${HOST_NAMESPACE_ID})`);
+    }
     let nsPath = id;
     let created = false;
     if (id.startsWith('/')) {
@@ -42,7 +48,7 @@ export function createNamespace(c: LinuxContext, doc: HostComputeNamespace): Pro
       nsPath = `/var/run/netns/${name}`;
       created = true;
     }
-    const stored: HostComputeNamespace = { Type: 'HostDefault', Resources: [], ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
+    const stored: HostComputeNamespace = { Type: 'Host', Resources: [], ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
     s.namespaces[key(id)] = { doc: stored, path: nsPath, created };
     return clone(stored);
   });
@@ -53,14 +59,17 @@ export async function modifyNamespace(c: LinuxContext, id: string, request: Modi
     const ep = request.Settings.EndpointId;
     if (request.RequestType === 'Remove') await detachEndpoint(c, id, ep);
     else await attachEndpoint(c, id, ep);
-    const n = c.read().namespaces[key(id)];
-    return clone(n ? n.doc : { ID: id, Type: 'HostDefault', Resources: [{ Type: 'Endpoint', Data: { ID: ep } }], SchemaVersion: { ...SCHEMA_V2 } });
+    const s = c.read();
+    if (isHostNamespace(id)) return hostNamespace(s);
+    const n = s.namespaces[key(id)];
+    return clone(n ? n.doc : { ID: id, Type: 'Host', Resources: [{ Type: 'Endpoint', Data: { ID: ep } }], SchemaVersion: { ...SCHEMA_V2 } });
   }
   throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyNamespace', subject: `namespace ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
 }
 
 export async function deleteNamespace(c: LinuxContext, id: string): Promise<void> {
   await c.mutate('HcnDeleteNamespace', `namespace ${id}`, (s) => {
+    if (isHostNamespace(id)) throw new HnsError(HRESULT.E_INVALIDARG, 'the HostDefault namespace (the node itself) cannot be deleted', { call: 'HcnDeleteNamespace', subject: `namespace ${id}` }, 'bad-input');
     const n = s.namespaces[key(id)];
     if (!n) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnDeleteNamespace', subject: `namespace ${id}` });
     for (const ep of Object.values(s.endpoints)) {
@@ -88,9 +97,16 @@ export async function attachEndpoint(c: LinuxContext, namespaceId: string, endpo
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new HnsError(HRESULT.E_INVALIDARG, `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`, { call, subject: `endpoint ${endpointId}` }, 'bad-input');
   await c.mutate(call, `endpoint ${endpointId}`, (s) => {
     const ep = c.endpoint(s, endpointId, call);
-    const ns = nsPath(s, namespaceId, call);
+    const toHost = isHostNamespace(namespaceId);
+    const ns = toHost ? '' : nsPath(s, namespaceId, call);
     if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
     const net = c.network(s, ep.doc.HostComputeNetwork ?? '', call);
+    if (toHost) {
+      if (ep.attached) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.host ? 'the host' : ep.netns}`);
+      attachToHost(c, net, ep, call);
+      c.syncRules(s, false, ep);
+      return;
+    }
     if (ep.attached) {
       // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
       if (liveView(ep).HostComputeNamespace) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.netns}`);
@@ -130,8 +146,8 @@ export async function detachEndpoint(c: LinuxContext, namespaceId: string, endpo
   const call = 'HcnModifyNamespace(Remove Endpoint)';
   await c.mutate(call, `endpoint ${endpointId}`, (s) => {
     const ep = c.endpoint(s, endpointId, call);
-    const ns = nsPath(s, namespaceId, call);
-    if (!ep.attached || ep.netns !== ns) throw HnsError.of('HCN_E_ENDPOINT_NOT_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is not attached to ${namespaceId}`);
+    const ns = isHostNamespace(namespaceId) ? undefined : nsPath(s, namespaceId, call);
+    if (!ep.attached || (ns === undefined ? !ep.host : ep.netns !== ns)) throw HnsError.of('HCN_E_ENDPOINT_NOT_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is not attached to ${namespaceId}`);
     detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
     markDetached(ep);
     const reg = s.namespaces[key(namespaceId)];

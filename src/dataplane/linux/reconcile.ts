@@ -9,7 +9,8 @@ import type { LinuxContext } from './context';
 import { markDetached } from './endpoints';
 import { writeSysctl } from './netns';
 import { OWN_LINK, realizeNetwork } from './realize-network';
-import { detach } from './realize-endpoint';
+import { addHostAddress, detach } from './realize-endpoint';
+import { hostAddressPresent } from './host';
 import { key, withStateLock, type LinuxState } from './state';
 
 export interface ReconcileReport { removedLinks: string[]; rebuiltNetworks: string[]; abandonedAttaches: string[] }
@@ -27,6 +28,7 @@ function needsReconcile(c: LinuxContext, s: LinuxState): boolean {
     }
   }
   for (const ep of Object.values(s.endpoints)) {
+    if (ep.host && ep.attached && !hostAddressPresent(c, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep)) return true;
     if (ep.attaching && !ep.attached) return true;
     if (!ep.attached || !ep.veth) continue;
     const veth = byName.get(ep.veth);
@@ -67,7 +69,11 @@ export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
       if (rec.vxlan) wanted.add(rec.vxlan);
     }
     for (const ep of Object.values(s.endpoints)) {
-      if (ep.attaching && !ep.attached) {
+      if (ep.host && ep.attached) {
+        // A rebuilt bridge (or one whose addresses were flushed) gets the host endpoint's address back.
+        const net = s.networks[key(ep.doc.HostComputeNetwork ?? '')];
+        if (net?.bridge && !hostAddressPresent(c, net, ep)) addHostAddress(c.rt, net, ep);
+      } else if (ep.attaching && !ep.attached) {
         detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
         markDetached(ep);
         report.abandonedAttaches.push(ep.doc.ID!);

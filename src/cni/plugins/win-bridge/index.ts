@@ -12,20 +12,15 @@ import type { CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, type BaseNetConf, type Policy, type WinBridgeConf } from '../../config/netconf';
 import { ipamAdd } from '../../ipam';
-import { formatIP, networkOf, parseCIDR, type IP } from '../../ipam/ip';
+import { formatIP, parseCIDR } from '../../ipam/ip';
 import { endpointName, ipamCall, v1NetworkByName, v2NetworkByName } from '../common/hns';
 import { applyOutboundNat, applyPortMappings } from '../common/policies';
 import { hcnResult, hnsResult } from '../common/results';
 import { addHcnEndpoint, addHnsEndpoint, eqFold, generateHcn, generateHns, type Created, type EpInfo } from '../common/endpoints';
 import { windowsFamilyPlugin } from '../common/win-commands';
+import { bridgeGateway, requireGatewayOwner } from './gateway';
 
 type Api = 1 | 2;
-
-/** win-bridge gateway: network address of the IPAM address with 2 added to its last byte (no carry). */
-function bridgeGateway(ip: IP, prefix: number): IP {
-  const net = networkOf(ip, prefix);
-  return { v: net.v, n: (net.n & ~0xffn) | (((net.n & 0xffn) + 2n) & 0xffn) };
-}
 
 /** ProcessEndpointArgs: IPAM (when configured), gateway = network + 2, ipMasqNetwork, port mappings, DNS. */
 async function bridgeEndpointArgs(args: CmdArgs, conf: WinBridgeConf, api: Api, policies: Policy[], epName: string, networkId: string): Promise<EpInfo> {
@@ -93,6 +88,7 @@ async function addOver<N extends { ID?: string; Type?: string }, E>(api: Surface
     throw annotate(e, `error while getting network ${name}`);
   }
   if (!api.bridgeType(net.Type)) throw new Error(`network ${name} is of unexpected type: ${net.Type}`);
+  if (conf.ipam.type !== '') await requireGatewayOwner(s, name, net.ID!);
   let ep: E;
   try {
     ep = await api.add(s, args, epName, net.ID!, async () => {
