@@ -58,6 +58,16 @@ export class LinuxContext {
   }
 
   /**
+   * A bridge network's sysctls: bridged traffic through the inet hooks (bridgeNetfilter), and host ports
+   * reachable through 127.0.0.1 on the node as portmap makes them (route_localnet lets a connection to a
+   * loopback address be DNATed out through the bridge; the ruleset masquerades its 127/8 source).
+   */
+  bridgeSysctls(bridge: string): void {
+    this.bridgeNetfilter();
+    writeSysctl(this.netns, `net.ipv4.conf.${bridge}.route_localnet`, '1');
+  }
+
+  /**
    * Bridged IPv4 through the inet hooks (conntrack, the stateful-ACL mark, hairpin NAT), as kubelet requires.
    * Nothing to do where br_netfilter is not loaded: the sysctl does not exist and bridged traffic stays stateless.
    */

@@ -10,6 +10,7 @@ import { BadNetworkError } from './realize-network';
 import { detach } from './realize-endpoint';
 import { Rtnl } from './netlink/rtnl';
 import { queryMatcher } from './query';
+import { checkEndpointAddresses, checkEndpointPolicies } from './realizable';
 import { key, type EndpointRecord } from './state';
 
 /** Filtered lists and gets show the kernel's truth (see liveView); an unfiltered list is the record. */
@@ -32,6 +33,8 @@ export async function createEndpoint(c: LinuxContext, networkId: string, doc: Ho
     if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
     if (doc.HostComputeNamespace) throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
     const stored: HostComputeEndpoint = { ...clone(doc), ID: id, HostComputeNetwork: net.doc.ID, SchemaVersion: { ...SCHEMA_V2 } };
+    checkEndpointAddresses(stored);
+    checkEndpointPolicies(net, stored.Policies);
     const peers = Object.values(s.endpoints).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
     assignAddress(net, peers, stored, id);
     s.endpoints[key(id)] = { doc: stored };

@@ -4,7 +4,7 @@ import { OsError } from './netlink/libc';
 import { NftError } from './nft';
 import { PolicyError } from './ruleset';
 import { AddressError } from './addr';
-import { BadNetworkError } from './realize-network';
+import { BadNetworkError, VniInUseError } from './realize-network';
 
 export const E_FAIL = 0x80004005;
 const { E_INVALIDARG, ERROR_ALREADY_EXISTS } = HRESULT;
@@ -12,6 +12,7 @@ const { E_INVALIDARG, ERROR_ALREADY_EXISTS } = HRESULT;
 export function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
   if (isHnsError(e)) return e;
   if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError) return new HnsError(E_INVALIDARG, e.message, ctx, 'bad-input');
+  if (e instanceof VniInUseError) return new HnsError(ERROR_ALREADY_EXISTS, e.message, ctx, 'already-exists');
   if (e instanceof OsError && e.errno === 17) return new HnsError(ERROR_ALREADY_EXISTS, e.message, ctx, 'already-exists');
   if (e instanceof NftError) return new HnsError(E_FAIL, `${e.message}`, ctx);
   const err = e as Error & { code?: string };

@@ -58,8 +58,9 @@ export class LinuxDataplane implements HostNetworkService {
     return { ...this.ver };
   }
 
+  /** The version's features, less what this plane does not realize (IPv6: capabilities.addressFamilies). */
   async features(): Promise<HnsFeatures> {
-    return featuresFor(this.ver);
+    return { ...featuresFor(this.ver), IPv6DualStack: false };
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import {
 import type { LinuxContext } from './context';
 import { clone } from './clone';
 import { applyNetworkPolicy, describeNetwork, removeNetworkPolicy } from './realize-network';
+import { checkEndpointPolicies, checkNetworkPolicies } from './realizable';
 
 export function modifyNetwork(c: LinuxContext, id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
   return c.mutate('HcnModifyNetwork', `network ${id}`, (s) => {
@@ -29,6 +30,7 @@ export function modifyNetwork(c: LinuxContext, id: string, request: ModifyNetwor
           rec.doc.Policies = (rec.doc.Policies ?? []).filter((x) => !existing.includes(x));
         }
       } else if (request.RequestType === 'Add' || request.RequestType === 'Update') {
+        checkNetworkPolicies(policies, 'Settings.Policies');
         const applied: NetworkPolicy[] = [];
         try {
           for (const p of policies) {
@@ -60,6 +62,7 @@ export function modifyEndpoint(c: LinuxContext, id: string, request: ModifyEndpo
     const ep = c.endpoint(s, id, 'HcnModifyEndpoint');
     if (request.ResourceType !== 'Policy') throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
     const policies = clone(request.Settings.Policies ?? []);
+    if (request.RequestType !== 'Remove') checkEndpointPolicies(c.network(s, ep.doc.HostComputeNetwork ?? '', 'HcnModifyEndpoint'), policies, 'Settings.Policies');
     const before = ep.doc.Policies;
     const policyKey = (p: { Type: unknown; Settings?: unknown }) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}]);
     if (request.RequestType === 'Add') {

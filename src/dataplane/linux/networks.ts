@@ -6,6 +6,7 @@ import { newId } from './ids';
 import { writeSysctl } from './netns';
 import { describeNetwork, planNetwork, realizeNetwork, removeNetwork } from './realize-network';
 import { queryMatcher } from './query';
+import { checkNetworkPolicies, checkNetworkSubnets, checkSubnetOverlap, checkVniClash } from './realizable';
 import { key } from './state';
 
 export function listNetworks(c: LinuxContext, query?: HostComputeQuery): HostComputeNetwork[] {
@@ -21,11 +22,15 @@ export function createNetwork(c: LinuxContext, doc: HostComputeNetwork): Promise
   return c.mutate('HcnCreateNetwork', `network ${doc.Name ?? id}`, (s) => {
     if (s.networks[key(id)]) throw HnsError.of('HCN_E_NETWORK_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${id}` });
     const stored: HostComputeNetwork = { ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
+    checkNetworkSubnets(stored);
+    checkNetworkPolicies(stored.Policies);
     const rec = planNetwork(stored, id, c.rt);
+    checkSubnetOverlap(s, rec);
+    checkVniClash(s, rec);
     realizeNetwork(c.rt, rec);
     try {
       writeSysctl(c.netns, 'net.ipv4.ip_forward', '1');
-      if (rec.bridge) c.bridgeNetfilter();
+      if (rec.bridge) c.bridgeSysctls(rec.bridge);
       s.networks[key(id)] = rec;
       c.syncRules(s);
     } catch (e) {

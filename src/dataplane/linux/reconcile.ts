@@ -58,7 +58,7 @@ export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
       if ((rec.bridge && !links.has(rec.bridge)) || (rec.vxlan && !links.has(rec.vxlan))) {
         realizeNetwork(c.rt, rec);
         writeSysctl(c.netns, 'net.ipv4.ip_forward', '1');
-        if (rec.bridge) c.bridgeNetfilter();
+        if (rec.bridge) c.bridgeSysctls(rec.bridge);
         report.rebuiltNetworks.push(rec.doc.ID!);
         rebuild = true;
       }

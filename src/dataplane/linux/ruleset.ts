@@ -135,6 +135,9 @@ function renderInet(input: RenderInput): string {
     });
   }
 
+  // A host port reached through 127.0.0.1 on the node (as portmap allows): the reply must come back to a
+  // routable source, so the DNATed loopback connection is masqueraded (route_localnet lets it leave).
+  if (localMap.length) post.push('ip saddr 127.0.0.0/8 ct status dnat masquerade');
   nodePorts = chains.some((c) => c.startsWith('chain np-'));
   if (nodePorts) post.unshift(`ct mark ${NODEPORT_MARK}${notBridge} masquerade`);
   const svc: string[] = [];
