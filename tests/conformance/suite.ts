@@ -339,6 +339,17 @@ export function runCapabilityConformance(label: string, open: () => Promise<Host
       }
     });
 
+    it('a second network with the name of an existing one is refused (HNS names are unique)', async function () {
+      const name = `cap-dup-${unique()}`;
+      const net = await hns.createNetwork(l2bridge(name, '10.247.4.0/24'));
+      try {
+        await rejectsKind(hns.createNetwork(l2bridge(name, '10.247.5.0/24')), 'already-exists');
+        assert.equal((await hns.listNetworks(buildQuery({ Name: name }))).length, 1);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
     it('host endpoints: attached to the HostDefault namespace, the endpoint reports it; detach and delete leave nothing', async function () {
       if (!hns.capabilities.hostEndpoints) this.skip();
       const host = (await hns.listNamespaces(buildQuery())).filter((n) => String(n.Type).toLowerCase() === 'hostdefault');

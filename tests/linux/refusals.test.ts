@@ -62,8 +62,8 @@ describe('linux data plane: refuses what it cannot realize, naming the field', f
 
   it('refuses policy types it does not realize, on networks and endpoints, creating nothing', async () => {
     const before = links();
-    let e = await rejectsKind(dp.createNetwork({ ...bridge('pol', '10.231.3.0/24'), Policies: [{ Type: 'HostRoute', Settings: {} }] }), 'bad-input');
-    assert.match(e.message, /Policies\[0\]\.Type: "HostRoute" is not realized/);
+    let e = await rejectsKind(dp.createNetwork({ ...bridge('pol', '10.231.3.0/24'), Policies: [{ Type: 'SetPolicy', Settings: {} }] }), 'bad-input');
+    assert.match(e.message, /Policies\[0\]\.Type: "SetPolicy" is not realized/);
     assert.equal(links(), before);
     const net = await dp.createNetwork(bridge('pol', '10.231.3.0/24'));
     e = await rejectsKind(dp.createEndpoint(net.ID!, { Name: 'pol', Policies: [{ Type: 'L2Driver', Settings: {} }] }), 'bad-input');

@@ -76,6 +76,6 @@ describe('capabilities: each data plane states them', () => {
     assert.equal(WINDOWS_CAPABILITIES.externalPlaceholderNetwork, true);
     assert.ok(LINUX_CAPABILITIES.hostEndpoints && WINDOWS_CAPABILITIES.hostEndpoints);
     assert.ok(LINUX_CAPABILITIES.policies.endpoint.includes('OutBoundNAT'));
-    assert.ok(!LINUX_CAPABILITIES.policies.network.includes('HostRoute'));
+    assert.ok(!LINUX_CAPABILITIES.policies.network.includes('SetPolicy'));
   });
 });

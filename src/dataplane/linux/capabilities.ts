@@ -10,7 +10,8 @@ export const LINUX_CAPABILITIES: DataplaneCapabilities = Object.freeze({
   macKnownBeforeAttach: false,
   macFormat: 'colon',
   policies: Object.freeze({
-    network: Object.freeze(['NetAdapterName', 'ProviderAddress', 'DrMacAddress', 'VxlanPort', 'RemoteSubnetRoute']),
+    // HostRoute needs nothing: pods reach the node through the bridge's gateway address.
+    network: Object.freeze(['NetAdapterName', 'ProviderAddress', 'DrMacAddress', 'VxlanPort', 'RemoteSubnetRoute', 'HostRoute']),
     // ProviderAddress, SDNRoute and EncapOverhead are satisfied by the network itself (VTEP, the pod's
     // default route through the node, the bridge MTU); the others become nft rules or tc.
     endpoint: Object.freeze(['OutBoundNAT', 'PortMapping', 'ACL', 'QOS', 'ProviderAddress', 'SDNRoute', 'EncapOverhead']),

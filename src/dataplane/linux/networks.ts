@@ -21,6 +21,10 @@ export function createNetwork(c: LinuxContext, doc: HostComputeNetwork): Promise
   const id = doc.ID ?? newId();
   return c.mutate('HcnCreateNetwork', `network ${doc.Name ?? id}`, (s) => {
     if (s.networks[key(id)]) throw HnsError.of('HCN_E_NETWORK_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${id}` });
+    // As HNS: network names are unique (exact match).
+    if (doc.Name && Object.values(s.networks).some((n) => n.doc.Name === doc.Name)) {
+      throw HnsError.of('HCN_E_NETWORK_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${doc.Name}` }, `(name "${doc.Name}")`);
+    }
     const stored: HostComputeNetwork = { ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
     checkNetworkSubnets(stored);
     checkNetworkPolicies(stored.Policies);
