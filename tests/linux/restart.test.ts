@@ -48,6 +48,9 @@ describe('linux data plane: restart and crash recovery', function () {
     r.dp = await lab.openNode(node());
     assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.200\/24/);
     assert.ok((await r.dp.getNamespace(host.ID!)).Resources?.some((x) => x.Data.ID === ep.ID));
+    // Taken off the bridge underneath the data plane: the endpoint no longer reports the host namespace.
+    lab.exec(node().name, ['ip', 'addr', 'del', '10.244.1.200/24', 'dev', bridge]);
+    assert.equal((await r.dp.getEndpoint(ep.ID!)).HostComputeNamespace, undefined);
     await r.dp.deleteEndpoint(ep.ID!);
     assert.doesNotMatch(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /10\.244\.1\.200/);
     assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.1\/24/, 'the gateway stays');

@@ -11,17 +11,28 @@ import { detach } from './realize-endpoint';
 import { Rtnl } from './netlink/rtnl';
 import { queryMatcher } from './query';
 import { checkEndpointAddresses, checkEndpointPolicies } from './realizable';
-import { key, type EndpointRecord } from './state';
+import { key, type EndpointRecord, type LinuxState } from './state';
+import { hostAddressPresent } from './host';
 
 /** Filtered lists and gets show the kernel's truth (see liveView); an unfiltered list is the record. */
 export function listEndpoints(c: LinuxContext, query?: HostComputeQuery): HostComputeEndpoint[] {
   const matches = queryMatcher(query);
-  const found = Object.values(c.read().endpoints).filter((e) => matches(e.doc));
-  return found.map((e) => (query?.Filter ? liveView(e) : clone(e.doc)));
+  const s = c.read();
+  const found = Object.values(s.endpoints).filter((e) => matches(e.doc));
+  return found.map((e) => (query?.Filter ? live(c, s, e) : clone(e.doc)));
 }
 
 export function getEndpoint(c: LinuxContext, id: string): HostComputeEndpoint {
-  return liveView(c.endpoint(c.read(), id, 'HcnOpenEndpoint'));
+  const s = c.read();
+  return live(c, s, c.endpoint(s, id, 'HcnOpenEndpoint'));
+}
+
+/** liveView, and for a host endpoint: attached only while its address is on the bridge. */
+function live(c: LinuxContext, s: LinuxState, ep: EndpointRecord): HostComputeEndpoint {
+  if (!ep.host || !ep.attached) return liveView(ep);
+  const doc = clone(ep.doc);
+  if (!hostAddressPresent(c, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep)) delete doc.HostComputeNamespace;
+  return doc;
 }
 
 export async function createEndpoint(c: LinuxContext, networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
