@@ -180,7 +180,7 @@ async function memoryPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[
         const callLog = path.join(d, 'calls.jsonl');
         const memEnv: NodeJS.ProcessEnv = { ...env, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: path.join(d, 'hns.json') };
         const s = await openDataplane({ kind: 'memory', env: memEnv });
-        await s.v1.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+        await s.v1!.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
         const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
         await s.close();
         const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: path.join(d, 'ipam') } });

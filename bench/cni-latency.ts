@@ -74,7 +74,7 @@ async function scenario(sc: Scenario): Promise<string[]> {
   const callLog = path.join(dir, 'calls.log');
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: state };
   const s = await openDataplane({ kind: 'memory', statePath: state, env: base });
-  await s.v1.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+  await s.v1!.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
   const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
   await s.close();
   const rows: string[] = [];

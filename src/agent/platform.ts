@@ -1,9 +1,7 @@
 /**
- * What the agent must do differently per data plane, in one place. Until the data plane interface exposes
- * capabilities (issue 8, shape item 5), these traits are read off the data plane's kind HERE and nowhere else
- * in the agent; the coordinator switches this file to `svc.capabilities` when that lands.
- *
- * Also the agent's only OS reads: the node's addresses (for --iface / the default public IP) and host name.
+ * What the agent must do differently per data plane, read off the data plane's capabilities (never its
+ * kind). Also the agent's only OS reads: the node's addresses (for --iface / the default public IP), its
+ * host name and the uplink's MTU.
  */
 import * as os from 'node:os';
 import type { HostNetworkService } from '../dataplane/types';
@@ -14,10 +12,7 @@ export interface PlatformTraits {
    * brief disconnect) happens once and later network re-creations do not cut the node off.
    */
   placeholderNetwork: boolean;
-  /**
-   * The host endpoint (subnet .2, attached to the HostDefault namespace) can be realized. Windows HNS and the
-   * emulator: yes. linux: not until its data plane realizes host endpoints (the address on the bridge).
-   */
+  /** The host endpoint (subnet .2, attached to the HostDefault namespace) can be realized. */
   hostEndpoint: boolean;
   /**
    * The network document carries the node's ProviderAddress: the linux plane needs it to pick the VTEP
@@ -26,14 +21,12 @@ export interface PlatformTraits {
   sendsProviderAddress: boolean;
 }
 
-const WINDOWS_KINDS = new Set(['hcn', 'hns-v1', 'powershell']);
-
-export function platformTraits(svc: Pick<HostNetworkService, 'kind'>): PlatformTraits {
-  const windows = WINDOWS_KINDS.has(svc.kind);
+export function platformTraits(svc: Pick<HostNetworkService, 'capabilities'>): PlatformTraits {
+  const c = svc.capabilities;
   return {
-    placeholderNetwork: windows,
-    hostEndpoint: svc.kind !== 'linux',
-    sendsProviderAddress: !windows,
+    placeholderNetwork: c.externalPlaceholderNetwork,
+    hostEndpoint: c.hostEndpoints,
+    sendsProviderAddress: c.providerAddressInDocument,
   };
 }
 

@@ -4,7 +4,8 @@
  * here, so the two routes run the same handlers with the same "about" text.
  */
 import type { PluginFuncs } from './protocol/skel';
-import { windowsPlugin } from './plugins/windows';
+import { winBridgePlugin } from './plugins/win-bridge';
+import { winOverlayPlugin } from './plugins/win-overlay';
 import { switchyardPlugin } from './plugins/switchyard';
 import { ipamPlugin } from './ipam/plugin';
 import { SWITCHYARD_VERSION } from './main';
@@ -15,8 +16,8 @@ export interface RegisteredPlugin {
 }
 
 export const PLUGINS: Readonly<Record<string, RegisteredPlugin>> = {
-  'win-bridge': { funcs: () => windowsPlugin('win-bridge'), about: `CNI win-bridge plugin switchyard v${SWITCHYARD_VERSION}` },
-  'win-overlay': { funcs: () => windowsPlugin('win-overlay'), about: `CNI win-overlay plugin switchyard v${SWITCHYARD_VERSION}` },
+  'win-bridge': { funcs: winBridgePlugin, about: `CNI win-bridge plugin switchyard v${SWITCHYARD_VERSION}` },
+  'win-overlay': { funcs: winOverlayPlugin, about: `CNI win-overlay plugin switchyard v${SWITCHYARD_VERSION}` },
   switchyard: { funcs: switchyardPlugin, about: `CNI switchyard plugin v${SWITCHYARD_VERSION}` },
   'switchyard-ipam': { funcs: ipamPlugin, about: `CNI switchyard-ipam plugin v${SWITCHYARD_VERSION}` },
 };

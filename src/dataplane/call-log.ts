@@ -12,7 +12,7 @@ import { stringifyHnsJson } from '../hns/json';
 import { isHnsError } from '../hns/errors';
 import type { CallRecord, HnsV1Api, HostNetworkService, HttpMethod } from './types';
 
-type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'v1' | 'close' | 'recordsOwnCalls'>;
+type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'capabilities' | 'v1' | 'close' | 'recordsOwnCalls'>;
 
 /** Which argument of each v2 method is the object ID and which is the body worth recording. */
 const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
@@ -91,6 +91,7 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
 
   const wrapper: Record<string, unknown> = {
     kind: service.kind,
+    capabilities: service.capabilities,
     close: async () => {
       writer.close();
       await service.close();
@@ -106,10 +107,13 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
       return logged('v2', name, id, body, () => fn(...args));
     };
   }
-  const v1: HnsV1Api = {
-    call: <T>(method: HttpMethod, path: string, body?: unknown) => logged<T>('v1', `${method} ${path}`, undefined, body, () => service.v1.call<T>(method, path, body)),
-  };
-  wrapper.v1 = v1;
+  const inner = service.v1;
+  if (inner) {
+    const v1: HnsV1Api = {
+      call: <T>(method: HttpMethod, path: string, body?: unknown) => logged<T>('v1', `${method} ${path}`, undefined, body, () => inner.call<T>(method, path, body)),
+    };
+    wrapper.v1 = v1;
+  }
   return wrapper as unknown as HostNetworkService;
 }
 

@@ -20,7 +20,7 @@ export const DATAPLANE_KINDS: readonly DataplaneKind[] = ['memory', 'linux', 'hc
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /**
- * HNS v1 (HNSCall) surface: REST-like paths with v1 JSON (../shared/reference/hcn-api.md §1.7).
+ * HNS v1 (HNSCall) surface: REST-like paths with v1 JSON (docs/windows.md).
  * Returns the envelope's `Output`; a failed HRESULT or `Success:false` becomes an HnsError.
  * The win-bridge/win-overlay `apiVersion` 1 paths and `GET /globals/version` go through here.
  */
@@ -28,8 +28,66 @@ export interface HnsV1Api {
   call<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T>;
 }
 
+/**
+ * What a caller may rely on from a data plane. Callers (CNI plugins, agent, proxy, CLI) branch on these,
+ * never on `kind`: a data plane either realizes a document or refuses it naming the field, and these say
+ * in advance which.
+ */
+export interface DataplaneCapabilities {
+  /**
+   * How attachEndpoint names a namespace: 'guid' = a HostComputeNamespace ID (Windows, the emulator);
+   * 'netns-path' = a network namespace path, CNI_NETNS (linux), where `interfaceName` names the interface.
+   */
+  readonly namespaceId: 'guid' | 'netns-path';
+  /**
+   * True when createEndpoint returns the MAC the interface will have; false when it is known only after
+   * attachEndpoint (read the endpoint again then).
+   */
+  readonly macKnownBeforeAttach: boolean;
+  /** How MACs are written in the documents and CNI results: HNS 'dashed' (0E-2A-...) or Linux 'colon' (0e:2a:...). */
+  readonly macFormat: 'dashed' | 'colon';
+  /** Policy types (HCN names) that are realized, per resource; any other type is refused naming it. */
+  readonly policies: {
+    readonly network: readonly string[];
+    readonly endpoint: readonly string[];
+    /** Load-balancer Flags/PortMapping features beyond plain VIP → backends: 'DSR', 'IPv6', 'SourceAffinity', ... */
+    readonly loadBalancer: readonly string[];
+  };
+  /** Network types (HCN names) that createNetwork realizes. */
+  readonly networkTypes: readonly string[];
+  /** True when the HNS v1 (HNSCall) surface `v1` is present: the win-bridge/win-overlay apiVersion 1 paths. */
+  readonly hnsV1: boolean;
+  /** Address families endpoints may carry. */
+  readonly addressFamilies: readonly ('IPv4' | 'IPv6')[];
+  /**
+   * Host endpoints: an endpoint attached to the namespace of Type HostDefault (listNamespaces) gives the node
+   * itself that address on the network (Windows: a host vNIC; linux: the address on the network's bridge),
+   * e.g. the `<subnet>.2` gateway of win-bridge pods.
+   */
+  readonly hostEndpoints: boolean;
+  /**
+   * True when win-bridge's `<subnet>.2` pod gateway must be owned by a host endpoint before an ADD may
+   * hand it out (the ADD fails otherwise). False on the Windows planes and the emulator, where the plugin
+   * is a drop-in for the reference one and the host endpoint is flannel's or the agent's business.
+   */
+  readonly gatewayNeedsOwner: boolean;
+  /**
+   * True when the first L2Bridge/Overlay network on an adapter re-plumbs the host (Windows: the external
+   * vSwitch moves the host address), so an installer creates a throw-away `External` network first.
+   */
+  readonly externalPlaceholderNetwork: boolean;
+  /** True when attachEndpoint creates a real interface with packets behind it (not an emulator). */
+  readonly realizesPackets: boolean;
+  /**
+   * True when an Overlay network document must carry the node's ProviderAddress (the VTEP address) for the
+   * data plane to pick it (linux); false where HNS takes it from the adapter and reports it back (Windows).
+   */
+  readonly providerAddressInDocument: boolean;
+}
+
 export interface HostNetworkService {
   readonly kind: DataplaneKind;
+  readonly capabilities: DataplaneCapabilities;
 
   /** HNS service version (GET /globals/version); read once and cached by implementations. */
   version(): Promise<HnsVersion>;
@@ -55,8 +113,8 @@ export interface HostNetworkService {
   deleteNamespace(id: string): Promise<void>;
   /**
    * = modifyNamespace(ns, {ResourceType:'Endpoint', RequestType:'Add', Settings:{EndpointId}}).
-   * On Windows the namespace ID is a HostComputeNamespace GUID; on the linux data plane it is the netns
-   * path (CNI_NETNS), and `options.interfaceName` names the interface created inside it (CNI_IFNAME).
+   * capabilities.namespaceId says what `namespaceId` is: a HostComputeNamespace GUID, or a netns path
+   * (CNI_NETNS) where `options.interfaceName` names the interface created inside it (CNI_IFNAME).
    */
   attachEndpoint(namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void>;
   detachEndpoint(namespaceId: string, endpointId: string): Promise<void>;
@@ -74,8 +132,11 @@ export interface HostNetworkService {
    */
   readonly recordsOwnCalls?: boolean;
 
-  /** The v1 HNSCall surface of the same host (objects created by either API are visible to both). */
-  readonly v1: HnsV1Api;
+  /**
+   * The v1 HNSCall surface of the same host (objects created by either API are visible to both); absent
+   * where the data plane has no v1 (capabilities.hnsV1 false).
+   */
+  readonly v1?: HnsV1Api;
 
   /** Release handles, sessions, sockets. Safe to call twice. */
   close(): Promise<void>;

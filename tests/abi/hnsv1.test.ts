@@ -40,7 +40,7 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
       Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
       Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'Ethernet' } }],
     });
-    const raw = await hns.v1.call<HnsV1Network>('GET', `/networks/${net.ID}`);
+    const raw = await hns.v1!.call<HnsV1Network>('GET', `/networks/${net.ID}`);
     assert.equal(raw.NetworkAdapterName, 'Ethernet');
     assert.deepEqual(raw.Subnets?.map((s) => [s.AddressPrefix, s.GatewayAddress]), [['10.244.1.0/24', '10.244.1.1']]);
     assert.equal(raw.Ipams, undefined, 'no v2 fields on the wire');
@@ -51,7 +51,7 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
       Dns: { ServerList: ['10.96.0.10', '10.96.0.11'], Search: ['default.svc.cluster.local'] },
       Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } }],
     });
-    const rawEp = await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
+    const rawEp = await hns.v1!.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
     assert.equal(rawEp.VirtualNetwork?.toLowerCase(), net.ID!.toLowerCase());
     assert.equal(rawEp.IPAddress, '10.244.1.5');
     assert.equal(rawEp.GatewayAddress, '10.244.1.2');
@@ -71,7 +71,7 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
       HostComputeEndpoints: [ep.ID!], SourceVIP: '10.244.1.254', FrontendVIPs: ['10.96.0.10'],
       PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 1 }],
     });
-    const raw = await hns.v1.call<HnsV1PolicyList>('GET', `/policylists/${lb.ID}`);
+    const raw = await hns.v1!.call<HnsV1PolicyList>('GET', `/policylists/${lb.ID}`);
     assert.deepEqual(raw.References, [`/endpoints/${ep.ID}`]);
     assert.deepEqual(raw.Policies, [{ Type: 'ELB', Protocol: 6, InternalPort: 8080, ExternalPort: 80, SourceVIP: '10.244.1.254', VIPs: ['10.96.0.10'], ILB: true }]);
     await rejectsKind(hns.createLoadBalancer({ FrontendVIPs: ['10.96.0.11'], PortMappings: [] }), 'bad-input');
@@ -81,10 +81,10 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
   });
 
   it('reports both failure styles: HRESULT ("hnsCall failed in Win32") and Success:false ("hns failed with error")', async function () {
-    const hard = await rejectsKind(hns.v1.call('POST', '/networks/', '{not json'), 'invalid-json');
+    const hard = await rejectsKind(hns.v1!.call('POST', '/networks/', '{not json'), 'invalid-json');
     assert.equal(hard.hresult, HRESULT.HCN_E_INVALID_JSON);
     assert.match(hard.message, /^HNSCall POST \/networks\/: hnsCall failed in Win32: /);
-    const soft = await rejectsKind(hns.v1.call('GET', '/endpoints/2f2a0c1e-0000-4000-8000-000000000000'), 'not-found');
+    const soft = await rejectsKind(hns.v1!.call('GET', '/endpoints/2f2a0c1e-0000-4000-8000-000000000000'), 'not-found');
     assert.match(soft.message, /hns failed with error : Element not found\./);
     assert.ok(soft.record && JSON.parse(soft.record).Success === false);
   });
@@ -92,13 +92,13 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
   it('attaches containers to a v1 endpoint (SharedContainers, State) and refuses a second attach with HNS\'s text', async function () {
     const net = await hns.createNetwork({ Name: 'attachnet', Type: 'L2Bridge' });
     const ep = await hns.createEndpoint(net.ID!, { Name: 'pod', IpConfigurations: [{ IpAddress: '10.244.1.9' }] });
-    const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'c1', SystemType: 'Container' });
+    const attached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'c1', SystemType: 'Container' });
     assert.deepEqual([attached.SharedContainers, attached.State], [['c1'], 2]);
-    const again = await rejectsKind(hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'C1', SystemType: 'Container' }), 'already-attached');
+    const again = await rejectsKind(hns.v1!.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'C1', SystemType: 'Container' }), 'already-attached');
     assert.match(again.message, /This endpoint is already attached to the switch\./);
-    const detached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' });
+    const detached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' });
     assert.deepEqual([detached.SharedContainers, detached.State], [[], 1]);
-    await rejectsKind(hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' }), 'failure');
+    await rejectsKind(hns.v1!.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' }), 'failure');
     await hns.deleteEndpoint(ep.ID!);
     await hns.deleteNetwork(net.ID!);
   });
@@ -110,17 +110,17 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
       Name: 'cbr0', Type: 'L2Bridge', Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
       Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
     });
-    const list = await hns.v1.call<HnsV1Network[]>('GET', '/networks/');
+    const list = await hns.v1!.call<HnsV1Network[]>('GET', '/networks/');
     const seen = list.find((n) => n.Name === 'cbr0');
     assert.ok(seen, JSON.stringify(list));
     assert.equal(seen.ID, net.ID);
     assert.deepEqual(seen.Subnets, [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }]);
     assert.equal(seen.ManagementIP, '192.168.0.10');
-    assert.deepEqual(await hns.v1.call('GET', `/networks/${net.ID!.toLowerCase()}`), seen);
-    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'pod_cbr0', VirtualNetwork: net.ID, IPAddress: '10.244.1.5' });
+    assert.deepEqual(await hns.v1!.call('GET', `/networks/${net.ID!.toLowerCase()}`), seen);
+    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'pod_cbr0', VirtualNetwork: net.ID, IPAddress: '10.244.1.5' });
     assert.equal(ep.VirtualNetwork, net.ID);
     await rejectsKind(v2.deleteNetwork(net.ID!), 'in-use');
-    await hns.v1.call('DELETE', `/endpoints/${ep.ID}`);
+    await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
     await v2.deleteNetwork(net.ID!);
     await v2.close();
   });

@@ -39,6 +39,18 @@ describe('example conflists in manifests/cni', () => {
     });
   }
 
+  it('the win-* examples use a CNI version with GC and STATUS (1.1.0), and both answer', () => {
+    for (const [file, plugin] of [['10-win-bridge.conflist', 'win-bridge'], ['10-win-overlay.conflist', 'win-overlay']] as const) {
+      const conf: Record<string, unknown> = { ...pluginConf(file, lab.ipamDir), 'cni.dev/valid-attachments': [] };
+      assert.equal(conf.cniVersion, '1.1.0');
+      const cni = { ...ADD('st', ns), CNI_PATH: `${BIN}:/usr/lib/cni` };
+      for (const cmd of ['STATUS', 'GC']) {
+        const r = runSync(plugin, lab, { ...cni, CNI_COMMAND: cmd }, conf);
+        assert.equal(r.code, 0, `${file} ${cmd}: ${r.stdout}${r.stderr}`);
+      }
+    }
+  });
+
   it('keeps DEL idempotent for every example', () => {
     for (const file of ['10-win-bridge.conflist', '10-switchyard-l2bridge.conflist']) {
       const conf = pluginConf(file, lab.ipamDir);

@@ -109,7 +109,7 @@ export const CHECK = (containerID: string, netns = 'none', ifname = 'eth0'): Cni
 export async function createV1Network(lab: Lab, doc: Record<string, unknown>, extra: Record<string, string> = {}): Promise<{ ID: string }> {
   const s = await lab.service(extra);
   try {
-    return await s.v1.call<{ ID: string }>('POST', '/networks/', doc);
+    return await s.v1!.call<{ ID: string }>('POST', '/networks/', doc);
   } finally {
     await s.close();
   }

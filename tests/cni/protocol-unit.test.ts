@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { formatResult, parseResult, type CniResult } from '../../src/cni/protocol/result';
 import { parseGoJson } from '../../src/cni/protocol/gojson';
-import { applyLoopbackDsr, applyOutboundNat, applyDefaultPA, hcnEndpointPolicies, protocolEnum } from '../../src/cni/plugins/policies';
-import { endpointName } from '../../src/cni/plugins/common';
+import { applyLoopbackDsr, applyOutboundNat, applyDefaultPA, hcnEndpointPolicies, protocolEnum } from '../../src/cni/plugins/common/policies';
+import { endpointName } from '../../src/cni/plugins/common/hns';
 import { findInPath } from '../../src/cni/ipam/invoke';
 import type { Policy } from '../../src/cni/config/netconf';
 

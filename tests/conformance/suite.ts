@@ -69,7 +69,9 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
       it('reports an HNS version and the features it implies', async function () {
         const v = await hns.version();
         assert.ok(Number.isInteger(v.Major) && Number.isInteger(v.Minor), JSON.stringify(v));
-        assert.deepEqual(await hns.features(), featuresFor(v));
+        // A data plane without IPv6 (capabilities.addressFamilies) does not claim dual stack.
+        const implied = { ...featuresFor(v), ...(hns.capabilities.addressFamilies.includes('IPv6') ? {} : { IPv6DualStack: false }) };
+        assert.deepEqual(await hns.features(), implied);
         assert.deepEqual(await hns.version(), v, 'the version is stable');
       });
     });
@@ -278,4 +280,94 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
       });
     });
   });
+  runCapabilityConformance(label, open, opts);
 }
+
+/**
+ * Capabilities hold: what a data plane says it realizes it realizes, and what it says it does not it
+ * refuses naming the field. Expected answers are the same on every plane, given its capabilities.
+ */
+export function runCapabilityConformance(label: string, open: () => Promise<HostNetworkService>, opts: ConformanceOptions = {}): void {
+  describe(`host network service capabilities: ${label}`, function () {
+    let hns: HostNetworkService;
+    const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
+    const l2bridge = (name: string, prefix: string): HostComputeNetwork => ({
+      Name: name, Type: 'L2Bridge',
+      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix, Routes: [{ NextHop: prefix.replace(/0\/24$/, '1'), DestinationPrefix: '0.0.0.0/0' }] }] }],
+      SchemaVersion: { Major: 2, Minor: 0 },
+    });
+
+    beforeEach(async function () {
+      await opts.reset?.();
+      hns = await open();
+    });
+    afterEach(async function () {
+      await hns?.close();
+      await opts.verify?.();
+    });
+
+    it('states its capabilities, and a v1 surface exactly when it says so', function () {
+      const c = hns.capabilities;
+      assert.ok(['guid', 'netns-path'].includes(c.namespaceId));
+      assert.ok(c.addressFamilies.includes('IPv4'));
+      assert.ok(c.networkTypes.includes('L2Bridge'));
+      assert.equal(!!hns.v1, c.hnsV1);
+    });
+
+    it('an endpoint address of a family the capabilities do not list is refused naming IpConfigurations, creating nothing', async function () {
+      if (hns.capabilities.addressFamilies.includes('IPv6')) this.skip();
+      const net = await hns.createNetwork(l2bridge(`cap-v6-${unique()}`, '10.247.1.0/24'));
+      try {
+        const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: `cap-v6-${unique()}`, IpConfigurations: [{ IpAddress: '10.247.1.5' }, { IpAddress: 'fd00::5' }] }), 'bad-input');
+        assert.match(e.message, /IpConfigurations\[1\]/);
+        assert.deepEqual((await hns.listEndpoints()).filter((x) => sameId(x.HostComputeNetwork, net.ID)), []);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('an endpoint policy type outside capabilities.policies.endpoint is refused naming the type', async function () {
+      const known = ['PortMapping', 'ACL', 'QOS', 'L2Driver', 'OutBoundNAT', 'SDNRoute', 'L4Proxy', 'L4WFPPROXY', 'PortName', 'EncapOverhead', 'Iov', 'TierAcl', 'VLAN', 'InterfaceParameters', 'Encryption'];
+      const missing = known.find((t) => !hns.capabilities.policies.endpoint.includes(t));
+      if (!missing) this.skip();
+      const net = await hns.createNetwork(l2bridge(`cap-pol-${unique()}`, '10.247.2.0/24'));
+      try {
+        const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: `cap-pol-${unique()}`, Policies: [{ Type: missing!, Settings: {} }] }), 'bad-input');
+        assert.match(e.message, new RegExp(`Policies\\[0\\]\\.Type: "${missing}"`));
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('a second network with the name of an existing one is refused (HNS names are unique)', async function () {
+      const name = `cap-dup-${unique()}`;
+      const net = await hns.createNetwork(l2bridge(name, '10.247.4.0/24'));
+      try {
+        await rejectsKind(hns.createNetwork(l2bridge(name, '10.247.5.0/24')), 'already-exists');
+        assert.equal((await hns.listNetworks(buildQuery({ Name: name }))).length, 1);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('host endpoints: attached to the HostDefault namespace, the endpoint reports it; detach and delete leave nothing', async function () {
+      if (!hns.capabilities.hostEndpoints) this.skip();
+      const host = (await hns.listNamespaces(buildQuery())).filter((n) => String(n.Type).toLowerCase() === 'hostdefault');
+      assert.ok(host.length <= 1, 'at most one HostDefault namespace');
+      // The stub HCN library (abi suite) starts with no namespaces at all; every real host has its own.
+      if (host.length === 0) this.skip();
+      const net = await hns.createNetwork(l2bridge(`cap-host-${unique()}`, '10.247.3.0/24'));
+      try {
+        const ep = await hns.createEndpoint(net.ID!, { Name: `cap-host-${unique()}`, IpConfigurations: [{ IpAddress: '10.247.3.2' }] });
+        await hns.attachEndpoint(host[0].ID!, ep.ID!);
+        assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, host[0].ID));
+        await hns.detachEndpoint(host[0].ID!, ep.ID!);
+        assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, undefined);
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+  });
+}
+

@@ -3,7 +3,9 @@
  * CNI_NETNS is the pod's netns path and CNI_IFNAME the interface created in it. ADD gives a working
  * interface and the reference-shaped result (interface named after the endpoint, no sandbox, one address
  * with the gateway); CHECK notices a removed address; DEL removes everything and a repeated DEL succeeds;
- * apiVersion 1 is refused with a CNI error that says what to change.
+ * apiVersion 1 is refused with a CNI error that says what to change. win-bridge's `.2` gateway is a host
+ * endpoint (the bridge holds `.1`): without one the ADD fails saying so; with one pods reach the node and
+ * the other node through it.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -16,20 +18,24 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
   let lab: NetnsLab;
   let dataDir: string;
   let dp: HostNetworkService;
+  let winbrId = '';
   const node = () => lab.plan.nodes[0];
+  const other = () => lab.plan.nodes[1];
 
   before(async function () {
     if (!canRunNetns() || !haveCniBin()) this.skip();
-    lab = new NetnsLab({ prefix: uniquePrefix('syw'), nodes: 1, podsPerNode: 0, type: 'L2Bridge' });
+    lab = new NetnsLab({ prefix: uniquePrefix('syw'), nodes: 2, podsPerNode: 0, type: 'L2Bridge' });
     try {
       lab.underlay();
       dp = await lab.openNode(node());
       const uplink = [{ Type: 'NetAdapterName' as const, Settings: { NetworkAdapterName: 'eth0' } }];
-      // win-bridge's gateway is the network address + 2: the bridge carries it.
-      await dp.createNetwork({
+      // As flannel's cbr0: the bridge holds .1; win-bridge's gateway (.2) is a host endpoint, made in the test.
+      winbrId = (await dp.createNetwork({
         Name: 'winbr', Type: 'L2Bridge', Policies: uplink,
-        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.2', DestinationPrefix: '0.0.0.0/0' }] }] }],
-      });
+        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      })).ID!;
+      // The other node routes the pod subnet back through this node (host-gw).
+      lab.exec(lab.plan.nodes[1].name, ['ip', 'route', 'add', '10.250.1.0/24', 'via', node().underlayIp]);
       await dp.createNetwork({
         Name: 'winovl', Type: 'Overlay', Policies: [...uplink, { Type: 'ProviderAddress', Settings: { ProviderAddress: node().underlayIp } }],
         Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.2.0/24', Routes: [{ NextHop: '10.250.2.1', DestinationPrefix: '0.0.0.0/0' }], Policies: [{ Type: 'VSID', Settings: { IsolationId: 4097 } }] }] }],
@@ -48,12 +54,12 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
 
   const cases = [
     {
-      plugin: 'win-bridge', network: 'winbr', gateway: '10.250.1.2', prefix: 24, mac: undefined as RegExp | undefined,
+      plugin: 'win-bridge', network: 'winbr', gateway: '10.250.1.2', prefix: 24, mac: undefined as RegExp | undefined, hostEndpoint: true,
       // Debian's reference host-local as the delegated IPAM (it speaks CNI up to 1.0.0).
       conf: () => ({ cniVersion: '1.0.0', name: 'winbr', type: 'win-bridge', apiVersion: 2, ipam: { type: hostLocalIpam(), subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir }, dns: { nameservers: ['10.96.0.10'] } }),
     },
     {
-      plugin: 'win-overlay', network: 'winovl', gateway: '10.250.2.1', prefix: 24, mac: /^0E-2A-0a-fa-02-0a$/,
+      plugin: 'win-overlay', network: 'winovl', gateway: '10.250.2.1', prefix: 24, mac: /^0E-2A-0a-fa-02-0a$/, hostEndpoint: false,
       conf: () => ({ cniVersion: '1.0.0', name: 'winovl', type: 'win-overlay', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.250.2.0/24', rangeStart: '10.250.2.10', dataDir }, dns: { nameservers: ['10.96.0.10'] } }),
     },
   ];
@@ -63,6 +69,31 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
       const pods: { id: string; ns: string; ip: string; result: Record<string, unknown> }[] = [];
       const linksOnNode = () => (lab.exec(node().name, ['ip', '-o', 'link', 'show']).match(/syv[0-9a-f]{10}@/g) ?? []).length;
       let before = 0;
+
+      if (c.hostEndpoint) {
+        it('ADD without a host endpoint at the .2 gateway fails saying what is missing and how to fix it, leaving nothing', async () => {
+          before = linksOnNode();
+          const nsp = lab.addNetns(`${lab.plan.spec.prefix}-${c.network}gw`);
+          const r = runCni(lab, node(), c.plugin, 'ADD', c.conf(), { containerId: `gw${lab.plan.spec.prefix}`, netns: nsp, ifName: 'net1' });
+          assert.equal(r.code, 1);
+          const err = JSON.parse(r.out) as { code: number; msg: string; details: string };
+          assert.equal(err.code, 11);
+          assert.match(err.msg, /network winbr has no host endpoint at 10\.250\.1\.2/);
+          assert.match(err.details, /switchyard agent|endpoint create --network winbr --name winbr_ep --ip 10\.250\.1\.2 --host/);
+          assert.equal(linksOnNode(), before);
+          assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)), []);
+          assert.deepEqual(reservations(dataDir, c.network), []);
+        });
+
+        it('a host endpoint at .2 puts the address on the bridge (HostDefault namespace)', async () => {
+          const host = (await dp.listNamespaces()).find((n) => n.Type === 'HostDefault');
+          assert.ok(host, 'the linux plane lists its HostDefault namespace');
+          const ep = await dp.createEndpoint(winbrId, { Name: 'winbr_ep', IpConfigurations: [{ IpAddress: '10.250.1.2' }] });
+          await dp.attachEndpoint(host.ID!, ep.ID!);
+          assert.match(lab.exec(node().name, ['ip', '-o', '-4', 'addr', 'show']), /inet 10\.250\.1\.2\/24 .*scope global/);
+          assert.equal((await dp.getEndpoint(ep.ID!)).HostComputeNamespace, host.ID);
+        });
+      }
 
       it('ADD puts CNI_IFNAME in CNI_NETNS with the address, returns the reference-shaped result, pods reach the gateway and each other', () => {
         before = linksOnNode();
@@ -90,6 +121,10 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
           pods.push({ id, ns, ip, result: res });
         }
         assert.ok(lab.ok(pods[0].ns, ['ping', '-c', '1', '-W', '2', pods[1].ip]), 'pod ↔ pod');
+        if (c.hostEndpoint) {
+          assert.ok(lab.ok(pods[0].ns, ['ping', '-c', '1', '-W', '2', node().underlayIp]), 'the pod reaches its node through .2');
+          assert.ok(lab.ok(pods[0].ns, ['ping', '-c', '1', '-W', '2', other().underlayIp]), 'the pod reaches the other node through .2');
+        }
         assert.equal(linksOnNode(), before + 2);
       });
 

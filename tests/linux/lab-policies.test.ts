@@ -48,7 +48,7 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     assert.equal(get(pod(0, 0).name, pod(1, 0).ip, 8080), `${pod(1, 0).name} ${pod(0, 0).ip}`);
   });
 
-  it('PortMapping: a host port reaches the pod, from outside and from the node itself', async () => {
+  it('PortMapping: a host port reaches the pod, from outside, from the node itself and through 127.0.0.1 on the node', async () => {
     const dp = lab.runtimes[0].dp;
     await dp.modifyEndpoint(ids.get(pod(0, 1).name)!, {
       ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 8080, ExternalPort: 8081 } }] },
@@ -56,6 +56,8 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     const node = lab.plan.nodes[0];
     assert.match(get(lab.plan.switchNs, node.underlayIp, 8081) ?? '', new RegExp(`^${pod(0, 1).name} `));
     assert.match(get(node.name, node.underlayIp, 8081) ?? '', new RegExp(`^${pod(0, 1).name} `));
+    // As portmap: a connection to 127.0.0.1:<host port> on the node reaches the pod (masqueraded to the node).
+    assert.match(get(node.name, '127.0.0.1', 8081) ?? '', new RegExp(`^${pod(0, 1).name} `));
   });
 
   it('load balancer: a VIP spreads connections over two backends on different nodes', async () => {

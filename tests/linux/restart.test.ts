@@ -36,6 +36,26 @@ describe('linux data plane: restart and crash recovery', function () {
     assert.match(lab.exec(node().name, ['nft', 'list', 'tables']), /table inet switchyard/);
   });
 
+  it('a host endpoint\'s address comes back with a rebuilt bridge, and leaves with the endpoint', async () => {
+    const r = lab.runtimes[0];
+    const host = (await r.dp.listNamespaces()).find((n) => n.Type === 'HostDefault')!;
+    const ep = await r.dp.createEndpoint(r.networkId, { Name: 'host-ep', IpConfigurations: [{ IpAddress: '10.244.1.200' }] });
+    await r.dp.attachEndpoint(host.ID!, ep.ID!);
+    const bridge = /(syb[0-9a-f]{10})/.exec(links())![1];
+    assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.200\/24/);
+    await r.dp.close();
+    lab.exec(node().name, ['ip', 'link', 'del', bridge]);
+    r.dp = await lab.openNode(node());
+    assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.200\/24/);
+    assert.ok((await r.dp.getNamespace(host.ID!)).Resources?.some((x) => x.Data.ID === ep.ID));
+    // Taken off the bridge underneath the data plane: the endpoint no longer reports the host namespace.
+    lab.exec(node().name, ['ip', 'addr', 'del', '10.244.1.200/24', 'dev', bridge]);
+    assert.equal((await r.dp.getEndpoint(ep.ID!)).HostComputeNamespace, undefined);
+    await r.dp.deleteEndpoint(ep.ID!);
+    assert.doesNotMatch(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /10\.244\.1\.200/);
+    assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.1\/24/, 'the gateway stays');
+  });
+
   it('a second attach of an attached endpoint is refused as already attached', async () => {
     const r = lab.runtimes[0];
     const ep = (await r.dp.listEndpoints())[0];

@@ -10,6 +10,22 @@ describe('linux data plane: nftables ruleset rendering', () => {
     assert.equal(text, 'table inet switchyard\ndelete table inet switchyard\ntable bridge switchyard\ndelete table bridge switchyard\n');
   });
 
+  it('OutBoundNAT policies: the union of all exceptions in one rule; Destinations only toward those', () => {
+    const i = base();
+    i.endpoints.push({ id: 'AAAA-2', ip: '10.244.1.6', bridge: 'sybaaaaaaaaaa', policies: [
+      { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16'] } },
+      { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12'] } },
+      { Type: 'OutBoundNAT', Settings: { Destinations: ['10.244.1.6'] } },
+    ] });
+    const text = render(i);
+    assert.match(text, /ip saddr 10\.244\.1\.6 ip daddr != \{ 10\.244\.0\.0\/16, 10\.96\.0\.0\/12 \} oifname != "sybaaaaaaaaaa" masquerade/);
+    assert.match(text, /ip saddr 10\.244\.1\.6 ip daddr 10\.244\.1\.6 masquerade/);
+    assert.equal((text.match(/ip saddr 10\.244\.1\.6 /g) ?? []).length, 2);
+    const dsrOnly = base();
+    dsrOnly.endpoints.push({ id: 'AAAA-3', ip: '10.244.1.7', bridge: 'sybaaaaaaaaaa', policies: [{ Type: 'OutBoundNAT', Settings: { Destinations: ['10.244.1.7'] } }] });
+    assert.doesNotMatch(render(dsrOnly), /ip saddr 10\.244\.1\.7 (?!ip daddr 10\.244\.1\.7 )/, 'a Destinations policy is never an unconditional masquerade');
+  });
+
   it('OutBoundNAT masquerades the endpoint except toward the exception prefixes and its own bridge', () => {
     const i = base();
     i.endpoints.push({ id: 'AAAA-1', ip: '10.244.1.5', bridge: 'sybaaaaaaaaaa', policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16', '10.96.0.0/12'] } }] });

@@ -1,8 +1,10 @@
 /** switchyard endpoint create|list|get|delete, endpoint policy add|remove|update */
 import type { Command } from 'commander';
+import type { HostNetworkService } from '../../dataplane/types';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 import type { HostComputeNetwork } from '../../hns/network';
 import { SCHEMA_V2 } from '../../hns/schema';
+import { buildQuery } from '../../hns/query';
 import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
 import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
 import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll, resolveFlag } from '../context';
@@ -27,7 +29,7 @@ async function networkNames(svc: { listNetworks(): Promise<HostComputeNetwork[]>
   return new Map((await svc.listNetworks()).filter((n) => n.ID && n.Name).map((n) => [n.ID!.toLowerCase(), n.Name!]));
 }
 
-interface CreateFlags { network: string; name: string; ip?: string[]; mac?: string; policy?: string[]; output?: string }
+interface CreateFlags { network: string; name: string; ip?: string[]; mac?: string; policy?: string[]; host?: boolean; output?: string }
 
 /** The HCN document `endpoint create` sends, checked against the network's subnets before anything changes. */
 export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): HostComputeEndpoint {
@@ -65,6 +67,7 @@ export function register(program: Command): void {
     .option('--ip <ip>', 'IP address (default: HNS assigns one from the subnet); repeat once for dual stack', collect)
     .option('--mac <mac>', 'MAC address (default: HNS assigns one from the MAC pool)')
     .option('--policy <json>', 'endpoint policy as HCN v2 JSON {"Type":...,"Settings":{...}} (repeatable)', collect)
+    .option('--host', 'attach it to the HostDefault namespace: a host endpoint (the node holds its address on the network)')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (opts: CreateFlags, cmd: Command) => {
       const fmt = format(cmd);
@@ -74,7 +77,8 @@ export function register(program: Command): void {
         requirePolicyFeatures(await svc.version(), policies);
         const network = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
         const doc = endpointFromFlags(opts, network);
-        const created = await svc.createEndpoint(network.ID!, doc);
+        let created = await svc.createEndpoint(network.ID!, doc);
+        if (opts.host) created = await attachToHost(svc, created);
         print(render(fmt, created, endpointColumns(new Map([[network.ID!.toLowerCase(), network.Name ?? network.ID!]])), parseEndpoint));
       });
     });
@@ -136,5 +140,18 @@ export function register(program: Command): void {
           print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
         });
       });
+  }
+}
+
+/** Attaches a new endpoint to the host's HostDefault namespace; removes the endpoint when that fails. */
+async function attachToHost(svc: HostNetworkService, ep: HostComputeEndpoint): Promise<HostComputeEndpoint> {
+  try {
+    const host = (await svc.listNamespaces(buildQuery())).find((n) => String(n.Type).toLowerCase() === 'hostdefault');
+    if (!host) throw new Error(`--host: the ${svc.kind} data plane has no HostDefault namespace`);
+    await svc.attachEndpoint(host.ID!, ep.ID!);
+    return await svc.getEndpoint(ep.ID!);
+  } catch (e) {
+    await svc.deleteEndpoint(ep.ID!).catch(() => undefined);
+    throw e;
   }
 }

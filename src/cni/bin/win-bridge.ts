@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Drop-in replacement for the reference win-bridge CNI plugin. */
 import { runPlugin, SWITCHYARD_VERSION } from '../main';
-import { windowsPlugin } from '../plugins/windows';
+import { winBridgePlugin } from '../plugins/win-bridge';
 
-void runPlugin(windowsPlugin('win-bridge'), `CNI win-bridge plugin switchyard v${SWITCHYARD_VERSION}`);
+void runPlugin(winBridgePlugin(), `CNI win-bridge plugin switchyard v${SWITCHYARD_VERSION}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Drop-in replacement for the reference win-overlay CNI plugin. */
 import { runPlugin, SWITCHYARD_VERSION } from '../main';
-import { windowsPlugin } from '../plugins/windows';
+import { winOverlayPlugin } from '../plugins/win-overlay';
 
-void runPlugin(windowsPlugin('win-overlay'), `CNI win-overlay plugin switchyard v${SWITCHYARD_VERSION}`);
+void runPlugin(winOverlayPlugin(), `CNI win-overlay plugin switchyard v${SWITCHYARD_VERSION}`);

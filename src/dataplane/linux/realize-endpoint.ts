@@ -69,6 +69,10 @@ function sameSubnet(ip: string, prefixLen: number, gw: string): boolean {
 
 /** Removes the endpoint's links; idempotent (missing namespace or link is fine). */
 export function detach(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointRecord): void {
+  if (ep.host) {
+    removeHostAddress(node, net, ep);
+    return;
+  }
   if (ep.veth) node.deleteLink(ep.veth);
   const ns = ep.netns ?? ep.attaching?.netns;
   const ifname = ep.ifname ?? ep.attaching?.ifname;
@@ -80,6 +84,25 @@ export function detach(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointR
       pod.close();
     }
   }
+}
+
+/** The host endpoint's address on the network's bridge: ip/<subnet prefix>, so the node answers for it. */
+export function hostAddress(net: NetworkRecord, ep: EndpointRecord): { ip: string; prefixLen: number } | undefined {
+  const ip = ep.doc.IpConfigurations?.[0]?.IpAddress;
+  if (!ip || !net.subnet) return undefined;
+  return { ip, prefixLen: Number(net.subnet.split('/')[1]) };
+}
+
+export function addHostAddress(node: Rtnl, net: NetworkRecord, ep: EndpointRecord): void {
+  const a = hostAddress(net, ep)!;
+  const br = node.mustLink(net.bridge!);
+  node.addAddress(br.index, a.ip, a.prefixLen, `host endpoint ${a.ip}/${a.prefixLen} on ${net.bridge}`);
+}
+
+function removeHostAddress(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointRecord): void {
+  const a = net ? hostAddress(net, ep) : undefined;
+  const br = net?.bridge ? node.linkByName(net.bridge) : undefined;
+  if (a && br) node.deleteAddress(br.index, a.ip, a.prefixLen);
 }
 
 /** QOS MaximumOutgoingBandwidthInBytes → a token bucket on the pod's interface (pod egress). */

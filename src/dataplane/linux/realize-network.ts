@@ -8,6 +8,7 @@
 import type { HostComputeNetwork, NetworkPolicy, RemoteSubnetRouteSettings } from '../../hns';
 import { canonicalNetworkType, findPolicies, getCI, policyTypeIs } from '../../hns';
 import type { Rtnl } from './netlink/rtnl';
+import { OsError } from './netlink/libc';
 import { contains, firstHost, intToIp, ipToInt, isIPv4, parseCidr } from './addr';
 import type { NetworkRecord } from './state';
 
@@ -19,6 +20,14 @@ export class BadNetworkError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BadNetworkError';
+  }
+}
+
+/** The kernel refused a vxlan device because its VNI and port are taken (EEXIST). */
+export class VniInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VniInUseError';
   }
 }
 
@@ -109,7 +118,14 @@ export function realizeNetwork(rt: Rtnl, rec: NetworkRecord): void {
     }
     if (rec.vxlan && !rt.linkByName(rec.vxlan)) {
       const underlay = rec.uplink ? rt.linkByName(rec.uplink)?.index : undefined;
-      const vx = rt.createVxlan(rec.vxlan, { vni: rec.vni!, port: rec.port!, local: rec.providerAddress, underlay, mtu: rec.mtu, mac: rec.drMac });
+      let vx;
+      try {
+        vx = rt.createVxlan(rec.vxlan, { vni: rec.vni!, port: rec.port!, local: rec.providerAddress, underlay, mtu: rec.mtu, mac: rec.drMac });
+      } catch (e) {
+        // The kernel allows one device per VNI and UDP port; the clash is with a device that is not ours.
+        if (e instanceof OsError && e.errno === 17) throw new VniInUseError(`VSID ${rec.vni}: VNI ${rec.vni} on UDP port ${rec.port} is already used by another vxlan device on this node (not a switchyard network; see ip -d link show type vxlan)`);
+        throw e;
+      }
       created.push(rec.vxlan);
       // flannel gives its VTEP the subnet's network address /32: peers route to it as "<subnet>.0".
       const net = rec.subnet!.split('/')[0];
@@ -140,6 +156,9 @@ function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefi
   if (!prefix) throw new BadNetworkError('RemoteSubnetRoute.DestinationPrefix is required');
   const c = parseCidr(prefix, 'RemoteSubnetRoute.DestinationPrefix');
   if (!isIPv4(pa)) throw new BadNetworkError(`RemoteSubnetRoute.ProviderAddress: "${String(pa)}" is not the peer node's IPv4 address`);
+  if (rec.subnet && contains(parseCidr(rec.subnet, 'subnet'), intToIp(c.network))) {
+    throw new BadNetworkError(`RemoteSubnetRoute.DestinationPrefix: ${c.text} is inside this network's own subnet ${rec.subnet}; a remote subnet route names another node's pod subnet`);
+  }
   if (rec.type === 'Overlay') {
     if (!mac) throw new BadNetworkError('RemoteSubnetRoute.DistributedRouterMacAddress is required on an Overlay network (the peer VTEP MAC)');
     if (vni !== undefined && Number(vni) !== rec.vni) throw new BadNetworkError(`RemoteSubnetRoute.IsolationId: ${vni} does not match the network's VNI ${rec.vni}`);
@@ -150,7 +169,6 @@ function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefi
 export function applyNetworkPolicy(rt: Rtnl, rec: NetworkRecord, p: NetworkPolicy): void {
   const r = remoteRoute(rec, p);
   if (!r) return;
-  if (rec.subnet && ipToInt(r.prefix) === ipToInt(rec.subnet.split('/')[0])) return; // our own subnet
   if (rec.type === 'Overlay') {
     const vx = rt.mustLink(rec.vxlan!);
     // flannel's wire format: the inner frame goes to the peer VTEP MAC; the fdb says where that VTEP lives.

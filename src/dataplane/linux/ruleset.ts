@@ -94,15 +94,9 @@ function renderInet(input: RenderInput): string {
   for (const ep of input.endpoints) {
     if (!ep.ip) continue;
     const where = `endpoint ${ep.id}`;
+    post.push(...outboundNat(ep, where));
     ep.policies.forEach((p, i) => {
-      if (policyTypeIs(p, 'OutBoundNAT')) {
-        const s = (p.Settings ?? {}) as OutboundNatSettings;
-        const exc = (s.Exceptions ?? []).filter((x) => String(x).trim());
-        const excMatch = exc.length ? ` ip daddr != ${addrSet(exc.join(','), `${where} OutBoundNAT.Exceptions`)}` : '';
-        const out = ep.bridge ? ` oifname != ${q(ep.bridge)}` : '';
-        const action = s.VirtualIP ? `snat ip to ${ipv4(s.VirtualIP, `${where} OutBoundNAT.VirtualIP`)}` : 'masquerade';
-        post.push(`ip saddr ${ep.ip}${excMatch}${out} ${action}`);
-      } else if (policyTypeIs(p, 'PortMapping')) {
+      if (policyTypeIs(p, 'PortMapping')) {
         const s = (p.Settings ?? {}) as PortMappingSettings;
         const proto = protoName(s.Protocol, `${where} PortMapping.Protocol`);
         const ext = port(s.ExternalPort, `${where} PortMapping.ExternalPort`);
@@ -141,6 +135,9 @@ function renderInet(input: RenderInput): string {
     });
   }
 
+  // A host port reached through 127.0.0.1 on the node (as portmap allows): the reply must come back to a
+  // routable source, so the DNATed loopback connection is masqueraded (route_localnet lets it leave).
+  if (localMap.length) post.push('ip saddr 127.0.0.0/8 ct status dnat masquerade');
   nodePorts = chains.some((c) => c.startsWith('chain np-'));
   if (nodePorts) post.unshift(`ct mark ${NODEPORT_MARK}${notBridge} masquerade`);
   const svc: string[] = [];
@@ -164,6 +161,33 @@ function renderInet(input: RenderInput): string {
   if (post.length) lines.push(`\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${post.map((r) => `\t\t${r}`).join('\n')}\n\t}`);
   lines.push('}');
   return `table inet ${TABLE}\ndelete table inet ${TABLE}\n` + (lines.length > 2 ? lines.join('\n') + '\n' : '');
+}
+
+/**
+ * The endpoint's OutBoundNAT policies as masquerade rules. Policies without Destinations together mean one
+ * thing: traffic leaving the cluster (not through the endpoint's own bridge) is masqueraded, except toward
+ * the union of all their exceptions — so the reference's habit of one policy per exception CIDR excludes
+ * them all. A policy with Destinations (loopback DSR) applies only to traffic toward those destinations.
+ */
+function outboundNat(ep: RenderEndpoint, where: string): string[] {
+  const nats = ep.policies.filter((p) => policyTypeIs(p, 'OutBoundNAT')).map((p) => (p.Settings ?? {}) as OutboundNatSettings);
+  const action = (s: OutboundNatSettings) => (s.VirtualIP ? `snat ip to ${ipv4(s.VirtualIP, `${where} OutBoundNAT.VirtualIP`)}` : 'masquerade');
+  const listOf = (v: unknown) => (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []).map((x) => String(x).trim()).filter(Boolean);
+  const rules: string[] = [];
+  for (const s of nats) {
+    const dst = listOf(s.Destinations);
+    if (dst.length) rules.push(`ip saddr ${ep.ip} ip daddr ${addrSet(dst.join(','), `${where} OutBoundNAT.Destinations`)} ${action(s)}`);
+  }
+  const general = nats.filter((s) => listOf(s.Destinations).length === 0);
+  if (general.length) {
+    const vips = [...new Set(general.map((s) => s.VirtualIP).filter(Boolean))];
+    if (vips.length > 1) throw new PolicyError(`${where} OutBoundNAT.VirtualIP: the endpoint's OutBoundNAT policies name different addresses (${vips.join(', ')})`);
+    const exc = [...new Set(general.flatMap((s) => listOf(s.Exceptions)))];
+    const excMatch = exc.length ? ` ip daddr != ${addrSet(exc.join(','), `${where} OutBoundNAT.Exceptions`)}` : '';
+    const out = ep.bridge ? ` oifname != ${q(ep.bridge)}` : '';
+    rules.push(`ip saddr ${ep.ip}${excMatch}${out} ${action(general.find((s) => s.VirtualIP) ?? general[0])}`);
+  }
+  return rules;
 }
 
 function dedupe(entries: string[]): string[] {

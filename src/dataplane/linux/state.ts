@@ -32,6 +32,8 @@ export interface EndpointRecord {
   /** Set before links are created for an attach, cleared when it completes: a crash leaves it behind for reconcile. */
   attaching?: { netns: string; ifname: string };
   attached?: boolean;
+  /** Attached to the host namespace: the endpoint's address is on the network's bridge (host.ts). */
+  host?: boolean;
 }
 
 export interface NamespaceRecord { doc: HostComputeNamespace; path: string; created?: boolean }

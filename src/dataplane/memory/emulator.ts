@@ -2,6 +2,7 @@
  * The HNS emulator: a HostNetworkService with HNS's semantics and HRESULTs, state in one shared file.
  * Every rule it enforces is written down in docs/emulator.md with the reference it comes from.
  */
+import { EMULATOR_CAPABILITIES } from '../capabilities';
 import * as path from 'node:path';
 import {
   DEFAULT_EMULATED_VERSION, EndpointFlags, NAMESPACE_TYPES, SCHEMA_V2, featuresFor, getCI, normalizeKeys,
@@ -54,6 +55,7 @@ type Doc = Record<string, unknown>;
 
 export class MemoryHns implements HostNetworkService {
   readonly kind = 'memory' as const;
+  readonly capabilities = EMULATOR_CAPABILITIES;
   readonly v1: HnsV1Api;
   readonly store: StateStore;
   private cachedVersion?: HnsVersion;

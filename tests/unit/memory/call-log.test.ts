@@ -42,8 +42,8 @@ describe('call log', function () {
   it('counts one v1 HNSCall as one call, whatever it costs inside', async () => {
     const hns = withCallLog(t.open(), log);
     const { records } = await countCallsDuring(log, async () => {
-      await hns.v1.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] });
-      await hns.v1.call('GET', '/networks/');
+      await hns.v1!.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] });
+      await hns.v1!.call('GET', '/networks/');
     });
     assert.deepEqual(summarizeCalls(records), { 'v1 POST /networks/': 1, 'v1 GET /networks/': 1 });
     const offset = callLogSize(log);

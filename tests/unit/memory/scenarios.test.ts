@@ -21,49 +21,49 @@ describe('memory data plane: node scenarios', () => {
     const hns = withCallLog(t.open(undefined, { SWITCHYARD_EMULATOR_MANAGEMENT_IP: '192.168.0.10' }), log);
 
     // flannel host-gw (hostgw_windows.go): v1 network, wait for ManagementIP, host endpoint .2 in compartment 1.
-    const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', {
+    const net = await hns.v1!.call<HnsV1Network>('POST', '/networks/', {
       Name: 'cbr0', Type: 'L2Bridge', DNSServerList: '10.96.0.10',
       Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
     });
-    assert.equal((await hns.v1.call<HnsV1Network>('GET', `/networks/${net.ID}`)).ManagementIP, '192.168.0.10');
-    const hostEp = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'cbr0_ep', VirtualNetwork: net.ID, IPAddress: '10.244.1.2' });
-    await hns.v1.call('POST', `/endpoints/${hostEp.ID}/attach`, { SystemType: 'Host', CompartmentId: 1 });
+    assert.equal((await hns.v1!.call<HnsV1Network>('GET', `/networks/${net.ID}`)).ManagementIP, '192.168.0.10');
+    const hostEp = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'cbr0_ep', VirtualNetwork: net.ID, IPAddress: '10.244.1.2' });
+    await hns.v1!.call('POST', `/endpoints/${hostEp.ID}/attach`, { SystemType: 'Host', CompartmentId: 1 });
 
     // win-bridge v1 ADD (cni-windows-plugins.md §3.1): find network and endpoint by name, create, HCS attach.
     const mark = readCallLog(log).length;
-    const nets = await hns.v1.call<HnsV1Network[]>('GET', '/networks/');
+    const nets = await hns.v1!.call<HnsV1Network[]>('GET', '/networks/');
     const cbr0 = nets.find((n) => n.Name === 'cbr0')!;
-    const existing = (await hns.v1.call<HnsV1Endpoint[]>('GET', '/endpoints/')).find((e) => e.Name === 'abc123_cbr0');
+    const existing = (await hns.v1!.call<HnsV1Endpoint[]>('GET', '/endpoints/')).find((e) => e.Name === 'abc123_cbr0');
     assert.equal(existing, undefined);
-    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', {
+    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', {
       Name: 'abc123_cbr0', VirtualNetwork: cbr0.ID, IPAddress: '10.244.1.5', GatewayAddress: '10.244.1.2',
       DNSServerList: '10.96.0.10', DNSSuffix: 'default.svc.cluster.local',
       Policies: [{ Type: 'OutBoundNAT', ExceptionList: ['10.96.0.0/12', '10.244.0.0/16'] }, { Type: 'NAT', InternalPort: 80, ExternalPort: 8080, Protocol: 'tcp' }],
     });
-    const fetched = await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
+    const fetched = await hns.v1!.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
     assert.ok(!(fetched.SharedContainers ?? []).includes('abc123'));
-    await hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' });
+    await hns.v1!.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' });
     const add = readCallLog(log).slice(mark);
     assert.deepEqual(summarizeCalls(add), { 'v1 GET /networks/': 1, 'v1 GET /endpoints/': 1, 'v1 POST /endpoints/': 1, [`v1 GET /endpoints/${ep.ID}`]: 1, [`v1 POST /endpoints/${ep.ID}/attach`]: 1 });
     assert.equal(add.length, 5, 'a v1 ADD costs 5 HNS calls');
 
     // A second pod asking for the same host port is refused by HNS.
-    await assert.rejects(hns.v1.call('POST', '/endpoints/', { Name: 'def456_cbr0', VirtualNetwork: cbr0.ID, Policies: [{ Type: 'NAT', InternalPort: 80, ExternalPort: 8080, Protocol: 'TCP' }] }), /specified port already exists/);
+    await assert.rejects(hns.v1!.call('POST', '/endpoints/', { Name: 'def456_cbr0', VirtualNetwork: cbr0.ID, Policies: [{ Type: 'NAT', InternalPort: 80, ExternalPort: 8080, Protocol: 'TCP' }] }), /specified port already exists/);
 
     // kube-proxy v1: a service policy list over the pod.
-    const lb = await hns.v1.call<HnsV1PolicyList>('POST', '/policylists/', {
+    const lb = await hns.v1!.call<HnsV1PolicyList>('POST', '/policylists/', {
       References: [`/endpoints/${ep.ID}`],
       Policies: [{ Type: 'ELB', Protocol: 6, InternalPort: 80, ExternalPort: 80, VIPs: ['10.96.12.34'], ILB: false }],
     });
     assert.equal((await hns.listLoadBalancers(buildQuery({ ID: lb.ID! }))).length, 1);
 
     // DEL: detach, delete; the network cannot go while the host endpoint remains.
-    await hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' });
-    await hns.v1.call('DELETE', `/endpoints/${ep.ID}`);
-    await hns.v1.call('DELETE', `/policylists/${lb.ID}`);
-    await assert.rejects(hns.v1.call('DELETE', `/networks/${net.ID}`), /still has references/);
-    await hns.v1.call('DELETE', `/endpoints/${hostEp.ID}`);
-    await hns.v1.call('DELETE', `/networks/${net.ID}`);
+    await hns.v1!.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' });
+    await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
+    await hns.v1!.call('DELETE', `/policylists/${lb.ID}`);
+    await assert.rejects(hns.v1!.call('DELETE', `/networks/${net.ID}`), /still has references/);
+    await hns.v1!.call('DELETE', `/endpoints/${hostEp.ID}`);
+    await hns.v1!.call('DELETE', `/networks/${net.ID}`);
     const all = readCallLog(log);
     assert.equal(countCalls(all, { ok: false }), 2);
     assert.equal(countCalls(all, { api: 'v2' }), 1, 'only the listLoadBalancers check went through v2');
@@ -116,7 +116,7 @@ describe('memory data plane: node scenarios', () => {
       PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: 0, Flags: 1 }], Flags: 1,
       SchemaVersion: { Major: 2, Minor: 0 },
     });
-    const v1view = await hns.v1.call<HnsV1PolicyList>('GET', `/policylists/${lb.ID}`);
+    const v1view = await hns.v1!.call<HnsV1PolicyList>('GET', `/policylists/${lb.ID}`);
     assert.equal(v1view.Policies![0].IsDSR, true);
     const remotes = (await hns.listEndpoints(buildQuery({ VirtualNetwork: net.ID! }))).filter((e) => ((e.Flags ?? 0) & 1) === 1);
     assert.deepEqual(remotes.map((e) => e.IpConfigurations![0].IpAddress), ['10.244.2.7']);

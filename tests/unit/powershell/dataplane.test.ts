@@ -116,7 +116,7 @@ describe('powershell data plane: session and envelopes', function () {
     assert.deepEqual(await ps.version(), { Major: 10, Minor: 1 });
     const e = await rejectsKind(ps.createLoadBalancer({ FrontendVIPs: ['10.96.0.1'], Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] }), 'unsupported');
     assert.match(e.message, /needs HNS 9\.3–9\.x or ≥ 10\.2.*this host runs HNS 10\.1/);
-    assert.deepEqual(await ps.v1.call('GET', '/globals/version'), { Major: 10, Minor: 1 });
+    assert.deepEqual(await ps.v1!.call('GET', '/globals/version'), { Major: 10, Minor: 1 });
     await ps.close();
   });
 

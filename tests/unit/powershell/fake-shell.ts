@@ -88,7 +88,7 @@ async function dispatch(h: HostNetworkService, op: PsOperation, p: PsPayload): P
       case 'GetVersion': output = await h.version(); break;
       case 'V1Request':
         try {
-          output = { Success: true, Output: await h.v1.call((p.Method ?? 'GET') as 'GET', p.Path ?? '/', p.Request ? doc(p.Request) : undefined) };
+          output = { Success: true, Output: await h.v1!.call((p.Method ?? 'GET') as 'GET', p.Path ?? '/', p.Request ? doc(p.Request) : undefined) };
         } catch (e) {
           if (!(e instanceof HnsError)) throw e;
           output = { Success: false, Error: e.message, ErrorCode: e.hresult };

@@ -7,6 +7,7 @@
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.
  */
+import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -200,6 +201,7 @@ const fixNetwork = (n: HostComputeNetwork): HostComputeNetwork => ({ ...n, Type:
 
 export class HcnDataplane implements HostNetworkService {
   readonly kind = 'hcn' as const;
+  readonly capabilities = WINDOWS_CAPABILITIES;
   /** Logs each native call itself (see CallRecorder). */
   readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;

@@ -5,6 +5,7 @@
  * HNSCall has no query and no modify request, so filters and policy changes are applied here and sent as
  * whole v1 objects (POST /endpoints/<id> is how hcsshim updates an endpoint).
  */
+import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -56,6 +57,7 @@ function namespaceFromV1(ns: HnsV1Namespace): HostComputeNamespace {
 
 export class HnsV1Dataplane implements HostNetworkService {
   readonly kind = 'hns-v1' as const;
+  readonly capabilities = WINDOWS_CAPABILITIES;
   /** Logs each native call itself (see CallRecorder). */
   readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;

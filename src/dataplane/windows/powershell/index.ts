@@ -4,6 +4,7 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachOptions, HnsV1Api, HostNetworkService, HttpMethod } from '../../types';
@@ -49,6 +50,7 @@ interface Envelope {
 
 export class PowerShellDataplane implements HostNetworkService {
   readonly kind = 'powershell' as const;
+  readonly capabilities = WINDOWS_CAPABILITIES;
   /** Logs each native call itself (see CallRecorder). */
   readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;

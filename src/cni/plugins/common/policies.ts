@@ -4,7 +4,7 @@
  * already there (exact, case-sensitive key lookups, exact string membership). Only entries named
  * EndpointPolicy (any case) reach HNS; v1 values go verbatim, v2 values are decoded as {Type, Settings}.
  */
-import type { PortMapEntry, Policy } from '../config/netconf';
+import type { PortMapEntry, Policy } from '../../config/netconf';
 
 type Api = 1 | 2;
 type Obj = Record<string, unknown>;

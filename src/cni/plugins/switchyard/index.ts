@@ -5,18 +5,19 @@
  * interface created inside it). Its result is a full CNI result: the interface in the sandbox, every
  * address with its interface index, default routes, DNS.
  */
-import type { HostNetworkService } from '../../dataplane/types';
-import type { HostComputeEndpoint, HostComputeNetwork } from '../../hns';
-import { buildQuery } from '../../hns/query';
-import { CniError, ErrCode, annotate } from '../protocol/errors';
-import { formatResult, type CniResult, type CniRoute } from '../protocol/result';
-import type { CmdArgs, PluginFuncs } from '../protocol/skel';
-import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../config/netconf';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../ipam';
-import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../ipam/ip';
-import { dsrSupported, endpointName, ipamCall, sameId, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService } from './common';
-import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from './policies';
-import { checkPrevResult, overlayMac } from './windows';
+import type { DataplaneCapabilities, HostNetworkService } from '../../../dataplane/types';
+import type { HostComputeEndpoint, HostComputeNetwork } from '../../../hns';
+import { buildQuery } from '../../../hns/query';
+import { CniError, ErrCode, annotate } from '../../protocol/errors';
+import { formatResult, type CniResult, type CniRoute } from '../../protocol/result';
+import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
+import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../../config/netconf';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
+import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../../ipam/ip';
+import { dsrSupported, endpointName, ipamCall, sameId, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService } from '../common/hns';
+import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from '../common/policies';
+import { overlayMac } from '../common/endpoints';
+import { checkPrevResult } from '../common/win-commands';
 
 const MODE_TYPES: Record<SwitchyardMode, string[]> = {
   l2bridge: ['L2Bridge', 'L2Tunnel'],
@@ -122,12 +123,12 @@ async function buildEndpoint(s: HostNetworkService, args: CmdArgs, conf: Switchy
 }
 
 /** Linux tools print MACs as 0e:2a:…; HNS writes 0E-2A-…. */
-function macFor(kind: string, mac: string | undefined): string | undefined {
+function macFor(format: DataplaneCapabilities['macFormat'], mac: string | undefined): string | undefined {
   if (!mac) return undefined;
-  return kind === 'linux' ? mac.replace(/-/g, ':').toLowerCase() : mac;
+  return format === 'colon' ? mac.replace(/-/g, ':').toLowerCase() : mac;
 }
 
-function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep: HostComputeEndpoint, kind: string): CniResult {
+function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep: HostComputeEndpoint, macFormat: DataplaneCapabilities['macFormat']): CniResult {
   const ips: NonNullable<CniResult['ips']> = [];
   for (const c of ep.IpConfigurations ?? []) {
     const ip = c.IpAddress ? parseIP(c.IpAddress) : undefined;
@@ -139,7 +140,7 @@ function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep
   const routes: CniRoute[] = (ep.Routes ?? []).filter((r) => r.DestinationPrefix).map((r) => ({ dst: r.DestinationPrefix!, ...(r.NextHop ? { gw: r.NextHop } : {}) }));
   const out: CniResult = {
     cniVersion: '1.1.0',
-    interfaces: [{ name: args.ifName, ...(ep.MacAddress ? { mac: macFor(kind, ep.MacAddress) } : {}), sandbox: args.netns }],
+    interfaces: [{ name: args.ifName, ...(ep.MacAddress ? { mac: macFor(macFormat, ep.MacAddress) } : {}), sandbox: args.netns }],
     ips,
     routes,
     dns: {
@@ -181,10 +182,10 @@ async function cmdAdd(args: CmdArgs): Promise<string> {
           } catch (e) {
             throw annotate(e, `failed to attach endpoint ${epName} to namespace ${args.netns}`);
           }
-          // The linux data plane learns the interface's MAC only once it exists in the sandbox.
-          if (s.kind === 'linux' || !ep.MacAddress) ep = await s.getEndpoint(ep.ID!);
+          // Some data planes know the interface's MAC only once it exists in the sandbox.
+          if (!s.capabilities.macKnownBeforeAttach || !ep.MacAddress) ep = await s.getEndpoint(ep.ID!);
         }
-        return formatResult(result(conf, args, net, ep, s.kind), conf.cniVersion);
+        return formatResult(result(conf, args, net, ep, s.capabilities.macFormat), conf.cniVersion);
       } catch (e) {
         if (created) await v2RemoveEndpoint(s, { ...created, HostComputeNamespace: args.netns }).catch(() => undefined);
         throw e;

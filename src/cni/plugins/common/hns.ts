@@ -2,14 +2,14 @@
  * Pieces shared by win-bridge, win-overlay and switchyard: endpoint naming, the IPAM call built from the
  * invocation, the DSR gate, data-plane access, and HNS lookups by name on both API surfaces.
  */
-import type { HostNetworkService } from '../../dataplane/types';
-import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../hns';
-import { buildQuery } from '../../hns/query';
-import { HRESULT, isHnsError, isNotFound } from '../../hns/errors';
-import type { CmdArgs } from '../protocol/skel';
-import { toPlain } from '../protocol/gojson';
-import type { BaseNetConf } from '../config/netconf';
-import type { IpamCall } from '../ipam';
+import type { HnsV1Api, HostNetworkService } from '../../../dataplane/types';
+import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../../hns';
+import { buildQuery } from '../../../hns/query';
+import { HRESULT, isHnsError, isNotFound } from '../../../hns/errors';
+import type { CmdArgs } from '../../protocol/skel';
+import { toPlain } from '../../protocol/gojson';
+import type { BaseNetConf } from '../../config/netconf';
+import type { IpamCall } from '../../ipam';
 
 export const PAUSE_NETNS = 'none';
 
@@ -53,8 +53,14 @@ export const sameId = (a: string | undefined, b: string | undefined): boolean =>
 
 // ---- HNS v1 (HNSCall) --------------------------------------------------------------------------
 
+/** The data plane's v1 surface; callers check capabilities.hnsV1 first (requireV2 in the win-* plugins). */
+export function v1Of(service: HostNetworkService): HnsV1Api {
+  if (!service.v1) throw new Error(`HNS v1 (apiVersion 1) is not available on the ${service.kind} data plane`);
+  return service.v1;
+}
+
 export async function v1Networks(service: HostNetworkService): Promise<HnsV1Network[]> {
-  return (await service.v1.call<HnsV1Network[] | null>('GET', '/networks/')) ?? [];
+  return (await v1Of(service).call<HnsV1Network[] | null>('GET', '/networks/')) ?? [];
 }
 
 /** GetHNSNetworkByName: list and exact (case-sensitive) name match. */
@@ -65,25 +71,25 @@ export async function v1NetworkByName(service: HostNetworkService, name: string)
 }
 
 export async function v1EndpointByName(service: HostNetworkService, name: string): Promise<HnsV1Endpoint | undefined> {
-  const list = (await service.v1.call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
+  const list = (await v1Of(service).call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
   return list.find((e) => e.Name === name);
 }
 
 export async function v1CreateEndpoint(service: HostNetworkService, body: HnsV1Endpoint): Promise<HnsV1Endpoint> {
-  return service.v1.call<HnsV1Endpoint>('POST', '/endpoints/', body);
+  return v1Of(service).call<HnsV1Endpoint>('POST', '/endpoints/', body);
 }
 
 export async function v1DeleteEndpoint(service: HostNetworkService, id: string): Promise<void> {
-  await service.v1.call('DELETE', `/endpoints/${id}`);
+  await v1Of(service).call('DELETE', `/endpoints/${id}`);
 }
 
 /** Container attach of a v1 endpoint (the HNS form of hcsshim's HotAttachEndpoint). */
 export async function v1Attach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
-  await service.v1.call('POST', `/endpoints/${id}/attach`, { ContainerId: containerID, SystemType: 'Container' });
+  await v1Of(service).call('POST', `/endpoints/${id}/attach`, { ContainerId: containerID, SystemType: 'Container' });
 }
 
 export async function v1Detach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
-  await service.v1.call('POST', `/endpoints/${id}/detach`, { ContainerId: containerID, SystemType: 'Container' });
+  await v1Of(service).call('POST', `/endpoints/${id}/detach`, { ContainerId: containerID, SystemType: 'Container' });
 }
 
 export const v1Attached = (ep: HnsV1Endpoint, containerID: string): boolean =>
@@ -127,7 +133,7 @@ export function v2SubnetPrefix(net: HostComputeNetwork): string | undefined {
 
 /** Opens the data plane chosen by SWITCHYARD_DATAPLANE / SWITCHYARD_STATE; required lazily to keep start-up small. */
 export async function openService(env: Record<string, string | undefined>): Promise<HostNetworkService> {
-  const { openDataplane } = require('../../dataplane/factory') as typeof import('../../dataplane/factory');
+  const { openDataplane } = require('../../../dataplane/factory') as typeof import('../../../dataplane/factory');
   return openDataplane({ env: env as NodeJS.ProcessEnv });
 }
 

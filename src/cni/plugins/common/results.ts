@@ -4,10 +4,10 @@
  * network's first subnet prefix, the endpoint gateway, no interface index), no routes, DNS from the
  * endpoint. Deliberate fix: where the reference would panic on a network without subnet, this errors.
  */
-import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../hns';
-import type { CniDNS, CniResult } from '../protocol/result';
-import { parseCIDR, parseIP } from '../ipam/ip';
-import { v2SubnetPrefix } from './common';
+import type { HostComputeEndpoint, HostComputeNetwork, HnsV1Endpoint, HnsV1Network } from '../../../hns';
+import type { CniDNS, CniResult } from '../../protocol/result';
+import { parseCIDR, parseIP } from '../../ipam/ip';
+import { v2SubnetPrefix } from './hns';
 
 function prefixLen(prefix: string | undefined, network: string): number {
   const c = prefix ? parseCIDR(prefix) : undefined;

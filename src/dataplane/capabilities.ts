@@ -1,0 +1,29 @@
+/**
+ * The capabilities of the Windows-shaped data planes (hcn, hns-v1, powershell and the emulator that
+ * stands in for them): every HCN type, the HostComputeNamespace GUID as namespace name, HNS-assigned MACs.
+ * The linux data plane states its own (linux/capabilities.ts).
+ */
+import { ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, NETWORK_TYPES } from '../hns';
+import type { DataplaneCapabilities } from './types';
+
+export const WINDOWS_CAPABILITIES: DataplaneCapabilities = Object.freeze({
+  namespaceId: 'guid',
+  macKnownBeforeAttach: true,
+  macFormat: 'dashed',
+  policies: Object.freeze({
+    network: NETWORK_POLICY_TYPES,
+    endpoint: ENDPOINT_POLICY_TYPES,
+    loadBalancer: Object.freeze(['DSR', 'IPv6', 'SourceAffinity', 'ILB', 'LocalRoutedVIP']),
+  }),
+  networkTypes: NETWORK_TYPES,
+  hnsV1: true,
+  addressFamilies: Object.freeze(['IPv4', 'IPv6'] as const),
+  hostEndpoints: true,
+  gatewayNeedsOwner: false,
+  externalPlaceholderNetwork: true,
+  realizesPackets: true,
+  providerAddressInDocument: false,
+});
+
+/** The emulator answers as Windows HNS does, with no packets behind it. */
+export const EMULATOR_CAPABILITIES: DataplaneCapabilities = Object.freeze({ ...WINDOWS_CAPABILITIES, realizesPackets: false });

@@ -1,0 +1,84 @@
+/**
+ * What every resource module of the linux data plane shares: the node's netlink socket, the state file and
+ * its lock, lookups that fail with the HNS error of a missing object, and the nft ruleset sync.
+ */
+import { HnsError } from '../../hns';
+import type { Rtnl } from './netlink/rtnl';
+import { readSysctl, writeSysctl } from './netns';
+import { toHnsError } from './errors';
+import { syncRuleset } from './policy-sync';
+import { key, loadState, saveState, withStateLock, type EndpointRecord, type LinuxState, type NetworkRecord } from './state';
+
+export class LinuxContext {
+  constructor(
+    readonly rt: Rtnl,
+    readonly statePath: string,
+    /** The node namespace (SWITCHYARD_LINUX_NETNS) every kernel change happens in; undefined = this process's. */
+    readonly netns: string | undefined,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  read(): LinuxState {
+    return loadState(this.statePath);
+  }
+
+  save(s: LinuxState): void {
+    saveState(this.statePath, s);
+  }
+
+  /** Runs `fn` on the state under the node-wide lock and writes it back; failures become HnsErrors. */
+  async mutate<T>(call: string, subject: string, fn: (s: LinuxState) => T): Promise<T> {
+    try {
+      return await withStateLock(this.statePath, () => {
+        const s = this.read();
+        const out = fn(s);
+        saveState(this.statePath, s);
+        return out;
+      });
+    } catch (e) {
+      throw toHnsError(e, { call, subject });
+    }
+  }
+
+  network(s: LinuxState, id: string, call: string): NetworkRecord {
+    const n = s.networks[key(id)];
+    if (!n) throw HnsError.of('HCN_E_NETWORK_NOT_FOUND', { call, subject: `network ${id}` });
+    return n;
+  }
+
+  endpoint(s: LinuxState, id: string, call: string): EndpointRecord {
+    const e = s.endpoints[key(id)];
+    if (!e) throw HnsError.of('HCN_E_ENDPOINT_NOT_FOUND', { call, subject: `endpoint ${id}` });
+    return e;
+  }
+
+  /** See syncRuleset: replaces the nft tables when the documents' ruleset changed. */
+  syncRules(s: LinuxState, force = false, changed?: EndpointRecord): void {
+    syncRuleset(s, this.netns, this.env, force, changed);
+  }
+
+  /**
+   * A bridge network's sysctls: bridged traffic through the inet hooks (bridgeNetfilter), and host ports
+   * reachable through 127.0.0.1 on the node as portmap makes them (route_localnet lets a connection to a
+   * loopback address be DNATed out through the bridge; the ruleset masquerades its 127/8 source).
+   */
+  bridgeSysctls(bridge: string): void {
+    this.bridgeNetfilter();
+    writeSysctl(this.netns, `net.ipv4.conf.${bridge}.route_localnet`, '1');
+  }
+
+  /**
+   * Bridged IPv4 through the inet hooks (conntrack, the stateful-ACL mark, hairpin NAT), as kubelet requires.
+   * Nothing to do where br_netfilter is not loaded: the sysctl does not exist and bridged traffic stays stateless.
+   */
+  bridgeNetfilter(): void {
+    const sysctl = 'net.bridge.bridge-nf-call-iptables';
+    let current: string;
+    try {
+      current = readSysctl(this.netns, sysctl);
+    } catch {
+      return;
+    }
+    if (current !== '1') writeSysctl(this.netns, sysctl, '1');
+  }
+}
