@@ -506,7 +506,4 @@ export function looksLikeV1Endpoint(doc: unknown): boolean {
 }
 
 /** True when two IDs (GUIDs in any case, with or without braces) name the same object. */
-export function sameGuid(a: string | undefined, b: string | undefined): boolean {
-  const strip = (s?: string) => s?.replace(/^\{|\}$/g, '');
-  return sameId(strip(a), strip(b));
-}
+export { sameGuid } from '../net/id';

@@ -5,7 +5,9 @@
  *   Ipams[0].Subnets[0].IpAddressPrefix: "10.0.0.0/33" is not a valid CIDR prefix (e.g. "10.244.1.0/24")
  * Pure: no OS access; used by the CLI (so bad input changes no state) and available to data planes.
  */
-import * as ipaddr from 'ipaddr.js';
+import { cidrContains, ipFamily, isCidr, isIp } from '../net/ip';
+import { isMac } from '../net/mac';
+import { isGuid } from '../net/id';
 import { NETWORK_TYPES } from './network';
 import { NAMESPACE_TYPES } from './namespace';
 import { NETWORK_POLICY_TYPES, ENDPOINT_POLICY_TYPES, SUBNET_POLICY_TYPES } from './policy';
@@ -33,39 +35,9 @@ export class HcnValidationError extends Error {
 
 // ---- primitive checks (exported: the CLI reuses them for its flags) -------------------------------------
 
-export function isIpv4(s: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(s);
-}
-export function isIpv6(s: string): boolean {
-  return !s.includes('%') && ipaddr.IPv6.isValid(s);
-}
-export function isIp(s: unknown): s is string {
-  return typeof s === 'string' && (isIpv4(s) || isIpv6(s));
-}
-export function ipFamily(s: string): 4 | 6 | undefined {
-  return isIpv4(s) ? 4 : isIpv6(s) ? 6 : undefined;
-}
-export function isCidr(s: unknown): s is string {
-  if (typeof s !== 'string') return false;
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
-  if (!m) return false;
-  const fam = ipFamily(m[1]);
-  return fam !== undefined && Number(m[2]) <= (fam === 4 ? 32 : 128);
-}
-/** Dashed (HNS) or colon (Go's net.HardwareAddr) MAC; not mixed. */
-export function isMac(s: unknown): s is string {
-  return typeof s === 'string' && /^[0-9a-f]{2}([-:])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(s);
-}
-export function isGuid(s: unknown): s is string {
-  return typeof s === 'string' && /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(s);
-}
-/** Is `ip` inside `cidr` (same family)? */
-export function cidrContains(cidr: string, ip: string): boolean {
-  if (!isCidr(cidr) || !isIp(ip)) return false;
-  const [range, bits] = ipaddr.parseCIDR(cidr);
-  const addr = ipaddr.parse(ip);
-  return addr.kind() === range.kind() && addr.match(range, bits);
-}
+export { isIpv4, isIpv6, isIp, ipFamily, isCidr, cidrContains } from '../net/ip';
+export { isMac } from '../net/mac';
+export { isGuid } from '../net/id';
 
 const EXAMPLE_CIDR = '"10.244.1.0/24"';
 const EXAMPLE_IP = '"10.244.1.1"';

@@ -17,7 +17,7 @@ import {
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
 import { V1OverV2 } from '../v1-over-v2';
 import { assignAddresses, checkPortCollisions, newMac } from './addressing';
-import { isMac, parseIp, sameIp } from './addr';
+import { isMac, parseIp, sameIpText as sameIp } from '../../net';
 import { checkLoadBalancer } from './loadbalancer';
 import {
   assignId, clone, endpointIn, findById, guidFromText, loadBalancerIn, namespaceIn, networkIn, newGuid, sameGuid,

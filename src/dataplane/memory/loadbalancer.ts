@@ -1,6 +1,6 @@
 /** The checks HNS applies to a HostComputeLoadBalancer document (hcn-api.md §4.1), feature gates included. */
 import type { HnsVersion, HostComputeLoadBalancer } from '../../hns';
-import { formatIp, parseIp } from './addr';
+import { formatIp, parseIp } from '../../net';
 import { endpointIn, networkIn, sameGuid } from './lookup';
 import type { EmulatorState } from './state';
 import { fail, requireFeature, type Ctx } from './validate';
@@ -30,7 +30,7 @@ export function checkLoadBalancer(s: EmulatorState, input: HostComputeLoadBalanc
   if (input.SourceVIP !== undefined && input.SourceVIP !== '' && !parseIp(input.SourceVIP)) fail('E_INVALIDARG', ctx, `(SourceVIP "${input.SourceVIP}" is not an IP address)`);
   if (input.HostComputeNetwork) networkIn(s, input.HostComputeNetwork, ctx, 'HCN_E_NETWORK_NOT_FOUND');
   // Two load balancers may not claim the same frontend (kube-proxy sees 0x803b0013 for duplicates).
-  const vipKey = (l: HostComputeLoadBalancer) => (l.FrontendVIPs ?? []).map((v) => parseIp(v)!).map((ip) => formatIp(ip.family, ip.value)).sort().join(',');
+  const vipKey = (l: HostComputeLoadBalancer) => (l.FrontendVIPs ?? []).map((v) => parseIp(v)!).map((ip) => formatIp(ip)).sort().join(',');
   const mine = vipKey(input);
   for (const other of s.LoadBalancers) {
     if (self && sameGuid(other.ID, self)) continue;

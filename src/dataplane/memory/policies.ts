@@ -1,6 +1,6 @@
 /** Policy list changes with HNS's Add / Remove (by content) / Update (replace by type) semantics. */
 import { fail, type Ctx } from './validate';
-import { isMac, macKey } from './addr';
+import { isMac, macKey } from '../../net';
 
 type Doc = Record<string, unknown>;
 type Policy = { Type: string; Settings?: unknown };
@@ -9,7 +9,7 @@ type Policy = { Type: string; Settings?: unknown };
 export function policyKey(p: { Type?: unknown; Settings?: unknown }): string {
   const norm = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(norm);
-    if (typeof v === 'string') return isMac(v) ? macKey(v) : v.toLowerCase();
+    if (typeof v === 'string') return isMac(v) ? macKey(v) : (v as string).toLowerCase();
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object') {
       const o: Record<string, unknown> = {};

@@ -7,7 +7,8 @@ import {
   minimumVersion, policyTypeIs, supports,
   type HnsFeature, type HnsVersion, type HresultName, type HostComputeNetwork, type Subnet,
 } from '../../hns';
-import { contains, hasHostBits, isMac, parseCidr, parseIp, prefixInRange, type Cidr, type Ip } from './addr';
+import { isGuid, normalizeGuid as canonicalGuid } from '../../net/id';
+import { contains, hasHostBits, isMac, parseIp, prefixInRange, splitCidr as parseCidr, type IP as Ip, type IPNet as Cidr } from '../../net';
 
 export interface Ctx {
   call: string;
@@ -22,16 +23,7 @@ export function fail(name: HresultName, ctx: Ctx, detail?: string): never {
   throw new HnsError(hr, detail ? `${text.trim()} ${detail}` : text, { call: ctx.call, subject: ctx.subject, record: text });
 }
 
-const GUID_RE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
-
-export function isGuid(s: unknown): s is string {
-  return typeof s === 'string' && GUID_RE.test(s);
-}
-
-/** HNS stores and reports GUIDs upper-case without braces. */
-export function canonicalGuid(s: string): string {
-  return s.replace(/^\{|\}$/g, '').toUpperCase();
-}
+export { isGuid, normalizeGuid as canonicalGuid } from '../../net/id';
 
 export function requireGuid(id: unknown, what: string, ctx: Ctx): string {
   if (!isGuid(id)) fail('HCN_E_GUID_CONVERSION_FAILURE', ctx, `(${what} "${String(id)}" is not a GUID)`);
@@ -246,7 +238,7 @@ export function subnetsOf(net: HostComputeNetwork, ctx?: Ctx): SubnetInfo[] {
       for (let j = i + 1; j < out.length; j++) {
         const a = out[i].cidr;
         const b = out[j].cidr;
-        if (a.family === b.family && (contains(a, { family: b.family, value: b.addr }) || contains(b, { family: a.family, value: a.addr }))) {
+        if (contains(a, b.ip) || contains(b, a.ip)) {
           fail('HCN_E_INVALID_SUBNET', ctx, `(subnets ${out[i].subnet.IpAddressPrefix} and ${out[j].subnet.IpAddressPrefix} overlap)`);
         }
       }
