@@ -9,7 +9,7 @@ import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
 import type { ResolvedDataplaneOptions } from '../factory';
 import { defaultStatePath } from '../factory';
 import {
-  DEFAULT_EMULATED_VERSION, EndpointFlags, HnsError, SCHEMA_V2, featuresFor, getCI, isHnsError, policyTypeIs,
+  DEFAULT_EMULATED_VERSION, EndpointFlags, HRESULT, HnsError, SCHEMA_V2, featuresFor, getCI, isHnsError, policyTypeIs,
   type HnsErrorContext, type HostComputeEndpoint, type HostComputeLoadBalancer, type HostComputeNamespace,
   type HostComputeNetwork, type HostComputeQuery, type HnsFeatures, type HnsVersion,
   type ModifyEndpointRequest, type ModifyNamespaceRequest, type ModifyNetworkRequest, type NetworkPolicy,
@@ -29,8 +29,6 @@ import { attach, detach } from './realize-endpoint';
 import { queryMatcher } from './query';
 import { childProcess, randomUuid } from './lazy';
 
-const E_FAIL = 0x80004005;
-
 /** Options beyond DataplaneOptions, read from the environment so CNI processes and the lab can set them. */
 export function linuxStatePath(o: ResolvedDataplaneOptions): string {
   const env = o.env;
@@ -41,7 +39,7 @@ export function linuxStatePath(o: ResolvedDataplaneOptions): string {
 
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   const netns = options.env.SWITCHYARD_LINUX_NETNS || undefined;
-  if (netns && !isNetnsPath(netns)) throw new HnsError(E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
+  if (netns && !isNetnsPath(netns)) throw new HnsError(HRESULT.E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
   const dp = new LinuxDataplane(linuxStatePath(options), netns, options.emulatedVersion ?? DEFAULT_EMULATED_VERSION, options.env);
   await dp.reconcile();
   return dp;
@@ -49,12 +47,12 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
 
 function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
   if (isHnsError(e)) return e;
-  if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError) return new HnsError(0x80070057, e.message, ctx, 'bad-input');
-  if (e instanceof OsError && e.errno === 17) return new HnsError(0x800700b7, e.message, ctx, 'already-exists');
-  if (e instanceof NftError) return new HnsError(E_FAIL, `${e.message}`, ctx);
+  if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError) return new HnsError(HRESULT.E_INVALIDARG, e.message, ctx, 'bad-input');
+  if (e instanceof OsError && e.errno === 17) return new HnsError(HRESULT.ERROR_ALREADY_EXISTS, e.message, ctx, 'already-exists');
+  if (e instanceof NftError) return new HnsError(HRESULT.E_FAIL, `${e.message}`, ctx);
   const err = e as Error & { code?: string };
-  if (err?.code === 'EEXIST') return new HnsError(0x800700b7, err.message, ctx, 'already-exists');
-  return new HnsError(E_FAIL, err?.message ?? String(e), ctx);
+  if (err?.code === 'EEXIST') return new HnsError(HRESULT.ERROR_ALREADY_EXISTS, err.message, ctx, 'already-exists');
+  return new HnsError(HRESULT.E_FAIL, err?.message ?? String(e), ctx);
 }
 
 const newId = () => randomUuid().toUpperCase();
@@ -392,7 +390,7 @@ export class LinuxDataplane implements HostNetworkService {
   async attachEndpoint(namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void> {
     const call = 'HcnModifyNamespace(Add Endpoint)';
     const ifname = options?.interfaceName ?? 'eth0';
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new HnsError(0x80070057, `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`, { call, subject: `endpoint ${endpointId}` }, 'bad-input');
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new HnsError(HRESULT.E_INVALIDARG, `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`, { call, subject: `endpoint ${endpointId}` }, 'bad-input');
     await this.mutate(call, `endpoint ${endpointId}`, (s) => {
       const ep = this.endpoint(s, endpointId, call);
       const nsPath = this.nsPath(s, namespaceId, call);

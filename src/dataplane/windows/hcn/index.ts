@@ -13,7 +13,7 @@ import type {
   HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
   ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
 } from '../../../hns';
-import { HnsError, isNotFound } from '../../../hns/errors';
+import { HRESULT, HnsError, isNotFound } from '../../../hns/errors';
 import { canonicalNetworkType, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
@@ -52,7 +52,7 @@ class Family<T extends { ID?: string }> {
   }
 
   parse(text: string | undefined, subject: string): T {
-    if (!text) throw new HnsError(0x80004005, `HNS returned no document for ${subject}`, { subject });
+    if (!text) throw new HnsError(HRESULT.E_FAIL, `HNS returned no document for ${subject}`, { subject });
     return this.fix(normalizeKeys(parseHnsJson<T>(text)));
   }
 
@@ -64,7 +64,7 @@ class Family<T extends { ID?: string }> {
       args: [stringifyHnsJson(query), result, record], result, record, timeoutMs: this.timeoutMs,
     });
     const ids = r.result ? parseHnsJson<unknown>(r.result) : [];
-    if (!Array.isArray(ids)) throw new HnsError(0x80004005, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, { call: this.f.enumerateName });
+    if (!Array.isArray(ids)) throw new HnsError(HRESULT.E_FAIL, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, { call: this.f.enumerateName });
     return ids.map(String);
   }
 
@@ -224,7 +224,7 @@ export class HcnDataplane implements HostNetworkService {
   }
 
   private track<T>(op: string, id: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new HnsError(0x80004005, `the hcn data plane was closed`, { call: op }));
+    if (this.closed) return Promise.reject(new HnsError(HRESULT.E_FAIL, `the hcn data plane was closed`, { call: op }));
     return this.log.track('v2', op, id, body, fn);
   }
 

@@ -7,7 +7,7 @@
  */
 import type { HnsV1Api, HttpMethod } from '../../types';
 import type { HnsV1Response } from '../../../hns/v1';
-import { HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
+import { HRESULT, HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
 import { getCI, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { invoke, timeoutError, type NativeLibrary } from '../native';
 import type { CallRecorder } from '../../call-log';
@@ -32,7 +32,7 @@ export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallRecorde
       }
       throw e;
     }
-    if (!r.result) throw new HnsError(0x80004005, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
+    if (!r.result) throw new HnsError(HRESULT.E_FAIL, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
     const envelope = parseHnsJson<HnsV1Response<T>>(r.result);
     if (getCI<boolean>(envelope, 'Success') !== true) {
       const text = String(getCI(envelope, 'Error') ?? 'unknown error');
