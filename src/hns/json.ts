@@ -1,12 +1,12 @@
 /**
  * JSON as HNS speaks it:
- * - integers beyond 2^53 (Health.LastUpdateTime, InterfaceLuid, Version) are parsed to bigint and written
- *   back as bare digits, so nothing is rounded on a round trip;
+ * - integers beyond 2^53 (Health.LastUpdateTime, InterfaceLuid, Version) stay exact (src/net/json.ts);
  * - keys drift in case between HNS builds and between v1 and v2 (`ID`/`Id`, `IPAddress`/`IpAddress`):
  *   `normalizeKeys` rewrites known keys to the canonical spelling we send;
  * - enum strings drift too (`overlay`/`Overlay`): `canonicalNetworkType` fixes those.
  */
 import { NETWORK_TYPES } from './network';
+import { policySettingsKeys } from './policies';
 import { getCI, parseHnsJson, stringifyHnsJson } from '../net/json';
 import { sameId } from '../net/id';
 
@@ -30,14 +30,6 @@ const CANONICAL_KEYS = [
   'NeedEncap', 'Success', 'Error', 'ErrorCode', 'Output', 'Filter', 'Extra', 'LayeredOn', 'SwitchGuid',
   // Base and Health
   'AdditionalParams', 'Telemetry', 'LastUpdateTime', 'UtilityVM', 'VirtualMachine',
-  // network / endpoint policy settings (../shared/reference/hcn-api.md §2.4, §3.2–3.4)
-  'SourceMacAddress', 'InterfaceGuid', 'InterfaceLuid', 'InterfaceIndex', 'InterfaceMediaType', 'InterfaceAlias',
-  'InterfaceDescription', 'ExtensionID', 'Enable', 'Address', 'Port', 'LayerId', 'PolicyType', 'Values',
-  'Action', 'Direction', 'LocalAddresses', 'RemoteAddresses', 'LocalPorts', 'RemotePorts', 'RuleType', 'Priority',
-  'Protocols', 'MaximumOutgoingBandwidthInBytes', 'MaxPortPoolUsage', 'AutomaticEndpointMonitor', 'Overhead',
-  'IovOffloadWeight', 'QueuePairsRequested', 'InterruptModeration', 'TierAclRules', 'TierAclRuleAction', 'Order',
-  'Mtu', 'InboundProxyPort', 'OutboundProxyPort', 'FilterTuple', 'UserSID', 'InboundExceptions',
-  'OutboundExceptions', 'IpAddressExceptions', 'PortExceptions', 'Destination', 'IP',
   // modify requests, namespaces, queries
   'ResourceUri', 'SubnetId', 'IsEnabled', 'PortId', 'VirtualNicName', 'VirtualMachineId', 'IsDefault',
   'CompartmentId', 'SystemType', 'ResourceList',
@@ -47,6 +39,8 @@ const CANONICAL_KEYS = [
   'IsDSR', 'PA', 'VSID', 'VLAN', 'MacPools', 'DrMacAddress', 'AutomaticDNS', 'SourceMac', 'DNSServerCompartment',
 ];
 const CANONICAL_BY_LOWER = new Map(CANONICAL_KEYS.map((k) => [k.toLowerCase(), k]));
+// Policy settings keys come from the registry; a document-level spelling (`ID`, not a policy's `Id`) wins.
+for (const k of policySettingsKeys()) if (!CANONICAL_BY_LOWER.has(k.toLowerCase())) CANONICAL_BY_LOWER.set(k.toLowerCase(), k);
 
 /**
  * Which schema a document belongs to, for the few keys whose canonical spelling depends on it:

@@ -14,6 +14,7 @@ import {
   endpointV2ToV1, endpointV1ToV2, loadBalancerToPolicyList, looksLikeV1Endpoint, looksLikeV1Network,
   namespaceV2ToV1, networkV1ToV2, networkV2ToV1,
 } from '../../hns/convert';
+import { policyDescriptor, policyTypesOf } from '../../hns/policies';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
 import { V1OverV2 } from '../v1-over-v2';
 import { assignAddresses, checkPortCollisions, newMac } from './addressing';
@@ -157,9 +158,10 @@ export class MemoryHns implements HostNetworkService {
         ipam.Subnets = ipam.Subnets?.map((sub) => (sub.ID === undefined ? { ID: newGuid(), ...sub } : sub));
         for (const sub of ipam.Subnets ?? []) {
           for (const p of sub.Policies ?? []) {
-            if (!['vsid', 'vlan'].includes(String(p.Type).toLowerCase())) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(subnet policy "${String(p.Type)}" must be VSID or VLAN)`);
+            const d = policyDescriptor('subnet', p.Type);
+            if (!d) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(subnet policy "${String(p.Type)}" must be ${policyTypesOf('subnet').join(' or ')})`);
             if (typeof getCI(p.Settings, 'IsolationId') !== 'number') fail('HCN_E_INVALID_POLICY', ctx, `(subnet ${sub.IpAddressPrefix} ${p.Type} needs a numeric IsolationId)`);
-            p.Type = String(p.Type).toUpperCase() as 'VSID' | 'VLAN';
+            p.Type = d.type as 'VSID' | 'VLAN';
           }
         }
       }

@@ -3,10 +3,11 @@
  * returns for each. Pure functions over the current state; they throw HnsError and never mutate.
  */
 import {
-  ENDPOINT_POLICY_TYPES, HRESULT, HRESULT_MESSAGES, HnsError, NETWORK_POLICY_TYPES, NETWORK_TYPES, canonicalNetworkType, formatVersion, getCI,
+  HRESULT, HRESULT_MESSAGES, HnsError, NETWORK_TYPES, canonicalNetworkType, formatVersion, getCI,
   minimumVersion, policyTypeIs, supports,
   type HnsFeature, type HnsVersion, type HresultName, type HostComputeNetwork, type Subnet,
 } from '../../hns';
+import { policyDescriptor, policyTypesOf, type PolicyDescriptor } from '../../hns/policies';
 import { isGuid, normalizeGuid as canonicalGuid } from '../../net/id';
 import { contains, hasHostBits, isMac, parseIp, prefixInRange, splitCidr as parseCidr, type IP as Ip, type IPNet as Cidr } from '../../net';
 
@@ -37,18 +38,10 @@ export function requireFeature(version: HnsVersion, feature: HnsFeature, what: s
   fail(code, ctx, `(${what} needs HNS ${formatVersion(minimumVersion(feature))} or later, feature ${feature}; this host runs HNS ${formatVersion(version)})`);
 }
 
-const NETWORK_POLICY_FEATURES: Record<string, HnsFeature> = {
-  remotesubnetroute: 'RemoteSubnet', hostroute: 'HostRoute', vxlanport: 'VxlanPort', setpolicy: 'SetPolicy',
-  l4proxy: 'L4Proxy', networkacl: 'NetworkACL',
-};
-const ENDPOINT_POLICY_FEATURES: Record<string, HnsFeature> = {
-  l4proxy: 'L4Proxy', l4wfpproxy: 'L4WfpProxy', tieracl: 'TierAcl',
-};
-
-function canonicalPolicyType(t: unknown, known: readonly string[], kind: string, ctx: Ctx): string {
-  if (typeof t !== 'string' || t === '') fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(${kind} policy without a Type)`);
-  const found = known.find((k) => k.toLowerCase() === t.toLowerCase());
-  if (!found) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(${kind} policy type "${t}" is not one HNS knows: ${known.join(', ')})`);
+function canonicalPolicy(t: unknown, scope: 'network' | 'endpoint', ctx: Ctx): PolicyDescriptor {
+  if (typeof t !== 'string' || t === '') fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(${scope} policy without a Type)`);
+  const found = policyDescriptor(scope, t);
+  if (!found) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(${scope} policy type "${t}" is not one HNS knows: ${policyTypesOf(scope).join(', ')})`);
   return found;
 }
 
@@ -56,52 +49,25 @@ function settings(p: { Settings?: unknown }): Record<string, unknown> {
   return p.Settings && typeof p.Settings === 'object' ? (p.Settings as Record<string, unknown>) : {};
 }
 
-function badPolicy(ctx: Ctx, type: string, detail: string): never {
-  fail('HCN_E_INVALID_POLICY', ctx, `(${type}: ${detail})`);
+/** What HNS checks on one policy, from its descriptor: the features it needs, then its settings. */
+function checkPolicy(raw: unknown, scope: 'network' | 'endpoint', version: HnsVersion, ctx: Ctx): { Type: string; Settings?: Record<string, unknown> } {
+  const p = raw as { Type?: unknown; Settings?: unknown };
+  const d = canonicalPolicy(p?.Type, scope, ctx);
+  const s = settings(p);
+  if (d.feature) requireFeature(version, d.feature, `${scope} policy ${d.type}`, ctx, 'HCN_E_INVALID_POLICY_TYPE');
+  for (const need of d.needs?.(s) ?? []) requireFeature(version, need.feature, need.what, ctx, 'HCN_E_INVALID_POLICY_TYPE');
+  d.hnsCheck?.(s, {
+    invalid: (detail) => fail('HCN_E_INVALID_POLICY', ctx, `(${d.type}: ${detail})`),
+    fail: (code, detail) => fail(code, ctx, detail),
+  });
+  return p.Settings === undefined ? { Type: d.type } : { Type: d.type, Settings: p.Settings as Record<string, unknown> };
 }
 
 /** Validates and canonicalizes the Type spelling of network policies. */
 export function checkNetworkPolicies(policies: unknown, version: HnsVersion, ctx: Ctx): { Type: string; Settings?: Record<string, unknown> }[] {
   if (policies === undefined) return [];
   if (!Array.isArray(policies)) fail('E_INVALIDARG', ctx, '(Policies must be an array)');
-  return policies.map((raw) => {
-    const p = raw as { Type?: unknown; Settings?: unknown };
-    const type = canonicalPolicyType(p?.Type, NETWORK_POLICY_TYPES, 'network', ctx);
-    const feature = NETWORK_POLICY_FEATURES[type.toLowerCase()];
-    if (feature) requireFeature(version, feature, `network policy ${type}`, ctx, 'HCN_E_INVALID_POLICY_TYPE');
-    const s = settings(p);
-    switch (type) {
-      case 'RemoteSubnetRoute': {
-        const c = parseCidr(getCI(s, 'DestinationPrefix'));
-        if (!c || !prefixInRange(c) || hasHostBits(c)) badPolicy(ctx, type, `DestinationPrefix "${String(getCI(s, 'DestinationPrefix'))}" is not a network prefix`);
-        if (!parseIp(getCI(s, 'ProviderAddress'))) badPolicy(ctx, type, `ProviderAddress "${String(getCI(s, 'ProviderAddress'))}" is not an IP address`);
-        if (!isMac(getCI(s, 'DistributedRouterMacAddress'))) badPolicy(ctx, type, `DistributedRouterMacAddress "${String(getCI(s, 'DistributedRouterMacAddress'))}" is not a MAC address`);
-        if (typeof getCI(s, 'IsolationId') !== 'number') badPolicy(ctx, type, 'IsolationId must be a number (the VSID)');
-        break;
-      }
-      case 'HostRoute':
-        if (Object.keys(s).length) badPolicy(ctx, type, 'Settings must be an empty object');
-        break;
-      case 'VxlanPort': {
-        const port = getCI(s, 'Port');
-        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) badPolicy(ctx, type, 'Port must be a UDP port 1-65535');
-        break;
-      }
-      case 'ProviderAddress':
-        if (!parseIp(getCI(s, 'ProviderAddress'))) badPolicy(ctx, type, 'ProviderAddress must be an IP address');
-        break;
-      case 'DrMacAddress':
-        if (!isMac(getCI(s, 'Address'))) badPolicy(ctx, type, 'Address must be a MAC address');
-        break;
-      case 'NetAdapterName':
-        if (typeof getCI(s, 'NetworkAdapterName') !== 'string' || getCI(s, 'NetworkAdapterName') === '') badPolicy(ctx, type, 'NetworkAdapterName must name an adapter');
-        break;
-      case 'SetPolicy':
-        if (String(getCI(s, 'PolicyType') ?? '').toUpperCase() === 'NESTEDIPSET') requireFeature(version, 'NestedIpSet', 'SetPolicy NESTEDIPSET', ctx, 'HCN_E_INVALID_POLICY_TYPE');
-        break;
-    }
-    return p.Settings === undefined ? { Type: type } : { Type: type, Settings: p.Settings as Record<string, unknown> };
-  });
+  return policies.map((raw) => checkPolicy(raw, 'network', version, ctx));
 }
 
 export interface PortKey { protocol: number; port: number; vip: string }
@@ -110,53 +76,8 @@ export interface PortKey { protocol: number; port: number; vip: string }
 export function checkEndpointPolicies(policies: unknown, version: HnsVersion, ctx: Ctx): { policies: { Type: string; Settings?: Record<string, unknown> }[]; ports: PortKey[] } {
   if (policies === undefined) return { policies: [], ports: [] };
   if (!Array.isArray(policies)) fail('E_INVALIDARG', ctx, '(Policies must be an array)');
-  const ports: PortKey[] = [];
-  const out = policies.map((raw) => {
-    const p = raw as { Type?: unknown; Settings?: unknown };
-    const type = canonicalPolicyType(p?.Type, ENDPOINT_POLICY_TYPES, 'endpoint', ctx);
-    const feature = ENDPOINT_POLICY_FEATURES[type.toLowerCase()];
-    if (feature) requireFeature(version, feature, `endpoint policy ${type}`, ctx, 'HCN_E_INVALID_POLICY_TYPE');
-    const s = settings(p);
-    switch (type) {
-      case 'PortMapping': {
-        const proto = getCI(s, 'Protocol');
-        const internal = getCI(s, 'InternalPort');
-        const external = getCI(s, 'ExternalPort');
-        if (typeof proto !== 'number' || !Number.isInteger(proto) || proto < 0 || proto > 255) badPolicy(ctx, type, `Protocol must be a protocol number (6 TCP, 17 UDP), got ${JSON.stringify(proto)}`);
-        if (!internal) fail('HCN_E_INVALID_INTERNAL_PORT', ctx, '(PortMapping InternalPort must be set)');
-        if (!isPort(internal)) badPolicy(ctx, type, 'InternalPort must be 1-65535');
-        if (external !== undefined && external !== 0 && !isPort(external)) badPolicy(ctx, type, 'ExternalPort must be 0-65535');
-        const vip = String(getCI(s, 'VIP') ?? '');
-        if (vip !== '' && !parseIp(vip)) badPolicy(ctx, type, `VIP "${vip}" is not an IP address`);
-        if (typeof external === 'number' && external > 0) ports.push({ protocol: proto, port: external, vip: vip.toLowerCase() });
-        break;
-      }
-      case 'ProviderAddress':
-        if (!parseIp(getCI(s, 'ProviderAddress'))) badPolicy(ctx, type, 'ProviderAddress must be an IP address');
-        break;
-      case 'SDNRoute': {
-        const c = parseCidr(getCI(s, 'DestinationPrefix'));
-        if (!c || !prefixInRange(c)) badPolicy(ctx, type, `DestinationPrefix "${String(getCI(s, 'DestinationPrefix'))}" is not a prefix`);
-        break;
-      }
-      case 'OutBoundNAT': {
-        for (const key of ['Exceptions', 'Destinations']) {
-          const v = getCI(s, key);
-          if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) badPolicy(ctx, type, `${key} must be an array of strings`);
-        }
-        break;
-      }
-      case 'ACL': {
-        const action = String(getCI(s, 'Action') ?? '');
-        const dir = String(getCI(s, 'Direction') ?? '');
-        // hcsshim's ActionType also has Pass (a TierAcl action); HNS's acceptance of it on ACL is not documented, so it passes.
-        if (!['allow', 'block', 'pass'].includes(action.toLowerCase())) badPolicy(ctx, type, `Action must be Allow or Block, got "${action}"`);
-        if (!['in', 'out'].includes(dir.toLowerCase())) badPolicy(ctx, type, `Direction must be In or Out, got "${dir}"`);
-        break;
-      }
-    }
-    return p.Settings === undefined ? { Type: type } : { Type: type, Settings: p.Settings as Record<string, unknown> };
-  });
+  const out = policies.map((raw) => checkPolicy(raw, 'endpoint', version, ctx));
+  const ports = portsOf(out);
   // Two mappings of the same host port within one document collide too.
   const seen = new Set<string>();
   for (const k of ports) {
@@ -165,10 +86,6 @@ export function checkEndpointPolicies(policies: unknown, version: HnsVersion, ct
     seen.add(key);
   }
   return { policies: out, ports };
-}
-
-function isPort(v: unknown): boolean {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
 }
 
 export function portsOf(policies: { Type?: unknown; Settings?: unknown }[] | undefined): PortKey[] {

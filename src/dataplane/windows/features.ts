@@ -6,7 +6,8 @@
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNetwork } from '../../hns';
 import { HRESULT, HnsError } from '../../hns/errors';
 import { getCI } from '../../hns/json';
-import { findPolicies, policyTypeIs } from '../../hns/policy';
+import { findPolicies } from '../../hns/policy';
+import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from '../../hns/policies';
 import { LoadBalancerDistribution, LoadBalancerFlags } from '../../hns/loadbalancer';
 import { NetworkFlags } from '../../hns/network';
 import type { ModifyEndpointRequest, ModifyNetworkRequest } from '../../hns/modify';
@@ -14,11 +15,7 @@ import {
   FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion,
 } from '../../hns/version';
 
-export interface FeatureNeed {
-  feature: HnsFeature;
-  /** What in the request needs it, e.g. `RemoteSubnetRoute policy`. */
-  what: string;
-}
+export type { FeatureNeed };
 
 /** "9.3–9.x or ≥ 10.2" from the feature's version ranges. */
 export function describeRanges(feature: HnsFeature): string {
@@ -62,26 +59,17 @@ export function requireFeatures(version: HnsVersion, needs: FeatureNeed[], call?
   }
 }
 
-const NETWORK_POLICY_FEATURES: [string, HnsFeature][] = [
-  ['RemoteSubnetRoute', 'RemoteSubnet'],
-  ['HostRoute', 'HostRoute'],
-  ['VxlanPort', 'VxlanPort'],
-  ['SetPolicy', 'SetPolicy'],
-  ['NetworkACL', 'NetworkACL'],
-  ['L4Proxy', 'L4Proxy'],
-];
-
-function networkPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
+/** Features a policy list needs, from the registry: each type's own feature, then what particular settings need. */
+function policyNeeds(scope: PolicyScope, policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
   const out: FeatureNeed[] = [];
-  for (const [type, feature] of NETWORK_POLICY_FEATURES) {
-    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
-  }
-  for (const p of findPolicies(policies, 'SetPolicy')) {
-    const kind = (p.Settings as { PolicyType?: string } | undefined)?.PolicyType;
-    if (typeof kind === 'string' && kind.toUpperCase() === 'NESTEDIPSET') out.push({ feature: 'NestedIpSet', what: 'NESTEDIPSET SetPolicy' });
-  }
+  const present = policiesOf(scope).filter((d) => findPolicies(policies, d.type).length);
+  for (const d of present) if (d.feature) out.push({ feature: d.feature, what: `${d.type} policy` });
+  for (const p of policies ?? []) out.push(...(policyDescriptor(scope, p.Type)?.needs?.(settingsOf(p)) ?? []));
   return out;
 }
+
+const networkPolicyNeeds = (policies: { Type?: unknown; Settings?: unknown }[] | undefined) => policyNeeds('network', policies);
+const endpointPolicyNeeds = (policies: { Type?: unknown; Settings?: unknown }[] | undefined) => policyNeeds('endpoint', policies);
 
 export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
   const out = networkPolicyNeeds(doc.Policies);
@@ -96,25 +84,6 @@ export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
 export function networkRequestNeeds(req: ModifyNetworkRequest): FeatureNeed[] {
   if (req.ResourceType !== 'Policy' || req.RequestType === 'Remove') return [];
   return networkPolicyNeeds((req.Settings as { Policies?: { Type?: unknown }[] }).Policies);
-}
-
-const ENDPOINT_POLICY_FEATURES: [string, HnsFeature][] = [
-  ['L4Proxy', 'L4Proxy'],
-  ['L4WFPPROXY', 'L4WfpProxy'],
-  ['TierAcl', 'TierAcl'],
-];
-
-function endpointPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
-  const out: FeatureNeed[] = [];
-  for (const [type, feature] of ENDPOINT_POLICY_FEATURES) {
-    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
-  }
-  for (const p of policies ?? []) {
-    // OutBoundNAT with Destinations is the loopback-DSR form (cni-plugins ApplyLoopbackDSRPolicy).
-    const dest = (p.Settings as { Destinations?: unknown[] } | undefined)?.Destinations;
-    if (policyTypeIs(p, 'OutBoundNAT') && Array.isArray(dest) && dest.length) out.push({ feature: 'DSR', what: 'loopback DSR (OutBoundNAT with Destinations)' });
-  }
-  return out;
 }
 
 export function endpointNeeds(doc: HostComputeEndpoint): FeatureNeed[] {
