@@ -14,6 +14,8 @@ import {
   type HostComputeNetwork, type HostComputeQuery, type HnsFeatures, type HnsVersion,
   type ModifyEndpointRequest, type ModifyNamespaceRequest, type ModifyNetworkRequest, type NetworkPolicy,
 } from '../../hns';
+import { applyPolicyRequest } from '../../hns/modify';
+import { cloneJson } from '../../net/json';
 import { Rtnl } from './netlink/rtnl';
 import { FileV1SideStore, V1OverV2 } from '../v1-over-v2';
 import { OsError } from './netlink/libc';
@@ -56,7 +58,8 @@ function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
 }
 
 const newId = () => randomUuid().toUpperCase();
-const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as T;
+// uint64 fields (Version, InterfaceLuid) stay bigint: a clone through Number would round them.
+const clone = cloneJson;
 
 export class LinuxDataplane implements HostNetworkService {
   readonly kind = 'linux' as const;
@@ -285,22 +288,9 @@ export class LinuxDataplane implements HostNetworkService {
     return this.mutate('HcnModifyEndpoint', `endpoint ${id}`, (s) => {
       const ep = this.endpoint(s, id, 'HcnModifyEndpoint');
       if (request.ResourceType !== 'Policy') throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
-      const policies = clone(request.Settings.Policies ?? []);
       const before = ep.doc.Policies;
-      const policyKey = (p: { Type: unknown; Settings?: unknown }) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}]);
-      if (request.RequestType === 'Add') {
-        const have = new Set((before ?? []).map(policyKey));
-        for (const p of policies) {
-          if (have.has(policyKey(p))) throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyEndpoint', subject: `endpoint ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
-          have.add(policyKey(p));
-        }
-        ep.doc.Policies = [...(before ?? []), ...policies];
-      }
-      else if (request.RequestType === 'Update') ep.doc.Policies = policies;
-      else if (request.RequestType === 'Remove') {
-        const drop = new Set(policies.map(policyKey));
-        ep.doc.Policies = (before ?? []).filter((p) => !drop.has(policyKey(p)));
-      } else throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `RequestType ${request.RequestType}`);
+      // HNS semantics (src/hns/modify.ts): an Update replaces only the policy types it carries.
+      ep.doc.Policies = applyPolicyRequest(before ?? [], clone(request.Settings.Policies ?? []), request.RequestType, { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` });
       try {
         this.syncRules(s);
       } catch (e) {

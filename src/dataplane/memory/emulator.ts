@@ -23,7 +23,7 @@ import { checkLoadBalancer } from './loadbalancer';
 import {
   assignId, clone, endpointIn, findById, guidFromText, loadBalancerIn, namespaceIn, networkIn, newGuid, sameGuid,
 } from './lookup';
-import { applyPolicyChange } from './policies';
+import { applyPolicyRequest } from '../../hns/modify';
 import { filterList, parseQuery } from './query';
 import { StateStore, type EmulatedHost, type EmulatorState } from './state';
 import { modifyIpSubnets, modifySubnets } from './subnets';
@@ -204,12 +204,12 @@ export class MemoryHns implements HostNetworkService {
       switch (rt) {
         case 'policy': {
           const incoming = checkNetworkPolicies(getCI(settings, 'Policies') ?? [], version, ctx);
-          net.Policies = applyPolicyChange(net.Policies ?? [], incoming, op, ctx, (p, existing) => {
+          net.Policies = applyPolicyRequest(net.Policies ?? [], incoming, req.RequestType ?? '', ctx, { conflicts: (p, existing) => {
             // One route per remote prefix: flannel removes the old one before adding the new one.
             if (!policyTypeIs(p, 'RemoteSubnetRoute')) return false;
             const prefix = String(getCI(p.Settings, 'DestinationPrefix') ?? '').toLowerCase();
             return existing.some((e) => policyTypeIs(e, 'RemoteSubnetRoute') && String(getCI(e.Settings, 'DestinationPrefix') ?? '').toLowerCase() === prefix);
-          }, req.RequestType) as HostComputeNetwork['Policies'];
+          } }) as HostComputeNetwork['Policies'];
           break;
         }
         case 'dns':
@@ -336,7 +336,7 @@ export class MemoryHns implements HostNetworkService {
       if (rt === 'port') fail('HCN_E_REQUEST_UNSUPPORTED', ctx, '(Port requests attach a VM NIC; the emulated host has no virtual machines)');
       if (rt !== 'policy') fail('E_INVALIDARG', ctx, `(ResourceType "${String(req?.ResourceType)}" is not one of Policy, Port)`);
       const { policies } = checkEndpointPolicies(getCI((req.Settings ?? {}) as Doc, 'Policies') ?? [], this.versionOf(s), ctx);
-      const next = applyPolicyChange(ep.Policies ?? [], policies, op, ctx, undefined, req.RequestType) as HostComputeEndpoint['Policies'];
+      const next = applyPolicyRequest(ep.Policies ?? [], policies, req.RequestType ?? '', ctx) as HostComputeEndpoint['Policies'];
       const remote = ((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0;
       if (!remote) checkPortCollisions(s, portsOf(next), ep.ID, ctx);
       checkEndpointPolicies(next, this.versionOf(s), ctx);

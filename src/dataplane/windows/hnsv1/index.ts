@@ -26,7 +26,7 @@ import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';
 import { hnsCall, type HnsCall } from './hnscall';
 import { matches, parseFilter } from './filter';
-import { applyPolicyRequest, type AnyPolicy } from './policies';
+import { applyPolicyRequest, type AnyPolicy } from '../../../hns/modify';
 
 /** endpointV1ToV2 plus the namespace the v1 endpoint reports (Namespace.ID → HostComputeNamespace). */
 function endpointFromV1(e: HnsV1Endpoint): HostComputeEndpoint {
