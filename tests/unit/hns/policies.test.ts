@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { ENDPOINT_POLICIES, NETWORK_POLICIES, SUBNET_POLICIES, policyDescriptor, policyTypesOf } from '../../../src/hns/policies';
 import { validateEndpoint, validateEndpointModify, validateNetwork } from '../../../src/hns/validate';
-import { endpointNeeds } from '../../../src/dataplane/windows/features';
+import { endpointNeeds } from '../../../src/hns/features';
 import { rejectsWith, tempState, l2bridge } from '../memory/helpers';
 
 describe('policy registry', () => {

@@ -21,8 +21,9 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
 import {
-  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader,
-} from '../features';
+  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures,
+} from '../../../hns/features';
+import { VersionReader } from '../version-reader';
 import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';

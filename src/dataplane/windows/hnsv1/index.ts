@@ -20,7 +20,8 @@ import {
 } from '../../../hns/convert';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader, type FeatureNeed } from '../features';
+import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../../../hns/features';
+import { VersionReader } from '../version-reader';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';

@@ -1,19 +1,21 @@
 /**
- * Feature gating for the Windows data planes: the HNS version (read once from GET /globals/version) decides
- * which requests the host can honour. A document that needs a newer HNS is refused before it reaches HNS,
- * with a message naming the HNS version and, where known, the Windows build that has it.
+ * Feature analysis of HCN documents (pure): which HNS features a network, endpoint, load balancer or modify
+ * request needs, read from the documents and the policy registry. The Windows data planes refuse a request the
+ * host's HNS version cannot honour before it reaches HNS, with a message naming the HNS version and, where
+ * known, the Windows build that has it.
  */
-import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNetwork } from '../../hns';
-import { HRESULT, HnsError } from '../../hns/errors';
-import { getCI } from '../../hns/json';
-import { findPolicies } from '../../hns/policy';
-import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from '../../hns/policies';
-import { LoadBalancerDistribution, LoadBalancerFlags } from '../../hns/loadbalancer';
-import { NetworkFlags } from '../../hns/network';
-import type { ModifyEndpointRequest, ModifyNetworkRequest } from '../../hns/modify';
+import type { HostComputeEndpoint } from './endpoint';
+import type { HostComputeLoadBalancer } from './loadbalancer';
+import type { HostComputeNetwork } from './network';
+import { HRESULT, HnsError } from './errors';
+import { findPolicies } from './policy';
+import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from './policies';
+import { LoadBalancerDistribution, LoadBalancerFlags } from './loadbalancer';
+import { NetworkFlags } from './network';
+import type { ModifyEndpointRequest, ModifyNetworkRequest } from './modify';
 import {
   FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion,
-} from '../../hns/version';
+} from './version';
 
 export type { FeatureNeed };
 
@@ -28,7 +30,7 @@ export function describeRanges(feature: HnsFeature): string {
 }
 
 /**
- * Which Windows has the feature, from the known anchors only (hcn-api.md §5: there is no authoritative map
+ * Which Windows has the feature, from the known anchors only (docs/hcn-model.md, "Versions": there is no authoritative map
  * of HNS 12–15 to builds, so nothing is guessed): the anchor itself when it is exactly the first version
  * with the feature, else the anchors on either side of it.
  */
@@ -109,25 +111,4 @@ export function loadBalancerNeeds(doc: HostComputeLoadBalancer): FeatureNeed[] {
     out.push({ feature: 'SessionAffinity', what: 'session affinity (DistributionType SourceIP)' });
   }
   return out;
-}
-
-/**
- * Reads the HNS version once per data plane (hcsshim caches it per process too) and shares the answer
- * with concurrent callers; a failed read is not cached, so the next call asks HNS again.
- */
-export class VersionReader {
-  private pending?: Promise<HnsVersion>;
-
-  constructor(private readonly read: () => Promise<unknown>) {}
-
-  get(): Promise<HnsVersion> {
-    if (!this.pending) {
-      const p = this.read().then((v) => ({ Major: Number(getCI(v, 'Major')), Minor: Number(getCI(v, 'Minor')) }));
-      this.pending = p;
-      p.catch(() => {
-        if (this.pending === p) this.pending = undefined;
-      });
-    }
-    return this.pending;
-  }
 }
