@@ -110,9 +110,6 @@ export function parseLoadBalancer(input: unknown): HostComputeLoadBalancer {
 }
 
 export const parseNetworks = (input: unknown): HostComputeNetwork[] => toArray(input, 'HostComputeNetwork list').map(parseNetwork);
-export const parseEndpoints = (input: unknown): HostComputeEndpoint[] => toArray(input, 'HostComputeEndpoint list').map(parseEndpoint);
-export const parseNamespaces = (input: unknown): HostComputeNamespace[] => toArray(input, 'HostComputeNamespace list').map(parseNamespace);
-export const parseLoadBalancers = (input: unknown): HostComputeLoadBalancer[] => toArray(input, 'HostComputeLoadBalancer list').map(parseLoadBalancer);
 
 /** v1 (HNSCall) network: keys in v1 spelling (`IPAddress`), Type canonical. */
 export function parseV1Network(input: unknown): HnsV1Network {

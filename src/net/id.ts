@@ -6,8 +6,6 @@ import { randomUUID } from 'node:crypto';
 
 const GUID_RE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
-export const ZERO_GUID_TEXT = '00000000-0000-0000-0000-000000000000';
-
 export function isGuid(s: unknown): s is string {
   return typeof s === 'string' && GUID_RE.test(s);
 }
@@ -28,9 +26,4 @@ export function sameGuid(a: unknown, b: unknown): boolean {
 /** IDs and names HNS matches without regard to case; false when either is missing or empty. */
 export function sameId(a: string | undefined, b: string | undefined): boolean {
   return !!a && !!b && a.toLowerCase() === b.toLowerCase();
-}
-
-/** Case-insensitive string equality where an absent value is the empty string. */
-export function equalFold(a: unknown, b: unknown): boolean {
-  return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 }
