@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { HostNetworkService } from '../../src/dataplane/types';
 import {
   HnsError, buildQuery, featuresFor, isNotFound, namespaceEndpointRequest, networkPolicyRequest, endpointPolicyRequest,
-  sameId, type HnsErrorClass, type HostComputeEndpoint, type HostComputeNetwork,
+  sameId, type HostComputeEndpoint, type HostComputeNetwork,
 } from '../../src/hns';
 
 export interface ConformanceOptions {
@@ -26,18 +26,9 @@ export interface ConformanceOptions {
   networkVersion?: boolean;
 }
 
-/** Asserts `p` rejects with an HnsError of the given kind, and returns it. */
-export async function rejectsKind(p: Promise<unknown>, kind: HnsErrorClass): Promise<HnsError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof HnsError, `expected an HnsError, got ${String(e)}`);
-    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
-    assert.ok(Number.isInteger(e.hresult) && e.hresult >= 0x80000000, `HRESULT kept as unsigned failure code (${e.hresult})`);
-    return e;
-  }
-  assert.fail(`expected an HnsError of kind ${kind}, but the call succeeded`);
-}
+import { rejectsKind } from '../helpers/hns-errors';
+
+export { rejectsKind };
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
