@@ -8,7 +8,8 @@ import { EndpointFlags, type HostComputeEndpoint, type HostComputeNetwork, type 
 import { contains, formatIp, hostMask, lastOf, macKey, networkOf, parseIp, sameIpText, type IP, type IPNet } from '../../net';
 import { sameGuid } from './lookup';
 import type { EmulatorState } from './state';
-import { fail, portsOf, subnetsOf, type Ctx, type PortKey } from './validate';
+import { portsOf, type PortKey } from './policies';
+import { fail, subnetsOf, type Ctx } from './validate';
 
 /** Host ports claimed by local endpoints other than `except`. */
 export function claimedPorts(s: EmulatorState, except?: string): Map<string, HostComputeEndpoint> {
