@@ -361,7 +361,7 @@ function isV2Schema(doc: unknown): boolean {
   return !!sv && typeof sv === 'object' && (getCI<number>(sv, 'Major') ?? 0) >= 2;
 }
 
-/** HcnCreateNetwork accepts v1-shaped JSON (no SchemaVersion, v1 field names), hcn-api.md §8.5. */
+/** HcnCreateNetwork accepts v1-shaped JSON (no SchemaVersion, v1 field names): docs/hcn-model.md. */
 export function looksLikeV1Network(doc: unknown): boolean {
   return !isV2Schema(doc) && hasAnyKey(doc, V1_NETWORK_KEYS) && getCI(doc, 'Ipams') === undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * HRESULTs HNS/HCN return and how Switchyard classifies them (../shared/reference/hcn-api.md §6).
+ * HRESULTs HNS/HCN return and how Switchyard classifies them (docs/hcn-model.md, "HRESULTs").
  * Every data plane raises HnsError with one of these codes, so callers (CNI, agent, CLI) can tell
  * "absent" from "HNS failed" — the distinction whose absence hurts calico (#9142).
  */

@@ -1,4 +1,4 @@
-/** HcnModifyNetwork `Subnet` and `IPSubnet` requests (hcn-api.md §7). */
+/** HcnModifyNetwork `Subnet` and `IPSubnet` requests (docs/hcn-model.md, "Modify requests"). */
 import { getCI, type HostComputeNetwork, type Subnet } from '../../hns';
 import { contains, parseIp } from '../../net';
 import { newGuid, sameGuid } from './lookup';

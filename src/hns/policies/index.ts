@@ -38,13 +38,13 @@ import { vxlanPort } from './vxlan-port';
 export type { FeatureNeed, HnsRefusal, PolicyDescriptor, PolicyScope, V1Form, V1NetworkField } from './descriptor';
 export { settingsOf } from './descriptor';
 
-/** Network policy types, in the order messages list them (hcn-api.md §2.4). */
+/** Network policy types, in the order messages list them (docs/hcn-model.md). */
 export const NETWORK_POLICIES: readonly PolicyDescriptor[] = [
   sourceMacAddress, netAdapterName, interfaceConstraint, vswitchExtension, providerAddress, drMacAddress, automaticDns,
   remoteSubnetRoute, vxlanPort, hostRoute, setPolicy, l4Proxy, layerConstraint, networkAcl,
 ];
 
-/** Endpoint policy types (hcn-api.md §3.2). */
+/** Endpoint policy types (docs/hcn-model.md). */
 export const ENDPOINT_POLICIES: readonly PolicyDescriptor[] = [
   portMapping, acl, qos, l2Driver, outboundNat, sdnRoute, l4Proxy, l4WfpProxy, portName, encapOverhead, iov,
   providerAddress, interfaceConstraint, tierAcl, vlan, interfaceParameters, encryption,

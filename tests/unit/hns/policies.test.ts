@@ -6,7 +6,7 @@ import { endpointNeeds } from '../../../src/hns/features';
 import { rejectsWith, tempState, l2bridge } from '../memory/helpers';
 
 describe('policy registry', () => {
-  it('lists every policy type of hcn-api §2.4, §3.2 and the subnet isolation types, each once per scope', () => {
+  it('lists every network (hcsshim/HNS_Schema) and endpoint policy type and the subnet isolation types, each once per scope', () => {
     assert.deepEqual(policyTypesOf('network'), [
       'SourceMacAddress', 'NetAdapterName', 'InterfaceConstraint', 'VSwitchExtension', 'ProviderAddress', 'DrMacAddress', 'AutomaticDNS',
       'RemoteSubnetRoute', 'VxlanPort', 'HostRoute', 'SetPolicy', 'L4Proxy', 'LayerConstraint', 'NetworkACL',

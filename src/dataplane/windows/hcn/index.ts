@@ -2,7 +2,7 @@
  * The hcn data plane: HostNetworkService over computenetwork.dll (Windows Server 2019+), or over the Linux
  * stub library that exports the same symbols (SWITCHYARD_HCN_LIBRARY=native/build/libhcnstub.so).
  *
- * Call sequences follow hcsshim (../shared/reference/hcn-api.md §1.4): create with the zero GUID (HNS assigns
+ * Call sequences follow hcsshim's hcn package: create with the zero GUID (HNS assigns
  * the ID) → query → close; endpoints are created against an open network handle; get/list = enumerate IDs →
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.

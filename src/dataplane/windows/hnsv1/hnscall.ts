@@ -1,5 +1,5 @@
 /**
- * vmcompute.dll!HNSCall(Method, Path, Request, &Response) (../shared/reference/hcn-api.md §1.7): the response
+ * vmcompute.dll!HNSCall(Method, Path, Request, &Response) (docs/hcn-model.md, "Queries and HNS v1"): the response
  * envelope {Success, Error, Output} is unwrapped; a failed HRESULT ("hnsCall failed in Win32") and
  * `Success:false` ("hns failed with error : ...") both become HnsError, classified by the envelope's
  * ErrorCode when HNS sends one and by HNS's text otherwise. Used by the hns-v1 data plane and by the hcn data
