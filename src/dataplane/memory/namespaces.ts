@@ -1,6 +1,7 @@
 /** HcnCreateNamespace / HcnModifyNamespace (endpoint and container attach) / HcnDeleteNamespace on the emulator state. */
 import { EndpointFlags, getCI, type HostComputeNamespace, type ModifyNamespaceRequest, NAMESPACE_TYPES, type NamespaceResource, SCHEMA_V2 } from '../../hns';
 import { assignId, clone, endpointIn, namespaceIn, sameGuid } from './lookup';
+import { sameId } from '../../net/id';
 import type { EmulatorState } from './state';
 import { type Ctx, fail, isGuid } from './validate';
 
@@ -54,7 +55,7 @@ export function modifyNamespaceIn(s: EmulatorState, id: string, req: ModifyNames
   } else if (rt === 'container') {
     const cid = getCI<string>(settings, 'ContainerId');
     if (typeof cid !== 'string' || cid === '') fail('E_INVALIDARG', ctx, '(Settings.ContainerId must name the container)');
-    const has = (r: NamespaceResource) => String(r.Type).toLowerCase() === 'container' && String(r.Data.ID ?? r.Data.Id ?? '').toLowerCase() === cid.toLowerCase();
+    const has = (r: NamespaceResource) => String(r.Type).toLowerCase() === 'container' && sameId(String(r.Data.ID ?? r.Data.Id ?? ''), cid);
     if (op === 'add') {
       if (ns.Resources.some(has)) fail('ERROR_OBJECT_ALREADY_EXISTS', ctx, `(container ${cid} is already in the namespace)`);
       ns.Resources.push({ Type: 'Container', Data: { ID: cid } });
