@@ -135,8 +135,4 @@ export async function resolveAll<T>(refs: string[], one: (ref: string) => Promis
   return out;
 }
 
-export function shortList(values: (string | undefined)[]): string {
-  return values.filter(Boolean).join(',');
-}
-
 export { sameId };

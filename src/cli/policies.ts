@@ -1,20 +1,23 @@
 /**
- * --policy flags: HCN v2 policies as JSON, and the HNS feature each policy type needs, so a host that lacks it
- * is told so before anything is sent.
+ * --policy flags: HCN v2 policies as JSON (types spelled as the registry spells them, src/hns/policies/), and
+ * the HNS feature each policy type needs, so a host that lacks it is told so before anything is sent.
  */
 import type { Command } from 'commander';
 import { parseHnsJson } from '../hns/json';
 import { parseEndpoint, parseNetwork } from '../hns/parse';
 import type { EndpointPolicy, NetworkPolicy } from '../hns/policy';
-import { supports, minimumVersion, formatVersion, type HnsFeature, type HnsVersion } from '../hns/version';
+import { policyDescriptor } from '../hns/policies';
+import { supports, minimumVersion, formatVersion, type HnsVersion } from '../hns/version';
 import { UsageError } from './errors';
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-const EXAMPLES = {
-  network: '{"Type":"RemoteSubnetRoute","Settings":{"DestinationPrefix":"10.244.2.0/24","IsolationId":4096,"ProviderAddress":"192.168.0.11","DistributedRouterMacAddress":"00-15-5D-BB-6E-C2"}}',
-  endpoint: '{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.96.0.0/12"]}}',
-};
+/** The registry's example of the policy type the help shows for each kind. */
+function example(kind: 'network' | 'endpoint'): string {
+  const d = policyDescriptor(kind, kind === 'network' ? 'RemoteSubnetRoute' : 'OutBoundNAT')!;
+  return JSON.stringify({ Type: d.type, Settings: d.example });
+}
+const EXAMPLES = { network: example('network'), endpoint: example('endpoint') };
 
 /** Each --policy is one `{Type, Settings}` object or an array of them; types come back in hcsshim's spelling. */
 export function policiesFromFlags(values: string[] | undefined, kind: 'network'): NetworkPolicy[];
@@ -38,21 +41,9 @@ export function policiesFromFlags(values: string[] = [], kind: 'network' | 'endp
   return out;
 }
 
-/** Policy types that only some HNS versions know (../shared/reference/hcn-api.md §2.4, §3.2, §5). */
-const FEATURE_OF_POLICY: Record<string, HnsFeature> = {
-  RemoteSubnetRoute: 'RemoteSubnet',
-  HostRoute: 'HostRoute',
-  VxlanPort: 'VxlanPort',
-  SetPolicy: 'SetPolicy',
-  NetworkACL: 'NetworkACL',
-  L4Proxy: 'L4Proxy',
-  L4WFPPROXY: 'L4WfpProxy',
-  TierAcl: 'TierAcl',
-};
-
 export function requirePolicyFeatures(version: HnsVersion, policies: { Type: string }[]): void {
   for (const p of policies) {
-    const feature = FEATURE_OF_POLICY[p.Type];
+    const feature = (policyDescriptor('network', p.Type) ?? policyDescriptor('endpoint', p.Type))?.feature;
     if (feature && !supports(version, feature)) {
       throw new UsageError(`--policy: ${p.Type} needs HNS ${formatVersion(minimumVersion(feature))} or later (feature ${feature}); this host runs HNS ${formatVersion(version)}`);
     }

@@ -22,6 +22,7 @@ import {
   namespaceV2ToV1, networkV1ToV2, networkV2ToV1, policyListToLoadBalancer, sameGuid,
 } from '../hns/convert';
 import type { HnsV1Api, HostNetworkService, HttpMethod } from './types';
+import { sameId } from '../net/id';
 import { acquireLock } from '../util/file-lock';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
@@ -219,7 +220,7 @@ export class V1OverV2 implements HnsV1Api {
       const ep = await this.hns.getEndpoint(id);
       if (((ep.Flags ?? 0) & 1) !== 0) throw v1Error(HRESULT.HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION, call, `endpoint ${id}`, 'a remote endpoint cannot be attached to a container');
       await this.side.updateSharedContainers(ep.ID!, call, (list) => {
-        const has = list.some((c) => c.toLowerCase() === cid.toLowerCase());
+        const has = list.some((c) => sameId(c, cid));
         if (action === 'attach') {
           if (has) throw v1Error(HRESULT.HCN_E_ENDPOINT_ALREADY_ATTACHED, call, `endpoint ${id} container ${cid}`);
           return [...list, cid];

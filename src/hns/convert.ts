@@ -1,11 +1,11 @@
 /**
- * HNS v1 (HNSCall JSON) ⇄ HCN v2 (HostCompute* documents), ../shared/reference/hcn-api.md §8 and §3,
- * cni-windows-plugins.md §1.5. Pure: no I/O, inputs are not modified.
+ * HNS v1 (HNSCall JSON) ⇄ HCN v2 (HostCompute* documents), docs/hcn-model.md ("HNS v1"); each policy
+ * type's v1 form is in its descriptor (src/hns/policies/). Pure: no I/O, inputs are not modified.
  *
  * v1 policies are flat (`{Type, ...fields}`), v2 policies wrap their fields (`{Type, Settings}`). Types
  * without a known counterpart pass through: v1 → v2 moves the fields into Settings, v2 → v1 flattens them.
  */
-import { canonicalNetworkType, getCI, sameId } from './json';
+import { canonicalNetworkType, getCI } from './json';
 import { SCHEMA_V2, type Dns, type Route } from './schema';
 import type { HostComputeNetwork, Ipam, Subnet } from './network';
 import type { HostComputeEndpoint, IpConfig } from './endpoint';
@@ -14,6 +14,8 @@ import type { HostComputeLoadBalancer, LoadBalancerPortMapping } from './loadbal
 import type { HnsV1Endpoint, HnsV1Namespace, HnsV1Network, HnsV1Policy, HnsV1PolicyList, HnsV1Subnet } from './v1';
 import type { EndpointPolicy, NetworkPolicy, SubnetPolicy } from './policy';
 import { policyTypeIs } from './policy';
+import { clean, flatten, num, protocolNumber, wrap } from './policies/v1-form';
+import { V1_NETWORK_FIELD_POLICIES, policyDescriptor, policyDescriptorByV1Type } from './policies';
 
 /** A v1 document that has no faithful v2 form (or the reverse); names the field at fault. */
 export class ConversionError extends Error {
@@ -29,11 +31,6 @@ const DEFAULT_V4 = '0.0.0.0/0';
 const DEFAULT_V6 = '::/0';
 const isV6 = (ip: unknown): boolean => typeof ip === 'string' && ip.includes(':');
 
-/** Drops undefined values so converted documents carry only what the source had. */
-function clean<T extends Rec>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-}
 
 /** "a, b,,c" → ["a","b","c"]; undefined/empty → undefined. */
 export function splitList(s: unknown): string[] | undefined {
@@ -46,153 +43,33 @@ function joinList(a: unknown): string | undefined {
   return Array.isArray(a) && a.length ? a.join(',') : undefined;
 }
 
-// ---- protocols ---------------------------------------------------------------------------------
-
-const PROTOCOL_BY_NAME: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv4: 1, icmpv6: 58, igmp: 2 };
-const NAME_BY_PROTOCOL: Record<number, string> = { 6: 'tcp', 17: 'udp' };
-
-/** v1 NAT Protocol ("tcp", "UDP", "6", 6) → HCN protocol number; undefined when it is not one. */
-export function protocolNumber(p: unknown): number | undefined {
-  if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 255) return p;
-  if (typeof p !== 'string') return undefined;
-  const s = p.trim().toLowerCase();
-  if (/^\d{1,3}$/.test(s) && Number(s) <= 255) return Number(s);
-  return PROTOCOL_BY_NAME[s];
-}
-
-export function protocolName(n: number): string {
-  return NAME_BY_PROTOCOL[n] ?? String(n);
-}
+export { protocolName, protocolNumber } from './policies/v1-form';
 
 // ---- policies ---------------------------------------------------------------------------------
 
-/** Moves every field but Type into Settings (the generic pass-through). */
-function wrap(p: HnsV1Policy, type = p.Type): { Type: string; Settings: Rec } {
-  const { Type: _t, ...rest } = p;
-  return { Type: type, Settings: { ...rest } };
-}
 
-function flatten(p: { Type: string; Settings?: unknown }, type = p.Type): HnsV1Policy {
-  const s = p.Settings && typeof p.Settings === 'object' ? (p.Settings as Rec) : {};
-  return { ...s, Type: type };
-}
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
-const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
-/** One v1 endpoint policy → its v2 form. */
+/** One v1 endpoint policy → its v2 form (the registry's v1 form; unknown types pass through). */
 export function endpointPolicyV1ToV2(p: HnsV1Policy): EndpointPolicy {
-  const t = String(p.Type ?? '');
-  const g = (k: string) => getCI(p, k);
-  switch (t.toLowerCase()) {
-    case 'outboundnat':
-      return { Type: 'OutBoundNAT', Settings: clean({
-        VirtualIP: g('VIP') as string | undefined,
-        Exceptions: g('ExceptionList') as string[] | undefined,
-        Destinations: g('Destinations') as string[] | undefined,
-        MaxPortPoolUsage: g('MaxPortPoolUsage') as number | undefined,
-      }) };
-    case 'nat': {
-      const proto = g('Protocol');
-      const n = protocolNumber(proto);
-      const s: Rec = clean({
-        Protocol: n ?? proto,
-        InternalPort: g('InternalPort'),
-        ExternalPort: g('ExternalPort'),
-        VIP: g('VIP'),
-        Flags: g('ExternalPortReserved') ? 4 : undefined,
-      });
-      return { Type: 'PortMapping', Settings: s };
-    }
-    case 'route':
-      return { Type: 'SDNRoute', Settings: clean({
-        DestinationPrefix: g('DestinationPrefix') as string, NextHop: g('NextHop') as string | undefined, NeedEncap: g('NeedEncap') as boolean | undefined,
-      }) };
-    case 'pa':
-      return { Type: 'ProviderAddress', Settings: { ProviderAddress: g('PA') as string } };
-    case 'acl': {
-      const protocols = g('Protocols') ?? (g('Protocol') !== undefined ? String(g('Protocol')) : undefined);
-      return { Type: 'ACL', Settings: clean({
-        Id: g('Id'),
-        Protocols: protocols,
-        Action: g('Action'),
-        Direction: g('Direction'),
-        LocalAddresses: g('LocalAddresses'),
-        RemoteAddresses: g('RemoteAddresses'),
-        LocalPorts: g('LocalPorts') ?? str(g('LocalPort')),
-        RemotePorts: g('RemotePorts') ?? str(g('RemotePort')),
-        RuleType: g('RuleType'),
-        Priority: g('Priority'),
-      }) };
-    }
-    case 'qos':
-      return { Type: 'QOS', Settings: clean({ MaximumOutgoingBandwidthInBytes: g('MaximumOutgoingBandwidthInBytes') }) };
-    case 'vlan':
-      return { Type: 'VLAN', Settings: { IsolationId: num(g('VLAN')) ?? 0 } };
-    case 'proxy':
-      return { Type: 'L4Proxy', Settings: clean({
-        IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList'), Destination: g('Destination'), OutboundNat: g('OutboundNat'),
-      }) };
-    case 'l2driver':
-      return { Type: 'L2Driver', Settings: wrap(p).Settings };
-    default:
-      return wrap(p);
-  }
+  const v1 = policyDescriptorByV1Type('endpoint', String(p.Type ?? ''))?.v1;
+  return v1?.toV2 ? v1.toV2(p) : wrap(p);
 }
 
 /** One v2 endpoint policy → its v1 flat form. */
 export function endpointPolicyV2ToV1(p: EndpointPolicy): HnsV1Policy {
-  const s = (p.Settings ?? {}) as Rec;
-  const g = (k: string) => getCI(s, k);
-  switch (String(p.Type).toLowerCase()) {
-    case 'outboundnat':
-      return clean({ Type: 'OutBoundNAT', VIP: g('VirtualIP'), ExceptionList: g('Exceptions'), Destinations: g('Destinations'), MaxPortPoolUsage: g('MaxPortPoolUsage') });
-    case 'portmapping': {
-      const proto = g('Protocol');
-      const flags = (num(g('Flags')) ?? 0);
-      const vip = g('VIP');
-      return clean({
-        Type: 'NAT',
-        Protocol: typeof proto === 'number' ? protocolName(proto) : proto,
-        InternalPort: g('InternalPort'),
-        ExternalPort: g('ExternalPort'),
-        VIP: vip === '' ? undefined : vip,
-        ExternalPortReserved: flags & 4 ? true : undefined,
-      });
-    }
-    case 'sdnroute':
-      return clean({ Type: 'ROUTE', DestinationPrefix: g('DestinationPrefix'), NextHop: g('NextHop'), NeedEncap: g('NeedEncap') });
-    case 'provideraddress':
-      return { Type: 'PA', PA: g('ProviderAddress') };
-    case 'acl':
-      return clean({
-        Type: 'ACL', Id: g('Id'), Protocols: g('Protocols'), Action: g('Action'), Direction: g('Direction'),
-        LocalAddresses: g('LocalAddresses'), RemoteAddresses: g('RemoteAddresses'), LocalPorts: g('LocalPorts'),
-        RemotePorts: g('RemotePorts'), RuleType: g('RuleType'), Priority: g('Priority'),
-      });
-    case 'qos':
-      return clean({ Type: 'QOS', MaximumOutgoingBandwidthInBytes: g('MaximumOutgoingBandwidthInBytes') });
-    case 'vlan':
-      return { Type: 'VLAN', VLAN: g('IsolationId') };
-    case 'l4proxy':
-      return clean({
-        Type: 'PROXY', IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList') ?? g('Exceptions'),
-        Destination: g('Destination'), OutboundNat: g('OutboundNat'),
-      });
-    default:
-      return flatten(p as { Type: string; Settings?: unknown });
-  }
+  const v1 = policyDescriptor('endpoint', p.Type)?.v1;
+  return v1?.toV1 ? v1.toV1((p.Settings ?? {}) as Rec) : flatten(p as { Type: string; Settings?: unknown });
 }
 
 function subnetPolicyV1ToV2(p: HnsV1Policy): SubnetPolicy | undefined {
-  const t = String(p.Type ?? '').toUpperCase();
-  if (t === 'VSID' || t === 'VLAN') return { Type: t, Settings: { IsolationId: num(getCI(p, t)) ?? 0 } };
-  return undefined;
+  const v1 = policyDescriptorByV1Type('subnet', String(p.Type ?? ''))?.v1;
+  return v1?.toV2 ? (v1.toV2(p) as unknown as SubnetPolicy) : undefined;
 }
 
 function subnetPolicyV2ToV1(p: SubnetPolicy): HnsV1Policy {
-  const t = String(p.Type).toUpperCase();
-  return { Type: t, [t]: getCI(p.Settings, 'IsolationId') };
+  const v1 = policyDescriptor('subnet', p.Type)?.v1;
+  return v1?.toV1 ? v1.toV1((p.Settings ?? {}) as Rec) : flatten(p as { Type: string; Settings?: unknown });
 }
 
 // ---- networks ---------------------------------------------------------------------------------
@@ -201,16 +78,10 @@ function subnetPolicyV2ToV1(p: SubnetPolicy): HnsV1Policy {
 export function networkV1ToV2(n: HnsV1Network): HostComputeNetwork {
   const g = (k: string) => getCI(n, k);
   const policies: NetworkPolicy[] = [];
-  const adapter = g('NetworkAdapterName');
-  if (adapter) policies.push({ Type: 'NetAdapterName', Settings: { NetworkAdapterName: String(adapter) } });
-  const mgmt = g('ManagementIP');
-  if (mgmt) policies.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: String(mgmt) } });
-  const dr = g('DrMacAddress');
-  if (dr) policies.push({ Type: 'DrMacAddress', Settings: { Address: String(dr) } });
-  const srcMac = g('SourceMac');
-  if (srcMac) policies.push({ Type: 'SourceMacAddress', Settings: { SourceMacAddress: String(srcMac) } });
-  const autoDns = g('AutomaticDNS');
-  if (autoDns !== undefined) policies.push({ Type: 'AutomaticDNS', Settings: { Enable: !!autoDns } });
+  for (const d of V1_NETWORK_FIELD_POLICIES) {
+    const settings = d.v1Network!.fromV1(n);
+    if (settings) policies.push({ Type: d.type, Settings: settings } as NetworkPolicy);
+  }
 
   // Network-level VSID/VLAN policies (moby's driver) are per-subnet isolation in v2.
   const isolation: SubnetPolicy[] = [];
@@ -265,15 +136,9 @@ export function networkV2ToV1(n: HostComputeNetwork): HnsV1Network {
   const out: HnsV1Network = { ID: n.ID, Name: n.Name, Type: canonicalNetworkType(n.Type) };
   const policies: HnsV1Policy[] = [];
   for (const p of n.Policies ?? []) {
-    const s = (p.Settings ?? {}) as Rec;
-    switch (String(p.Type).toLowerCase()) {
-      case 'netadaptername': out.NetworkAdapterName = getCI(s, 'NetworkAdapterName'); break;
-      case 'provideraddress': out.ManagementIP = getCI(s, 'ProviderAddress'); break;
-      case 'drmacaddress': out.DrMacAddress = getCI(s, 'Address'); break;
-      case 'sourcemacaddress': out.SourceMac = getCI(s, 'SourceMacAddress'); break;
-      case 'automaticdns': out.AutomaticDNS = !!getCI(s, 'Enable'); break;
-      default: policies.push(flatten(p as { Type: string; Settings?: unknown }));
-    }
+    const field = policyDescriptor('network', p.Type)?.v1Network;
+    if (field) field.toV1((p.Settings ?? {}) as Rec, out as unknown as Rec);
+    else policies.push(flatten(p as { Type: string; Settings?: unknown }));
   }
   if (policies.length) out.Policies = policies;
   const subnets: HnsV1Subnet[] = [];
@@ -496,7 +361,7 @@ function isV2Schema(doc: unknown): boolean {
   return !!sv && typeof sv === 'object' && (getCI<number>(sv, 'Major') ?? 0) >= 2;
 }
 
-/** HcnCreateNetwork accepts v1-shaped JSON (no SchemaVersion, v1 field names), hcn-api.md §8.5. */
+/** HcnCreateNetwork accepts v1-shaped JSON (no SchemaVersion, v1 field names): docs/hcn-model.md. */
 export function looksLikeV1Network(doc: unknown): boolean {
   return !isV2Schema(doc) && hasAnyKey(doc, V1_NETWORK_KEYS) && getCI(doc, 'Ipams') === undefined;
 }
@@ -506,7 +371,4 @@ export function looksLikeV1Endpoint(doc: unknown): boolean {
 }
 
 /** True when two IDs (GUIDs in any case, with or without braces) name the same object. */
-export function sameGuid(a: string | undefined, b: string | undefined): boolean {
-  const strip = (s?: string) => s?.replace(/^\{|\}$/g, '');
-  return sameId(strip(a), strip(b));
-}
+export { sameGuid } from '../net/id';

@@ -1,4 +1,4 @@
-/** HostComputeEndpoint (HCN v2), ../shared/reference/hcn-api.md §3. */
+/** HostComputeEndpoint (HCN v2); policies in src/hns/policies/, see docs/hcn-model.md. */
 import type { Dns, HcnBase, Route } from './schema';
 import type { EndpointPolicy } from './policy';
 

@@ -1,5 +1,5 @@
 /**
- * HRESULTs HNS/HCN return and how Switchyard classifies them (../shared/reference/hcn-api.md §6).
+ * HRESULTs HNS/HCN return and how Switchyard classifies them (docs/hcn-model.md, "HRESULTs").
  * Every data plane raises HnsError with one of these codes, so callers (CNI, agent, CLI) can tell
  * "absent" from "HNS failed" — the distinction whose absence hurts calico (#9142).
  */
@@ -7,7 +7,9 @@
 export const HRESULT = {
   S_OK: 0x00000000,
   E_NOTIMPL: 0x80004001,
+  E_FAIL: 0x80004005,
   E_INVALIDARG: 0x80070057,
+  ERROR_GEN_FAILURE: 0x8007001f,
   ERROR_NOT_FOUND: 0x80070490,
   ERROR_OBJECT_ALREADY_EXISTS: 0x80071392,
   ERROR_ALREADY_EXISTS: 0x800700b7,
@@ -219,7 +221,7 @@ export class HnsError extends Error {
   /** A v1 `{Success:false, Error}` envelope has no code; classify by HNS's text. */
   static fromV1Text(text: string, ctx: HnsErrorContext = {}): HnsError {
     const notFound = V1_NOT_FOUND_TEXT.some((re) => re.test(text));
-    const hr = notFound ? HRESULT.ERROR_NOT_FOUND : 0x80004005; /* E_FAIL */
+    const hr = notFound ? HRESULT.ERROR_NOT_FOUND : HRESULT.E_FAIL;
     return new HnsError(hr, `hns failed with error : ${text}`, ctx, notFound ? 'not-found' : undefined);
   }
 

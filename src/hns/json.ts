@@ -1,68 +1,16 @@
 /**
  * JSON as HNS speaks it:
- * - integers beyond 2^53 (Health.LastUpdateTime, InterfaceLuid, Version) are parsed to bigint and written
- *   back as bare digits, so nothing is rounded on a round trip;
+ * - integers beyond 2^53 (Health.LastUpdateTime, InterfaceLuid, Version) stay exact (src/net/json.ts);
  * - keys drift in case between HNS builds and between v1 and v2 (`ID`/`Id`, `IPAddress`/`IpAddress`):
  *   `normalizeKeys` rewrites known keys to the canonical spelling we send;
  * - enum strings drift too (`overlay`/`Overlay`): `canonicalNetworkType` fixes those.
  */
 import { NETWORK_TYPES } from './network';
+import { policySettingsKeys } from './policies';
+import { getCI, parseHnsJson, stringifyHnsJson } from '../net/json';
+import { sameId } from '../net/id';
 
-/** JSON.parse, except integer literals that do not fit a double exactly become bigint. */
-export function parseHnsJson<T = unknown>(text: string): T {
-  // Fast path: no run of 16+ digits anywhere means no integer can exceed 2^53.
-  if (!/\d{16,}/.test(text)) return JSON.parse(text) as T;
-  // Quote-aware scan: mark large integer literals outside strings, then revive them.
-  let needsBig = false;
-  let out = '';
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < n && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if ((c >= '0' && c <= '9') || c === '-') {
-      let j = i + 1;
-      while (j < n && /[0-9eE.+-]/.test(text[j])) j++;
-      const lit = text.slice(i, j);
-      if (/^-?\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit))) {
-        out += `"\\u0000big:${lit}"`;
-        needsBig = true;
-      } else {
-        out += lit;
-      }
-      i = j;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  if (!needsBig) return JSON.parse(text) as T;
-  return JSON.parse(out, (_k, v) => (typeof v === 'string' && v.startsWith('\u0000big:') ? BigInt(v.slice(5)) : v)) as T;
-}
-
-/** JSON.stringify that writes bigint as bare digits (the inverse of parseHnsJson). */
-export function stringifyHnsJson(value: unknown, space?: number): string {
-  const marks: string[] = [];
-  const text = JSON.stringify(
-    value,
-    (_k, v) => {
-      if (typeof v === 'bigint') {
-        marks.push(v.toString());
-        return `\u0000big:${marks.length - 1}`;
-      }
-      return v;
-    },
-    space,
-  );
-  if (marks.length === 0 || text === undefined) return text;
-  return text.replace(/"\\u0000big:(\d+)"/g, (_m, idx: string) => marks[Number(idx)]);
-}
+export { getCI, parseHnsJson, stringifyHnsJson, sameId };
 
 /**
  * Canonical spellings of keys HNS emits with drifting case. Lookup is by lower-cased key; keys not
@@ -82,14 +30,6 @@ const CANONICAL_KEYS = [
   'NeedEncap', 'Success', 'Error', 'ErrorCode', 'Output', 'Filter', 'Extra', 'LayeredOn', 'SwitchGuid',
   // Base and Health
   'AdditionalParams', 'Telemetry', 'LastUpdateTime', 'UtilityVM', 'VirtualMachine',
-  // network / endpoint policy settings (../shared/reference/hcn-api.md §2.4, §3.2–3.4)
-  'SourceMacAddress', 'InterfaceGuid', 'InterfaceLuid', 'InterfaceIndex', 'InterfaceMediaType', 'InterfaceAlias',
-  'InterfaceDescription', 'ExtensionID', 'Enable', 'Address', 'Port', 'LayerId', 'PolicyType', 'Values',
-  'Action', 'Direction', 'LocalAddresses', 'RemoteAddresses', 'LocalPorts', 'RemotePorts', 'RuleType', 'Priority',
-  'Protocols', 'MaximumOutgoingBandwidthInBytes', 'MaxPortPoolUsage', 'AutomaticEndpointMonitor', 'Overhead',
-  'IovOffloadWeight', 'QueuePairsRequested', 'InterruptModeration', 'TierAclRules', 'TierAclRuleAction', 'Order',
-  'Mtu', 'InboundProxyPort', 'OutboundProxyPort', 'FilterTuple', 'UserSID', 'InboundExceptions',
-  'OutboundExceptions', 'IpAddressExceptions', 'PortExceptions', 'Destination', 'IP',
   // modify requests, namespaces, queries
   'ResourceUri', 'SubnetId', 'IsEnabled', 'PortId', 'VirtualNicName', 'VirtualMachineId', 'IsDefault',
   'CompartmentId', 'SystemType', 'ResourceList',
@@ -99,6 +39,8 @@ const CANONICAL_KEYS = [
   'IsDSR', 'PA', 'VSID', 'VLAN', 'MacPools', 'DrMacAddress', 'AutomaticDNS', 'SourceMac', 'DNSServerCompartment',
 ];
 const CANONICAL_BY_LOWER = new Map(CANONICAL_KEYS.map((k) => [k.toLowerCase(), k]));
+// Policy settings keys come from the registry; a document-level spelling (`ID`, not a policy's `Id`) wins.
+for (const k of policySettingsKeys()) if (!CANONICAL_BY_LOWER.has(k.toLowerCase())) CANONICAL_BY_LOWER.set(k.toLowerCase(), k);
 
 /**
  * Which schema a document belongs to, for the few keys whose canonical spelling depends on it:
@@ -135,16 +77,6 @@ function normalizeValue(value: unknown, flavor: KeyFlavor, idSpelling: 'ID' | 'I
   return out;
 }
 
-/** Case-insensitive property read, for code that must accept any HNS casing without normalizing first. */
-export function getCI<T = unknown>(obj: unknown, key: string): T | undefined {
-  if (obj === null || typeof obj !== 'object') return undefined;
-  const rec = obj as Record<string, unknown>;
-  if (key in rec) return rec[key] as T;
-  const lower = key.toLowerCase();
-  for (const k of Object.keys(rec)) if (k.toLowerCase() === lower) return rec[k] as T;
-  return undefined;
-}
-
 /** `overlay` → `Overlay`, `l2bridge` → `L2Bridge`; missing Type means NAT (HNS omits the zero value). */
 export function canonicalNetworkType(t: unknown): string {
   if (t === undefined || t === null || t === '') return 'NAT';
@@ -153,7 +85,3 @@ export function canonicalNetworkType(t: unknown): string {
   return NETWORK_TYPES.find((x) => x.toLowerCase() === s.toLowerCase()) ?? s;
 }
 
-/** GUIDs come back upper-case from HNS; compare them this way. */
-export function sameId(a: string | undefined, b: string | undefined): boolean {
-  return !!a && !!b && a.toLowerCase() === b.toLowerCase();
-}

@@ -1,4 +1,4 @@
-/** HostComputeLoadBalancer (HCN v2), ../shared/reference/hcn-api.md §4.1. */
+/** HostComputeLoadBalancer (HCN v2); see docs/hcn-model.md. */
 import type { HcnBase } from './schema';
 
 /** LB Flags: 1 = DSR, 2 = IPv6. */

@@ -1,4 +1,4 @@
-/** HostComputeNamespace (HCN v2), ../shared/reference/hcn-api.md §4.2. */
+/** HostComputeNamespace (HCN v2); see docs/hcn-model.md. */
 import type { HcnBase } from './schema';
 
 export const NAMESPACE_TYPES = ['Host', 'HostDefault', 'Guest', 'GuestDefault'] as const;

@@ -1,4 +1,4 @@
-/** HostComputeNetwork (HCN v2), ../shared/reference/hcn-api.md §2. */
+/** HostComputeNetwork (HCN v2); policies in src/hns/policies/, see docs/hcn-model.md. */
 import type { Dns, HcnBase, Route } from './schema';
 import type { NetworkPolicy, SubnetPolicy } from './policy';
 

@@ -4,6 +4,9 @@
  * The result uses the spellings Switchyard sends, so code above can compare fields strictly.
  */
 import { parseHnsJson, normalizeKeys, canonicalNetworkType } from './json';
+import { describeValue } from './policies/checker';
+
+export { describeValue };
 import { NETWORK_POLICY_TYPES, ENDPOINT_POLICY_TYPES, SUBNET_POLICY_TYPES } from './policy';
 import { NAMESPACE_TYPES, type HostComputeNamespace } from './namespace';
 import { NETWORK_TYPES, type HostComputeNetwork } from './network';
@@ -54,14 +57,6 @@ function toArray(input: unknown, what: string): unknown[] {
   return value;
 }
 
-export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'bigint') return `the number ${v}`;
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
-}
 
 function canonicalEnum(value: unknown, known: readonly string[]): unknown {
   if (typeof value !== 'string') return value;
@@ -115,9 +110,6 @@ export function parseLoadBalancer(input: unknown): HostComputeLoadBalancer {
 }
 
 export const parseNetworks = (input: unknown): HostComputeNetwork[] => toArray(input, 'HostComputeNetwork list').map(parseNetwork);
-export const parseEndpoints = (input: unknown): HostComputeEndpoint[] => toArray(input, 'HostComputeEndpoint list').map(parseEndpoint);
-export const parseNamespaces = (input: unknown): HostComputeNamespace[] => toArray(input, 'HostComputeNamespace list').map(parseNamespace);
-export const parseLoadBalancers = (input: unknown): HostComputeLoadBalancer[] => toArray(input, 'HostComputeLoadBalancer list').map(parseLoadBalancer);
 
 /** v1 (HNSCall) network: keys in v1 spelling (`IPAddress`), Type canonical. */
 export function parseV1Network(input: unknown): HnsV1Network {

@@ -1,39 +1,48 @@
 /**
- * Every network, endpoint, subnet and load-balancer policy type HCN v2 defines, with its settings
- * (../shared/reference/hcn-api.md §2.4, §3.2–3.4, §4.1). Type strings use hcsshim's spelling, which is
- * what we send; HNS matches them case-insensitively, and so does `policyTypeIs`.
+ * The policy document types: `{Type, Settings}` unions over the types the registry (src/hns/policies/) knows,
+ * each settings type defined beside its descriptor. Type strings use hcsshim's spelling, which is what we
+ * send; HNS matches them case-insensitively, and so does `policyTypeIs`.
  */
-import type { HcnPolicy, Uint64 } from './schema';
+import type { HcnPolicy } from './schema';
+import { policyTypesOf } from './policies';
+import type { SourceMacAddressSettings } from './policies/source-mac-address';
+import type { NetAdapterNameSettings } from './policies/net-adapter-name';
+import type { InterfaceConstraintSettings } from './policies/interface-constraint';
+import type { VSwitchExtensionSettings } from './policies/vswitch-extension';
+import type { ProviderAddressSettings } from './policies/provider-address';
+import type { DrMacAddressSettings } from './policies/dr-mac-address';
+import type { AutomaticDnsSettings } from './policies/automatic-dns';
+import type { RemoteSubnetRouteSettings } from './policies/remote-subnet-route';
+import type { VxlanPortSettings } from './policies/vxlan-port';
+import type { HostRouteSettings } from './policies/host-route';
+import type { SetPolicySettings } from './policies/set-policy';
+import type { L4ProxySettings } from './policies/l4-proxy';
+import type { LayerConstraintSettings } from './policies/layer-constraint';
+import type { AclPolicySettings } from './policies/acl';
+import type { PortMappingSettings } from './policies/port-mapping';
+import type { QosSettings } from './policies/qos';
+import type { OutboundNatSettings } from './policies/outbound-nat';
+import type { SdnRouteSettings } from './policies/sdn-route';
+import type { L4WfpProxySettings } from './policies/l4-wfp-proxy';
+import type { PortNameSettings } from './policies/port-name';
+import type { EncapOverheadSettings } from './policies/encap-overhead';
+import type { IovSettings } from './policies/iov';
+import type { TierAclSettings, TierAclRule } from './policies/tier-acl';
+import type { IsolationSettings, VlanSettings } from './policies/isolation';
+import type { InterfaceParametersSettings } from './policies/interface-parameters';
+
+export type {
+  SourceMacAddressSettings, NetAdapterNameSettings, InterfaceConstraintSettings, VSwitchExtensionSettings,
+  ProviderAddressSettings, DrMacAddressSettings, AutomaticDnsSettings, RemoteSubnetRouteSettings, VxlanPortSettings,
+  HostRouteSettings, SetPolicySettings, L4ProxySettings, LayerConstraintSettings, AclPolicySettings, PortMappingSettings,
+  QosSettings, OutboundNatSettings, SdnRouteSettings, L4WfpProxySettings, PortNameSettings, EncapOverheadSettings,
+  IovSettings, TierAclSettings, TierAclRule, IsolationSettings, VlanSettings, InterfaceParametersSettings,
+};
 
 // ---- network policies -------------------------------------------------------------------------
-export const NETWORK_POLICY_TYPES = [
-  'SourceMacAddress', 'NetAdapterName', 'InterfaceConstraint', 'VSwitchExtension', 'ProviderAddress',
-  'DrMacAddress', 'AutomaticDNS', 'RemoteSubnetRoute', 'VxlanPort', 'HostRoute', 'SetPolicy', 'L4Proxy',
-  'LayerConstraint', 'NetworkACL',
-] as const;
-export type NetworkPolicyType = (typeof NETWORK_POLICY_TYPES)[number];
+export const NETWORK_POLICY_TYPES: readonly string[] = policyTypesOf('network');
+export type NetworkPolicyType = string;
 
-export interface SourceMacAddressSettings { SourceMacAddress: string }
-export interface NetAdapterNameSettings { NetworkAdapterName: string }
-export interface InterfaceConstraintSettings {
-  InterfaceGuid?: string; InterfaceLuid?: Uint64; InterfaceIndex?: number; InterfaceMediaType?: number;
-  InterfaceAlias?: string; InterfaceDescription?: string;
-}
-export interface VSwitchExtensionSettings { ExtensionID: string; Enable?: boolean }
-export interface ProviderAddressSettings { ProviderAddress: string }
-export interface DrMacAddressSettings { Address: string }
-export interface AutomaticDnsSettings { Enable?: boolean }
-export interface RemoteSubnetRouteSettings {
-  DestinationPrefix: string; IsolationId: number; ProviderAddress: string; DistributedRouterMacAddress: string;
-}
-export interface VxlanPortSettings { Port: number }
-export type HostRouteSettings = Record<string, never>;
-export interface SetPolicySettings { Id: string; Name?: string; PolicyType: 'IPSET' | 'NESTEDIPSET'; Values: string }
-export interface L4ProxySettings {
-  IP?: string; Port?: string | number; Protocol?: number; ExceptionList?: string[]; Exceptions?: string[];
-  Destination?: string; OutboundNat?: boolean; OutboundNAT?: boolean;
-}
-export interface LayerConstraintSettings { LayerId: string }
 
 export type NetworkPolicy =
   | HcnPolicy<'SourceMacAddress', SourceMacAddressSettings>
@@ -53,60 +62,16 @@ export type NetworkPolicy =
   | HcnPolicy<string, Record<string, unknown>>;
 
 // ---- subnet policies --------------------------------------------------------------------------
-export const SUBNET_POLICY_TYPES = ['VSID', 'VLAN'] as const;
-export interface IsolationSettings { IsolationId: number }
+export const SUBNET_POLICY_TYPES: readonly string[] = policyTypesOf('subnet');
 export type SubnetPolicy = HcnPolicy<'VSID' | 'VLAN', IsolationSettings>;
 
 // ---- endpoint policies ------------------------------------------------------------------------
-export const ENDPOINT_POLICY_TYPES = [
-  'PortMapping', 'ACL', 'QOS', 'L2Driver', 'OutBoundNAT', 'SDNRoute', 'L4Proxy', 'L4WFPPROXY', 'PortName',
-  'EncapOverhead', 'Iov', 'ProviderAddress', 'InterfaceConstraint', 'TierAcl', 'VLAN', 'InterfaceParameters',
-  'Encryption',
-] as const;
-export type EndpointPolicyType = (typeof ENDPOINT_POLICY_TYPES)[number];
+export const ENDPOINT_POLICY_TYPES: readonly string[] = policyTypesOf('endpoint');
+export type EndpointPolicyType = string;
 
 /** NatFlags (PortMapping, OutBoundNAT). */
 export const NatFlags = { None: 0, LocalRoutedVip: 1, IPv6: 2, ExternalPortReserved: 4 } as const;
 
-export interface PortMappingSettings {
-  Protocol: number; InternalPort: number; ExternalPort: number; VIP?: string; Flags?: number;
-}
-export interface AclPolicySettings {
-  Id?: string;
-  Protocols?: string;
-  Action: 'Allow' | 'Block' | 'Pass';
-  Direction: 'In' | 'Out';
-  LocalAddresses?: string;
-  RemoteAddresses?: string;
-  LocalPorts?: string;
-  RemotePorts?: string;
-  RuleType?: 'Host' | 'Switch';
-  Priority?: number;
-}
-export interface QosSettings { MaximumOutgoingBandwidthInBytes: Uint64 }
-export interface OutboundNatSettings {
-  VirtualIP?: string; Exceptions?: string[]; Destinations?: string[]; Flags?: number; MaxPortPoolUsage?: number;
-}
-export interface SdnRouteSettings {
-  DestinationPrefix: string; NextHop?: string; NeedEncap?: boolean; AutomaticEndpointMonitor?: boolean;
-}
-export interface L4WfpProxySettings {
-  InboundProxyPort?: string; OutboundProxyPort?: string;
-  FilterTuple?: { Protocols?: string; LocalAddresses?: string; RemoteAddresses?: string; LocalPorts?: string; RemotePorts?: string; Priority?: number };
-  UserSID?: string;
-  InboundExceptions?: { IpAddressExceptions?: string[]; PortExceptions?: string[] };
-  OutboundExceptions?: { IpAddressExceptions?: string[]; PortExceptions?: string[] };
-}
-export interface PortNameSettings { Name: string }
-export interface EncapOverheadSettings { Overhead: number }
-export interface IovSettings { IovOffloadWeight?: number; QueuePairsRequested?: number; InterruptModeration?: number }
-export interface TierAclRule {
-  Id?: string; Protocols?: string; TierAclRuleAction: 'Allow' | 'Block' | 'Pass';
-  LocalAddresses?: string; RemoteAddresses?: string; LocalPorts?: string; RemotePorts?: string; Priority?: number;
-}
-export interface TierAclSettings { Name: string; Direction: 'In' | 'Out'; Order?: number; TierAclRules: TierAclRule[] }
-export interface VlanSettings { IsolationId: number }
-export interface InterfaceParametersSettings { Mtu: number }
 
 export type EndpointPolicy =
   | HcnPolicy<'PortMapping', PortMappingSettings>

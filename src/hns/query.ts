@@ -1,4 +1,4 @@
-/** HostComputeQuery, ../shared/reference/hcn-api.md §1.5. `Filter` is a JSON *string* inside the JSON. */
+/** HostComputeQuery (docs/hcn-model.md, "Queries and HNS v1"). `Filter` is a JSON *string* inside the JSON. */
 import { SCHEMA_V2, type SchemaVersion } from './schema';
 
 export const QueryFlags = { None: 0, Detailed: 1 } as const;

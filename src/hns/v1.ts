@@ -1,5 +1,5 @@
 /**
- * HNS v1 documents (vmcompute.dll!HNSCall), ../shared/reference/hcn-api.md §1.7 and §8.
+ * HNS v1 documents (vmcompute.dll!HNSCall), docs/hcn-model.md "Queries and HNS v1".
  * v1 policies are flat (`Type` + fields, no `Settings`). Conversion to and from v2 lives in convert.ts.
  */
 

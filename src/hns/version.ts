@@ -1,5 +1,5 @@
 /**
- * HNS service version → supported features (../shared/reference/hcn-api.md §5, hcsshim hcnsupport.go).
+ * HNS service version → supported features (docs/hcn-model.md "Versions and features", hcsshim hcnsupport.go).
  * The version is read at runtime (GET /globals/version) and never mapped from the OS build.
  */
 

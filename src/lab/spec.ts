@@ -3,6 +3,7 @@
  * the HCN documents each node's data plane receives (the network and its peers' RemoteSubnetRoutes), so the
  * same spec drives a netns lab on Linux and, later, Hyper-V. Pure: no I/O.
  */
+import { formatIp, parseCidr } from '../net/ip';
 import type { HostComputeNetwork, NetworkPolicy } from '../hns';
 
 export type LabNetworkType = 'L2Bridge' | 'Overlay';
@@ -34,9 +35,9 @@ export class LabSpecError extends Error {
 }
 
 function octets(cidr: string, field: string, prefixLen: number): number[] {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m || Number(m[5]) !== prefixLen || m.slice(1, 5).some((o) => Number(o) > 255)) throw new LabSpecError(`${field}: "${cidr}" must be an IPv4 /${prefixLen}`);
-  return m.slice(1, 5).map(Number);
+  const net = parseCidr(cidr);
+  if (!net || net.ip.v !== 4 || net.prefix !== prefixLen) throw new LabSpecError(`${field}: "${cidr}" must be an IPv4 /${prefixLen}`);
+  return formatIp(net.ip).split('.').map(Number);
 }
 
 export function planLab(input: LabSpec): LabPlan {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { HostNetworkService } from '../../src/dataplane/types';
 import {
   HnsError, buildQuery, featuresFor, isNotFound, namespaceEndpointRequest, networkPolicyRequest, endpointPolicyRequest,
-  sameId, type HnsErrorClass, type HostComputeEndpoint, type HostComputeNetwork,
+  sameId, type HostComputeEndpoint, type HostComputeNetwork,
 } from '../../src/hns';
 
 export interface ConformanceOptions {
@@ -19,20 +19,16 @@ export interface ConformanceOptions {
   verify?: () => void | Promise<void>;
   /** A fresh unique suffix source for names (defaults to random). */
   unique?: () => string;
+  /**
+   * False for a data plane whose network documents have no Version field (HNS v1 networks carry none): the
+   * suite then checks the field is dropped rather than mangled. Default true: Version must come back exact.
+   */
+  networkVersion?: boolean;
 }
 
-/** Asserts `p` rejects with an HnsError of the given kind, and returns it. */
-export async function rejectsKind(p: Promise<unknown>, kind: HnsErrorClass): Promise<HnsError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof HnsError, `expected an HnsError, got ${String(e)}`);
-    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
-    assert.ok(Number.isInteger(e.hresult) && e.hresult >= 0x80000000, `HRESULT kept as unsigned failure code (${e.hresult})`);
-    return e;
-  }
-  assert.fail(`expected an HnsError of kind ${kind}, but the call succeeded`);
-}
+import { rejectsKind } from '../helpers/hns-errors';
+
+export { rejectsKind };
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -277,6 +273,42 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.ok(e.call, 'names the HNS call');
         assert.ok(isNotFound(e));
         assert.match(e.message, /\(0x8[0-9a-f]{7}\)/, 'shows the HRESULT');
+      });
+    });
+
+    describe('policy updates and uint64 fields (HNS semantics every data plane keeps)', function () {
+      const nat = { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16', '10.96.0.0/12'] } };
+      const acl = (port: string) => ({ Type: 'ACL', Settings: { Protocols: '6', Action: 'Block' as const, Direction: 'In' as const, LocalPorts: port, RuleType: 'Switch' as const, Priority: 200 } });
+      const types = (ep: HostComputeEndpoint) => (ep.Policies ?? []).map((p) => String(p.Type)).sort();
+
+      it('an Update replaces the policies of the types it carries and keeps the others (OutBoundNAT survives an ACL Update)', async function () {
+        const net = await hns.createNetwork(l2bridge(`conf-upd-${unique()}`));
+        const ep = await hns.createEndpoint(net.ID!, { ...endpointDoc(`conf-updep-${unique()}`, '10.244.1.7', net.ID!), Policies: [nat] });
+        const first = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Update', [acl('80')]));
+        assert.deepEqual(types(first), ['ACL', 'OutBoundNAT']);
+        const second = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Update', [acl('443')]));
+        assert.deepEqual(types(second), ['ACL', 'OutBoundNAT'], 'the ACL is replaced, not added to');
+        const got = await hns.getEndpoint(ep.ID!);
+        const kept = (got.Policies ?? []).find((p) => p.Type === 'OutBoundNAT');
+        assert.deepEqual((kept?.Settings as { Exceptions?: string[] } | undefined)?.Exceptions, nat.Settings.Exceptions, 'OutBoundNAT unchanged');
+        assert.equal(((got.Policies ?? []).find((p) => p.Type === 'ACL')?.Settings as { LocalPorts?: string }).LocalPorts, '443');
+        await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      });
+
+      it('keeps a uint64 network Version exact (18446744073709551615 is not rounded through a double)', async function () {
+        const max = 18446744073709551615n;
+        const net = await hns.createNetwork({ ...l2bridge(`conf-u64-${unique()}`), Version: max } as HostComputeNetwork);
+        const got = await hns.getNetwork(net.ID!);
+        const listed = (await hns.listNetworks(buildQuery({ Name: net.Name! })))[0];
+        if (opts.networkVersion === false) {
+          assert.equal(got.Version, undefined, 'dropped, not rounded');
+          assert.equal(listed?.Version, undefined, 'dropped, not rounded');
+        } else {
+          assert.equal(typeof got.Version === 'number' ? BigInt(got.Version) : got.Version, max, `get returned ${String(got.Version)}`);
+          assert.equal(typeof listed?.Version === 'number' ? BigInt(listed.Version) : listed?.Version, max, `list returned ${String(listed?.Version)}`);
+        }
+        await hns.deleteNetwork(net.ID!);
       });
     });
   });

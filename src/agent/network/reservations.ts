@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { DiskStore } from '../../cni/ipam/store';
-import { formatIP, parseIP, parseCIDR, contains, nextIP, lastOf, networkOf, sameIP } from '../../cni/ipam/ip';
+import { formatIp as formatIP, parseIpGo as parseIP, parseCidrGo as parseCIDR, contains, nextIp as nextIP, lastOf, networkOf, sameIp as sameIP } from '../../net/ip';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 
 export const HOST_ENDPOINT_ID = 'switchyard-agent-host-endpoint';

@@ -4,7 +4,7 @@
  * (`10.244.3.0-24`), and picking a free subnet. No I/O here, so every rule is unit-testable; the etcd
  * source makes the pick race-safe with a transaction.
  */
-import { formatCIDR, formatIP, maskOf, parseCIDR, parseIP } from '../../cni/ipam/ip';
+import { formatCidr as formatCIDR, formatIp as formatIP, maskOf, parseCidrGo as parseCIDR, parseIpGo as parseIP } from '../../net/ip';
 
 /** The node-subnet range of a cluster network, as flannel's CheckNetworkConfig settles it. */
 export interface SubnetRange {

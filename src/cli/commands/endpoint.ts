@@ -1,4 +1,5 @@
 /** switchyard endpoint create|list|get|delete, endpoint policy add|remove|update */
+import { toHnsMac } from '../../net/mac';
 import type { Command } from 'commander';
 import type { HostNetworkService } from '../../dataplane/types';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
@@ -49,7 +50,7 @@ export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): 
   if (f.ip?.length) doc.IpConfigurations = f.ip.map((ip) => ({ IpAddress: ip }));
   if (f.mac !== undefined) {
     if (!isMac(f.mac)) throw new UsageError(`--mac: "${f.mac}" is not a MAC address (e.g. 00-15-5D-52-C0-05)`);
-    doc.MacAddress = f.mac.replace(/:/g, '-').toUpperCase();
+    doc.MacAddress = toHnsMac(f.mac);
   }
   const policies = policiesFromFlags(f.policy, 'endpoint');
   if (policies.length > 0) doc.Policies = policies;

@@ -7,6 +7,7 @@ import { withService, format, print, resolveNamespace, resolveEndpoint, resolveA
 import { render, type Column } from '../output';
 import { parseNamespace } from '../../hns/parse';
 import { UsageError } from '../errors';
+import { isGuid, normalizeGuid } from '../../net/id';
 
 export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
   { header: 'ID', get: (n) => n.ID },
@@ -23,12 +24,15 @@ export function register(program: Command): void {
     .description('create a namespace (HcnCreateNamespace)')
     .option('--type <type>', NAMESPACE_TYPES.join('|'), 'Host')
     .option('--name <name>', 'name, so apply and get can find it')
+    .option('--id <guid>', 'the namespace ID (HCN callers choose the GUID; default: HNS makes one up)')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
-    .action(async (opts: { type: string; name?: string }, cmd: Command) => {
+    .action(async (opts: { type: string; name?: string; id?: string }, cmd: Command) => {
       const fmt = format(cmd);
       const type = NAMESPACE_TYPES.find((t) => t.toLowerCase() === opts.type.toLowerCase());
       if (!type) throw new UsageError(`--type: "${opts.type}" is not a namespace type: use one of ${NAMESPACE_TYPES.join(', ')}`);
+      if (opts.id !== undefined && !isGuid(opts.id)) throw new UsageError(`--id: "${opts.id}" is not a GUID (e.g. 9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10)`);
       const doc: HostComputeNamespace = {};
+      if (opts.id !== undefined) doc.ID = normalizeGuid(opts.id);
       if (opts.name !== undefined) doc.Name = opts.name;
       doc.Type = type;
       doc.SchemaVersion = { ...SCHEMA_V2 };

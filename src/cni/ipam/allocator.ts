@@ -3,7 +3,7 @@
  * the set's first rangeStart), wrapping across the ranges of a set, skipping each range's gateway,
  * giving up after one full lap. Must be called with the store locked.
  */
-import { formatIP, nextIP, sameIP, type IP } from './ip';
+import { formatIp as formatIP, nextIp as nextIP, sameIp as sameIP, type IP } from '../../net/ip';
 import { rangeSetContains, rangeSetString, type Range, type RangeSet } from './config';
 import type { DiskStore } from './store';
 

@@ -5,7 +5,10 @@
  * `ipRanges`, then the legacy top-level range under `ipam`, then `ipam.ranges`; their index is the N of
  * `last_reserved_ip.N`.
  */
-import { bits, contains, formatCIDR, formatIP, lastOf, networkOf, nextIP, parseCIDR, parseIP, prevIP, sameIP, cmpIP, type IP, type IPNet } from './ip';
+import {
+  bits, contains, formatCidr as formatCIDR, formatIp as formatIP, lastOf, networkOf, nextIp as nextIP, parseCidrGo as parseCIDR, parseIpGo as parseIP,
+  prevIp as prevIP, sameIp as sameIP, cmpIp as cmpIP, type IP, type IPNet,
+} from '../../net/ip';
 
 export interface Range {
   subnet: IPNet;

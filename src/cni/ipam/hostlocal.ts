@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { CniError, ErrCode } from '../protocol/errors';
 import type { CniDNS, CniResult } from '../protocol/result';
-import { formatCIDR, formatIP, sameIP, type IP } from './ip';
+import { formatCidr as formatCIDR, formatIp as formatIP, sameIp as sameIP, type IP } from '../../net/ip';
 import { loadIpamConfig, rangeSetContains, rangeSetString, type IpamConfig } from './config';
 import { allocate, capacity } from './allocator';
 import { DiskStore } from './store';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withFileLock } from '../../util/file-lock';
-import { formatIP, parseIP, type IP } from './ip';
+import { formatIp as formatIP, parseIpGo as parseIP, type IP } from '../../net/ip';
 
 export const LINE_BREAK = '\r\n';
 const LAST_IP_PREFIX = 'last_reserved_ip.';

@@ -5,7 +5,6 @@
 
 export const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof ALL_VERSIONS)[number];
-export const CURRENT_VERSION: CniVersion = '1.1.0';
 
 export class VersionParseError extends Error {}
 
@@ -30,10 +29,6 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export const gte = (a: string, b: string): boolean => compareVersions(a, b) >= 0;
-
-export function isSupported(v: string, supported: readonly string[] = ALL_VERSIONS): boolean {
-  return supported.includes(v === '' ? '0.1.0' : v);
-}
 
 /** Result family a version prints as. */
 export function resultFamily(v: string): '020' | '040' | '100' {

@@ -1,5 +1,6 @@
-/** IPv4 prefix arithmetic for subnets, gateways and allocation (validation through ipaddr.js). */
+/** The linux plane's IPv4 view of src/net/ip: subnets, gateways and allocation as numbers. */
 import * as ipaddr from 'ipaddr.js';
+import { formatIp, isIpv4, parseIp } from '../../net/ip';
 
 /** A malformed address or prefix in a document (bad input, named by field). */
 export class AddressError extends Error {
@@ -12,15 +13,17 @@ export class AddressError extends Error {
 export interface Cidr { network: number; prefixLen: number; text: string }
 
 export function ipToInt(ip: string): number {
-  return ipaddr.IPv4.parse(ip).toByteArray().reduce((a, b) => a * 256 + b, 0);
+  const a = parseIp(ip);
+  if (!a || a.v !== 4) throw new AddressError(`"${ip}" is not an IPv4 address`);
+  return Number(a.n);
 }
 
 export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  return formatIp({ v: 4, n: BigInt(n) });
 }
 
 export function isIPv4(s: string | undefined): s is string {
-  return typeof s === 'string' && ipaddr.IPv4.isValidFourPartDecimal(s);
+  return typeof s === 'string' && isIpv4(s);
 }
 
 /** Parses "10.244.1.0/24"; throws naming `field` when it is not an IPv4 prefix. */

@@ -6,7 +6,7 @@ import { PolicyError } from './ruleset';
 import { AddressError } from './addr';
 import { BadNetworkError, VniInUseError } from './realize-network';
 
-export const E_FAIL = 0x80004005;
+export const { E_FAIL } = HRESULT;
 const { E_INVALIDARG, ERROR_ALREADY_EXISTS } = HRESULT;
 
 export function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {

@@ -3,6 +3,7 @@
  * and the kernel follows (network policies are routes, endpoint policies the nft ruleset); on failure both
  * are back as they were.
  */
+import { applyPolicyRequest } from '../../hns/modify';
 import {
   HnsError, getCI, policyTypeIs, type HostComputeEndpoint, type HostComputeNetwork, type ModifyEndpointRequest,
   type ModifyNetworkRequest, type NetworkPolicy,
@@ -64,20 +65,8 @@ export function modifyEndpoint(c: LinuxContext, id: string, request: ModifyEndpo
     const policies = clone(request.Settings.Policies ?? []);
     if (request.RequestType !== 'Remove') checkEndpointPolicies(c.network(s, ep.doc.HostComputeNetwork ?? '', 'HcnModifyEndpoint'), policies, 'Settings.Policies');
     const before = ep.doc.Policies;
-    const policyKey = (p: { Type: unknown; Settings?: unknown }) => JSON.stringify([String(p.Type).toLowerCase(), p.Settings ?? {}]);
-    if (request.RequestType === 'Add') {
-      const have = new Set((before ?? []).map(policyKey));
-      for (const p of policies) {
-        if (have.has(policyKey(p))) throw HnsError.of('HCN_E_POLICY_ALREADY_EXISTS', { call: 'HcnModifyEndpoint', subject: `endpoint ${id} policy ${String(p.Type)}` }, `${String(p.Type)} ${JSON.stringify(p.Settings ?? {})}`);
-        have.add(policyKey(p));
-      }
-      ep.doc.Policies = [...(before ?? []), ...policies];
-    }
-    else if (request.RequestType === 'Update') ep.doc.Policies = policies;
-    else if (request.RequestType === 'Remove') {
-      const drop = new Set(policies.map(policyKey));
-      ep.doc.Policies = (before ?? []).filter((p) => !drop.has(policyKey(p)));
-    } else throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` }, `RequestType ${request.RequestType}`);
+    // HNS semantics (src/hns/modify.ts): an Update replaces only the policy types it carries.
+    ep.doc.Policies = applyPolicyRequest(before ?? [], policies, request.RequestType, { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` });
     try {
       c.syncRules(s);
     } catch (e) {

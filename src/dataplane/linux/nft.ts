@@ -87,12 +87,3 @@ export function applyRuleset(netns: string | undefined, ruleset: string, library
     throw new NftError(err.stderr?.toString() || err.message, ruleset);
   }
 }
-
-export function listTable(netns: string | undefined, family: string, table: string): string | undefined {
-  const [cmd, argv] = nftArgv(netns, ['list', 'table', family, table]);
-  try {
-    return childProcess().execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  } catch {
-    return undefined;
-  }
-}

@@ -5,10 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EndpointFlags, type HostComputeEndpoint, type HostComputeNetwork, type IpConfig } from '../../hns';
-import { contains, formatIp, isReserved, macKey, nextFree, parseIp, sameIp } from './addr';
+import { contains, formatIp, hostMask, lastOf, macKey, networkOf, parseIp, sameIpText, type IP, type IPNet } from '../../net';
 import { sameGuid } from './lookup';
 import type { EmulatorState } from './state';
-import { fail, portsOf, subnetsOf, type Ctx, type PortKey } from './validate';
+import { portsOf, type PortKey } from './policies';
+import { fail, subnetsOf, type Ctx } from './validate';
 
 /** Host ports claimed by local endpoints other than `except`. */
 export function claimedPorts(s: EmulatorState, except?: string): Map<string, HostComputeEndpoint> {
@@ -39,7 +40,7 @@ export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, reque
     if (!sameGuid(e.HostComputeNetwork, net.ID)) continue;
     for (const c of e.IpConfigurations ?? []) {
       const ip = parseIp(c.IpAddress);
-      if (ip) used.set(`${ip.family}/${ip.value}`, e);
+      if (ip) used.set(`${ip.v}/${ip.n}`, e);
     }
   }
   const out: IpConfig[] = [];
@@ -48,29 +49,29 @@ export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, reque
     if (c.IpAddress === undefined || c.IpAddress === '') {
       if (remote) fail('E_INVALIDARG', ctx, '(a remote endpoint needs its IpAddress)');
       // Dual stack: [{}, {}] gets one address per family, IPv4 first.
-      const families = new Set(out.map((o) => parseIp(o.IpAddress)?.family).concat(configs.map((x) => parseIp(x.IpAddress)?.family)));
-      const info = subnets.find((x) => x.cidr.family === 4 && !families.has(4)) ?? subnets.find((x) => !families.has(x.cidr.family))
-        ?? subnets.find((x) => x.cidr.family === 4) ?? subnets[0];
+      const families = new Set(out.map((o) => parseIp(o.IpAddress)?.v).concat(configs.map((x) => parseIp(x.IpAddress)?.v)));
+      const info = subnets.find((x) => x.cidr.ip.v === 4 && !families.has(4)) ?? subnets.find((x) => !families.has(x.cidr.ip.v))
+        ?? subnets.find((x) => x.cidr.ip.v === 4) ?? subnets[0];
       if (!info) {
         out.push({ ...c });
         continue;
       }
       const taken = new Set<bigint>();
-      for (const key of used.keys()) if (key.startsWith(`${info.cidr.family}/`)) taken.add(BigInt(key.slice(2)));
+      for (const key of used.keys()) if (key.startsWith(`${info.cidr.ip.v}/`)) taken.add(BigInt(key.slice(2)));
       for (const o of out) {
         const ip = parseIp(o.IpAddress);
-        if (ip) taken.add(ip.value);
+        if (ip) taken.add(ip.n);
       }
       const v = nextFree(info.cidr, taken, info.reserveGateway ? info.gateway : undefined);
       if (v === undefined) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(no free address left in subnet ${info.subnet.IpAddressPrefix})`);
-      out.push({ ...c, IpAddress: formatIp(info.cidr.family, v), PrefixLength: c.PrefixLength ?? info.cidr.prefix });
+      out.push({ ...c, IpAddress: formatIp({ v: info.cidr.ip.v, n: v }), PrefixLength: c.PrefixLength ?? info.cidr.prefix });
       continue;
     }
     const ip = parseIp(c.IpAddress);
     if (!ip) fail('HCN_E_INVALID_IP', ctx, `(IpAddress "${c.IpAddress}" is not an IP address)`);
-    const owner = used.get(`${ip.family}/${ip.value}`);
+    const owner = used.get(`${ip.v}/${ip.n}`);
     if (owner) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is already used by endpoint ${owner.Name ?? owner.ID})`);
-    if (out.some((o) => sameIp(o.IpAddress, c.IpAddress))) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is listed twice)`);
+    if (out.some((o) => sameIpText(o.IpAddress, c.IpAddress))) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is listed twice)`);
     const info = subnets.find((x) => contains(x.cidr, ip));
     if (remote) {
       // Remote endpoints stand for pods on other nodes: their addresses lie outside the local subnets.
@@ -95,6 +96,30 @@ export function newMac(s: EmulatorState): string {
     const mac = ['00', '15', '5D', ...[...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase())].join('-');
     if (!used.has(macKey(mac))) return mac;
   }
+}
+
+/**
+ * Addresses HNS never hands out or accepts for an endpoint in a subnet: the network address, the IPv4
+ * broadcast address (for prefixes shorter than /31) and the gateway unless the subnet says not to reserve it.
+ */
+export function isReserved(c: IPNet, ip: IP, gateway?: IP): boolean {
+  const network = networkOf(c.ip, c.prefix).n;
+  if (ip.n === network && !(c.ip.v === 4 && c.prefix >= 31) && !(c.ip.v === 6 && c.prefix >= 127)) return true;
+  if (c.ip.v === 4 && c.prefix < 31 && ip.n === lastOf(c).n) return true;
+  return !!gateway && gateway.v === ip.v && gateway.n === ip.n;
+}
+
+/** First address of `c` that is neither reserved nor in `used`; undefined when the subnet is full. */
+export function nextFree(c: IPNet, used: Set<bigint>, gateway?: IP): bigint | undefined {
+  const first = networkOf(c.ip, c.prefix).n;
+  const last = first | hostMask(c);
+  // Bounded scan: an IPv6 /64 is never exhausted by endpoints, so this stops at the first hole.
+  for (let v = first; v <= last; v++) {
+    if (isReserved(c, { v: c.ip.v, n: v }, gateway)) continue;
+    if (!used.has(v)) return v;
+    if (v - first > 1_000_000n) return undefined;
+  }
+  return undefined;
 }
 
 export function portKey(k: PortKey): string {

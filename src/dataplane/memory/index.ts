@@ -8,7 +8,7 @@ import type { ResolvedDataplaneOptions } from '../factory';
 import type { HostNetworkService } from '../types';
 import type { HnsVersion } from '../../hns';
 import { MemoryHns } from './emulator';
-import { isMac, parseIp } from './addr';
+import { isMac, parseIp } from '../../net';
 
 export { MemoryHns, DEFAULT_MANAGEMENT_IP, DEFAULT_DR_MAC } from './emulator';
 export type { MemoryHnsOptions } from './emulator';

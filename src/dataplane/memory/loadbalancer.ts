@@ -1,8 +1,8 @@
-/** The checks HNS applies to a HostComputeLoadBalancer document (hcn-api.md §4.1), feature gates included. */
-import type { HnsVersion, HostComputeLoadBalancer } from '../../hns';
-import { formatIp, parseIp } from './addr';
-import { endpointIn, networkIn, sameGuid } from './lookup';
-import type { EmulatorState } from './state';
+/** HcnCreate/Modify/DeleteLoadBalancer on the emulator state, and the checks HNS applies to the document (feature gates included). */
+import { SCHEMA_V2, type HnsVersion, type HostComputeLoadBalancer } from '../../hns';
+import { formatIp, parseIp } from '../../net';
+import { assignId, clone, endpointIn, loadBalancerIn, networkIn, sameGuid } from './lookup';
+import type { EmulatorState, MutationEnv } from './state';
 import { fail, requireFeature, type Ctx } from './validate';
 
 /** Validates a load balancer document against the state; returns it with canonical endpoint IDs. */
@@ -30,7 +30,7 @@ export function checkLoadBalancer(s: EmulatorState, input: HostComputeLoadBalanc
   if (input.SourceVIP !== undefined && input.SourceVIP !== '' && !parseIp(input.SourceVIP)) fail('E_INVALIDARG', ctx, `(SourceVIP "${input.SourceVIP}" is not an IP address)`);
   if (input.HostComputeNetwork) networkIn(s, input.HostComputeNetwork, ctx, 'HCN_E_NETWORK_NOT_FOUND');
   // Two load balancers may not claim the same frontend (kube-proxy sees 0x803b0013 for duplicates).
-  const vipKey = (l: HostComputeLoadBalancer) => (l.FrontendVIPs ?? []).map((v) => parseIp(v)!).map((ip) => formatIp(ip.family, ip.value)).sort().join(',');
+  const vipKey = (l: HostComputeLoadBalancer) => (l.FrontendVIPs ?? []).map((v) => parseIp(v)!).map((ip) => formatIp(ip)).sort().join(',');
   const mine = vipKey(input);
   for (const other of s.LoadBalancers) {
     if (self && sameGuid(other.ID, self)) continue;
@@ -41,4 +41,30 @@ export function checkLoadBalancer(s: EmulatorState, input: HostComputeLoadBalanc
     }
   }
   return { ...input, HostComputeEndpoints: endpoints };
+}
+
+export function createLoadBalancerIn(s: EmulatorState, env: MutationEnv, input: HostComputeLoadBalancer, ctx: Ctx): HostComputeLoadBalancer {
+  const id = assignId(input.ID, s.LoadBalancers, 'load balancer', ctx);
+  const lb = { ID: id, ...checkLoadBalancer(s, input, undefined, env.version, ctx) };
+  lb.ID = id;
+  lb.SchemaVersion = { ...SCHEMA_V2 };
+  delete lb.State;
+  s.LoadBalancers.push(lb);
+  return clone(lb);
+}
+
+export function modifyLoadBalancerIn(s: EmulatorState, env: MutationEnv, id: string, input: HostComputeLoadBalancer, ctx: Ctx): HostComputeLoadBalancer {
+  requireFeature(env.version, 'ModifyLoadbalancer', 'modifying a load balancer in place', ctx);
+  const current = loadBalancerIn(s, id, ctx);
+  if (input.ID !== undefined && !sameGuid(input.ID, current.ID)) fail('E_INVALIDARG', ctx, `(document ID ${input.ID} differs from ${current.ID})`);
+  const lb = checkLoadBalancer(s, input, current.ID, env.version, ctx);
+  lb.ID = current.ID;
+  lb.SchemaVersion = { ...SCHEMA_V2 };
+  s.LoadBalancers[s.LoadBalancers.indexOf(current)] = lb;
+  return clone(lb);
+}
+
+export function deleteLoadBalancerIn(s: EmulatorState, id: string, ctx: Ctx): void {
+  const lb = loadBalancerIn(s, id, ctx);
+  s.LoadBalancers = s.LoadBalancers.filter((l) => l !== lb);
 }

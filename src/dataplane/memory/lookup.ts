@@ -2,12 +2,13 @@
  * Finding objects in the emulator state the way HNS does: GUIDs compared case-insensitively (braces
  * ignored), an ID that is not a GUID refused as such, an unknown one reported with the caller's HRESULT.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
+import { newGuid, sameGuid } from '../../net/id';
 import type { EmulatorState } from './state';
 import { fail, requireGuid, type Ctx } from './validate';
 
-export const newGuid = (): string => randomUUID().toUpperCase();
+export { newGuid, sameGuid } from '../../net/id';
 
 /** A version-4-shaped GUID derived from text (stable across processes). */
 export function guidFromText(text: string): string {
@@ -15,10 +16,8 @@ export function guidFromText(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`.toUpperCase();
 }
 
-export const clone = <T>(v: T): T => structuredClone(v);
+export { cloneJson as clone } from '../../net/json';
 
-export const sameGuid = (a: unknown, b: unknown): boolean =>
-  typeof a === 'string' && typeof b === 'string' && a.replace(/^\{|\}$/g, '').toLowerCase() === b.replace(/^\{|\}$/g, '').toLowerCase();
 
 export function findById<T extends { ID?: string }>(list: T[], id: string): T | undefined {
   return list.find((o) => sameGuid(o.ID, id));

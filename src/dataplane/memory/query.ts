@@ -1,5 +1,5 @@
 /**
- * HostComputeQuery handling: `Filter` is a JSON string inside the JSON (hcn-api.md §1.5), keys match
+ * HostComputeQuery handling: `Filter` is a JSON string inside the JSON (docs/hcn-model.md), keys match
  * case-insensitively, IDs compare as GUIDs, and `SchemaVersion {1,0}` asks for v1-shaped output.
  */
 import { getCI, type HostComputeQuery } from '../../hns';

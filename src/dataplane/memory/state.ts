@@ -27,6 +27,12 @@ export interface EmulatedHost {
   NextNamespaceId: number;
 }
 
+/** What a mutation needs besides the state: the host facts in effect for this process. */
+export interface MutationEnv {
+  version: HnsVersion;
+  host: EmulatedHost;
+}
+
 export interface EmulatorState {
   Kind: typeof STATE_KIND;
   FormatVersion: number;

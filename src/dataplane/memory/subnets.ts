@@ -1,6 +1,6 @@
-/** HcnModifyNetwork `Subnet` and `IPSubnet` requests (hcn-api.md §7). */
+/** HcnModifyNetwork `Subnet` and `IPSubnet` requests (docs/hcn-model.md, "Modify requests"). */
 import { getCI, type HostComputeNetwork, type Subnet } from '../../hns';
-import { contains, parseIp } from './addr';
+import { contains, parseIp } from '../../net';
 import { newGuid, sameGuid } from './lookup';
 import type { EmulatorState } from './state';
 import { fail, subnetsOf, type Ctx } from './validate';

@@ -15,9 +15,7 @@ const GUID_RE = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0
 
 export const ZERO_GUID: GuidStruct = Object.freeze({ Data1: 0, Data2: 0, Data3: 0, Data4: [0, 0, 0, 0, 0, 0, 0, 0] }) as GuidStruct;
 
-export function isGuid(text: string): boolean {
-  return GUID_RE.test(text);
-}
+export { isGuid } from '../../net/id';
 
 /** Parses "01020304-0506-0708-090a-0b0c0d0e0f10" (braces allowed); `what` names the field for the error. */
 export function parseGuid(text: string, what = 'ID'): GuidStruct {

@@ -142,10 +142,10 @@ export function hcnError(name: string, subject: string | undefined, hr: number, 
       const doc = JSON.parse(record) as { Error?: unknown; ErrorCode?: unknown };
       if (typeof doc.Error === 'string' && doc.Error.trim()) message = doc.Error;
       // S_OK with a record: use the record's code when it has one, else ERROR_GEN_FAILURE as hcsshim does.
-      if (hr >= 0) code = typeof doc.ErrorCode === 'number' && doc.ErrorCode !== 0 ? doc.ErrorCode : 0x8007001f;
+      if (hr >= 0) code = typeof doc.ErrorCode === 'number' && doc.ErrorCode !== 0 ? doc.ErrorCode : HRESULT.ERROR_GEN_FAILURE;
     } catch {
       message = record;
-      if (hr >= 0) code = 0x8007001f;
+      if (hr >= 0) code = HRESULT.ERROR_GEN_FAILURE;
     }
   }
   return new HnsError(code, message.trim(), { call: name, subject, record });
@@ -197,7 +197,7 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
       }
       clearTimeout(timer);
       if (err) {
-        reject(new HnsError(0x80004005, `${spec.name} could not be called: ${(err as Error).message ?? String(err)}`, { call: spec.name, subject: spec.subject }));
+        reject(new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(err as Error).message ?? String(err)}`, { call: spec.name, subject: spec.subject }));
         return;
       }
       const hr = Number(ret) | 0;
@@ -221,7 +221,7 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
     } catch (e) {
       // koffi refuses synchronously when its async queue is full (max_async_calls) or an argument is invalid.
       clearTimeout(timer);
-      reject(new HnsError(0x80004005, `${spec.name} could not be called: ${(e as Error).message}`, { call: spec.name, subject: spec.subject }));
+      reject(new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(e as Error).message}`, { call: spec.name, subject: spec.subject }));
     }
   });
 }

@@ -102,6 +102,19 @@ describe('cli: resources end to end (memory data plane)', function () {
     assert.deepEqual(parseNamespace(parseHnsJson(sb.ok(['namespace', 'get', 'pod1', '-o', 'json']))).Resources ?? [], []);
   });
 
+  it('namespace create --id uses the caller\'s GUID; a malformed one is refused (exit 2) and nothing is created', () => {
+    const id = '{6b2d4b8e-5f7a-4c3e-9d1a-0e8f2c4a6b10}';
+    const created = hcn(sb.ok(['namespace', 'create', '--id', id, '-o', 'json']), parseNamespace, (d) => validateNamespace(d));
+    assert.equal(created.ID, '6B2D4B8E-5F7A-4C3E-9D1A-0E8F2C4A6B10');
+    assert.equal(parseNamespace(parseHnsJson(sb.ok(['namespace', 'get', id.slice(1, -1), '-o', 'json']))).ID, created.ID);
+    const before = sb.ok(['namespace', 'list', '-o', 'json']);
+    const bad = sb.run(['namespace', 'create', '--id', 'not-a-guid']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--id: "not-a-guid" is not a GUID/);
+    assert.equal(sb.ok(['namespace', 'list', '-o', 'json']), before, 'nothing created');
+    sb.ok(['namespace', 'delete', created.ID!]);
+  });
+
   it('version names the data plane, the HNS version and its features', () => {
     const v = parseHnsJson<{ Dataplane: string; HnsVersion: { Major: number; Minor: number }; Features: Record<string, boolean> }>(sb.ok(['version', '-o', 'json']));
     assert.equal(v.Dataplane, 'memory');

@@ -1,5 +1,7 @@
-/** HRESULT classification: every class, the codes ../shared/reference/hcn-api.md §6.3 puts in it, and v1 text. */
+/** HRESULT classification: every class, the codes docs/hcn-model.md lists for it, and v1 text. */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   classifyHresult, HnsError, isNotFound, isAlreadyExists, isAlreadyAttached, isPortInUse, hresultName,
   formatHresult, win32FromHresult, errorRecord, type HnsErrorClass,
@@ -59,5 +61,26 @@ describe('hns: HRESULT classification', () => {
     assert.equal(hresultName(0x80070490 | 0), 'ERROR_NOT_FOUND');
     assert.equal(win32FromHresult(0x80070490), 1168);
     assert.equal(win32FromHresult(0x803b0013), 0x803b0013);
+  });
+
+  it('names E_FAIL, and no source outside the HRESULT table spells an HRESULT as a bare number', () => {
+    assert.equal(hresultName(0x80004005), 'E_FAIL');
+    assert.equal(classifyHresult(0x80004005), 'failure');
+    const root = path.resolve(__dirname, '../../../..');
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts') && path.relative(root, p) !== path.join('src', 'hns', 'errors.ts')) {
+          fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
+            const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
+            if (/\b0x(800[0-7]|803[bB])[0-9a-fA-F]{4}\b/.test(code)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
+          });
+        }
+      }
+    };
+    walk(path.join(root, 'src'));
+    assert.deepEqual(offenders, [], 'use HRESULT.<name> from src/hns/errors.ts');
   });
 });

@@ -1,4 +1,4 @@
-/** HNS version → features at the boundary versions of ../shared/reference/hcn-api.md §5. */
+/** HNS version → features at the boundary versions docs/hcn-model.md lists ("Versions and features"). */
 import { strict as assert } from 'node:assert';
 import { featuresFor, supports, minimumVersion, type HnsFeature } from '../../../src/hns';
 

@@ -1,9 +1,8 @@
-/** Shared helpers for the memory data-plane tests: temp state files and HRESULT assertions. */
-import * as assert from 'node:assert/strict';
+/** Shared helpers for the memory data-plane tests: temp state files and documents (HRESULT assertions: tests/helpers). */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HRESULT, isHnsError, type HnsErrorClass, type HresultName, type HostComputeNetwork } from '../../../src/hns';
+import type { HostComputeNetwork } from '../../../src/hns';
 import { openMemory } from '../../../src/dataplane/memory';
 import type { MemoryHns } from '../../../src/dataplane/memory';
 import type { HnsVersion } from '../../../src/hns';
@@ -26,19 +25,7 @@ export function tempState(): TempState {
   };
 }
 
-/** Asserts that `p` rejects with an HnsError carrying exactly this HRESULT (and class, when given). */
-export async function rejectsWith(p: Promise<unknown>, name: HresultName, kind?: HnsErrorClass, message?: RegExp): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isHnsError(e), `expected an HnsError, got ${String(e)}`);
-    assert.equal(e.hresult, HRESULT[name], `expected ${name}, got ${e.message}`);
-    if (kind) assert.equal(e.kind, kind);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${name}, but the call succeeded`);
-}
+export { rejectsWith } from '../../helpers/hns-errors';
 
 export const GUID_UPPER = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
 

@@ -5,15 +5,26 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireLock, LockTimeoutError, withFileLock } from '../../../src/util/file-lock';
 
-// A holder in another process, so the test exercises real flock semantics between processes.
-function holdInChild(file: string, ms: number): Promise<void> {
+// A holder in another process, so the test exercises real flock semantics between processes. It keeps the
+// lock until told to let go, and logs "child released" just before releasing.
+interface ChildHolder { release(): void; kill(): void }
+function holdInChild(file: string, log: string): Promise<ChildHolder> {
   const lockModule = path.resolve(__dirname, '../../../src/util/file-lock.js');
   const child = spawn(process.execPath, ['-e', `
+    const fs = require('node:fs');
     require(${JSON.stringify(lockModule)}).acquireLock(${JSON.stringify(file)}).then((l) => {
+      process.stdin.once('data', () => {
+        fs.appendFileSync(${JSON.stringify(log)}, 'child released\\n');
+        l.release();
+        process.exit(0);
+      });
       process.stdout.write('held\\n');
-      setTimeout(() => { l.release(); }, ${ms});
-    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve) => child.stdout!.once('data', () => resolve()));
+    });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder: ChildHolder = { release: () => child.stdin!.write('release\n'), kill: () => child.kill() };
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout!.once('data', () => resolve(holder));
+  });
 }
 
 describe('file lock (flock, interoperable with host-local)', () => {
@@ -21,14 +32,26 @@ describe('file lock (flock, interoperable with host-local)', () => {
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-lock-')); });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('a waiter gets the lock once another process releases it', async () => {
+  it('a second holder waits until the first (another process) releases, then gets the lock', async () => {
     const file = path.join(dir, 'lock');
-    await holdInChild(file, 300);
-    const order: string[] = [];
-    const lock = await acquireLock(file, 10_000);
-    order.push('acquired');
-    lock.release();
-    assert.deepEqual(order, ['acquired']);
+    const log = path.join(dir, 'log');
+    const child = await holdInChild(file, log);
+    try {
+      let acquired = false;
+      const waiting = acquireLock(file, 10_000).then((l) => {
+        acquired = true;
+        fs.appendFileSync(log, 'parent acquired\n');
+        return l;
+      });
+      // Give the waiter every chance to (wrongly) get the lock while the child still holds it.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(acquired, false, 'the second holder got the lock while the first still held it');
+      child.release();
+      (await waiting).release();
+      assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), ['child released', 'parent acquired']);
+    } finally {
+      child.kill();
+    }
   });
 
   it('times out with an error naming the file, and the abandoned wait does not keep the lock', async () => {

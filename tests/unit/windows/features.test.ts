@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import {
   describeRanges, endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, windowsFor,
-} from '../../../src/dataplane/windows/features';
+} from '../../../src/hns/features';
 import { HnsError, endpointPolicyRequest, networkPolicyRequest } from '../../../src/hns';
 
 const features = (needs: { feature: string }[]) => needs.map((n) => n.feature).sort();

@@ -49,7 +49,7 @@ export async function dsrSupported(service: HostNetworkService): Promise<boolean
   }
 }
 
-export const sameId = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+export { sameId } from '../../../net/id';
 
 // ---- HNS v1 (HNSCall) --------------------------------------------------------------------------
 

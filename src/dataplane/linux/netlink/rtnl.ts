@@ -41,7 +41,6 @@ export interface PeerSpec { name: string; netnsFd: number; mac?: string; mtu?: n
 const ENODEV = 19;
 const ENOENT = 2;
 const ESRCH = 3;
-const EEXIST = 17;
 
 export class Rtnl {
   constructor(readonly sock: NetlinkSocket) {}
@@ -247,10 +246,6 @@ function ignoreMissing(fn: () => unknown): boolean {
     if (e instanceof OsError && [ENODEV, ENOENT, ESRCH].includes(e.errno)) return false;
     throw e;
   }
-}
-
-export function isExists(e: unknown): boolean {
-  return e instanceof OsError && e.errno === EEXIST;
 }
 
 function linkAttrs(o: { mtu?: number; mac?: string }): Attr[] {

@@ -2,7 +2,7 @@
  * The hcn data plane: HostNetworkService over computenetwork.dll (Windows Server 2019+), or over the Linux
  * stub library that exports the same symbols (SWITCHYARD_HCN_LIBRARY=native/build/libhcnstub.so).
  *
- * Call sequences follow hcsshim (../shared/reference/hcn-api.md §1.4): create with the zero GUID (HNS assigns
+ * Call sequences follow hcsshim's hcn package: create with the zero GUID (HNS assigns
  * the ID) → query → close; endpoints are created against an open network handle; get/list = enumerate IDs →
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.
@@ -14,7 +14,7 @@ import type {
   HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
   ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
 } from '../../../hns';
-import { HnsError, isNotFound } from '../../../hns/errors';
+import { HRESULT, HnsError, isNotFound } from '../../../hns/errors';
 import { canonicalNetworkType, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
@@ -22,8 +22,9 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
 import {
-  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader,
-} from '../features';
+  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures,
+} from '../../../hns/features';
+import { VersionReader } from '../version-reader';
 import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';
@@ -53,7 +54,7 @@ class Family<T extends { ID?: string }> {
   }
 
   parse(text: string | undefined, subject: string): T {
-    if (!text) throw new HnsError(0x80004005, `HNS returned no document for ${subject}`, { subject });
+    if (!text) throw new HnsError(HRESULT.E_FAIL, `HNS returned no document for ${subject}`, { subject });
     return this.fix(normalizeKeys(parseHnsJson<T>(text)));
   }
 
@@ -65,7 +66,7 @@ class Family<T extends { ID?: string }> {
       args: [stringifyHnsJson(query), result, record], result, record, timeoutMs: this.timeoutMs,
     });
     const ids = r.result ? parseHnsJson<unknown>(r.result) : [];
-    if (!Array.isArray(ids)) throw new HnsError(0x80004005, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, { call: this.f.enumerateName });
+    if (!Array.isArray(ids)) throw new HnsError(HRESULT.E_FAIL, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, { call: this.f.enumerateName });
     return ids.map(String);
   }
 
@@ -226,7 +227,7 @@ export class HcnDataplane implements HostNetworkService {
   }
 
   private track<T>(op: string, id: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new HnsError(0x80004005, `the hcn data plane was closed`, { call: op }));
+    if (this.closed) return Promise.reject(new HnsError(HRESULT.E_FAIL, `the hcn data plane was closed`, { call: op }));
     return this.log.track('v2', op, id, body, fn);
   }
 

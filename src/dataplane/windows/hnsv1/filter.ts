@@ -6,8 +6,7 @@
 import type { HostComputeQuery } from '../../../hns/query';
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { getCI } from '../../../hns/json';
-import { sameGuid } from '../../../hns/convert';
-import { isGuid } from '../guid';
+import { isGuid, sameGuid } from '../../../net/id';
 
 const ALIASES: Record<string, string> = { virtualnetwork: 'HostComputeNetwork' };
 

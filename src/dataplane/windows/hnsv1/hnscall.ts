@@ -1,5 +1,5 @@
 /**
- * vmcompute.dll!HNSCall(Method, Path, Request, &Response) (../shared/reference/hcn-api.md §1.7): the response
+ * vmcompute.dll!HNSCall(Method, Path, Request, &Response) (docs/hcn-model.md, "Queries and HNS v1"): the response
  * envelope {Success, Error, Output} is unwrapped; a failed HRESULT ("hnsCall failed in Win32") and
  * `Success:false` ("hns failed with error : ...") both become HnsError, classified by the envelope's
  * ErrorCode when HNS sends one and by HNS's text otherwise. Used by the hns-v1 data plane and by the hcn data
@@ -7,7 +7,7 @@
  */
 import type { HnsV1Api, HttpMethod } from '../../types';
 import type { HnsV1Response } from '../../../hns/v1';
-import { HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
+import { HRESULT, HRESULT_MESSAGES, HnsError, formatHresult } from '../../../hns/errors';
 import { getCI, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { invoke, timeoutError, type NativeLibrary } from '../native';
 import type { CallRecorder } from '../../call-log';
@@ -32,7 +32,7 @@ export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallRecorde
       }
       throw e;
     }
-    if (!r.result) throw new HnsError(0x80004005, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
+    if (!r.result) throw new HnsError(HRESULT.E_FAIL, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
     const envelope = parseHnsJson<HnsV1Response<T>>(r.result);
     if (getCI<boolean>(envelope, 'Success') !== true) {
       const text = String(getCI(envelope, 'Error') ?? 'unknown error');

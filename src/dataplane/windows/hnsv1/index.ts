@@ -21,13 +21,14 @@ import {
 } from '../../../hns/convert';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader, type FeatureNeed } from '../features';
+import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../../../hns/features';
+import { VersionReader } from '../version-reader';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';
 import { hnsCall, type HnsCall } from './hnscall';
 import { matches, parseFilter } from './filter';
-import { applyPolicyRequest, type AnyPolicy } from './policies';
+import { applyPolicyRequest, type AnyPolicy } from '../../../hns/modify';
 
 /** endpointV1ToV2 plus the namespace the v1 endpoint reports (Namespace.ID → HostComputeNamespace). */
 function endpointFromV1(e: HnsV1Endpoint): HostComputeEndpoint {

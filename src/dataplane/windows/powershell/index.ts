@@ -13,7 +13,7 @@ import type {
   HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
   ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
 } from '../../../hns';
-import { HnsError } from '../../../hns/errors';
+import { HRESULT, HnsError } from '../../../hns/errors';
 import { canonicalNetworkType, getCI, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
@@ -21,7 +21,8 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, VersionReader, type FeatureNeed } from '../features';
+import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../../../hns/features';
+import { VersionReader } from '../version-reader';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, timeoutError } from '../native';
@@ -84,7 +85,7 @@ export class PowerShellDataplane implements HostNetworkService {
     if (e instanceof HnsError) return e;
     const detail = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
     return new HnsError(
-      0x80004005,
+      HRESULT.E_FAIL,
       `PowerShell (${this.opts.shellName ?? 'powershell'}) is not usable: ${detail}; install it or set SWITCHYARD_POWERSHELL to its executable`,
       { call },
       'unavailable',
@@ -124,15 +125,15 @@ export class PowerShellDataplane implements HostNetworkService {
       throw this.sessionError(e, call);
     }
     const line = raw.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('{')).pop();
-    if (!line) throw new HnsError(0x80004005, `no result from PowerShell (output: ${JSON.stringify(raw.slice(0, 200))})`, { call, subject });
+    if (!line) throw new HnsError(HRESULT.E_FAIL, `no result from PowerShell (output: ${JSON.stringify(raw.slice(0, 200))})`, { call, subject });
     let env: Envelope;
     try {
       env = parseHnsJson<Envelope>(line);
     } catch {
-      throw new HnsError(0x80004005, `PowerShell wrote something that is not the result envelope: ${line.slice(0, 200)}`, { call, subject });
+      throw new HnsError(HRESULT.E_FAIL, `PowerShell wrote something that is not the result envelope: ${line.slice(0, 200)}`, { call, subject });
     }
     if (env.Success !== true) {
-      const code = typeof env.ErrorCode === 'number' ? env.ErrorCode : 0x80004005;
+      const code = typeof env.ErrorCode === 'number' ? env.ErrorCode : HRESULT.E_FAIL;
       let message = env.Error ?? 'PowerShell operation failed';
       if (env.Record) {
         try {

@@ -1,24 +1,23 @@
 /**
- * Feature gating for the Windows data planes: the HNS version (read once from GET /globals/version) decides
- * which requests the host can honour. A document that needs a newer HNS is refused before it reaches HNS,
- * with a message naming the HNS version and, where known, the Windows build that has it.
+ * Feature analysis of HCN documents (pure): which HNS features a network, endpoint, load balancer or modify
+ * request needs, read from the documents and the policy registry. The Windows data planes refuse a request the
+ * host's HNS version cannot honour before it reaches HNS, with a message naming the HNS version and, where
+ * known, the Windows build that has it.
  */
-import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNetwork } from '../../hns';
-import { HRESULT, HnsError } from '../../hns/errors';
-import { getCI } from '../../hns/json';
-import { findPolicies, policyTypeIs } from '../../hns/policy';
-import { LoadBalancerDistribution, LoadBalancerFlags } from '../../hns/loadbalancer';
-import { NetworkFlags } from '../../hns/network';
-import type { ModifyEndpointRequest, ModifyNetworkRequest } from '../../hns/modify';
+import type { HostComputeEndpoint } from './endpoint';
+import type { HostComputeLoadBalancer } from './loadbalancer';
+import type { HostComputeNetwork } from './network';
+import { HRESULT, HnsError } from './errors';
+import { findPolicies } from './policy';
+import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from './policies';
+import { LoadBalancerDistribution, LoadBalancerFlags } from './loadbalancer';
+import { NetworkFlags } from './network';
+import type { ModifyEndpointRequest, ModifyNetworkRequest } from './modify';
 import {
   FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion,
-} from '../../hns/version';
+} from './version';
 
-export interface FeatureNeed {
-  feature: HnsFeature;
-  /** What in the request needs it, e.g. `RemoteSubnetRoute policy`. */
-  what: string;
-}
+export type { FeatureNeed };
 
 /** "9.3–9.x or ≥ 10.2" from the feature's version ranges. */
 export function describeRanges(feature: HnsFeature): string {
@@ -31,7 +30,7 @@ export function describeRanges(feature: HnsFeature): string {
 }
 
 /**
- * Which Windows has the feature, from the known anchors only (hcn-api.md §5: there is no authoritative map
+ * Which Windows has the feature, from the known anchors only (docs/hcn-model.md, "Versions": there is no authoritative map
  * of HNS 12–15 to builds, so nothing is guessed): the anchor itself when it is exactly the first version
  * with the feature, else the anchors on either side of it.
  */
@@ -62,26 +61,17 @@ export function requireFeatures(version: HnsVersion, needs: FeatureNeed[], call?
   }
 }
 
-const NETWORK_POLICY_FEATURES: [string, HnsFeature][] = [
-  ['RemoteSubnetRoute', 'RemoteSubnet'],
-  ['HostRoute', 'HostRoute'],
-  ['VxlanPort', 'VxlanPort'],
-  ['SetPolicy', 'SetPolicy'],
-  ['NetworkACL', 'NetworkACL'],
-  ['L4Proxy', 'L4Proxy'],
-];
-
-function networkPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
+/** Features a policy list needs, from the registry: each type's own feature, then what particular settings need. */
+function policyNeeds(scope: PolicyScope, policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
   const out: FeatureNeed[] = [];
-  for (const [type, feature] of NETWORK_POLICY_FEATURES) {
-    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
-  }
-  for (const p of findPolicies(policies, 'SetPolicy')) {
-    const kind = (p.Settings as { PolicyType?: string } | undefined)?.PolicyType;
-    if (typeof kind === 'string' && kind.toUpperCase() === 'NESTEDIPSET') out.push({ feature: 'NestedIpSet', what: 'NESTEDIPSET SetPolicy' });
-  }
+  const present = policiesOf(scope).filter((d) => findPolicies(policies, d.type).length);
+  for (const d of present) if (d.feature) out.push({ feature: d.feature, what: `${d.type} policy` });
+  for (const p of policies ?? []) out.push(...(policyDescriptor(scope, p.Type)?.needs?.(settingsOf(p)) ?? []));
   return out;
 }
+
+const networkPolicyNeeds = (policies: { Type?: unknown; Settings?: unknown }[] | undefined) => policyNeeds('network', policies);
+const endpointPolicyNeeds = (policies: { Type?: unknown; Settings?: unknown }[] | undefined) => policyNeeds('endpoint', policies);
 
 export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
   const out = networkPolicyNeeds(doc.Policies);
@@ -96,25 +86,6 @@ export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
 export function networkRequestNeeds(req: ModifyNetworkRequest): FeatureNeed[] {
   if (req.ResourceType !== 'Policy' || req.RequestType === 'Remove') return [];
   return networkPolicyNeeds((req.Settings as { Policies?: { Type?: unknown }[] }).Policies);
-}
-
-const ENDPOINT_POLICY_FEATURES: [string, HnsFeature][] = [
-  ['L4Proxy', 'L4Proxy'],
-  ['L4WFPPROXY', 'L4WfpProxy'],
-  ['TierAcl', 'TierAcl'],
-];
-
-function endpointPolicyNeeds(policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
-  const out: FeatureNeed[] = [];
-  for (const [type, feature] of ENDPOINT_POLICY_FEATURES) {
-    if (findPolicies(policies, type).length) out.push({ feature, what: `${type} policy` });
-  }
-  for (const p of policies ?? []) {
-    // OutBoundNAT with Destinations is the loopback-DSR form (cni-plugins ApplyLoopbackDSRPolicy).
-    const dest = (p.Settings as { Destinations?: unknown[] } | undefined)?.Destinations;
-    if (policyTypeIs(p, 'OutBoundNAT') && Array.isArray(dest) && dest.length) out.push({ feature: 'DSR', what: 'loopback DSR (OutBoundNAT with Destinations)' });
-  }
-  return out;
 }
 
 export function endpointNeeds(doc: HostComputeEndpoint): FeatureNeed[] {
@@ -140,25 +111,4 @@ export function loadBalancerNeeds(doc: HostComputeLoadBalancer): FeatureNeed[] {
     out.push({ feature: 'SessionAffinity', what: 'session affinity (DistributionType SourceIP)' });
   }
   return out;
-}
-
-/**
- * Reads the HNS version once per data plane (hcsshim caches it per process too) and shares the answer
- * with concurrent callers; a failed read is not cached, so the next call asks HNS again.
- */
-export class VersionReader {
-  private pending?: Promise<HnsVersion>;
-
-  constructor(private readonly read: () => Promise<unknown>) {}
-
-  get(): Promise<HnsVersion> {
-    if (!this.pending) {
-      const p = this.read().then((v) => ({ Major: Number(getCI(v, 'Major')), Minor: Number(getCI(v, 'Minor')) }));
-      this.pending = p;
-      p.catch(() => {
-        if (this.pending === p) this.pending = undefined;
-      });
-    }
-    return this.pending;
-  }
 }
