@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const PURE_DIRS = ['src/hns', 'src/cni/protocol', 'src/proxy', 'src/lab/spec'];
+const PURE_DIRS = ['src/hns', 'src/cni/protocol', 'src/proxy/core', 'src/lab/spec'];
 const OS_MODULES = new Set(['fs', 'child_process', 'net', 'os', 'dgram', 'worker_threads', 'cluster', 'http', 'https', 'tls', 'http2', 'inspector', 'v8', 'vm', 'readline']);
 const BINDINGS = new Set(['koffi', 'node-powershell']);
 
