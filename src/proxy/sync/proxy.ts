@@ -94,7 +94,7 @@ export class ServiceProxy {
   // ---- input -----------------------------------------------------------------------------------
 
   /** Replaces every Service and slice (the informers' initial list); no sync is scheduled. */
-  replaceAll(services: V1Service[], slices: V1EndpointSlice[]): void {
+  replaceAll(services: readonly V1Service[], slices: readonly V1EndpointSlice[]): void {
     this.services.clear();
     this.slices.clear();
     for (const s of services) this.services.set(serviceKey(s), s);
