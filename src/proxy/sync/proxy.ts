@@ -151,10 +151,6 @@ export class ServiceProxy {
    * balancers are present.
    */
   async start(): Promise<void> {
-    const net = await readNetwork(this.opts.hns, this.opts.network);
-    if (net.type === 'Overlay' && !this.opts.sourceVip) {
-      throw new Error(`proxy configuration: sourceVip must be set on the Overlay network ${net.name} (the reserved source VIP endpoint's address)`);
-    }
     if (!this.opts.nodeIPs.some(isIPv4)) throw new Error('proxy configuration: nodeIPs must contain the node\'s IPv4 address');
     const record = await this.opts.ownership.load();
     for (const [id, identity] of Object.entries(record?.loadBalancers ?? {})) this.ownedLbs.set(id.toUpperCase(), identity);
@@ -224,6 +220,9 @@ export class ServiceProxy {
     const hns = this.opts.hns;
     const previousNetwork = this.network?.id;
     this.network = await readNetwork(hns, this.opts.network);
+    if (this.network.type === 'Overlay' && !this.opts.sourceVip) {
+      throw new Error(`proxy configuration: sourceVip must be set on the Overlay network ${this.network.name} (the reserved source VIP endpoint's address)`);
+    }
     this.features = await hns.features();
     this.modifySupported = this.features.ModifyLoadbalancer;
     this.endpoints = await readEndpoints(hns, this.network.id);
