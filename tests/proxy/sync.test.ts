@@ -55,6 +55,28 @@ describe('service proxy sync on the memory data plane', function () {
     assert.equal(proxy.counters.loadBalancersCreated, 4);
   });
 
+  it('LoadBalancer ingress with ETP Local, ClientIP affinity and preserve-destination, ExternalIP, named port: the reference documents', async function () {
+    await l2bridge();
+    proxy = newProxy();
+    const svc = service('lb', {
+      type: 'LoadBalancer', clusterIP: '10.96.7.7', externalTrafficPolicy: 'Local', sessionAffinity: 'ClientIP', externalIPs: ['203.0.113.5'],
+      ports: [{ name: 'http', port: 80, targetPort: 'web', nodePort: 31000 }],
+    }, { ingress: ['20.1.2.3'], annotations: { 'preserve-destination': 'true' } });
+    proxy.replaceAll([svc], [slice('lb', [{ ip: '10.244.1.5' }, { ip: '10.244.2.7', node: PEER.name }], [{ name: 'http', port: 8080 }])]);
+    const from = lab.mark();
+    await proxy.start();
+    const calls = writes(lab.callsSince(from));
+    const remoteId = (calls.find((c) => c.op === 'createEndpoint')!.body as { ID: string }).ID;
+    const local = ids.get('10.244.1.5')!;
+    const pm = (external: number, flags?: number) => [{ Protocol: 6, InternalPort: 8080, ExternalPort: external, DistributionType: 2, ...(flags ? { Flags: flags } : {}) }];
+    assert.deepEqual(bodies(calls, 'createLoadBalancer'), [
+      { HostComputeEndpoints: [local, remoteId], FrontendVIPs: ['10.96.7.7'], PortMappings: pm(80), SchemaVersion: SV },
+      { HostComputeEndpoints: [local], PortMappings: pm(31000, 18), SchemaVersion: SV, Flags: 1 },
+      { HostComputeEndpoints: [local], FrontendVIPs: ['203.0.113.5'], PortMappings: pm(80, 16), SchemaVersion: SV, Flags: 1 },
+      { HostComputeEndpoints: [local], FrontendVIPs: ['20.1.2.3'], PortMappings: pm(80, 28), SchemaVersion: SV, Flags: 1 },
+    ]);
+  });
+
   it('one endpoint change = one modifyLoadBalancer and no other HNS call (HNS 15.4)', async function () {
     await l2bridge();
     proxy = newProxy();
@@ -78,6 +100,26 @@ describe('service proxy sync on the memory data plane', function () {
     await proxy.flush();
     assert.equal(proxy.counters.syncs, syncs + 1);
     assert.deepEqual(summarizeCalls(lab.callsSince(burst)), { 'v2 modifyLoadBalancer': 1 });
+  });
+
+  it('terminating endpoints: a terminating pod leaves the LB while others are ready, and serves alone when none is', async function () {
+    await l2bridge();
+    proxy = newProxy();
+    const svc = service('web', { clusterIP: '10.96.5.5', ports: [{ port: 80, targetPort: 8080 }] });
+    proxy.replaceAll([svc], [webSlice(['10.244.1.5', '10.244.1.6'])]);
+    await proxy.start();
+    const lbId = [...proxy.programmedIds().values()][0];
+    const endpointsNow = async () => (await lab.hns.getLoadBalancer(lbId)).HostComputeEndpoints;
+    proxy.upsertSlice(slice('web', [{ ip: '10.244.1.5', ready: false, serving: true, terminating: true }, { ip: '10.244.1.6' }], [{ port: 8080 }]));
+    await proxy.flush();
+    assert.deepEqual(await endpointsNow(), [ids.get('10.244.1.6')]);
+    proxy.upsertSlice(slice('web', [{ ip: '10.244.1.5', ready: false, serving: true, terminating: true }, { ip: '10.244.1.6', ready: false, serving: false, terminating: true }], [{ port: 8080 }]));
+    await proxy.flush();
+    assert.deepEqual(await endpointsNow(), [ids.get('10.244.1.5')]);
+    const from = lab.mark();
+    proxy.upsertSlice(slice('web', [{ ip: '10.244.1.6', ready: false, serving: false, terminating: true }], [{ port: 8080 }]));
+    await proxy.flush();
+    assert.deepEqual(writes(lab.callsSince(from)).map((c) => `${c.op} ${c.id}`), [`deleteLoadBalancer ${lbId}`]);
   });
 
   it('without ModifyLoadbalancer (HNS 15.3) one endpoint change = delete + create, nothing else', async function () {

@@ -218,6 +218,8 @@ export class ServiceProxy {
   private async fullSync(first: boolean): Promise<void> {
     const t0 = performance.now();
     const hns = this.opts.hns;
+    // Everything is recomputed below; events arriving while this runs mark their Service again.
+    this.dirty.clear();
     const previousNetwork = this.network?.id;
     this.network = await readNetwork(hns, this.opts.network);
     if (this.network.type === 'Overlay' && !this.opts.sourceVip) {
