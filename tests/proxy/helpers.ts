@@ -3,11 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { openDataplane } from '../../src/dataplane/factory';
+import { openDataplane, parseVersion } from '../../src/dataplane/factory';
 import { readCallLog, callLogSize } from '../../src/dataplane/call-log';
 import type { CallRecord, HostNetworkService } from '../../src/dataplane/types';
-import { parseVersion } from '../../src/dataplane/factory';
-import { SCHEMA_V2, featuresFor, type HnsVersion, type HostComputeNetwork } from '../../src/hns';
+import { SCHEMA_V2, featuresFor, type HostComputeNetwork } from '../../src/hns';
 import type { NodeFacts } from '../../src/proxy/core';
 
 export const NODE = 'win-node-1';
@@ -68,9 +67,10 @@ export class Lab {
   hns!: HostNetworkService;
   networkId = '';
 
+  /** `version` emulates an older host the way users do: SWITCHYARD_HNS_VERSION. */
   async open(version?: string, kind: 'memory' | 'hcn' = 'memory', extra: Record<string, unknown> = {}): Promise<HostNetworkService> {
-    const emulatedVersion: HnsVersion | undefined = version ? parseVersion(version) : undefined;
-    this.hns = await openDataplane({ kind, statePath: this.statePath, callLog: this.callLog, emulatedVersion, env: {}, ...extra });
+    const env = version ? { SWITCHYARD_HNS_VERSION: version } : {};
+    this.hns = await openDataplane({ kind, statePath: this.statePath, callLog: this.callLog, env, ...extra });
     return this.hns;
   }
 
