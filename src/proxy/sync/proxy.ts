@@ -206,10 +206,17 @@ export class ServiceProxy {
     const t0 = performance.now();
     const keys = [...this.dirty];
     this.dirty.clear();
-    if (keys.some((k) => this.missingLocal(k))) this.endpoints = await readEndpoints(this.opts.hns, this.network!.id);
-    for (const key of keys) await this.syncService(key);
-    await this.collectRemoteEndpoints();
-    await this.saveOwnership();
+    try {
+      if (keys.some((k) => this.missingLocal(k))) this.endpoints = await readEndpoints(this.opts.hns, this.network!.id);
+      for (const key of keys) await this.syncService(key);
+      await this.collectRemoteEndpoints();
+      await this.saveOwnership();
+    } catch (e) {
+      // Keep the marks so the next sync (or the periodic full one) tries these Services again.
+      for (const k of keys) this.dirty.add(k);
+      this.counters.errors++;
+      throw e;
+    }
     this.counters.syncs++;
     this.counters.programmedLoadBalancers = this.programmed.size;
     this.counters.lastSyncMs = performance.now() - t0;
