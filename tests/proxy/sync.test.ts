@@ -122,6 +122,22 @@ describe('service proxy sync on the memory data plane', function () {
     assert.deepEqual(writes(lab.callsSince(from)).map((c) => `${c.op} ${c.id}`), [`deleteLoadBalancer ${lbId}`]);
   });
 
+  it('a NodePort moving from one Service to another in one burst: the old LB is deleted before the new one is created', async function () {
+    await l2bridge();
+    proxy = newProxy();
+    const a = (nodePort?: number) => service('a', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.1', ports: [{ port: 80, nodePort }] });
+    const b = (nodePort?: number) => service('b', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.2', ports: [{ port: 80, nodePort }] });
+    proxy.replaceAll([a(30500), b()], [slice('a', [{ ip: '10.244.1.5' }], [{ port: 80 }]), slice('b', [{ ip: '10.244.1.6' }], [{ port: 80 }], { name: 'b-x' })]);
+    await proxy.start();
+    const from = lab.mark();
+    proxy.upsertService(b(30500));
+    proxy.upsertService(a());
+    await proxy.flush();
+    assert.deepEqual(writes(lab.callsSince(from)).map((c) => `${c.op} ${c.ok}`), ['deleteLoadBalancer true', 'createLoadBalancer true']);
+    assert.equal(proxy.counters.errors, 0);
+    assert.equal(proxy.programmedIds().has('default/b:-/TCP:NodePort'), true);
+  });
+
   it('without ModifyLoadbalancer (HNS 15.3) one endpoint change = delete + create, nothing else', async function () {
     await l2bridge('15.3');
     proxy = newProxy();

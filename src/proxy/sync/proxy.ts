@@ -51,6 +51,12 @@ export interface ServiceProxyOptions {
   onFinding?: (finding: ProxyFinding) => void;
 }
 
+interface Wanted {
+  identity: string;
+  backends: string[];
+  doc: HostComputeLoadBalancer;
+}
+
 interface Programmed {
   id: string;
   service: string;
@@ -71,8 +77,9 @@ export class ServiceProxy {
   /** Identity → what is programmed for it. */
   private readonly programmed = new Map<string, Programmed>();
   private readonly identitiesByService = new Map<string, Set<string>>();
-  /** Remote endpoint address → services that need it. */
+  /** Remote endpoint address → services that need it, and the reverse. */
   private readonly remoteRefs = new Map<string, Set<string>>();
+  private readonly remotesByService = new Map<string, Set<string>>();
   private readonly ownedLbs = new Map<string, string>();
   private readonly ownedRemotes = new Map<string, string>();
   private ownershipDirty = false;
@@ -208,7 +215,7 @@ export class ServiceProxy {
     this.dirty.clear();
     try {
       if (keys.some((k) => this.missingLocal(k))) this.endpoints = await readEndpoints(this.opts.hns, this.network!.id);
-      for (const key of keys) await this.syncService(key);
+      await this.syncServices(keys.map((k) => [k, this.plan(k)]));
       await this.collectRemoteEndpoints();
       await this.saveOwnership();
     } catch (e) {
@@ -308,7 +315,7 @@ export class ServiceProxy {
     // Services deleted while the proxy was away still have their (owned) load balancers: plan them empty.
     for (const key of this.identitiesByService.keys()) if (!plans.has(key)) plans.set(key, EMPTY_PLAN(key));
 
-    for (const [key, plan] of plans) await this.syncService(key, plan, first, adoptable);
+    await this.syncServices(plans, first, adoptable);
     this.refreshBackends.clear();
     await this.collectRemoteEndpoints();
     await this.saveOwnership();
@@ -350,8 +357,18 @@ export class ServiceProxy {
     return false;
   }
 
-  /** Brings one Service's load balancers to its plan. */
-  private async syncService(key: string, plan = this.plan(key), starting = false, adoptable: HostComputeLoadBalancer[] = []): Promise<void> {
+  /**
+   * Brings Services to their plans in two passes: first every remote endpoint they need and every load balancer
+   * they no longer want (so a port or VIP moving between Services in one burst is free before it is claimed),
+   * then the creates and modifies.
+   */
+  private async syncServices(entries: Iterable<[string, ServicePlan]>, starting = false, adoptable: HostComputeLoadBalancer[] = []): Promise<void> {
+    const staged: [string, Wanted[]][] = [];
+    for (const [key, plan] of entries) staged.push([key, await this.prepareService(key, plan)]);
+    for (const [key, wanted] of staged) await this.applyService(key, wanted, starting, adoptable);
+  }
+
+  private async prepareService(key: string, plan: ServicePlan): Promise<Wanted[]> {
     this.report(plan);
     // Remote endpoints first: the load balancers reference their IDs.
     const needed = new Set<string>();
@@ -359,39 +376,47 @@ export class ServiceProxy {
       needed.add(r.ip);
       await this.ensureRemote(r, key);
     }
-    for (const [ip, refs] of this.remoteRefs) {
-      if (!needed.has(ip)) refs.delete(key);
-      if (refs.size === 0) this.remoteRefs.delete(ip);
+    for (const ip of this.remotesByService.get(key) ?? []) {
+      if (needed.has(ip)) continue;
+      const refs = this.remoteRefs.get(ip);
+      refs?.delete(key);
+      if (refs && refs.size === 0) this.remoteRefs.delete(ip);
     }
     for (const ip of needed) {
       let refs = this.remoteRefs.get(ip);
       if (!refs) this.remoteRefs.set(ip, (refs = new Set()));
       refs.add(key);
     }
+    if (needed.size) this.remotesByService.set(key, needed);
+    else this.remotesByService.delete(key);
 
-    const want = new Set<string>();
+    const wanted: Wanted[] = [];
     for (const lb of plan.loadBalancers) {
       const doc = renderLoadBalancer(lb, (ip, local) => (local ? this.endpoints.local.get(ip) : this.endpoints.remote.get(ip)));
-      if (!doc.HostComputeEndpoints?.length) continue;
-      want.add(lb.identity);
-      const cur = this.programmed.get(lb.identity);
-      if (!cur) {
-        const match = adoptable.find((a) => loadBalancerShape(a) === loadBalancerShape(doc) && ![...this.programmed.values()].some((p) => p.id === a.ID));
-        if (match) {
-          this.adopt(lb.identity, key, match);
-          continue;
-        }
-        await this.createLb(lb.identity, key, doc);
-      } else if (loadBalancerShape(cur.doc) !== loadBalancerShape(doc) || lb.backends.some((b) => this.refreshBackends.has(b.ip))) {
-        await this.updateLb(lb.identity, cur, doc);
-      } else if (starting) {
-        this.counters.loadBalancersAdopted++;
-      }
+      if (doc.HostComputeEndpoints?.length) wanted.push({ identity: lb.identity, backends: lb.backends.map((b) => b.ip), doc });
     }
+    // Deletes first: a Service whose port or VIP changed frees the old frontend before claiming the new one.
+    const want = new Set(wanted.map((w) => w.identity));
     for (const identity of [...(this.identitiesByService.get(key) ?? [])]) {
       if (want.has(identity)) continue;
       const cur = this.programmed.get(identity)!;
       if (await this.deleteLb(cur.id, 'no longer desired')) this.untrack(identity);
+    }
+    return wanted;
+  }
+
+  private async applyService(key: string, wanted: Wanted[], starting: boolean, adoptable: HostComputeLoadBalancer[]): Promise<void> {
+    for (const { identity, backends, doc } of wanted) {
+      const cur = this.programmed.get(identity);
+      if (!cur) {
+        const match = adoptable.find((a) => loadBalancerShape(a) === loadBalancerShape(doc) && ![...this.programmed.values()].some((p) => p.id === a.ID));
+        if (match) this.adopt(identity, key, match);
+        else await this.createLb(identity, key, doc);
+      } else if (loadBalancerShape(cur.doc) !== loadBalancerShape(doc) || backends.some((ip) => this.refreshBackends.has(ip))) {
+        await this.updateLb(identity, cur, doc);
+      } else if (starting) {
+        this.counters.loadBalancersAdopted++;
+      }
     }
   }
 
