@@ -895,6 +895,12 @@ function Invoke-SwitchyardHnsOperation {
         $p = ConvertFrom-Json -InputObject $text
         $field = { param($name) $prop = $p.PSObject.Properties[$name]; if ($prop) { [string]$prop.Value } else { '' } }
         $change = @{ Raw = $true; Confirm = $false; WhatIf = [bool]$WhatIfPreference }
+        # -Confirm on the entry point itself asks once for any operation that changes state (the cmdlets below
+        # are told -Confirm:$false); -WhatIf is forwarded so each cmdlet reports what it would do.
+        $changes = $Operation -match '^(New|Set|Remove)' -or ($Operation -eq 'V1Request' -and (& $field 'Method') -ne 'GET')
+        if ($changes -and -not $WhatIfPreference -and -not $PSCmdlet.ShouldProcess("HNS ($Operation)", $Operation)) {
+            throw "$Operation was not confirmed"
+        }
         $requestedId = & $field 'Id'
         $newId = if ($requestedId) { [guid]$requestedId } else { [guid]::Empty }
         $out = switch ($Operation) {
