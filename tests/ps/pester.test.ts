@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { STUB_LIBRARY } from '../abi/stub';
+import { parseLabSpec, planHyperV } from '../../src/lab/hyperv-plan';
 import { NO_PWSH, ROOT, pwshEnv, realPwsh } from './pwsh';
 
 interface PesterSummary {
@@ -49,6 +50,11 @@ describe('Pester tests of ps-modules under real PowerShell', function () {
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-pester-'));
+    // The lab tests apply the plans src/lab/hyperv-plan.ts makes from the fixture specs.
+    for (const name of ['lab-hyperv', 'lab-hyperv-changed']) {
+      const file = path.join(ROOT, 'tests/ps/fixtures', `${name}.yaml`);
+      fs.writeFileSync(path.join(dir, `${name}.plan.json`), JSON.stringify(planHyperV(parseLabSpec(fs.readFileSync(file, 'utf8'), file))));
+    }
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -59,7 +65,8 @@ describe('Pester tests of ps-modules under real PowerShell', function () {
       const run = spawnSync(pwsh!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', RUNNER], {
         encoding: 'utf8',
         cwd: ROOT,
-        env: pwshEnv({ SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY, SY_PESTER_FILE: path.join(ROOT, 'tests/ps', file), SY_PESTER_RESULT: result, NO_COLOR: '1', TERM: 'dumb' }),
+        env: pwshEnv({ SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY, SY_PESTER_FILE: path.join(ROOT, 'tests/ps', file), SY_PESTER_RESULT: result, NO_COLOR: '1', TERM: 'dumb',
+          SY_LAB_PLAN: path.join(dir, 'lab-hyperv.plan.json'), SY_LAB_PLAN_CHANGED: path.join(dir, 'lab-hyperv-changed.plan.json') }),
         maxBuffer: 64 * 1024 * 1024,
       });
       assert.ok(fs.existsSync(result), `Pester did not finish (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
