@@ -17,7 +17,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 0
 fi
 
-inputs=$( { cat "$host_dir/PwshHost.csproj" "$host_dir/Program.cs" "$0"; dotnet --version; uname -m; } | sha256sum | cut -d' ' -f1)
+inputs=$( { cat "$host_dir/PwshHost.csproj" "$host_dir/Program.cs" scripts/setup-pwsh.sh; dotnet --version; uname -m; } | sha256sum | cut -d' ' -f1)
 if [ -x "$out/pwsh" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
   echo "setup-pwsh: PowerShell host up to date: $PWD/$out/pwsh"
   exit 0
