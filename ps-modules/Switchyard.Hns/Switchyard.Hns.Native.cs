@@ -20,6 +20,7 @@ namespace Switchyard.Hns
             Call = call;
             Code = code;
             Record = record;
+            HResult = unchecked((int)code); // so $_.Exception.HResult reads the HRESULT too
         }
     }
 

@@ -13,13 +13,55 @@ $ErrorActionPreference = 'Stop'
 
 $script:EncodedPattern = '^[A-Za-z0-9+/]*={0,2}$'
 
+# HRESULTs are unsigned here: a literal such as 0x80070490 is a negative Int32 in PowerShell and never equals
+# HnsException.Code (UInt32), so the values are written as [uint32] decimals.
+$script:ErrorNotFound = [uint32]2147943568          # 0x80070490 ERROR_NOT_FOUND
+$script:NotFoundCodes = @(
+    $script:ErrorNotFound,
+    [uint32]2151350273,                              # 0x803B0001 HCN_E_NETWORK_NOT_FOUND
+    [uint32]2151350274                               # 0x803B0002 HCN_E_ENDPOINT_NOT_FOUND
+)
+
+function Use-SwitchyardHnsNative {
+    <#
+    .SYNOPSIS
+    Runs one call into the native binding and turns an HnsException into a PowerShell error record.
+    .DESCRIPTION
+    The record's exception is the HnsException (Code: the unsigned HRESULT, HResult: the same bits, Call: the
+    HCN function, Record: HNS's error record), its FullyQualifiedErrorId is '<function>,0x<HRESULT>' and its
+    category ObjectNotFound for not-found HRESULTs, InvalidOperation otherwise.
+    .PARAMETER ScriptBlock
+    The call.
+    .PARAMETER Target
+    What the call was about (an ID), for the record's TargetObject.
+    .EXAMPLE
+    Use-SwitchyardHnsNative -ScriptBlock { [Switchyard.Hns.HcnApi]::Delete('Network', $Id) } -Target $Id
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory = $true)][scriptblock]$ScriptBlock,
+        [object]$Target
+    )
+    try {
+        & $ScriptBlock
+    } catch {
+        $ex = $_.Exception
+        while ($ex -and $ex.GetType().FullName -ne 'Switchyard.Hns.HnsException') { $ex = $ex.InnerException }
+        if (-not $ex) { throw }
+        $category = if ($script:NotFoundCodes -contains $ex.Code) { [System.Management.Automation.ErrorCategory]::ObjectNotFound } else { [System.Management.Automation.ErrorCategory]::InvalidOperation }
+        $id = '{0},0x{1:X8}' -f $ex.Call, $ex.Code
+        throw (New-Object System.Management.Automation.ErrorRecord -ArgumentList $ex, $id, $category, $Target)
+    }
+}
+
 function Initialize-SwitchyardHnsNative {
     <#
     .SYNOPSIS
     Compiles the P/Invoke binding of computenetwork.dll and vmcompute.dll once per session.
     .DESCRIPTION
     Loads Switchyard.Hns.Native.cs (next to this module) with Add-Type unless the Switchyard.Hns.HcnApi
-    type already exists in the session.
+    type already exists in the session. Under PowerShell 7 it also installs Switchyard.Hns.Resolver.cs, which
+    loads the DLLs from SWITCHYARD_HCN_LIBRARY / SWITCHYARD_VMCOMPUTE_LIBRARY when they are set.
     .EXAMPLE
     Initialize-SwitchyardHnsNative
     #>
@@ -27,6 +69,11 @@ function Initialize-SwitchyardHnsNative {
     param()
     if (-not ('Switchyard.Hns.HcnApi' -as [type])) {
         Add-Type -Path (Join-Path -Path $PSScriptRoot -ChildPath 'Switchyard.Hns.Native.cs')
+        if ($PSVersionTable.PSEdition -eq 'Core') {
+            # Before the first P/Invoke: a resolver only applies to imports not yet bound.
+            Add-Type -Path (Join-Path -Path $PSScriptRoot -ChildPath 'Switchyard.Hns.Resolver.cs')
+            [Switchyard.Hns.NativeResolver]::Install([Switchyard.Hns.HcnApi].Assembly)
+        }
     }
 }
 
@@ -127,17 +174,21 @@ function Get-SwitchyardHnsResource {
     Initialize-SwitchyardHnsNative
     if ([string]::IsNullOrEmpty($Query)) { $Query = [Switchyard.Hns.HcnApi]::DefaultQuery }
     if ($null -ne $Id) {
-        return [Switchyard.Hns.HcnApi]::Query($Family, [guid]$Id, $Query)
+        return Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Query($Family, [guid]$Id, $Query) }
     }
-    $ids = ConvertFrom-Json -InputObject ([Switchyard.Hns.HcnApi]::Enumerate($Family, $Query))
+    $list = Use-SwitchyardHnsNative -ScriptBlock { [Switchyard.Hns.HcnApi]::Enumerate($Family, $Query) }
+    # HNS may answer an enumeration with no string at all (NULL) when nothing matches: an empty list.
+    $ids = @()
+    if (-not [string]::IsNullOrWhiteSpace($list)) { $ids = ConvertFrom-Json -InputObject $list }
     $docs = New-Object System.Collections.Generic.List[string]
     foreach ($one in @($ids)) {
+        if ($null -eq $one) { continue }
         try {
-            $docs.Add([Switchyard.Hns.HcnApi]::Query($Family, [guid]$one, $Query))
+            $docs.Add((Use-SwitchyardHnsNative -Target $one -ScriptBlock { [Switchyard.Hns.HcnApi]::Query($Family, [guid]$one, $Query) }))
         } catch {
-            # Deleted between the enumerate and the open (ERROR_NOT_FOUND): not part of the answer.
-            $inner = $_.Exception.InnerException
-            if (-not ($inner -and $inner.GetType().FullName -eq 'Switchyard.Hns.HnsException' -and $inner.Code -eq 0x80070490)) { throw }
+            # Deleted between the enumerate and the open: not part of the answer (hcsshim skips it too).
+            $hns = $_.Exception
+            if (-not ($hns.GetType().FullName -eq 'Switchyard.Hns.HnsException' -and $script:NotFoundCodes -contains $hns.Code)) { throw }
         }
     }
     '[' + ($docs -join ',') + ']'
@@ -212,7 +263,7 @@ function New-SwitchyardHnsNetwork {
     $doc = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'network' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'network' }
     if ($PSCmdlet.ShouldProcess("HNS network $(if ($Id -ne [guid]::Empty) { $Id } else { '(new ID)' })", 'Create')) {
         Initialize-SwitchyardHnsNative
-        $text = [Switchyard.Hns.HcnApi]::Create('Network', $Id, $doc, [guid]::Empty)
+        $text = (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Create('Network', $Id, $doc, [guid]::Empty) })
         ConvertTo-SwitchyardHnsOutput -Text $text -Raw:$Raw
     }
 }
@@ -245,7 +296,7 @@ function Set-SwitchyardHnsNetwork {
     $request = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'network request' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'network request' }
     if ($PSCmdlet.ShouldProcess("HNS network $Id", 'Modify')) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('Network', $Id, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('Network', $Id, $request) })) -Raw:$Raw
     }
 }
 
@@ -263,12 +314,12 @@ function Remove-SwitchyardHnsNetwork {
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
     param(
-        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][Alias('ID')][guid]$Id
+        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][guid]$Id
     )
     process {
         if ($PSCmdlet.ShouldProcess("HNS network $Id", 'Delete')) {
             Initialize-SwitchyardHnsNative
-            [Switchyard.Hns.HcnApi]::Delete('Network', $Id)
+            (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Delete('Network', $Id) })
         }
     }
 }
@@ -345,7 +396,7 @@ function New-SwitchyardHnsEndpoint {
     $doc = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'endpoint' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'endpoint' }
     if ($PSCmdlet.ShouldProcess("HNS endpoint $(if ($Id -ne [guid]::Empty) { $Id } else { '(new ID)' })", 'Create')) {
         Initialize-SwitchyardHnsNative
-        $text = [Switchyard.Hns.HcnApi]::Create('Endpoint', $Id, $doc, $NetworkId)
+        $text = (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Create('Endpoint', $Id, $doc, $NetworkId) })
         ConvertTo-SwitchyardHnsOutput -Text $text -Raw:$Raw
     }
 }
@@ -378,7 +429,7 @@ function Set-SwitchyardHnsEndpoint {
     $request = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'endpoint request' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'endpoint request' }
     if ($PSCmdlet.ShouldProcess("HNS endpoint $Id", 'Modify')) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('Endpoint', $Id, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('Endpoint', $Id, $request) })) -Raw:$Raw
     }
 }
 
@@ -396,12 +447,12 @@ function Remove-SwitchyardHnsEndpoint {
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
     param(
-        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][Alias('ID')][guid]$Id
+        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][guid]$Id
     )
     process {
         if ($PSCmdlet.ShouldProcess("HNS endpoint $Id", 'Delete')) {
             Initialize-SwitchyardHnsNative
-            [Switchyard.Hns.HcnApi]::Delete('Endpoint', $Id)
+            (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Delete('Endpoint', $Id) })
         }
     }
 }
@@ -475,7 +526,7 @@ function New-SwitchyardHnsNamespace {
     $doc = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'namespace' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'namespace' }
     if ($PSCmdlet.ShouldProcess("HNS namespace $(if ($Id -ne [guid]::Empty) { $Id } else { '(new ID)' })", 'Create')) {
         Initialize-SwitchyardHnsNative
-        $text = [Switchyard.Hns.HcnApi]::Create('Namespace', $Id, $doc, [guid]::Empty)
+        $text = (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Create('Namespace', $Id, $doc, [guid]::Empty) })
         ConvertTo-SwitchyardHnsOutput -Text $text -Raw:$Raw
     }
 }
@@ -508,7 +559,7 @@ function Set-SwitchyardHnsNamespace {
     $request = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'namespace request' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'namespace request' }
     if ($PSCmdlet.ShouldProcess("HNS namespace $Id", 'Modify')) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('Namespace', $Id, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('Namespace', $Id, $request) })) -Raw:$Raw
     }
 }
 
@@ -526,12 +577,12 @@ function Remove-SwitchyardHnsNamespace {
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
     param(
-        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][Alias('ID')][guid]$Id
+        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][guid]$Id
     )
     process {
         if ($PSCmdlet.ShouldProcess("HNS namespace $Id", 'Delete')) {
             Initialize-SwitchyardHnsNative
-            [Switchyard.Hns.HcnApi]::Delete('Namespace', $Id)
+            (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Delete('Namespace', $Id) })
         }
     }
 }
@@ -605,7 +656,7 @@ function New-SwitchyardHnsLoadBalancer {
     $doc = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'load balancer' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'load balancer' }
     if ($PSCmdlet.ShouldProcess("HNS load balancer $(if ($Id -ne [guid]::Empty) { $Id } else { '(new ID)' })", 'Create')) {
         Initialize-SwitchyardHnsNative
-        $text = [Switchyard.Hns.HcnApi]::Create('LoadBalancer', $Id, $doc, [guid]::Empty)
+        $text = (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Create('LoadBalancer', $Id, $doc, [guid]::Empty) })
         ConvertTo-SwitchyardHnsOutput -Text $text -Raw:$Raw
     }
 }
@@ -638,7 +689,7 @@ function Set-SwitchyardHnsLoadBalancer {
     $request = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'load balancer request' } else { Resolve-SwitchyardHnsJson -Json $Json -Name 'load balancer request' }
     if ($PSCmdlet.ShouldProcess("HNS load balancer $Id", 'Modify')) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('LoadBalancer', $Id, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('LoadBalancer', $Id, $request) })) -Raw:$Raw
     }
 }
 
@@ -656,12 +707,12 @@ function Remove-SwitchyardHnsLoadBalancer {
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
     param(
-        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][Alias('ID')][guid]$Id
+        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)][guid]$Id
     )
     process {
         if ($PSCmdlet.ShouldProcess("HNS load balancer $Id", 'Delete')) {
             Initialize-SwitchyardHnsNative
-            [Switchyard.Hns.HcnApi]::Delete('LoadBalancer', $Id)
+            (Use-SwitchyardHnsNative -Target $Id -ScriptBlock { [Switchyard.Hns.HcnApi]::Delete('LoadBalancer', $Id) })
         }
     }
 }
@@ -691,7 +742,7 @@ function Add-SwitchyardHnsEndpointToNamespace {
     $request = ConvertTo-Json -Compress -InputObject ([ordered]@{ ResourceType = 'Endpoint'; RequestType = 'Add'; Settings = [ordered]@{ EndpointId = $EndpointId.ToString() } })
     if ($PSCmdlet.ShouldProcess("HNS namespace $NamespaceId", "Attach endpoint $EndpointId")) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('Namespace', $NamespaceId, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $NamespaceId -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('Namespace', $NamespaceId, $request) })) -Raw:$Raw
     }
 }
 
@@ -720,7 +771,7 @@ function Remove-SwitchyardHnsEndpointFromNamespace {
     $request = ConvertTo-Json -Compress -InputObject ([ordered]@{ ResourceType = 'Endpoint'; RequestType = 'Remove'; Settings = [ordered]@{ EndpointId = $EndpointId.ToString() } })
     if ($PSCmdlet.ShouldProcess("HNS namespace $NamespaceId", "Detach endpoint $EndpointId")) {
         Initialize-SwitchyardHnsNative
-        ConvertTo-SwitchyardHnsOutput -Text ([Switchyard.Hns.HcnApi]::Modify('Namespace', $NamespaceId, $request)) -Raw:$Raw
+        ConvertTo-SwitchyardHnsOutput -Text ((Use-SwitchyardHnsNative -Target $NamespaceId -ScriptBlock { [Switchyard.Hns.HcnApi]::Modify('Namespace', $NamespaceId, $request) })) -Raw:$Raw
     }
 }
 
@@ -757,7 +808,7 @@ function Invoke-SwitchyardHnsV1Request {
     if ($PSCmdlet.ParameterSetName -eq 'EncodedJson' -and $EncodedJson) { $body = ConvertFrom-SwitchyardEncodedJson -EncodedJson $EncodedJson -Name 'request' }
     if ($Method -ne 'GET' -and -not $PSCmdlet.ShouldProcess("HNS $Path", $Method)) { return }
     Initialize-SwitchyardHnsNative
-    $text = [Switchyard.Hns.HcnApi]::HnsCall($Method, $Path, $body)
+    $text = (Use-SwitchyardHnsNative -Target $Path -ScriptBlock { [Switchyard.Hns.HcnApi]::HnsCall($Method, $Path, $body) })
     if ($Raw) { return $text }
     $envelope = ConvertFrom-Json -InputObject $text
     if (-not $envelope.Success) { throw "HNSCall $Method $Path failed: hns failed with error : $($envelope.Error)" }
@@ -844,6 +895,12 @@ function Invoke-SwitchyardHnsOperation {
         $p = ConvertFrom-Json -InputObject $text
         $field = { param($name) $prop = $p.PSObject.Properties[$name]; if ($prop) { [string]$prop.Value } else { '' } }
         $change = @{ Raw = $true; Confirm = $false; WhatIf = [bool]$WhatIfPreference }
+        # -Confirm on the entry point itself asks once for any operation that changes state (the cmdlets below
+        # are told -Confirm:$false); -WhatIf is forwarded so each cmdlet reports what it would do.
+        $changes = $Operation -match '^(New|Set|Remove)' -or ($Operation -eq 'V1Request' -and (& $field 'Method') -ne 'GET')
+        if ($changes -and -not $WhatIfPreference -and -not $PSCmdlet.ShouldProcess("HNS ($Operation)", $Operation)) {
+            throw "$Operation was not confirmed"
+        }
         $requestedId = & $field 'Id'
         $newId = if ($requestedId) { [guid]$requestedId } else { [guid]::Empty }
         $out = switch ($Operation) {

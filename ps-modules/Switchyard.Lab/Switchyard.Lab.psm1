@@ -250,21 +250,109 @@ function Set-SwitchyardLabNodeAddress {
     }
 }
 
+function Write-SwitchyardLabStep {
+    <#
+    .SYNOPSIS
+    Reports one step of a lab apply: a progress bar entry and a record on the output.
+    .PARAMETER Step
+    The kind of step (switch, address, nat, disk, vm, firmware, processor, memory, adapter).
+    .PARAMETER Target
+    What the step is about (a switch or VM name).
+    .PARAMETER Action
+    What was (or would be) done.
+    .PARAMETER Status
+    done, unchanged or whatif.
+    .EXAMPLE
+    Write-SwitchyardLabStep -Step switch -Target lab1-pods -Action 'New-VMSwitch Internal' -Status done
+    #>
+    [CmdletBinding()]
+    param([string]$Step, [string]$Target, [string]$Action, [string]$Status)
+    Write-Progress -Activity 'Switchyard lab' -Status "$Step $Target" -CurrentOperation $Action
+    [pscustomobject]@{ Step = $Step; Target = $Target; Action = $Action; Status = $Status }
+}
+
+function Invoke-SwitchyardLabStep {
+    <#
+    .SYNOPSIS
+    Runs one change of a lab apply under ShouldProcess and reports it.
+    .DESCRIPTION
+    -WhatIf and -Confirm given to Invoke-SwitchyardLabPlan reach this through the preference variables.
+    .PARAMETER Step
+    The kind of step.
+    .PARAMETER Target
+    What the step is about.
+    .PARAMETER Action
+    What the step does, as shown by -WhatIf.
+    .PARAMETER ScriptBlock
+    The change.
+    .EXAMPLE
+    Invoke-SwitchyardLabStep -Step vm -Target lab1-n0 -Action 'New-VM' -ScriptBlock { New-VM -Name lab1-n0 }
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    param([string]$Step, [string]$Target, [string]$Action, [scriptblock]$ScriptBlock)
+    if ($PSCmdlet.ShouldProcess($Target, $Action)) {
+        $null = & $ScriptBlock
+        Write-SwitchyardLabStep -Step $Step -Target $Target -Action $Action -Status 'done'
+    } else {
+        Write-SwitchyardLabStep -Step $Step -Target $Target -Action $Action -Status 'whatif'
+    }
+}
+
+function Test-SwitchyardLabPlan {
+    <#
+    .SYNOPSIS
+    Checks a lab plan's shape and returns it, naming the first field that is wrong.
+    .PARAMETER Plan
+    The parsed plan.
+    .EXAMPLE
+    Test-SwitchyardLabPlan -Plan (ConvertFrom-Json $json)
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory = $true)]$Plan)
+    foreach ($field in 'Prefix', 'VmPath', 'Switches', 'Vms') {
+        if (-not $Plan.PSObject.Properties[$field]) { throw "plan: $field is required" }
+    }
+    if ($Plan.Prefix -notmatch '^[a-z0-9][a-z0-9-]{0,11}$') { throw "plan: Prefix `"$($Plan.Prefix)`" must be 1-12 lowercase letters, digits or dashes" }
+    $i = 0
+    foreach ($sw in @($Plan.Switches)) {
+        if ([string]$sw.Name -notlike "$($Plan.Prefix)-*") { throw "plan: Switches[$i].Name must start with `"$($Plan.Prefix)-`"" }
+        if (@('External', 'Internal', 'Private', 'NAT') -notcontains [string]$sw.Type) { throw "plan: Switches[$i].Type `"$($sw.Type)`" must be External, Internal, Private or NAT" }
+        if ($sw.Type -eq 'External' -and -not $sw.NetAdapterName) { throw "plan: Switches[$i].NetAdapterName is required for an External switch" }
+        if ($sw.Type -eq 'NAT' -and -not ($sw.HostAddress -and $sw.NatPrefix)) { throw "plan: Switches[$i] (NAT) needs HostAddress and NatPrefix" }
+        $i++
+    }
+    $i = 0
+    foreach ($vm in @($Plan.Vms)) {
+        if ([string]$vm.Name -notlike "$($Plan.Prefix)-*") { throw "plan: Vms[$i].Name must start with `"$($Plan.Prefix)-`"" }
+        foreach ($field in 'MemoryStartupBytes', 'ProcessorCount', 'ParentVhdPath', 'VhdPath', 'Adapters') {
+            if (-not $vm.PSObject.Properties[$field]) { throw "plan: Vms[$i].$field is required" }
+        }
+        if ([int]$vm.Generation -ne 2) { throw "plan: Vms[$i].Generation must be 2" }
+        $i++
+    }
+    $Plan
+}
+
 function Invoke-SwitchyardLabPlan {
     <#
     .SYNOPSIS
-    Brings up a whole lab from a plan: the switch and NAT, then one VM per node.
+    Brings a Hyper-V host to a lab plan: switches, NAT, differencing disks, VMs and their adapters.
     .DESCRIPTION
-    The plan is JSON: {"Prefix":"lab1","HostAddress":"192.168.77.1","PrefixLength":24,
-    "ParentVhdPath":"D:\\base\\ws2022.vhdx","VmPath":"D:\\VMs","MemoryStartupBytes":4294967296,
-    "ProcessorCount":2,"NestedVirtualization":false,"Nodes":[{"Name":"lab1-n0"},{"Name":"lab1-n1"}]}.
-    Node names must start with the prefix. Steps already done are skipped. Supports -WhatIf and -Confirm.
+    The plan is what `switchyard lab plan --driver hyperv` prints (src/lab/hyperv-plan.ts): Prefix, VmPath,
+    Switches (External, Internal, Private, NAT = Internal + host address + WinNAT) and Vms (generation 2,
+    static memory, processors, nested virtualization, a differencing disk on ParentVhdPath, adapters with
+    MAC address spoofing and static MACs). Each step first reads the host (Get-VMSwitch, Get-VM,
+    Get-VMProcessor, ...) and changes only what differs, so a second run with the same plan changes nothing.
+    A VM whose processor or memory must change while it runs is refused, naming the VM and the field.
+    Writes one record per step (Step, Target, Action, Status: done, unchanged or whatif) and a progress bar.
+    Objects of the lab that the plan no longer names are reported, never removed (Remove-SwitchyardLab does
+    that). Supports -WhatIf (prints the plan's changes) and -Confirm.
     .PARAMETER Json
     The plan as JSON.
     .PARAMETER EncodedJson
     The plan as base64 of its UTF-8 JSON.
     .EXAMPLE
-    Invoke-SwitchyardLabPlan -Json (Get-Content lab.json -Raw) -WhatIf
+    Invoke-SwitchyardLabPlan -Json (Get-Content lab1.plan.json -Raw) -WhatIf
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Json')]
     param(
@@ -272,27 +360,128 @@ function Invoke-SwitchyardLabPlan {
         [Parameter(Mandatory = $true, ParameterSetName = 'EncodedJson')][string]$EncodedJson
     )
     $plan = if ($PSCmdlet.ParameterSetName -eq 'EncodedJson') { Resolve-SwitchyardLabJson -EncodedJson $EncodedJson } else { Resolve-SwitchyardLabJson -Json $Json }
-    foreach ($field in 'Prefix', 'HostAddress', 'ParentVhdPath', 'VmPath', 'Nodes') {
-        if (-not $plan.PSObject.Properties[$field]) { throw "plan: $field is required" }
-    }
-    if ($plan.Prefix -notmatch '^[a-z0-9][a-z0-9-]{0,11}$') { throw "plan: Prefix `"$($plan.Prefix)`" must be 1-12 lowercase letters, digits or dashes" }
-    $switch = "$($plan.Prefix)-sw"
-    $length = if ($plan.PSObject.Properties['PrefixLength']) { [int]$plan.PrefixLength } else { 24 }
-    $memory = if ($plan.PSObject.Properties['MemoryStartupBytes']) { [long]$plan.MemoryStartupBytes } else { 4294967296 }
-    $cpus = if ($plan.PSObject.Properties['ProcessorCount']) { [int]$plan.ProcessorCount } else { 2 }
-    $nested = $plan.PSObject.Properties['NestedVirtualization'] -and [bool]$plan.NestedVirtualization
-    $i = 0
-    foreach ($node in @($plan.Nodes)) {
-        if (-not $node.PSObject.Properties['Name'] -or ([string]$node.Name) -notlike "$($plan.Prefix)-*") {
-            throw "plan: Nodes[$i].Name must start with `"$($plan.Prefix)-`""
+    $plan = Test-SwitchyardLabPlan -Plan $plan
+    # Each step asks ShouldProcess itself; -WhatIf is passed on explicitly (-Confirm arrives as $ConfirmPreference).
+    $step = @{ WhatIf = [bool]$WhatIfPreference }
+
+    foreach ($sw in @($plan.Switches)) {
+        $name = [string]$sw.Name
+        $existing = Get-VMSwitch -Name $name -ErrorAction SilentlyContinue
+        $hyperVType = if ($sw.Type -eq 'NAT') { 'Internal' } else { [string]$sw.Type }
+        if (-not $existing) {
+            switch ($hyperVType) {
+                'External' { Invoke-SwitchyardLabStep @step 'switch' $name "New-VMSwitch External on $($sw.NetAdapterName)" { New-VMSwitch -Name $name -NetAdapterName ([string]$sw.NetAdapterName) -AllowManagementOS $true } }
+                default { Invoke-SwitchyardLabStep @step 'switch' $name "New-VMSwitch $hyperVType" { New-VMSwitch -Name $name -SwitchType $hyperVType } }
+            }
+        } elseif ("$($existing.SwitchType)" -ne $hyperVType) {
+            throw "switch ${name}: exists as $($existing.SwitchType), the plan wants $hyperVType; remove it first (Remove-SwitchyardLabSwitch)"
+        } else {
+            Write-SwitchyardLabStep -Step 'switch' -Target $name -Action "$hyperVType switch" -Status 'unchanged'
         }
-        $i++
+        if ($sw.HostAddress) {
+            $alias = "vEthernet ($name)"
+            $address = [string]$sw.HostAddress
+            $length = [int]$sw.PrefixLength
+            if (Get-NetIPAddress -InterfaceAlias $alias -IPAddress $address -ErrorAction SilentlyContinue) {
+                Write-SwitchyardLabStep -Step 'address' -Target $alias -Action "$address/$length" -Status 'unchanged'
+            } else {
+                Invoke-SwitchyardLabStep @step 'address' $alias "New-NetIPAddress $address/$length" { New-NetIPAddress -InterfaceAlias $alias -IPAddress $address -PrefixLength $length }
+            }
+        }
+        if ($sw.Type -eq 'NAT') {
+            $nat = Get-NetNat -Name $name -ErrorAction SilentlyContinue
+            $natPrefix = [string]$sw.NatPrefix
+            if (-not $nat) {
+                Invoke-SwitchyardLabStep @step 'nat' $name "New-NetNat $natPrefix" { New-NetNat -Name $name -InternalIPInterfaceAddressPrefix $natPrefix }
+            } elseif ("$($nat.InternalIPInterfaceAddressPrefix)" -ne $natPrefix) {
+                throw "NAT ${name}: covers $($nat.InternalIPInterfaceAddressPrefix), the plan wants $natPrefix; remove it first (Remove-NetNat)"
+            } else {
+                Write-SwitchyardLabStep -Step 'nat' -Target $name -Action $natPrefix -Status 'unchanged'
+            }
+        }
     }
-    $common = @{ WhatIf = [bool]$WhatIfPreference; Confirm = $false }
-    New-SwitchyardLabSwitch -Name $switch -HostAddress $plan.HostAddress -PrefixLength $length @common
-    foreach ($node in @($plan.Nodes)) {
-        New-SwitchyardLabVm -Name ([string]$node.Name) -SwitchName $switch -ParentVhdPath ([string]$plan.ParentVhdPath) -VmPath ([string]$plan.VmPath) `
-            -MemoryStartupBytes $memory -ProcessorCount $cpus -NestedVirtualization:$nested @common
+
+    foreach ($vm in @($plan.Vms)) {
+        $name = [string]$vm.Name
+        $memory = [long]$vm.MemoryStartupBytes
+        $cpus = [int]$vm.ProcessorCount
+        $nested = [bool]$vm.NestedVirtualization
+        $disk = [string]$vm.VhdPath
+        $parent = [string]$vm.ParentVhdPath
+        $adapters = @($vm.Adapters)
+        $existing = Get-VM -Name $name -ErrorAction SilentlyContinue
+        if (-not $existing) {
+            if (Test-Path -LiteralPath $disk) {
+                Write-SwitchyardLabStep -Step 'disk' -Target $disk -Action "differencing disk on $parent" -Status 'unchanged'
+            } else {
+                Invoke-SwitchyardLabStep @step 'disk' $disk "New-VHD -Differencing on $parent" { New-VHD -Path $disk -ParentPath $parent -Differencing }
+            }
+            $first = $adapters[0]
+            Invoke-SwitchyardLabStep @step 'vm' $name "New-VM generation 2, $([long]($memory / 1048576)) MB, on $($first.SwitchName)" {
+                New-VM -Name $name -Generation 2 -MemoryStartupBytes $memory -VHDPath $disk -Path ([string]$plan.VmPath) -SwitchName ([string]$first.SwitchName)
+                Rename-VMNetworkAdapter -VMName $name -Name 'Network Adapter' -NewName ([string]$first.Name)
+                Set-VM -Name $name -AutomaticCheckpointsEnabled $false
+            }
+            Invoke-SwitchyardLabStep @step 'firmware' $name "Set-VMFirmware -SecureBootTemplate $($vm.SecureBootTemplate)" { Set-VMFirmware -VMName $name -SecureBootTemplate ([string]$vm.SecureBootTemplate) }
+            $running = $false
+            $processor = $null
+            $mem = $null
+            $current = @()
+        } else {
+            $running = "$($existing.State)" -ne 'Off'
+            $processor = Get-VMProcessor -VMName $name
+            $mem = Get-VMMemory -VMName $name
+            $current = @(Get-VMNetworkAdapter -VMName $name)
+        }
+        $cpuDiffers = -not $processor -or [int]$processor.Count -ne $cpus -or [bool]$processor.ExposeVirtualizationExtensions -ne $nested
+        if ($cpuDiffers) {
+            if ($running) { throw "VM ${name}: ProcessorCount/NestedVirtualization must change ($($processor.Count) -> $cpus, nested $($processor.ExposeVirtualizationExtensions) -> $nested) but the VM is $($existing.State); stop it first" }
+            Invoke-SwitchyardLabStep @step 'processor' $name "Set-VMProcessor -Count $cpus -ExposeVirtualizationExtensions $nested" { Set-VMProcessor -VMName $name -Count $cpus -ExposeVirtualizationExtensions $nested }
+        } else {
+            Write-SwitchyardLabStep -Step 'processor' -Target $name -Action "$cpus processors, nested $nested" -Status 'unchanged'
+        }
+        $memDiffers = -not $mem -or [long]$mem.Startup -ne $memory -or [bool]$mem.DynamicMemoryEnabled
+        if ($memDiffers) {
+            if ($running) { throw "VM ${name}: MemoryStartupBytes must change ($($mem.Startup) -> $memory, static) but the VM is $($existing.State); stop it first" }
+            Invoke-SwitchyardLabStep @step 'memory' $name "Set-VMMemory -StartupBytes $memory -DynamicMemoryEnabled false" { Set-VMMemory -VMName $name -StartupBytes $memory -DynamicMemoryEnabled $false }
+        } else {
+            Write-SwitchyardLabStep -Step 'memory' -Target $name -Action "$([long]($memory / 1048576)) MB static" -Status 'unchanged'
+        }
+        $index = 0
+        foreach ($a in $adapters) {
+            $adapterName = [string]$a.Name
+            $target = "$name/$adapterName"
+            $switchName = [string]$a.SwitchName
+            $have = $current | Where-Object { $_.Name -eq $adapterName } | Select-Object -First 1
+            if (-not $have -and -not ($index -eq 0 -and -not $existing)) {
+                Invoke-SwitchyardLabStep @step 'adapter' $target "Add-VMNetworkAdapter on $switchName" { Add-VMNetworkAdapter -VMName $name -Name $adapterName -SwitchName $switchName }
+            } elseif ($have -and "$($have.SwitchName)" -ne $switchName) {
+                Invoke-SwitchyardLabStep @step 'adapter' $target "Connect-VMNetworkAdapter to $switchName" { Connect-VMNetworkAdapter -VMName $name -Name $adapterName -SwitchName $switchName }
+            }
+            $spoofing = if ([bool]$a.MacAddressSpoofing) { 'On' } else { 'Off' }
+            $mac = if ($a.PSObject.Properties['StaticMacAddress'] -and $a.StaticMacAddress) { [string]$a.StaticMacAddress } else { $null }
+            # An adapter made by this run has Hyper-V's defaults: spoofing Off, a dynamic MAC.
+            $haveSpoofing = if ($have) { "$($have.MacAddressSpoofing)" } else { 'Off' }
+            $spoofDiffers = $haveSpoofing -ne $spoofing
+            $macDiffers = $mac -and (-not $have -or [bool]$have.DynamicMacAddressEnabled -or "$($have.MacAddress)" -ne $mac)
+            if ($spoofDiffers -or $macDiffers) {
+                $settings = @{ VMName = $name; Name = $adapterName; MacAddressSpoofing = $spoofing }
+                if ($mac) { $settings.StaticMacAddress = $mac }
+                Invoke-SwitchyardLabStep @step 'adapter' $target "Set-VMNetworkAdapter -MacAddressSpoofing $spoofing$(if ($mac) { " -StaticMacAddress $mac" })" { Set-VMNetworkAdapter @settings }
+            } elseif ($have) {
+                Write-SwitchyardLabStep -Step 'adapter' -Target $target -Action "on $switchName, spoofing $spoofing" -Status 'unchanged'
+            }
+            if ($a.PSObject.Properties['IPAddress'] -and $a.IPAddress) {
+                # The guest sets its own address (no DHCP on the lab switches): recorded here for the operator.
+                Write-SwitchyardLabStep -Step 'guest-address' -Target $target -Action "$($a.IPAddress)/$($a.PrefixLength) via $($a.Gateway) (inside the guest)" -Status 'unchanged'
+            }
+            $index++
+        }
+    }
+
+    $named = @(@($plan.Switches) | ForEach-Object { [string]$_.Name }) + @(@($plan.Vms) | ForEach-Object { [string]$_.Name })
+    foreach ($o in @(Get-SwitchyardLab -Prefix ([string]$plan.Prefix))) {
+        if ($named -notcontains $o.Name) { Write-SwitchyardLabStep -Step 'extra' -Target $o.Name -Action "$($o.Kind) not in the plan (left alone; Remove-SwitchyardLab removes the lab)" -Status 'unchanged' }
     }
 }
 

@@ -5,6 +5,7 @@
  */
 import { formatIp, parseCidr } from '../net/ip';
 import type { HostComputeNetwork, NetworkPolicy } from '../hns';
+import type { HyperVLabSpec } from './hyperv-plan';
 
 export type LabNetworkType = 'L2Bridge' | 'Overlay';
 
@@ -21,6 +22,8 @@ export interface LabSpec {
   vni?: number;
   /** Underlay MTU (node uplinks). */
   mtu?: number;
+  /** The Hyper-V driver's part (VMs, switches, disks); the netns lab ignores it. */
+  hyperv?: HyperVLabSpec;
 }
 
 export interface LabPod { name: string; ip: string; node: number }
@@ -41,7 +44,7 @@ function octets(cidr: string, field: string, prefixLen: number): number[] {
 }
 
 export function planLab(input: LabSpec): LabPlan {
-  const spec: Required<LabSpec> = { underlay: '192.168.77.0/24', clusterCidr: '10.244.0.0/16', vni: 4096, mtu: 1500, ...input };
+  const spec = { underlay: '192.168.77.0/24', clusterCidr: '10.244.0.0/16', vni: 4096, mtu: 1500, ...input } as Required<LabSpec>;
   if (!/^[a-z0-9][a-z0-9-]{0,11}$/.test(spec.prefix)) throw new LabSpecError(`prefix: "${spec.prefix}" must be 1-12 lowercase letters, digits or dashes`);
   if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 50) throw new LabSpecError(`nodes: ${spec.nodes} must be 1-50`);
   if (!Number.isInteger(spec.podsPerNode) || spec.podsPerNode < 0 || spec.podsPerNode > 200) throw new LabSpecError(`podsPerNode: ${spec.podsPerNode} must be 0-200`);

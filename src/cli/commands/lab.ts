@@ -124,4 +124,53 @@ export function register(program: Command): void {
     });
   options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo')
     .action((o: LabOpts) => demo(o));
+  registerHyperV(lab);
+}
+
+interface HyperVOpts { driver: string; file: string; whatif?: boolean; output?: string }
+
+/** lab plan|apply --driver hyperv -f spec.yaml: the spec's Hyper-V plan, applied through ps-modules/Switchyard.Lab. */
+function registerHyperV(lab: Command): void {
+  const load = (o: HyperVOpts) => {
+    if (o.driver !== 'hyperv') throw new UsageError(`--driver: "${o.driver}" cannot plan or apply; use hyperv (the netns lab uses lab up|down)`);
+    const { parseLabSpec, planHyperV } = require('../../lab/hyperv-plan') as typeof import('../../lab/hyperv-plan');
+    let text: string;
+    try {
+      text = fs.readFileSync(o.file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--file: cannot read ${o.file}: ${(e as Error).message}`);
+    }
+    try {
+      return planHyperV(parseLabSpec(text, o.file));
+    } catch (e) {
+      if (e instanceof LabSpecError) throw new UsageError(`${o.file}: ${e.message}`);
+      throw e;
+    }
+  };
+  lab.command('plan').description('print the Hyper-V plan of a lab spec (switches, VMs, disks, adapters, addresses)')
+    .requiredOption('--driver <driver>', 'hyperv')
+    .requiredOption('-f, --file <spec>', 'lab spec (YAML or JSON)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action((o: HyperVOpts) => {
+      const plan = load(o);
+      if (o.output === 'json') return print(`${JSON.stringify(plan, null, 2)}\n`);
+      for (const s of plan.Switches) print(`switch ${s.Name}: ${s.Type}${s.NetAdapterName ? ` on ${s.NetAdapterName}` : ''}${s.HostAddress ? `, host ${s.HostAddress}/${s.PrefixLength}` : ''}${s.NatPrefix ? `, NAT ${s.NatPrefix}` : ''}\n`);
+      for (const v of plan.Vms) {
+        print(`vm ${v.Name}: ${v.Os} ${v.Role}, generation ${v.Generation}, ${v.MemoryStartupBytes / 1048576} MB, ${v.ProcessorCount} CPUs${v.NestedVirtualization ? ', nested virtualization' : ''}, disk ${v.VhdPath} on ${v.ParentVhdPath}\n`);
+        for (const a of v.Adapters) print(`  adapter ${a.Name} on ${a.SwitchName}${a.MacAddressSpoofing ? ', MAC spoofing on' : ''}${a.StaticMacAddress ? `, MAC ${a.StaticMacAddress}` : ''}${a.IPAddress ? `, ${a.IPAddress}/${a.PrefixLength}${a.Gateway ? ` via ${a.Gateway}` : ''}` : ''}\n`);
+      }
+    });
+  lab.command('apply').description('bring this Hyper-V host to a lab spec through PowerShell (Switchyard.Lab); idempotent')
+    .requiredOption('--driver <driver>', 'hyperv')
+    .requiredOption('-f, --file <spec>', 'lab spec (YAML or JSON)')
+    .option('--whatif', 'show what would change, change nothing')
+    .action(async (o: HyperVOpts) => {
+      const plan = load(o);
+      const { applyHyperVPlan } = require('../../lab/hyperv-driver') as typeof import('../../lab/hyperv-driver');
+      const r = await applyHyperVPlan(plan, { whatIf: !!o.whatif });
+      for (const line of r.printed) print(`${line}\n`);
+      for (const s of r.steps) print(`${s.Status.padEnd(9)} ${s.Step.padEnd(13)} ${s.Target}: ${s.Action}\n`);
+      const changed = r.steps.filter((s) => s.Status !== 'unchanged').length;
+      print(`${changed} ${o.whatif ? 'change(s) would be made' : 'change(s) made'}, ${r.steps.length - changed} step(s) already as planned\n`);
+    });
 }

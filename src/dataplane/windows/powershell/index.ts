@@ -338,11 +338,18 @@ export function moduleManifest(env: NodeJS.ProcessEnv): string {
   return found;
 }
 
+/** SWITCHYARD_POWERSHELL, else SWITCHYARD_PWSH (a pwsh built by scripts/setup-pwsh.sh), else powershell (Windows) / pwsh on PATH. */
+export function powerShellExecutable(env: NodeJS.ProcessEnv): string {
+  return env.SWITCHYARD_POWERSHELL || env.SWITCHYARD_PWSH || (process.platform === 'win32' ? 'powershell' : 'pwsh');
+}
+
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const executable = options.env.SWITCHYARD_POWERSHELL || (process.platform === 'win32' ? 'powershell' : 'pwsh');
+  const executable = powerShellExecutable(options.env);
+  // The caller's environment overrides this process's (e.g. SWITCHYARD_HCN_LIBRARY given programmatically).
+  const env = { ...process.env, ...options.env };
   return new PowerShellDataplane({
-    shell: () => nodePowerShell({ executable, timeoutMs }),
+    shell: () => nodePowerShell({ executable, timeoutMs, env }),
     shellName: executable,
     modulePath: moduleManifest(options.env),
     timeoutMs,
