@@ -21,6 +21,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/apply'),
   () => require('./commands/version'),
   () => require('./commands/lab'),
+  () => require('./commands/service'),
 ];
 
 export function buildProgram(): Command {
