@@ -1,7 +1,8 @@
 /**
  * Picks the service manager: systemd on Linux, the SCM on Windows. SWITCHYARD_SERVICE_PLATFORM=linux|windows
  * overrides the OS (with --root, to prepare or test the other OS's installation), and SWITCHYARD_SCM=memory:FILE
- * replaces the real SCM by the emulator in scm-memory.ts (state in FILE).
+ * replaces the real SCM by the emulator in scm-memory.ts (state in FILE). SWITCHYARD_SERVICE_ROOT is the default
+ * for --root (image builds, and the tests that run docs/install.md's commands).
  */
 import type { ServiceBackend } from './common';
 import { ServiceUsageError } from './common';
@@ -25,6 +26,7 @@ export function servicePlatform(env: NodeJS.ProcessEnv = process.env): ServicePl
 
 export function openBackend(opts: BackendOptions = {}): ServiceBackend {
   const env = opts.env ?? process.env;
+  opts = { ...opts, root: opts.root ?? (env.SWITCHYARD_SERVICE_ROOT || undefined) };
   if (servicePlatform(env) === 'linux') {
     const { SystemdBackend } = require('./systemd') as typeof import('./systemd');
     return new SystemdBackend({ root: opts.root, systemctl: env.SWITCHYARD_SYSTEMCTL });
