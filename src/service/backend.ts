@@ -41,7 +41,7 @@ export function openBackend(opts: BackendOptions = {}): ServiceBackend {
     throw new ServiceUsageError(`SWITCHYARD_SCM: "${scmSpec}" must be memory:FILE (or unset for the real SCM)`);
   } else {
     const { openKoffiScm } = require('./scm-koffi') as typeof import('./scm-koffi');
-    scm = openKoffiScm();
+    scm = openKoffiScm(env);
   }
   return new WindowsScmBackend({ scm, root: opts.root, hostExe: opts.hostExe ?? env.SWITCHYARD_SERVICE_HOST_EXE, programData: env.ProgramData });
 }

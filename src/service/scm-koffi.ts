@@ -1,8 +1,8 @@
 /**
  * ScmApi over advapi32.dll through koffi: one Win32 call per method, nothing else. Strings are UTF-16
  * (`str16`); lpDependencies is a double-NUL-terminated list; QueryServiceConfigW is called twice (size, then
- * data). Only loadable on Windows: koffi cannot load advapi32 elsewhere, so on Linux the same operations are
- * exercised through scm-memory.ts and this file is checked by the type checker only.
+ * data). SWITCHYARD_ADVAPI32_LIBRARY loads these functions (and GetLastError) from another library instead:
+ * on Linux, native/build/libadvapi-stub.so, which decodes the same structures in C so tests run this adapter.
  */
 import {
   ScmError, type FailureActions, type ScmApi, type ScmHandle, type ServiceConfig, type ServiceStatusInfo,
@@ -25,13 +25,27 @@ export function multiSz(items: string[]): Buffer {
   return Buffer.from(items.map((s) => s + '\0').join('') + '\0', 'utf16le');
 }
 
-export function openKoffiScm(): ScmApi {
-  if (process.platform !== 'win32') {
+// koffi registers structure names process-wide, so each library is bound once.
+const bound = new Map<string, ScmApi>();
+
+export function openKoffiScm(env: NodeJS.ProcessEnv = process.env): ScmApi {
+  const key = env.SWITCHYARD_ADVAPI32_LIBRARY ?? 'advapi32.dll';
+  let api = bound.get(key);
+  if (!api) {
+    api = bind(env);
+    bound.set(key, api);
+  }
+  return api;
+}
+
+function bind(env: NodeJS.ProcessEnv): ScmApi {
+  const override = env.SWITCHYARD_ADVAPI32_LIBRARY;
+  if (process.platform !== 'win32' && !override) {
     throw new Error('the Windows service control manager is only reachable on Windows (SWITCHYARD_SCM=memory:FILE selects the emulator)');
   }
   const koffi = require('koffi') as typeof import('koffi');
-  const advapi = koffi.load('advapi32.dll');
-  const kernel = koffi.load('kernel32.dll');
+  const advapi = koffi.load(override ?? 'advapi32.dll');
+  const kernel = override ? advapi : koffi.load('kernel32.dll');
   // lpsaActions points at an SC_ACTION array ({ uint32 Type; uint32 Delay; } each), passed as a Buffer.
   const SERVICE_FAILURE_ACTIONSW = koffi.struct('SERVICE_FAILURE_ACTIONSW', {
     dwResetPeriod: 'uint32', lpRebootMsg: 'str16', lpCommand: 'str16', cActions: 'uint32', lpsaActions: 'void *',
@@ -51,15 +65,19 @@ export function openKoffiScm(): ScmApi {
     dwServiceType: 'uint32', dwStartType: 'uint32', dwErrorControl: 'uint32', lpBinaryPathName: 'void *', lpLoadOrderGroup: 'void *',
     dwTagId: 'uint32', lpDependencies: 'void *', lpServiceStartName: 'void *', lpDisplayName: 'void *',
   });
-  const cc = '__stdcall';
-  const f = (lib: typeof advapi, proto: string): Fn => lib.func(proto.replace('%CC%', cc)) as Fn;
+  // __stdcall only matters on 32-bit Windows; the Linux stub uses the platform's C convention.
+  const cc = process.platform === 'win32' ? '__stdcall' : '';
+  const f = (lib: typeof advapi, proto: string): Fn => lib.func(proto.replace('%CC% ', cc ? cc + ' ' : '')) as Fn;
   const GetLastError = f(kernel, 'uint32 %CC% GetLastError()');
   const OpenSCManagerW = f(advapi, 'void * %CC% OpenSCManagerW(str16 machine, str16 database, uint32 access)');
   const OpenServiceW = f(advapi, 'void * %CC% OpenServiceW(void *manager, str16 name, uint32 access)');
   const CreateServiceW = f(advapi, 'void * %CC% CreateServiceW(void *manager, str16 name, str16 display, uint32 access, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password)');
   const ChangeServiceConfigW = f(advapi, 'int %CC% ChangeServiceConfigW(void *service, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password, str16 display)');
   // One declaration per info level, so koffi marshals each structure by pointer.
-  const config2 = (info: unknown): Fn => advapi.func(cc, 'ChangeServiceConfig2W', 'int', ['void *', 'uint32', koffi.pointer(info as never)]) as Fn;
+  const config2 = (info: unknown): Fn => {
+    const params = ['void *', 'uint32', koffi.pointer(info as never)];
+    return (cc ? advapi.func(cc, 'ChangeServiceConfig2W', 'int', params) : advapi.func('ChangeServiceConfig2W', 'int', params)) as Fn;
+  };
   const SetDescription = config2(SERVICE_DESCRIPTIONW);
   const SetFailureActions = config2(SERVICE_FAILURE_ACTIONSW);
   const SetFailureActionsFlag = config2(SERVICE_FAILURE_ACTIONS_FLAG);
