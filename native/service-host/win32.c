@@ -62,6 +62,22 @@ static uint32_t fail(const char *what, char *err, size_t errcap) {
     return code ? code : ERROR_GEN_FAILURE;
 }
 
+/* Logs are appended forever otherwise: at each start, a log over 10 MiB becomes <name>.1 (replacing the older one). */
+#define SY_LOG_ROTATE_BYTES (10ull << 20)
+static void rotate_if_large(const wchar_t *path) {
+    WIN32_FILE_ATTRIBUTE_DATA a;
+    if (!GetFileAttributesExW(path, GetFileExInfoStandard, &a)) return;
+    unsigned long long size = ((unsigned long long)a.nFileSizeHigh << 32) | a.nFileSizeLow;
+    if (size <= SY_LOG_ROTATE_BYTES) return;
+    size_t n = wcslen(path);
+    wchar_t *old = malloc(sizeof(wchar_t) * (n + 3));
+    if (!old) return;
+    wcscpy(old, path);
+    wcscat(old, L".1");
+    MoveFileExW(path, old, MOVEFILE_REPLACE_EXISTING);
+    free(old);
+}
+
 static uint32_t win_spawn(void *vctx, const char *program, const char *cmdline, const char *output, uint32_t *pid, char *err, size_t errcap) {
     struct win_ctx *c = vctx;
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
@@ -81,6 +97,7 @@ static uint32_t win_spawn(void *vctx, const char *program, const char *cmdline, 
     if (!CreatePipe(&stdin_read, &c->stdin_write, &inherit, 0)) { rc = fail("CreatePipe (agent stdin)", err, errcap); goto done; }
     SetHandleInformation(c->stdin_write, HANDLE_FLAG_INHERIT, 0);
     if (wout) {
+        rotate_if_large(wout);
         out = CreateFileW(wout, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &inherit, OPEN_ALWAYS,
                           FILE_ATTRIBUTE_NORMAL, NULL);
         if (out == INVALID_HANDLE_VALUE) { rc = fail("opening the agent's output log", err, errcap); goto done; }
@@ -209,6 +226,7 @@ static HANDLE open_log_w(const wchar_t *w) {
 static HANDLE open_log(const char *path) {
     if (!path) return INVALID_HANDLE_VALUE;
     wchar_t *w = to_wide(path);
+    if (w) rotate_if_large(w);
     HANDLE h = w ? open_log_w(w) : INVALID_HANDLE_VALUE;
     free(w);
     return h;

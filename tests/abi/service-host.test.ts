@@ -195,6 +195,28 @@ describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', fun
     sc('delete', 'sycrash');
   });
 
+  it('a log over 10 MiB is rotated to .1 when the service starts', async () => {
+    conf('syrot', []);
+    const big = Buffer.alloc(10 * 1024 * 1024 + 1, 0x61);
+    fs.writeFileSync(path.join(sy, 'syrot-agent.log'), big);
+    assert.equal(sc('start', 'syrot').code, 0);
+    await until('the child output in the new log', () => read('syrot-agent.log').includes('test-child: running'));
+    assert.equal(fs.statSync(path.join(sy, 'syrot-agent.log.1')).size, big.length);
+    assert.equal(sc('stop', 'syrot').code, 0);
+    await until('STOPPED', () => state('syrot') === 'STOPPED');
+    sc('delete', 'syrot');
+  });
+
+  it('a bad configuration file stops the service at once and is reported in service-host.log beside it', async () => {
+    fs.writeFileSync(path.join(sy, 'sybad.conf'), 'program=C:\\sy\\service-test-child.exe\r\nmystery=1\r\n');
+    assert.equal(sc('create', 'sybad', 'binPath=', 'C:\\sy\\dir with space\\switchyard-service.exe --conf C:\\sy\\sybad.conf').code, 0);
+    sc('start', 'sybad');
+    await until('the error in the log', () => read('service-host.log').includes('sybad') || read('service-host.log').includes('unknown key'));
+    assert.match(read('service-host.log'), /start failed: configuration file: line 2: unknown key "mystery"\n/);
+    await until('STOPPED', () => state('sybad') === 'STOPPED');
+    sc('delete', 'sybad');
+  });
+
   it('killing the host process kills the child (job object with kill-on-close)', async () => {
     conf('sykill', ['--ignore-stop']);
     assert.equal(sc('start', 'sykill').code, 0);
