@@ -22,6 +22,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/version'),
   () => require('./commands/lab'),
   () => require('./commands/agent'),
+  () => require('./commands/service'),
 ];
 
 export function buildProgram(): Command {

@@ -77,16 +77,32 @@ export function register(program: Command): void {
         if (name === 'AgentConfigError' || name === 'SubnetSourceUnavailableError') throw new UsageError((e as Error).message);
         throw e;
       }
+      const { notifyReady, notifyStopping } = require('../../agent/platform/sd-notify') as typeof import('../../agent/platform/sd-notify');
+      const { watchServiceStop } = require('../../agent/platform/stop-signal') as typeof import('../../agent/platform/stop-signal');
+      // systemd (Type=notify) orders kubelet after us only once READY=1 is sent: send it when the network, the
+      // host endpoint and the CNI config exist, which may be after start returns (e.g. a peer or the API late).
+      let readyTimer: NodeJS.Timeout | undefined;
+      const announceReady = () => {
+        if (running.agent.readiness().ready) return void notifyReady().catch(() => false);
+        readyTimer = setTimeout(announceReady, 1000);
+      };
+      announceReady();
       await new Promise<void>((resolve) => {
+        let unwatchService = () => {};
         const onStop = (sig: string) => {
           process.removeListener('SIGTERM', term);
           process.removeListener('SIGINT', int);
           process.removeListener('SIGHUP', hup);
+          unwatchService();
+          if (readyTimer) clearTimeout(readyTimer);
+          void notifyStopping().catch(() => false);
           void running.stop().then(resolve, (e: Error) => {
             process.stderr.write(`switchyard agent: stop after ${sig}: ${e.message}\n`);
             resolve();
           });
         };
+        // The Windows service host asks for a stop on our stdin (SWITCHYARD_SERVICE_STOP=stdin): same path.
+        unwatchService = watchServiceStop((why) => onStop(why));
         const term = () => onStop('SIGTERM');
         const int = () => onStop('SIGINT');
         const hup = () => {
