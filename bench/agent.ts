@@ -24,7 +24,14 @@ const fmt = (xs: number[]) => `median ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs
 function lease(i: number): NodeLease {
   const a = Math.floor(i / 250);
   const b = i % 250;
-  return { node: `peer${i}`, subnet: `10.${100 + a}.${b}.0/24`, publicIp: `192.168.${a}.${b + 2}`, backendType: 'vxlan', vni: 4096, vtepMac: `0e:5a:c0:a8:${a.toString(16).padStart(2, '0')}:${(b + 2).toString(16).padStart(2, '0')}` };
+  return {
+    node: `peer${i}`,
+    subnet: `10.${100 + a}.${b}.0/24`,
+    publicIp: `192.168.${a}.${b + 2}`,
+    backendType: 'vxlan',
+    vni: 4096,
+    vtepMac: `0e:5a:c0:a8:${a.toString(16).padStart(2, '0')}:${(b + 2).toString(16).padStart(2, '0')}`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -40,11 +47,17 @@ async function main(): Promise<void> {
     try {
       const config = buildAgentConfig({
         file: {
-          node: 'bench', podCIDR: '10.1.1.0/24', publicIP: '192.168.250.1', metricsAddress: '',
+          node: 'bench',
+          podCIDR: '10.1.1.0/24',
+          publicIP: '192.168.250.1',
+          metricsAddress: '',
           netConf: { Network: '10.0.0.0/8', Backend: { Type: 'vxlan' } },
           cni: { confDir: path.join(dir, 'net.d'), binDir: '', ipamDataDir: path.join(dir, 'ipam') },
         },
-        flags: {}, hostname: 'bench', platform: 'linux', env: {},
+        flags: {},
+        hostname: 'bench',
+        platform: 'linux',
+        env: {},
       });
       const log = createAgentLogger({ silent: true });
       const svc = await openDataplane({ kind: 'memory', statePath: path.join(dir, 'hns.json'), env: {} });
@@ -58,7 +71,11 @@ async function main(): Promise<void> {
       const current: NodeLease[] = [];
       for (let i = 0; i < peers; i++) {
         current.push(lease(i));
-        const programmed = new Promise<void>((resolve) => running.agent.onReconcile((r) => { if (r.steps.some((s) => s.includes(`RemoteSubnetRoute ${lease(i).subnet} missing`))) resolve(); }));
+        const programmed = new Promise<void>((resolve) =>
+          running.agent.onReconcile((r) => {
+            if (r.steps.some((s) => s.includes(`RemoteSubnetRoute ${lease(i).subnet} missing`))) resolve();
+          }),
+        );
         t = process.hrtime.bigint();
         source.setPeers([...current]);
         await programmed;
@@ -75,7 +92,8 @@ async function main(): Promise<void> {
       source.setPeers([...current]);
       const r = await running.agent.reconcileNow('bench');
       all.push(ms(t));
-      if (running.agent.status().peers.filter((p) => p.state === 'programmed').length !== peers) throw new Error(`not all peers programmed: ${r.steps.length} steps`);
+      if (running.agent.status().peers.filter((p) => p.state === 'programmed').length !== peers)
+        throw new Error(`not all peers programmed: ${r.steps.length} steps`);
 
       await running.stop();
       source = new StaticSubnetSource(config.podCidr!, current);

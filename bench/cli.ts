@@ -40,19 +40,36 @@ async function main(): Promise<void> {
   console.log(`switchyard --help:                ${stats(Array.from({ length: runs }, () => time(['--help'])))}`);
   console.log(`switchyard network list:          ${stats(Array.from({ length: runs }, () => time(['network', 'list'])))}`);
   console.log(`switchyard network list -o yaml:  ${stats(Array.from({ length: runs }, () => time(['network', 'list', '-o', 'yaml'])))}`);
-  console.log(`switchyard endpoint create:       ${stats(Array.from({ length: runs }, (_, i) => time(['endpoint', 'create', '--network', 'cbr0', '--name', `seq-${i}`])))}`);
+  console.log(
+    `switchyard endpoint create:       ${stats(Array.from({ length: runs }, (_, i) => time(['endpoint', 'create', '--network', 'cbr0', '--name', `seq-${i}`])))}`,
+  );
 
   const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [MAIN, 'endpoint', 'create', '--network', 'cbr0', '--name', `par-${i}`], { env, stdio: 'ignore' });
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
-  })));
+  await Promise.all(
+    Array.from(
+      { length: 20 },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const c = spawn(process.execPath, [MAIN, 'endpoint', 'create', '--network', 'cbr0', '--name', `par-${i}`], {
+            env,
+            stdio: 'ignore',
+          });
+          c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
+        }),
+    ),
+  );
   console.log(`20 concurrent endpoint creates:   ${ms(t0).toFixed(0)} ms wall`);
 
   const doc = stringifyHnsJson({
-    Name: 'pod_flannel.4096', HostComputeNetwork: '5F4B1A6C-3B2E-4D8A-9C71-2E0F8B6D4A10', IpConfigurations: [{ IpAddress: '10.244.1.5' }],
-    Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }], Dns: { Search: ['default.svc.cluster.local'], ServerList: ['10.96.0.10'] },
-    Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } }, { Type: 'SDNROUTE', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } }],
+    Name: 'pod_flannel.4096',
+    HostComputeNetwork: '5F4B1A6C-3B2E-4D8A-9C71-2E0F8B6D4A10',
+    IpConfigurations: [{ IpAddress: '10.244.1.5' }],
+    Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+    Dns: { Search: ['default.svc.cluster.local'], ServerList: ['10.96.0.10'] },
+    Policies: [
+      { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } },
+      { Type: 'SDNROUTE', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
+    ],
     Health: { LastUpdateTime: 132455719049851012n },
   });
   const n = 20000;

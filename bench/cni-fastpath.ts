@@ -45,14 +45,17 @@ function startAgent(socket: string, env: NodeJS.ProcessEnv, netns?: string): Pro
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
-    child.stdout!.once('data', () => resolve({
-      child,
-      stop: () => new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
+    child.stdout!.once('data', () =>
+      resolve({
+        child,
+        stop: () =>
+          new Promise<void>((r) => {
+            if (child.exitCode !== null) return r();
+            child.once('exit', () => r());
+            child.kill('SIGTERM');
+          }),
       }),
-    }));
+    );
   });
 }
 
@@ -103,7 +106,12 @@ interface Route {
   conf: string;
 }
 
-async function podsRun(route: Route, cni: (i: number) => NodeJS.ProcessEnv, width: number, wrap: string[]): Promise<{ add: number[]; del: number[]; addWall: number; delWall: number }> {
+async function podsRun(
+  route: Route,
+  cni: (i: number) => NodeJS.ProcessEnv,
+  width: number,
+  wrap: string[],
+): Promise<{ add: number[]; del: number[]; addWall: number; delWall: number }> {
   let t0 = process.hrtime.bigint();
   const add = await pool(PODS, width, (i) => runOnce(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'ADD' }, route.conf, wrap));
   const addWall = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -113,8 +121,15 @@ async function podsRun(route: Route, cni: (i: number) => NodeJS.ProcessEnv, widt
   return { add, del, addWall, delWall };
 }
 
-function row(label: string, mode: string, r: { add: number[]; del: number[]; addWall: number; delWall: number }, ref?: { add: number[]; del: number[]; addWall: number }): string {
-  const ratio = ref ? `   (ADD ${(pct(r.add, 50) / pct(ref.add, 50)).toFixed(2)}×, DEL ${(pct(r.del, 50) / pct(ref.del, 50)).toFixed(2)}×, wall ${(r.addWall / ref.addWall).toFixed(2)}× of the reference)` : '';
+function row(
+  label: string,
+  mode: string,
+  r: { add: number[]; del: number[]; addWall: number; delWall: number },
+  ref?: { add: number[]; del: number[]; addWall: number },
+): string {
+  const ratio = ref
+    ? `   (ADD ${(pct(r.add, 50) / pct(ref.add, 50)).toFixed(2)}×, DEL ${(pct(r.del, 50) / pct(ref.del, 50)).toFixed(2)}×, wall ${(r.addWall / ref.addWall).toFixed(2)}× of the reference)`
+    : '';
   return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}${ratio}`;
 }
 
@@ -130,33 +145,76 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
     return `/var/run/netns/${name}`;
   };
   try {
-    for (const [mode, width] of [['sequential', 1], [`${PAR}-way`, PAR]] as const) {
+    for (const [mode, width] of [
+      ['sequential', 1],
+      [`${PAR}-way`, PAR],
+    ] as const) {
       let ref: Awaited<ReturnType<typeof podsRun>> | undefined;
       for (const kind of ['reference', 'node', 'agent'] as const) {
         const r = `${tag}${width}${kind[0]}`;
         const nodeNs = addNs(`syfp${r}`);
         execFileSync('ip', ['-n', `syfp${r}`, 'link', 'set', 'lo', 'up']);
-        const runEnv: NodeJS.ProcessEnv = { ...env, SWITCHYARD_DATAPLANE: 'linux', SWITCHYARD_LINUX_STATE: path.join(dir, `state-${r}.json`) };
+        const runEnv: NodeJS.ProcessEnv = {
+          ...env,
+          SWITCHYARD_DATAPLANE: 'linux',
+          SWITCHYARD_LINUX_STATE: path.join(dir, `state-${r}.json`),
+        };
         const podNs = Array.from({ length: PODS }, (_, i) => addNs(`syfp${r}p${i}`));
         let route: Route;
         if (kind === 'reference') {
           route = {
-            label: 'reference bridge + host-local', file: path.join(REF_BIN, 'bridge'), env: runEnv,
-            conf: JSON.stringify({ cniVersion: '1.0.0', name: `ref${r}`, type: 'bridge', bridge: `cni${r}`.slice(0, 15), isGateway: true, ipMasq: false, ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, `ref${r}`) } }),
+            label: 'reference bridge + host-local',
+            file: path.join(REF_BIN, 'bridge'),
+            env: runEnv,
+            conf: JSON.stringify({
+              cniVersion: '1.0.0',
+              name: `ref${r}`,
+              type: 'bridge',
+              bridge: `cni${r}`.slice(0, 15),
+              isGateway: true,
+              ipMasq: false,
+              ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, `ref${r}`) },
+            }),
           };
         } else {
           const dp = await openDataplane({ kind: 'linux', env: { ...runEnv, SWITCHYARD_LINUX_NETNS: nodeNs } });
-          await dp.createNetwork({ Name: `net${r}`, Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
+          await dp.createNetwork({
+            Name: `net${r}`,
+            Type: 'L2Bridge',
+            Ipams: [
+              {
+                Type: 'Static',
+                Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+              },
+            ],
+          });
           await dp.close();
-          const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'sy', type: 'switchyard', mode: 'l2bridge', network: `net${r}`, ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) } });
+          const conf = JSON.stringify({
+            cniVersion: '1.0.0',
+            name: 'sy',
+            type: 'switchyard',
+            mode: 'l2bridge',
+            network: `net${r}`,
+            ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) },
+          });
           if (kind === 'node') route = { label: 'switchyard, Node entrypoint', file: path.join(NODE_BIN, 'switchyard'), env: runEnv, conf };
           else {
             const socket = path.join(dir, `agent-${r}`, 'agent.sock');
             agents.push(await startAgent(socket, runEnv, nodeNs));
-            route = { label: 'switchyard, native → agent', file: path.join(SHIM_BIN, 'switchyard'), env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket }, conf };
+            route = {
+              label: 'switchyard, native → agent',
+              file: path.join(SHIM_BIN, 'switchyard'),
+              env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket },
+              conf,
+            };
           }
         }
-        const cni = (i: number) => ({ CNI_CONTAINERID: `c${r}${i}`, CNI_NETNS: podNs[i], CNI_IFNAME: 'eth0', CNI_PATH: kind === 'reference' ? REF_BIN : NODE_BIN });
+        const cni = (i: number) => ({
+          CNI_CONTAINERID: `c${r}${i}`,
+          CNI_NETNS: podNs[i],
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: kind === 'reference' ? REF_BIN : NODE_BIN,
+        });
         const res = await podsRun(route, cni, width, ['nsenter', `--net=${nodeNs}`]);
         if (kind === 'reference') ref = res;
         rows.push(row(route.label, mode, res, kind === 'reference' ? undefined : ref));
@@ -173,28 +231,52 @@ async function memoryPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[
   const rows: string[] = [];
   const agents: Agent[] = [];
   try {
-    for (const [mode, width] of [['sequential', 1], [`${PAR}-way`, PAR]] as const) {
+    for (const [mode, width] of [
+      ['sequential', 1],
+      [`${PAR}-way`, PAR],
+    ] as const) {
       for (const kind of ['node', 'agent'] as const) {
         const d = path.join(dir, `mem-${kind}-${width}`);
         fs.mkdirSync(d);
         const callLog = path.join(d, 'calls.jsonl');
         const memEnv: NodeJS.ProcessEnv = { ...env, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: path.join(d, 'hns.json') };
         const s = await openDataplane({ kind: 'memory', env: memEnv });
-        await s.v1!.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+        await s.v1!.call('POST', '/networks/', {
+          Name: 'cbr0',
+          Type: 'L2Bridge',
+          Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }],
+        });
         const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
         await s.close();
-        const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: path.join(d, 'ipam') } });
+        const conf = JSON.stringify({
+          cniVersion: '1.0.0',
+          name: 'cbr0',
+          type: 'win-bridge',
+          apiVersion: 2,
+          ipMasqNetwork: '10.244.0.0/16',
+          ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: path.join(d, 'ipam') },
+        });
         const runEnv = { ...memEnv, SWITCHYARD_CALL_LOG: callLog };
         let route: Route;
-        if (kind === 'node') route = { label: 'win-bridge v2, Node entrypoint', file: path.join(NODE_BIN, 'win-bridge'), env: runEnv, conf };
+        if (kind === 'node')
+          route = { label: 'win-bridge v2, Node entrypoint', file: path.join(NODE_BIN, 'win-bridge'), env: runEnv, conf };
         else {
           const socket = path.join(d, 'run', 'agent.sock');
           agents.push(await startAgent(socket, memEnv));
-          route = { label: 'win-bridge v2, native → agent', file: path.join(SHIM_BIN, 'win-bridge'), env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket }, conf };
+          route = {
+            label: 'win-bridge v2, native → agent',
+            file: path.join(SHIM_BIN, 'win-bridge'),
+            env: { ...runEnv, SWITCHYARD_AGENT_SOCKET: socket },
+            conf,
+          };
         }
         const cni = (i: number) => ({ CNI_CONTAINERID: `m${i}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: NODE_BIN });
         const res = await podsRun(route, cni, width, []);
-        const calls = fs.readFileSync(callLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op: string });
+        const calls = fs
+          .readFileSync(callLog, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { op: string });
         const perPod = calls.length / PODS;
         // The first ADD's calls: sequential runs log one call after another, the ADD ending with its attach.
         const addOps = calls.slice(0, calls.findIndex((c) => c.op === 'attachEndpoint') + 1).map((c) => c.op);
@@ -228,7 +310,9 @@ async function main(): Promise<void> {
     }
     console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
     for (const r of start) console.log(r);
-    console.log(`\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs), every executable through nsenter into the node netns`);
+    console.log(
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs), every executable through nsenter into the node netns`,
+    );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);
     for (const r of await memoryPlane(dir, env)) console.log(r);

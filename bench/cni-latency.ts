@@ -28,25 +28,50 @@ const SCENARIOS: Scenario[] = [
     label: 'win-bridge v2 (HCN), switchyard-ipam in process',
     plugin: 'win-bridge',
     netns: (ns) => ns,
-    conf: (d) => ({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d } }),
+    conf: (d) => ({
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipMasqNetwork: '10.244.0.0/16',
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d },
+    }),
   },
   {
     label: 'win-bridge v1 (HNS), switchyard-ipam in process',
     plugin: 'win-bridge',
     netns: () => 'none',
-    conf: (d) => ({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', ipMasqNetwork: '10.244.0.0/16', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d } }),
+    conf: (d) => ({
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      ipMasqNetwork: '10.244.0.0/16',
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d },
+    }),
   },
   {
     label: 'win-bridge v2, host-local delegated (Debian binary)',
     plugin: 'win-bridge',
     netns: (ns) => ns,
-    conf: (d) => ({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'host-local', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d } }),
+    conf: (d) => ({
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipam: { type: 'host-local', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d },
+    }),
   },
   {
     label: 'switchyard l2bridge, switchyard-ipam in process',
     plugin: 'switchyard',
     netns: (ns) => ns,
-    conf: (d) => ({ cniVersion: '1.1.0', name: 'cbr0', type: 'switchyard', mode: 'l2bridge', ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d } }),
+    conf: (d) => ({
+      cniVersion: '1.1.0',
+      name: 'cbr0',
+      type: 'switchyard',
+      mode: 'l2bridge',
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: d },
+    }),
   },
 ];
 
@@ -62,8 +87,6 @@ function once(plugin: string, env: NodeJS.ProcessEnv, stdin: string): Promise<{ 
   });
 }
 
-
-
 function countCalls(file: string): number {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 }
@@ -74,17 +97,28 @@ async function scenario(sc: Scenario): Promise<string[]> {
   const callLog = path.join(dir, 'calls.log');
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: state };
   const s = await openDataplane({ kind: 'memory', statePath: state, env: base });
-  await s.v1!.call('POST', '/networks/', { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+  await s.v1!.call('POST', '/networks/', {
+    Name: 'cbr0',
+    Type: 'L2Bridge',
+    Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }],
+  });
   const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
   await s.close();
   const rows: string[] = [];
   try {
-    for (const [mode, width] of [['sequential', 1], [`${PAR}-way parallel`, PAR]] as const) {
+    for (const [mode, width] of [
+      ['sequential', 1],
+      [`${PAR}-way parallel`, PAR],
+    ] as const) {
       const stdin = JSON.stringify(sc.conf(path.join(dir, `ipam-${width}`)));
       const env = (cmd: string, i: number): NodeJS.ProcessEnv => ({
         ...base,
         ...(width === 1 ? { SWITCHYARD_CALL_LOG: callLog } : {}),
-        CNI_COMMAND: cmd, CNI_CONTAINERID: `pod${width}-${i}`, CNI_NETNS: sc.netns(ns), CNI_IFNAME: 'eth0', CNI_PATH: `${BIN}:/usr/lib/cni`,
+        CNI_COMMAND: cmd,
+        CNI_CONTAINERID: `pod${width}-${i}`,
+        CNI_NETNS: sc.netns(ns),
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: `${BIN}:/usr/lib/cni`,
       });
       fs.rmSync(callLog, { force: true });
       const adds = await pool(PODS, width, (i) => once(sc.plugin, env('ADD', i), stdin));
@@ -97,7 +131,9 @@ async function scenario(sc: Scenario): Promise<string[]> {
       const a = adds.map((r) => r.ms);
       const d = dels.map((r) => r.ms);
       const calls = width === 1 ? `${(addCalls / PODS).toFixed(1)} / ${(delCalls / PODS).toFixed(1)}` : '';
-      rows.push(`| ${sc.label} | ${mode} | ${pct(a, 50).toFixed(1)} | ${pct(a, 95).toFixed(1)} | ${pct(d, 50).toFixed(1)} | ${pct(d, 95).toFixed(1)} | ${calls} |`);
+      rows.push(
+        `| ${sc.label} | ${mode} | ${pct(a, 50).toFixed(1)} | ${pct(a, 95).toFixed(1)} | ${pct(d, 50).toFixed(1)} | ${pct(d, 95).toFixed(1)} | ${calls} |`,
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

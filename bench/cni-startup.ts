@@ -67,7 +67,9 @@ async function main(): Promise<void> {
     }
     const base: NodeJS.ProcessEnv = { PATH: process.env.PATH };
 
-    console.log(`CNI executable start-up, ${RUNS} sequential runs each, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}`);
+    console.log(
+      `CNI executable start-up, ${RUNS} sequential runs each, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}`,
+    );
     console.log('');
     console.log('| what | plain bundle (before) | loader, no cache | loader + code cache (as built) |');
     console.log('|---|---|---|---|');
@@ -81,24 +83,48 @@ async function main(): Promise<void> {
     const state = path.join(dir, 'hns.json');
     const s = await openDataplane({ kind: 'memory', statePath: state, env: { ...base, SWITCHYARD_STATE: state } });
     await s.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 },
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      SchemaVersion: { Major: 2, Minor: 0 },
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
     });
     const ns = (await s.createNamespace({ Type: 'Host', SchemaVersion: { Major: 2, Minor: 0 } })).ID!;
     await s.close();
     const conf = JSON.stringify({
-      cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.244.0.0/16',
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipMasqNetwork: '10.244.0.0/16',
       ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: path.join(dir, 'ipam') },
     });
     let pod = 0;
     const addDel = (bin: string) => () => {
-      const env = { ...base, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: state, CNI_CONTAINERID: `pod${pod++}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: bin };
-      return time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'ADD' }, conf) + time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'DEL' }, conf);
+      const env = {
+        ...base,
+        SWITCHYARD_DATAPLANE: 'memory',
+        SWITCHYARD_STATE: state,
+        CNI_CONTAINERID: `pod${pod++}`,
+        CNI_NETNS: ns,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: bin,
+      };
+      return (
+        time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'ADD' }, conf) +
+        time(path.join(bin, 'win-bridge'), [], { ...env, CNI_COMMAND: 'DEL' }, conf)
+      );
     };
     const cells = measure(addDel(plain), addDel(bare), addDel(BIN));
     console.log(`| win-bridge v2 ADD+DEL, memory emulator, in-process IPAM | ${cells.map(cell).join(' | ')} |`);
     if (fs.existsSync(HOST_LOCAL)) {
-      console.log(`| reference: ${HOST_LOCAL} VERSION | ${cell(measure(() => time(HOST_LOCAL, [], { ...base, CNI_COMMAND: 'VERSION' }))[0])} | | |`);
+      console.log(
+        `| reference: ${HOST_LOCAL} VERSION | ${cell(measure(() => time(HOST_LOCAL, [], { ...base, CNI_COMMAND: 'VERSION' }))[0])} | | |`,
+      );
     }
   } finally {
     fs.rmSync(bare, { recursive: true, force: true });

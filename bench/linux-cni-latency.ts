@@ -19,9 +19,22 @@ const tag = crypto.randomBytes(2).toString('hex');
 const REF_BIN = '/usr/lib/cni';
 const SY_BIN = path.resolve(__dirname, '../cni/bin');
 
-interface Plugin { label: string; bin: string; type: string; conf: (run: string) => object }
+interface Plugin {
+  label: string;
+  bin: string;
+  type: string;
+  conf: (run: string) => object;
+}
 
-function run(plugin: Plugin, nodeNs: string, command: 'ADD' | 'DEL', id: string, podNs: string, conf: string, env: NodeJS.ProcessEnv): Promise<number> {
+function run(
+  plugin: Plugin,
+  nodeNs: string,
+  command: 'ADD' | 'DEL',
+  id: string,
+  podNs: string,
+  conf: string,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const child = spawn('nsenter', [`--net=${nodeNs}`, path.join(plugin.bin, plugin.type)], {
@@ -39,8 +52,6 @@ function run(plugin: Plugin, nodeNs: string, command: 'ADD' | 'DEL', id: string,
     child.stdin.end(conf);
   });
 }
-
-
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -64,15 +75,37 @@ async function main(): Promise<void> {
   try {
     const plugins: Plugin[] = [
       {
-        label: 'reference bridge + host-local', bin: REF_BIN, type: 'bridge',
-        conf: (r) => ({ cniVersion: '1.0.0', name: `ref${r}`, type: 'bridge', bridge: `cni${r}`.slice(0, 15), isGateway: true, ipMasq: false, ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, 'ref') } }),
+        label: 'reference bridge + host-local',
+        bin: REF_BIN,
+        type: 'bridge',
+        conf: (r) => ({
+          cniVersion: '1.0.0',
+          name: `ref${r}`,
+          type: 'bridge',
+          bridge: `cni${r}`.slice(0, 15),
+          isGateway: true,
+          ipMasq: false,
+          ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, 'ref') },
+        }),
       },
       {
-        label: 'switchyard l2bridge + switchyard-ipam', bin: SY_BIN, type: 'switchyard',
-        conf: (r) => ({ cniVersion: '1.0.0', name: 'sy', type: 'switchyard', mode: 'l2bridge', network: `net${r}`, ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) } }),
+        label: 'switchyard l2bridge + switchyard-ipam',
+        bin: SY_BIN,
+        type: 'switchyard',
+        conf: (r) => ({
+          cniVersion: '1.0.0',
+          name: 'sy',
+          type: 'switchyard',
+          mode: 'l2bridge',
+          network: `net${r}`,
+          ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) },
+        }),
       },
     ];
-    for (const [mode, width] of [['sequential', 1], [`${parallel}-way parallel`, parallel]] as const) {
+    for (const [mode, width] of [
+      ['sequential', 1],
+      [`${parallel}-way parallel`, parallel],
+    ] as const) {
       for (const plugin of plugins) {
         const r = `${tag}${width}${plugin.type[0]}`;
         const nodeNs = addNs(`sybc${r}`);
@@ -82,14 +115,25 @@ async function main(): Promise<void> {
         if (plugin.type === 'switchyard') {
           // The network the node agent would have created: the same bridge + gateway the reference makes on first ADD.
           const dp = await openDataplane({ kind: 'linux', env: { ...runEnv, SWITCHYARD_LINUX_NETNS: nodeNs } });
-          await dp.createNetwork({ Name: `net${r}`, Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
+          await dp.createNetwork({
+            Name: `net${r}`,
+            Type: 'L2Bridge',
+            Ipams: [
+              {
+                Type: 'Static',
+                Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+              },
+            ],
+          });
           await dp.close();
         }
         const podNs = Array.from({ length: pods }, (_, i) => addNs(`sybc${r}p${i}`));
         const conf = JSON.stringify(plugin.conf(r));
         const add = await pool(pods, width, (i) => run(plugin, nodeNs, 'ADD', `c${r}${i}`, podNs[i], conf, runEnv));
         const del = await pool(pods, width, (i) => run(plugin, nodeNs, 'DEL', `c${r}${i}`, podNs[i], conf, runEnv));
-        rows.push(`${plugin.label.padEnd(38)} ${mode.padEnd(17)} ADD ${pct(add, 50).toFixed(1).padStart(6)} / ${pct(add, 95).toFixed(1).padStart(6)}   DEL ${pct(del, 50).toFixed(1).padStart(6)} / ${pct(del, 95).toFixed(1).padStart(6)}`);
+        rows.push(
+          `${plugin.label.padEnd(38)} ${mode.padEnd(17)} ADD ${pct(add, 50).toFixed(1).padStart(6)} / ${pct(add, 95).toFixed(1).padStart(6)}   DEL ${pct(del, 50).toFixed(1).padStart(6)} / ${pct(del, 95).toFixed(1).padStart(6)}`,
+        );
       }
     }
   } finally {

@@ -14,13 +14,22 @@ const seconds = intArg(0, 'seconds', 3);
 const tag = crypto.randomBytes(2).toString('hex');
 
 async function iperf(serverNs: string, clientNs: string, ip: string): Promise<number> {
-  const server = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '--forceflush', '-B', ip], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '--forceflush', '-B', ip], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`iperf3 server in ${serverNs} did not start`)), 10_000);
-    server.stdout!.on('data', (d) => { if (/listening/i.test(d.toString())) { clearTimeout(t); resolve(); } });
+    server.stdout!.on('data', (d) => {
+      if (/listening/i.test(d.toString())) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
   });
   try {
-    const out = execFileSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-J', '-c', ip, '-t', String(seconds)], { timeout: (seconds + 15) * 1000 }).toString();
+    const out = execFileSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-J', '-c', ip, '-t', String(seconds)], {
+      timeout: (seconds + 15) * 1000,
+    }).toString();
     return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
   } finally {
     server.kill();
@@ -121,7 +130,9 @@ async function main(): Promise<void> {
   console.log(`iperf3, 1 TCP stream, ${seconds} s each, netns to netns`);
   for (const [name, gbps] of rows) {
     const ceiling = name.includes('VXLAN') || name.includes('Overlay, across') ? vxlan : veth;
-    const pct = name.includes('ceiling') ? '' : `  (${Math.round((gbps / ceiling) * 100)} % of ${ceiling === vxlan ? 'raw VXLAN' : 'raw veth'})`;
+    const pct = name.includes('ceiling')
+      ? ''
+      : `  (${Math.round((gbps / ceiling) * 100)} % of ${ceiling === vxlan ? 'raw VXLAN' : 'raw veth'})`;
     console.log(`${name.padEnd(46)} ${gbps.toFixed(2).padStart(6)} Gbit/s${pct}`);
   }
 }

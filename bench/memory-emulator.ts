@@ -23,8 +23,15 @@ async function main(): Promise<void> {
   try {
     const hns = openMemory({ statePath, env: {} });
     const net = await hns.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 },
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.128.0.0/16', Routes: [{ NextHop: '10.128.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      SchemaVersion: { Major: 2, Minor: 0 },
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.128.0.0/16', Routes: [{ NextHop: '10.128.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
     });
     console.log(`createEndpoint (lock, read, validate, atomic write with fsync), by state size:`);
     const checkpoints = new Set([1, 10, 100, 500, 1000, 2000, 5000].filter((n) => n <= total).concat([total]));
@@ -41,7 +48,9 @@ async function main(): Promise<void> {
       });
       if (checkpoints.has(i)) {
         const per = ms(batchStart) / (i - batchFrom);
-        console.log(`  endpoints ${String(batchFrom + 1).padStart(5)}-${String(i).padEnd(5)} ${per.toFixed(2)} ms/call  state ${(fs.statSync(statePath).size / 1024).toFixed(0)} KiB`);
+        console.log(
+          `  endpoints ${String(batchFrom + 1).padStart(5)}-${String(i).padEnd(5)} ${per.toFixed(2)} ms/call  state ${(fs.statSync(statePath).size / 1024).toFixed(0)} KiB`,
+        );
         batchStart = process.hrtime.bigint();
         batchFrom = i;
       }
@@ -55,7 +64,8 @@ async function main(): Promise<void> {
     console.log(`v1 GET /endpoints/ with ${total} endpoints: ${(ms(t0) / reads).toFixed(2)} ms/call`);
 
     // A fresh process, as each CNI invocation is: load the module, open, one query, one mutation.
-    const script = `const t=process.hrtime.bigint();const {openMemory}=require(${JSON.stringify(path.resolve(__dirname, '../src/dataplane/memory'))});` +
+    const script =
+      `const t=process.hrtime.bigint();const {openMemory}=require(${JSON.stringify(path.resolve(__dirname, '../src/dataplane/memory'))});` +
       `const h=openMemory({statePath:${JSON.stringify(statePath)},env:{}});const l=Number(process.hrtime.bigint()-t)/1e6;` +
       `(async()=>{await h.listNetworks();const e=await h.createEndpoint(${JSON.stringify(net.ID)},{});await h.deleteEndpoint(e.ID);` +
       `process.stdout.write(JSON.stringify({load:l,total:Number(process.hrtime.bigint()-t)/1e6}))})()`;
@@ -73,8 +83,10 @@ async function main(): Promise<void> {
       totals.push(tt);
     }
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    console.log(`fresh process (state with ${total} endpoints), median of ${runs}: module load ${med(loads).toFixed(1)} ms, ` +
-      `load + list + create + delete ${med(totals).toFixed(1)} ms, whole process ${med(walls).toFixed(1)} ms`);
+    console.log(
+      `fresh process (state with ${total} endpoints), median of ${runs}: module load ${med(loads).toFixed(1)} ms, ` +
+        `load + list + create + delete ${med(totals).toFixed(1)} ms, whole process ${med(walls).toFixed(1)} ms`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -30,18 +30,29 @@ async function bench(kind: 'hcn' | 'powershell', n: number): Promise<void> {
   const t0 = Date.now();
   const open = kind === 'hcn' ? require('../src/dataplane/windows/hcn').open : require('../src/dataplane/windows/powershell').open;
   const env = { ...process.env, SWITCHYARD_HCN_LIBRARY: STUB, SWITCHYARD_PWSH: PWSH };
-  const hns: HostNetworkService = await open(resolveOptions({ kind, hcnLibrary: STUB, vmcomputeLibrary: STUB, statePath: '/nonexistent', env }));
+  const hns: HostNetworkService = await open(
+    resolveOptions({ kind, hcnLibrary: STUB, vmcomputeLibrary: STUB, statePath: '/nonexistent', env }),
+  );
   await hns.version();
   console.log(`${`${kind}: open + first call (session start, Add-Type)`.padEnd(48)} ${String(Date.now() - t0).padStart(8)} ms`);
-  const net = await hns.createNetwork({ Name: `bench-${kind}`, Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.0.0/16' }] }] });
+  const net = await hns.createNetwork({
+    Name: `bench-${kind}`,
+    Type: 'L2Bridge',
+    Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.0.0/16' }] }],
+  });
   const ids: string[] = [];
   await time(`${kind}: createEndpoint`, n, async () => {
-    const ep = await hns.createEndpoint(net.ID!, { Name: `ep-${ids.length}`, IpConfigurations: [{ IpAddress: `10.244.${(ids.length >> 8) & 255}.${(ids.length & 255) + 0}` }] });
+    const ep = await hns.createEndpoint(net.ID!, {
+      Name: `ep-${ids.length}`,
+      IpConfigurations: [{ IpAddress: `10.244.${(ids.length >> 8) & 255}.${(ids.length & 255) + 0}` }],
+    });
     ids.push(ep.ID!);
   });
   await time(`${kind}: getEndpoint`, n, (i) => hns.getEndpoint(ids[i % ids.length]));
   await time(`${kind}: getNetwork`, n, () => hns.getNetwork(net.ID!));
-  await time(`${kind}: listEndpoints (${ids.length}) filtered by network`, Math.max(3, Math.floor(n / 20)), () => hns.listEndpoints(buildQuery({ VirtualNetwork: net.ID! })));
+  await time(`${kind}: listEndpoints (${ids.length}) filtered by network`, Math.max(3, Math.floor(n / 20)), () =>
+    hns.listEndpoints(buildQuery({ VirtualNetwork: net.ID! })),
+  );
   let k = 0;
   await time(`${kind}: deleteEndpoint`, ids.length - 10, async () => hns.deleteEndpoint(ids[k++]));
   while (k < ids.length) await hns.deleteEndpoint(ids[k++]);

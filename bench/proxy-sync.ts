@@ -25,11 +25,15 @@ const podIp = (i: number) => `10.244.${1 + Math.floor(i / 250)}.${2 + (i % 250)}
 const svcIp = (i: number) => `10.96.${Math.floor(i / 250)}.${2 + (i % 250)}`;
 
 function svc(i: number): V1Service {
-  return { metadata: { name: `svc-${i}`, namespace: 'bench' }, spec: { type: 'ClusterIP', clusterIP: svcIp(i), ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] } } as V1Service;
+  return {
+    metadata: { name: `svc-${i}`, namespace: 'bench' },
+    spec: { type: 'ClusterIP', clusterIP: svcIp(i), ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+  } as V1Service;
 }
 function slice(i: number, pods: number[]): V1EndpointSlice {
   return {
-    addressType: 'IPv4', metadata: { name: `svc-${i}-x`, namespace: 'bench', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+    addressType: 'IPv4',
+    metadata: { name: `svc-${i}-x`, namespace: 'bench', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
     endpoints: pods.map((p) => ({ addresses: [podIp(p)], nodeName: NODE, conditions: { ready: true } })),
     ports: [{ name: '', port: 8080, protocol: 'TCP' }],
   } as V1EndpointSlice;
@@ -43,12 +47,23 @@ async function main(): Promise<void> {
   try {
     const hns = await openDataplane({ kind: 'memory', statePath: path.join(dir, 'hns.json'), callLog, env: {} });
     const net = await hns.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { ...SCHEMA_V2 },
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      SchemaVersion: { ...SCHEMA_V2 },
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
     });
     const local = new Map<string, string>();
     for (let p = 0; p < PODS; p++) {
-      const ep = await hns.createEndpoint(net.ID!, { Name: `pod${p}`, IpConfigurations: [{ IpAddress: podIp(p), PrefixLength: 16 }], SchemaVersion: { ...SCHEMA_V2 } });
+      const ep = await hns.createEndpoint(net.ID!, {
+        Name: `pod${p}`,
+        IpConfigurations: [{ IpAddress: podIp(p), PrefixLength: 16 }],
+        SchemaVersion: { ...SCHEMA_V2 },
+      });
       local.set(podIp(p), ep.ID!);
     }
     const services = Array.from({ length: N }, (_, i) => svc(i));
@@ -56,12 +71,29 @@ async function main(): Promise<void> {
     console.log(`service proxy, memory data plane (state in ${base}): ${N} ClusterIP Services × 2 local endpoints, ${PODS} pods`);
 
     let t0 = performance.now();
-    const facts = { nodeName: NODE, nodeIPs: ['192.168.0.10'], networkType: 'L2Bridge' as const, networkId: net.ID!, features: featuresFor({ Major: 15, Minor: 4 }), localEndpoints: local, remoteSubnets: [] };
+    const facts = {
+      nodeName: NODE,
+      nodeIPs: ['192.168.0.10'],
+      networkType: 'L2Bridge' as const,
+      networkId: net.ID!,
+      features: featuresFor({ Major: 15, Minor: 4 }),
+      localEndpoints: local,
+      remoteSubnets: [],
+    };
     for (let i = 0; i < N; i++) planService(services[i], [slices[i]], facts);
     console.log(`  plan only (pure core, all Services):            ${ms(t0).toFixed(0)} ms`);
 
     const own = new MemoryOwnershipStore();
-    const mk = () => new ServiceProxy({ hns, network: { name: 'cbr0' }, nodeName: NODE, nodeIPs: ['192.168.0.10'], ownership: own, coalesceMs: 100, resyncIntervalMs: 0 });
+    const mk = () =>
+      new ServiceProxy({
+        hns,
+        network: { name: 'cbr0' },
+        nodeName: NODE,
+        nodeIPs: ['192.168.0.10'],
+        ownership: own,
+        coalesceMs: 100,
+        resyncIntervalMs: 0,
+      });
     let proxy = mk();
     proxy.replaceAll(services, slices);
     let from = callLogSize(callLog);
@@ -69,7 +101,9 @@ async function main(): Promise<void> {
     await proxy.start();
     const full = ms(t0);
     const fullCalls = summarizeCalls(readCallLog(callLog, from));
-    console.log(`  first full sync (${N} load balancers created):  ${(full / 1000).toFixed(1)} s  (${(full / N).toFixed(2)} ms per LB)  calls ${JSON.stringify(fullCalls)}`);
+    console.log(
+      `  first full sync (${N} load balancers created):  ${(full / 1000).toFixed(1)} s  (${(full / N).toFixed(2)} ms per LB)  calls ${JSON.stringify(fullCalls)}`,
+    );
 
     const direct: number[] = [];
     const timed: number[] = [];
@@ -103,9 +137,15 @@ async function main(): Promise<void> {
       noop.push(ms(t0));
     }
     const kinds = [...new Set(perChange)];
-    console.log(`  single endpoint change, event → modify done, flushed at once: median ${pct(direct, 50).toFixed(2)} ms, p90 ${pct(direct, 90).toFixed(2)} ms (${CHANGES} changes)`);
-    console.log(`  same through the 100 ms coalescing window:      median ${pct(timed, 50).toFixed(1)} ms, p90 ${pct(timed, 90).toFixed(1)} ms`);
-    console.log(`  an event that changes nothing (proxy only):     median ${pct(noop, 50).toFixed(3)} ms, p90 ${pct(noop, 90).toFixed(3)} ms`);
+    console.log(
+      `  single endpoint change, event → modify done, flushed at once: median ${pct(direct, 50).toFixed(2)} ms, p90 ${pct(direct, 90).toFixed(2)} ms (${CHANGES} changes)`,
+    );
+    console.log(
+      `  same through the 100 ms coalescing window:      median ${pct(timed, 50).toFixed(1)} ms, p90 ${pct(timed, 90).toFixed(1)} ms`,
+    );
+    console.log(
+      `  an event that changes nothing (proxy only):     median ${pct(noop, 50).toFixed(3)} ms, p90 ${pct(noop, 90).toFixed(3)} ms`,
+    );
     console.log(`  HNS calls per single change:                    ${kinds.join(' | ')}`);
     await proxy.stop();
 
@@ -115,7 +155,9 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await proxy.start();
     const restart = ms(t0);
-    console.log(`  restart (adopts ${proxy.counters.loadBalancersAdopted} LBs):                 ${(restart / 1000).toFixed(2)} s  calls ${JSON.stringify(summarizeCalls(readCallLog(callLog, from)))}`);
+    console.log(
+      `  restart (adopts ${proxy.counters.loadBalancersAdopted} LBs):                 ${(restart / 1000).toFixed(2)} s  calls ${JSON.stringify(summarizeCalls(readCallLog(callLog, from)))}`,
+    );
     await proxy.stop();
     await hns.close();
   } finally {

@@ -14,7 +14,15 @@ import type { Logger } from '../util/log';
 import type { AgentConfig } from './config';
 import { buildConflist, conflistPresent, defaultSourceBinDir, installBinaries, writeConflist } from './cniconf';
 import type { AgentMetrics, HealthSource } from './metrics';
-import { desiredState, hostEndpointName, networkName, nthHost, placeholderNetwork, PLACEHOLDER_NETWORK, SOURCE_VIP_ENDPOINT } from './network/desired';
+import {
+  desiredState,
+  hostEndpointName,
+  networkName,
+  nthHost,
+  placeholderNetwork,
+  PLACEHOLDER_NETWORK,
+  SOURCE_VIP_ENDPOINT,
+} from './network/desired';
 import { collectStale, HOST_ENDPOINT_ID, openStore, reserveAny, reserveExact, SOURCE_VIP_ID } from './network/reservations';
 import { decidePeers, type PeerDecision } from './peers';
 import type { PlatformTraits } from './platform';
@@ -104,8 +112,11 @@ export class Agent implements HealthSource {
   private announcement(): LocalAnnouncement {
     const b = this.c.netConf.backend;
     return {
-      node: this.c.node, publicIp: this.d.publicIp, backendType: b.type,
-      ...(b.type === 'vxlan' ? { vni: b.vni } : {}), ...(this.vtepMac ? { vtepMac: this.vtepMac } : {}),
+      node: this.c.node,
+      publicIp: this.d.publicIp,
+      backendType: b.type,
+      ...(b.type === 'vxlan' ? { vni: b.vni } : {}),
+      ...(this.vtepMac ? { vtepMac: this.vtepMac } : {}),
     };
   }
 
@@ -223,14 +234,20 @@ export class Agent implements HealthSource {
       if (net.backend.type === 'vxlan' && !this.sourceVip) this.sourceVip = await reserveAny(store, SOURCE_VIP_ID, lease.subnet);
 
       if (!traits.hostEndpoint && this.c.cni.type === 'win-bridge') {
-        problems.push(`cni.type win-bridge hands pods the gateway ${nthHost(lease.subnet, 2)} (the host endpoint), which this data plane does not realize yet: pods would reach only their own subnet; use cni.type switchyard`);
+        problems.push(
+          `cni.type win-bridge hands pods the gateway ${nthHost(lease.subnet, 2)} (the host endpoint), which this data plane does not realize yet: pods would reach only their own subnet; use cni.type switchyard`,
+        );
       }
       const live = await readLive(svc, { loadBalancers: false });
       this.decisions = decidePeers(net, lease, this.d.source.peers());
       this.notePeers();
       const desired = desiredState({
-        net, lease, iface: this.c.iface, providerAddress: traits.sendsProviderAddress ? this.d.publicIp : undefined,
-        hostEndpointIp: traits.hostEndpoint ? this.hostIp : undefined, sourceVip: this.sourceVip,
+        net,
+        lease,
+        iface: this.c.iface,
+        providerAddress: traits.sendsProviderAddress ? this.d.publicIp : undefined,
+        hostEndpointIp: traits.hostEndpoint ? this.hostIp : undefined,
+        sourceVip: this.sourceVip,
         peerPolicies: this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
       });
       const p = plan(desired, live);
@@ -248,10 +265,15 @@ export class Agent implements HealthSource {
         const epAfter = (n: string) => applied.find((a) => a.key === `Endpoint/${n}`)?.document?.ID;
         this.hostEndpointId = this.hostIp && traits.hostEndpoint ? epAfter(hostEndpointName(net)) : undefined;
         this.sourceVipId = this.sourceVip ? epAfter(SOURCE_VIP_ENDPOINT) : undefined;
-        this.programmed = new Set([
-          ...desired.networks!.flatMap((n) => [subjectOf(`Network/${n.doc.Name}`), ...(n.doc.Policies ?? []).map((pol) => subjectOf(`Network/${n.doc.Name}`, pol))]),
-          ...desired.endpoints!.map((e) => subjectOf(`Endpoint/${e.doc.Name}`)),
-        ].filter((s) => !p.conflicts.some((cf) => s.startsWith(cf.key))));
+        this.programmed = new Set(
+          [
+            ...desired.networks!.flatMap((n) => [
+              subjectOf(`Network/${n.doc.Name}`),
+              ...(n.doc.Policies ?? []).map((pol) => subjectOf(`Network/${n.doc.Name}`, pol)),
+            ]),
+            ...desired.endpoints!.map((e) => subjectOf(`Endpoint/${e.doc.Name}`)),
+          ].filter((s) => !p.conflicts.some((cf) => s.startsWith(cf.key))),
+        );
         this.problems = problems;
         if (netDoc) await this.afterNetwork(netDoc, live, report);
       }
@@ -276,7 +298,13 @@ export class Agent implements HealthSource {
     if (cf.kind === 'Network') {
       const live = networks.find((n) => n.Name === cf.name);
       const prefix = live?.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix;
-      const detail = cf.fields.map((f) => (f === 'Ipams' ? `Ipams (it has subnet ${prefix ?? 'none'}, this node's is ${this.lease!.subnet})` : f === 'Type' ? `Type (it is ${live?.Type}, the backend needs ${this.c.netConf.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge'})` : f));
+      const detail = cf.fields.map((f) =>
+        f === 'Ipams'
+          ? `Ipams (it has subnet ${prefix ?? 'none'}, this node's is ${this.lease!.subnet})`
+          : f === 'Type'
+            ? `Type (it is ${live?.Type}, the backend needs ${this.c.netConf.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge'})`
+            : f,
+      );
       return `network ${cf.name} (${cf.id}) exists and differs in ${detail.join(', ')}: not recreated (pods may be using it); delete it or fix the node's configuration`;
     }
     return `${cf.kind.toLowerCase()} ${cf.name ?? cf.key} (${cf.id}) exists and differs in ${cf.fields.join(', ')}`;
@@ -285,8 +313,11 @@ export class Agent implements HealthSource {
   private noteStep(s: Step, report: ReconcileReport): void {
     const line = describeStep(s);
     report.steps.push(line);
-    const subjects = s.kind === 'Network' && s.op === 'modify' ? s.change.list.map((p) => ({ subject: subjectOf(s.key, p), kind: String(p.Type) })) : [{ subject: subjectOf(s.key), kind: s.kind }];
-    const adds = s.op === 'create' || (s.kind === 'Network' && s.op === 'modify' && s.change.policies === 'Add') || (s.kind === 'Namespace');
+    const subjects =
+      s.kind === 'Network' && s.op === 'modify'
+        ? s.change.list.map((p) => ({ subject: subjectOf(s.key, p), kind: String(p.Type) }))
+        : [{ subject: subjectOf(s.key), kind: s.kind }];
+    const adds = s.op === 'create' || (s.kind === 'Network' && s.op === 'modify' && s.change.policies === 'Add') || s.kind === 'Namespace';
     const drift = subjects.filter((x) => this.programmed.has(x.subject) && adds);
     if (drift.length > 0 || (s.op === 'delete' && this.programmed.has(subjectOf(s.key)))) {
       report.repairs.push(line);
@@ -316,15 +347,24 @@ export class Agent implements HealthSource {
   }
 
   /** Once the network exists: publish the VtepMAC, collect stale IPAM (boot), write the CNI config. */
-  private async afterNetwork(netDoc: HostComputeNetwork, live: { endpoints: { HostComputeNetwork?: string }[] }, report: ReconcileReport): Promise<void> {
+  private async afterNetwork(
+    netDoc: HostComputeNetwork,
+    live: { endpoints: { HostComputeNetwork?: string }[] },
+    report: ReconcileReport,
+  ): Promise<void> {
     const { log, svc, traits } = this.d;
     const net = this.c.netConf;
     if (net.backend.type === 'vxlan') {
       const dr = findPolicies(netDoc.Policies, 'DrMacAddress')[0];
       let mac = dr ? getCI<string>(dr.Settings, 'Address') : undefined;
-      if (!mac && !dr) mac = (findPolicies((await svc.getNetwork(netDoc.ID!)).Policies, 'DrMacAddress')[0]?.Settings as { Address?: string } | undefined)?.Address;
+      if (!mac && !dr)
+        mac = (findPolicies((await svc.getNetwork(netDoc.ID!)).Policies, 'DrMacAddress')[0]?.Settings as { Address?: string } | undefined)
+          ?.Address;
       const colon = mac?.replace(/-/g, ':').toLowerCase();
-      if (!colon) this.problems.push(`network ${this.networkName} reports no DrMacAddress policy: no VtepMAC to publish, so vxlan peers cannot reach this node's pods yet`);
+      if (!colon)
+        this.problems.push(
+          `network ${this.networkName} reports no DrMacAddress policy: no VtepMAC to publish, so vxlan peers cannot reach this node's pods yet`,
+        );
       if (colon && colon !== this.vtepMac) {
         this.vtepMac = colon;
         await this.d.source.publish(this.announcement());
@@ -335,7 +375,8 @@ export class Agent implements HealthSource {
       this.gcDone = true;
       const eps = (await svc.listEndpoints()).filter((e) => e.HostComputeNetwork?.toLowerCase() === netDoc.ID?.toLowerCase());
       const freed = await collectStale(openStore(this.c.cni.ipamDataDir, this.networkName), this.networkName, eps);
-      if (freed.length) log.info('released IPAM reservations whose endpoint no longer exists', { network: this.networkName, addresses: freed });
+      if (freed.length)
+        log.info('released IPAM reservations whose endpoint no longer exists', { network: this.networkName, addresses: freed });
       void live;
     }
     const hostOk = !traits.hostEndpoint || !!this.hostEndpointId;
@@ -387,15 +428,40 @@ export class Agent implements HealthSource {
       subnetSource: this.d.source.kind,
       ...(this.lease ? { subnet: this.lease.subnet } : {}),
       backend: { type: net.backend.type, ...(net.backend.type === 'vxlan' ? { vni: net.backend.vni, port: net.backend.port } : {}) },
-      network: { name: this.networkName, ...(this.networkId ? { id: this.networkId } : {}), type: net.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge', ready: this.networkOk },
-      ...(this.hostIp && this.d.traits.hostEndpoint ? { hostEndpoint: { name: hostEndpointName(net), ip: this.hostIp, ...(this.hostEndpointId ? { id: this.hostEndpointId } : {}), ready: !!this.hostEndpointId } } : {}),
-      ...(this.sourceVip ? { sourceVip: { ip: this.sourceVip, endpoint: SOURCE_VIP_ENDPOINT, ...(this.sourceVipId ? { id: this.sourceVipId } : {}) } } : {}),
+      network: {
+        name: this.networkName,
+        ...(this.networkId ? { id: this.networkId } : {}),
+        type: net.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge',
+        ready: this.networkOk,
+      },
+      ...(this.hostIp && this.d.traits.hostEndpoint
+        ? {
+            hostEndpoint: {
+              name: hostEndpointName(net),
+              ip: this.hostIp,
+              ...(this.hostEndpointId ? { id: this.hostEndpointId } : {}),
+              ready: !!this.hostEndpointId,
+            },
+          }
+        : {}),
+      ...(this.sourceVip
+        ? { sourceVip: { ip: this.sourceVip, endpoint: SOURCE_VIP_ENDPOINT, ...(this.sourceVipId ? { id: this.sourceVipId } : {}) } }
+        : {}),
       ...(this.vtepMac ? { vtepMac: this.vtepMac } : {}),
       cniConfig: { file: this.c.cni.confDir ? `${this.c.cni.confDir}/${this.c.cni.confName}` : '', written: this.cniWritten },
-      peers: this.decisions.map((x) => ({ node: x.lease.node, subnet: x.lease.subnet, publicIp: x.lease.publicIp, state: x.state, ...(x.reason ? { reason: x.reason } : {}) })),
+      peers: this.decisions.map((x) => ({
+        node: x.lease.node,
+        subnet: x.lease.subnet,
+        publicIp: x.lease.publicIp,
+        state: x.state,
+        ...(x.reason ? { reason: x.reason } : {}),
+      })),
       ...(this.last ? { lastReconcile: this.last } : {}),
       reconciles: this.passes,
-      problems: [...this.problems, ...this.decisions.filter((x) => x.state === 'refused').map((x) => `peer ${x.lease.node} refused: ${x.reason}`)],
+      problems: [
+        ...this.problems,
+        ...this.decisions.filter((x) => x.state === 'refused').map((x) => `peer ${x.lease.node} refused: ${x.reason}`),
+      ],
       ready: r.ready,
       missing: r.missing,
     };

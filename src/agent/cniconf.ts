@@ -20,7 +20,12 @@ export interface ConflistInput {
 
 export function buildConflist(inp: ConflistInput): Record<string, unknown> {
   const { cni, net, lease, networkName } = inp;
-  const ipam: Record<string, unknown> = { type: cni.ipamType, subnet: lease.subnet, routes: [{ dst: '0.0.0.0/0' }], dataDir: cni.ipamDataDir };
+  const ipam: Record<string, unknown> = {
+    type: cni.ipamType,
+    subnet: lease.subnet,
+    routes: [{ dst: '0.0.0.0/0' }],
+    dataDir: cni.ipamDataDir,
+  };
   const svc = cni.serviceCidr;
   const exceptions = [net.network, ...(svc ? [svc] : [])];
   let plugin: Record<string, unknown>;
@@ -37,10 +42,23 @@ export function buildConflist(inp: ConflistInput): Record<string, unknown> {
   } else {
     const policies: unknown[] = [{ name: 'EndpointPolicy', value: { Type: 'OutBoundNAT', Settings: { Exceptions: exceptions } } }];
     if (svc) policies.push({ name: 'EndpointPolicy', value: { Type: 'SDNRoute', Settings: { DestinationPrefix: svc, NeedEncap: true } } });
-    if (cni.type === 'win-bridge' && inp.nodeIp) policies.push({ name: 'EndpointPolicy', value: { Type: 'SDNRoute', Settings: { DestinationPrefix: `${inp.nodeIp}/32`, NeedEncap: true } } });
-    plugin = cni.type === 'win-bridge'
-      ? { type: 'win-bridge', apiVersion: 2, capabilities: { portMappings: true, dns: true }, ipMasqNetwork: net.network, ipam, policies }
-      : { type: 'win-overlay', apiVersion: 2, capabilities: { portMappings: true, dns: true }, ipMasq: true, endpointMacPrefix: '0E-2A', ipam, policies };
+    if (cni.type === 'win-bridge' && inp.nodeIp)
+      policies.push({
+        name: 'EndpointPolicy',
+        value: { Type: 'SDNRoute', Settings: { DestinationPrefix: `${inp.nodeIp}/32`, NeedEncap: true } },
+      });
+    plugin =
+      cni.type === 'win-bridge'
+        ? { type: 'win-bridge', apiVersion: 2, capabilities: { portMappings: true, dns: true }, ipMasqNetwork: net.network, ipam, policies }
+        : {
+            type: 'win-overlay',
+            apiVersion: 2,
+            capabilities: { portMappings: true, dns: true },
+            ipMasq: true,
+            endpointMacPrefix: '0E-2A',
+            ipam,
+            policies,
+          };
   }
   // The conf name is the HNS network name (flannel's rule; kube-proxy's --network-name must match too) and the
   // host-local store directory the agent reserved its addresses in.

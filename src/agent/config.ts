@@ -93,8 +93,23 @@ export function defaultSocket(platform: NodeJS.Platform, env: NodeJS.ProcessEnv)
 }
 
 const KEYS = new Set([
-  'node', 'dataplane', 'state', 'subnetSource', 'podCIDR', 'kubeconfig', 'etcd', 'netConf', 'publicIP', 'iface', 'cni',
-  'socket', 'subnetEnv', 'metricsAddress', 'logFile', 'resyncSeconds', 'peers',
+  'node',
+  'dataplane',
+  'state',
+  'subnetSource',
+  'podCIDR',
+  'kubeconfig',
+  'etcd',
+  'netConf',
+  'publicIP',
+  'iface',
+  'cni',
+  'socket',
+  'subnetEnv',
+  'metricsAddress',
+  'logFile',
+  'resyncSeconds',
+  'peers',
 ]);
 const CNI_KEYS = new Set(['confDir', 'binDir', 'confName', 'type', 'cniVersion', 'ipam', 'ipamDataDir', 'serviceCIDR', 'sourceBinDir']);
 
@@ -114,7 +129,8 @@ export function checkCidr(text: unknown): string | undefined {
   const [ip, len, extra] = text.split('/');
   const o = parseIpv4(ip ?? '');
   const n = Number(len);
-  if (!o || extra !== undefined || len === undefined || !/^\d+$/.test(len) || n > 32) return `"${text}" is not an IPv4 CIDR such as 10.244.1.0/24`;
+  if (!o || extra !== undefined || len === undefined || !/^\d+$/.test(len) || n > 32)
+    return `"${text}" is not an IPv4 CIDR such as 10.244.1.0/24`;
   const v = ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
   const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
   if ((v & ~mask) >>> 0 !== 0) return `"${text}" has host bits set (the network address is needed)`;
@@ -133,29 +149,44 @@ export function parseNetConf(raw: unknown, field: string, problems: string[]): C
   const bad = checkCidr(network);
   if (bad) problems.push(`${field}.Network: ${network === undefined ? 'is required (the cluster pod CIDR)' : bad}`);
   const subnetLen = raw.SubnetLen ?? 24;
-  if (typeof subnetLen !== 'number' || !Number.isInteger(subnetLen) || subnetLen < 1 || subnetLen > 30) problems.push(`${field}.SubnetLen: must be an integer 1-30`);
+  if (typeof subnetLen !== 'number' || !Number.isInteger(subnetLen) || subnetLen < 1 || subnetLen > 30)
+    problems.push(`${field}.SubnetLen: must be an integer 1-30`);
   const b = raw.Backend ?? { Type: 'vxlan' };
   if (!isObj(b)) {
     problems.push(`${field}.Backend: must be an object with a Type`);
     return undefined;
   }
   const type = b.Type ?? 'vxlan';
-  if (type !== 'host-gw' && type !== 'vxlan') problems.push(`${field}.Backend.Type: "${String(type)}" is not supported: use host-gw or vxlan`);
+  if (type !== 'host-gw' && type !== 'vxlan')
+    problems.push(`${field}.Backend.Type: "${String(type)}" is not supported: use host-gw or vxlan`);
   const vni = b.VNI ?? DEFAULT_VNI;
-  if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 1 || vni > 16777215) problems.push(`${field}.Backend.VNI: must be an integer 1-16777215 (Windows nodes need 4096 or more)`);
+  if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 1 || vni > 16777215)
+    problems.push(`${field}.Backend.VNI: must be an integer 1-16777215 (Windows nodes need 4096 or more)`);
   const port = b.Port ?? DEFAULT_VXLAN_PORT;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${field}.Backend.Port: must be a UDP port 1-65535`);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    problems.push(`${field}.Backend.Port: must be a UDP port 1-65535`);
   const directRouting = b.DirectRouting ?? false;
   if (typeof directRouting !== 'boolean') problems.push(`${field}.Backend.DirectRouting: must be true or false`);
-  if (directRouting === true) problems.push(`${field}.Backend.DirectRouting: true is not supported (Windows nodes refuse it, and a Linux peer would send them unencapsulated traffic)`);
+  if (directRouting === true)
+    problems.push(
+      `${field}.Backend.DirectRouting: true is not supported (Windows nodes refuse it, and a Linux peer would send them unencapsulated traffic)`,
+    );
   if (b.GBP === true) problems.push(`${field}.Backend.GBP: true is not supported (Windows nodes refuse it)`);
-  if (b.Name !== undefined && (typeof b.Name !== 'string' || b.Name === '')) problems.push(`${field}.Backend.Name: must be a non-empty string (the HNS network name)`);
+  if (b.Name !== undefined && (typeof b.Name !== 'string' || b.Name === ''))
+    problems.push(`${field}.Backend.Name: must be a non-empty string (the HNS network name)`);
   if (typeof network === 'string' && !bad && typeof subnetLen === 'number' && subnetLen <= Number(network.split('/')[1])) {
     problems.push(`${field}.SubnetLen: ${subnetLen} must be longer than the Network prefix /${network.split('/')[1]}`);
   }
   return {
-    network: String(network), subnetLen: Number(subnetLen),
-    backend: { type: type as BackendType, vni: Number(vni), port: Number(port), directRouting: directRouting === true, ...(typeof b.Name === 'string' ? { name: b.Name } : {}) },
+    network: String(network),
+    subnetLen: Number(subnetLen),
+    backend: {
+      type: type as BackendType,
+      vni: Number(vni),
+      port: Number(port),
+      directRouting: directRouting === true,
+      ...(typeof b.Name === 'string' ? { name: b.Name } : {}),
+    },
   } as ClusterNetConf;
 }
 
@@ -185,19 +216,26 @@ function parsePeers(raw: unknown, problems: string[]): NodeLease[] {
     const node = str(p, 'node', `${f}.node`, problems);
     if (!node) problems.push(`${f}.node: is required (the peer's node name)`);
     const bad = checkCidr(p.subnet);
-    if (bad) problems.push(`${f}.subnet: ${p.subnet === undefined ? 'is required (the peer\'s pod CIDR)' : bad}`);
+    if (bad) problems.push(`${f}.subnet: ${p.subnet === undefined ? "is required (the peer's pod CIDR)" : bad}`);
     const ip = str(p, 'publicIP', `${f}.publicIP`, problems);
-    if (!ip || !parseIpv4(ip)) problems.push(`${f}.publicIP: ${ip ? `"${ip}" is not an IPv4 address` : 'is required (the peer\'s node address)'}`);
+    if (!ip || !parseIpv4(ip))
+      problems.push(`${f}.publicIP: ${ip ? `"${ip}" is not an IPv4 address` : "is required (the peer's node address)"}`);
     const bt = p.backendType;
     if (bt !== undefined && bt !== 'host-gw' && bt !== 'vxlan') problems.push(`${f}.backendType: must be host-gw or vxlan`);
     if (p.vni !== undefined && (typeof p.vni !== 'number' || !Number.isInteger(p.vni))) problems.push(`${f}.vni: must be an integer`);
     const mac = str(p, 'vtepMAC', `${f}.vtepMAC`, problems);
     if (mac !== undefined && !MAC.test(mac)) problems.push(`${f}.vtepMAC: "${mac}" is not a MAC address`);
     if (problems.length > before) return [];
-    return [{
-      node: node!, subnet: String(p.subnet), publicIp: ip!, backendType: (bt as BackendType | undefined) ?? ('' as BackendType),
-      ...(p.vni !== undefined ? { vni: Number(p.vni) } : {}), ...(mac ? { vtepMac: mac.replace(/-/g, ':').toLowerCase() } : {}),
-    }];
+    return [
+      {
+        node: node!,
+        subnet: String(p.subnet),
+        publicIp: ip!,
+        backendType: (bt as BackendType | undefined) ?? ('' as BackendType),
+        ...(p.vni !== undefined ? { vni: Number(p.vni) } : {}),
+        ...(mac ? { vtepMac: mac.replace(/-/g, ':').toLowerCase() } : {}),
+      },
+    ];
   });
 }
 
@@ -224,18 +262,27 @@ export interface ConfigInputs {
 
 export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
   const problems: string[] = [];
-  const fileObj: Obj = inp.file === undefined ? {} : isObj(inp.file) ? inp.file : (problems.push(`${inp.fileName ?? 'config'}: must be a mapping of settings`), {});
+  const fileObj: Obj =
+    inp.file === undefined
+      ? {}
+      : isObj(inp.file)
+        ? inp.file
+        : (problems.push(`${inp.fileName ?? 'config'}: must be a mapping of settings`), {});
   for (const k of Object.keys(fileObj)) if (!KEYS.has(k)) problems.push(`${k}: unknown setting (known: ${[...KEYS].join(', ')})`);
   const f = inp.flags;
   const pick = (flag: string | undefined, key: string): string | undefined => flag ?? str(fileObj, key, key, problems);
 
   const node = pick(f.node, 'node') ?? inp.env.NODE_NAME ?? inp.hostname;
   const subnetSource = pick(f.subnetSource, 'subnetSource') ?? 'static';
-  if (!['static', 'kubernetes', 'etcd'].includes(subnetSource)) problems.push(`${f.subnetSource !== undefined ? '--subnet-source' : 'subnetSource'}: "${subnetSource}" is not a subnet source: use static, kubernetes or etcd`);
+  if (!['static', 'kubernetes', 'etcd'].includes(subnetSource))
+    problems.push(
+      `${f.subnetSource !== undefined ? '--subnet-source' : 'subnetSource'}: "${subnetSource}" is not a subnet source: use static, kubernetes or etcd`,
+    );
   const podCidr = pick(f.podCidr, 'podCIDR');
   const podField = f.podCidr !== undefined ? '--pod-cidr' : 'podCIDR';
   if (podCidr !== undefined && checkCidr(podCidr)) problems.push(`${podField}: ${checkCidr(podCidr)}`);
-  if (subnetSource === 'static' && podCidr === undefined) problems.push('--pod-cidr: is required with the static subnet source (or podCIDR in the config file)');
+  if (subnetSource === 'static' && podCidr === undefined)
+    problems.push('--pod-cidr: is required with the static subnet source (or podCIDR in the config file)');
 
   let netRaw: unknown = fileObj.netConf;
   let netField = 'netConf';
@@ -243,39 +290,63 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
     netRaw = inp.netConfFile;
     netField = '--net-conf';
   }
-  const netConf = netRaw === undefined
-    ? (problems.push('--net-conf: is required (flannel\'s net-conf.json: {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}), or netConf in the config file'), undefined)
-    : parseNetConf(netRaw, netField, problems);
+  const netConf =
+    netRaw === undefined
+      ? (problems.push(
+          '--net-conf: is required (flannel\'s net-conf.json: {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}), or netConf in the config file',
+        ),
+        undefined)
+      : parseNetConf(netRaw, netField, problems);
   if (netConf && podCidr && !checkCidr(podCidr) && !checkCidr(netConf.network) && !cidrInside(podCidr, netConf.network)) {
     problems.push(`${podField}: ${podCidr} is not inside the cluster Network ${netConf.network}`);
   }
 
-  const etcdObj = fileObj.etcd === undefined ? {} : isObj(fileObj.etcd) ? fileObj.etcd : (problems.push('etcd: must be {endpoints: [...], prefix: ...}'), {});
+  const etcdObj =
+    fileObj.etcd === undefined
+      ? {}
+      : isObj(fileObj.etcd)
+        ? fileObj.etcd
+        : (problems.push('etcd: must be {endpoints: [...], prefix: ...}'), {});
   let etcdEndpoints: string[] = [];
-  if (f.etcdEndpoints !== undefined) etcdEndpoints = f.etcdEndpoints.split(',').map((s) => s.trim()).filter(Boolean);
+  if (f.etcdEndpoints !== undefined)
+    etcdEndpoints = f.etcdEndpoints
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   else if (etcdObj.endpoints !== undefined) {
-    if (!Array.isArray(etcdObj.endpoints) || etcdObj.endpoints.some((e) => typeof e !== 'string')) problems.push('etcd.endpoints: must be a list of URLs');
+    if (!Array.isArray(etcdObj.endpoints) || etcdObj.endpoints.some((e) => typeof e !== 'string'))
+      problems.push('etcd.endpoints: must be a list of URLs');
     else etcdEndpoints = etcdObj.endpoints as string[];
   }
-  for (const [i, e] of etcdEndpoints.entries()) if (!/^https?:\/\/[^/]+/.test(e)) problems.push(`${f.etcdEndpoints !== undefined ? '--etcd-endpoints' : `etcd.endpoints[${i}]`}: "${e}" is not an http(s) URL`);
+  for (const [i, e] of etcdEndpoints.entries())
+    if (!/^https?:\/\/[^/]+/.test(e))
+      problems.push(`${f.etcdEndpoints !== undefined ? '--etcd-endpoints' : `etcd.endpoints[${i}]`}: "${e}" is not an http(s) URL`);
   if (subnetSource === 'etcd' && etcdEndpoints.length === 0) problems.push('--etcd-endpoints: is required with the etcd subnet source');
   const etcdPrefix = f.etcdPrefix ?? str(etcdObj, 'prefix', 'etcd.prefix', problems) ?? DEFAULT_ETCD_PREFIX;
   if (!etcdPrefix.startsWith('/')) problems.push(`${f.etcdPrefix !== undefined ? '--etcd-prefix' : 'etcd.prefix'}: must start with /`);
 
   const publicIp = pick(f.publicIp, 'publicIP');
-  if (publicIp !== undefined && !parseIpv4(publicIp)) problems.push(`${f.publicIp !== undefined ? '--public-ip' : 'publicIP'}: "${publicIp}" is not an IPv4 address`);
+  if (publicIp !== undefined && !parseIpv4(publicIp))
+    problems.push(`${f.publicIp !== undefined ? '--public-ip' : 'publicIP'}: "${publicIp}" is not an IPv4 address`);
   const iface = pick(f.iface, 'iface');
 
   const cniObj = fileObj.cni === undefined ? {} : isObj(fileObj.cni) ? fileObj.cni : (problems.push('cni: must be a mapping'), {});
-  for (const k of Object.keys(cniObj)) if (!CNI_KEYS.has(k)) problems.push(`cni.${k}: unknown setting (known: ${[...CNI_KEYS].join(', ')})`);
+  for (const k of Object.keys(cniObj))
+    if (!CNI_KEYS.has(k)) problems.push(`cni.${k}: unknown setting (known: ${[...CNI_KEYS].join(', ')})`);
   const backend = netConf?.backend.type ?? 'vxlan';
   const cniType = str(cniObj, 'type', 'cni.type', problems) ?? (backend === 'host-gw' ? 'win-bridge' : 'win-overlay');
-  if (!['win-bridge', 'win-overlay', 'switchyard'].includes(cniType)) problems.push(`cni.type: "${cniType}" is not a Switchyard plugin: use win-bridge, win-overlay or switchyard`);
+  if (!['win-bridge', 'win-overlay', 'switchyard'].includes(cniType))
+    problems.push(`cni.type: "${cniType}" is not a Switchyard plugin: use win-bridge, win-overlay or switchyard`);
   if ((cniType === 'win-bridge' && backend !== 'host-gw') || (cniType === 'win-overlay' && backend !== 'vxlan')) {
-    problems.push(`cni.type: ${cniType} does not match Backend.Type ${backend} (win-bridge goes with host-gw, win-overlay with vxlan; switchyard with either)`);
+    problems.push(
+      `cni.type: ${cniType} does not match Backend.Type ${backend} (win-bridge goes with host-gw, win-overlay with vxlan; switchyard with either)`,
+    );
   }
   const ipamType = str(cniObj, 'ipam', 'cni.ipam', problems) ?? 'switchyard-ipam';
-  if (ipamType !== 'host-local' && ipamType !== 'switchyard-ipam') problems.push(`cni.ipam: "${ipamType}" is not supported: use host-local or switchyard-ipam (both share the host-local store the agent reserves in)`);
+  if (ipamType !== 'host-local' && ipamType !== 'switchyard-ipam')
+    problems.push(
+      `cni.ipam: "${ipamType}" is not supported: use host-local or switchyard-ipam (both share the host-local store the agent reserves in)`,
+    );
   const serviceCidr = str(cniObj, 'serviceCIDR', 'cni.serviceCIDR', problems);
   if (serviceCidr !== undefined && checkCidr(serviceCidr)) problems.push(`cni.serviceCIDR: ${checkCidr(serviceCidr)}`);
   const win = inp.platform === 'win32';
@@ -290,7 +361,8 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
     ...(serviceCidr ? { serviceCidr } : {}),
     ...(typeof cniObj.sourceBinDir === 'string' ? { sourceBinDir: cniObj.sourceBinDir } : {}),
   };
-  if (/[\\/]/.test(cni.confName) || !/\.(conflist|conf|json)$/.test(cni.confName)) problems.push(`cni.confName: "${cni.confName}" must be a file name ending in .conflist`);
+  if (/[\\/]/.test(cni.confName) || !/\.(conflist|conf|json)$/.test(cni.confName))
+    problems.push(`cni.confName: "${cni.confName}" must be a file name ending in .conflist`);
 
   const metricsAddress = pick(f.metricsAddress, 'metricsAddress') ?? DEFAULT_METRICS_ADDRESS;
   parseAddress(metricsAddress, f.metricsAddress !== undefined ? '--metrics-address' : 'metricsAddress', problems);
@@ -301,9 +373,11 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
     backendType: p.backendType || backend,
     ...(p.vni === undefined && (p.backendType || backend) === 'vxlan' ? { vni: netConf?.backend.vni ?? DEFAULT_VNI } : {}),
   }));
-  if (peers.length > 0 && subnetSource !== 'static') problems.push(`peers: only the static subnet source reads peers from the file (this one is ${subnetSource})`);
+  if (peers.length > 0 && subnetSource !== 'static')
+    problems.push(`peers: only the static subnet source reads peers from the file (this one is ${subnetSource})`);
   for (const [i, p] of peers.entries()) {
-    if (netConf && !checkCidr(netConf.network) && !cidrInside(p.subnet, netConf.network)) problems.push(`peers[${i}].subnet: ${p.subnet} is not inside the cluster Network ${netConf.network}`);
+    if (netConf && !checkCidr(netConf.network) && !cidrInside(p.subnet, netConf.network))
+      problems.push(`peers[${i}].subnet: ${p.subnet} is not inside the cluster Network ${netConf.network}`);
   }
   const dataplane = pick(f.dataplane, 'dataplane');
   const state = pick(f.state, 'state');
@@ -312,11 +386,24 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
   const subnetEnv = pick(f.subnetEnv, 'subnetEnv') ?? defaultSubnetEnvPath(inp.platform);
   if (problems.length > 0 || !netConf) throw new AgentConfigError(problems);
   return {
-    node, subnetSource: subnetSource as SubnetSourceKind, etcdEndpoints, etcdPrefix, netConf, cni, socket, subnetEnv, metricsAddress,
-    resyncSeconds: Number(resync), peers,
-    ...(dataplane !== undefined ? { dataplane } : {}), ...(state !== undefined ? { state } : {}),
-    ...(podCidr !== undefined ? { podCidr } : {}), ...(publicIp !== undefined ? { publicIp } : {}), ...(iface !== undefined ? { iface } : {}),
-    ...(logFile !== undefined ? { logFile } : {}), ...(pick(f.kubeconfig, 'kubeconfig') !== undefined ? { kubeconfig: pick(f.kubeconfig, 'kubeconfig') } : {}),
+    node,
+    subnetSource: subnetSource as SubnetSourceKind,
+    etcdEndpoints,
+    etcdPrefix,
+    netConf,
+    cni,
+    socket,
+    subnetEnv,
+    metricsAddress,
+    resyncSeconds: Number(resync),
+    peers,
+    ...(dataplane !== undefined ? { dataplane } : {}),
+    ...(state !== undefined ? { state } : {}),
+    ...(podCidr !== undefined ? { podCidr } : {}),
+    ...(publicIp !== undefined ? { publicIp } : {}),
+    ...(iface !== undefined ? { iface } : {}),
+    ...(logFile !== undefined ? { logFile } : {}),
+    ...(pick(f.kubeconfig, 'kubeconfig') !== undefined ? { kubeconfig: pick(f.kubeconfig, 'kubeconfig') } : {}),
   };
 }
 
@@ -327,5 +414,5 @@ function cidrInside(inner: string, outer: string): boolean {
   const olen = Number(ol);
   if (Number(il) < olen) return false;
   const mask = olen === 0 ? 0 : (0xffffffff << (32 - olen)) >>> 0;
-  return ((toInt(ia) & mask) >>> 0) === ((toInt(oa) & mask) >>> 0);
+  return (toInt(ia) & mask) >>> 0 === (toInt(oa) & mask) >>> 0;
 }

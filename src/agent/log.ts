@@ -23,7 +23,14 @@ export interface AgentLogger extends Logger {
 export function createAgentLogger(opts: AgentLogOptions = {}): AgentLogger {
   const winston = require('winston') as typeof import('winston');
   const transports = opts.file
-    ? [new winston.transports.File({ filename: path.resolve(opts.file), maxsize: opts.maxSize ?? 10 * 1024 * 1024, maxFiles: opts.maxFiles ?? 5, tailable: true })]
+    ? [
+        new winston.transports.File({
+          filename: path.resolve(opts.file),
+          maxsize: opts.maxSize ?? 10 * 1024 * 1024,
+          maxFiles: opts.maxFiles ?? 5,
+          tailable: true,
+        }),
+      ]
     : [new winston.transports.Console({ stderrLevels: [] })];
   const w = winston.createLogger({
     level: opts.level ?? 'info',
@@ -36,17 +43,21 @@ export function createAgentLogger(opts: AgentLogOptions = {}): AgentLogger {
     w.log(level, message, meta ? (redact(meta) as Record<string, unknown>) : undefined);
   };
   return {
-    error: emit('error'), warn: emit('warn'), info: emit('info'), debug: emit('debug'),
-    close: () => new Promise<void>((resolve) => {
-      if (!opts.file) return resolve();
-      // The file transport finishes after the logger does: wait for it, so the last lines are on disk.
-      const t = transports[0];
-      const timer = setTimeout(resolve, 1000);
-      t.once('finish', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      w.end();
-    }),
+    error: emit('error'),
+    warn: emit('warn'),
+    info: emit('info'),
+    debug: emit('debug'),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!opts.file) return resolve();
+        // The file transport finishes after the logger does: wait for it, so the last lines are on disk.
+        const t = transports[0];
+        const timer = setTimeout(resolve, 1000);
+        t.once('finish', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        w.end();
+      }),
   };
 }

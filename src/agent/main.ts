@@ -43,33 +43,58 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
   const env = opts.env ?? process.env;
   const log = opts.log ?? createAgentLogger({ file: config.logFile, level: env.SWITCHYARD_LOG_LEVEL });
   const publicIp = config.publicIp ?? interfaceAddress(config.iface);
-  if (!publicIp) throw new AgentConfigError([config.iface ? `--iface: interface ${config.iface} has no IPv4 address` : '--public-ip: no IPv4 interface found on this node: give --public-ip or --iface']);
+  if (!publicIp)
+    throw new AgentConfigError([
+      config.iface
+        ? `--iface: interface ${config.iface} has no IPv4 address`
+        : '--public-ip: no IPv4 interface found on this node: give --public-ip or --iface',
+    ]);
   // The source first: a source this build lacks is a configuration error, found before anything is opened.
   const source = opts.source ?? createSubnetSource({ config, log });
-  const svc = opts.svc ?? await openDataplane({ kind: config.dataplane as DataplaneKind | undefined, statePath: config.state, env });
+  const svc = opts.svc ?? (await openDataplane({ kind: config.dataplane as DataplaneKind | undefined, statePath: config.state, env }));
   const metrics = new AgentMetrics();
   const agent = new Agent({ config, svc, source, log, metrics, traits: platformTraits(svc), publicIp, periodic: opts.periodic });
   let server: MetricsServer | undefined;
   let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= (async () => {
-    // The API first: a CNI call arriving now is refused by the closed socket and the entrypoint falls back to
-    // running the plugin itself, rather than being cut off half-way by the data plane closing under it.
-    await api?.close();
-    await agent.stop();
-    await server?.close();
-    if (!opts.svc) await svc.close();
-    if (!opts.log) await log.close();
-  })());
+  const stop = () =>
+    (stopping ??= (async () => {
+      // The API first: a CNI call arriving now is refused by the closed socket and the entrypoint falls back to
+      // running the plugin itself, rather than being cut off half-way by the data plane closing under it.
+      await api?.close();
+      await agent.stop();
+      await server?.close();
+      if (!opts.svc) await svc.close();
+      if (!opts.log) await log.close();
+    })());
   try {
     if (config.metricsAddress) server = await startMetricsServer(config.metricsAddress, metrics, agent);
-    log.info('agent starting', { node: config.node, dataplane: svc.kind, source: source.kind, backend: config.netConf.backend.type, metrics: server?.address ?? 'disabled' });
+    log.info('agent starting', {
+      node: config.node,
+      dataplane: svc.kind,
+      source: source.kind,
+      backend: config.netConf.backend.type,
+      metrics: server?.address ?? 'disabled',
+    });
     const boot = await agent.start();
     writeFlannelSubnetEnv(config, agent, publicIp, log);
-    if (config.socket) api = await startApiServer({ socketPath: config.socket, handlers: { status: agent.statusHandler, cni: fastPath(config, svc, metrics, env) }, log });
+    if (config.socket)
+      api = await startApiServer({
+        socketPath: config.socket,
+        handlers: { status: agent.statusHandler, cni: fastPath(config, svc, metrics, env) },
+        log,
+      });
     const r = agent.readiness();
     log.info(r.ready ? 'agent ready' : 'agent started, not ready', { missing: r.missing, problems: agent.status().problems });
-    return { agent, metrics, source, boot, stop, ...(server ? { metricsAddress: server.address } : {}), ...(api ? { apiAddress: api.address } : {}) };
+    return {
+      agent,
+      metrics,
+      source,
+      boot,
+      stop,
+      ...(server ? { metricsAddress: server.address } : {}),
+      ...(api ? { apiAddress: api.address } : {}),
+    };
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;
@@ -81,7 +106,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
  * data-plane selection (the call's SWITCHYARD_* variables still win, as for a standalone plugin), and each
  * one is counted in the CNI metrics.
  */
-function fastPath(config: AgentConfig, svc: HostNetworkService, metrics: AgentMetrics, env: NodeJS.ProcessEnv): (req: CniRequest) => Promise<CniReply> {
+function fastPath(
+  config: AgentConfig,
+  svc: HostNetworkService,
+  metrics: AgentMetrics,
+  env: NodeJS.ProcessEnv,
+): (req: CniRequest) => Promise<CniReply> {
   const run = cniHandler({
     ...env,
     SWITCHYARD_DATAPLANE: config.dataplane ?? svc.kind,
@@ -90,7 +120,11 @@ function fastPath(config: AgentConfig, svc: HostNetworkService, metrics: AgentMe
   return async (req) => {
     const started = process.hrtime.bigint();
     const reply = await run(req);
-    metrics.recordCniCall(req.env.CNI_COMMAND ?? 'unknown', reply.exitCode === 0 ? 'ok' : 'error', Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.recordCniCall(
+      req.env.CNI_COMMAND ?? 'unknown',
+      reply.exitCode === 0 ? 'ok' : 'error',
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
     return reply;
   };
 }
@@ -103,7 +137,8 @@ function writeFlannelSubnetEnv(config: AgentConfig, agent: Agent, publicIp: stri
     // flannel's FLANNEL_MTU: the uplink's, less the 50 bytes of VXLAN encapsulation on the vxlan backend.
     const uplink = interfaceMtu(publicIp) ?? 1500;
     const mtu = config.netConf.backend.type === 'vxlan' ? uplink - 50 : uplink;
-    if (writeSubnetEnv(config.subnetEnv, { network: config.netConf.network, subnet, mtu, ipMasq: true })) log.info('subnet.env written', { file: config.subnetEnv, subnet });
+    if (writeSubnetEnv(config.subnetEnv, { network: config.netConf.network, subnet, mtu, ipMasq: true }))
+      log.info('subnet.env written', { file: config.subnetEnv, subnet });
   } catch (e) {
     log.warn('subnet.env not written', { file: config.subnetEnv, error: (e as Error).message });
   }

@@ -20,14 +20,54 @@ export class AgentMetrics {
     const prom = require('prom-client') as typeof import('prom-client');
     this.registry = new prom.Registry();
     const registers = [this.registry];
-    this.reconciles = new prom.Counter({ name: 'switchyard_agent_reconciles_total', help: 'Reconcile passes, by result', labelNames: ['result'], registers });
-    this.reconcileDuration = new prom.Histogram({ name: 'switchyard_agent_reconcile_duration_seconds', help: 'Duration of a reconcile pass', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-    this.reconcileErrors = new prom.Counter({ name: 'switchyard_agent_reconcile_errors_total', help: 'Reconcile passes that failed', registers });
-    this.driftRepairs = new prom.Counter({ name: 'switchyard_agent_drift_repairs_total', help: 'Objects or policies the agent had programmed, found missing or changed, and repaired; by kind', labelNames: ['kind'], registers });
-    this.peers = new prom.Gauge({ name: 'switchyard_agent_peers', help: 'Peers by state (programmed, pending, refused)', labelNames: ['state'], registers });
-    this.peersRefused = new prom.Counter({ name: 'switchyard_agent_peer_refusals_total', help: 'Times a peer was refused (backend type, VNI or subnet mismatch), by peer node', labelNames: ['node'], registers });
-    this.cniCalls = new prom.Counter({ name: 'switchyard_agent_cni_calls_total', help: 'CNI calls served, by command and result', labelNames: ['command', 'result'], registers });
-    this.cniDuration = new prom.Histogram({ name: 'switchyard_agent_cni_call_duration_seconds', help: 'Latency of CNI calls served, by command', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
+    this.reconciles = new prom.Counter({
+      name: 'switchyard_agent_reconciles_total',
+      help: 'Reconcile passes, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reconcileDuration = new prom.Histogram({
+      name: 'switchyard_agent_reconcile_duration_seconds',
+      help: 'Duration of a reconcile pass',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.reconcileErrors = new prom.Counter({
+      name: 'switchyard_agent_reconcile_errors_total',
+      help: 'Reconcile passes that failed',
+      registers,
+    });
+    this.driftRepairs = new prom.Counter({
+      name: 'switchyard_agent_drift_repairs_total',
+      help: 'Objects or policies the agent had programmed, found missing or changed, and repaired; by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.peers = new prom.Gauge({
+      name: 'switchyard_agent_peers',
+      help: 'Peers by state (programmed, pending, refused)',
+      labelNames: ['state'],
+      registers,
+    });
+    this.peersRefused = new prom.Counter({
+      name: 'switchyard_agent_peer_refusals_total',
+      help: 'Times a peer was refused (backend type, VNI or subnet mismatch), by peer node',
+      labelNames: ['node'],
+      registers,
+    });
+    this.cniCalls = new prom.Counter({
+      name: 'switchyard_agent_cni_calls_total',
+      help: 'CNI calls served, by command and result',
+      labelNames: ['command', 'result'],
+      registers,
+    });
+    this.cniDuration = new prom.Histogram({
+      name: 'switchyard_agent_cni_call_duration_seconds',
+      help: 'Latency of CNI calls served, by command',
+      labelNames: ['command'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
   }
 
   /** For the CNI handler: one call, its command (ADD, DEL, ...), whether it succeeded, and how long it took. */
@@ -66,22 +106,28 @@ export async function startMetricsServer(address: string, metrics: AgentMetrics,
       return r.ready ? reply(200, 'ok\n') : reply(503, `not ready: ${r.missing.join(', ')}\n`);
     }
     if (url === '/metrics') {
-      metrics.registry.metrics().then((text) => reply(200, text, metrics.registry.contentType), (e: Error) => reply(500, `${e.message}\n`));
+      metrics.registry.metrics().then(
+        (text) => reply(200, text, metrics.registry.contentType),
+        (e: Error) => reply(500, `${e.message}\n`),
+      );
       return;
     }
     reply(404, 'not found: try /healthz, /readyz or /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`--metrics-address ${address}: cannot listen (${e.code ?? e.message})`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`--metrics-address ${address}: cannot listen (${e.code ?? e.message})`)),
+    );
     server.listen(port, host, () => resolve());
   });
   const a = server.address();
   const bound = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : address;
   return {
     address: bound,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
   };
 }

@@ -44,15 +44,36 @@ export function decidePeers(net: ClusterNetConf, self: NodeLease, peers: NodeLea
   for (const lease of sorted) {
     const refuse = (reason: string) => out.push({ lease, state: 'refused', reason });
     const r = range(lease.subnet);
-    if (!r) { refuse(`subnet "${lease.subnet}" is not an IPv4 CIDR`); continue; }
-    if (cluster && !(r[0] >= cluster[0] && r[1] <= cluster[1])) { refuse(`subnet ${lease.subnet} is outside the cluster Network ${net.network}`); continue; }
-    if (own && overlaps(r, own)) { refuse(`subnet ${lease.subnet} overlaps this node's ${self.subnet}`); continue; }
+    if (!r) {
+      refuse(`subnet "${lease.subnet}" is not an IPv4 CIDR`);
+      continue;
+    }
+    if (cluster && !(r[0] >= cluster[0] && r[1] <= cluster[1])) {
+      refuse(`subnet ${lease.subnet} is outside the cluster Network ${net.network}`);
+      continue;
+    }
+    if (own && overlaps(r, own)) {
+      refuse(`subnet ${lease.subnet} overlaps this node's ${self.subnet}`);
+      continue;
+    }
     const clash = taken.find((t) => overlaps(t.r, r));
-    if (clash) { refuse(`subnet ${lease.subnet} overlaps node ${clash.node}'s`); continue; }
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(lease.publicIp ?? '')) { refuse(`public IP "${lease.publicIp ?? ''}" is not an IPv4 address`); continue; }
-    if (lease.backendType !== net.backend.type) { refuse(`backend type ${lease.backendType || '(none)'} differs from this node's ${net.backend.type}`); continue; }
+    if (clash) {
+      refuse(`subnet ${lease.subnet} overlaps node ${clash.node}'s`);
+      continue;
+    }
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(lease.publicIp ?? '')) {
+      refuse(`public IP "${lease.publicIp ?? ''}" is not an IPv4 address`);
+      continue;
+    }
+    if (lease.backendType !== net.backend.type) {
+      refuse(`backend type ${lease.backendType || '(none)'} differs from this node's ${net.backend.type}`);
+      continue;
+    }
     if (net.backend.type === 'vxlan') {
-      if (lease.vni !== net.backend.vni) { refuse(`VNI ${lease.vni ?? '(none)'} differs from this node's ${net.backend.vni}`); continue; }
+      if (lease.vni !== net.backend.vni) {
+        refuse(`VNI ${lease.vni ?? '(none)'} differs from this node's ${net.backend.vni}`);
+        continue;
+      }
       if (!lease.vtepMac) {
         out.push({ lease, state: 'pending', reason: 'no VtepMAC published yet' });
         continue;

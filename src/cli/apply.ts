@@ -31,13 +31,27 @@ import type { HostComputeLoadBalancer } from '../hns/loadbalancer';
 import { parseHnsJson } from '../hns/json';
 import { parseDocument, HcnParseError, type HcnKind } from '../hns/parse';
 import {
-  validateNetwork, validateEndpoint, validateNamespace, validateLoadBalancer, formatIssue, isGuid,
+  validateNetwork,
+  validateEndpoint,
+  validateNamespace,
+  validateLoadBalancer,
+  formatIssue,
+  isGuid,
   type ValidationIssue,
 } from '../hns/validate';
 import { SCHEMA_V2 } from '../hns/schema';
 import {
-  plan, applyPlan, namespaceKey, loadBalancerKey, networkKey, endpointKey, describeConflict,
-  type DesiredState, type Plan, type ObjectResult, readLive,
+  plan,
+  applyPlan,
+  namespaceKey,
+  loadBalancerKey,
+  networkKey,
+  endpointKey,
+  describeConflict,
+  type DesiredState,
+  type Plan,
+  type ObjectResult,
+  readLive,
 } from '../reconcile';
 import { UsageError } from './errors';
 
@@ -51,7 +65,10 @@ export interface ApplyOutcome {
   Document: HostComputeNetwork | HostComputeEndpoint | HostComputeNamespace | HostComputeLoadBalancer;
 }
 
-interface SourceDoc { source: string; value: unknown }
+interface SourceDoc {
+  source: string;
+  value: unknown;
+}
 
 /** JSON (bigint-safe) or YAML (multi-document); lists are flattened. */
 export function readDocuments(text: string, file: string): SourceDoc[] {
@@ -75,7 +92,8 @@ export function readDocuments(text: string, file: string): SourceDoc[] {
     values = list.map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
   }
   const out: SourceDoc[] = [];
-  for (const v of values) for (const item of Array.isArray(v) ? v : [v]) out.push({ source: `${file} document #${out.length + 1}`, value: item });
+  for (const v of values)
+    for (const item of Array.isArray(v) ? v : [v]) out.push({ source: `${file} document #${out.length + 1}`, value: item });
   if (out.length === 0) throw new UsageError(`${file}: no documents found`);
   return out;
 }
@@ -138,9 +156,14 @@ export async function planApply(svc: HostNetworkService, sources: SourceDoc[]): 
   const live = await readLive(svc);
   const desired: Required<DesiredState> = { networks: [], endpoints: [], namespaces: [], loadBalancers: [] };
   const documents: ApplyPlan['documents'] = [];
-  const withSchema = <T extends object>(d: T): T => ({ ...d, SchemaVersion: (d as { SchemaVersion?: unknown }).SchemaVersion ?? { ...SCHEMA_V2 } });
+  const withSchema = <T extends object>(d: T): T => ({
+    ...d,
+    SchemaVersion: (d as { SchemaVersion?: unknown }).SchemaVersion ?? { ...SCHEMA_V2 },
+  });
   const refId = (ref: unknown, existing: Named[]) => {
-    const plain = String(ref).replace(/^\{|\}$/g, '').toLowerCase();
+    const plain = String(ref)
+      .replace(/^\{|\}$/g, '')
+      .toLowerCase();
     return existing.find((o) => o.ID?.toLowerCase() === plain)?.ID ?? existing.find((o) => o.Name === ref)?.ID ?? PLACEHOLDER_ID;
   };
 
@@ -154,7 +177,9 @@ export async function planApply(svc: HostNetworkService, sources: SourceDoc[]): 
       } else if (kind === 'Endpoint') {
         const ep = withSchema(doc as HostComputeEndpoint);
         if (!exists(ep.HostComputeNetwork, live.networks, names.Network)) {
-          problems.push(`${source}: HostComputeNetwork: ${ep.HostComputeNetwork === undefined ? 'is required: the name or ID of the network' : `no network named or with ID "${ep.HostComputeNetwork}" exists or is defined in this file`}`);
+          problems.push(
+            `${source}: HostComputeNetwork: ${ep.HostComputeNetwork === undefined ? 'is required: the name or ID of the network' : `no network named or with ID "${ep.HostComputeNetwork}" exists or is defined in this file`}`,
+          );
           continue;
         }
         // Read-only on create: list/get output carries it; it means "attached to that namespace".
@@ -164,7 +189,10 @@ export async function planApply(svc: HostNetworkService, sources: SourceDoc[]): 
           continue;
         }
         const isExisting = live.endpoints.some((e) => e.Name === ep.Name);
-        report(source, validateEndpoint({ ...bare, HostComputeNetwork: refId(ep.HostComputeNetwork, live.networks) }, { create: !isExisting }));
+        report(
+          source,
+          validateEndpoint({ ...bare, HostComputeNetwork: refId(ep.HostComputeNetwork, live.networks) }, { create: !isExisting }),
+        );
         desired.endpoints.push({ doc: bare, ...(ns ? { attachTo: { ref: ns } } : {}) });
         documents.push({ kind, source, key: endpointKey(String(ep.Name)) });
       } else if (kind === 'Namespace') {
@@ -176,18 +204,31 @@ export async function planApply(svc: HostNetworkService, sources: SourceDoc[]): 
             return;
           }
           const id = r.Data?.ID ?? r.Data?.Id;
-          if (!exists(id, live.endpoints, names.Endpoint)) problems.push(`${source}: Resources[${i}].Data.ID: no endpoint named or with ID "${String(id)}" exists or is defined in this file`);
+          if (!exists(id, live.endpoints, names.Endpoint))
+            problems.push(
+              `${source}: Resources[${i}].Data.ID: no endpoint named or with ID "${String(id)}" exists or is defined in this file`,
+            );
           else endpoints.push(String(id));
         });
         const { Resources: _r, ...bare } = ns;
         // The host's own namespace is never created, so only the create-time rules of other namespaces apply.
-        if (!isHostDefault(ns)) report(source, validateNamespace({ ...bare, Resources: endpoints.map((e) => ({ Type: 'Endpoint', Data: { ID: refId(e, live.endpoints) } })) }, { create: true }));
+        if (!isHostDefault(ns))
+          report(
+            source,
+            validateNamespace(
+              { ...bare, Resources: endpoints.map((e) => ({ Type: 'Endpoint', Data: { ID: refId(e, live.endpoints) } })) },
+              { create: true },
+            ),
+          );
         desired.namespaces.push({ doc: bare, endpoints });
         documents.push({ kind, source, key: namespaceKey(bare) });
       } else {
         const lb = withSchema(doc as HostComputeLoadBalancer);
         const refs = (lb.HostComputeEndpoints ?? []).map((id, i) => {
-          if (!exists(id, live.endpoints, names.Endpoint)) problems.push(`${source}: HostComputeEndpoints[${i}]: no endpoint named or with ID "${String(id)}" exists or is defined in this file`);
+          if (!exists(id, live.endpoints, names.Endpoint))
+            problems.push(
+              `${source}: HostComputeEndpoints[${i}]: no endpoint named or with ID "${String(id)}" exists or is defined in this file`,
+            );
           const found = refId(id, live.endpoints);
           return found === PLACEHOLDER_ID ? `00000000-0000-0000-0000-${String(i + 2).padStart(12, '0')}` : found;
         });
@@ -200,7 +241,8 @@ export async function planApply(svc: HostNetworkService, sources: SourceDoc[]): 
   if (problems.length > 0) throw new UsageError(`apply: nothing was changed:\n  ${problems.join('\n  ')}`);
   const p = plan(desired, live);
   const sourceOf = (key: string) => documents.find((d) => d.key === key)?.source ?? key;
-  for (const c of p.conflicts) problems.push(`${sourceOf(c.key)}: ${describeConflict(c)}: HNS cannot change that in place; delete it first or use another Name`);
+  for (const c of p.conflicts)
+    problems.push(`${sourceOf(c.key)}: ${describeConflict(c)}: HNS cannot change that in place; delete it first or use another Name`);
   for (const msg of p.problems) problems.push(`${sourceOf(msg.split(':')[0])}: ${msg.slice(msg.indexOf(':') + 2)}`);
   if (problems.length > 0) throw new UsageError(`apply: nothing was changed:\n  ${problems.join('\n  ')}`);
   return { plan: p, documents };

@@ -43,7 +43,9 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
     // A data plane whose module is absent from this build (e.g. a partial install) is a configuration problem.
     const err = e as NodeJS.ErrnoException;
     if (err?.code === 'MODULE_NOT_FOUND' && /dataplane/.test(err.message)) {
-      throw new UsageError(`--dataplane: the ${g.dataplane ?? process.env.SWITCHYARD_DATAPLANE ?? 'default'} data plane is not available in this build: choose another with --dataplane or SWITCHYARD_DATAPLANE`);
+      throw new UsageError(
+        `--dataplane: the ${g.dataplane ?? process.env.SWITCHYARD_DATAPLANE ?? 'default'} data plane is not available in this build: choose another with --dataplane or SWITCHYARD_DATAPLANE`,
+      );
     }
     throw e;
   }
@@ -84,26 +86,39 @@ async function resolve<T extends Named>(svc: HostNetworkService, ref: string, r:
   if (matches.length > 1) {
     throw new UsageError(`${matches.length} ${r.what}s are named "${ref}" (${matches.map((m) => m.ID).join(', ')}): use the ID`);
   }
-  throw new HnsError(HRESULT[r.notFound], `no ${r.what} named or with ID "${ref}"`, { call: r.enumerate, subject: `${r.what} ${ref}` }, 'not-found');
+  throw new HnsError(
+    HRESULT[r.notFound],
+    `no ${r.what} named or with ID "${ref}"`,
+    { call: r.enumerate, subject: `${r.what} ${ref}` },
+    'not-found',
+  );
 }
 
 const NETWORK: Resolver<HostComputeNetwork> = {
-  what: 'network', notFound: 'HCN_E_NETWORK_NOT_FOUND', enumerate: 'HcnEnumerateNetworks',
+  what: 'network',
+  notFound: 'HCN_E_NETWORK_NOT_FOUND',
+  enumerate: 'HcnEnumerateNetworks',
   get: (s, id) => s.getNetwork(id),
   list: (s, name) => s.listNetworks(buildQuery({ Name: name })),
 };
 const ENDPOINT: Resolver<HostComputeEndpoint> = {
-  what: 'endpoint', notFound: 'HCN_E_ENDPOINT_NOT_FOUND', enumerate: 'HcnEnumerateEndpoints',
+  what: 'endpoint',
+  notFound: 'HCN_E_ENDPOINT_NOT_FOUND',
+  enumerate: 'HcnEnumerateEndpoints',
   get: (s, id) => s.getEndpoint(id),
   list: (s, name) => s.listEndpoints(buildQuery({ Name: name })),
 };
 const NAMESPACE: Resolver<HostComputeNamespace> = {
-  what: 'namespace', notFound: 'ERROR_NOT_FOUND', enumerate: 'HcnEnumerateNamespaces',
+  what: 'namespace',
+  notFound: 'ERROR_NOT_FOUND',
+  enumerate: 'HcnEnumerateNamespaces',
   get: (s, id) => s.getNamespace(id),
   list: (s) => s.listNamespaces(),
 };
 const LOAD_BALANCER: Resolver<HostComputeLoadBalancer> = {
-  what: 'load balancer', notFound: 'ERROR_NOT_FOUND', enumerate: 'HcnEnumerateLoadBalancers',
+  what: 'load balancer',
+  notFound: 'ERROR_NOT_FOUND',
+  enumerate: 'HcnEnumerateLoadBalancers',
   get: (s, id) => s.getLoadBalancer(id),
   list: (s) => s.listLoadBalancers(),
 };
@@ -119,11 +134,17 @@ const LIST_COMMAND: Record<string, string> = { network: 'network', endpoint: 'en
  * A reference given in a flag (--network, --endpoint) must exist before anything is changed: a missing one
  * is bad input (exit 2), named after the flag.
  */
-export async function resolveFlag<T>(flag: string, what: 'network' | 'endpoint' | 'namespace' | 'load balancer', ref: string, fn: (ref: string) => Promise<T>): Promise<T> {
+export async function resolveFlag<T>(
+  flag: string,
+  what: 'network' | 'endpoint' | 'namespace' | 'load balancer',
+  ref: string,
+  fn: (ref: string) => Promise<T>,
+): Promise<T> {
   try {
     return await fn(ref);
   } catch (e) {
-    if (isNotFound(e)) throw new UsageError(`${flag}: no ${what} named or with ID "${ref}" exists (list them with: switchyard ${LIST_COMMAND[what]} list)`);
+    if (isNotFound(e))
+      throw new UsageError(`${flag}: no ${what} named or with ID "${ref}" exists (list them with: switchyard ${LIST_COMMAND[what]} list)`);
     throw e;
   }
 }

@@ -29,7 +29,12 @@ export function buildProgram(): Command {
   const program = new Command('switchyard');
   program
     .description('Provision HNS networks, endpoints, namespaces and load balancers (HCN v2) on any data plane')
-    .addOption(new Option('--dataplane <kind>', 'data plane (env SWITCHYARD_DATAPLANE; default: the platform\'s real one when usable, else memory)').choices([...DATAPLANE_KINDS]))
+    .addOption(
+      new Option(
+        '--dataplane <kind>',
+        "data plane (env SWITCHYARD_DATAPLANE; default: the platform's real one when usable, else memory)",
+      ).choices([...DATAPLANE_KINDS]),
+    )
     .option('--state <path>', 'state file of the memory data plane (env SWITCHYARD_STATE)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')

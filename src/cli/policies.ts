@@ -33,7 +33,8 @@ export function policiesFromFlags(values: string[] = [], kind: 'network' | 'endp
       throw new UsageError(`${which}: not valid JSON (${(e as Error).message}); give e.g. '${EXAMPLES[kind]}'`);
     }
     for (const p of Array.isArray(v) ? v : [v]) {
-      if (p === null || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`${which}: each policy must be a JSON object {"Type": ..., "Settings": {...}}`);
+      if (p === null || typeof p !== 'object' || Array.isArray(p))
+        throw new UsageError(`${which}: each policy must be a JSON object {"Type": ..., "Settings": {...}}`);
       const parsed = kind === 'network' ? parseNetwork({ Policies: [p] }).Policies : parseEndpoint({ Policies: [p] }).Policies;
       out.push(...(parsed ?? []));
     }
@@ -45,7 +46,9 @@ export function requirePolicyFeatures(version: HnsVersion, policies: { Type: str
   for (const p of policies) {
     const feature = (policyDescriptor('network', p.Type) ?? policyDescriptor('endpoint', p.Type))?.feature;
     if (feature && !supports(version, feature)) {
-      throw new UsageError(`--policy: ${p.Type} needs HNS ${formatVersion(minimumVersion(feature))} or later (feature ${feature}); this host runs HNS ${formatVersion(version)}`);
+      throw new UsageError(
+        `--policy: ${p.Type} needs HNS ${formatVersion(minimumVersion(feature))} or later (feature ${feature}); this host runs HNS ${formatVersion(version)}`,
+      );
     }
   }
 }

@@ -33,7 +33,11 @@ export async function execCni(req: CniExecRequest, opts: CniExecOptions = {}): P
   const plugin = lookupPlugin(req.plugin);
   if (!plugin) {
     // What a runtime would see had it executed a name this build does not provide.
-    const e = new CniError(ErrCode.PluginNotAvailable, `unknown plugin ${JSON.stringify(req.plugin)}`, 'this agent serves win-bridge, win-overlay, switchyard and switchyard-ipam');
+    const e = new CniError(
+      ErrCode.PluginNotAvailable,
+      `unknown plugin ${JSON.stringify(req.plugin)}`,
+      'this agent serves win-bridge, win-overlay, switchyard and switchyard-ipam',
+    );
     return { stdout: e.print(), stderr: '', exitCode: 1 };
   }
   const stderr: Buffer[] = [];
@@ -41,7 +45,11 @@ export async function execCni(req: CniExecRequest, opts: CniExecOptions = {}): P
   try {
     outcome = await runWithCallContext({ stderr }, () => dispatch({ env, readStdin: async () => req.stdin }, plugin.funcs(), plugin.about));
   } catch (e) {
-    outcome = { stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(), stderr: '', exitCode: 1 };
+    outcome = {
+      stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(),
+      stderr: '',
+      exitCode: 1,
+    };
   }
   logOutcome(plugin.about, env, outcome, Number(process.hrtime.bigint() - started) / 1e6);
   // Delegated plugins' stderr came first in the standalone process too (written as it arrived).

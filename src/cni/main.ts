@@ -34,7 +34,11 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
   try {
     outcome = await dispatch({ env: process.env, readStdin }, funcs, about, supported);
   } catch (e) {
-    outcome = { stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(), stderr: '', exitCode: 1 };
+    outcome = {
+      stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(),
+      stderr: '',
+      exitCode: 1,
+    };
   }
   logOutcome(about, process.env, outcome, Number(process.hrtime.bigint() - started) / 1e6);
   if (outcome.stderr) process.stderr.write(outcome.stderr);
@@ -47,10 +51,19 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
  * ended and how long it took. Only identity fields from the environment are logged, never the config
  * (runtimeConfig can carry anything a runtime passes).
  */
-export function logOutcome(about: string, env: Record<string, string | undefined>, outcome: { stdout: string; exitCode: number }, ms: number): void {
+export function logOutcome(
+  about: string,
+  env: Record<string, string | undefined>,
+  outcome: { stdout: string; exitCode: number },
+  ms: number,
+): void {
   const log = getLogger(about.split(' ')[1] ?? 'cni', env as NodeJS.ProcessEnv);
   const meta: Record<string, unknown> = {
-    command: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, netns: env.CNI_NETNS, ifname: env.CNI_IFNAME, ms: Math.round(ms * 10) / 10,
+    command: env.CNI_COMMAND,
+    containerId: env.CNI_CONTAINERID,
+    netns: env.CNI_NETNS,
+    ifname: env.CNI_IFNAME,
+    ms: Math.round(ms * 10) / 10,
   };
   if (outcome.exitCode === 0) return log.info('cni call succeeded', meta);
   let error: unknown = outcome.stdout;

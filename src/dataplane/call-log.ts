@@ -77,7 +77,8 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
     try {
       const result = await run();
       // A create's ID is only known afterwards; record it so the log can be joined on IDs.
-      if (rec.id === undefined && result && typeof result === 'object' && typeof (result as { ID?: unknown }).ID === 'string') rec.id = (result as unknown as { ID: string }).ID;
+      if (rec.id === undefined && result && typeof result === 'object' && typeof (result as { ID?: unknown }).ID === 'string')
+        rec.id = (result as unknown as { ID: string }).ID;
       return result;
     } catch (e) {
       rec.ok = false;
@@ -110,7 +111,8 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
   const inner = service.v1;
   if (inner) {
     const v1: HnsV1Api = {
-      call: <T>(method: HttpMethod, path: string, body?: unknown) => logged<T>('v1', `${method} ${path}`, undefined, body, () => inner.call<T>(method, path, body)),
+      call: <T>(method: HttpMethod, path: string, body?: unknown) =>
+        logged<T>('v1', `${method} ${path}`, undefined, body, () => inner.call<T>(method, path, body)),
     };
     wrapper.v1 = v1;
   }
@@ -130,13 +132,15 @@ export function readCallLog(file: string, fromOffset = 0): CallRecord[] {
   const lines = text.split('\n');
   // The last element is '' after a complete log; anything else is a line cut short by a killed process.
   lines.pop();
-  return lines.filter((l) => l.trim() !== '').map((l, i) => {
-    try {
-      return JSON.parse(l) as CallRecord;
-    } catch {
-      throw new Error(`call log ${file}: line ${i + 1} is not JSON: ${l.slice(0, 120)}`);
-    }
-  });
+  return lines
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as CallRecord;
+      } catch {
+        throw new Error(`call log ${file}: line ${i + 1} is not JSON: ${l.slice(0, 120)}`);
+      }
+    });
 }
 
 /** Current size of the log, to count only the calls made after this point. */
@@ -157,11 +161,13 @@ export interface CallFilter {
 }
 
 export function countCalls(records: CallRecord[], filter: CallFilter = {}): number {
-  return records.filter((r) =>
-    (filter.api === undefined || r.api === filter.api) &&
-    (filter.ok === undefined || r.ok === filter.ok) &&
-    (filter.pid === undefined || r.pid === filter.pid) &&
-    (filter.op === undefined || (typeof filter.op === 'string' ? r.op === filter.op : filter.op.test(r.op)))).length;
+  return records.filter(
+    (r) =>
+      (filter.api === undefined || r.api === filter.api) &&
+      (filter.ok === undefined || r.ok === filter.ok) &&
+      (filter.pid === undefined || r.pid === filter.pid) &&
+      (filter.op === undefined || (typeof filter.op === 'string' ? r.op === filter.op : filter.op.test(r.op))),
+  ).length;
 }
 
 /** `{ "v2 createEndpoint": 1, "v1 GET /networks/": 2, ... }` */

@@ -10,8 +10,16 @@
  * - Every failure is an HnsError carrying the HRESULT, the call and the subject.
  */
 import type {
-  HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
-  HnsFeatures, HnsVersion, ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
+  HostComputeEndpoint,
+  HostComputeLoadBalancer,
+  HostComputeNamespace,
+  HostComputeNetwork,
+  HostComputeQuery,
+  HnsFeatures,
+  HnsVersion,
+  ModifyEndpointRequest,
+  ModifyNamespaceRequest,
+  ModifyNetworkRequest,
 } from '../hns';
 
 export type DataplaneKind = 'memory' | 'linux' | 'hcn' | 'hns-v1' | 'powershell';

@@ -13,13 +13,33 @@
  */
 import * as fs from 'node:fs';
 import {
-  HRESULT, HRESULT_MESSAGES, HnsError, getCI, isHnsError, normalizeKeys, policyTypeIs,
-  type HnsV1AttachRequest, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList, type HostComputeEndpoint,
-  type HostComputeNamespace, type HostComputeNetwork,
+  HRESULT,
+  HRESULT_MESSAGES,
+  HnsError,
+  getCI,
+  isHnsError,
+  normalizeKeys,
+  policyTypeIs,
+  type HnsV1AttachRequest,
+  type HnsV1Endpoint,
+  type HnsV1Network,
+  type HnsV1PolicyList,
+  type HostComputeEndpoint,
+  type HostComputeNamespace,
+  type HostComputeNetwork,
 } from '../hns';
 import {
-  ConversionError, endpointPolicyV1ToV2, endpointV1ToV2, endpointV2ToV1, isElbPolicyList, loadBalancerToPolicyList,
-  namespaceV2ToV1, networkV1ToV2, networkV2ToV1, policyListToLoadBalancer, sameGuid,
+  ConversionError,
+  endpointPolicyV1ToV2,
+  endpointV1ToV2,
+  endpointV2ToV1,
+  isElbPolicyList,
+  loadBalancerToPolicyList,
+  namespaceV2ToV1,
+  networkV1ToV2,
+  networkV2ToV1,
+  policyListToLoadBalancer,
+  sameGuid,
 } from '../hns/convert';
 import type { HnsV1Api, HostNetworkService, HttpMethod } from './types';
 import { sameId } from '../net/id';
@@ -56,32 +76,54 @@ function v1Error(hr: number, call: string, subject: string | undefined, text?: s
 }
 
 export class V1OverV2 implements HnsV1Api {
-  constructor(private readonly hns: HostNetworkService, private readonly side: V1SideStore) {}
+  constructor(
+    private readonly hns: HostNetworkService,
+    private readonly side: V1SideStore,
+  ) {}
 
   async call<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
     const call = `${method} ${path}`;
     try {
-      return (await this.route(method, path, body === undefined || body === '' ? undefined : normalizeKeys(typeof body === 'string' ? JSON.parse(body) : body), call)) as T;
+      return (await this.route(
+        method,
+        path,
+        body === undefined || body === '' ? undefined : normalizeKeys(typeof body === 'string' ? JSON.parse(body) : body),
+        call,
+      )) as T;
     } catch (e) {
       if (isHnsError(e)) {
         if (e.message.includes('hns failed with error :')) throw e;
         throw new HnsError(e.hresult, `hns failed with error : ${innerText(e)}`, { call, subject: e.subject, record: e.record }, e.kind);
       }
-      if (e instanceof SyntaxError) throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, `${HRESULT_MESSAGES[HRESULT.HCN_E_INVALID_JSON]!.trim()} (${e.message})`);
-      if (e instanceof ConversionError) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
+      if (e instanceof SyntaxError)
+        throw v1Error(
+          HRESULT.HCN_E_INVALID_JSON,
+          call,
+          undefined,
+          `${HRESULT_MESSAGES[HRESULT.HCN_E_INVALID_JSON]!.trim()} (${e.message})`,
+        );
+      if (e instanceof ConversionError)
+        throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
       throw e;
     }
   }
 
   /** The HCS container network request the v1 CNI path sends; same effect as POST /endpoints/<id>/attach|detach. */
-  async hcsModifyComputeSystem(containerId: string, request: { ResourceType: string; RequestType: string; Settings: string }): Promise<void> {
-    if (String(request.ResourceType).toLowerCase() !== 'network') throw v1Error(HRESULT.E_INVALIDARG, 'HcsModifyComputeSystem', containerId, 'only Network resources are emulated');
+  async hcsModifyComputeSystem(
+    containerId: string,
+    request: { ResourceType: string; RequestType: string; Settings: string },
+  ): Promise<void> {
+    if (String(request.ResourceType).toLowerCase() !== 'network')
+      throw v1Error(HRESULT.E_INVALIDARG, 'HcsModifyComputeSystem', containerId, 'only Network resources are emulated');
     const op = String(request.RequestType).toLowerCase() === 'remove' ? 'detach' : 'attach';
     await this.call('POST', `/endpoints/${request.Settings}/${op}`, { ContainerId: containerId, SystemType: 'Container' });
   }
 
   private async route(method: HttpMethod, rawPath: string, body: unknown, call: string): Promise<unknown> {
-    const parts = rawPath.split('?')[0].split('/').filter((p) => p !== '');
+    const parts = rawPath
+      .split('?')[0]
+      .split('/')
+      .filter((p) => p !== '');
     const [collection, id, action] = [parts[0]?.toLowerCase(), parts[1], parts[2]?.toLowerCase()];
     const unsupported = (): never => {
       throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, undefined, `${method} ${rawPath} is not part of the emulated HNS v1 API`);
@@ -110,7 +152,13 @@ export class V1OverV2 implements HnsV1Api {
 
   // ---- networks -----------------------------------------------------------------------------
 
-  private async networks(method: HttpMethod, id: string | undefined, action: string | undefined, body: unknown, call: string): Promise<unknown> {
+  private async networks(
+    method: HttpMethod,
+    id: string | undefined,
+    action: string | undefined,
+    body: unknown,
+    call: string,
+  ): Promise<unknown> {
     if (action) throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, undefined);
     if (method === 'GET' && !id) return (await this.hns.listNetworks()).map(networkV2ToV1);
     if (method === 'GET') return networkV2ToV1(await this.hns.getNetwork(id!));
@@ -119,15 +167,21 @@ export class V1OverV2 implements HnsV1Api {
       return undefined;
     }
     if (method === 'POST' && !id) {
-      if (!body || typeof body !== 'object') throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the network document must be a JSON object');
+      if (!body || typeof body !== 'object')
+        throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the network document must be a JSON object');
       return networkV2ToV1(await this.hns.createNetwork(networkV1ToV2(body as HnsV1Network)));
     }
     if (method === 'POST' && id) {
       const exts = getCI<{ Id?: string; IsEnabled?: boolean }[]>(body, 'Extensions');
-      if (!Array.isArray(exts)) throw v1Error(HRESULT.E_INVALIDARG, call, `network ${id}`, 'a v1 network update carries Extensions:[{Id, IsEnabled}]');
+      if (!Array.isArray(exts))
+        throw v1Error(HRESULT.E_INVALIDARG, call, `network ${id}`, 'a v1 network update carries Extensions:[{Id, IsEnabled}]');
       let net: HostComputeNetwork = await this.hns.getNetwork(id);
       for (const x of exts) {
-        net = await this.hns.modifyNetwork(id, { ResourceType: 'Extension', RequestType: 'Update', Settings: { Id: String(getCI(x, 'Id')), IsEnabled: !!getCI(x, 'IsEnabled') } });
+        net = await this.hns.modifyNetwork(id, {
+          ResourceType: 'Extension',
+          RequestType: 'Update',
+          Settings: { Id: String(getCI(x, 'Id')), IsEnabled: !!getCI(x, 'IsEnabled') },
+        });
       }
       return networkV2ToV1(net);
     }
@@ -149,15 +203,23 @@ export class V1OverV2 implements HnsV1Api {
         if (shared.length) doc = { ...e, Health: { ...(e.Health ?? {}), Extra: { ...(e.Health?.Extra ?? {}), SharedContainers: shared } } };
       }
       const ns = e.HostComputeNamespace ? namespaces.find((n) => sameGuid(n.ID, e.HostComputeNamespace)) : undefined;
-      out.push(endpointV2ToV1(doc, {
-        networkName: nets.find((n) => sameGuid(n.ID, e.HostComputeNetwork))?.Name,
-        namespaceIsDefault: ns ? String(ns.Type).toLowerCase() === 'hostdefault' : undefined,
-      }));
+      out.push(
+        endpointV2ToV1(doc, {
+          networkName: nets.find((n) => sameGuid(n.ID, e.HostComputeNetwork))?.Name,
+          namespaceIsDefault: ns ? String(ns.Type).toLowerCase() === 'hostdefault' : undefined,
+        }),
+      );
     }
     return out;
   }
 
-  private async endpoints(method: HttpMethod, id: string | undefined, action: string | undefined, body: unknown, call: string): Promise<unknown> {
+  private async endpoints(
+    method: HttpMethod,
+    id: string | undefined,
+    action: string | undefined,
+    body: unknown,
+    call: string,
+  ): Promise<unknown> {
     if (method === 'GET' && !id) return this.toV1Endpoints(await this.hns.listEndpoints());
     if (method === 'GET' && id && !action) return (await this.toV1Endpoints([await this.hns.getEndpoint(id)]))[0];
     if (method === 'DELETE' && id && !action) {
@@ -167,12 +229,19 @@ export class V1OverV2 implements HnsV1Api {
     }
     if (method === 'POST' && !id) return this.createEndpoint(body, call);
     if (method === 'POST' && id && !action) return this.updateEndpoint(id, body, call);
-    if (method === 'POST' && id && (action === 'attach' || action === 'detach')) return this.attachDetach(id, action, (body ?? {}) as HnsV1AttachRequest, call);
-    throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, undefined, `${method} ${call.split(' ')[1]} is not part of the emulated HNS v1 API`);
+    if (method === 'POST' && id && (action === 'attach' || action === 'detach'))
+      return this.attachDetach(id, action, (body ?? {}) as HnsV1AttachRequest, call);
+    throw v1Error(
+      HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+      call,
+      undefined,
+      `${method} ${call.split(' ')[1]} is not part of the emulated HNS v1 API`,
+    );
   }
 
   private async createEndpoint(body: unknown, call: string): Promise<HnsV1Endpoint> {
-    if (!body || typeof body !== 'object') throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the endpoint document must be a JSON object');
+    if (!body || typeof body !== 'object')
+      throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the endpoint document must be a JSON object');
     const v1 = body as HnsV1Endpoint;
     let networkId = getCI<string>(v1, 'VirtualNetwork');
     const networkName = getCI<string>(v1, 'VirtualNetworkName');
@@ -181,7 +250,8 @@ export class V1OverV2 implements HnsV1Api {
       if (!net) throw v1Error(HRESULT.HCN_E_NETWORK_NOT_FOUND, call, `network ${networkName}`);
       networkId = net.ID;
     }
-    if (!networkId) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'VirtualNetwork (the network ID) or VirtualNetworkName is required');
+    if (!networkId)
+      throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'VirtualNetwork (the network ID) or VirtualNetworkName is required');
     const doc = endpointV1ToV2(v1);
     delete doc.HostComputeNetwork;
     const created = await this.hns.createEndpoint(networkId, doc);
@@ -190,7 +260,8 @@ export class V1OverV2 implements HnsV1Api {
 
   /** hcsshim's HNSEndpoint.Update posts the whole object; HNS applies its policy list. */
   private async updateEndpoint(id: string, body: unknown, call: string): Promise<HnsV1Endpoint> {
-    if (!body || typeof body !== 'object') throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, `endpoint ${id}`, 'the endpoint document must be a JSON object');
+    if (!body || typeof body !== 'object')
+      throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, `endpoint ${id}`, 'the endpoint document must be a JSON object');
     const current = await this.hns.getEndpoint(id);
     const wanted = ((getCI<Doc[]>(body, 'Policies') ?? []) as { Type: string }[]).map(endpointPolicyV1ToV2);
     const have = current.Policies ?? [];
@@ -202,8 +273,9 @@ export class V1OverV2 implements HnsV1Api {
   }
 
   private async hostNamespace(call: string): Promise<HostComputeNamespace> {
-    const ns = (await this.hns.listNamespaces({ SchemaVersion: { Major: 2, Minor: 0 }, Flags: 0, Filter: JSON.stringify({ IsDefault: true }) }))
-      .find((n) => String(n.Type).toLowerCase() === 'hostdefault');
+    const ns = (
+      await this.hns.listNamespaces({ SchemaVersion: { Major: 2, Minor: 0 }, Flags: 0, Filter: JSON.stringify({ IsDefault: true }) })
+    ).find((n) => String(n.Type).toLowerCase() === 'hostdefault');
     if (!ns) throw v1Error(HRESULT.ERROR_NOT_FOUND, call, 'host default namespace');
     return ns;
   }
@@ -218,7 +290,13 @@ export class V1OverV2 implements HnsV1Api {
       const cid = getCI<string>(req, 'ContainerId');
       if (!cid) throw v1Error(HRESULT.E_INVALIDARG, call, `endpoint ${id}`, 'ContainerId is required for SystemType Container');
       const ep = await this.hns.getEndpoint(id);
-      if (((ep.Flags ?? 0) & 1) !== 0) throw v1Error(HRESULT.HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION, call, `endpoint ${id}`, 'a remote endpoint cannot be attached to a container');
+      if (((ep.Flags ?? 0) & 1) !== 0)
+        throw v1Error(
+          HRESULT.HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION,
+          call,
+          `endpoint ${id}`,
+          'a remote endpoint cannot be attached to a container',
+        );
       await this.side.updateSharedContainers(ep.ID!, call, (list) => {
         const has = list.some((c) => sameId(c, cid));
         if (action === 'attach') {
@@ -229,7 +307,12 @@ export class V1OverV2 implements HnsV1Api {
         return list.filter((c) => c.toLowerCase() !== cid.toLowerCase());
       });
     } else {
-      throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, `endpoint ${id}`, `SystemType "${String(getCI(req, 'SystemType'))}" is not emulated (use Container or Host)`);
+      throw v1Error(
+        HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+        call,
+        `endpoint ${id}`,
+        `SystemType "${String(getCI(req, 'SystemType'))}" is not emulated (use Container or Host)`,
+      );
     }
     return (await this.toV1Endpoints([await this.hns.getEndpoint(id)]))[0];
   }
@@ -240,7 +323,13 @@ export class V1OverV2 implements HnsV1Api {
     return [...(await this.hns.listLoadBalancers()).map(loadBalancerToPolicyList), ...(await this.side.listPolicyLists())];
   }
 
-  private async policyLists(method: HttpMethod, id: string | undefined, action: string | undefined, body: unknown, call: string): Promise<unknown> {
+  private async policyLists(
+    method: HttpMethod,
+    id: string | undefined,
+    action: string | undefined,
+    body: unknown,
+    call: string,
+  ): Promise<unknown> {
     if (action) throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, undefined);
     if (method === 'GET' && !id) return this.allPolicyLists();
     if (method === 'GET' && id) {
@@ -249,10 +338,12 @@ export class V1OverV2 implements HnsV1Api {
       return pl;
     }
     if (method === 'POST' && !id) {
-      if (!body || typeof body !== 'object') throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the policy list must be a JSON object');
+      if (!body || typeof body !== 'object')
+        throw v1Error(HRESULT.HCN_E_INVALID_JSON, call, undefined, 'the policy list must be a JSON object');
       const pl = body as HnsV1PolicyList;
       const policies = getCI<unknown[]>(pl, 'Policies');
-      if (!Array.isArray(policies) || !policies.length) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'a policy list needs Policies (ELB or ROUTE)');
+      if (!Array.isArray(policies) || !policies.length)
+        throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'a policy list needs Policies (ELB or ROUTE)');
       if (isElbPolicyList(pl)) return loadBalancerToPolicyList(await this.hns.createLoadBalancer(policyListToLoadBalancer(pl)));
       if ((policies as { Type?: unknown }[]).some((p) => policyTypeIs(p, 'ELB'))) {
         throw v1Error(HRESULT.E_INVALIDARG, call, undefined, 'ELB policies cannot be mixed with other policy types in one list');
@@ -261,7 +352,11 @@ export class V1OverV2 implements HnsV1Api {
       for (const ref of refs) {
         const m = /^\/endpoints\/([^/]+)\/?$/i.exec(String(ref));
         if (!m) throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `reference "${String(ref)}" is not of the form /endpoints/<id>`);
-        const known = await this.hns.listEndpoints({ SchemaVersion: { Major: 2, Minor: 0 }, Flags: 0, Filter: JSON.stringify({ ID: m[1] }) });
+        const known = await this.hns.listEndpoints({
+          SchemaVersion: { Major: 2, Minor: 0 },
+          Flags: 0,
+          Filter: JSON.stringify({ ID: m[1] }),
+        });
         if (!known.length) throw v1Error(HRESULT.HCN_E_ENDPOINT_NOT_FOUND, call, `policy list reference ${String(ref)}`);
       }
       return this.side.createPolicyList({ ...pl, References: refs, Policies: policies as HnsV1PolicyList['Policies'] });
@@ -276,12 +371,20 @@ export class V1OverV2 implements HnsV1Api {
 
   // ---- namespaces ---------------------------------------------------------------------------
 
-  private async namespaces(method: HttpMethod, id: string | undefined, action: string | undefined, body: unknown, call: string): Promise<unknown> {
+  private async namespaces(
+    method: HttpMethod,
+    id: string | undefined,
+    action: string | undefined,
+    body: unknown,
+    call: string,
+  ): Promise<unknown> {
     if (method === 'GET' && !id) return (await this.hns.listNamespaces()).map(namespaceV2ToV1);
     if (method === 'GET' && id && !action) return namespaceV2ToV1(await this.hns.getNamespace(id));
     if (method === 'POST' && !id) {
       const isDefault = !!getCI(body, 'IsDefault');
-      return namespaceV2ToV1(await this.hns.createNamespace({ Type: isDefault ? 'HostDefault' : 'Host', SchemaVersion: { Major: 2, Minor: 0 } }));
+      return namespaceV2ToV1(
+        await this.hns.createNamespace({ Type: isDefault ? 'HostDefault' : 'Host', SchemaVersion: { Major: 2, Minor: 0 } }),
+      );
     }
     if (method === 'DELETE' && id && !action) {
       await this.hns.deleteNamespace(id);
@@ -291,7 +394,13 @@ export class V1OverV2 implements HnsV1Api {
       const type = String(getCI(body, 'Type') ?? '').toLowerCase();
       const data = getCI<Doc>(body, 'Data') ?? {};
       const epId = getCI<string>(data, 'Id');
-      if (type !== 'endpoint' || !epId) throw v1Error(HRESULT.E_INVALIDARG, call, `namespace ${id}`, 'the resource must be {"Type":"Endpoint","Data":{"Id":"<endpoint id>"}}');
+      if (type !== 'endpoint' || !epId)
+        throw v1Error(
+          HRESULT.E_INVALIDARG,
+          call,
+          `namespace ${id}`,
+          'the resource must be {"Type":"Endpoint","Data":{"Id":"<endpoint id>"}}',
+        );
       if (action === 'addresource') await this.hns.attachEndpoint(id, epId);
       else await this.hns.detachEndpoint(id, epId);
       return namespaceV2ToV1(await this.hns.getNamespace(id));
@@ -310,7 +419,10 @@ interface SideFile {
  * elsewhere (the linux data plane). The memory emulator keeps the same records in its state file instead.
  */
 export class FileV1SideStore implements V1SideStore {
-  constructor(private readonly file: string, private readonly newId: () => string) {}
+  constructor(
+    private readonly file: string,
+    private readonly newId: () => string,
+  ) {}
 
   private read(): SideFile {
     let text: string;
@@ -371,7 +483,8 @@ export class FileV1SideStore implements V1SideStore {
   async createPolicyList(pl: HnsV1PolicyList): Promise<HnsV1PolicyList> {
     return this.mutate((d) => {
       const stored = { ...pl, ID: (pl.ID ?? this.newId()).toUpperCase() };
-      if (d.PolicyLists.some((p) => sameGuid(p.ID, stored.ID))) throw v1Error(HRESULT.ERROR_ALREADY_EXISTS, 'POST /policylists/', `policy list ${stored.ID}`);
+      if (d.PolicyLists.some((p) => sameGuid(p.ID, stored.ID)))
+        throw v1Error(HRESULT.ERROR_ALREADY_EXISTS, 'POST /policylists/', `policy list ${stored.ID}`);
       d.PolicyLists.push(stored);
       return stored;
     });

@@ -14,7 +14,7 @@ import type { HostComputeLoadBalancer, LoadBalancerPortMapping } from './loadbal
 import type { HnsV1Endpoint, HnsV1Namespace, HnsV1Network, HnsV1Policy, HnsV1PolicyList, HnsV1Subnet } from './v1';
 import type { EndpointPolicy, NetworkPolicy, SubnetPolicy } from './policy';
 import { policyTypeIs } from './policy';
-import { clean, flatten, num, protocolNumber, wrap } from './policies/v1-form';
+import { clean, flatten, protocolNumber, wrap } from './policies/v1-form';
 import { V1_NETWORK_FIELD_POLICIES, policyDescriptor, policyDescriptorByV1Type } from './policies';
 
 /** A v1 document that has no faithful v2 form (or the reverse); names the field at fault. */
@@ -31,11 +31,13 @@ const DEFAULT_V4 = '0.0.0.0/0';
 const DEFAULT_V6 = '::/0';
 const isV6 = (ip: unknown): boolean => typeof ip === 'string' && ip.includes(':');
 
-
 /** "a, b,,c" → ["a","b","c"]; undefined/empty → undefined. */
 export function splitList(s: unknown): string[] | undefined {
   if (typeof s !== 'string') return Array.isArray(s) ? (s as string[]) : undefined;
-  const parts = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const parts = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   return parts.length ? parts : undefined;
 }
 
@@ -46,9 +48,6 @@ function joinList(a: unknown): string | undefined {
 export { protocolName, protocolNumber } from './policies/v1-form';
 
 // ---- policies ---------------------------------------------------------------------------------
-
-
-
 
 /** One v1 endpoint policy → its v2 form (the registry's v1 form; unknown types pass through). */
 export function endpointPolicyV1ToV2(p: HnsV1Policy): EndpointPolicy {
@@ -94,12 +93,13 @@ export function networkV1ToV2(n: HnsV1Network): HostComputeNetwork {
   const subnets: Subnet[] = ((g('Subnets') as HnsV1Subnet[] | undefined) ?? []).map((s) => {
     const prefix = getCI<string>(s, 'AddressPrefix');
     const gw = getCI<string>(s, 'GatewayAddress');
-    const own = ((getCI<HnsV1Policy[]>(s, 'Policies')) ?? []).map((p) => subnetPolicyV1ToV2(p) ?? (wrap(p) as unknown as SubnetPolicy));
+    const own = (getCI<HnsV1Policy[]>(s, 'Policies') ?? []).map((p) => subnetPolicyV1ToV2(p) ?? (wrap(p) as unknown as SubnetPolicy));
     const sub: Subnet = clean({
       ID: getCI<string>(s, 'ID'),
       IpAddressPrefix: prefix,
       Routes: gw ? [{ NextHop: gw, DestinationPrefix: isV6(gw) || isV6(prefix) ? DEFAULT_V6 : DEFAULT_V4 }] : undefined,
-      Policies: own.length || isolation.length ? [...own, ...isolation.filter((i) => !own.some((o) => policyTypeIs(o, i.Type)))] : undefined,
+      Policies:
+        own.length || isolation.length ? [...own, ...isolation.filter((i) => !own.some((o) => policyTypeIs(o, i.Type)))] : undefined,
     });
     return sub;
   });
@@ -116,7 +116,9 @@ export function networkV1ToV2(n: HnsV1Network): HostComputeNetwork {
     Type: type === undefined ? undefined : canonicalNetworkType(type),
     Flags: g('Flags') as number | undefined,
     Policies: policies.length ? policies : undefined,
-    MacPool: pools?.length ? { Ranges: pools.map((r) => ({ StartMacAddress: r.StartMacAddress, EndMacAddress: r.EndMacAddress })) } : undefined,
+    MacPool: pools?.length
+      ? { Ranges: pools.map((r) => ({ StartMacAddress: r.StartMacAddress, EndMacAddress: r.EndMacAddress })) }
+      : undefined,
     Dns: dns,
     Ipams: subnets.length ? [{ Type: 'Static', Subnets: subnets } as Ipam] : undefined,
     AdditionalParams: g('AdditionalParams'),
@@ -145,12 +147,14 @@ export function networkV2ToV1(n: HostComputeNetwork): HnsV1Network {
   for (const ipam of n.Ipams ?? []) {
     for (const s of ipam.Subnets ?? []) {
       const v6 = isV6(s.IpAddressPrefix);
-      subnets.push(clean({
-        ID: s.ID,
-        AddressPrefix: s.IpAddressPrefix,
-        GatewayAddress: gatewayOf(s.Routes, v6),
-        Policies: s.Policies?.length ? s.Policies.map(subnetPolicyV2ToV1) : undefined,
-      }));
+      subnets.push(
+        clean({
+          ID: s.ID,
+          AddressPrefix: s.IpAddressPrefix,
+          GatewayAddress: gatewayOf(s.Routes, v6),
+          Policies: s.Policies?.length ? s.Policies.map(subnetPolicyV2ToV1) : undefined,
+        }),
+      );
     }
   }
   if (subnets.length) out.Subnets = subnets;
@@ -184,7 +188,8 @@ export function endpointV1ToV2(e: HnsV1Endpoint): HostComputeEndpoint {
   const servers = splitList(g('DNSServerList'));
   const search = splitList(g('DNSSuffix'));
   const domain = g('DNSDomain') as string | undefined;
-  const dns: Dns | undefined = servers || search || domain ? clean({ ServerList: servers, Search: search, Domain: domain || undefined }) : undefined;
+  const dns: Dns | undefined =
+    servers || search || domain ? clean({ ServerList: servers, Search: search, Domain: domain || undefined }) : undefined;
   let flags = 0;
   if (g('IsRemoteEndpoint')) flags |= 1;
   if (g('DisableICC')) flags |= 2;
@@ -290,16 +295,18 @@ export function loadBalancerToPolicyList(lb: HostComputeLoadBalancer): HnsV1Poli
   return {
     ID: lb.ID,
     References: (lb.HostComputeEndpoints ?? []).map((id) => `/endpoints/${id}`),
-    Policies: (lb.PortMappings ?? []).map((pm) => clean({
-      Type: 'ELB',
-      Protocol: pm.Protocol,
-      InternalPort: pm.InternalPort,
-      ExternalPort: pm.ExternalPort,
-      SourceVIP: lb.SourceVIP,
-      VIPs: [...(lb.FrontendVIPs ?? [])],
-      ILB: ((pm.Flags ?? 0) & 1) !== 0,
-      IsDSR: dsr || undefined,
-    })),
+    Policies: (lb.PortMappings ?? []).map((pm) =>
+      clean({
+        Type: 'ELB',
+        Protocol: pm.Protocol,
+        InternalPort: pm.InternalPort,
+        ExternalPort: pm.ExternalPort,
+        SourceVIP: lb.SourceVIP,
+        VIPs: [...(lb.FrontendVIPs ?? [])],
+        ILB: ((pm.Flags ?? 0) & 1) !== 0,
+        IsDSR: dsr || undefined,
+      }),
+    ),
   };
 }
 
@@ -325,7 +332,9 @@ export function policyListToLoadBalancer(pl: HnsV1PolicyList): HostComputeLoadBa
   const mappings: LoadBalancerPortMapping[] = policies.map((p, i) => {
     const pv = (getCI<string[]>(p, 'VIPs') ?? []).map(String);
     if (pv.join(',').toLowerCase() !== vips.join(',').toLowerCase() || getCI(p, 'SourceVIP') !== sourceVip || !!getCI(p, 'IsDSR') !== dsr) {
-      throw new ConversionError(`policy list: ELB policy ${i} has different VIPs/SourceVIP/IsDSR from policy 0; use one policy list per frontend`);
+      throw new ConversionError(
+        `policy list: ELB policy ${i} has different VIPs/SourceVIP/IsDSR from policy 0; use one policy list per frontend`,
+      );
     }
     const proto = protocolNumber(getCI(p, 'Protocol'));
     return clean({
@@ -349,11 +358,20 @@ export function policyListToLoadBalancer(pl: HnsV1PolicyList): HostComputeLoadBa
 // ---- shape detection --------------------------------------------------------------------------
 
 const V1_NETWORK_KEYS = ['subnets', 'networkadaptername', 'managementip', 'dnsserverlist', 'dnssuffix', 'macpools', 'sourcemac'];
-const V1_ENDPOINT_KEYS = ['virtualnetwork', 'virtualnetworkname', 'ipaddress', 'gatewayaddress', 'dnsserverlist', 'dnssuffix', 'isremoteendpoint', 'prefixlength'];
+const V1_ENDPOINT_KEYS = [
+  'virtualnetwork',
+  'virtualnetworkname',
+  'ipaddress',
+  'gatewayaddress',
+  'dnsserverlist',
+  'dnssuffix',
+  'isremoteendpoint',
+  'prefixlength',
+];
 
 function hasAnyKey(doc: unknown, keys: string[]): boolean {
   if (!doc || typeof doc !== 'object') return false;
-  return Object.keys(doc).some((k) => keys.includes(k.toLowerCase()) && (k !== 'IpAddress'));
+  return Object.keys(doc).some((k) => keys.includes(k.toLowerCase()) && k !== 'IpAddress');
 }
 
 function isV2Schema(doc: unknown): boolean {
@@ -367,7 +385,12 @@ export function looksLikeV1Network(doc: unknown): boolean {
 }
 
 export function looksLikeV1Endpoint(doc: unknown): boolean {
-  return !isV2Schema(doc) && hasAnyKey(doc, V1_ENDPOINT_KEYS) && getCI(doc, 'IpConfigurations') === undefined && getCI(doc, 'HostComputeNetwork') === undefined;
+  return (
+    !isV2Schema(doc) &&
+    hasAnyKey(doc, V1_ENDPOINT_KEYS) &&
+    getCI(doc, 'IpConfigurations') === undefined &&
+    getCI(doc, 'HostComputeNetwork') === undefined
+  );
 }
 
 /** True when two IDs (GUIDs in any case, with or without braces) name the same object. */

@@ -2,7 +2,11 @@
 import type { Dns, HcnBase, Route } from './schema';
 import type { EndpointPolicy } from './policy';
 
-export interface IpConfig { IpAddress?: string; PrefixLength?: number; IpSubnetId?: string }
+export interface IpConfig {
+  IpAddress?: string;
+  PrefixLength?: number;
+  IpSubnetId?: string;
+}
 
 /** Endpoint Flags bitmask. */
 export const EndpointFlags = {

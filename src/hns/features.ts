@@ -13,9 +13,7 @@ import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type Policy
 import { LoadBalancerDistribution, LoadBalancerFlags } from './loadbalancer';
 import { NetworkFlags } from './network';
 import type { ModifyEndpointRequest, ModifyNetworkRequest } from './modify';
-import {
-  FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion,
-} from './version';
+import { FEATURE_RANGES, HNS_VERSION_ANCHORS, compareVersions, formatVersion, supports, type HnsFeature, type HnsVersion } from './version';
 
 export type { FeatureNeed };
 
@@ -42,7 +40,9 @@ export function windowsFor(feature: HnsFeature): string {
   const above = HNS_VERSION_ANCHORS.find((a) => compareVersions(a.version, min) > 0);
   const parts: string[] = [];
   if (below) parts.push(`${below.windows} has HNS ${formatVersion(below.version)}`);
-  parts.push(above ? `${above.windows} has HNS ${formatVersion(above.version)}` : 'no published map of newer HNS versions to Windows builds');
+  parts.push(
+    above ? `${above.windows} has HNS ${formatVersion(above.version)}` : 'no published map of newer HNS versions to Windows builds',
+  );
   return `a build whose HNS is at least ${formatVersion(min)} (${parts.join('; ')})`;
 }
 
@@ -75,7 +75,8 @@ const endpointPolicyNeeds = (policies: { Type?: unknown; Settings?: unknown }[] 
 
 export function networkNeeds(doc: HostComputeNetwork): FeatureNeed[] {
   const out = networkPolicyNeeds(doc.Policies);
-  if (((doc.Flags ?? 0) & NetworkFlags.DisableHostPort) !== 0) out.push({ feature: 'DisableHostPort', what: 'network flag DisableHostPort' });
+  if (((doc.Flags ?? 0) & NetworkFlags.DisableHostPort) !== 0)
+    out.push({ feature: 'DisableHostPort', what: 'network flag DisableHostPort' });
   const prefixes = (doc.Ipams ?? []).flatMap((i) => i.Subnets ?? []).map((s) => s.IpAddressPrefix ?? '');
   if (prefixes.some((p) => p.includes(':')) && prefixes.some((p) => p.includes('.'))) {
     out.push({ feature: 'IPv6DualStack', what: 'a dual-stack network (IPv4 and IPv6 subnets)' });
@@ -105,7 +106,8 @@ export function endpointRequestNeeds(req: ModifyEndpointRequest): FeatureNeed[] 
 export function loadBalancerNeeds(doc: HostComputeLoadBalancer): FeatureNeed[] {
   const out: FeatureNeed[] = [];
   const flags = doc.Flags ?? 0;
-  if (flags & LoadBalancerFlags.EnableDirectServerReturn) out.push({ feature: 'DSR', what: 'a DSR load balancer (Flags EnableDirectServerReturn)' });
+  if (flags & LoadBalancerFlags.EnableDirectServerReturn)
+    out.push({ feature: 'DSR', what: 'a DSR load balancer (Flags EnableDirectServerReturn)' });
   if (flags & LoadBalancerFlags.IPv6) out.push({ feature: 'IPv6DualStack', what: 'an IPv6 load balancer (Flags IPv6)' });
   if ((doc.PortMappings ?? []).some((m) => m.DistributionType === LoadBalancerDistribution.SourceIP)) {
     out.push({ feature: 'SessionAffinity', what: 'session affinity (DistributionType SourceIP)' });

@@ -6,7 +6,12 @@ export const LoadBalancerFlags = { None: 0, EnableDirectServerReturn: 1, IPv6: 2
 
 /** Port-mapping Flags. */
 export const LoadBalancerPortMappingFlags = {
-  None: 0, ILB: 1, LocalRoutedVIP: 2, UseMux: 4, PreserveDIP: 8, VipExternalIP: 16,
+  None: 0,
+  ILB: 1,
+  LocalRoutedVIP: 2,
+  UseMux: 4,
+  PreserveDIP: 8,
+  VipExternalIP: 16,
 } as const;
 
 /** DistributionType: 0 per-connection, 1 source IP+protocol, 2 source IP (session affinity, HNS ≥ 12.0). */

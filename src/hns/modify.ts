@@ -31,8 +31,7 @@ export type ModifyEndpointRequest =
   | ModifyRequest<'Port', { PortId?: string; VirtualNicName?: string; VirtualMachineId?: string }>;
 
 export type ModifyNamespaceRequest =
-  | ModifyRequest<'Endpoint', { EndpointId: string }>
-  | ModifyRequest<'Container', { ContainerId: string }>;
+  ModifyRequest<'Endpoint', { EndpointId: string }> | ModifyRequest<'Container', { ContainerId: string }>;
 
 export function networkPolicyRequest(requestType: RequestType, policies: NetworkPolicy[]): ModifyNetworkRequest {
   return { ResourceType: 'Policy', RequestType: requestType, Settings: { Policies: policies } };
@@ -48,7 +47,10 @@ export function namespaceEndpointRequest(requestType: 'Add' | 'Remove', endpoint
 
 // ---- Policy requests ----------------------------------------------------------------------------------------
 
-export interface AnyPolicy { Type: string; Settings?: unknown }
+export interface AnyPolicy {
+  Type: string;
+  Settings?: unknown;
+}
 
 /**
  * Identity of a policy for Add (refuse a duplicate) and Remove (match by content): the type and the settings,
@@ -61,7 +63,8 @@ export function policyKey(p: { Type?: unknown; Settings?: unknown }): string {
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object') {
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) o[k.toLowerCase()] = norm((v as Record<string, unknown>)[k]);
+      for (const k of Object.keys(v).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())))
+        o[k.toLowerCase()] = norm((v as Record<string, unknown>)[k]);
       return o;
     }
     return v;
@@ -74,7 +77,11 @@ export interface PolicyRequestOptions<P extends AnyPolicy> {
   conflicts?: (p: P, existing: P[]) => boolean;
 }
 
-function refuse(name: 'HCN_E_POLICY_ALREADY_EXISTS' | 'HCN_E_POLICY_NOT_FOUND' | 'E_INVALIDARG', ctx: HnsErrorContext, detail: string): never {
+function refuse(
+  name: 'HCN_E_POLICY_ALREADY_EXISTS' | 'HCN_E_POLICY_NOT_FOUND' | 'E_INVALIDARG',
+  ctx: HnsErrorContext,
+  detail: string,
+): never {
   const text = HRESULT_MESSAGES[HRESULT[name]] ?? `${name} `;
   throw new HnsError(HRESULT[name], `${text.trim()} ${detail}`, { ...ctx, record: text });
 }
@@ -86,13 +93,20 @@ function refuse(name: 'HCN_E_POLICY_ALREADY_EXISTS' | 'HCN_E_POLICY_NOT_FOUND' |
  * policy of the types it carries and keeps the others (an ACL Update leaves OutBoundNAT in place). Returns a
  * new list; `current` is not changed. The request type is matched case-insensitively.
  */
-export function applyPolicyRequest<P extends AnyPolicy>(current: P[], incoming: P[], requestType: string, ctx: HnsErrorContext, opts: PolicyRequestOptions<P> = {}): P[] {
+export function applyPolicyRequest<P extends AnyPolicy>(
+  current: P[],
+  incoming: P[],
+  requestType: string,
+  ctx: HnsErrorContext,
+  opts: PolicyRequestOptions<P> = {},
+): P[] {
   const result = [...current];
   const shown = (p: P) => `(${p.Type} ${stringifyHnsJson(p.Settings ?? {})})`;
   switch (String(requestType).toLowerCase()) {
     case 'add':
       for (const p of incoming) {
-        if (result.some((e) => policyKey(e) === policyKey(p)) || opts.conflicts?.(p, result)) refuse('HCN_E_POLICY_ALREADY_EXISTS', ctx, shown(p));
+        if (result.some((e) => policyKey(e) === policyKey(p)) || opts.conflicts?.(p, result))
+          refuse('HCN_E_POLICY_ALREADY_EXISTS', ctx, shown(p));
         result.push(p);
       }
       return result;

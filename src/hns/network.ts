@@ -4,7 +4,16 @@ import type { NetworkPolicy, SubnetPolicy } from './policy';
 
 /** NetworkMode strings; HNS omits `Type` from query output when it is NAT (value 0). */
 export const NETWORK_TYPES = [
-  'NAT', 'ICS', 'Transparent', 'L2Bridge', 'L2Tunnel', 'Overlay', 'Private', 'Internal', 'Mirrored', 'Infiniband',
+  'NAT',
+  'ICS',
+  'Transparent',
+  'L2Bridge',
+  'L2Tunnel',
+  'Overlay',
+  'Private',
+  'Internal',
+  'Mirrored',
+  'Infiniband',
   'ConstrainedICS',
 ] as const;
 export type NetworkType = (typeof NETWORK_TYPES)[number];
@@ -20,10 +29,19 @@ export const NetworkFlags = {
   EnableIov: 8192,
 } as const;
 
-export interface MacRange { StartMacAddress: string; EndMacAddress: string }
-export interface MacPool { Ranges?: MacRange[] }
+export interface MacRange {
+  StartMacAddress: string;
+  EndMacAddress: string;
+}
+export interface MacPool {
+  Ranges?: MacRange[];
+}
 
-export interface IpSubnet { ID?: string; IpAddressPrefix?: string; Flags?: number }
+export interface IpSubnet {
+  ID?: string;
+  IpAddressPrefix?: string;
+  Flags?: number;
+}
 
 /** Subnet Flags: 1 = DoNotReserveGatewayAddress. */
 export interface Subnet {
@@ -35,7 +53,10 @@ export interface Subnet {
   Flags?: number;
 }
 
-export interface Ipam { Type?: 'Static' | 'Dhcp'; Subnets?: Subnet[] }
+export interface Ipam {
+  Type?: 'Static' | 'Dhcp';
+  Subnets?: Subnet[];
+}
 
 export interface HostComputeNetwork extends HcnBase {
   Type?: NetworkType | string;

@@ -57,7 +57,6 @@ function toArray(input: unknown, what: string): unknown[] {
   return value;
 }
 
-
 function canonicalEnum(value: unknown, known: readonly string[]): unknown {
   if (typeof value !== 'string') return value;
   const lower = value.toLowerCase();
@@ -84,7 +83,8 @@ export function parseNetwork(input: unknown): HostComputeNetwork {
     for (const ipam of doc.Ipams as Rec[]) {
       if (!ipam || typeof ipam !== 'object') continue;
       ipam.Type = canonicalEnum(ipam.Type, ['Static', 'Dhcp']);
-      if (Array.isArray(ipam.Subnets)) for (const s of ipam.Subnets as Rec[]) if (s && typeof s === 'object') canonicalPolicies(s.Policies, SUBNET_POLICY_TYPES);
+      if (Array.isArray(ipam.Subnets))
+        for (const s of ipam.Subnets as Rec[]) if (s && typeof s === 'object') canonicalPolicies(s.Policies, SUBNET_POLICY_TYPES);
     }
   }
   return doc as HostComputeNetwork;
@@ -131,10 +131,15 @@ const PARSERS: Record<HcnKind, (x: unknown) => object> = {
 
 /** Accepted spellings of the `Kind` key in documents given to `switchyard apply` (case-insensitive). */
 const KIND_ALIASES: Record<string, HcnKind> = {
-  network: 'Network', hostcomputenetwork: 'Network',
-  endpoint: 'Endpoint', hostcomputeendpoint: 'Endpoint',
-  namespace: 'Namespace', hostcomputenamespace: 'Namespace',
-  loadbalancer: 'LoadBalancer', hostcomputeloadbalancer: 'LoadBalancer', lb: 'LoadBalancer',
+  network: 'Network',
+  hostcomputenetwork: 'Network',
+  endpoint: 'Endpoint',
+  hostcomputeendpoint: 'Endpoint',
+  namespace: 'Namespace',
+  hostcomputenamespace: 'Namespace',
+  loadbalancer: 'LoadBalancer',
+  hostcomputeloadbalancer: 'LoadBalancer',
+  lb: 'LoadBalancer',
 };
 
 export function kindFromName(name: string): HcnKind | undefined {

@@ -32,17 +32,38 @@ import type { IsolationSettings, VlanSettings } from './policies/isolation';
 import type { InterfaceParametersSettings } from './policies/interface-parameters';
 
 export type {
-  SourceMacAddressSettings, NetAdapterNameSettings, InterfaceConstraintSettings, VSwitchExtensionSettings,
-  ProviderAddressSettings, DrMacAddressSettings, AutomaticDnsSettings, RemoteSubnetRouteSettings, VxlanPortSettings,
-  HostRouteSettings, SetPolicySettings, L4ProxySettings, LayerConstraintSettings, AclPolicySettings, PortMappingSettings,
-  QosSettings, OutboundNatSettings, SdnRouteSettings, L4WfpProxySettings, PortNameSettings, EncapOverheadSettings,
-  IovSettings, TierAclSettings, TierAclRule, IsolationSettings, VlanSettings, InterfaceParametersSettings,
+  SourceMacAddressSettings,
+  NetAdapterNameSettings,
+  InterfaceConstraintSettings,
+  VSwitchExtensionSettings,
+  ProviderAddressSettings,
+  DrMacAddressSettings,
+  AutomaticDnsSettings,
+  RemoteSubnetRouteSettings,
+  VxlanPortSettings,
+  HostRouteSettings,
+  SetPolicySettings,
+  L4ProxySettings,
+  LayerConstraintSettings,
+  AclPolicySettings,
+  PortMappingSettings,
+  QosSettings,
+  OutboundNatSettings,
+  SdnRouteSettings,
+  L4WfpProxySettings,
+  PortNameSettings,
+  EncapOverheadSettings,
+  IovSettings,
+  TierAclSettings,
+  TierAclRule,
+  IsolationSettings,
+  VlanSettings,
+  InterfaceParametersSettings,
 };
 
 // ---- network policies -------------------------------------------------------------------------
 export const NETWORK_POLICY_TYPES: readonly string[] = policyTypesOf('network');
 export type NetworkPolicyType = string;
-
 
 export type NetworkPolicy =
   | HcnPolicy<'SourceMacAddress', SourceMacAddressSettings>
@@ -71,7 +92,6 @@ export type EndpointPolicyType = string;
 
 /** NatFlags (PortMapping, OutBoundNAT). */
 export const NatFlags = { None: 0, LocalRoutedVip: 1, IPv6: 2, ExternalPortReserved: 4 } as const;
-
 
 export type EndpointPolicy =
   | HcnPolicy<'PortMapping', PortMappingSettings>

@@ -6,8 +6,6 @@
  * Pure: no OS access; used by the CLI (so bad input changes no state) and available to data planes.
  */
 import { cidrContains, ipFamily, isCidr, isIp } from '../net/ip';
-import { isMac } from '../net/mac';
-import { isGuid } from '../net/id';
 import { NETWORK_TYPES } from './network';
 import { NAMESPACE_TYPES } from './namespace';
 import { policyDescriptor, policyTypesOf, type PolicyScope } from './policies';
@@ -84,7 +82,10 @@ function checkPolicies(c: Checker, path: string, policies: unknown, scope: Polic
     }
     const d = policyDescriptor(scope, pol.Type);
     if (!d) {
-      c.add(at(p, 'Type'), `"${pol.Type}" is not ${scope === 'endpoint' ? 'an' : 'a'} ${scope} policy type: use one of ${known.join(', ')}`);
+      c.add(
+        at(p, 'Type'),
+        `"${pol.Type}" is not ${scope === 'endpoint' ? 'an' : 'a'} ${scope} policy type: use one of ${known.join(', ')}`,
+      );
       return;
     }
     const settings = pol.Settings === undefined ? {} : pol.Settings;
@@ -107,7 +108,12 @@ export function validateNetwork(doc: unknown, opts: ValidateOptions = {}): Valid
   if (opts.create && doc.Name === undefined) c.add('Name', 'is required: give the network a name');
   if (doc.Type !== undefined) c.oneOf('Type', doc.Type, NETWORK_TYPES);
   if (doc.Policies !== undefined) checkPolicies(c, 'Policies', doc.Policies, 'network');
-  if (doc.MacPool !== undefined && c.object('MacPool', doc.MacPool) && doc.MacPool.Ranges !== undefined && c.array('MacPool.Ranges', doc.MacPool.Ranges)) {
+  if (
+    doc.MacPool !== undefined &&
+    c.object('MacPool', doc.MacPool) &&
+    doc.MacPool.Ranges !== undefined &&
+    c.array('MacPool.Ranges', doc.MacPool.Ranges)
+  ) {
     doc.MacPool.Ranges.forEach((r, i) => {
       const p = at('MacPool.Ranges', i);
       if (!c.object(p, r)) return;
@@ -139,7 +145,10 @@ function checkSubnet(c: Checker, p: string, s: unknown): void {
     if (isCidr(prefix) && Array.isArray(s.Routes)) {
       s.Routes.forEach((r, k) => {
         if (isObj(r) && isIp(r.NextHop) && !cidrContains(prefix, r.NextHop)) {
-          c.add(at(at(at(p, 'Routes'), k), 'NextHop'), `"${r.NextHop}" is not inside the subnet ${prefix}: use a gateway address in ${prefix}`);
+          c.add(
+            at(at(at(p, 'Routes'), k), 'NextHop'),
+            `"${r.NextHop}" is not inside the subnet ${prefix}: use a gateway address in ${prefix}`,
+          );
         }
       });
     }
@@ -176,7 +185,11 @@ export function validateEndpoint(doc: unknown, opts: ValidateOptions = {}): Vali
       if (cfg.PrefixLength !== undefined) c.integer(at(p, 'PrefixLength'), cfg.PrefixLength, 0, fam === 6 ? 128 : fam === 4 ? 32 : 128);
       if (cfg.IpSubnetId !== undefined) c.guid(at(p, 'IpSubnetId'), cfg.IpSubnetId);
       if (fam !== undefined) {
-        if (families.has(fam)) c.add(at(p, 'IpAddress'), `a second IPv${fam} address (IpConfigurations[${families.get(fam)}] is IPv${fam}): an endpoint has at most one IPv4 and one IPv6 address`);
+        if (families.has(fam))
+          c.add(
+            at(p, 'IpAddress'),
+            `a second IPv${fam} address (IpConfigurations[${families.get(fam)}] is IPv${fam}): an endpoint has at most one IPv4 and one IPv6 address`,
+          );
         else families.set(fam, i);
       }
     });
@@ -233,7 +246,8 @@ export function validateLoadBalancer(doc: unknown, opts: ValidateOptions = {}): 
       if (isIp(v)) families.add(ipFamily(v)!);
     });
   }
-  if (families.size > 1) c.add('FrontendVIPs', 'mixes IPv4 and IPv6 addresses (with SourceVIP): a load balancer is one family; create one per family');
+  if (families.size > 1)
+    c.add('FrontendVIPs', 'mixes IPv4 and IPv6 addresses (with SourceVIP): a load balancer is one family; create one per family');
   const flags = typeof doc.Flags === 'number' ? doc.Flags : 0;
   if (families.has(6) && (flags & 2) === 0) c.add('Flags', 'IPv6 VIPs need the IPv6 flag (2): set Flags to ' + (flags | 2));
   if (doc.PortMappings !== undefined && c.array('PortMappings', doc.PortMappings)) {

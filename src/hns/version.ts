@@ -3,10 +3,16 @@
  * The version is read at runtime (GET /globals/version) and never mapped from the OS build.
  */
 
-export interface HnsVersion { Major: number; Minor: number }
+export interface HnsVersion {
+  Major: number;
+  Minor: number;
+}
 
 /** An inclusive range; `max` undefined = no upper bound. */
-interface VersionRange { min: HnsVersion; max?: HnsVersion }
+interface VersionRange {
+  min: HnsVersion;
+  max?: HnsVersion;
+}
 
 const r = (minMajor: number, minMinor: number, maxMajor?: number, maxMinor?: number): VersionRange => ({
   min: { Major: minMajor, Minor: minMinor },

@@ -32,8 +32,13 @@ export function labModuleManifest(env: NodeJS.ProcessEnv): string {
 /** The only script the driver sends besides the import: constant apart from the base64 plan. */
 export function applyCommand(plan: HyperVPlan, whatIf: boolean): string {
   const b64 = Buffer.from(JSON.stringify(plan), 'utf8').toString('base64');
-  return "try { ConvertTo-Json -Compress -Depth 3 -InputObject @(Invoke-SwitchyardLabPlan -EncodedJson '" + b64 + "'" +
-    (whatIf ? ' -WhatIf' : '') + " -Confirm:$false -ErrorAction Stop) } catch { ConvertTo-Json -Compress -InputObject @{ Error = $_.Exception.Message } }";
+  return (
+    "try { ConvertTo-Json -Compress -Depth 3 -InputObject @(Invoke-SwitchyardLabPlan -EncodedJson '" +
+    b64 +
+    "'" +
+    (whatIf ? ' -WhatIf' : '') +
+    ' -Confirm:$false -ErrorAction Stop) } catch { ConvertTo-Json -Compress -InputObject @{ Error = $_.Exception.Message } }'
+  );
 }
 
 export interface ApplyResult {
@@ -42,15 +47,23 @@ export interface ApplyResult {
   printed: string[];
 }
 
-export async function applyHyperVPlan(plan: HyperVPlan, opts: { whatIf: boolean; env?: NodeJS.ProcessEnv; shell?: () => PsShell; timeoutMs?: number }): Promise<ApplyResult> {
+export async function applyHyperVPlan(
+  plan: HyperVPlan,
+  opts: { whatIf: boolean; env?: NodeJS.ProcessEnv; shell?: () => PsShell; timeoutMs?: number },
+): Promise<ApplyResult> {
   const env = opts.env ?? process.env;
-  const sh = opts.shell ? opts.shell() : nodePowerShell({ executable: powerShellExecutable(env), timeoutMs: opts.timeoutMs ?? 30 * 60_000, env });
+  const sh = opts.shell
+    ? opts.shell()
+    : nodePowerShell({ executable: powerShellExecutable(env), timeoutMs: opts.timeoutMs ?? 30 * 60_000, env });
   try {
     const imported = await sh.invoke(importCommand(labModuleManifest(env)));
     // Import-Module prints nothing when it works; anything else is its error (stderr).
     if (imported.trim() !== '') throw new HyperVLabError(`Import-Module Switchyard.Lab failed: ${imported.trim()}`);
     const raw = await sh.invoke(applyCommand(plan, opts.whatIf));
-    const lines = raw.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = raw
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     const last = lines.pop() ?? '';
     let answer: unknown;
     try {

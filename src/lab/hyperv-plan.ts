@@ -89,12 +89,14 @@ const SWITCH_TYPES: readonly HyperVSwitchType[] = ['External', 'Internal', 'Priv
 const NAME = /^[a-z0-9][a-z0-9-]{0,20}$/;
 
 function windowsPath(p: string, field: string): string {
-  if (typeof p !== 'string' || !/^([A-Za-z]:\\|\\\\)[^\0"<>|?*]*$/.test(p)) throw new LabSpecError(`${field}: "${String(p)}" must be an absolute Windows path (C:\\... or \\\\server\\share\\...)`);
+  if (typeof p !== 'string' || !/^([A-Za-z]:\\|\\\\)[^\0"<>|?*]*$/.test(p))
+    throw new LabSpecError(`${field}: "${String(p)}" must be an absolute Windows path (C:\\... or \\\\server\\share\\...)`);
   return p.replace(/\\+$/, '');
 }
 
 function intIn(v: unknown, lo: number, hi: number, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new LabSpecError(`${field}: ${String(v)} must be an integer ${lo}-${hi}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new LabSpecError(`${field}: ${String(v)} must be an integer ${lo}-${hi}`);
   return v;
 }
 
@@ -111,12 +113,15 @@ export function planHyperV(spec: LabSpec): HyperVPlan {
   if (!hv) throw new LabSpecError('hyperv: the spec has no hyperv section (vmPath, nodes[]) for the Hyper-V driver');
   const vmPath = windowsPath(hv.vmPath, 'hyperv.vmPath');
   if (!Array.isArray(hv.nodes) || hv.nodes.length !== lab.nodes.length) {
-    throw new LabSpecError(`hyperv.nodes: ${Array.isArray(hv.nodes) ? hv.nodes.length : 'no'} entries for ${lab.nodes.length} nodes; give one per node`);
+    throw new LabSpecError(
+      `hyperv.nodes: ${Array.isArray(hv.nodes) ? hv.nodes.length : 'no'} entries for ${lab.nodes.length} nodes; give one per node`,
+    );
   }
   const [a, b, c] = lab.spec.underlay.split(/[./]/).map(Number);
   const hostAddress = `${a}.${b}.${c}.1`;
   const podSwitchType = hv.podSwitchType ?? 'NAT';
-  if (!['NAT', 'Internal', 'External'].includes(podSwitchType)) throw new LabSpecError(`hyperv.podSwitchType: "${podSwitchType}" must be NAT, Internal or External`);
+  if (!['NAT', 'Internal', 'External'].includes(podSwitchType))
+    throw new LabSpecError(`hyperv.podSwitchType: "${podSwitchType}" must be NAT, Internal or External`);
   const podSwitch: HyperVSwitchPlan = { Name: `${lab.spec.prefix}-pods`, Type: podSwitchType };
   if (podSwitchType === 'External') {
     if (!hv.podNetAdapterName) throw new LabSpecError('hyperv.podNetAdapterName: an External pod switch needs the host adapter to bind to');
@@ -129,15 +134,18 @@ export function planHyperV(spec: LabSpec): HyperVPlan {
   const switches: HyperVSwitchPlan[] = [podSwitch];
   for (const [i, s] of (hv.switches ?? []).entries()) {
     const field = `hyperv.switches[${i}]`;
-    if (typeof s?.name !== 'string' || !NAME.test(s.name)) throw new LabSpecError(`${field}.name: "${String(s?.name)}" must be 1-21 lowercase letters, digits or dashes`);
-    if (!SWITCH_TYPES.includes(s.type)) throw new LabSpecError(`${field}.type: "${String(s.type)}" must be one of ${SWITCH_TYPES.join(', ')}`);
+    if (typeof s?.name !== 'string' || !NAME.test(s.name))
+      throw new LabSpecError(`${field}.name: "${String(s?.name)}" must be 1-21 lowercase letters, digits or dashes`);
+    if (!SWITCH_TYPES.includes(s.type))
+      throw new LabSpecError(`${field}.type: "${String(s.type)}" must be one of ${SWITCH_TYPES.join(', ')}`);
     if (s.name === 'pods') throw new LabSpecError(`${field}.name: "pods" is the pod network's switch`);
     const sw: HyperVSwitchPlan = { Name: `${lab.spec.prefix}-${s.name}`, Type: s.type };
     if (s.type === 'External') {
       if (!s.netAdapterName) throw new LabSpecError(`${field}.netAdapterName: an External switch needs the host adapter to bind to`);
       sw.NetAdapterName = s.netAdapterName;
     }
-    if (s.type === 'NAT' || s.type === 'Internal') throw new LabSpecError(`${field}.type: only the pod network gets a host address and NAT; extra switches are External or Private`);
+    if (s.type === 'NAT' || s.type === 'Internal')
+      throw new LabSpecError(`${field}.type: only the pod network gets a host address and NAT; extra switches are External or Private`);
     if (switches.some((x) => x.Name === sw.Name)) throw new LabSpecError(`${field}.name: "${s.name}" appears twice`);
     switches.push(sw);
   }
@@ -146,23 +154,27 @@ export function planHyperV(spec: LabSpec): HyperVPlan {
     const n = hv.nodes[i];
     const field = `hyperv.nodes[${i}]`;
     if (n?.os !== 'linux' && n?.os !== 'windows') throw new LabSpecError(`${field}.os: "${String(n?.os)}" must be linux or windows`);
-    if (n.role !== 'control-plane' && n.role !== 'worker') throw new LabSpecError(`${field}.role: "${String(n.role)}" must be control-plane or worker`);
-    if (n.os === 'windows' && n.role === 'control-plane') throw new LabSpecError(`${field}.role: Kubernetes control planes run on Linux; a Windows node is a worker`);
+    if (n.role !== 'control-plane' && n.role !== 'worker')
+      throw new LabSpecError(`${field}.role: "${String(n.role)}" must be control-plane or worker`);
+    if (n.os === 'windows' && n.role === 'control-plane')
+      throw new LabSpecError(`${field}.role: Kubernetes control planes run on Linux; a Windows node is a worker`);
     const memoryMB = intIn(n.memoryMB ?? (n.os === 'windows' ? 4096 : 2048), 512, 1048576, `${field}.memoryMB`);
     const cpus = intIn(n.cpus ?? 2, 1, 64, `${field}.cpus`);
     const nested = n.nested ?? (n.os === 'windows' && n.role === 'worker');
     if (typeof nested !== 'boolean') throw new LabSpecError(`${field}.nested: must be true or false`);
-    const adapters: HyperVAdapterPlan[] = [{
-      Name: 'pods',
-      SwitchName: podSwitch.Name,
-      // Pods' MACs appear on the VM's port (L2Bridge containers, nested guests): Hyper-V drops them without this.
-      MacAddressSpoofing: true,
-      StaticMacAddress: staticMac(lab.spec.prefix, i, 0),
-      IPAddress: node.underlayIp,
-      PrefixLength: 24,
-      ...(podSwitchType === 'External' ? {} : { Gateway: hostAddress }),
-      DnsServers: dns,
-    }];
+    const adapters: HyperVAdapterPlan[] = [
+      {
+        Name: 'pods',
+        SwitchName: podSwitch.Name,
+        // Pods' MACs appear on the VM's port (L2Bridge containers, nested guests): Hyper-V drops them without this.
+        MacAddressSpoofing: true,
+        StaticMacAddress: staticMac(lab.spec.prefix, i, 0),
+        IPAddress: node.underlayIp,
+        PrefixLength: 24,
+        ...(podSwitchType === 'External' ? {} : { Gateway: hostAddress }),
+        DnsServers: dns,
+      },
+    ];
     for (const [j, name] of (n.switches ?? []).entries()) {
       const sw = switches.find((s) => s.Name === `${lab.spec.prefix}-${name}`);
       if (!sw || sw === podSwitch) throw new LabSpecError(`${field}.switches[${j}]: "${name}" is not one of hyperv.switches`);
@@ -195,6 +207,7 @@ export function parseLabSpec(text: string, file = 'spec'): LabSpec {
   } catch (e) {
     throw new LabSpecError(`${file}: not valid YAML: ${(e as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new LabSpecError(`${file}: must be a mapping with prefix, nodes, podsPerNode, type`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new LabSpecError(`${file}: must be a mapping with prefix, nodes, podsPerNode, type`);
   return doc as LabSpec;
 }

@@ -17,7 +17,12 @@ import { type LabNode, type LabPlan, type LabSpec, nodeNetwork, peerRoute, planL
 
 export const nsPath = (name: string) => `/var/run/netns/${name}`;
 
-export interface LabNodeRuntime { node: LabNode; dp: HostNetworkService; networkId: string; drMac?: string }
+export interface LabNodeRuntime {
+  node: LabNode;
+  dp: HostNetworkService;
+  networkId: string;
+  drMac?: string;
+}
 
 export class NetnsLab {
   readonly plan: LabPlan;
@@ -88,7 +93,11 @@ export class NetnsLab {
         const p = this.addNetns(n.name);
         const fd = fs.openSync(p, 'r');
         try {
-          rt.createVeth(`u${n.index}`, { master: br.index, mtu: this.plan.spec.mtu, peer: { name: 'eth0', netnsFd: fd, mtu: this.plan.spec.mtu } });
+          rt.createVeth(`u${n.index}`, {
+            master: br.index,
+            mtu: this.plan.spec.mtu,
+            peer: { name: 'eth0', netnsFd: fd, mtu: this.plan.spec.mtu },
+          });
         } finally {
           fs.closeSync(fd);
         }
@@ -145,7 +154,8 @@ export class NetnsLab {
     }
     for (const r of this.runtimes) {
       const peers = this.runtimes.filter((p) => p !== r).map((p) => peerRoute(this.plan, p.node, p.drMac));
-      if (peers.length) await r.dp.modifyNetwork(r.networkId, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
+      if (peers.length)
+        await r.dp.modifyNetwork(r.networkId, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
     }
   }
 
@@ -164,7 +174,11 @@ export class NetnsLab {
     for (const r of this.runtimes) {
       for (const pod of r.node.pods) {
         const p = this.addNetns(pod.name);
-        const ep = await r.dp.createEndpoint(r.networkId, { Name: pod.name, IpConfigurations: [{ IpAddress: pod.ip, PrefixLength: 24 }], Policies: policies(pod) });
+        const ep = await r.dp.createEndpoint(r.networkId, {
+          Name: pod.name,
+          IpConfigurations: [{ IpAddress: pod.ip, PrefixLength: 24 }],
+          Policies: policies(pod),
+        });
         await r.dp.attachEndpoint(p, ep.ID!, { interfaceName: 'eth0' });
         ids.set(pod.name, ep.ID!);
       }
@@ -185,7 +199,10 @@ export class NetnsLab {
 
   /** Runs argv inside a lab namespace (no shell); returns stdout. */
   exec(ns: string, argv: string[], opts: { timeoutMs?: number } = {}): string {
-    return execFileSync('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000 }).toString();
+    return execFileSync('ip', ['netns', 'exec', ns, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 20_000,
+    }).toString();
   }
 
   /** True when argv exits 0 inside the namespace. */

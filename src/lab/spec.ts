@@ -26,9 +26,24 @@ export interface LabSpec {
   hyperv?: HyperVLabSpec;
 }
 
-export interface LabPod { name: string; ip: string; node: number }
-export interface LabNode { name: string; index: number; underlayIp: string; podSubnet: string; gateway: string; pods: LabPod[] }
-export interface LabPlan { spec: Required<LabSpec>; switchNs: string; nodes: LabNode[] }
+export interface LabPod {
+  name: string;
+  ip: string;
+  node: number;
+}
+export interface LabNode {
+  name: string;
+  index: number;
+  underlayIp: string;
+  podSubnet: string;
+  gateway: string;
+  pods: LabPod[];
+}
+export interface LabPlan {
+  spec: Required<LabSpec>;
+  switchNs: string;
+  nodes: LabNode[];
+}
 
 export class LabSpecError extends Error {
   constructor(message: string) {
@@ -45,10 +60,13 @@ function octets(cidr: string, field: string, prefixLen: number): number[] {
 
 export function planLab(input: LabSpec): LabPlan {
   const spec = { underlay: '192.168.77.0/24', clusterCidr: '10.244.0.0/16', vni: 4096, mtu: 1500, ...input } as Required<LabSpec>;
-  if (!/^[a-z0-9][a-z0-9-]{0,11}$/.test(spec.prefix)) throw new LabSpecError(`prefix: "${spec.prefix}" must be 1-12 lowercase letters, digits or dashes`);
+  if (!/^[a-z0-9][a-z0-9-]{0,11}$/.test(spec.prefix))
+    throw new LabSpecError(`prefix: "${spec.prefix}" must be 1-12 lowercase letters, digits or dashes`);
   if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 50) throw new LabSpecError(`nodes: ${spec.nodes} must be 1-50`);
-  if (!Number.isInteger(spec.podsPerNode) || spec.podsPerNode < 0 || spec.podsPerNode > 200) throw new LabSpecError(`podsPerNode: ${spec.podsPerNode} must be 0-200`);
-  if (spec.type !== 'L2Bridge' && spec.type !== 'Overlay') throw new LabSpecError(`type: "${String(spec.type)}" must be L2Bridge or Overlay`);
+  if (!Number.isInteger(spec.podsPerNode) || spec.podsPerNode < 0 || spec.podsPerNode > 200)
+    throw new LabSpecError(`podsPerNode: ${spec.podsPerNode} must be 0-200`);
+  if (spec.type !== 'L2Bridge' && spec.type !== 'Overlay')
+    throw new LabSpecError(`type: "${String(spec.type)}" must be L2Bridge or Overlay`);
   const u = octets(spec.underlay, 'underlay', 24);
   const c = octets(spec.clusterCidr, 'clusterCidr', 16);
   const nodes: LabNode[] = [];
@@ -78,14 +96,18 @@ export function nodeNetwork(plan: LabPlan, node: LabNode, uplink = 'eth0'): Host
     Name: `${plan.spec.prefix}-${plan.spec.type.toLowerCase()}`,
     Type: plan.spec.type,
     Policies: policies,
-    Ipams: [{
-      Type: 'Static',
-      Subnets: [{
-        IpAddressPrefix: node.podSubnet,
-        Routes: [{ NextHop: node.gateway, DestinationPrefix: '0.0.0.0/0' }],
-        ...(plan.spec.type === 'Overlay' ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: plan.spec.vni } }] } : {}),
-      }],
-    }],
+    Ipams: [
+      {
+        Type: 'Static',
+        Subnets: [
+          {
+            IpAddressPrefix: node.podSubnet,
+            Routes: [{ NextHop: node.gateway, DestinationPrefix: '0.0.0.0/0' }],
+            ...(plan.spec.type === 'Overlay' ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: plan.spec.vni } }] } : {}),
+          },
+        ],
+      },
+    ],
   };
 }
 

@@ -20,7 +20,13 @@ export const newGuid = (): string => randomUUID().toUpperCase();
 
 /** GUIDs compare case-insensitively with braces ignored; false when either is missing or empty. */
 export function sameGuid(a: unknown, b: unknown): boolean {
-  return typeof a === 'string' && typeof b === 'string' && a !== '' && b !== '' && a.replace(/^\{|\}$/g, '').toLowerCase() === b.replace(/^\{|\}$/g, '').toLowerCase();
+  return (
+    typeof a === 'string' &&
+    typeof b === 'string' &&
+    a !== '' &&
+    b !== '' &&
+    a.replace(/^\{|\}$/g, '').toLowerCase() === b.replace(/^\{|\}$/g, '').toLowerCase()
+  );
 }
 
 /** IDs and names HNS matches without regard to case; false when either is missing or empty. */

@@ -6,9 +6,15 @@
  */
 import * as ipaddr from 'ipaddr.js';
 
-export interface IP { v: 4 | 6; n: bigint }
+export interface IP {
+  v: 4 | 6;
+  n: bigint;
+}
 /** A prefix as written: `ip` may carry host bits (net.ParseCIDR's "IP" half). */
-export interface IPNet { ip: IP; prefix: number }
+export interface IPNet {
+  ip: IP;
+  prefix: number;
+}
 
 export const bits = (ip: { v: 4 | 6 }): number => (ip.v === 4 ? 32 : 128);
 

@@ -6,8 +6,15 @@
  * upsert or delete. A watch that fails is restarted with backoff (a 410 Gone relists, inside client-node).
  */
 import {
-  CoreV1Api, DiscoveryV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
-  type V1EndpointSlice, type V1Service,
+  CoreV1Api,
+  DiscoveryV1Api,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1EndpointSlice,
+  type V1Service,
 } from '@kubernetes/client-node';
 
 export const SERVICE_SELECTOR = '!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless';
@@ -37,21 +44,54 @@ export class ProxyInformers {
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(kc: KubeConfig, private readonly target: ProxyInput, private readonly opts: ProxyInformersOptions = {}) {
+  constructor(
+    kc: KubeConfig,
+    private readonly target: ProxyInput,
+    private readonly opts: ProxyInformersOptions = {},
+  ) {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
-    this.services = makeInformer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: SERVICE_SELECTOR }), SERVICE_SELECTOR);
-    this.slices = makeInformer(kc, '/apis/discovery.k8s.io/v1/endpointslices',
-      () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SLICE_SELECTOR }), SLICE_SELECTOR);
-    const live = <T>(fn: (o: T) => void) => (o: T) => {
-      if (this.synced) fn(o);
-    };
-    this.services.on('add', live((s) => target.upsertService(s)));
-    this.services.on('update', live((s) => target.upsertService(s)));
-    this.services.on('delete', live((s) => target.deleteService(s)));
-    this.slices.on('add', live((s) => target.upsertSlice(s)));
-    this.slices.on('update', live((s) => target.upsertSlice(s)));
-    this.slices.on('delete', live((s) => target.deleteSlice(s)));
+    this.services = makeInformer(
+      kc,
+      '/api/v1/services',
+      () => core.listServiceForAllNamespaces({ labelSelector: SERVICE_SELECTOR }),
+      SERVICE_SELECTOR,
+    );
+    this.slices = makeInformer(
+      kc,
+      '/apis/discovery.k8s.io/v1/endpointslices',
+      () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SLICE_SELECTOR }),
+      SLICE_SELECTOR,
+    );
+    const live =
+      <T>(fn: (o: T) => void) =>
+      (o: T) => {
+        if (this.synced) fn(o);
+      };
+    this.services.on(
+      'add',
+      live((s) => target.upsertService(s)),
+    );
+    this.services.on(
+      'update',
+      live((s) => target.upsertService(s)),
+    );
+    this.services.on(
+      'delete',
+      live((s) => target.deleteService(s)),
+    );
+    this.slices.on(
+      'add',
+      live((s) => target.upsertSlice(s)),
+    );
+    this.slices.on(
+      'update',
+      live((s) => target.upsertSlice(s)),
+    );
+    this.slices.on(
+      'delete',
+      live((s) => target.deleteSlice(s)),
+    );
     this.restartOnError(this.services, 'services');
     this.restartOnError(this.slices, 'endpointslices');
   }
@@ -103,6 +143,8 @@ async function startOnce<T extends KubernetesObject>(inf: Inf<T>, what: string):
   if (failure !== undefined) {
     await inf.stop();
     const e = failure as { message?: string; code?: number; statusCode?: number };
-    throw new Error(`proxy: listing ${what} from the API server failed: ${e.message ?? String(failure)}${e.code ?? e.statusCode ? ` (HTTP ${e.code ?? e.statusCode})` : ''}`);
+    throw new Error(
+      `proxy: listing ${what} from the API server failed: ${e.message ?? String(failure)}${(e.code ?? e.statusCode) ? ` (HTTP ${e.code ?? e.statusCode})` : ''}`,
+    );
   }
 }

@@ -10,7 +10,10 @@ import { endpointPolicyRequest, networkPolicyRequest } from '../hns/modify';
 import { SCHEMA_V2 } from '../hns/schema';
 import type { AppliedObject, ObjectRef, Plan, Step } from './types';
 
-interface Undo { run: () => Promise<unknown>; created: boolean }
+interface Undo {
+  run: () => Promise<unknown>;
+  created: boolean;
+}
 
 export interface ApplyOptions {
   /** Called after each step succeeds (the agent logs repairs and counts them). */
@@ -19,7 +22,10 @@ export interface ApplyOptions {
   label?: string;
 }
 
-const withSchema = <T extends object>(d: T): T => ({ ...d, SchemaVersion: (d as { SchemaVersion?: unknown }).SchemaVersion ?? { ...SCHEMA_V2 } });
+const withSchema = <T extends object>(d: T): T => ({
+  ...d,
+  SchemaVersion: (d as { SchemaVersion?: unknown }).SchemaVersion ?? { ...SCHEMA_V2 },
+});
 
 export async function applyPlan(svc: HostNetworkService, plan: Plan, options: ApplyOptions = {}): Promise<AppliedObject[]> {
   const createdIds = new Map<string, string>(); // desired key → ID of what this run created
@@ -47,7 +53,12 @@ export async function applyPlan(svc: HostNetworkService, plan: Plan, options: Ap
     const objects = undo.filter((u) => u.created).length;
     const changes = undo.length - objects;
     if (e instanceof Error && undo.length > 0) {
-      const said = [objects > 0 ? `deleted the ${objects} object(s) this run had created` : '', changes > 0 ? `undid its ${changes} other change(s)` : ''].filter(Boolean).join(' and ');
+      const said = [
+        objects > 0 ? `deleted the ${objects} object(s) this run had created` : '',
+        changes > 0 ? `undid its ${changes} other change(s)` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
       e.message += ` (${options.label ?? 'reconcile'}: ${said})`;
     }
     throw e;
@@ -65,7 +76,8 @@ export async function applyPlan(svc: HostNetworkService, plan: Plan, options: Ap
           const { policies, list } = step.change;
           touched.set(step.key, await svc.modifyNetwork(step.target, networkPolicyRequest(policies, list)));
           const inverse = policies === 'Add' ? 'Remove' : 'Add';
-          if (policies === 'Add') undo.push({ created: false, run: () => svc.modifyNetwork(step.target, networkPolicyRequest(inverse, list)) });
+          if (policies === 'Add')
+            undo.push({ created: false, run: () => svc.modifyNetwork(step.target, networkPolicyRequest(inverse, list)) });
         }
         return;
       case 'Endpoint':
@@ -78,10 +90,16 @@ export async function applyPlan(svc: HostNetworkService, plan: Plan, options: Ap
         } else if (step.op === 'modify') {
           const id = idOf(step.target);
           touched.set(step.key, await svc.modifyEndpoint(id, endpointPolicyRequest(step.change.policies, step.change.list)));
-          if (step.change.policies === 'Add') undo.push({ created: false, run: () => svc.modifyEndpoint(id, endpointPolicyRequest('Remove', step.change.list)) });
+          if (step.change.policies === 'Add')
+            undo.push({ created: false, run: () => svc.modifyEndpoint(id, endpointPolicyRequest('Remove', step.change.list)) });
         } else {
-          if (step.attachedTo) await svc.detachEndpoint(step.attachedTo, step.target).catch((e) => { if (!isNotFound(e)) throw e; });
-          await svc.deleteEndpoint(step.target).catch((e) => { if (!isNotFound(e)) throw e; });
+          if (step.attachedTo)
+            await svc.detachEndpoint(step.attachedTo, step.target).catch((e) => {
+              if (!isNotFound(e)) throw e;
+            });
+          await svc.deleteEndpoint(step.target).catch((e) => {
+            if (!isNotFound(e)) throw e;
+          });
         }
         return;
       case 'Namespace':

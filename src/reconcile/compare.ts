@@ -43,13 +43,17 @@ export function holds(want: unknown, have: unknown): boolean {
     // Lists of values (VIPs, endpoint IDs, DNS servers) are sets; lists of objects (policies, subnets) may
     // hold more than desired, because HNS adds its own.
     if (want.every(isPrimitive) && have.every(isPrimitive)) {
-      return want.length === have.length && want.every((w) => have.some((h) => holds(w, h))) && have.every((h) => want.some((w) => holds(w, h)));
+      return (
+        want.length === have.length && want.every((w) => have.some((h) => holds(w, h))) && have.every((h) => want.some((w) => holds(w, h)))
+      );
     }
     return want.every((w) => have.some((h) => holds(w, h)));
   }
   if (typeof want === 'object') {
     if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) => IGNORED_KEYS.has(k) || holds(v, (have as Record<string, unknown>)[k]));
+    return Object.entries(want as Record<string, unknown>).every(
+      ([k, v]) => IGNORED_KEYS.has(k) || holds(v, (have as Record<string, unknown>)[k]),
+    );
   }
   return false;
 }
@@ -80,7 +84,10 @@ const POLICY_KEYS: Record<string, readonly string[]> = {
   setpolicy: ['Id'],
 };
 
-export interface PolicyLike { Type?: unknown; Settings?: unknown }
+export interface PolicyLike {
+  Type?: unknown;
+  Settings?: unknown;
+}
 
 function canonicalValue(v: unknown): string {
   if (typeof v === 'string') {
@@ -95,7 +102,10 @@ function canonicalValue(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'undefined';
   if (Array.isArray(v)) return `[${v.map(canonicalValue).join(',')}]`;
-  return `{${Object.keys(v).sort().map((k) => `${k.toLowerCase()}:${canonicalValue((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${k.toLowerCase()}:${canonicalValue((v as Record<string, unknown>)[k])}`)
+    .join(',')}}`;
 }
 
 /** "RemoteSubnetRoute 10.244.3.0/24", "HostRoute", "OutBoundNAT {...}": stable across spellings. */

@@ -5,13 +5,22 @@
 import type { HostComputeEndpoint } from '../hns/endpoint';
 import type { HostComputeLoadBalancer } from '../hns/loadbalancer';
 import type { HostComputeNamespace } from '../hns/namespace';
-import type { HostComputeNetwork } from '../hns/network';
 import type { NetworkPolicy, EndpointPolicy } from '../hns/policy';
 import { isGuid } from '../hns/validate';
 import { describePolicy, differingFields, holds, policyIdentity, sameString } from './compare';
 import type {
-  Conflict, DesiredEndpoint, DesiredLoadBalancer, DesiredNamespace, DesiredNetwork, DesiredState, LiveState,
-  NamespaceRef, ObjectRef, Plan, PlannedObject, Step,
+  Conflict,
+  DesiredEndpoint,
+  DesiredLoadBalancer,
+  DesiredNamespace,
+  DesiredNetwork,
+  DesiredState,
+  LiveState,
+  NamespaceRef,
+  ObjectRef,
+  Plan,
+  PlannedObject,
+  Step,
 } from './types';
 
 type Named = { ID?: string; Name?: string };
@@ -29,7 +38,10 @@ export function namespaceKey(doc: HostComputeNamespace): string {
 }
 
 export function loadBalancerIdentity(lb: HostComputeLoadBalancer): string {
-  const vips = [...(lb.FrontendVIPs ?? [])].map((v) => v.toLowerCase()).sort().join(',');
+  const vips = [...(lb.FrontendVIPs ?? [])]
+    .map((v) => v.toLowerCase())
+    .sort()
+    .join(',');
   const pm = lb.PortMappings?.[0];
   return `${vips}|${pm?.Protocol}|${pm?.ExternalPort}`;
 }
@@ -56,7 +68,9 @@ const refKey = (r: ObjectRef) => ('id' in r ? r.id.toLowerCase() : r.pending);
 
 /** Policy steps that make `live` hold `want`; removes live policies of owned types that are not wanted. */
 function policyChanges<P extends { Type?: unknown; Settings?: unknown }>(
-  want: P[], live: P[], owned: readonly string[],
+  want: P[],
+  live: P[],
+  owned: readonly string[],
 ): { add: { p: P; reason: string }[]; remove: { p: P; reason: string }[] } {
   const ownedSet = new Set(owned.map((t) => t.toLowerCase()));
   const isOwned = (p: P) => ownedSet.has(String(p.Type ?? '').toLowerCase());
@@ -75,21 +89,31 @@ function policyChanges<P extends { Type?: unknown; Settings?: unknown }>(
     // Types identified by all their settings may still be held by a live policy with more fields.
     if (same.length === 0 && live.some((l) => holds(w, l))) continue;
     if (same.length > 0 && isOwned(w)) {
-      for (const l of same) remove.push({ p: l, reason: `${describePolicy(w)} differs: ${differingFields((w.Settings ?? {}) as object, (l.Settings ?? {}) as object).join(', ') || 'settings'}` });
+      for (const l of same)
+        remove.push({
+          p: l,
+          reason: `${describePolicy(w)} differs: ${differingFields((w.Settings ?? {}) as object, (l.Settings ?? {}) as object).join(', ') || 'settings'}`,
+        });
       add.push({ p: w, reason: `${describePolicy(w)} differs` });
     } else {
       add.push({ p: w, reason: `${describePolicy(w)} missing` });
     }
   }
   for (const l of live) {
-    if (isOwned(l) && !wantIds.has(policyIdentity(l)) && !remove.some((r) => r.p === l)) remove.push({ p: l, reason: `${describePolicy(l)} not desired` });
+    if (isOwned(l) && !wantIds.has(policyIdentity(l)) && !remove.some((r) => r.p === l))
+      remove.push({ p: l, reason: `${describePolicy(l)} not desired` });
   }
   return { add, remove };
 }
 
 export function plan(desired: DesiredState, live: LiveState): Plan {
   const steps: { networks: Step[]; deletes: Step[]; endpoints: Step[]; namespaces: Step[]; attaches: Step[]; lbs: Step[] } = {
-    networks: [], deletes: [], endpoints: [], namespaces: [], attaches: [], lbs: [],
+    networks: [],
+    deletes: [],
+    endpoints: [],
+    namespaces: [],
+    attaches: [],
+    lbs: [],
   };
   const conflicts: Conflict[] = [];
   const problems: string[] = [];
@@ -137,9 +161,24 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
       return;
     }
     const ch = policyChanges<NetworkPolicy>(Policies ?? [], existing.Policies ?? [], d.ownedPolicyTypes ?? []);
-    for (const r of ch.remove) steps.networks.push({ op: 'modify', kind: 'Network', key, target: existing.ID!, reason: r.reason, change: { policies: 'Remove', list: [r.p] } });
+    for (const r of ch.remove)
+      steps.networks.push({
+        op: 'modify',
+        kind: 'Network',
+        key,
+        target: existing.ID!,
+        reason: r.reason,
+        change: { policies: 'Remove', list: [r.p] },
+      });
     if (ch.add.length > 0) {
-      steps.networks.push({ op: 'modify', kind: 'Network', key, target: existing.ID!, reason: ch.add.map((a) => a.reason).join('; '), change: { policies: 'Add', list: ch.add.map((a) => a.p) } });
+      steps.networks.push({
+        op: 'modify',
+        kind: 'Network',
+        key,
+        target: existing.ID!,
+        reason: ch.add.map((a) => a.reason).join('; '),
+        change: { policies: 'Add', list: ch.add.map((a) => a.p) },
+      });
     }
   }
 
@@ -174,7 +213,9 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
     const key = endpointKey(name);
     const network = resolveRef(d.doc.HostComputeNetwork, live.networks, desiredNetworks);
     if (!network) {
-      problems.push(`${key}: HostComputeNetwork: ${d.doc.HostComputeNetwork === undefined ? 'is required: the name or ID of the network' : `no network named or with ID "${d.doc.HostComputeNetwork}" exists or is desired`}`);
+      problems.push(
+        `${key}: HostComputeNetwork: ${d.doc.HostComputeNetwork === undefined ? 'is required: the name or ID of the network' : `no network named or with ID "${d.doc.HostComputeNetwork}" exists or is desired`}`,
+      );
       return;
     }
     const existing = live.endpoints.find((e) => e.Name === name);
@@ -185,7 +226,9 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
     if (d.attachTo) {
       attachTarget = resolveNamespace(d.attachTo);
       if (!attachTarget) {
-        problems.push(`${key}: ${'hostDefault' in d.attachTo ? 'the host\'s HostDefault namespace is not reported by this data plane' : `HostComputeNamespace: no namespace with ID or name "${d.attachTo.ref}" exists or is desired`}`);
+        problems.push(
+          `${key}: ${'hostDefault' in d.attachTo ? "the host's HostDefault namespace is not reported by this data plane" : `HostComputeNamespace: no namespace with ID or name "${d.attachTo.ref}" exists or is desired`}`,
+        );
         return;
       }
     }
@@ -194,7 +237,14 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
       const pair = `${refKey(attachTarget)}|${refKey(ep)}`;
       if (attached.has(pair)) return;
       attached.add(pair);
-      steps.attaches.push({ op: 'modify', kind: 'Namespace', key: 'id' in attachTarget ? `Namespace/${attachTarget.id.toLowerCase()}` : attachTarget.pending, target: attachTarget, change: { attach: ep }, reason });
+      steps.attaches.push({
+        op: 'modify',
+        kind: 'Namespace',
+        key: 'id' in attachTarget ? `Namespace/${attachTarget.id.toLowerCase()}` : attachTarget.pending,
+        target: attachTarget,
+        change: { attach: ep },
+        reason,
+      });
     };
     if (!existing) {
       steps.endpoints.push({ op: 'create', kind: 'Endpoint', key, reason: `endpoint ${name} missing`, doc: createDoc, network });
@@ -205,7 +255,11 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
     if (d.doc.ID && !sameId(d.doc.ID, existing.ID)) fields.push('ID');
     if ('id' in network ? !sameId(existing.HostComputeNetwork, network.id) : true) fields.push('HostComputeNetwork');
     let attachedElsewhere = false;
-    if (attachTarget && existing.HostComputeNamespace && !('id' in attachTarget && sameId(existing.HostComputeNamespace, attachTarget.id))) {
+    if (
+      attachTarget &&
+      existing.HostComputeNamespace &&
+      !('id' in attachTarget && sameId(existing.HostComputeNamespace, attachTarget.id))
+    ) {
       attachedElsewhere = true;
       if (!d.replaceOnDrift) fields.push('HostComputeNamespace');
     }
@@ -215,18 +269,34 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
         return;
       }
       replaced.add(name);
-      steps.deletes.push({ op: 'delete', kind: 'Endpoint', key, target: existing.ID!, attachedTo: existing.HostComputeNamespace, reason: `endpoint ${name} differs: ${(fields.length ? fields : ['HostComputeNamespace']).join(', ')}` });
+      steps.deletes.push({
+        op: 'delete',
+        kind: 'Endpoint',
+        key,
+        target: existing.ID!,
+        attachedTo: existing.HostComputeNamespace,
+        reason: `endpoint ${name} differs: ${(fields.length ? fields : ['HostComputeNamespace']).join(', ')}`,
+      });
       steps.endpoints.push({ op: 'create', kind: 'Endpoint', key, reason: `endpoint ${name} replaced`, doc: createDoc, network });
       planAttach({ pending: key }, `endpoint ${name} not attached to its namespace`);
       return;
     }
     const ch = policyChanges<EndpointPolicy>(Policies ?? [], existing.Policies ?? [], []);
     if (ch.add.length > 0) {
-      steps.endpoints.push({ op: 'modify', kind: 'Endpoint', key, target: { id: existing.ID! }, reason: ch.add.map((a) => a.reason).join('; '), change: { policies: 'Add', list: ch.add.map((a) => a.p) } });
+      steps.endpoints.push({
+        op: 'modify',
+        kind: 'Endpoint',
+        key,
+        target: { id: existing.ID! },
+        reason: ch.add.map((a) => a.reason).join('; '),
+        change: { policies: 'Add', list: ch.add.map((a) => a.p) },
+      });
     }
     if (attachTarget) {
       const nsLive = 'id' in attachTarget ? live.namespaces.find((n) => sameId(n.ID, attachTarget!.id)) : undefined;
-      const already = sameId(existing.HostComputeNamespace, 'id' in attachTarget ? attachTarget.id : undefined) || (nsLive !== undefined && liveAttached(nsLive, existing.ID!));
+      const already =
+        sameId(existing.HostComputeNamespace, 'id' in attachTarget ? attachTarget.id : undefined) ||
+        (nsLive !== undefined && liveAttached(nsLive, existing.ID!));
       if (already) attached.add(`${refKey(attachTarget)}|${refKey({ id: existing.ID! })}`);
       else planAttach({ id: existing.ID! }, `endpoint ${name} not attached to its namespace`);
     }
@@ -246,7 +316,13 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
         problems.push(`${key}: Type: HostDefault is the host's own namespace; this data plane reports none and it cannot be created`);
         return;
       }
-      steps.namespaces.push({ op: 'create', kind: 'Namespace', key, reason: `namespace ${d.doc.Name ?? d.doc.ID ?? ''} missing`.replace(/ +missing$/, ' missing'), doc: bare });
+      steps.namespaces.push({
+        op: 'create',
+        kind: 'Namespace',
+        key,
+        reason: `namespace ${d.doc.Name ?? d.doc.ID ?? ''} missing`.replace(/ +missing$/, ' missing'),
+        doc: bare,
+      });
       target = { pending: key };
     } else {
       // The host's HostDefault namespace found by its type has this host's ID and numbers, not the file's.
@@ -268,7 +344,14 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
       if (attached.has(pair)) return;
       if (existing && 'id' in ep && liveAttached(existing, ep.id)) return;
       attached.add(pair);
-      steps.attaches.push({ op: 'modify', kind: 'Namespace', key, target, change: { attach: ep }, reason: `endpoint ${ref} not attached to namespace ${key.slice('Namespace/'.length)}` });
+      steps.attaches.push({
+        op: 'modify',
+        kind: 'Namespace',
+        key,
+        target,
+        change: { attach: ep },
+        reason: `endpoint ${ref} not attached to namespace ${key.slice('Namespace/'.length)}`,
+      });
     });
   }
 
@@ -276,9 +359,10 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
   for (const d of desired.loadBalancers ?? []) planLoadBalancer(d);
   function planLoadBalancer(d: DesiredLoadBalancer): void {
     const key = loadBalancerKey(d.doc);
-    const existing = d.doc.Name !== undefined
-      ? live.loadBalancers.find((l) => l.Name === d.doc.Name)
-      : live.loadBalancers.find((l) => !l.Name && loadBalancerIdentity(l) === loadBalancerIdentity(d.doc));
+    const existing =
+      d.doc.Name !== undefined
+        ? live.loadBalancers.find((l) => l.Name === d.doc.Name)
+        : live.loadBalancers.find((l) => !l.Name && loadBalancerIdentity(l) === loadBalancerIdentity(d.doc));
     objects.push({ kind: 'LoadBalancer', key, existing });
     const endpoints: ObjectRef[] = [];
     (d.doc.HostComputeEndpoints ?? []).forEach((ref, i) => {
@@ -290,15 +374,27 @@ export function plan(desired: DesiredState, live: LiveState): Plan {
       steps.lbs.push({ op: 'create', kind: 'LoadBalancer', key, reason: `load balancer ${key.slice(13)} missing`, doc: d.doc, endpoints });
       return;
     }
-    const resolved = endpoints.every((e) => 'id' in e) ? { ...d.doc, HostComputeEndpoints: endpoints.map((e) => (e as { id: string }).id) } : undefined;
+    const resolved = endpoints.every((e) => 'id' in e)
+      ? { ...d.doc, HostComputeEndpoints: endpoints.map((e) => (e as { id: string }).id) }
+      : undefined;
     if (resolved && holds(resolved, existing)) return;
     const fields = resolved ? differingFields(resolved, existing) : ['HostComputeEndpoints'];
-    steps.lbs.push({ op: 'modify', kind: 'LoadBalancer', key, target: existing.ID!, reason: `load balancer ${key.slice(13)} differs: ${fields.join(', ')}`, doc: d.doc, endpoints });
+    steps.lbs.push({
+      op: 'modify',
+      kind: 'LoadBalancer',
+      key,
+      target: existing.ID!,
+      reason: `load balancer ${key.slice(13)} differs: ${fields.join(', ')}`,
+      doc: d.doc,
+      endpoints,
+    });
   }
 
   return {
     steps: [...steps.networks, ...steps.deletes, ...steps.endpoints, ...steps.namespaces, ...steps.attaches, ...steps.lbs],
-    conflicts, problems, objects,
+    conflicts,
+    problems,
+    objects,
   };
 }
 

@@ -43,5 +43,10 @@ export function openBackend(opts: BackendOptions = {}): ServiceBackend {
     const { openKoffiScm } = require('./scm-koffi') as typeof import('./scm-koffi');
     scm = openKoffiScm(env);
   }
-  return new WindowsScmBackend({ scm, root: opts.root, hostExe: opts.hostExe ?? env.SWITCHYARD_SERVICE_HOST_EXE, programData: env.ProgramData });
+  return new WindowsScmBackend({
+    scm,
+    root: opts.root,
+    hostExe: opts.hostExe ?? env.SWITCHYARD_SERVICE_HOST_EXE,
+    programData: env.ProgramData,
+  });
 }

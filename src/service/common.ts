@@ -46,7 +46,10 @@ export class ServiceUsageError extends Error {
 /** Collects the lines the command prints; in dry-run mode actions are described, not done. */
 export class Plan {
   readonly lines: string[] = [];
-  constructor(readonly dryRun: boolean, private readonly out: (line: string) => void = () => {}) {}
+  constructor(
+    readonly dryRun: boolean,
+    private readonly out: (line: string) => void = () => {},
+  ) {}
   /** Records an action; runs `act` unless this is a dry run. */
   async step(description: string, act: () => unknown | Promise<unknown>): Promise<void> {
     this.note(this.dryRun ? `would ${description}` : description);
@@ -67,7 +70,14 @@ export function fileChange(file: string, content: string | Buffer): FileChange {
 }
 
 /** Writes `content` to `file` atomically if it differs; says what it did (or would do) in the plan. */
-export async function writeFile(plan: Plan, what: string, file: string, shown: string, content: string | Buffer, mode: number): Promise<FileChange> {
+export async function writeFile(
+  plan: Plan,
+  what: string,
+  file: string,
+  shown: string,
+  content: string | Buffer,
+  mode: number,
+): Promise<FileChange> {
   const change = fileChange(file, content);
   if (change === 'unchanged') plan.note(`${what} ${shown}: unchanged`);
   else await plan.step(`${change} ${what} ${shown}`, () => writeFileAtomicSync(file, content, mode));

@@ -34,7 +34,9 @@ export function agentCleanup(nodePath: string, cliPath: string, env: NodeJS.Proc
       if (override) return undefined;
       // An unknown subcommand with --help prints the parent's help and exits 0: look for the command's own usage.
       const r = await exec(nodePath, [cliPath, 'agent', 'cleanup', '--help']);
-      return r.code === 0 && /Usage: switchyard agent cleanup\b/.test(r.stdout) ? undefined : 'this build has no `switchyard agent cleanup` (the agent\'s cleanup), so the pod network cannot be removed';
+      return r.code === 0 && /Usage: switchyard agent cleanup\b/.test(r.stdout)
+        ? undefined
+        : "this build has no `switchyard agent cleanup` (the agent's cleanup), so the pod network cannot be removed";
     },
     async run(cfg) {
       const [file, ...args] = argv(cfg);

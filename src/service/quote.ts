@@ -47,7 +47,8 @@ export function quoteWindowsArg(arg: string): string {
 /** The program name: quoted when it has blanks; a quote or an empty name cannot be expressed. */
 export function quoteWindowsProgram(program: string): string {
   if (program.length === 0) throw new CommandLineError('program path is empty');
-  if (program.includes('"')) throw new CommandLineError(`program path ${JSON.stringify(program)} contains a quote, which a Windows command line cannot carry`);
+  if (program.includes('"'))
+    throw new CommandLineError(`program path ${JSON.stringify(program)} contains a quote, which a Windows command line cannot carry`);
   if (/[\r\n\0]/.test(program)) throw new CommandLineError(`program path ${JSON.stringify(program)} contains a line break or NUL`);
   return /[ \t]/.test(program) ? `"${program}"` : program;
 }

@@ -4,9 +4,7 @@
  * data). SWITCHYARD_ADVAPI32_LIBRARY loads these functions (and GetLastError) from another library instead:
  * on Linux, native/build/libadvapi-stub.so, which decodes the same structures in C so tests run this adapter.
  */
-import {
-  ScmError, type FailureActions, type ScmApi, type ScmHandle, type ServiceConfig, type ServiceStatusInfo,
-} from './scm';
+import { ScmError, type FailureActions, type ScmApi, type ScmHandle, type ServiceConfig, type ServiceStatusInfo } from './scm';
 
 const SC_MANAGER_ALL_ACCESS = 0xf003f;
 const SERVICE_ALL_ACCESS = 0xf01ff;
@@ -48,22 +46,45 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
   const kernel = override ? advapi : koffi.load('kernel32.dll');
   // lpsaActions points at an SC_ACTION array ({ uint32 Type; uint32 Delay; } each), passed as a Buffer.
   const SERVICE_FAILURE_ACTIONSW = koffi.struct('SERVICE_FAILURE_ACTIONSW', {
-    dwResetPeriod: 'uint32', lpRebootMsg: 'str16', lpCommand: 'str16', cActions: 'uint32', lpsaActions: 'void *',
+    dwResetPeriod: 'uint32',
+    lpRebootMsg: 'str16',
+    lpCommand: 'str16',
+    cActions: 'uint32',
+    lpsaActions: 'void *',
   });
   const SERVICE_DESCRIPTIONW = koffi.struct('SERVICE_DESCRIPTIONW', { lpDescription: 'str16' });
   const SERVICE_FAILURE_ACTIONS_FLAG = koffi.struct('SERVICE_FAILURE_ACTIONS_FLAG', { fFailureActionsOnNonCrashFailures: 'int32' });
   // Registered by name: the ControlService prototype below refers to it.
   koffi.struct('SERVICE_STATUS', {
-    dwServiceType: 'uint32', dwCurrentState: 'uint32', dwControlsAccepted: 'uint32', dwWin32ExitCode: 'uint32',
-    dwServiceSpecificExitCode: 'uint32', dwCheckPoint: 'uint32', dwWaitHint: 'uint32',
+    dwServiceType: 'uint32',
+    dwCurrentState: 'uint32',
+    dwControlsAccepted: 'uint32',
+    dwWin32ExitCode: 'uint32',
+    dwServiceSpecificExitCode: 'uint32',
+    dwCheckPoint: 'uint32',
+    dwWaitHint: 'uint32',
   });
   const SERVICE_STATUS_PROCESS = koffi.struct('SERVICE_STATUS_PROCESS', {
-    dwServiceType: 'uint32', dwCurrentState: 'uint32', dwControlsAccepted: 'uint32', dwWin32ExitCode: 'uint32',
-    dwServiceSpecificExitCode: 'uint32', dwCheckPoint: 'uint32', dwWaitHint: 'uint32', dwProcessId: 'uint32', dwServiceFlags: 'uint32',
+    dwServiceType: 'uint32',
+    dwCurrentState: 'uint32',
+    dwControlsAccepted: 'uint32',
+    dwWin32ExitCode: 'uint32',
+    dwServiceSpecificExitCode: 'uint32',
+    dwCheckPoint: 'uint32',
+    dwWaitHint: 'uint32',
+    dwProcessId: 'uint32',
+    dwServiceFlags: 'uint32',
   });
   const QUERY_SERVICE_CONFIGW = koffi.struct('QUERY_SERVICE_CONFIGW', {
-    dwServiceType: 'uint32', dwStartType: 'uint32', dwErrorControl: 'uint32', lpBinaryPathName: 'void *', lpLoadOrderGroup: 'void *',
-    dwTagId: 'uint32', lpDependencies: 'void *', lpServiceStartName: 'void *', lpDisplayName: 'void *',
+    dwServiceType: 'uint32',
+    dwStartType: 'uint32',
+    dwErrorControl: 'uint32',
+    lpBinaryPathName: 'void *',
+    lpLoadOrderGroup: 'void *',
+    dwTagId: 'uint32',
+    lpDependencies: 'void *',
+    lpServiceStartName: 'void *',
+    lpDisplayName: 'void *',
   });
   // __stdcall only matters on 32-bit Windows; the Linux stub uses the platform's C convention.
   const cc = process.platform === 'win32' ? '__stdcall' : '';
@@ -71,8 +92,14 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
   const GetLastError = f(kernel, 'uint32 %CC% GetLastError()');
   const OpenSCManagerW = f(advapi, 'void * %CC% OpenSCManagerW(str16 machine, str16 database, uint32 access)');
   const OpenServiceW = f(advapi, 'void * %CC% OpenServiceW(void *manager, str16 name, uint32 access)');
-  const CreateServiceW = f(advapi, 'void * %CC% CreateServiceW(void *manager, str16 name, str16 display, uint32 access, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password)');
-  const ChangeServiceConfigW = f(advapi, 'int %CC% ChangeServiceConfigW(void *service, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password, str16 display)');
+  const CreateServiceW = f(
+    advapi,
+    'void * %CC% CreateServiceW(void *manager, str16 name, str16 display, uint32 access, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password)',
+  );
+  const ChangeServiceConfigW = f(
+    advapi,
+    'int %CC% ChangeServiceConfigW(void *service, uint32 type, uint32 start, uint32 error, str16 path, str16 group, _Out_ uint32 *tag, void *deps, str16 account, str16 password, str16 display)',
+  );
   // One declaration per info level, so koffi marshals each structure by pointer.
   const config2 = (info: unknown): Fn => {
     const params = ['void *', 'uint32', koffi.pointer(info as never)];
@@ -84,7 +111,10 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
   const QueryServiceConfigW = f(advapi, 'int %CC% QueryServiceConfigW(void *service, void *buf, uint32 size, _Out_ uint32 *needed)');
   const StartServiceW = f(advapi, 'int %CC% StartServiceW(void *service, uint32 argc, void *argv)');
   const ControlService = f(advapi, 'int %CC% ControlService(void *service, uint32 control, _Out_ SERVICE_STATUS *status)');
-  const QueryServiceStatusEx = f(advapi, 'int %CC% QueryServiceStatusEx(void *service, uint32 level, _Out_ SERVICE_STATUS_PROCESS *buf, uint32 size, _Out_ uint32 *needed)');
+  const QueryServiceStatusEx = f(
+    advapi,
+    'int %CC% QueryServiceStatusEx(void *service, uint32 level, _Out_ SERVICE_STATUS_PROCESS *buf, uint32 size, _Out_ uint32 *needed)',
+  );
   const DeleteService = f(advapi, 'int %CC% DeleteService(void *service)');
   const CloseServiceHandle = f(advapi, 'int %CC% CloseServiceHandle(void *handle)');
 
@@ -97,7 +127,7 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
   const wmulti = (p: unknown): string[] => {
     const out: string[] = [];
     if (!p) return out;
-    for (let off = 0; ; ) {
+    for (let off = 0; ;) {
       const s = koffi.decode(p, off, 'char16_t', -1) as string;
       if (s === '') return out;
       out.push(s);
@@ -121,8 +151,21 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
       return h(s);
     },
     createService(m, name, c) {
-      const s = CreateServiceW(raw(m), name, c.displayName, SERVICE_ALL_ACCESS, c.serviceType, c.startType, c.errorControl, c.binaryPath, null, null,
-        c.dependencies.length ? multiSz(c.dependencies) : null, null, null);
+      const s = CreateServiceW(
+        raw(m),
+        name,
+        c.displayName,
+        SERVICE_ALL_ACCESS,
+        c.serviceType,
+        c.startType,
+        c.errorControl,
+        c.binaryPath,
+        null,
+        null,
+        c.dependencies.length ? multiSz(c.dependencies) : null,
+        null,
+        null,
+      );
       if (!s) fail(`CreateServiceW(${name})`);
       return h(s);
     },
@@ -145,12 +188,24 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
       };
     },
     changeConfig(s, c: Partial<ServiceConfig>) {
-      const ok = ChangeServiceConfigW(raw(s), c.serviceType ?? SERVICE_NO_CHANGE, c.startType ?? SERVICE_NO_CHANGE, c.errorControl ?? SERVICE_NO_CHANGE,
-        c.binaryPath ?? null, null, null, c.dependencies ? multiSz(c.dependencies) : null, null, null, c.displayName ?? null);
+      const ok = ChangeServiceConfigW(
+        raw(s),
+        c.serviceType ?? SERVICE_NO_CHANGE,
+        c.startType ?? SERVICE_NO_CHANGE,
+        c.errorControl ?? SERVICE_NO_CHANGE,
+        c.binaryPath ?? null,
+        null,
+        null,
+        c.dependencies ? multiSz(c.dependencies) : null,
+        null,
+        null,
+        c.displayName ?? null,
+      );
       if (!ok) fail('ChangeServiceConfigW');
     },
     setDescription(s, text) {
-      if (!SetDescription(raw(s), SERVICE_CONFIG_DESCRIPTION, { lpDescription: text })) fail('ChangeServiceConfig2W(SERVICE_CONFIG_DESCRIPTION)');
+      if (!SetDescription(raw(s), SERVICE_CONFIG_DESCRIPTION, { lpDescription: text }))
+        fail('ChangeServiceConfig2W(SERVICE_CONFIG_DESCRIPTION)');
     },
     setFailureActions(s, a: FailureActions) {
       const actions = Buffer.alloc(8 * a.actions.length);
@@ -158,12 +213,19 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
         actions.writeUInt32LE(x.type, i * 8);
         actions.writeUInt32LE(x.delayMs, i * 8 + 4);
       });
-      const info = { dwResetPeriod: a.resetPeriodSec, lpRebootMsg: null, lpCommand: null, cActions: a.actions.length, lpsaActions: actions };
+      const info = {
+        dwResetPeriod: a.resetPeriodSec,
+        lpRebootMsg: null,
+        lpCommand: null,
+        cActions: a.actions.length,
+        lpsaActions: actions,
+      };
       if (!SetFailureActions(raw(s), SERVICE_CONFIG_FAILURE_ACTIONS, info)) fail('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS)');
     },
     setFailureActionsFlag(s, on) {
       const info = { fFailureActionsOnNonCrashFailures: on ? 1 : 0 };
-      if (!SetFailureActionsFlag(raw(s), SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, info)) fail('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)');
+      if (!SetFailureActionsFlag(raw(s), SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, info))
+        fail('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)');
     },
     start(s) {
       if (!StartServiceW(raw(s), 0, null)) fail('StartServiceW');
@@ -175,8 +237,14 @@ function bind(env: NodeJS.ProcessEnv): ScmApi {
     },
     queryStatus(s): ServiceStatusInfo {
       const st: Record<string, number> = {};
-      if (!QueryServiceStatusEx(raw(s), SC_STATUS_PROCESS_INFO, st, koffi.sizeof(SERVICE_STATUS_PROCESS), [0])) fail('QueryServiceStatusEx');
-      return { state: st.dwCurrentState, pid: st.dwProcessId, win32ExitCode: st.dwWin32ExitCode, serviceSpecificExitCode: st.dwServiceSpecificExitCode };
+      if (!QueryServiceStatusEx(raw(s), SC_STATUS_PROCESS_INFO, st, koffi.sizeof(SERVICE_STATUS_PROCESS), [0]))
+        fail('QueryServiceStatusEx');
+      return {
+        state: st.dwCurrentState,
+        pid: st.dwProcessId,
+        win32ExitCode: st.dwWin32ExitCode,
+        serviceSpecificExitCode: st.dwServiceSpecificExitCode,
+      };
     },
     delete(s) {
       if (!DeleteService(raw(s))) fail('DeleteService');

@@ -9,9 +9,19 @@
 import * as fs from 'node:fs';
 import { writeFileAtomicSync } from '../util/atomic-write';
 import {
-  ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_MARKED_FOR_DELETE, ERROR_SERVICE_NOT_ACTIVE,
-  SERVICE_CONTROL_STOP, SERVICE_RUNNING, SERVICE_STOPPED, ScmError,
-  type FailureActions, type ScmApi, type ScmHandle, type ServiceConfig, type ServiceStatusInfo,
+  ERROR_SERVICE_ALREADY_RUNNING,
+  ERROR_SERVICE_DOES_NOT_EXIST,
+  ERROR_SERVICE_MARKED_FOR_DELETE,
+  ERROR_SERVICE_NOT_ACTIVE,
+  SERVICE_CONTROL_STOP,
+  SERVICE_RUNNING,
+  SERVICE_STOPPED,
+  ScmError,
+  type FailureActions,
+  type ScmApi,
+  type ScmHandle,
+  type ServiceConfig,
+  type ServiceStatusInfo,
 } from './scm';
 
 export interface MemoryService {
@@ -39,15 +49,33 @@ export class MemoryScm implements ScmApi {
   private handles = new Map<unknown, string | null>();
   private nextHandle = 1;
 
-  constructor(private readonly file?: string, initial?: MemoryScmState) {
-    this.state = initial ?? (file && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as MemoryScmState) : { services: {}, nextPid: 1000 });
+  constructor(
+    private readonly file?: string,
+    initial?: MemoryScmState,
+  ) {
+    this.state =
+      initial ??
+      (file && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as MemoryScmState) : { services: {}, nextPid: 1000 });
   }
 
   /** Adds a service as if installed by someone else (kubelet, hns) for tests. */
   seed(name: string, config: Partial<ServiceConfig> = {}, running = true): void {
     this.state.services[name] = {
-      config: { serviceType: 0x10, startType: 2, errorControl: 1, binaryPath: `C:\\k\\${name}.exe`, displayName: name, dependencies: [], ...config },
-      status: { state: running ? SERVICE_RUNNING : SERVICE_STOPPED, pid: running ? this.state.nextPid++ : 0, win32ExitCode: 0, serviceSpecificExitCode: 0 },
+      config: {
+        serviceType: 0x10,
+        startType: 2,
+        errorControl: 1,
+        binaryPath: `C:\\k\\${name}.exe`,
+        displayName: name,
+        dependencies: [],
+        ...config,
+      },
+      status: {
+        state: running ? SERVICE_RUNNING : SERVICE_STOPPED,
+        pid: running ? this.state.nextPid++ : 0,
+        win32ExitCode: 0,
+        serviceSpecificExitCode: 0,
+      },
     };
     this.save();
   }
@@ -88,7 +116,10 @@ export class MemoryScm implements ScmApi {
   createService(_m: ScmHandle, name: string, config: ServiceConfig): ScmHandle {
     this.calls.push({ op: 'CreateServiceW', service: name, args: structuredClone(config) });
     if (this.find(name)) throw new ScmError('CreateServiceW', 1073, 'The specified service already exists');
-    this.state.services[name] = { config: structuredClone(config), status: { state: SERVICE_STOPPED, pid: 0, win32ExitCode: 0, serviceSpecificExitCode: 0 } };
+    this.state.services[name] = {
+      config: structuredClone(config),
+      status: { state: SERVICE_STOPPED, pid: 0, win32ExitCode: 0, serviceSpecificExitCode: 0 },
+    };
     this.save();
     return this.handle(name);
   }
@@ -130,7 +161,8 @@ export class MemoryScm implements ScmApi {
   start(h: ScmHandle): void {
     const [name, s] = this.svc(h, 'StartServiceW');
     this.calls.push({ op: 'StartServiceW', service: name });
-    if (s.status.state !== SERVICE_STOPPED) throw new ScmError('StartServiceW', ERROR_SERVICE_ALREADY_RUNNING, 'An instance of the service is already running');
+    if (s.status.state !== SERVICE_STOPPED)
+      throw new ScmError('StartServiceW', ERROR_SERVICE_ALREADY_RUNNING, 'An instance of the service is already running');
     const missing = s.config.dependencies.filter((d) => !d.startsWith('+') && !this.find(d));
     if (missing.length) throw new ScmError('StartServiceW', 1075, `The dependency service does not exist: ${missing.join(', ')}`);
     s.status = { state: SERVICE_RUNNING, pid: this.state.nextPid++, win32ExitCode: 0, serviceSpecificExitCode: 0 };
@@ -141,7 +173,8 @@ export class MemoryScm implements ScmApi {
     const [name, s] = this.svc(h, 'ControlService');
     this.calls.push({ op: 'ControlService', service: name, args: control });
     if (control !== SERVICE_CONTROL_STOP) throw new ScmError('ControlService', 1052, 'The requested control is not valid for this service');
-    if (s.status.state === SERVICE_STOPPED) throw new ScmError('ControlService', ERROR_SERVICE_NOT_ACTIVE, 'The service has not been started');
+    if (s.status.state === SERVICE_STOPPED)
+      throw new ScmError('ControlService', ERROR_SERVICE_NOT_ACTIVE, 'The service has not been started');
     s.status = { state: SERVICE_STOPPED, pid: 0, win32ExitCode: 0, serviceSpecificExitCode: 0 };
     this.save();
     return structuredClone(s.status);

@@ -22,7 +22,13 @@ export const ERROR_SERVICE_ALREADY_RUNNING = 1056;
 export const ERROR_SERVICE_MARKED_FOR_DELETE = 1072;
 
 export const STATE_NAMES: Record<number, string> = {
-  1: 'stopped', 2: 'starting', 3: 'stopping', 4: 'running', 5: 'continuing', 6: 'pausing', 7: 'paused',
+  1: 'stopped',
+  2: 'starting',
+  3: 'stopping',
+  4: 'running',
+  5: 'continuing',
+  6: 'pausing',
+  7: 'paused',
 };
 export const START_TYPE_NAMES: Record<number, string> = { 0: 'boot', 1: 'system', 2: 'automatic', 3: 'manual', 4: 'disabled' };
 
@@ -53,7 +59,11 @@ export interface FailureActions {
 }
 
 export class ScmError extends Error {
-  constructor(readonly call: string, readonly code: number, detail: string) {
+  constructor(
+    readonly call: string,
+    readonly code: number,
+    detail: string,
+  ) {
     super(`${call}: ${detail} (Win32 error ${code})`);
     this.name = 'ScmError';
   }

@@ -9,8 +9,19 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  SERVICE_NAME, ServiceUsageError, packageRoot, readConfigSource, readRecord, removeDirIfEmpty, writeFile,
-  type InstallRecord, type InstallRequest, type Plan, type ServiceBackend, type ServiceStatus, type UninstallRequest,
+  SERVICE_NAME,
+  ServiceUsageError,
+  packageRoot,
+  readConfigSource,
+  readRecord,
+  removeDirIfEmpty,
+  writeFile,
+  type InstallRecord,
+  type InstallRequest,
+  type Plan,
+  type ServiceBackend,
+  type ServiceStatus,
+  type UninstallRequest,
 } from './common';
 import type { AgentCleanup } from './purge';
 import { writeFileAtomicSync } from '../util/atomic-write';
@@ -56,7 +67,8 @@ export function quoteSystemdArg(arg: string): string {
 export function renderUnit(template: string, req: InstallRequest, configPath: string): string {
   const exec = [req.nodePath, req.cliPath, 'agent', '--config', configPath].map(quoteSystemdArg).join(' ');
   let unit = template;
-  const header = '# Written by `switchyard service install` from manifests/systemd/switchyard-agent.service;\n' +
+  const header =
+    '# Written by `switchyard service install` from manifests/systemd/switchyard-agent.service;\n' +
     '# run `switchyard service install` again to change it rather than editing it here.\n';
   unit = header + unit.replace(/^(#[^\n]*\n)+/, '');
   if (!/^ExecStart=.*$/m.test(unit)) throw new Error('the unit template has no ExecStart= line');
@@ -150,7 +162,8 @@ export class SystemdBackend implements ServiceBackend {
     if (unitChange !== 'unchanged') await plan.step('run systemctl daemon-reload', () => this.systemctlOk(['daemon-reload']));
     await plan.step(`run systemctl enable ${UNIT}`, () => this.systemctlOk(['enable', UNIT]));
     if (await this.isActive()) {
-      if (changed) await plan.step(`run systemctl restart ${UNIT} (the unit or its configuration changed)`, () => this.systemctlOk(['restart', UNIT]));
+      if (changed)
+        await plan.step(`run systemctl restart ${UNIT} (the unit or its configuration changed)`, () => this.systemctlOk(['restart', UNIT]));
       else plan.note(`${UNIT}: running, nothing changed`);
     } else {
       await plan.step(`run systemctl start ${UNIT}`, () => this.systemctlOk(['start', UNIT]));
@@ -216,7 +229,15 @@ export class SystemdBackend implements ServiceBackend {
       const eq = line.indexOf('=');
       if (eq > 0) details[line.slice(0, eq)] = line.slice(eq + 1);
     }
-    const state = ({ active: 'running', inactive: 'stopped', activating: 'starting', deactivating: 'stopping', failed: 'failed' } as Record<string, string>)[details.ActiveState] ?? details.ActiveState ?? 'unknown';
+    const state =
+      (
+        { active: 'running', inactive: 'stopped', activating: 'starting', deactivating: 'stopping', failed: 'failed' } as Record<
+          string,
+          string
+        >
+      )[details.ActiveState] ??
+      details.ActiveState ??
+      'unknown';
     const pid = Number(details.MainPID);
     return {
       installed: true,

@@ -11,21 +11,44 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  SERVICE_NAME, ServiceUsageError, packageRoot, readConfigSource, readRecord, removeDirIfEmpty, writeFile,
-  type InstallRecord, type InstallRequest, type Plan, type ServiceBackend, type ServiceStatus, type UninstallRequest,
+  SERVICE_NAME,
+  ServiceUsageError,
+  packageRoot,
+  readConfigSource,
+  readRecord,
+  removeDirIfEmpty,
+  writeFile,
+  type InstallRecord,
+  type InstallRequest,
+  type Plan,
+  type ServiceBackend,
+  type ServiceStatus,
+  type UninstallRequest,
 } from './common';
 import type { AgentCleanup } from './purge';
 import { windowsCommandLine } from './quote';
 import {
-  SC_ACTION_RESTART, SERVICE_AUTO_START, SERVICE_CONTROL_STOP, SERVICE_ERROR_NORMAL, SERVICE_RUNNING, SERVICE_STOPPED,
-  SERVICE_WIN32_OWN_PROCESS, START_TYPE_NAMES, STATE_NAMES, ScmError,
-  type FailureActions, type ScmApi, type ScmHandle, type ServiceConfig,
+  SC_ACTION_RESTART,
+  SERVICE_AUTO_START,
+  SERVICE_CONTROL_STOP,
+  SERVICE_ERROR_NORMAL,
+  SERVICE_RUNNING,
+  SERVICE_STOPPED,
+  SERVICE_WIN32_OWN_PROCESS,
+  START_TYPE_NAMES,
+  STATE_NAMES,
+  ScmError,
+  type FailureActions,
+  type ScmApi,
+  type ScmHandle,
+  type ServiceConfig,
 } from './scm';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
 const w = path.win32;
 export const DISPLAY_NAME = 'Switchyard node agent';
-export const DESCRIPTION = 'Pod network for Kubernetes (Switchyard): the cluster network, the CNI configuration and the service proxy. kubelet depends on it.';
+export const DESCRIPTION =
+  'Pod network for Kubernetes (Switchyard): the cluster network, the CNI configuration and the service proxy. kubelet depends on it.';
 export const RECOVERY: FailureActions = {
   resetPeriodSec: 86400,
   actions: [
@@ -74,12 +97,18 @@ export function renderHostConf(req: InstallRequest, configPath: string, p: Retur
     ['stop-timeout-ms', String(req.stopTimeoutSec * 1000)],
   ];
   for (const [k, v] of fields) {
-    if (/[\r\n\0]/.test(v)) throw new ServiceUsageError(`${k === 'program' ? '--node' : k === 'arg' ? 'path' : k} ${JSON.stringify(v)}: a line break or NUL cannot be passed to the service host`);
+    if (/[\r\n\0]/.test(v))
+      throw new ServiceUsageError(
+        `${k === 'program' ? '--node' : k === 'arg' ? 'path' : k} ${JSON.stringify(v)}: a line break or NUL cannot be passed to the service host`,
+      );
   }
-  if (req.nodePath.includes('"')) throw new ServiceUsageError(`--node ${JSON.stringify(req.nodePath)}: a Windows program path cannot contain a quote`);
-  return '# Written by `switchyard service install`: the command the service host (switchyard-service.exe) runs.\r\n' +
+  if (req.nodePath.includes('"'))
+    throw new ServiceUsageError(`--node ${JSON.stringify(req.nodePath)}: a Windows program path cannot contain a quote`);
+  return (
+    '# Written by `switchyard service install`: the command the service host (switchyard-service.exe) runs.\r\n' +
     '# One argument per arg= line; the host quotes each by the Windows rules. Run install again to change it.\r\n' +
-    fields.map(([k, v]) => `${k}=${v}\r\n`).join('');
+    fields.map(([k, v]) => `${k}=${v}\r\n`).join('')
+  );
 }
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -117,9 +146,12 @@ export class WindowsScmBackend implements ServiceBackend {
       const s = this.scm.queryStatus(svc);
       if (s.state === state) return;
       if (state === SERVICE_RUNNING && s.state === SERVICE_STOPPED) {
-        throw new Error(`${SERVICE_NAME} stopped while starting (Win32 exit ${s.win32ExitCode}, service exit ${s.serviceSpecificExitCode}); see ${this.paths.hostLog}`);
+        throw new Error(
+          `${SERVICE_NAME} stopped while starting (Win32 exit ${s.win32ExitCode}, service exit ${s.serviceSpecificExitCode}); see ${this.paths.hostLog}`,
+        );
       }
-      if (Date.now() > end) throw new Error(`${SERVICE_NAME} did not become ${what} within ${this.waitMs} ms (state ${STATE_NAMES[s.state] ?? s.state})`);
+      if (Date.now() > end)
+        throw new Error(`${SERVICE_NAME} did not become ${what} within ${this.waitMs} ms (state ${STATE_NAMES[s.state] ?? s.state})`);
       await this.sleep(250);
     }
   }
@@ -138,9 +170,15 @@ export class WindowsScmBackend implements ServiceBackend {
   async install(req: InstallRequest, plan: Plan): Promise<void> {
     const p = this.paths;
     const content = readConfigSource(req.configFile);
-    const configPath = req.configInPlace ? (path.isAbsolute(req.configFile) || w.isAbsolute(req.configFile) ? req.configFile : path.resolve(req.configFile)) : p.config;
+    const configPath = req.configInPlace
+      ? path.isAbsolute(req.configFile) || w.isAbsolute(req.configFile)
+        ? req.configFile
+        : path.resolve(req.configFile)
+      : p.config;
     if (!fs.existsSync(this.fsPath(this.hostExe))) {
-      throw new ServiceUsageError(`--host-exe: the service host ${this.hostExe} does not exist (build it with \`npm run build\` where mingw-w64 is installed)`);
+      throw new ServiceUsageError(
+        `--host-exe: the service host ${this.hostExe} does not exist (build it with \`npm run build\` where mingw-w64 is installed)`,
+      );
     }
     const hostConf = renderHostConf(req, configPath, p);
     const imagePath = windowsCommandLine([this.hostExe, '--conf', p.hostConf]);
@@ -151,37 +189,50 @@ export class WindowsScmBackend implements ServiceBackend {
       // Only SYSTEM and Administrators may write where the service's command and configuration live.
       await plan.step(`create ${p.dir} writable only by SYSTEM and Administrators`, () => {
         fs.mkdirSync(p.dir, { recursive: true });
-        execFileSync('icacls', [p.dir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], { stdio: 'ignore' });
+        execFileSync('icacls', [p.dir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], {
+          stdio: 'ignore',
+        });
       });
     }
     if (!plan.dryRun) fs.mkdirSync(this.fsPath(p.logs), { recursive: true });
-    if (!req.configInPlace) filesChanged = (await writeFile(plan, 'config', this.fsPath(p.config), p.config, content, 0o600)) !== 'unchanged';
+    if (!req.configInPlace)
+      filesChanged = (await writeFile(plan, 'config', this.fsPath(p.config), p.config, content, 0o600)) !== 'unchanged';
     else plan.note(`config: ${configPath} used in place`);
-    filesChanged = (await writeFile(plan, 'service host configuration', this.fsPath(p.hostConf), p.hostConf, hostConf, 0o600)) !== 'unchanged' || filesChanged;
+    filesChanged =
+      (await writeFile(plan, 'service host configuration', this.fsPath(p.hostConf), p.hostConf, hostConf, 0o600)) !== 'unchanged' ||
+      filesChanged;
 
     await this.withManager(async (m) => {
       const hns = this.scm.openService(m, 'hns');
       if (hns) this.scm.close(hns);
       const dependencies = hns ? ['hns'] : [];
       const wanted: ServiceConfig = {
-        serviceType: SERVICE_WIN32_OWN_PROCESS, startType: SERVICE_AUTO_START, errorControl: SERVICE_ERROR_NORMAL,
-        binaryPath: imagePath, displayName: DISPLAY_NAME, dependencies,
+        serviceType: SERVICE_WIN32_OWN_PROCESS,
+        startType: SERVICE_AUTO_START,
+        errorControl: SERVICE_ERROR_NORMAL,
+        binaryPath: imagePath,
+        displayName: DISPLAY_NAME,
+        dependencies,
       };
       let svc = this.scm.openService(m, SERVICE_NAME);
       let serviceChanged = false;
       try {
         if (!svc) {
           serviceChanged = true;
-          await plan.step(`create service ${SERVICE_NAME} (automatic start, LocalSystem${dependencies.length ? ', after ' + dependencies.join(', ') : ''}): ${imagePath}`, () => {
-            svc = this.scm.createService(m, SERVICE_NAME, wanted);
-          });
+          await plan.step(
+            `create service ${SERVICE_NAME} (automatic start, LocalSystem${dependencies.length ? ', after ' + dependencies.join(', ') : ''}): ${imagePath}`,
+            () => {
+              svc = this.scm.createService(m, SERVICE_NAME, wanted);
+            },
+          );
         } else {
           const have = this.scm.queryConfig(svc);
           const change: Partial<ServiceConfig> = {};
           if (have.binaryPath !== wanted.binaryPath) change.binaryPath = wanted.binaryPath;
           if (have.startType !== wanted.startType) change.startType = wanted.startType;
           if (have.displayName !== wanted.displayName) change.displayName = wanted.displayName;
-          if (have.dependencies.join('\0').toLowerCase() !== wanted.dependencies.join('\0').toLowerCase()) change.dependencies = wanted.dependencies;
+          if (have.dependencies.join('\0').toLowerCase() !== wanted.dependencies.join('\0').toLowerCase())
+            change.dependencies = wanted.dependencies;
           const keys = Object.keys(change) as (keyof ServiceConfig)[];
           if (keys.length === 0) plan.note(`service ${SERVICE_NAME}: configuration unchanged`);
           else {
@@ -190,15 +241,22 @@ export class WindowsScmBackend implements ServiceBackend {
             await plan.step(`update service ${SERVICE_NAME}: ${what}`, () => this.scm.changeConfig(svc!, change));
           }
         }
-        await plan.step(`set ${SERVICE_NAME} description and recovery: restart after 5 s, 3 times, reset after 1 day, also on a non-zero exit`, () => {
-          this.scm.setDescription(svc!, DESCRIPTION);
-          this.scm.setFailureActions(svc!, RECOVERY);
-          this.scm.setFailureActionsFlag(svc!, true);
-        });
+        await plan.step(
+          `set ${SERVICE_NAME} description and recovery: restart after 5 s, 3 times, reset after 1 day, also on a non-zero exit`,
+          () => {
+            this.scm.setDescription(svc!, DESCRIPTION);
+            this.scm.setFailureActions(svc!, RECOVERY);
+            this.scm.setFailureActionsFlag(svc!, true);
+          },
+        );
         await this.addKubeletDependency(plan, m);
 
         const record: InstallRecord = {
-          version: 1, service: SERVICE_NAME, configPath, configCopied: !req.configInPlace || Boolean(previous?.configCopied), files: [p.hostConf],
+          version: 1,
+          service: SERVICE_NAME,
+          configPath,
+          configCopied: !req.configInPlace || Boolean(previous?.configCopied),
+          files: [p.hostConf],
         };
         if (!plan.dryRun) writeFileAtomicSync(this.fsPath(p.record), JSON.stringify(record, null, 2) + '\n', 0o600);
 
@@ -235,7 +293,9 @@ export class WindowsScmBackend implements ServiceBackend {
       if (deps.some((d) => sameName(d, SERVICE_NAME))) plan.note(`kubelet: already depends on ${SERVICE_NAME}`);
       else {
         const next = [...deps, SERVICE_NAME];
-        await plan.step(`add ${SERVICE_NAME} to kubelet's dependencies (${next.join(', ')})`, () => this.scm.changeConfig(kubelet, { dependencies: next }));
+        await plan.step(`add ${SERVICE_NAME} to kubelet's dependencies (${next.join(', ')})`, () =>
+          this.scm.changeConfig(kubelet, { dependencies: next }),
+        );
       }
     } finally {
       this.scm.close(kubelet);
@@ -249,7 +309,9 @@ export class WindowsScmBackend implements ServiceBackend {
       const deps = this.scm.queryConfig(kubelet).dependencies;
       if (!deps.some((d) => sameName(d, SERVICE_NAME))) return;
       const next = deps.filter((d) => !sameName(d, SERVICE_NAME));
-      await plan.step(`remove ${SERVICE_NAME} from kubelet's dependencies (${next.join(', ') || 'none left'})`, () => this.scm.changeConfig(kubelet, { dependencies: next }));
+      await plan.step(`remove ${SERVICE_NAME} from kubelet's dependencies (${next.join(', ') || 'none left'})`, () =>
+        this.scm.changeConfig(kubelet, { dependencies: next }),
+      );
     } finally {
       this.scm.close(kubelet);
     }
@@ -301,13 +363,15 @@ export class WindowsScmBackend implements ServiceBackend {
   async start(plan: Plan): Promise<void> {
     await this.withManager(async (m) => {
       const svc = this.scm.openService(m, SERVICE_NAME);
-      if (!svc) throw new ServiceUsageError(`service ${SERVICE_NAME} is not installed: run \`switchyard service install --config FILE\` first`);
+      if (!svc)
+        throw new ServiceUsageError(`service ${SERVICE_NAME} is not installed: run \`switchyard service install --config FILE\` first`);
       try {
         if (this.scm.queryStatus(svc).state === SERVICE_RUNNING) plan.note(`service ${SERVICE_NAME}: already running`);
-        else await plan.step(`start service ${SERVICE_NAME}`, async () => {
-          this.scm.start(svc);
-          await this.waitFor(svc, SERVICE_RUNNING, 'running');
-        });
+        else
+          await plan.step(`start service ${SERVICE_NAME}`, async () => {
+            this.scm.start(svc);
+            await this.waitFor(svc, SERVICE_RUNNING, 'running');
+          });
       } finally {
         this.scm.close(svc);
       }

@@ -59,10 +59,27 @@ function windowsLocker(): Locker {
   const koffi = require('koffi');
   const k32 = koffi.load('kernel32.dll');
   const OVERLAPPED = koffi.struct('SY_OVERLAPPED', {
-    Internal: 'uintptr_t', InternalHigh: 'uintptr_t', Offset: 'uint32_t', OffsetHigh: 'uint32_t', hEvent: 'void *',
+    Internal: 'uintptr_t',
+    InternalHigh: 'uintptr_t',
+    Offset: 'uint32_t',
+    OffsetHigh: 'uint32_t',
+    hEvent: 'void *',
   });
-  const LockFileEx = k32.func('__stdcall', 'LockFileEx', 'int', ['void *', 'uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', koffi.inout(koffi.pointer(OVERLAPPED))]);
-  const UnlockFileEx = k32.func('__stdcall', 'UnlockFileEx', 'int', ['void *', 'uint32_t', 'uint32_t', 'uint32_t', koffi.inout(koffi.pointer(OVERLAPPED))]);
+  const LockFileEx = k32.func('__stdcall', 'LockFileEx', 'int', [
+    'void *',
+    'uint32_t',
+    'uint32_t',
+    'uint32_t',
+    'uint32_t',
+    koffi.inout(koffi.pointer(OVERLAPPED)),
+  ]);
+  const UnlockFileEx = k32.func('__stdcall', 'UnlockFileEx', 'int', [
+    'void *',
+    'uint32_t',
+    'uint32_t',
+    'uint32_t',
+    koffi.inout(koffi.pointer(OVERLAPPED)),
+  ]);
   const getHandle = k32.func('intptr_t _get_osfhandle(int fd)');
   const LOCKFILE_FAIL_IMMEDIATELY = 1;
   const LOCKFILE_EXCLUSIVE_LOCK = 2;
@@ -84,7 +101,10 @@ function getLocker(): Locker {
 }
 
 export class LockTimeoutError extends Error {
-  constructor(readonly file: string, readonly timeoutMs: number) {
+  constructor(
+    readonly file: string,
+    readonly timeoutMs: number,
+  ) {
     super(`timed out after ${timeoutMs} ms waiting for the lock on ${file}`);
     this.name = 'LockTimeoutError';
   }

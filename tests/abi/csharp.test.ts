@@ -24,13 +24,21 @@ describe('PowerShell module P/Invoke binding (C#) against the stub under Mono', 
 
   it('compiles as C# 5 and passes every check (UTF-16, GUIDs, HRESULTs, records, frees, handles)', function () {
     const exe = path.join(dir, 'check.exe');
-    const build = spawnSync('mcs', [
-      '-langversion:5', '-warnaserror', `-out:${exe}`,
-      path.join(ROOT, 'ps-modules/Switchyard.Hns/Switchyard.Hns.Native.cs'),
-      path.join(ROOT, 'tests/abi/csharp/HcnApiCheck.cs'),
-    ], { encoding: 'utf8' });
+    const build = spawnSync(
+      'mcs',
+      [
+        '-langversion:5',
+        '-warnaserror',
+        `-out:${exe}`,
+        path.join(ROOT, 'ps-modules/Switchyard.Hns/Switchyard.Hns.Native.cs'),
+        path.join(ROOT, 'tests/abi/csharp/HcnApiCheck.cs'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(build.status, 0, `${build.stdout}\n${build.stderr}`);
-    const map = ['computenetwork.dll', 'vmcompute.dll', 'ole32.dll'].map((d) => `  <dllmap dll="${d}" target="${STUB_LIBRARY}" />`).join('\n');
+    const map = ['computenetwork.dll', 'vmcompute.dll', 'ole32.dll']
+      .map((d) => `  <dllmap dll="${d}" target="${STUB_LIBRARY}" />`)
+      .join('\n');
     fs.writeFileSync(`${exe}.config`, `<configuration>\n${map}\n</configuration>\n`);
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HCNSTUB_')));
     const run = spawnSync('mono', [exe], { encoding: 'utf8', env });

@@ -53,7 +53,10 @@ describe('hcn data plane: C ABI against the stub library', function () {
     const created = await hns.createNetwork({ Name: name, Type: 'NAT' });
     assert.equal(created.Name, name);
     assert.equal((await hns.getNetwork(created.ID!)).Name, name);
-    assert.deepEqual((await hns.listNetworks(buildQuery({ Name: name }))).map((n) => n.Name), [name]);
+    assert.deepEqual(
+      (await hns.listNetworks(buildQuery({ Name: name }))).map((n) => n.Name),
+      [name],
+    );
     await hns.deleteNetwork(created.ID!);
     assertNoLeaks();
   });
@@ -115,7 +118,8 @@ describe('hcn data plane: C ABI against the stub library', function () {
     assert.equal(net.Type, 'NAT');
     const luid = 18446744073709551615n;
     const ep = await hns.createEndpoint(net.ID!, {
-      Name: 'luid', IpConfigurations: [{ IpAddress: '172.20.0.5' }],
+      Name: 'luid',
+      IpConfigurations: [{ IpAddress: '172.20.0.5' }],
       Policies: [{ Type: 'InterfaceConstraint', Settings: { InterfaceLuid: luid, InterfaceIndex: 7 } }],
     });
     const got = await hns.getEndpoint(ep.ID!);
@@ -147,7 +151,10 @@ describe('hcn data plane: C ABI against the stub library', function () {
     undo = undefined;
     stub().releaseHang();
     // The late results (an ID list, an opened handle) are freed and closed when they arrive.
-    await eventually(() => stub().hangingCalls() === 0 && stub().outstandingAllocations() === 0 && stub().openHandles() === 0, 'late results released');
+    await eventually(
+      () => stub().hangingCalls() === 0 && stub().outstandingAllocations() === 0 && stub().openHandles() === 0,
+      'late results released',
+    );
     assertNoLeaks();
     await quick.close();
     await hns.deleteNetwork(net.ID!);
@@ -161,7 +168,10 @@ describe('hcn data plane: C ABI against the stub library', function () {
     undo();
     undo = undefined;
     stub().releaseHang();
-    await eventually(() => stub().hangingCalls() === 0 && stub().openHandles() === 0 && stub().outstandingAllocations() === 0, 'late create undone');
+    await eventually(
+      () => stub().hangingCalls() === 0 && stub().openHandles() === 0 && stub().outstandingAllocations() === 0,
+      'late create undone',
+    );
     assert.deepEqual(await hns.listNetworks(buildQuery({ Name: 'late' })), [], 'the late network was deleted');
     const again = await hns.createNetwork({ Name: 'late', Type: 'NAT' });
     assert.equal(again.Name, 'late');
@@ -189,27 +199,68 @@ describe('hcn data plane: C ABI against the stub library', function () {
     assert.equal(f.RemoteSubnet, false);
     assert.equal(f.DSR, false);
     const net = await old.createNetwork({ Name: 'old-host', Type: 'Overlay' });
-    const e = await rejectsKind(old.modifyNetwork(net.ID!, networkPolicyRequest('Add', [{ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-00-00-01' } }])), 'unsupported');
+    const e = await rejectsKind(
+      old.modifyNetwork(
+        net.ID!,
+        networkPolicyRequest('Add', [
+          {
+            Type: 'RemoteSubnetRoute',
+            Settings: {
+              DestinationPrefix: '10.244.2.0/24',
+              IsolationId: 4096,
+              ProviderAddress: '192.168.0.11',
+              DistributedRouterMacAddress: '00-15-5D-00-00-01',
+            },
+          },
+        ]),
+      ),
+      'unsupported',
+    );
     assert.match(e.message, /RemoteSubnetRoute policy needs HNS ≥ 9\.2 .*Windows Server 2019.*this host runs HNS 9\.1/);
-    const dsr = await rejectsKind(old.createLoadBalancer({ FrontendVIPs: ['10.96.0.1'], Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 443, ExternalPort: 443 }] }), 'unsupported');
+    const dsr = await rejectsKind(
+      old.createLoadBalancer({
+        FrontendVIPs: ['10.96.0.1'],
+        Flags: 1,
+        PortMappings: [{ Protocol: 6, InternalPort: 443, ExternalPort: 443 }],
+      }),
+      'unsupported',
+    );
     assert.match(dsr.message, /needs HNS 9\.3–9\.x or ≥ 10\.2/);
-    const affinity = await rejectsKind(old.createLoadBalancer({ FrontendVIPs: ['10.96.0.1'], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 2 }] }), 'unsupported');
+    const affinity = await rejectsKind(
+      old.createLoadBalancer({
+        FrontendVIPs: ['10.96.0.1'],
+        PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 2 }],
+      }),
+      'unsupported',
+    );
     assert.match(affinity.message, /session affinity .*needs HNS ≥ 12\.0/);
     assert.deepEqual(await old.listLoadBalancers(), [], 'nothing half-created');
-    const versionCalls = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((c) => c.op === 'GET /globals/version');
+    const versionCalls = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((c) => c.op === 'GET /globals/version');
     assert.equal(versionCalls.length, 1, 'the version is read once');
     await old.deleteNetwork(net.ID!);
     await old.close();
   });
 
   it('modifies a load balancer in place on HNS ≥ 15.4 and by delete + re-create (same ID) before it', async function () {
-    for (const [version, inPlace] of [['15.4', true], ['12.0', false]] as const) {
+    for (const [version, inPlace] of [
+      ['15.4', true],
+      ['12.0', false],
+    ] as const) {
       stub().reset();
       const restore = withEnv({ HCNSTUB_HNS_VERSION: version });
       const log = tempCallLog();
       try {
         const h = await openHcn({ callLog: log });
-        const lb = await h.createLoadBalancer({ FrontendVIPs: ['10.96.0.10'], HostComputeEndpoints: [], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] });
+        const lb = await h.createLoadBalancer({
+          FrontendVIPs: ['10.96.0.10'],
+          HostComputeEndpoints: [],
+          PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+        });
         const id = '7d2b3a1c-0000-4000-8000-000000000001';
         const ep = { ...lb, HostComputeEndpoints: [id] };
         const after = await h.modifyLoadBalancer(lb.ID!, ep);
@@ -221,25 +272,40 @@ describe('hcn data plane: C ABI against the stub library', function () {
         restore();
       }
       // The stub refuses HcnModifyLoadBalancer below 15.4 as old HNS does, so success on 12.0 proves the fallback.
-      const ops = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
+      const ops = fs
+        .readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).op as string);
       assert.equal(ops.filter((o) => o === 'GET /globals/version').length, 1, `${version}: version read once`);
       assert.ok(inPlace === (version === '15.4'));
     }
   });
 
   it('gives a clear configuration error when the library cannot be loaded', async function () {
-    await assert.rejects(openHcn({ hcnLibrary: '/nonexistent/libhcn.so' }).then((h) => h.listNetworks()), /cannot load the HCN library from \/nonexistent\/libhcn\.so/);
+    await assert.rejects(
+      openHcn({ hcnLibrary: '/nonexistent/libhcn.so' }).then((h) => h.listNetworks()),
+      /cannot load the HCN library from \/nonexistent\/libhcn\.so/,
+    );
   });
 
   it('reads drifted key and enum casing into the canonical model (hcn-api.md §9.5)', async function () {
     const net = await hns.createNetwork({ Name: 'casing', Type: 'l2bridge' });
     assert.equal(net.Type, 'L2Bridge');
     // HNS output drifts in key casing between builds; the stub returns what it stored, so store drifted keys.
-    const drifted = await hns.createNetwork({ name: 'drift', type: 'overlay', ipams: [{ subnets: [{ ipaddressprefix: '10.9.0.0/24' }] }] } as never);
+    const drifted = await hns.createNetwork({
+      name: 'drift',
+      type: 'overlay',
+      ipams: [{ subnets: [{ ipaddressprefix: '10.9.0.0/24' }] }],
+    } as never);
     assert.equal(drifted.Name, 'drift');
     assert.equal(drifted.Type, 'Overlay');
     assert.equal(drifted.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix, '10.9.0.0/24');
-    assert.deepEqual((await hns.listNetworks(buildQuery({ Name: 'drift' }))).map((n) => n.Name), ['drift'], 'filters match keys case-insensitively');
+    assert.deepEqual(
+      (await hns.listNetworks(buildQuery({ Name: 'drift' }))).map((n) => n.Name),
+      ['drift'],
+      'filters match keys case-insensitively',
+    );
     await hns.deleteNetwork(drifted.ID!);
     await hns.deleteNetwork(net.ID!);
   });
@@ -256,8 +322,16 @@ describe('call log through openDataplane', function () {
       const net = await h.createNetwork({ Name: 'logged', Type: 'L2Bridge' });
       await h.deleteNetwork(net.ID!);
       await h.close();
-      const ops = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
-      assert.deepEqual(ops.filter((o) => o === 'createNetwork' || o === 'deleteNetwork'), ['createNetwork', 'deleteNetwork'], `each call logged once: ${ops.join(', ')}`);
+      const ops = fs
+        .readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).op as string);
+      assert.deepEqual(
+        ops.filter((o) => o === 'createNetwork' || o === 'deleteNetwork'),
+        ['createNetwork', 'deleteNetwork'],
+        `each call logged once: ${ops.join(', ')}`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

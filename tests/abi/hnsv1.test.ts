@@ -37,17 +37,27 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
 
   it('sends v1-shaped networks and endpoints (Subnets/AddressPrefix, VirtualNetwork, IPAddress, comma lists)', async function () {
     const net = await hns.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge',
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
       Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'Ethernet' } }],
     });
     const raw = await hns.v1!.call<HnsV1Network>('GET', `/networks/${net.ID}`);
     assert.equal(raw.NetworkAdapterName, 'Ethernet');
-    assert.deepEqual(raw.Subnets?.map((s) => [s.AddressPrefix, s.GatewayAddress]), [['10.244.1.0/24', '10.244.1.1']]);
+    assert.deepEqual(
+      raw.Subnets?.map((s) => [s.AddressPrefix, s.GatewayAddress]),
+      [['10.244.1.0/24', '10.244.1.1']],
+    );
     assert.equal(raw.Ipams, undefined, 'no v2 fields on the wire');
 
     const ep = await hns.createEndpoint(net.ID!, {
-      Name: 'pod_cbr0', IpConfigurations: [{ IpAddress: '10.244.1.5', PrefixLength: 24 }],
+      Name: 'pod_cbr0',
+      IpConfigurations: [{ IpAddress: '10.244.1.5', PrefixLength: 24 }],
       Routes: [{ NextHop: '10.244.1.2', DestinationPrefix: '0.0.0.0/0' }],
       Dns: { ServerList: ['10.96.0.10', '10.96.0.11'], Search: ['default.svc.cluster.local'] },
       Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } }],
@@ -69,12 +79,16 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     const net = await hns.createNetwork({ Name: 'lbnet', Type: 'L2Bridge' });
     const ep = await hns.createEndpoint(net.ID!, { Name: 'b1', IpConfigurations: [{ IpAddress: '10.244.1.7' }] });
     const lb = await hns.createLoadBalancer({
-      HostComputeEndpoints: [ep.ID!], SourceVIP: '10.244.1.254', FrontendVIPs: ['10.96.0.10'],
+      HostComputeEndpoints: [ep.ID!],
+      SourceVIP: '10.244.1.254',
+      FrontendVIPs: ['10.96.0.10'],
       PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 1 }],
     });
     const raw = await hns.v1!.call<HnsV1PolicyList>('GET', `/policylists/${lb.ID}`);
     assert.deepEqual(raw.References, [`/endpoints/${ep.ID}`]);
-    assert.deepEqual(raw.Policies, [{ Type: 'ELB', Protocol: 6, InternalPort: 8080, ExternalPort: 80, SourceVIP: '10.244.1.254', VIPs: ['10.96.0.10'], ILB: true }]);
+    assert.deepEqual(raw.Policies, [
+      { Type: 'ELB', Protocol: 6, InternalPort: 8080, ExternalPort: 80, SourceVIP: '10.244.1.254', VIPs: ['10.96.0.10'], ILB: true },
+    ]);
     await rejectsKind(hns.createLoadBalancer({ FrontendVIPs: ['10.96.0.11'], PortMappings: [] }), 'bad-input');
     await hns.deleteLoadBalancer(lb.ID!);
     await hns.deleteEndpoint(ep.ID!);
@@ -90,14 +104,23 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     assert.ok(soft.record && JSON.parse(soft.record).Success === false);
   });
 
-  it('attaches containers to a v1 endpoint (SharedContainers, State) and refuses a second attach with HNS\'s text', async function () {
+  it("attaches containers to a v1 endpoint (SharedContainers, State) and refuses a second attach with HNS's text", async function () {
     const net = await hns.createNetwork({ Name: 'attachnet', Type: 'L2Bridge' });
     const ep = await hns.createEndpoint(net.ID!, { Name: 'pod', IpConfigurations: [{ IpAddress: '10.244.1.9' }] });
-    const attached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'c1', SystemType: 'Container' });
+    const attached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, {
+      ContainerId: 'c1',
+      SystemType: 'Container',
+    });
     assert.deepEqual([attached.SharedContainers, attached.State], [['c1'], 2]);
-    const again = await rejectsKind(hns.v1!.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'C1', SystemType: 'Container' }), 'already-attached');
+    const again = await rejectsKind(
+      hns.v1!.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'C1', SystemType: 'Container' }),
+      'already-attached',
+    );
     assert.match(again.message, /This endpoint is already attached to the switch\./);
-    const detached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' });
+    const detached = await hns.v1!.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/detach`, {
+      ContainerId: 'c1',
+      SystemType: 'Container',
+    });
     assert.deepEqual([detached.SharedContainers, detached.State], [[], 1]);
     await rejectsKind(hns.v1!.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'c1', SystemType: 'Container' }), 'failure');
     await hns.deleteEndpoint(ep.ID!);
@@ -108,8 +131,15 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     const { open: openHcn } = await import('../../src/dataplane/windows/hcn');
     const v2 = await openHcn(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {} }));
     const net = await v2.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge', Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
     });
     const list = await hns.v1!.call<HnsV1Network[]>('GET', '/networks/');
     const seen = list.find((n) => n.Name === 'cbr0');
@@ -118,7 +148,11 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     assert.deepEqual(seen.Subnets, [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }]);
     assert.equal(seen.ManagementIP, '192.168.0.10');
     assert.deepEqual(await hns.v1!.call('GET', `/networks/${net.ID!.toLowerCase()}`), seen);
-    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'pod_cbr0', VirtualNetwork: net.ID, IPAddress: '10.244.1.5' });
+    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', {
+      Name: 'pod_cbr0',
+      VirtualNetwork: net.ID,
+      IPAddress: '10.244.1.5',
+    });
     assert.equal(ep.VirtualNetwork, net.ID);
     await rejectsKind(v2.deleteNetwork(net.ID!), 'in-use');
     await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
@@ -130,9 +164,12 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     undo = withEnv({ HCNSTUB_HNS_VERSION: '7.2' });
     const old = await openV1();
     assert.deepEqual(await old.version(), { Major: 7, Minor: 2 });
-    const e = await rejectsKind(old.createEndpoint('2f2a0c1e-0000-4000-8000-000000000001', {
-      IpConfigurations: [{ IpAddress: '10.244.1.5' }, { IpAddress: 'fd00::5' }],
-    }), 'unsupported');
+    const e = await rejectsKind(
+      old.createEndpoint('2f2a0c1e-0000-4000-8000-000000000001', {
+        IpConfigurations: [{ IpAddress: '10.244.1.5' }, { IpAddress: 'fd00::5' }],
+      }),
+      'unsupported',
+    );
     assert.match(e.message, /dual-stack endpoint .* needs HNS ≥ 11\.10 .*Windows Server 2004.*this host runs HNS 7\.2/);
   });
 
@@ -150,7 +187,10 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
 
   it('refuses requests v1 cannot express, naming the alternative', async function () {
     const net = await hns.createNetwork({ Name: 'sub', Type: 'L2Bridge' });
-    const e = await rejectsKind(hns.modifyNetwork(net.ID!, { ResourceType: 'Subnet', RequestType: 'Add', Settings: { Subnets: [] } }), 'unsupported');
+    const e = await rejectsKind(
+      hns.modifyNetwork(net.ID!, { ResourceType: 'Subnet', RequestType: 'Add', Settings: { Subnets: [] } }),
+      'unsupported',
+    );
     assert.match(e.message, /no HNS v1 equivalent; use the hcn data plane/);
     assert.ok(e instanceof HnsError);
     await hns.deleteNetwork(net.ID!);

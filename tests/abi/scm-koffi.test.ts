@@ -46,10 +46,17 @@ describe('scm-koffi: the advapi32 adapter against the C stub', function () {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const backend = () => new WindowsScmBackend({ scm: openKoffiScm(env), root, programData: 'C:\\ProgramData', hostExe: HOST_EXE, sleep: async () => {} });
-  const req = () => ({ configFile: path.join(dir, 'agent.yaml'), configInPlace: false, stopTimeoutSec: 30, nodePath: 'C:\\node\\node.exe', cliPath: 'C:\\sy\\main.js' });
+  const backend = () =>
+    new WindowsScmBackend({ scm: openKoffiScm(env), root, programData: 'C:\\ProgramData', hostExe: HOST_EXE, sleep: async () => {} });
+  const req = () => ({
+    configFile: path.join(dir, 'agent.yaml'),
+    configInPlace: false,
+    stopTimeoutSec: 30,
+    nodePath: 'C:\\node\\node.exe',
+    cliPath: 'C:\\sy\\main.js',
+  });
 
-  it('install: CreateServiceW, the three ChangeServiceConfig2W structures and kubelet\'s dependency list arrive as Windows would decode them', async () => {
+  it("install: CreateServiceW, the three ChangeServiceConfig2W structures and kubelet's dependency list arrive as Windows would decode them", async () => {
     stub.seed('hns', '');
     stub.seed('kubelet', 'containerd|other');
     await backend().install(req(), new Plan(false));
@@ -59,8 +66,17 @@ describe('scm-koffi: the advapi32 adapter against the C stub', function () {
       binpath: `"${HOST_EXE}" --conf C:\\ProgramData\\Switchyard\\service-host.conf`,
       deps: 'hns',
       description: DESCRIPTION,
-      type: 0x10, start: 2, error: 1, state: 4, flag: 1, reset: 86400,
-      actions: [[1, 5000], [1, 5000], [1, 5000]],
+      type: 0x10,
+      start: 2,
+      error: 1,
+      state: 4,
+      flag: 1,
+      reset: 86400,
+      actions: [
+        [1, 5000],
+        [1, 5000],
+        [1, 5000],
+      ],
     });
     assert.equal(s.kubelet.deps, 'containerd|other|switchyard-agent');
   });
@@ -93,7 +109,17 @@ describe('scm-koffi: the advapi32 adapter against the C stub', function () {
     const m = scm.openManager();
     assert.equal(scm.openService(m, 'nope'), undefined);
     stub.seed('dup', '');
-    assert.throws(() => scm.createService(m, 'dup', { serviceType: 0x10, startType: 3, errorControl: 1, binaryPath: 'x', displayName: 'x', dependencies: [] }),
-      (e: unknown) => e instanceof ScmError && e.code === 1073 && /CreateServiceW\(dup\)/.test(e.message));
+    assert.throws(
+      () =>
+        scm.createService(m, 'dup', {
+          serviceType: 0x10,
+          startType: 3,
+          errorControl: 1,
+          binaryPath: 'x',
+          displayName: 'x',
+          dependencies: [],
+        }),
+      (e: unknown) => e instanceof ScmError && e.code === 1073 && /CreateServiceW\(dup\)/.test(e.message),
+    );
   });
 });

@@ -19,7 +19,8 @@ const check = (scenario: string) => {
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim().split('\n');
 };
-const CMDLINE = '"C:\\Program Files\\nodejs\\node.exe" "C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js" agent --config "C:\\ProgramData\\My \\"Cluster\\"\\agent.yaml" ""';
+const CMDLINE =
+  '"C:\\Program Files\\nodejs\\node.exe" "C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js" agent --config "C:\\ProgramData\\My \\"Cluster\\"\\agent.yaml" ""';
 
 describe('service host: logic over a fake SCM/job/process layer (native build)', function () {
   before(function () {
@@ -81,7 +82,10 @@ describe('service host: logic over a fake SCM/job/process layer (native build)',
 
   it('a child that cannot start ends the service with the Win32 error and a log line', () => {
     const out = check('spawn-fails');
-    assert.match(out.find((l) => l.startsWith('log '))!, /^log start failed: CreateProcessW: .* \(error 2\): "C:\\Program Files/);
+    assert.match(
+      out.find((l) => l.startsWith('log '))!,
+      /^log start failed: CreateProcessW: .* \(error 2\): "C:\\Program Files/,
+    );
     assert.ok(!out.some((l) => l.startsWith('status RUNNING')));
     assert.equal(out.at(-2), 'status STOPPED win32=2 specific=0 hint=0');
   });
@@ -119,7 +123,7 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   assert.fail(`timed out waiting for ${what}`);
 }
 
-describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', function () {
+describe("service host under Wine: Wine's SCM runs switchyard-service.exe", function () {
   this.timeout(240_000);
   let wine: WinePrefix;
   let sy: string;
@@ -128,10 +132,24 @@ describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', fun
   const state = (name: string) => /STATE\s+:\s+\d+\s+(\w+)/.exec(sc('query', name).stdout)?.[1];
 
   function conf(name: string, childArgs: string[], timeoutMs = 1500): void {
-    const lines = ['# test configuration', 'program=C:\\sy\\service-test-child.exe', `arg=C:\\sy\\${name}.marker`,
-      ...childArgs.map((a) => `arg=${a}`), `log=C:\\sy\\${name}-host.log`, `output=C:\\sy\\${name}-agent.log`, `stop-timeout-ms=${timeoutMs}`];
+    const lines = [
+      '# test configuration',
+      'program=C:\\sy\\service-test-child.exe',
+      `arg=C:\\sy\\${name}.marker`,
+      ...childArgs.map((a) => `arg=${a}`),
+      `log=C:\\sy\\${name}-host.log`,
+      `output=C:\\sy\\${name}-agent.log`,
+      `stop-timeout-ms=${timeoutMs}`,
+    ];
     fs.writeFileSync(path.join(sy, `${name}.conf`), lines.join('\r\n') + '\r\n');
-    const r = sc('create', name, 'binPath=', `"C:\\sy\\dir with space\\switchyard-service.exe" --conf C:\\sy\\${name}.conf`, 'start=', 'demand');
+    const r = sc(
+      'create',
+      name,
+      'binPath=',
+      `"C:\\sy\\dir with space\\switchyard-service.exe" --conf C:\\sy\\${name}.conf`,
+      'start=',
+      'demand',
+    );
     assert.equal(r.code, 0, `sc create ${name}: ${r.stdout}${r.stderr}`);
   }
 
@@ -158,14 +176,23 @@ describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', fun
     assert.equal(state('sygood'), 'RUNNING');
     const marker = read('sygood.marker').split('\n');
     assert.match(marker[0], /^started pid=\d+ stop=stdin argc=6$/);
-    assert.deepEqual(marker.slice(1, 6), ['arg[1]=C:\\sy\\sygood.marker', 'arg[2]=with space "quoted"', 'arg[3]=C:\\trailing\\', 'arg[4]=--exit-code', 'arg[5]=0']);
+    assert.deepEqual(marker.slice(1, 6), [
+      'arg[1]=C:\\sy\\sygood.marker',
+      'arg[2]=with space "quoted"',
+      'arg[3]=C:\\trailing\\',
+      'arg[4]=--exit-code',
+      'arg[5]=0',
+    ]);
     await until('the child output in its log', () => read('sygood-agent.log').includes('test-child: running'));
 
     assert.equal(sc('stop', 'sygood').code, 0);
     await until('STOPPED', () => state('sygood') === 'STOPPED');
     assert.match(read('sygood.marker'), /\nstopping\n/, 'the child got "stop" on stdin');
     const log = read('sygood-host.log');
-    assert.match(log, /switchyard-service\[\d+\]: start: agent pid \d+: C:\\sy\\service-test-child\.exe C:\\sy\\sygood\.marker "with space \\"quoted\\"" C:\\trailing\\ --exit-code 0\n/);
+    assert.match(
+      log,
+      /switchyard-service\[\d+\]: start: agent pid \d+: C:\\sy\\service-test-child\.exe C:\\sy\\sygood\.marker "with space \\"quoted\\"" C:\\trailing\\ --exit-code 0\n/,
+    );
     assert.match(log, /stop: requested by the service control manager/);
     assert.match(log, /stopped: agent pid \d+ exited with code 0\n/);
     assert.deepEqual(pidsWith('sygood.marker'), [], 'the child is gone');
@@ -181,7 +208,10 @@ describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', fun
     assert.equal(pidsWith('syhung.marker').length, 1);
     assert.equal(sc('stop', 'syhung').code, 0);
     await until('STOPPED', () => state('syhung') === 'STOPPED');
-    assert.match(read('syhung-host.log'), /did not exit within 1500 ms; terminating its job\n.*stopped: agent pid \d+ exited with code 1460\n/);
+    assert.match(
+      read('syhung-host.log'),
+      /did not exit within 1500 ms; terminating its job\n.*stopped: agent pid \d+ exited with code 1460\n/,
+    );
     assert.doesNotMatch(read('syhung.marker'), /stopping/);
     await until('the child to be gone', () => pidsWith('syhung.marker').length === 0);
     sc('delete', 'syhung');
@@ -211,7 +241,10 @@ describe('service host under Wine: Wine\'s SCM runs switchyard-service.exe', fun
     fs.writeFileSync(path.join(sy, 'sybad.conf'), 'program=C:\\sy\\service-test-child.exe\r\nmystery=1\r\n');
     assert.equal(sc('create', 'sybad', 'binPath=', 'C:\\sy\\dir with space\\switchyard-service.exe --conf C:\\sy\\sybad.conf').code, 0);
     sc('start', 'sybad');
-    await until('the error in the log', () => read('service-host.log').includes('sybad') || read('service-host.log').includes('unknown key'));
+    await until(
+      'the error in the log',
+      () => read('service-host.log').includes('sybad') || read('service-host.log').includes('unknown key'),
+    );
     assert.match(read('service-host.log'), /start failed: configuration file: line 2: unknown key "mystery"\n/);
     await until('STOPPED', () => state('sybad') === 'STOPPED');
     sc('delete', 'sybad');

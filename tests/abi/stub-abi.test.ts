@@ -67,19 +67,31 @@ describe('stub library: raw ABI', function () {
 
   it('returns HNSCall envelopes as CoTaskMem strings in both failure styles', function () {
     const L = lib();
-    const call = L.fn('HNSCall', 'int32_t %CC%HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, _Out_ void **Response)');
+    const call = L.fn(
+      'HNSCall',
+      'int32_t %CC%HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, _Out_ void **Response)',
+    );
     const resp: [Pointer] = [null];
     assert.equal(u(call('GET', '/globals/version', '', resp)), 0);
     assert.deepEqual(JSON.parse(takeString(L, resp[0])!), { Output: { Major: 15, Minor: 4 }, Success: true });
     assert.equal(u(call('GET', '/networks/6D1B2D0C-0000-4000-8000-000000000000', '', resp)), 0);
-    assert.deepEqual(JSON.parse(takeString(L, resp[0])!), { Success: false, Error: 'Element not found.', ErrorCode: HRESULT.ERROR_NOT_FOUND });
+    assert.deepEqual(JSON.parse(takeString(L, resp[0])!), {
+      Success: false,
+      Error: 'Element not found.',
+      ErrorCode: HRESULT.ERROR_NOT_FOUND,
+    });
     assert.equal(u(call('POST', '/networks/', '{"Name":', resp)), HRESULT.HCN_E_INVALID_JSON);
     assert.equal(resp[0], null, 'no response with a failed HRESULT');
   });
 
   it('turns a call koffi refuses to marshal into an HnsError naming the function', async function () {
     const L = lib();
-    const e = await invoke(L, familyFns(L, 'Network').open(), { name: 'HcnOpenNetwork', subject: 'network x', args: ['not a GUID struct', [null], [null]], timeoutMs: 1000 }).then(
+    const e = await invoke(L, familyFns(L, 'Network').open(), {
+      name: 'HcnOpenNetwork',
+      subject: 'network x',
+      args: ['not a GUID struct', [null], [null]],
+      timeoutMs: 1000,
+    }).then(
       () => assert.fail('should not succeed'),
       (err: unknown) => err,
     );
@@ -110,7 +122,11 @@ describe('stub library: raw ABI', function () {
     try {
       const hns = await openHcn(resolveOptions({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, statePath: '/nonexistent', env: {} }));
       const net = await hns.createNetwork({ Name: 'shared-réseau', Type: 'L2Bridge' });
-      const child = (...args: string[]) => spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'other-process.js'), ...args], { encoding: 'utf8', env: { ...process.env } });
+      const child = (...args: string[]) =>
+        spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'other-process.js'), ...args], {
+          encoding: 'utf8',
+          env: { ...process.env },
+        });
       const seen = child('shared-réseau');
       assert.equal(seen.status, 0, seen.stderr);
       assert.deepEqual(JSON.parse(seen.stdout), [{ ID: net.ID, Name: 'shared-réseau' }]);

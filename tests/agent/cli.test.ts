@@ -15,11 +15,13 @@ function run(args: string[], env: NodeJS.ProcessEnv): { code: number; stderr: st
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -34,15 +36,54 @@ describe('switchyard agent (process)', function () {
   };
 
   const cases: [string, string[], RegExp][] = [
-    ['a VNI that is not a number', ['--net-conf', write('bad-vni.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":"x"}}'), '--pod-cidr', '10.244.1.0/24'], /--net-conf\.Backend\.VNI: must be an integer/],
-    ['an unknown backend', ['--net-conf', write('bad-type.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}'), '--pod-cidr', '10.244.1.0/24'], /--net-conf\.Backend\.Type: "udp" is not supported/],
-    ['a pod CIDR outside the Network', ['--net-conf', write('ok.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'), '--pod-cidr', '10.9.1.0/24'], /--pod-cidr: 10\.9\.1\.0\/24 is not inside the cluster Network/],
+    [
+      'a VNI that is not a number',
+      [
+        '--net-conf',
+        write('bad-vni.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":"x"}}'),
+        '--pod-cidr',
+        '10.244.1.0/24',
+      ],
+      /--net-conf\.Backend\.VNI: must be an integer/,
+    ],
+    [
+      'an unknown backend',
+      ['--net-conf', write('bad-type.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}'), '--pod-cidr', '10.244.1.0/24'],
+      /--net-conf\.Backend\.Type: "udp" is not supported/,
+    ],
+    [
+      'a pod CIDR outside the Network',
+      ['--net-conf', write('ok.json', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'), '--pod-cidr', '10.9.1.0/24'],
+      /--pod-cidr: 10\.9\.1\.0\/24 is not inside the cluster Network/,
+    ],
     ['a missing pod CIDR (static)', ['--net-conf', path.join(dir, 'ok.json')], /--pod-cidr: is required with the static subnet source/],
-    ['a bad peer in the config file', ['--config', write('bad-peer.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npeers:\n  - {node: n2, subnet: 10.244.2.0/24, publicIP: 300.1.1.1}\n')], /peers\[0\]\.publicIP: "300\.1\.1\.1" is not an IPv4 address/],
-    ['an unknown setting', ['--config', write('unknown.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npodCidr: typo\n')], /podCidr: unknown setting/],
+    [
+      'a bad peer in the config file',
+      [
+        '--config',
+        write(
+          'bad-peer.yaml',
+          'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npeers:\n  - {node: n2, subnet: 10.244.2.0/24, publicIP: 300.1.1.1}\n',
+        ),
+      ],
+      /peers\[0\]\.publicIP: "300\.1\.1\.1" is not an IPv4 address/,
+    ],
+    [
+      'an unknown setting',
+      ['--config', write('unknown.yaml', 'netConf: {Network: 10.244.0.0/16}\npodCIDR: 10.244.1.0/24\npodCidr: typo\n')],
+      /podCidr: unknown setting/,
+    ],
   ];
-  cases.push(['the etcd source without endpoints', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd'], /--etcd-endpoints: is required with the etcd subnet source/]);
-  cases.push(['an etcd endpoint that is not a URL', ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd', '--etcd-endpoints', 'etcd:2379'], /--etcd-endpoints: "etcd:2379" is not an http\(s\) URL/]);
+  cases.push([
+    'the etcd source without endpoints',
+    ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd'],
+    /--etcd-endpoints: is required with the etcd subnet source/,
+  ]);
+  cases.push([
+    'an etcd endpoint that is not a URL',
+    ['--net-conf', path.join(dir, 'ok.json'), '--subnet-source', 'etcd', '--etcd-endpoints', 'etcd:2379'],
+    /--etcd-endpoints: "etcd:2379" is not an http\(s\) URL/,
+  ]);
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2 naming the field, nothing created`, () => {
       const r = run(['agent', '--public-ip', '192.168.0.10', '--metrics-address', '', '--socket', '', '--subnet-env', '', ...args], env);
@@ -53,20 +94,27 @@ describe('switchyard agent (process)', function () {
   }
 
   it('runs until SIGTERM: /healthz, /readyz and /metrics answer; exit 0; the network stays', async () => {
-    const cfg = write('agent.yaml', [
-      'node: n1', 'podCIDR: 10.244.1.0/24', 'publicIP: 192.168.0.10', 'metricsAddress: 127.0.0.1:0', `socket: ${dir}/agent.sock`, `subnetEnv: ${dir}/subnet.env`,
-      'netConf: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}',
-      `cni: {confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
-    ].join('\n'));
+    const cfg = write(
+      'agent.yaml',
+      [
+        'node: n1',
+        'podCIDR: 10.244.1.0/24',
+        'publicIP: 192.168.0.10',
+        'metricsAddress: 127.0.0.1:0',
+        `socket: ${dir}/agent.sock`,
+        `subnetEnv: ${dir}/subnet.env`,
+        'netConf: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}',
+        `cni: {confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
+      ].join('\n'),
+    );
     const child = spawn(process.execPath, [MAIN, 'agent', '--config', cfg], { env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
     try {
-      let address: string | undefined;
       for (let i = 0; i < 400 && !/"agent ready"/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
-      address = /"metrics":"([^"]+)"/.exec(out)?.[1];
+      const address = /"metrics":"([^"]+)"/.exec(out)?.[1];
       assert.ok(address && /"agent ready"/.test(out), out);
       assert.deepEqual(await get(`http://${address}/healthz`), { status: 200, body: 'ok\n' });
       assert.deepEqual(await get(`http://${address}/readyz`), { status: 200, body: 'ok\n' });

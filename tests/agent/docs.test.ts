@@ -18,6 +18,9 @@ describe('docs/agent.md', () => {
     assert.equal(c.cni.confDir, 'C:\\etc\\cni\\net.d');
     assert.equal(c.socket, '\\\\.\\pipe\\switchyard-agent');
     assert.equal(c.metricsAddress, '127.0.0.1:9915');
-    assert.deepEqual(c.peers.map((p) => `${p.node} ${p.backendType} ${p.vni} ${p.vtepMac}`), ['linux-node-1 vxlan 4096 ba:c1:6f:91:17:c7', 'win-node-2 vxlan 4096 00:15:5d:fb:cb:0d']);
+    assert.deepEqual(
+      c.peers.map((p) => `${p.node} ${p.backendType} ${p.vni} ${p.vtepMac}`),
+      ['linux-node-1 vxlan 4096 ba:c1:6f:91:17:c7', 'win-node-2 vxlan 4096 00:15:5d:fb:cb:0d'],
+    );
   });
 });

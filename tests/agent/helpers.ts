@@ -33,7 +33,8 @@ export const PLANES: Plane[] = [
     name: 'hcn-stub',
     available: () => fs.existsSync(STUB_LIBRARY),
     reset: () => stub().reset(),
-    open: (_dir, callLog) => openDataplane({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, vmcomputeLibrary: STUB_LIBRARY, statePath: '/nonexistent', callLog, env: {} }),
+    open: (_dir, callLog) =>
+      openDataplane({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, vmcomputeLibrary: STUB_LIBRARY, statePath: '/nonexistent', callLog, env: {} }),
     prepare: async (svc) => {
       if (!(await svc.listNamespaces()).some((n) => n.Type === 'HostDefault')) await svc.createNamespace({ Type: 'HostDefault' });
     },
@@ -55,11 +56,25 @@ export class AgentLab {
   config(extra: Record<string, unknown> = {}, netConf: unknown = OVERLAY_NETCONF): AgentConfig {
     return buildAgentConfig({
       file: {
-        node: 'n1', podCIDR: '10.244.1.0/24', publicIP: '192.168.0.10', netConf, metricsAddress: '', socket: '', subnetEnv: path.join(this.dir, 'subnet.env'),
-        cni: { confDir: path.join(this.dir, 'net.d'), binDir: path.join(this.dir, 'bin'), ipamDataDir: path.join(this.dir, 'ipam'), sourceBinDir: path.join(this.dir, 'src-bin') },
+        node: 'n1',
+        podCIDR: '10.244.1.0/24',
+        publicIP: '192.168.0.10',
+        netConf,
+        metricsAddress: '',
+        socket: '',
+        subnetEnv: path.join(this.dir, 'subnet.env'),
+        cni: {
+          confDir: path.join(this.dir, 'net.d'),
+          binDir: path.join(this.dir, 'bin'),
+          ipamDataDir: path.join(this.dir, 'ipam'),
+          sourceBinDir: path.join(this.dir, 'src-bin'),
+        },
         ...extra,
       },
-      flags: {}, hostname: 'test-host', platform: 'linux', env: {},
+      flags: {},
+      hostname: 'test-host',
+      platform: 'linux',
+      env: {},
     });
   }
 
@@ -69,7 +84,12 @@ export class AgentLab {
     this.svc ??= await this.plane.open(this.dir, this.callLog);
     await this.plane.prepare(this.svc);
     this.source = new StaticSubnetSource(config.podCidr!, peers);
-    this.running = await startAgent(config, { svc: this.svc, source: this.source, log: createAgentLogger({ silent: true }), periodic: false });
+    this.running = await startAgent(config, {
+      svc: this.svc,
+      source: this.source,
+      log: createAgentLogger({ silent: true }),
+      periodic: false,
+    });
     return this.running;
   }
 
@@ -97,5 +117,13 @@ export class AgentLab {
 }
 
 export function peer(n: number, extra: Partial<NodeLease> = {}): NodeLease {
-  return { node: `n${n}`, subnet: `10.244.${n}.0/24`, publicIp: `192.168.0.${10 + n - 1}`, backendType: 'vxlan', vni: 4096, vtepMac: `00:15:5d:00:00:0${n}`, ...extra };
+  return {
+    node: `n${n}`,
+    subnet: `10.244.${n}.0/24`,
+    publicIp: `192.168.0.${10 + n - 1}`,
+    backendType: 'vxlan',
+    vni: 4096,
+    vtepMac: `00:15:5d:00:00:0${n}`,
+    ...extra,
+  };
 }

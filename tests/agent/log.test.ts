@@ -12,7 +12,11 @@ describe('agent log', () => {
   it('rotates by size, keeps maxFiles files of JSON lines, and redacts credential-like keys', async () => {
     const file = path.join(dir, 'agent.log');
     const log = createAgentLogger({ file, maxSize: 4096, maxFiles: 3 });
-    for (let i = 0; i < 200; i++) log.info('programmed', { step: `modify Network/flannel.4096: RemoteSubnetRoute 10.244.${i % 250}.0/24 missing`, token: 'secret-token-value' });
+    for (let i = 0; i < 200; i++)
+      log.info('programmed', {
+        step: `modify Network/flannel.4096: RemoteSubnetRoute 10.244.${i % 250}.0/24 missing`,
+        token: 'secret-token-value',
+      });
     await log.close();
     const files = fs.readdirSync(dir).filter((f) => f.startsWith('agent'));
     assert.ok(files.length >= 2 && files.length <= 3, `files: ${files.join(', ')}`);

@@ -30,31 +30,62 @@ for (const plane of PLANES) {
       const m = lab.mark();
       const r = await lab.start();
       const writes = lab.writes(m);
-      const ops = writes.map((w) => `${w.op}${w.op === 'createNetwork' ? ` ${body<HostComputeNetwork>(w).Name}` : w.op === 'createEndpoint' ? ` ${body<{ Name: string }>(w).Name}` : ''}`);
+      const ops = writes.map(
+        (w) =>
+          `${w.op}${w.op === 'createNetwork' ? ` ${body<HostComputeNetwork>(w).Name}` : w.op === 'createEndpoint' ? ` ${body<{ Name: string }>(w).Name}` : ''}`,
+      );
       const windows = plane.name === 'hcn-stub';
       const caps = lab.svc!.capabilities;
       // The wrapper of the memory plane records attachEndpoint; hcn records the HcnModifyNamespace it makes of it.
-      assert.deepEqual(ops.filter((o) => o !== 'createNamespace'), [
-        ...(caps.externalPlaceholderNetwork ? ['createNetwork External'] : []),
-        'createNetwork flannel.4096', 'createEndpoint flannel.4096_ep', 'createEndpoint source_vip',
-        windows ? 'modifyNamespace' : 'attachEndpoint',
-      ]);
-      const net = body<HostComputeNetwork>(writes.find((w) => w.op === 'createNetwork' && body<HostComputeNetwork>(w).Name === 'flannel.4096')!);
+      assert.deepEqual(
+        ops.filter((o) => o !== 'createNamespace'),
+        [
+          ...(caps.externalPlaceholderNetwork ? ['createNetwork External'] : []),
+          'createNetwork flannel.4096',
+          'createEndpoint flannel.4096_ep',
+          'createEndpoint source_vip',
+          windows ? 'modifyNamespace' : 'attachEndpoint',
+        ],
+      );
+      const net = body<HostComputeNetwork>(
+        writes.find((w) => w.op === 'createNetwork' && body<HostComputeNetwork>(w).Name === 'flannel.4096')!,
+      );
       assert.equal(net.Type, 'Overlay');
       assert.equal(net.Flags, 8, 'non-persistent, as flannel creates it');
-      assert.deepEqual(net.Ipams, [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }], Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }] }] }]);
+      assert.deepEqual(net.Ipams, [
+        {
+          Type: 'Static',
+          Subnets: [
+            {
+              IpAddressPrefix: '10.244.1.0/24',
+              Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+              Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }],
+            },
+          ],
+        },
+      ]);
       // Windows HNS fills in the ProviderAddress itself; other planes are told the node's address.
-      assert.equal((net.Policies ?? []).some((p) => p.Type === 'ProviderAddress'), caps.providerAddressInDocument);
-      const host = body<{ IpConfigurations: { IpAddress: string }[] }>(writes.find((w) => w.op === 'createEndpoint' && body<{ Name: string }>(w).Name === 'flannel.4096_ep')!);
+      assert.equal(
+        (net.Policies ?? []).some((p) => p.Type === 'ProviderAddress'),
+        caps.providerAddressInDocument,
+      );
+      const host = body<{ IpConfigurations: { IpAddress: string }[] }>(
+        writes.find((w) => w.op === 'createEndpoint' && body<{ Name: string }>(w).Name === 'flannel.4096_ep')!,
+      );
       assert.deepEqual(host.IpConfigurations, [{ IpAddress: '10.244.1.2' }]);
-      const vip = body<{ IpConfigurations: { IpAddress: string }[] }>(writes.find((w) => w.op === 'createEndpoint' && body<{ Name: string }>(w).Name === 'source_vip')!);
+      const vip = body<{ IpConfigurations: { IpAddress: string }[] }>(
+        writes.find((w) => w.op === 'createEndpoint' && body<{ Name: string }>(w).Name === 'source_vip')!,
+      );
       assert.deepEqual(vip.IpConfigurations, [{ IpAddress: '10.244.1.3' }]);
       const st = r.agent.status();
       assert.equal(st.ready, true, JSON.stringify(st.missing));
       assert.equal(st.sourceVip?.ip, '10.244.1.3');
       if (windows) {
         // The stub does not fill in DrMacAddress as HNS does: the agent says what that costs.
-        assert.ok(st.problems.some((p) => /reports no DrMacAddress policy/.test(p)), st.problems.join('\n'));
+        assert.ok(
+          st.problems.some((p) => /reports no DrMacAddress policy/.test(p)),
+          st.problems.join('\n'),
+        );
       } else {
         assert.match(st.vtepMac ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
       }
@@ -74,7 +105,10 @@ for (const plane of PLANES) {
       await lab.start(undefined, [peer(2)]);
       const m = lab.mark();
       const r = await lab.restart();
-      assert.deepEqual(lab.writes(m).map((w) => w.op), []);
+      assert.deepEqual(
+        lab.writes(m).map((w) => w.op),
+        [],
+      );
       assert.deepEqual(r.boot.steps, []);
       assert.equal(r.agent.status().ready, true);
     });
@@ -85,14 +119,36 @@ for (const plane of PLANES) {
       lab.source!.setPeers([peer(2)]);
       await r.agent.reconcileNow('test');
       let w = lab.writes(m);
-      assert.deepEqual(w.map((x) => x.op), ['modifyNetwork']);
-      assert.deepEqual(w[0].body, networkPolicyRequest('Add', [{ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00:15:5d:00:00:02' } }]));
-      assert.deepEqual(r.agent.status().peers.map((p) => `${p.node} ${p.state}`), ['n2 programmed']);
+      assert.deepEqual(
+        w.map((x) => x.op),
+        ['modifyNetwork'],
+      );
+      assert.deepEqual(
+        w[0].body,
+        networkPolicyRequest('Add', [
+          {
+            Type: 'RemoteSubnetRoute',
+            Settings: {
+              DestinationPrefix: '10.244.2.0/24',
+              IsolationId: 4096,
+              ProviderAddress: '192.168.0.11',
+              DistributedRouterMacAddress: '00:15:5d:00:00:02',
+            },
+          },
+        ]),
+      );
+      assert.deepEqual(
+        r.agent.status().peers.map((p) => `${p.node} ${p.state}`),
+        ['n2 programmed'],
+      );
       m = lab.mark();
       lab.source!.setPeers([]);
       await r.agent.reconcileNow('test');
       w = lab.writes(m);
-      assert.deepEqual(w.map((x) => `${x.op} ${(x.body as { RequestType: string }).RequestType}`), ['modifyNetwork Remove']);
+      assert.deepEqual(
+        w.map((x) => `${x.op} ${(x.body as { RequestType: string }).RequestType}`),
+        ['modifyNetwork Remove'],
+      );
       const net = (await lab.svc!.listNetworks()).find((n) => n.Name === 'flannel.4096')!;
       assert.deepEqual(rsrs(net), []);
     });
@@ -100,58 +156,106 @@ for (const plane of PLANES) {
     it('a burst of subnet-source changes is coalesced into one pass that programs them all', async () => {
       const r = await lab.start();
       const passes: string[][] = [];
-      const done = new Promise<void>((resolve) => r.agent.onReconcile((rep) => {
-        passes.push(rep.steps);
-        if (r.agent.status().peers.length === 3) resolve();
-      }));
+      const done = new Promise<void>((resolve) =>
+        r.agent.onReconcile((rep) => {
+          passes.push(rep.steps);
+          if (r.agent.status().peers.length === 3) resolve();
+        }),
+      );
       lab.source!.setPeers([peer(2)]);
       lab.source!.setPeers([peer(2), peer(3)]);
       lab.source!.setPeers([peer(2), peer(3), peer(4)]);
       await done;
       assert.equal(passes.length, 1, JSON.stringify(passes));
-      assert.deepEqual(passes[0], ['modify Network/flannel.4096: RemoteSubnetRoute 10.244.2.0/24 missing; RemoteSubnetRoute 10.244.3.0/24 missing; RemoteSubnetRoute 10.244.4.0/24 missing']);
+      assert.deepEqual(passes[0], [
+        'modify Network/flannel.4096: RemoteSubnetRoute 10.244.2.0/24 missing; RemoteSubnetRoute 10.244.3.0/24 missing; RemoteSubnetRoute 10.244.4.0/24 missing',
+      ]);
     });
 
     it('a RemoteSubnetRoute deleted out of band comes back on the next pass, counted as a drift repair', async () => {
       const r = await lab.start(undefined, [peer(2), peer(3)]);
       const net = (await lab.svc!.listNetworks()).find((n) => n.Name === 'flannel.4096')!;
-      const gone = rsrs(net).find((p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix === '10.244.3.0/24') as NetworkPolicy;
+      const gone = rsrs(net).find(
+        (p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix === '10.244.3.0/24',
+      ) as NetworkPolicy;
       await lab.svc!.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [gone]));
       const m = lab.mark();
       const report = await r.agent.reconcileNow('periodic');
       assert.deepEqual(report.repairs, ['modify Network/flannel.4096: RemoteSubnetRoute 10.244.3.0/24 missing']);
-      assert.deepEqual(lab.writes(m).map((x) => x.op), ['modifyNetwork']);
+      assert.deepEqual(
+        lab.writes(m).map((x) => x.op),
+        ['modifyNetwork'],
+      );
       const after = (await lab.svc!.listNetworks()).find((n) => n.Name === 'flannel.4096')!;
-      assert.deepEqual(rsrs(after).map((p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix).sort(), ['10.244.2.0/24', '10.244.3.0/24']);
+      assert.deepEqual(
+        rsrs(after)
+          .map((p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix)
+          .sort(),
+        ['10.244.2.0/24', '10.244.3.0/24'],
+      );
       const metrics = await r.metrics.registry.getSingleMetricAsString('switchyard_agent_drift_repairs_total');
       assert.match(metrics, /switchyard_agent_drift_repairs_total\{kind="RemoteSubnetRoute"\} 1/);
     });
 
     it('a peer with another VNI or backend type is refused loudly and not programmed at all', async () => {
       const m = lab.mark();
-      const r = await lab.start(undefined, [peer(2, { vni: 1 }), peer(3, { backendType: 'host-gw', vni: undefined, vtepMac: undefined }), peer(4)]);
+      const r = await lab.start(undefined, [
+        peer(2, { vni: 1 }),
+        peer(3, { backendType: 'host-gw', vni: undefined, vtepMac: undefined }),
+        peer(4),
+      ]);
       // Peers known at boot go into the network's create document; later ones are modifies.
-      const sent = lab.writes(m).flatMap((w) => (w.op === 'modifyNetwork' ? (w.body as { Settings: { Policies: NetworkPolicy[] } }).Settings.Policies : w.op === 'createNetwork' ? body<HostComputeNetwork>(w).Policies ?? [] : []));
+      const sent = lab
+        .writes(m)
+        .flatMap((w) =>
+          w.op === 'modifyNetwork'
+            ? (w.body as { Settings: { Policies: NetworkPolicy[] } }).Settings.Policies
+            : w.op === 'createNetwork'
+              ? (body<HostComputeNetwork>(w).Policies ?? [])
+              : [],
+        );
       const routes = sent.filter((p) => p.Type === 'RemoteSubnetRoute');
-      assert.deepEqual(routes.map((p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix), ['10.244.4.0/24']);
+      assert.deepEqual(
+        routes.map((p) => (p.Settings as { DestinationPrefix: string }).DestinationPrefix),
+        ['10.244.4.0/24'],
+      );
       const st = r.agent.status();
-      assert.deepEqual(st.peers.map((p) => `${p.node} ${p.state}`), ['n2 refused', 'n3 refused', 'n4 programmed']);
-      assert.ok(st.problems.includes('peer n2 refused: VNI 1 differs from this node\'s 4096'), st.problems.join('\n'));
-      assert.ok(st.problems.includes('peer n3 refused: backend type host-gw differs from this node\'s vxlan'), st.problems.join('\n'));
+      assert.deepEqual(
+        st.peers.map((p) => `${p.node} ${p.state}`),
+        ['n2 refused', 'n3 refused', 'n4 programmed'],
+      );
+      assert.ok(st.problems.includes("peer n2 refused: VNI 1 differs from this node's 4096"), st.problems.join('\n'));
+      assert.ok(st.problems.includes("peer n3 refused: backend type host-gw differs from this node's vxlan"), st.problems.join('\n'));
       const text = await r.metrics.registry.getSingleMetricAsString('switchyard_agent_peer_refusals_total');
       assert.match(text, /node="n2"\} 1/);
-      assert.match((await r.metrics.registry.getSingleMetricAsString('switchyard_agent_peers')), /state="refused"\} 2/);
+      assert.match(await r.metrics.registry.getSingleMetricAsString('switchyard_agent_peers'), /state="refused"\} 2/);
     });
 
     it('host-gw: L2Bridge cbr0, host endpoint cbr0_ep at .2, no source VIP, peers as routes via their address', async () => {
       const m = lab.mark();
-      const cfg = lab.config({ cni: { confDir: path.join(lab.dir, 'net.d'), ipamDataDir: path.join(lab.dir, 'ipam'), binDir: '' } }, HOSTGW_NETCONF);
+      const cfg = lab.config(
+        { cni: { confDir: path.join(lab.dir, 'net.d'), ipamDataDir: path.join(lab.dir, 'ipam'), binDir: '' } },
+        HOSTGW_NETCONF,
+      );
       const r = await lab.start(cfg, [peer(2, { backendType: 'host-gw', vni: undefined, vtepMac: undefined })]);
       const writes = lab.writes(m);
       const net = body<HostComputeNetwork>(writes.find((w) => w.op === 'createNetwork' && body<HostComputeNetwork>(w).Name === 'cbr0')!);
       assert.equal(net.Type, 'L2Bridge');
-      assert.deepEqual(rsrs(net), [{ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 0, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00:00:00:00:00:00' } }]);
-      assert.deepEqual(writes.filter((w) => w.op === 'createEndpoint').map((w) => body<{ Name: string }>(w).Name), ['cbr0_ep']);
+      assert.deepEqual(rsrs(net), [
+        {
+          Type: 'RemoteSubnetRoute',
+          Settings: {
+            DestinationPrefix: '10.244.2.0/24',
+            IsolationId: 0,
+            ProviderAddress: '192.168.0.11',
+            DistributedRouterMacAddress: '00:00:00:00:00:00',
+          },
+        },
+      ]);
+      assert.deepEqual(
+        writes.filter((w) => w.op === 'createEndpoint').map((w) => body<{ Name: string }>(w).Name),
+        ['cbr0_ep'],
+      );
       assert.equal(r.agent.status().ready, true);
       const conf = JSON.parse(fs.readFileSync(path.join(lab.dir, 'net.d', '10-switchyard.conflist'), 'utf8'));
       assert.equal(conf.plugins[0].type, 'win-bridge');
@@ -163,10 +267,23 @@ for (const plane of PLANES) {
       const other = lab.config({ podCIDR: '10.244.9.0/24' });
       const m = lab.mark();
       const r = await lab.restart(other);
-      assert.deepEqual(lab.writes(m).filter((w) => /Network$/.test(w.op)).map((w) => w.op), []);
+      assert.deepEqual(
+        lab
+          .writes(m)
+          .filter((w) => /Network$/.test(w.op))
+          .map((w) => w.op),
+        [],
+      );
       const st = r.agent.status();
       assert.equal(st.ready, false);
-      assert.ok(st.problems.some((p) => /network flannel\.4096 \(.*\) exists and differs in Ipams \(it has subnet 10\.244\.1\.0\/24, this node's is 10\.244\.9\.0\/24\)/.test(p)), st.problems.join('\n'));
+      assert.ok(
+        st.problems.some((p) =>
+          /network flannel\.4096 \(.*\) exists and differs in Ipams \(it has subnet 10\.244\.1\.0\/24, this node's is 10\.244\.9\.0\/24\)/.test(
+            p,
+          ),
+        ),
+        st.problems.join('\n'),
+      );
     });
 
     it('boot collects IPAM reservations whose endpoint is gone, and keeps live ones', async () => {
@@ -190,8 +307,14 @@ for (const plane of PLANES) {
       await lab.svc!.deleteEndpoint(ep.ID!);
       fs.rmSync(path.join(lab.dir, 'net.d', '10-switchyard.conflist'));
       const report = await r.agent.reconcileNow('periodic');
-      assert.deepEqual(report.repairs.map((s) => s.split(':')[0]), ['create Endpoint/flannel.4096_ep', 'write CNI config 10-switchyard.conflist']);
-      assert.ok(report.steps.some((s) => /^modify Namespace\/.*: endpoint flannel\.4096_ep not attached/.test(s)), report.steps.join('\n'));
+      assert.deepEqual(
+        report.repairs.map((s) => s.split(':')[0]),
+        ['create Endpoint/flannel.4096_ep', 'write CNI config 10-switchyard.conflist'],
+      );
+      assert.ok(
+        report.steps.some((s) => /^modify Namespace\/.*: endpoint flannel\.4096_ep not attached/.test(s)),
+        report.steps.join('\n'),
+      );
       assert.equal(r.agent.status().ready, true);
     });
   });

@@ -9,7 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../fixtures/fake-apiserver';
 
-const node = (name: string, podCIDR?: string) => ({ metadata: { name, labels: { 'kubernetes.io/os': 'linux' } }, spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {} });
+const node = (name: string, podCIDR?: string) => ({
+  metadata: { name, labels: { 'kubernetes.io/os': 'linux' } },
+  spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {},
+});
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -49,8 +52,14 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
     assert.ok(Number(list.items[1].metadata?.resourceVersion) > Number(list.items[0].metadata?.resourceVersion));
     assert.equal((await api.readNode({ name: 'n1' })).spec?.podCIDR, '10.244.1.0/24');
 
-    await assert.rejects(api.readNode({ name: 'nope' }), (e: k8s.ApiException<string>) => e.code === 404 && JSON.parse(e.body).reason === 'NotFound' && JSON.parse(e.body).kind === 'Status');
-    await assert.rejects(api.createNode({ body: node('n1') }), (e: k8s.ApiException<string>) => e.code === 409 && JSON.parse(e.body).reason === 'AlreadyExists');
+    await assert.rejects(
+      api.readNode({ name: 'nope' }),
+      (e: k8s.ApiException<string>) => e.code === 404 && JSON.parse(e.body).reason === 'NotFound' && JSON.parse(e.body).kind === 'Status',
+    );
+    await assert.rejects(
+      api.createNode({ body: node('n1') }),
+      (e: k8s.ApiException<string>) => e.code === 409 && JSON.parse(e.body).reason === 'AlreadyExists',
+    );
     const anon = new k8s.KubeConfig();
     anon.loadFromFile(writeKubeconfig(path.join(dir, 'anon'), server.url));
     await assert.rejects(anon.makeApiClient(k8s.CoreV1Api).listNode(), (e: k8s.ApiException<string>) => e.code === 401);
@@ -60,7 +69,10 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
     await api.createNode({ body: node('n1', '10.244.1.0/24') });
     const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
     const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-    let n = await api.patchNodeStatus({ name: 'n1', body: { metadata: { annotations: { a: '1', b: '2' } }, spec: { unschedulable: true } } }, strategic);
+    let n = await api.patchNodeStatus(
+      { name: 'n1', body: { metadata: { annotations: { a: '1', b: '2' } }, spec: { unschedulable: true } } },
+      strategic,
+    );
     assert.deepEqual(n.metadata?.annotations, { a: '1', b: '2' });
     assert.equal(n.spec?.unschedulable, undefined, 'the status subresource ignores spec');
     const rv1 = Number(n.metadata?.resourceVersion);
@@ -77,10 +89,16 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
       api.patchNode({ name: 'n1', body: { metadata: { resourceVersion: String(rv1), annotations: { d: '4' } } } }, merge),
       (e: k8s.ApiException<string>) => e.code === 409 && JSON.parse(e.body).reason === 'Conflict',
     );
-    await assert.rejects(api.patchNode({ name: 'n1', body: { spec: { podCIDR: '10.244.9.0/24' } } }, merge), (e: k8s.ApiException<string>) => e.code === 422 && JSON.parse(e.body).reason === 'Invalid');
+    await assert.rejects(
+      api.patchNode({ name: 'n1', body: { spec: { podCIDR: '10.244.9.0/24' } } }, merge),
+      (e: k8s.ApiException<string>) => e.code === 422 && JSON.parse(e.body).reason === 'Invalid',
+    );
     // The podCIDR may go from "" to a value (the node IPAM controller does exactly this).
     await api.createNode({ body: node('n2') });
-    assert.equal((await api.patchNode({ name: 'n2', body: { spec: { podCIDR: '10.244.2.0/24' } } }, strategic)).spec?.podCIDR, '10.244.2.0/24');
+    assert.equal(
+      (await api.patchNode({ name: 'n2', body: { spec: { podCIDR: '10.244.2.0/24' } } }, strategic)).spec?.podCIDR,
+      '10.244.2.0/24',
+    );
   });
 
   it('watch: replay from a resourceVersion, live events, bookmarks, and 410 Expired for a compacted one', async () => {
@@ -90,28 +108,45 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
     const events: { type: string; name?: string; rv?: string; code?: number }[] = [];
     let doneErr: unknown = 'open';
     const w = new k8s.Watch(kc);
-    const req = await w.watch('/api/v1/nodes', { resourceVersion: from, allowWatchBookmarks: true }, (type, obj) => events.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, code: obj.code }), (err) => (doneErr = err));
+    const req = await w.watch(
+      '/api/v1/nodes',
+      { resourceVersion: from, allowWatchBookmarks: true },
+      (type, obj) => events.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, code: obj.code }),
+      (err) => (doneErr = err),
+    );
     await until('replayed ADDED n2', () => events.some((e) => e.type === 'ADDED' && e.name === 'n2'));
     assert.ok(!events.some((e) => e.name === 'n1'), 'events at or before the resourceVersion are not replayed');
     server.patch('nodes', 'n1', { metadata: { labels: { x: 'y' } } });
     server.remove('nodes', 'n2');
-    await until('MODIFIED n1 and DELETED n2', () => events.some((e) => e.type === 'MODIFIED' && e.name === 'n1') && events.some((e) => e.type === 'DELETED' && e.name === 'n2'));
+    await until(
+      'MODIFIED n1 and DELETED n2',
+      () => events.some((e) => e.type === 'MODIFIED' && e.name === 'n1') && events.some((e) => e.type === 'DELETED' && e.name === 'n2'),
+    );
     await until('a BOOKMARK', () => events.some((e) => e.type === 'BOOKMARK'));
     const rvs = events.filter((e) => e.type !== 'BOOKMARK').map((e) => Number(e.rv));
-    assert.deepEqual(rvs, [...rvs].sort((a, b) => a - b), 'events arrive in resourceVersion order');
+    assert.deepEqual(
+      rvs,
+      [...rvs].sort((a, b) => a - b),
+      'events arrive in resourceVersion order',
+    );
     req.abort();
 
     server.compact();
     const expired: { type: string; code?: number; reason?: string }[] = [];
     let ended: unknown = 'open';
-    await w.watch('/api/v1/nodes', { resourceVersion: from }, (type, obj) => expired.push({ type, code: obj.code, reason: obj.reason }), (err) => (ended = err));
+    await w.watch(
+      '/api/v1/nodes',
+      { resourceVersion: from },
+      (type, obj) => expired.push({ type, code: obj.code, reason: obj.reason }),
+      (err) => (ended = err),
+    );
     await until('the stream to end', () => ended !== 'open');
     assert.deepEqual(expired, [{ type: 'ERROR', code: 410, reason: 'Expired' }]);
     assert.equal(ended, null, 'HTTP 200 then an ERROR event, as kube-apiserver does');
     void doneErr;
   });
 
-  it('serves HTTPS that the client verifies against the kubeconfig\'s certificate authority', async () => {
+  it("serves HTTPS that the client verifies against the kubeconfig's certificate authority", async () => {
     const cert = makeTestCertificate(path.join(dir, 'tls'));
     const tlsServer = new FakeApiServer({ token: 't', tls: cert });
     await tlsServer.start();
@@ -120,7 +155,10 @@ describe('agent subnet: fake API server through @kubernetes/client-node', () => 
       tlsServer.create('nodes', node('n1'));
       const good = new k8s.KubeConfig();
       good.loadFromFile(writeKubeconfig(path.join(dir, 'tls-good'), tlsServer.url, { token: 't', caFile: cert.certFile }));
-      assert.deepEqual((await good.makeApiClient(k8s.CoreV1Api).listNode()).items.map((n) => n.metadata?.name), ['n1']);
+      assert.deepEqual(
+        (await good.makeApiClient(k8s.CoreV1Api).listNode()).items.map((n) => n.metadata?.name),
+        ['n1'],
+      );
       const unverified = new k8s.KubeConfig();
       unverified.loadFromFile(writeKubeconfig(path.join(dir, 'tls-bad'), tlsServer.url, { token: 't' }));
       await assert.rejects(unverified.makeApiClient(k8s.CoreV1Api).listNode(), /self[- ]signed certificate/i);

@@ -61,10 +61,17 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads spec.podCIDR and patches flannel\'s annotations on nodes/status with a strategic merge patch', async () => {
+  it("reads spec.podCIDR and patches flannel's annotations on nodes/status with a strategic merge patch", async () => {
     server.create('nodes', node('win1', '10.244.3.0/24'));
     const lease = await source().start(SELF);
-    assert.deepEqual(lease, { node: 'win1', subnet: '10.244.3.0/24', publicIp: '192.168.79.40', backendType: 'vxlan', vni: 4096, vtepMac: '00:15:5d:fb:cb:0d' });
+    assert.deepEqual(lease, {
+      node: 'win1',
+      subnet: '10.244.3.0/24',
+      publicIp: '192.168.79.40',
+      backendType: 'vxlan',
+      vni: 4096,
+      vtepMac: '00:15:5d:fb:cb:0d',
+    });
     assert.equal(patches().length, 1);
     const p = patches()[0];
     assert.equal(p.path, '/api/v1/nodes/win1/status');
@@ -94,13 +101,18 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     await again.start(SELF);
     assert.equal(patches().length, before, 'nothing to patch');
     await again.publish({ ...SELF, vtepMac: '00:15:5d:00:00:01' });
-    assert.deepEqual(JSON.parse(patches().at(-1)!.body!), { metadata: { annotations: { 'flannel.alpha.coreos.com/backend-data': '{"VNI":4096,"VtepMAC":"00:15:5d:00:00:01"}' } } });
+    assert.deepEqual(JSON.parse(patches().at(-1)!.body!), {
+      metadata: { annotations: { 'flannel.alpha.coreos.com/backend-data': '{"VNI":4096,"VtepMAC":"00:15:5d:00:00:01"}' } },
+    });
   });
 
   it('waits for its Node to be registered (flannel waits 30 s) and takes the IPv4 entry of dual-stack podCIDRs', async () => {
     const starting = source().start(SELF);
     await until('the source is watching', () => server.watchCount() === 1);
-    server.create('nodes', { metadata: { name: 'win1' }, spec: { podCIDR: 'fd00:10:244:3::/64', podCIDRs: ['fd00:10:244:3::/64', '10.244.3.0/24'] } });
+    server.create('nodes', {
+      metadata: { name: 'win1' },
+      spec: { podCIDR: 'fd00:10:244:3::/64', podCIDRs: ['fd00:10:244:3::/64', '10.244.3.0/24'] },
+    });
     assert.equal((await starting).subnet, '10.244.3.0/24');
   });
 
@@ -116,11 +128,17 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     await assert.rejects(source().start(SELF), /node win1 has no spec\.podCIDR.*allocate-node-cidrs/);
     await assert.rejects(source().start({ ...SELF, node: 'ghost' }), /node ghost not found at http:\/\/127\.0\.0\.1:\d+/);
     server.create('nodes', node('far', '10.99.0.0/24'));
-    await assert.rejects(source().start({ ...SELF, node: 'far' }), /spec\.podCIDR 10\.99\.0\.0\/24 is not inside the net-conf Network 10\.244\.0\.0\/16/);
+    await assert.rejects(
+      source().start({ ...SELF, node: 'far' }),
+      /spec\.podCIDR 10\.99\.0\.0\/24 is not inside the net-conf Network 10\.244\.0\.0\/16/,
+    );
     await assert.rejects(source({ kubeconfig: path.join(dir, 'absent') }).start(SELF), /kubeconfig .*absent: no such file/);
     await assert.rejects(source().start({ ...SELF, publicIp: 'not-an-ip' }), /public IP: "not-an-ip"/);
     server.failNext(1000);
-    await assert.rejects(source({ syncTimeoutMs: 1500 }).start(SELF), /cannot list Nodes from http:\/\/127\.0\.0\.1:\d+: HTTP 503: injected failure \(waited 2 s\)/);
+    await assert.rejects(
+      source({ syncTimeoutMs: 1500 }).start(SELF),
+      /cannot list Nodes from http:\/\/127\.0\.0\.1:\d+: HTTP 503: injected failure \(waited 2 s\)/,
+    );
     server.failNext(0);
     assert.equal(patches().length, 0, 'no annotation written by a failed start');
     await until('every watch closed', () => server.watchCount() === 0);
@@ -134,7 +152,14 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     let changes = 0;
     s.onChange(() => changes++);
     await s.start(SELF);
-    const expectLin1: NodeLease = { node: 'lin1', subnet: '10.244.1.0/24', publicIp: '10.0.0.11', backendType: 'vxlan', vni: 4096, vtepMac: '12:c6:65:89:b4:e3' };
+    const expectLin1: NodeLease = {
+      node: 'lin1',
+      subnet: '10.244.1.0/24',
+      publicIp: '10.0.0.11',
+      backendType: 'vxlan',
+      vni: 4096,
+      vtepMac: '12:c6:65:89:b4:e3',
+    };
     assert.deepEqual(s.peers(), [expectLin1], 'own node and the unannotated node are not peers');
     assert.deepEqual(s.unusable(), [{ node: 'bare', why: 'no flannel.alpha.coreos.com/kube-subnet-manager="true" annotation' }]);
 
@@ -143,7 +168,9 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     await until('lin2 joins', () => changes > c && s.peers().some((p) => p.node === 'lin2'));
 
     c = changes;
-    server.patch('nodes', 'lin2', { metadata: { annotations: { 'flannel.alpha.coreos.com/backend-data': '{"VNI":4096,"VtepMAC":"aa:bb:cc:dd:ee:99"}' } } });
+    server.patch('nodes', 'lin2', {
+      metadata: { annotations: { 'flannel.alpha.coreos.com/backend-data': '{"VNI":4096,"VtepMAC":"aa:bb:cc:dd:ee:99"}' } },
+    });
     await until('lin2 VtepMAC change', () => changes > c && s.peers().find((p) => p.node === 'lin2')?.vtepMac === 'aa:bb:cc:dd:ee:99');
 
     c = changes;
@@ -155,7 +182,10 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     server.remove('nodes', 'lin1');
     await until('lin1 leaves', () => changes > c && !s.peers().some((p) => p.node === 'lin1'));
     assert.equal(changes, c + 1, 'an unrelated label change is not a peer change');
-    assert.deepEqual(s.peers().map((p) => p.node), ['bare', 'lin2']);
+    assert.deepEqual(
+      s.peers().map((p) => p.node),
+      ['bare', 'lin2'],
+    );
   });
 
   it('a broken watch with 410 Expired re-lists and misses no change; a failing server is retried', async () => {
@@ -172,7 +202,14 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     server.remove('nodes', 'lin1');
     server.create('nodes', node('lin3', '10.244.7.0/24', flannelAnnotations('10.0.0.17', 'aa:bb:cc:dd:ee:07')));
     server.compact();
-    await until('re-listed state', () => s.peers().map((p) => p.node).join() === 'lin3');
+    await until(
+      're-listed state',
+      () =>
+        s
+          .peers()
+          .map((p) => p.node)
+          .join() === 'lin3',
+    );
     assert.ok(lists() > listed, 'the source re-listed after 410');
 
     // The server answers 503 a few times: the informer stops, the source restarts it with backoff.
@@ -186,7 +223,9 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
   it('annotations removed out of band are written back (level-triggered)', async () => {
     server.create('nodes', node('win1', '10.244.3.0/24'));
     await source().start(SELF);
-    server.patch('nodes', 'win1', { metadata: { annotations: { 'flannel.alpha.coreos.com/public-ip': null, 'flannel.alpha.coreos.com/backend-type': 'host-gw' } } });
+    server.patch('nodes', 'win1', {
+      metadata: { annotations: { 'flannel.alpha.coreos.com/public-ip': null, 'flannel.alpha.coreos.com/backend-type': 'host-gw' } },
+    });
     await until('annotations restored', () => {
       const a = server.get('nodes', 'win1')!.metadata.annotations;
       return a['flannel.alpha.coreos.com/public-ip'] === '192.168.79.40' && a['flannel.alpha.coreos.com/backend-type'] === 'vxlan';
@@ -204,7 +243,11 @@ describe('agent subnet: kubernetes source (fake API server, real client)', () =>
     fs.copyFileSync(cert.certFile, path.join(sa, 'ca.crt'));
     fs.writeFileSync(path.join(sa, 'namespace'), 'kube-flannel');
     const saved = { ...process.env };
-    Object.assign(process.env, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(tlsServer.port), CONTAINER_SANDBOX_MOUNT_POINT: sandbox });
+    Object.assign(process.env, {
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: String(tlsServer.port),
+      CONTAINER_SANDBOX_MOUNT_POINT: sandbox,
+    });
     try {
       tlsServer.create('nodes', node('win1', '10.244.3.0/24'));
       const lease = await source({ kubeconfig: undefined }).start(SELF);

@@ -56,9 +56,15 @@ describe('CNI executables: V8 code cache', () => {
       'other platform': Buffer.concat([Buffer.from(`${magic} ${id} ${version} win32-x64 ${payload.length}\n`), payload]),
       'other bundle': Buffer.concat([Buffer.from(`${magic} ${'0'.repeat(32)} ${version} ${arch} ${payload.length}\n`), payload]),
       truncated: real.subarray(0, real.length - 1000),
-      'garbage payload with a valid header': Buffer.concat([Buffer.from(`${magic} ${id} ${version} ${arch} ${payload.length}\n`), Buffer.alloc(payload.length, 0x5a)]),
+      'garbage payload with a valid header': Buffer.concat([
+        Buffer.from(`${magic} ${id} ${version} ${arch} ${payload.length}\n`),
+        Buffer.alloc(payload.length, 0x5a),
+      ]),
       // V8's own check: data made for another script (here switchyard-ipam's) under win-bridge's header
-      "another script's V8 data": Buffer.concat([Buffer.from(`${magic} ${id} ${version} ${arch} ${other.length - other.indexOf(10) - 1}\n`), other.subarray(other.indexOf(10) + 1)]),
+      "another script's V8 data": Buffer.concat([
+        Buffer.from(`${magic} ${id} ${version} ${arch} ${other.length - other.indexOf(10) - 1}\n`),
+        other.subarray(other.indexOf(10) + 1),
+      ]),
       'empty file': Buffer.alloc(0),
     };
     const calls = [
@@ -72,7 +78,11 @@ describe('CNI executables: V8 code cache', () => {
       const file = copy('win-bridge', cache);
       calls.forEach((c, i) => {
         const r = runSync(file, undefined, c.env, c.stdin);
-        assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: expected[i].code, stdout: expected[i].stdout, stderr: expected[i].stderr }, `${label}: ${JSON.stringify(c.env)}`);
+        assert.deepEqual(
+          { code: r.code, stdout: r.stdout, stderr: r.stderr },
+          { code: expected[i].code, stdout: expected[i].stdout, stderr: expected[i].stderr },
+          `${label}: ${JSON.stringify(c.env)}`,
+        );
       });
       if (cache) assert.deepEqual(fs.readFileSync(`${file}.cache`), cache, `${label}: cache left as it was`);
       else assert.equal(fs.existsSync(`${file}.cache`), false, `${label}: no cache written at run time`);
@@ -114,14 +124,27 @@ describe('CNI executables: V8 code cache', () => {
       const s = await lab.service();
       try {
         await s.createNetwork({
-          Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 },
-          Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+          Name: 'cbr0',
+          Type: 'L2Bridge',
+          SchemaVersion: { Major: 2, Minor: 0 },
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [{ IpAddressPrefix: '10.244.0.0/16', Routes: [{ NextHop: '10.244.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+            },
+          ],
         });
       } finally {
         await s.close();
       }
       const ns = await createNamespace(lab);
-      const conf = { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: lab.ipamDir } };
+      const conf = {
+        cniVersion: '1.0.0',
+        name: 'cbr0',
+        type: 'win-bridge',
+        apiVersion: 2,
+        ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.1.10', dataDir: lab.ipamDir },
+      };
       const foreign = copy('win-bridge', Buffer.from('switchyard-code-cache 0 v0.0.1 x 3\nabc'));
       const shipped = path.join(BIN, 'win-bridge');
       const results = [];
@@ -134,7 +157,10 @@ describe('CNI executables: V8 code cache', () => {
         assert.equal(del.code, 0, del.stdout + del.stderr);
       }
       assert.deepEqual(results[0].ops, results[1].ops);
-      assert.deepEqual(results.map((r) => r.ips), [['10.244.1.10/16'], ['10.244.1.11/16']]);
+      assert.deepEqual(
+        results.map((r) => r.ips),
+        [['10.244.1.10/16'], ['10.244.1.11/16']],
+      );
     });
   });
 });

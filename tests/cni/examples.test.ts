@@ -16,8 +16,16 @@ describe('example conflists in manifests/cni', () => {
   let ns: string;
   before(async () => {
     lab = makeLab();
-    await createV1Network(lab, { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] });
-    await createV1Network(lab, { Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.244.2.0/24', GatewayAddress: '10.244.2.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }] });
+    await createV1Network(lab, {
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
+    });
+    await createV1Network(lab, {
+      Name: 'vxlan0',
+      Type: 'Overlay',
+      Subnets: [{ AddressPrefix: '10.244.2.0/24', GatewayAddress: '10.244.2.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }],
+    });
     ns = await createNamespace(lab);
   });
   after(() => lab.cleanup());
@@ -40,7 +48,10 @@ describe('example conflists in manifests/cni', () => {
   }
 
   it('the win-* examples use a CNI version with GC and STATUS (1.1.0), and both answer', () => {
-    for (const [file, plugin] of [['10-win-bridge.conflist', 'win-bridge'], ['10-win-overlay.conflist', 'win-overlay']] as const) {
+    for (const [file, plugin] of [
+      ['10-win-bridge.conflist', 'win-bridge'],
+      ['10-win-overlay.conflist', 'win-overlay'],
+    ] as const) {
       const conf: Record<string, unknown> = { ...pluginConf(file, lab.ipamDir), 'cni.dev/valid-attachments': [] };
       assert.equal(conf.cniVersion, '1.1.0');
       const cni = { ...ADD('st', ns), CNI_PATH: `${BIN}:/usr/lib/cni` };

@@ -44,7 +44,14 @@ export function makeLab(extraEnv: Record<string, string> = {}): Lab {
     ipamDir: path.join(dir, 'ipam'),
     env,
     service: (extra = {}) => openDataplane({ kind: 'memory', statePath: state, env: { ...env, SWITCHYARD_CALL_LOG: '', ...extra } }),
-    calls: () => (fs.existsSync(callLog) ? fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallRecord) : []),
+    calls: () =>
+      fs.existsSync(callLog)
+        ? fs
+            .readFileSync(callLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as CallRecord)
+        : [],
     clearCalls: () => fs.rmSync(callLog, { force: true }),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
@@ -79,7 +86,11 @@ function fullEnv(lab: Lab | undefined, cni: CniEnv): NodeJS.ProcessEnv {
 
 export function runSync(plugin: string, lab: Lab | undefined, cni: CniEnv, stdin: string | object): Run {
   const file = plugin.startsWith('/') ? plugin : path.join(BIN, plugin);
-  const r = spawnSync(file, [], { env: fullEnv(lab, cni), input: typeof stdin === 'string' ? stdin : JSON.stringify(stdin), encoding: 'utf8' });
+  const r = spawnSync(file, [], {
+    env: fullEnv(lab, cni),
+    input: typeof stdin === 'string' ? stdin : JSON.stringify(stdin),
+    encoding: 'utf8',
+  });
   return toRun(r.status, r.stdout, r.stderr);
 }
 
@@ -100,10 +111,20 @@ export function run(plugin: string, lab: Lab | undefined, cni: CniEnv, stdin: st
 }
 
 export const ADD = (containerID: string, netns = 'none', ifname = 'eth0'): CniEnv => ({
-  CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerID, CNI_NETNS: netns, CNI_IFNAME: ifname, CNI_PATH: BIN,
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: containerID,
+  CNI_NETNS: netns,
+  CNI_IFNAME: ifname,
+  CNI_PATH: BIN,
 });
-export const DEL = (containerID: string, netns = 'none', ifname = 'eth0'): CniEnv => ({ ...ADD(containerID, netns, ifname), CNI_COMMAND: 'DEL' });
-export const CHECK = (containerID: string, netns = 'none', ifname = 'eth0'): CniEnv => ({ ...ADD(containerID, netns, ifname), CNI_COMMAND: 'CHECK' });
+export const DEL = (containerID: string, netns = 'none', ifname = 'eth0'): CniEnv => ({
+  ...ADD(containerID, netns, ifname),
+  CNI_COMMAND: 'DEL',
+});
+export const CHECK = (containerID: string, netns = 'none', ifname = 'eth0'): CniEnv => ({
+  ...ADD(containerID, netns, ifname),
+  CNI_COMMAND: 'CHECK',
+});
 
 /** HNS v1 network as flannel/kubeadm create them. */
 export async function createV1Network(lab: Lab, doc: Record<string, unknown>, extra: Record<string, string> = {}): Promise<{ ID: string }> {

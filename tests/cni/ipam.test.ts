@@ -22,9 +22,14 @@ describe('IPAM: host-local compatible store and delegation', () => {
   it('switchyard-ipam and the reference host-local sharing one store never hand out the same address', async () => {
     const jobs: Promise<{ who: string; id: string; out: string; code: number }>[] = [];
     for (let i = 0; i < 20; i++) {
-      for (const [who, bin] of [['sy', 'switchyard-ipam'], ['hl', HOST_LOCAL]] as const) {
+      for (const [who, bin] of [
+        ['sy', 'switchyard-ipam'],
+        ['hl', HOST_LOCAL],
+      ] as const) {
         const id = `${who}${i}`;
-        jobs.push(run(bin, lab, ADD(id, '/var/run/netns/x'), ipamConf('host-local')).then((r) => ({ who, id, out: r.stdout, code: r.code })));
+        jobs.push(
+          run(bin, lab, ADD(id, '/var/run/netns/x'), ipamConf('host-local')).then((r) => ({ who, id, out: r.stdout, code: r.code })),
+        );
       }
     }
     const results = await Promise.all(jobs);
@@ -45,32 +50,67 @@ describe('IPAM: host-local compatible store and delegation', () => {
   });
 
   it('allocates round-robin from last_reserved_ip, skips the gateway and reports exhaustion like host-local', () => {
-    const conf = ipamConf('switchyard-ipam', { subnet: undefined, ranges: [[{ subnet: '10.60.0.0/29', rangeStart: '10.60.0.1', rangeEnd: '10.60.0.3' }]] });
+    const conf = ipamConf('switchyard-ipam', {
+      subnet: undefined,
+      ranges: [[{ subnet: '10.60.0.0/29', rangeStart: '10.60.0.1', rangeEnd: '10.60.0.3' }]],
+    });
     const got = ['a', 'b', 'c'].map((id) => runSync('switchyard-ipam', lab, ADD(id, '/x'), conf));
-    assert.deepEqual(got.slice(0, 2).map((r) => r.json().ips[0].address), ['10.60.0.2/29', '10.60.0.3/29']);
+    assert.deepEqual(
+      got.slice(0, 2).map((r) => r.json().ips[0].address),
+      ['10.60.0.2/29', '10.60.0.3/29'],
+    );
     assert.equal(got[2].code, 1);
-    assert.deepEqual(got[2].json(), { code: 999, msg: 'failed to allocate for range 0: no IP addresses available in range set: 10.60.0.1-10.60.0.3' });
+    assert.deepEqual(got[2].json(), {
+      code: 999,
+      msg: 'failed to allocate for range 0: no IP addresses available in range set: 10.60.0.1-10.60.0.3',
+    });
     assert.equal(fs.readFileSync(path.join(lab.ipamDir, 'shared', 'last_reserved_ip.0'), 'utf8'), '10.60.0.3');
     assert.equal(runSync('switchyard-ipam', lab, DEL('a', '/x'), conf).code, 0);
     assert.equal(runSync('switchyard-ipam', lab, ADD('d', '/x'), conf).json().ips[0].address, '10.60.0.2/29');
     const dup = runSync('switchyard-ipam', lab, ADD('d', '/x'), conf).json();
-    assert.deepEqual(dup, { code: 999, msg: 'failed to allocate for range 0: 10.60.0.2 has been allocated to d, duplicate allocation is not allowed' });
+    assert.deepEqual(dup, {
+      code: 999,
+      msg: 'failed to allocate for range 0: 10.60.0.2 has been allocated to d, duplicate allocation is not allowed',
+    });
   });
 
-  it('rejects bad ranges with host-local\'s messages', () => {
+  it("rejects bad ranges with host-local's messages", () => {
     const e = (over: Record<string, unknown>) => runSync('switchyard-ipam', lab, ADD('z', '/x'), ipamConf('switchyard-ipam', over)).json();
-    assert.deepEqual(e({ subnet: '10.0.0.0/31' }), { code: 999, msg: 'invalid range set 0: Network 10.0.0.0/31 too small to allocate from' });
-    assert.deepEqual(e({ subnet: '10.0.0.5/24' }), { code: 999, msg: 'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0' });
-    assert.deepEqual(e({ subnet: '10.0.0.0/24', rangeStart: '10.0.1.1' }), { code: 999, msg: 'invalid range set 0: RangeStart 10.0.1.1 not in network 10.0.0.0/24' });
+    assert.deepEqual(e({ subnet: '10.0.0.0/31' }), {
+      code: 999,
+      msg: 'invalid range set 0: Network 10.0.0.0/31 too small to allocate from',
+    });
+    assert.deepEqual(e({ subnet: '10.0.0.5/24' }), {
+      code: 999,
+      msg: 'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0',
+    });
+    assert.deepEqual(e({ subnet: '10.0.0.0/24', rangeStart: '10.0.1.1' }), {
+      code: 999,
+      msg: 'invalid range set 0: RangeStart 10.0.1.1 not in network 10.0.0.0/24',
+    });
   });
 
   it('delegates to an IPAM binary on CNI_PATH with the same stdin and environment, keeping its error code on DEL', async () => {
     const binDir = path.join(lab.dir, 'bin');
     fs.mkdirSync(binDir);
     const spy = path.join(binDir, 'spy-ipam');
-    fs.writeFileSync(spy, `#!/bin/sh\ncat > "${lab.dir}/stdin.$CNI_COMMAND"\nenv > "${lab.dir}/env.$CNI_COMMAND"\necho '{"code":11,"msg":"try again","details":"store busy"}'\nexit 1\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      spy,
+      `#!/bin/sh\ncat > "${lab.dir}/stdin.$CNI_COMMAND"\nenv > "${lab.dir}/env.$CNI_COMMAND"\necho '{"code":11,"msg":"try again","details":"store busy"}'\nexit 1\n`,
+      { mode: 0o755 },
+    );
     await createV1Network(lab, L2BRIDGE);
-    const conf = JSON.stringify({ cniVersion: '0.4.0', name: 'cbr0', type: 'win-bridge', ipam: { type: 'spy-ipam', anything: [1, 2] }, args: { cni: { labels: [] } } }, null, 1);
+    const conf = JSON.stringify(
+      {
+        cniVersion: '0.4.0',
+        name: 'cbr0',
+        type: 'win-bridge',
+        ipam: { type: 'spy-ipam', anything: [1, 2] },
+        args: { cni: { labels: [] } },
+      },
+      null,
+      1,
+    );
     const cni = { ...ADD('dg'), CNI_PATH: `${binDir}:${BIN}`, CNI_ARGS: 'K8S_POD_NAME=web' };
     const add = runSync('win-bridge', lab, cni, conf);
     assert.deepEqual(add.json(), {
@@ -90,7 +130,12 @@ describe('IPAM: host-local compatible store and delegation', () => {
 
   it('win-bridge with the reference host-local as its delegate', async () => {
     await createV1Network(lab, L2BRIDGE);
-    const conf = { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', ipam: { type: 'host-local', subnet: '10.244.3.0/24', rangeStart: '10.244.3.10', dataDir: lab.ipamDir } };
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      ipam: { type: 'host-local', subnet: '10.244.3.0/24', rangeStart: '10.244.3.10', dataDir: lab.ipamDir },
+    };
     const cni = { ...ADD('hl1'), CNI_PATH: `${BIN}:/usr/lib/cni` };
     const r = runSync('win-bridge', lab, cni, conf);
     assert.equal(r.code, 0, r.stdout);
@@ -103,7 +148,13 @@ describe('IPAM: host-local compatible store and delegation', () => {
   it('50 parallel ADDs get 50 distinct addresses and 50 endpoints; DELs leave nothing', async () => {
     await createV1Network(lab, L2BRIDGE);
     const ns = await createNamespace(lab);
-    const conf = { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.5.10', dataDir: lab.ipamDir } };
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', rangeStart: '10.244.5.10', dataDir: lab.ipamDir },
+    };
     const ids = Array.from({ length: 50 }, (_, i) => `pod${i}`);
     const adds = await Promise.all(ids.map((id) => run('win-bridge', lab, ADD(id, ns), conf)));
     for (const [i, r] of adds.entries()) assert.equal(r.code, 0, `${ids[i]}: ${r.stdout}`);
@@ -119,7 +170,10 @@ describe('IPAM: host-local compatible store and delegation', () => {
     const s2 = await lab.service();
     assert.deepEqual(await s2.listEndpoints(), []);
     await s2.close();
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('switchyard-ipam GC keeps only valid attachments; STATUS reports exhaustion', () => {
@@ -128,7 +182,10 @@ describe('IPAM: host-local compatible store and delegation', () => {
     assert.equal(runSync('switchyard-ipam', lab, { CNI_COMMAND: 'STATUS', CNI_PATH: BIN }, conf).json().code, 50);
     const gc = runSync('switchyard-ipam', lab, { CNI_COMMAND: 'GC', CNI_PATH: BIN }, { ...conf, 'cni.dev/valid-attachments': [] });
     assert.equal(gc.code, 0, gc.stdout);
-    assert.deepEqual(files(path.join(lab.ipamDir, 'shared')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'shared')).filter((f) => f.startsWith('10.')),
+      [],
+    );
     assert.equal(runSync('switchyard-ipam', lab, { CNI_COMMAND: 'STATUS', CNI_PATH: BIN }, conf).code, 0);
   });
 });

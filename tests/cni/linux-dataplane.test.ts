@@ -26,8 +26,15 @@ describe('switchyard type on the linux data plane (root)', function () {
     const { openDataplane } = await import('../../src/dataplane/factory');
     const linux = await openDataplane({ kind: 'linux', statePath: lab.state, env: { ...lab.env, SWITCHYARD_CALL_LOG: '' } });
     await linux.createNetwork({
-      Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 },
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      SchemaVersion: { Major: 2, Minor: 0 },
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
     });
     await linux.close();
   });
@@ -44,7 +51,14 @@ describe('switchyard type on the linux data plane (root)', function () {
   });
 
   it('ADD puts CNI_IFNAME with the address and default route in the pod namespace; CHECK passes; DEL removes it', () => {
-    const conf = { cniVersion: '1.1.0', name: 'pods', type: 'switchyard', mode: 'l2bridge', network: 'cbr0', ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', rangeStart: '10.244.1.10', dataDir: lab.ipamDir } };
+    const conf = {
+      cniVersion: '1.1.0',
+      name: 'pods',
+      type: 'switchyard',
+      mode: 'l2bridge',
+      network: 'cbr0',
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', rangeStart: '10.244.1.10', dataDir: lab.ipamDir },
+    };
     const cni = { CNI_CONTAINERID: 'c1', CNI_NETNS: `/var/run/netns/${podNs}`, CNI_IFNAME: 'eth0', CNI_PATH: BIN };
     const add = runSync('switchyard', lab, { ...cni, CNI_COMMAND: 'ADD' }, conf);
     assert.equal(add.code, 0, add.stdout + add.stderr);

@@ -19,7 +19,10 @@ describe('CNI operational log (SWITCHYARD_LOG_FILE)', () => {
     const r = runSync('win-bridge', lab, { ...ADD('ctr1'), SWITCHYARD_LOG_FILE: logFile }, conf);
     assert.notEqual(r.code, 0, 'the network does not exist, so ADD fails');
     const text = fs.readFileSync(logFile, 'utf8');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     assert.equal(lines[0].component, 'win-bridge');
     assert.equal(lines[0].level, 'error');
@@ -35,7 +38,10 @@ describe('CNI operational log (SWITCHYARD_LOG_FILE)', () => {
   });
 
   it('redacts credential-looking keys at any depth', () => {
-    assert.deepEqual(redact({ a: 1, token: 'x', nested: [{ clientKeyData: 'k', Password: 'p', name: 'n' }] }),
-      { a: 1, token: '[redacted]', nested: [{ clientKeyData: '[redacted]', Password: '[redacted]', name: 'n' }] });
+    assert.deepEqual(redact({ a: 1, token: 'x', nested: [{ clientKeyData: 'k', Password: 'p', name: 'n' }] }), {
+      a: 1,
+      token: '[redacted]',
+      nested: [{ clientKeyData: '[redacted]', Password: '[redacted]', name: 'n' }],
+    });
   });
 });

@@ -28,7 +28,11 @@ describe('native entrypoint: install by copying', function () {
     lab.env.PATH = `${NODE_DIR}:/usr/bin:/bin`;
     lab.env.SWITCHYARD_AGENT_SOCKET = path.join(lab.dir, 'no-agent.sock');
     bin = copyInstall();
-    await createV1Network(lab, { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] });
+    await createV1Network(lab, {
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
+    });
     ns = await createNamespace(lab);
   });
   after(() => {
@@ -36,7 +40,13 @@ describe('native entrypoint: install by copying', function () {
     if (bin) fs.rmSync(bin, { recursive: true, force: true });
   });
 
-  const conf = () => ({ cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', dataDir: lab.ipamDir } });
+  const conf = () => ({
+    cniVersion: '1.0.0',
+    name: 'cbr0',
+    type: 'win-bridge',
+    apiVersion: 2,
+    ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', dataDir: lab.ipamDir },
+  });
 
   for (const logging of [false, true]) {
     it(`ADD, CHECK, DEL from a copied bin dir ${logging ? 'with' : 'without'} SWITCHYARD_LOG_FILE`, async () => {
@@ -47,7 +57,10 @@ describe('native entrypoint: install by copying', function () {
       const add = await run(path.join(bin, 'win-bridge'), lab, cni(ADD(id, ns) as Record<string, string>), conf());
       assert.equal(add.code, 0, add.stdout + add.stderr);
       assert.equal(add.json().ips[0].address.startsWith('10.244.1.'), true);
-      const check = await run(path.join(bin, 'win-bridge'), lab, cni(CHECK(id, ns) as Record<string, string>), { ...conf(), prevResult: add.json() });
+      const check = await run(path.join(bin, 'win-bridge'), lab, cni(CHECK(id, ns) as Record<string, string>), {
+        ...conf(),
+        prevResult: add.json(),
+      });
       assert.equal(check.code, 0, check.stdout + check.stderr);
       const del = await run(path.join(bin, 'win-bridge'), lab, cni(DEL(id, ns) as Record<string, string>), conf());
       assert.equal(del.code, 0, del.stdout + del.stderr);
@@ -57,8 +70,15 @@ describe('native entrypoint: install by copying', function () {
       assert.equal(bad.json().code, 999);
       assert.doesNotMatch(bad.stdout + bad.stderr, /\n\s+at /);
       if (logging) {
-        const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-        assert.deepEqual(lines.map((l) => l.message), ['cni call succeeded', 'cni call succeeded', 'cni call succeeded', 'cni call failed']);
+        const lines = fs
+          .readFileSync(logFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        assert.deepEqual(
+          lines.map((l) => l.message),
+          ['cni call succeeded', 'cni call succeeded', 'cni call succeeded', 'cni call failed'],
+        );
       }
     });
   }
@@ -73,7 +93,12 @@ describe('native entrypoint: install by copying', function () {
   });
 
   it('SWITCHYARD_NODE picks the node the fallback runs', async () => {
-    const r = await run(path.join(bin, 'switchyard'), lab, { CNI_COMMAND: 'VERSION', PATH: '/nonexistent', SWITCHYARD_NODE: process.execPath }, '');
+    const r = await run(
+      path.join(bin, 'switchyard'),
+      lab,
+      { CNI_COMMAND: 'VERSION', PATH: '/nonexistent', SWITCHYARD_NODE: process.execPath },
+      '',
+    );
     assert.equal(r.code, 0, r.stdout);
     assert.equal(JSON.parse(r.stdout).cniVersion, '1.1.0');
   });
@@ -104,20 +129,30 @@ describe('native entrypoint: install by copying', function () {
     await new Promise<void>((r) => server.listen(socket, r));
     return {
       socket,
-      close: () => new Promise<void>((r) => {
-        for (const c of conns) c.destroy();
-        server.close(() => r());
-      }),
+      close: () =>
+        new Promise<void>((r) => {
+          for (const c of conns) c.destroy();
+          server.close(() => r());
+        }),
     };
   }
 
   it('an agent that accepts and never answers: code 11 after SWITCHYARD_AGENT_TIMEOUT_MS, nothing else', async () => {
     const agent = await fakeAgent(() => {});
     try {
-      const r = await run(path.join(bin, 'win-bridge'), lab, { ...ADD('slow', ns), SWITCHYARD_AGENT_SOCKET: agent.socket, SWITCHYARD_AGENT_TIMEOUT_MS: '300' }, conf());
+      const r = await run(
+        path.join(bin, 'win-bridge'),
+        lab,
+        { ...ADD('slow', ns), SWITCHYARD_AGENT_SOCKET: agent.socket, SWITCHYARD_AGENT_TIMEOUT_MS: '300' },
+        conf(),
+      );
       assert.equal(r.code, 1);
       assert.equal(r.stderr, '');
-      assert.deepEqual(r.json(), { code: 11, msg: 'no reply from the switchyard agent', details: 'no answer from the agent before the deadline' });
+      assert.deepEqual(r.json(), {
+        code: 11,
+        msg: 'no reply from the switchyard agent',
+        details: 'no answer from the agent before the deadline',
+      });
     } finally {
       await agent.close();
     }
@@ -126,7 +161,8 @@ describe('native entrypoint: install by copying', function () {
   it('an agent that drops the connection, or sends half a reply: code 11, never a partial result', async () => {
     for (const behave of [
       (s: net.Socket) => s.once('data', () => s.destroy()),
-      (s: net.Socket) => s.once('data', () => s.end(Buffer.concat([Buffer.from([0, 0, 0, 100]), Buffer.from('{"ok":true,"stdout":"{\\"cniVersion\\"')]))),
+      (s: net.Socket) =>
+        s.once('data', () => s.end(Buffer.concat([Buffer.from([0, 0, 0, 100]), Buffer.from('{"ok":true,"stdout":"{\\"cniVersion\\"')]))),
       (s: net.Socket) => s.once('data', () => s.end(Buffer.concat([Buffer.from([0, 0, 0, 9]), Buffer.from('{"ok":tru')]))),
     ]) {
       const agent = await fakeAgent(behave);
@@ -140,18 +176,23 @@ describe('native entrypoint: install by copying', function () {
     }
   });
 
-  it('the agent refusing the call: CNI error code 999 with the agent\'s reason', async () => {
-    const agent = await fakeAgent((s) => s.once('data', () => {
-      const body = Buffer.from(JSON.stringify({ ok: false, error: 'permission denied: uid 1000 <x> & y' }));
-      const h = Buffer.alloc(4);
-      h.writeUInt32BE(body.length);
-      s.end(Buffer.concat([h, body]));
-    }));
+  it("the agent refusing the call: CNI error code 999 with the agent's reason", async () => {
+    const agent = await fakeAgent((s) =>
+      s.once('data', () => {
+        const body = Buffer.from(JSON.stringify({ ok: false, error: 'permission denied: uid 1000 <x> & y' }));
+        const h = Buffer.alloc(4);
+        h.writeUInt32BE(body.length);
+        s.end(Buffer.concat([h, body]));
+      }),
+    );
     try {
       const r = await run(path.join(bin, 'win-bridge'), lab, { ...ADD('refused', ns), SWITCHYARD_AGENT_SOCKET: agent.socket }, conf());
       assert.equal(r.code, 1);
       // Printed exactly as the plugins print errors (Go's encoding/json escapes <, > and &).
-      assert.equal(r.stdout, '{\n    "code": 999,\n    "msg": "the switchyard agent refused the call",\n    "details": "permission denied: uid 1000 \\u003cx\\u003e \\u0026 y"\n}');
+      assert.equal(
+        r.stdout,
+        '{\n    "code": 999,\n    "msg": "the switchyard agent refused the call",\n    "details": "permission denied: uid 1000 \\u003cx\\u003e \\u0026 y"\n}',
+      );
     } finally {
       await agent.close();
     }

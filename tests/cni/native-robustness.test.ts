@@ -34,11 +34,21 @@ describe('native entrypoint: agent SIGKILLed during 200 parallel ADDs', function
   });
 
   it('every call succeeds or is a CNI error; GC leaves exactly the successful pods', async () => {
-    await createV1Network(lab, { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }] });
+    await createV1Network(lab, {
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1' }],
+    });
     const ns = await createNamespace(lab);
     const socket = path.join(lab.dir, 'run', 'agent.sock');
     agent = await startAgentProcess(socket, lab.env);
-    const conf = { cniVersion: '1.1.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: lab.ipamDir } };
+    const conf = {
+      cniVersion: '1.1.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.0.0/16', dataDir: lab.ipamDir },
+    };
     const cni = (cmd: string, id: string) => ({ ...ADD(id, ns), CNI_COMMAND: cmd, CNI_PATH: bin, SWITCHYARD_AGENT_SOCKET: socket });
 
     // Kill once a tenth of the calls have succeeded: the rest are in flight or not yet connected.

@@ -57,7 +57,8 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
     const missing = [
       !fs.existsSync(WINE) && `${WINE} (apt-get install wine64)`,
       !haveMingw() && `${MINGW} (apt-get install gcc-mingw-w64-x86-64)`,
-      !fs.existsSync(path.join(INSTALL_WIN, 'win-bridge.exe')) && 'dist/cni/install/windows/win-bridge.exe (built by npm run build where mingw is)',
+      !fs.existsSync(path.join(INSTALL_WIN, 'win-bridge.exe')) &&
+        'dist/cni/install/windows/win-bridge.exe (built by npm run build where mingw is)',
     ].filter(Boolean);
     if (missing.length > 0) {
       console.log(`      skipped: missing ${missing.join(', ')}`);
@@ -87,7 +88,10 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
     const e = JSON.parse(r.stdout);
     assert.equal(e.code, 50);
     assert.equal(e.msg, 'switchyard agent is not running and node was not found for the fallback');
-    assert.match(e.details, /^open agent pipe: .*\(error 2\); node\.exe not found \(SWITCHYARD_NODE, .*\\switchyard-node\\node\.exe, PATH\)$/);
+    assert.match(
+      e.details,
+      /^open agent pipe: .*\(error 2\); node\.exe not found \(SWITCHYARD_NODE, .*\\switchyard-node\\node\.exe, PATH\)$/,
+    );
   });
 
   it('ADD, CHECK and DEL through a named pipe reach the agent and print what the Node entrypoint prints', async () => {
@@ -103,17 +107,32 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
     await new Promise<void>((r) => forwarder!.listen(0, '127.0.0.1', r));
     const port = (forwarder.address() as net.AddressInfo).port;
     const relayExe = path.join(prefix, 'pipe-relay.exe');
-    const cc = spawnSync(MINGW, ['-O2', '-o', relayExe, path.join(ROOT, 'tests/fixtures/wine/pipe-relay.c'), '-lws2_32'], { encoding: 'utf8' });
+    const cc = spawnSync(MINGW, ['-O2', '-o', relayExe, path.join(ROOT, 'tests/fixtures/wine/pipe-relay.c'), '-lws2_32'], {
+      encoding: 'utf8',
+    });
     assert.equal(cc.status, 0, cc.stderr);
-    relay = spawn(WINE, [relayExe, pipe, String(port)], { env: { ...process.env, WINEPREFIX: prefix, WINEDEBUG: '-all' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    relay = spawn(WINE, [relayExe, pipe, String(port)], {
+      env: { ...process.env, WINEPREFIX: prefix, WINEDEBUG: '-all' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     await new Promise<void>((resolve, reject) => {
       relay!.stdout!.once('data', () => resolve());
       relay!.once('exit', (code) => reject(new Error(`pipe relay exited ${code}`)));
     });
 
-    await createV1Network(lab, { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] });
+    await createV1Network(lab, {
+      Name: 'cbr0',
+      Type: 'L2Bridge',
+      Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
+    });
     const ns = await createNamespace(lab);
-    const conf = { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', dataDir: lab.ipamDir } };
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'win-bridge',
+      apiVersion: 2,
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', dataDir: lab.ipamDir },
+    };
     const exe = path.join(INSTALL_WIN, 'win-bridge.exe');
     const viaPipe = { SWITCHYARD_AGENT_SOCKET: pipe };
 
@@ -126,7 +145,11 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
     assert.match(add.json().ips[0].address, /^10\.244\.1\.\d+\/24$/);
     // The same call from the Node entrypoint for another container prints the same document but its own address and MAC.
     const nodeAdd = await run(path.join(BIN, 'win-bridge'), lab, ADD('wine2', ns), conf);
-    const shape = (s: string) => s.replace(/10\.244\.1\.\d+/g, '<ip>').replace(/wine\d/g, '<id>').replace(/00-15-5D(-[0-9A-F]{2}){3}/g, '<mac>');
+    const shape = (s: string) =>
+      s
+        .replace(/10\.244\.1\.\d+/g, '<ip>')
+        .replace(/wine\d/g, '<id>')
+        .replace(/00-15-5D(-[0-9A-F]{2}){3}/g, '<mac>');
     assert.equal(shape(add.stdout), shape(nodeAdd.stdout));
 
     const check = await runExe(exe, { ...ADD('wine1', ns), CNI_COMMAND: 'CHECK', ...viaPipe }, { ...conf, prevResult: add.json() });
@@ -135,7 +158,10 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
     assert.deepEqual([del.code, del.stdout], [0, '']);
     const s = await lab.service();
     try {
-      assert.deepEqual((await s.listEndpoints()).map((e) => e.Name), ['wine2_cbr0']);
+      assert.deepEqual(
+        (await s.listEndpoints()).map((e) => e.Name),
+        ['wine2_cbr0'],
+      );
     } finally {
       await s.close();
     }
@@ -144,7 +170,9 @@ describe('native entrypoint: the Windows .exe under Wine', function () {
   /** Runs a .exe under Wine as a runtime would: env, stdin, stdout, exit status. */
   function runExe(exe: string, env: Record<string, string | undefined>, stdin: string | object): Promise<Run> {
     return new Promise((resolve, reject) => {
-      const child = spawn(WINE, [exe], { env: { ...wineEnv(), ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) } as NodeJS.ProcessEnv });
+      const child = spawn(WINE, [exe], {
+        env: { ...wineEnv(), ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) } as NodeJS.ProcessEnv,
+      });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));

@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { formatResult, parseResult, type CniResult } from '../../src/cni/protocol/result';
 import { parseGoJson } from '../../src/cni/protocol/gojson';
-import { applyLoopbackDsr, applyOutboundNat, applyDefaultPA, hcnEndpointPolicies, protocolEnum } from '../../src/cni/plugins/common/policies';
+import {
+  applyLoopbackDsr,
+  applyOutboundNat,
+  applyDefaultPA,
+  hcnEndpointPolicies,
+  protocolEnum,
+} from '../../src/cni/plugins/common/policies';
 import { endpointName } from '../../src/cni/plugins/common/hns';
 import { findInPath } from '../../src/cni/ipam/invoke';
 import type { Policy } from '../../src/cni/config/netconf';
@@ -9,19 +15,43 @@ import type { Policy } from '../../src/cni/config/netconf';
 describe('CNI protocol pieces (pure)', () => {
   const full: CniResult = {
     cniVersion: '1.1.0',
-    interfaces: [{ name: 'eth0', mac: '0E-2A-0A-F4-01-05', mtu: 1450, sandbox: '/var/run/netns/x', socketPath: '/s', pciID: '0000:00:01.0' }],
-    ips: [{ interface: 0, address: '10.244.1.5/24', gateway: '10.244.1.1' }, { interface: 0, address: 'fd00::5/64', gateway: 'fd00::1' }],
-    routes: [{ dst: '0.0.0.0/0', gw: '10.244.1.1', mtu: 1400, table: 10 }, { dst: '::/0', gw: 'fd00::1' }],
+    interfaces: [
+      { name: 'eth0', mac: '0E-2A-0A-F4-01-05', mtu: 1450, sandbox: '/var/run/netns/x', socketPath: '/s', pciID: '0000:00:01.0' },
+    ],
+    ips: [
+      { interface: 0, address: '10.244.1.5/24', gateway: '10.244.1.1' },
+      { interface: 0, address: 'fd00::5/64', gateway: 'fd00::1' },
+    ],
+    routes: [
+      { dst: '0.0.0.0/0', gw: '10.244.1.1', mtu: 1400, table: 10 },
+      { dst: '::/0', gw: 'fd00::1' },
+    ],
     dns: { nameservers: ['10.96.0.10'] },
   };
 
   it('1.1.0 keeps mtu/socketPath/pciID and route attributes; 1.0.0 drops them; keys sorted', () => {
-    assert.equal(formatResult(full, '1.1.0'), JSON.stringify({
-      cniVersion: '1.1.0', dns: { nameservers: ['10.96.0.10'] },
-      interfaces: [{ mac: '0E-2A-0A-F4-01-05', mtu: 1450, name: 'eth0', pciID: '0000:00:01.0', sandbox: '/var/run/netns/x', socketPath: '/s' }],
-      ips: [{ address: '10.244.1.5/24', gateway: '10.244.1.1', interface: 0 }, { address: 'fd00::5/64', gateway: 'fd00::1', interface: 0 }],
-      routes: [{ dst: '0.0.0.0/0', gw: '10.244.1.1', mtu: 1400, table: 10 }, { dst: '::/0', gw: 'fd00::1' }],
-    }, null, 4));
+    assert.equal(
+      formatResult(full, '1.1.0'),
+      JSON.stringify(
+        {
+          cniVersion: '1.1.0',
+          dns: { nameservers: ['10.96.0.10'] },
+          interfaces: [
+            { mac: '0E-2A-0A-F4-01-05', mtu: 1450, name: 'eth0', pciID: '0000:00:01.0', sandbox: '/var/run/netns/x', socketPath: '/s' },
+          ],
+          ips: [
+            { address: '10.244.1.5/24', gateway: '10.244.1.1', interface: 0 },
+            { address: 'fd00::5/64', gateway: 'fd00::1', interface: 0 },
+          ],
+          routes: [
+            { dst: '0.0.0.0/0', gw: '10.244.1.1', mtu: 1400, table: 10 },
+            { dst: '::/0', gw: 'fd00::1' },
+          ],
+        },
+        null,
+        4,
+      ),
+    );
     const v100 = JSON.parse(formatResult(full, '1.0.0'));
     assert.deepEqual(v100.interfaces, [{ mac: '0E-2A-0A-F4-01-05', name: 'eth0', sandbox: '/var/run/netns/x' }]);
     assert.deepEqual(v100.routes[0], { dst: '0.0.0.0/0', gw: '10.244.1.1' });
@@ -29,7 +59,10 @@ describe('CNI protocol pieces (pure)', () => {
 
   it('0.4.0 adds ips[].version; 0.2.0 keeps the first address per family with its routes', () => {
     const v040 = JSON.parse(formatResult(full, '0.4.0'));
-    assert.deepEqual(v040.ips.map((i: { version: string }) => i.version), ['4', '6']);
+    assert.deepEqual(
+      v040.ips.map((i: { version: string }) => i.version),
+      ['4', '6'],
+    );
     assert.deepEqual(Object.keys(v040), ['cniVersion', 'interfaces', 'ips', 'routes', 'dns']);
     assert.deepEqual(JSON.parse(formatResult(full, '0.2.0')), {
       cniVersion: '0.2.0',
@@ -43,16 +76,32 @@ describe('CNI protocol pieces (pure)', () => {
   });
 
   it('escapes <, > and & as Go does', () => {
-    assert.match(formatResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }], dns: { domain: 'a<b>&c' } }, '1.0.0'), /a\\u003cb\\u003e\\u0026c/);
+    assert.match(
+      formatResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }], dns: { domain: 'a<b>&c' } }, '1.0.0'),
+      /a\\u003cb\\u003e\\u0026c/,
+    );
   });
 
   it('reads IPAM results of any version', () => {
-    assert.deepEqual(parseResult({ cniVersion: '0.2.0', ip4: { ip: '10.1.0.5/16', gateway: '10.1.0.1', routes: [{ dst: '0.0.0.0/0' }] } }, '0.2.0').ips, [{ address: '10.1.0.5/16', gateway: '10.1.0.1' }]);
-    assert.deepEqual(parseResult({ ips: [{ version: '4', address: '10.1.0.5/16' }] }, '0.4.0'), { cniVersion: '0.4.0', ips: [{ address: '10.1.0.5/16' }] });
+    assert.deepEqual(
+      parseResult({ cniVersion: '0.2.0', ip4: { ip: '10.1.0.5/16', gateway: '10.1.0.1', routes: [{ dst: '0.0.0.0/0' }] } }, '0.2.0').ips,
+      [{ address: '10.1.0.5/16', gateway: '10.1.0.1' }],
+    );
+    assert.deepEqual(parseResult({ ips: [{ version: '4', address: '10.1.0.5/16' }] }, '0.4.0'), {
+      cniVersion: '0.4.0',
+      ips: [{ address: '10.1.0.5/16' }],
+    });
   });
 
-  it('reports JSON syntax errors in Go\'s words', () => {
-    const e = (t: string) => { try { parseGoJson(t); return ''; } catch (x) { return (x as Error).message; } };
+  it("reports JSON syntax errors in Go's words", () => {
+    const e = (t: string) => {
+      try {
+        parseGoJson(t);
+        return '';
+      } catch (x) {
+        return (x as Error).message;
+      }
+    };
     assert.equal(e(''), 'unexpected end of JSON input');
     assert.equal(e('{"a" 1}'), "invalid character '1' after object key");
     assert.equal(e('{"a":1,}'), "invalid character '}' looking for beginning of object key string");
@@ -83,7 +132,17 @@ describe('CNI protocol pieces (pure)', () => {
   });
 
   it('port-mapping protocols: Go base-0 numbers up to 10 bits, or a known name', () => {
-    assert.deepEqual(['tcp', 'UDP', '6', '0x11', '0o7', '1023', '1024', 'sctp', ''].map(protocolEnum), [6, 17, 6, 17, 7, 1023, undefined, undefined, undefined]);
+    assert.deepEqual(['tcp', 'UDP', '6', '0x11', '0o7', '1023', '1024', 'sctp', ''].map(protocolEnum), [
+      6,
+      17,
+      6,
+      17,
+      7,
+      1023,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('endpoint names take the sandbox from container:<id>', () => {

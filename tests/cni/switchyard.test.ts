@@ -8,8 +8,22 @@ describe('switchyard CNI type (explicit mode, HCN v2 through the data-plane inte
   let netId: string;
   beforeEach(async () => {
     lab = makeLab({ SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.0.4' });
-    netId = (await createV1Network(lab, { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] }, lab.env)).ID;
-    await createV1Network(lab, { Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.245.1.0/24', GatewayAddress: '10.245.1.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }] }, lab.env);
+    netId = (
+      await createV1Network(
+        lab,
+        { Name: 'cbr0', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }] },
+        lab.env,
+      )
+    ).ID;
+    await createV1Network(
+      lab,
+      {
+        Name: 'vxlan0',
+        Type: 'Overlay',
+        Subnets: [{ AddressPrefix: '10.245.1.0/24', GatewayAddress: '10.245.1.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }],
+      },
+      lab.env,
+    );
     ns = await createNamespace(lab);
     lab.clearCalls();
   });
@@ -53,11 +67,21 @@ describe('switchyard CNI type (explicit mode, HCN v2 through the data-plane inte
     assert.deepEqual(res.routes, [{ dst: '0.0.0.0/0', gw: '10.244.1.1' }]);
     assert.equal(runSync('switchyard', lab, CHECK('c1', ns), { ...conf(), prevResult: res }).code, 0);
     assert.equal(runSync('switchyard', lab, DEL('c1', ns), conf()).code, 0);
-    assert.deepEqual(files(path.join(lab.ipamDir, 'pods')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'pods')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('overlay: MAC from the address, provider address from the network, win-bridge style gateway on request', () => {
-    const c = conf({ mode: 'overlay', network: 'vxlan0', ipMasq: true, outboundNatExceptions: [], runtimeConfig: {}, ipam: { type: 'switchyard-ipam', subnet: '10.245.1.0/24', dataDir: lab.ipamDir } });
+    const c = conf({
+      mode: 'overlay',
+      network: 'vxlan0',
+      ipMasq: true,
+      outboundNatExceptions: [],
+      runtimeConfig: {},
+      ipam: { type: 'switchyard-ipam', subnet: '10.245.1.0/24', dataDir: lab.ipamDir },
+    });
     const r = runSync('switchyard', lab, ADD('o1', ns), c);
     assert.equal(r.code, 0, r.stdout);
     const body = lab.calls().find((x) => x.op === 'createEndpoint')!.body as Record<string, unknown>;
@@ -75,15 +99,26 @@ describe('switchyard CNI type (explicit mode, HCN v2 through the data-plane inte
     assert.deepEqual(r.json(), { code: 999, msg: 'network cbr0 has type L2Bridge, but mode "overlay" needs Overlay' });
     const bad = runSync('switchyard', lab, ADD('x', ns), conf({ mode: 'bridge' }));
     assert.deepEqual(bad.json(), { code: 999, msg: 'invalid "mode" "bridge" in network pods: use one of l2bridge, overlay, transparent' });
-    assert.deepEqual(files(path.join(lab.ipamDir, 'pods')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'pods')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('GC removes stale endpoints of its network only', async () => {
     for (const id of ['a', 'b']) assert.equal(runSync('switchyard', lab, ADD(id, ns), conf({ runtimeConfig: {} })).code, 0);
-    const gc = runSync('switchyard', lab, { CNI_COMMAND: 'GC', CNI_PATH: lab.dir }, { ...conf(), 'cni.dev/valid-attachments': [{ containerID: 'b', ifname: 'eth0' }] });
+    const gc = runSync(
+      'switchyard',
+      lab,
+      { CNI_COMMAND: 'GC', CNI_PATH: lab.dir },
+      { ...conf(), 'cni.dev/valid-attachments': [{ containerID: 'b', ifname: 'eth0' }] },
+    );
     assert.equal(gc.code, 0, gc.stdout);
     const s = await lab.service();
-    assert.deepEqual((await s.listEndpoints()).map((e) => e.Name), ['b_pods']);
+    assert.deepEqual(
+      (await s.listEndpoints()).map((e) => e.Name),
+      ['b_pods'],
+    );
     await s.close();
   });
 });

@@ -54,10 +54,7 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const calls = lab.calls();
     const create = calls.find((c) => c.op === 'POST /endpoints/')!;
-    assert.equal(
-      JSON.stringify(create.body),
-      JSON.stringify(winBridgeV1Endpoint(netId)),
-    );
+    assert.equal(JSON.stringify(create.body), JSON.stringify(winBridgeV1Endpoint(netId)));
     const attach = calls.find((c) => /^POST \/endpoints\/.+\/attach$/.test(c.op))!;
     assert.deepEqual(attach.body, { ContainerId: 'abc123', SystemType: 'Container' });
     const mac = r.json().interfaces[0].mac as string;
@@ -90,18 +87,60 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
 
   it('prints the result in the shape of every CNI version', () => {
     const expected: Record<string, (mac: string) => unknown> = {
-      '': () => ({ cniVersion: '0.1.0', ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' }, dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '0.1.0': () => ({ cniVersion: '0.1.0', ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' }, dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '0.2.0': () => ({ cniVersion: '0.2.0', ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' }, dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '0.3.0': (mac) => ({ cniVersion: '0.3.0', interfaces: [{ name: 'v_cbr0', mac }], ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }], dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '0.3.1': (mac) => ({ cniVersion: '0.3.1', interfaces: [{ name: 'v_cbr0', mac }], ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }], dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '0.4.0': (mac) => ({ cniVersion: '0.4.0', interfaces: [{ name: 'v_cbr0', mac }], ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }], dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] } }),
-      '1.0.0': (mac) => ({ cniVersion: '1.0.0', dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] }, interfaces: [{ mac, name: 'v_cbr0' }], ips: [{ address: '10.244.1.5/24', gateway: '10.244.1.2' }] }),
-      '1.1.0': (mac) => ({ cniVersion: '1.1.0', dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] }, interfaces: [{ mac, name: 'v_cbr0' }], ips: [{ address: '10.244.1.5/24', gateway: '10.244.1.2' }] }),
+      '': () => ({
+        cniVersion: '0.1.0',
+        ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' },
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '0.1.0': () => ({
+        cniVersion: '0.1.0',
+        ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' },
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '0.2.0': () => ({
+        cniVersion: '0.2.0',
+        ip4: { ip: '10.244.1.5/24', gateway: '10.244.1.2' },
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '0.3.0': (mac) => ({
+        cniVersion: '0.3.0',
+        interfaces: [{ name: 'v_cbr0', mac }],
+        ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }],
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '0.3.1': (mac) => ({
+        cniVersion: '0.3.1',
+        interfaces: [{ name: 'v_cbr0', mac }],
+        ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }],
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '0.4.0': (mac) => ({
+        cniVersion: '0.4.0',
+        interfaces: [{ name: 'v_cbr0', mac }],
+        ips: [{ version: '4', address: '10.244.1.5/24', gateway: '10.244.1.2' }],
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+      }),
+      '1.0.0': (mac) => ({
+        cniVersion: '1.0.0',
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+        interfaces: [{ mac, name: 'v_cbr0' }],
+        ips: [{ address: '10.244.1.5/24', gateway: '10.244.1.2' }],
+      }),
+      '1.1.0': (mac) => ({
+        cniVersion: '1.1.0',
+        dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+        interfaces: [{ mac, name: 'v_cbr0' }],
+        ips: [{ address: '10.244.1.5/24', gateway: '10.244.1.2' }],
+      }),
     };
     for (const [version, shape] of Object.entries(expected)) {
       // A fresh store per version, so every run gets the first address of the range.
-      const ipam = { type: 'switchyard-ipam', subnet: '10.244.1.0/24', rangeStart: '10.244.1.5', dataDir: path.join(lab.dir, `ipam-${version || 'empty'}`) };
+      const ipam = {
+        type: 'switchyard-ipam',
+        subnet: '10.244.1.0/24',
+        rangeStart: '10.244.1.5',
+        dataDir: path.join(lab.dir, `ipam-${version || 'empty'}`),
+      };
       const conf = bridgeConf(lab, { cniVersion: version, runtimeConfig: {}, loopbackDSR: false, ipam });
       const r = runSync('win-bridge', lab, ADD('v'), conf);
       assert.equal(r.code, 0, `${version}: ${r.stdout}`);
@@ -119,17 +158,26 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     const again = runSync('win-bridge', lab, ADD('c1'), conf);
     assert.equal(again.code, 0, again.stdout);
     assert.equal(again.stdout, first.stdout);
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), ['10.244.1.5']);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      ['10.244.1.5'],
+    );
     assert.equal(runSync('win-bridge', lab, DEL('c1'), conf).code, 0);
     assert.equal(runSync('win-bridge', lab, DEL('c1'), conf).code, 0, 'DEL is idempotent');
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
     assert.ok(lab.calls().some((c) => c.op.startsWith('DELETE /endpoints/')));
   });
 
   it('needs an existing endpoint for a non-infra netns (dockershim shared endpoint)', () => {
     const r = runSync('win-bridge', lab, ADD('app1', 'container:infra1'), bridgeConf(lab));
     assert.equal(r.code, 1);
-    assert.deepEqual(r.json(), { code: 999, msg: 'error while adding HNSEndpoint: failed to find HNSEndpoint infra1_cbr0: Endpoint infra1_cbr0 not found' });
+    assert.deepEqual(r.json(), {
+      code: 999,
+      msg: 'error while adding HNSEndpoint: failed to find HNSEndpoint infra1_cbr0: Endpoint infra1_cbr0 not found',
+    });
     assert.equal(runSync('win-bridge', lab, ADD('infra1'), bridgeConf(lab)).code, 0);
     const shared = runSync('win-bridge', lab, ADD('app1', 'container:infra1'), bridgeConf(lab));
     assert.equal(shared.code, 0, shared.stdout);
@@ -142,17 +190,32 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     await createV1Network(lab, { Name: 'nat1', Type: 'NAT', Subnets: [{ AddressPrefix: '172.20.0.0/24', GatewayAddress: '172.20.0.1' }] });
     const wrong = runSync('win-bridge', lab, ADD('x'), bridgeConf(lab, { name: 'nat1' }));
     assert.deepEqual(wrong.json(), { code: 999, msg: 'network nat1 is of unexpected type: NAT' });
-    assert.deepEqual(files(path.join(lab.ipamDir, 'nope')).filter((f) => f.startsWith('1')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'nope')).filter((f) => f.startsWith('1')),
+      [],
+    );
   });
 
   it('adds loopback DSR only when the HNS version supports it', () => {
     const conf = bridgeConf(lab, { runtimeConfig: {}, ipMasqNetwork: '' });
-    for (const [version, dsr] of [['9.2', false], ['9.3', true], ['10.1', false], ['10.2', true]] as const) {
+    for (const [version, dsr] of [
+      ['9.2', false],
+      ['9.3', true],
+      ['10.1', false],
+      ['10.2', true],
+    ] as const) {
       lab.clearCalls();
       const r = runSync('win-bridge', { ...lab, env: { ...lab.env, SWITCHYARD_HNS_VERSION: version } }, ADD('d'), conf);
       assert.equal(r.code, 0, r.stdout);
-      const body = lab.calls().find((c) => c.op === 'POST /endpoints/')!.body as { IPAddress: string; Policies: { Destinations?: string[] }[] };
-      assert.equal(body.Policies.some((p) => p.Destinations?.[0] === body.IPAddress), dsr, `HNS ${version}`);
+      const body = lab.calls().find((c) => c.op === 'POST /endpoints/')!.body as {
+        IPAddress: string;
+        Policies: { Destinations?: string[] }[];
+      };
+      assert.equal(
+        body.Policies.some((p) => p.Destinations?.[0] === body.IPAddress),
+        dsr,
+        `HNS ${version}`,
+      );
       assert.equal(runSync('win-bridge', lab, DEL('d'), conf).code, 0);
     }
   });
@@ -163,16 +226,27 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     const r = runSync('win-bridge', lab, ADD('bad'), conf);
     assert.equal(r.code, 1);
     assert.match(r.json().msg, /^error while adding HNSEndpoint: failed to create the new HNSEndpoint: /);
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('GC (v1) deletes endpoints of sandboxes that are no longer valid, with their addresses', async () => {
     const conf = bridgeConf(lab, { cniVersion: '1.1.0', runtimeConfig: {}, loopbackDSR: false });
     for (const id of ['a1', 'a2']) assert.equal(runSync('win-bridge', lab, ADD(id), conf).code, 0);
-    const gc = runSync('win-bridge', lab, { CNI_COMMAND: 'GC', CNI_PATH: lab.dir }, { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'a1', ifname: 'eth0' }] });
+    const gc = runSync(
+      'win-bridge',
+      lab,
+      { CNI_COMMAND: 'GC', CNI_PATH: lab.dir },
+      { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'a1', ifname: 'eth0' }] },
+    );
     assert.equal(gc.code, 0, gc.stdout);
     const s = await lab.service();
-    assert.deepEqual((await s.listEndpoints()).map((e) => e.Name), ['a1_cbr0']);
+    assert.deepEqual(
+      (await s.listEndpoints()).map((e) => e.Name),
+      ['a1_cbr0'],
+    );
     await s.close();
     assert.equal(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')).length, 1);
   });
@@ -236,9 +310,18 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
   });
 
   it('replaces an endpoint of the same name on another network', async () => {
-    const other = await createV1Network(lab, { Name: 'cbr1', Type: 'L2Bridge', Subnets: [{ AddressPrefix: '10.250.0.0/24', GatewayAddress: '10.250.0.1' }] });
+    const other = await createV1Network(lab, {
+      Name: 'cbr1',
+      Type: 'L2Bridge',
+      Subnets: [{ AddressPrefix: '10.250.0.0/24', GatewayAddress: '10.250.0.1' }],
+    });
     const s = await lab.service();
-    const stale = await s.createEndpoint(other.ID, { Name: 'abc123_cbr0', HostComputeNetwork: other.ID, IpConfigurations: [{ IpAddress: '10.250.0.9' }], SchemaVersion: { Major: 2, Minor: 0 } });
+    const stale = await s.createEndpoint(other.ID, {
+      Name: 'abc123_cbr0',
+      HostComputeNetwork: other.ID,
+      IpConfigurations: [{ IpAddress: '10.250.0.9' }],
+      SchemaVersion: { Major: 2, Minor: 0 },
+    });
     await s.close();
     const r = runSync('win-bridge', lab, ADD('abc123', ns), v2Conf(lab));
     assert.equal(r.code, 0, r.stdout);
@@ -246,7 +329,10 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
     const s2 = await lab.service();
     const eps = await s2.listEndpoints();
     await s2.close();
-    assert.deepEqual(eps.map((e) => [e.Name, e.HostComputeNetwork]), [['abc123_cbr0', netId]]);
+    assert.deepEqual(
+      eps.map((e) => [e.Name, e.HostComputeNetwork]),
+      [['abc123_cbr0', netId]],
+    );
   });
 
   it('DEL leaves the namespace and deletes the endpoint; ADD/DEL/ADD cycles leave nothing behind', async () => {
@@ -259,17 +345,26 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
     assert.deepEqual(await s.listEndpoints(), []);
     assert.deepEqual((await s.getNamespace(ns)).Resources ?? [], []);
     await s.close();
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('a failed namespace add removes the new endpoint and its address', async () => {
     const r = runSync('win-bridge', lab, ADD('nsbad', '5C5E6B1E-0000-4000-8000-000000000000'), v2Conf(lab));
     assert.equal(r.code, 1);
-    assert.match(r.json().msg, /^error while adding HostComputeEndpoint: failed to add HostComputeEndpoint nsbad_cbr0 to HostComputeNamespace 5C5E6B1E-0000-4000-8000-000000000000: /);
+    assert.match(
+      r.json().msg,
+      /^error while adding HostComputeEndpoint: failed to add HostComputeEndpoint nsbad_cbr0 to HostComputeNamespace 5C5E6B1E-0000-4000-8000-000000000000: /,
+    );
     const s = await lab.service();
     assert.deepEqual(await s.listEndpoints(), []);
     await s.close();
-    assert.deepEqual(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('CHECK (v2) fails once the endpoint has left its namespace', async () => {
@@ -281,10 +376,13 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
     await s.detachEndpoint(ns, ep.ID!);
     await s.close();
     const r = runSync('win-bridge', lab, { ...ADD('k2', ns), CNI_COMMAND: 'CHECK' }, { ...conf, prevResult: add.json() });
-    assert.deepEqual(r.json(), { code: 999, msg: `CHECK: HostComputeEndpoint k2_cbr0 is not attached to namespace ${ns} (attached to none)` });
+    assert.deepEqual(r.json(), {
+      code: 999,
+      msg: `CHECK: HostComputeEndpoint k2_cbr0 is not attached to namespace ${ns} (attached to none)`,
+    });
   });
 
-  it('names the network with HCN\'s wording when it is missing', () => {
+  it("names the network with HCN's wording when it is missing", () => {
     const r = runSync('win-bridge', lab, ADD('x', ns), v2Conf(lab, { name: 'nope' }));
     assert.deepEqual(r.json(), { code: 999, msg: 'error while getting network nope: Network name "nope" not found' });
   });
@@ -295,11 +393,19 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
       const a = runSync('win-bridge', lab, ADD(id, ns), conf);
       assert.equal(a.code, 0, a.stdout);
     }
-    const gc = runSync('win-bridge', lab, { CNI_COMMAND: 'GC', CNI_PATH: lab.dir }, { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'g2', ifname: 'eth0' }] });
+    const gc = runSync(
+      'win-bridge',
+      lab,
+      { CNI_COMMAND: 'GC', CNI_PATH: lab.dir },
+      { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'g2', ifname: 'eth0' }] },
+    );
     assert.equal(gc.code, 0, gc.stdout);
     assert.equal(gc.stdout, '');
     const s = await lab.service();
-    assert.deepEqual((await s.listEndpoints()).map((e) => e.Name), ['g2_cbr0']);
+    assert.deepEqual(
+      (await s.listEndpoints()).map((e) => e.Name),
+      ['g2_cbr0'],
+    );
     await s.close();
     const held = files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.'));
     assert.equal(held.length, 1);
@@ -307,7 +413,11 @@ describe('win-bridge (HCN v2, apiVersion 2)', () => {
   });
 
   it('STATUS reports a missing network and an exhausted range with code 50', async () => {
-    const conf = v2Conf(lab, { cniVersion: '1.1.0', runtimeConfig: {}, ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', rangeStart: '10.244.1.5', rangeEnd: '10.244.1.6', dataDir: lab.ipamDir } });
+    const conf = v2Conf(lab, {
+      cniVersion: '1.1.0',
+      runtimeConfig: {},
+      ipam: { type: 'switchyard-ipam', subnet: '10.244.1.0/24', rangeStart: '10.244.1.5', rangeEnd: '10.244.1.6', dataDir: lab.ipamDir },
+    });
     const st = (c: Record<string, unknown>) => runSync('win-bridge', lab, { CNI_COMMAND: 'STATUS', CNI_PATH: lab.dir }, c);
     assert.equal(st(conf).code, 0);
     const missing = st({ ...conf, name: 'gone' }).json();

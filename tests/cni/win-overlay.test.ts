@@ -4,7 +4,11 @@ import * as path from 'node:path';
 import { ADD, DEL, createNamespace, createV1Network, files, makeLab, runSync, type Lab } from './helpers';
 import { winOverlayV1Endpoint } from '../fixtures/reference-documents';
 
-const VXLAN0 = { Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.244.2.0/24', GatewayAddress: '10.244.2.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }] };
+const VXLAN0 = {
+  Name: 'vxlan0',
+  Type: 'Overlay',
+  Subnets: [{ AddressPrefix: '10.244.2.0/24', GatewayAddress: '10.244.2.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }],
+};
 
 /** sample.conf of the reference plus host-local-style IPAM, ipMasq and loopbackDSR (§3.3). */
 function sampleConf(lab: Lab, over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -38,13 +42,24 @@ describe('win-overlay (HNS v1)', () => {
     const r = runSync('win-overlay', lab, ADD('abc123'), sampleConf(lab));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const create = lab.calls().find((c) => c.op === 'POST /endpoints/')!;
+    assert.equal(JSON.stringify(create.body), JSON.stringify(winOverlayV1Endpoint(netId)));
     assert.equal(
-      JSON.stringify(create.body),
-      JSON.stringify(winOverlayV1Endpoint(netId)),
+      r.stdout,
+      JSON.stringify(
+        {
+          cniVersion: '0.2.0',
+          ip4: { ip: '10.244.2.7/24', gateway: '10.244.2.1' },
+          dns: { nameservers: ['11.0.0.10'], search: ['svc.cluster.local'] },
+        },
+        null,
+        4,
+      ),
     );
-    assert.equal(r.stdout, JSON.stringify({ cniVersion: '0.2.0', ip4: { ip: '10.244.2.7/24', gateway: '10.244.2.1' }, dns: { nameservers: ['11.0.0.10'], search: ['svc.cluster.local'] } }, null, 4));
     assert.equal(runSync('win-overlay', lab, DEL('abc123'), sampleConf(lab)).code, 0);
-    assert.deepEqual(files(path.join(lab.ipamDir, 'vxlan0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'vxlan0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
   });
 
   it('requires IPAM in v1, with the reference message', () => {
@@ -58,7 +73,10 @@ describe('win-overlay (HNS v1)', () => {
   it('rejects a malformed endpointMacPrefix and honours a custom one', () => {
     const bad = runSync('win-overlay', lab, ADD('m1'), sampleConf(lab, { endpointMacPrefix: '0E2A' }));
     assert.deepEqual(bad.json(), { code: 999, msg: 'endpointMacPrefix [0E2A] is invalid, value must be of the format xx-xx' });
-    assert.deepEqual(files(path.join(lab.ipamDir, 'vxlan0')).filter((f) => f.startsWith('10.')), []);
+    assert.deepEqual(
+      files(path.join(lab.ipamDir, 'vxlan0')).filter((f) => f.startsWith('10.')),
+      [],
+    );
     const ok = runSync('win-overlay', lab, ADD('m2'), sampleConf(lab, { endpointMacPrefix: '02-11', ipMasq: false, loopbackDSR: false }));
     assert.equal(ok.code, 0, ok.stdout);
     assert.equal((lab.calls().find((c) => c.op === 'POST /endpoints/')!.body as { MacAddress: string }).MacAddress, '02-11-0a-f4-02-07');
@@ -73,9 +91,15 @@ describe('win-overlay (HNS v1)', () => {
     fake('v6-ipam', { cniVersion: '0.4.0', ips: [{ version: '6', address: 'fd00::7/64' }] });
     const cni = { ...ADD('f1'), CNI_PATH: binDir };
     const empty = runSync('win-overlay', lab, cni, sampleConf(lab, { ipam: { type: 'empty-ipam' } }));
-    assert.deepEqual(empty.json(), { code: 999, msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: IPAM plugin return is missing IP config` });
+    assert.deepEqual(empty.json(), {
+      code: 999,
+      msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: IPAM plugin return is missing IP config`,
+    });
     const v6 = runSync('win-overlay', lab, cni, sampleConf(lab, { ipam: { type: 'v6-ipam' } }));
-    assert.deepEqual(v6.json(), { code: 999, msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: win-overlay doesn't support IPv6 now` });
+    assert.deepEqual(v6.json(), {
+      code: 999,
+      msg: `error while AddHnsEndpoint(f1_vxlan0,${netId},f1): failed to make a new HNSEndpoint: win-overlay doesn't support IPv6 now`,
+    });
   });
 
   it('refuses a network that is not Overlay', async () => {
@@ -91,10 +115,17 @@ describe('win-overlay (HCN v2)', () => {
   let ns: string;
   beforeEach(async () => {
     lab = makeLab({ SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.133.170' });
-    netId = (await createV1Network(lab, {
-      Name: 'OVNKubernetesHybridOverlayNetwork', Type: 'Overlay',
-      Subnets: [{ AddressPrefix: '10.132.0.0/24', GatewayAddress: '10.132.0.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }],
-    }, { SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.133.170' })).ID;
+    netId = (
+      await createV1Network(
+        lab,
+        {
+          Name: 'OVNKubernetesHybridOverlayNetwork',
+          Type: 'Overlay',
+          Subnets: [{ AddressPrefix: '10.132.0.0/24', GatewayAddress: '10.132.0.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }],
+        },
+        { SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.133.170' },
+      )
+    ).ID;
     ns = await createNamespace(lab);
     lab.clearCalls();
   });

@@ -8,12 +8,16 @@ import { runConformance } from './suite';
 
 let dir: string | undefined;
 
-runConformance('memory (HNS emulator)', async () => open(resolveOptions({ kind: 'memory', statePath: path.join(dir!, 'hns.json'), env: {} })), {
-  reset: () => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-mem-'));
+runConformance(
+  'memory (HNS emulator)',
+  async () => open(resolveOptions({ kind: 'memory', statePath: path.join(dir!, 'hns.json'), env: {} })),
+  {
+    reset: () => {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-mem-'));
+    },
   },
-});
+);
 
 after(function () {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });

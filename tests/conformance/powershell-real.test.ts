@@ -42,8 +42,7 @@ const sharedShell = (): PsShell => ({
   invoke: (script) => shared!.invoke(script),
   dispose: async () => undefined,
 });
-const control = async (expr: string): Promise<string> =>
-  (await shared!.invoke(`[SwitchyardStubControl]::${expr}`)).trim();
+const control = async (expr: string): Promise<string> => (await shared!.invoke(`[SwitchyardStubControl]::${expr}`)).trim();
 
 describe('powershell data plane under real PowerShell', function () {
   this.timeout(120_000);
@@ -53,28 +52,35 @@ describe('powershell data plane under real PowerShell', function () {
       this.skip();
     }
     shared = nodePowerShell({ executable: pwsh, timeoutMs: 60_000, env: pwshEnv({ SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY }) });
-    await shared.invoke(`Add-Type -TypeDefinition ([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String('${b64(STUB_CONTROL)}')))`);
+    await shared.invoke(
+      `Add-Type -TypeDefinition ([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String('${b64(STUB_CONTROL)}')))`,
+    );
     assert.equal(await control('HcnStubOpenHandles()'), '0');
   });
   after(async () => {
     await shared?.dispose();
   });
 
-  runConformance('powershell (real pwsh → Switchyard.Hns → C# P/Invoke → stub)', async () => new PowerShellDataplane({
-    shell: sharedShell,
-    shellName: pwsh,
-    modulePath: MODULE,
-    timeoutMs: 60_000,
-  }), {
-    reset: async () => {
-      await control('HcnStubReset()');
+  runConformance(
+    'powershell (real pwsh → Switchyard.Hns → C# P/Invoke → stub)',
+    async () =>
+      new PowerShellDataplane({
+        shell: sharedShell,
+        shellName: pwsh,
+        modulePath: MODULE,
+        timeoutMs: 60_000,
+      }),
+    {
+      reset: async () => {
+        await control('HcnStubReset()');
+      },
+      verify: async () => {
+        assert.equal(await control('HcnStubOpenHandles()'), '0', 'every handle the C# binding opened was closed');
+        assert.equal(await control('HcnStubOutstandingAllocations()'), '0', 'every string the stub returned was freed with CoTaskMemFree');
+        assert.equal(await control('HcnStubBadFrees()'), '0', 'nothing freed that the stub did not allocate');
+      },
     },
-    verify: async () => {
-      assert.equal(await control('HcnStubOpenHandles()'), '0', 'every handle the C# binding opened was closed');
-      assert.equal(await control('HcnStubOutstandingAllocations()'), '0', 'every string the stub returned was freed with CoTaskMemFree');
-      assert.equal(await control('HcnStubBadFrees()'), '0', 'nothing freed that the stub did not allocate');
-    },
-  });
+  );
 });
 
 describe('powershell data plane under real PowerShell: its own session (open(), environment, failures)', function () {
@@ -86,10 +92,13 @@ describe('powershell data plane under real PowerShell: its own session (open(), 
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
-  const openReal = (extra: Record<string, string> = {}) => openPowerShell(resolveOptions({
-    kind: 'powershell',
-    env: pwshEnv({ SWITCHYARD_PWSH: pwsh!, SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY, ...extra }),
-  }));
+  const openReal = (extra: Record<string, string> = {}) =>
+    openPowerShell(
+      resolveOptions({
+        kind: 'powershell',
+        env: pwshEnv({ SWITCHYARD_PWSH: pwsh!, SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY, ...extra }),
+      }),
+    );
 
   it('creates what it is given for every injection-corpus name and runs none of it (the canary file is never made)', async function () {
     const canary = path.join(dir, 'canary');
@@ -115,13 +124,26 @@ describe('powershell data plane under real PowerShell: its own session (open(), 
     try {
       for (const [i, name] of corpus.entries()) {
         const doc: HostComputeNetwork = {
-          Name: name, Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 },
-          Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: `10.${100 + i}.0.0/24`, Routes: [{ NextHop: `10.${100 + i}.0.1`, DestinationPrefix: '0.0.0.0/0' }] }] }],
+          Name: name,
+          Type: 'L2Bridge',
+          SchemaVersion: { Major: 2, Minor: 0 },
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [
+                { IpAddressPrefix: `10.${100 + i}.0.0/24`, Routes: [{ NextHop: `10.${100 + i}.0.1`, DestinationPrefix: '0.0.0.0/0' }] },
+              ],
+            },
+          ],
         };
         const created = await hns.createNetwork(doc);
         assert.equal(created.Name, name, 'the name comes back exactly');
         const found = await hns.listNetworks(buildQuery({ Name: name }));
-        assert.deepEqual(found.map((n) => n.ID), [created.ID], `a query by the name finds it: ${JSON.stringify(name)}`);
+        assert.deepEqual(
+          found.map((n) => n.ID),
+          [created.ID],
+          `a query by the name finds it: ${JSON.stringify(name)}`,
+        );
         await hns.deleteNetwork(created.ID!);
       }
     } finally {

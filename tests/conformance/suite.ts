@@ -8,8 +8,16 @@ import * as assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { HostNetworkService } from '../../src/dataplane/types';
 import {
-  HnsError, buildQuery, featuresFor, isNotFound, namespaceEndpointRequest, networkPolicyRequest, endpointPolicyRequest,
-  sameId, type HostComputeEndpoint, type HostComputeNetwork,
+  HnsError,
+  buildQuery,
+  featuresFor,
+  isNotFound,
+  namespaceEndpointRequest,
+  networkPolicyRequest,
+  endpointPolicyRequest,
+  sameId,
+  type HostComputeEndpoint,
+  type HostComputeNetwork,
 } from '../../src/hns';
 
 export interface ConformanceOptions {
@@ -86,7 +94,10 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.equal(got.Name, name);
 
         const all = await hns.listNetworks();
-        assert.ok(all.some((n) => sameId(n.ID, created.ID)), 'listed');
+        assert.ok(
+          all.some((n) => sameId(n.ID, created.ID)),
+          'listed',
+        );
 
         await hns.deleteNetwork(created.ID!);
         await rejectsKind(hns.getNetwork(created.ID!), 'not-found');
@@ -97,7 +108,10 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const a = await hns.createNetwork(l2bridge(`conf-a-${unique()}`, '10.244.1.0/24', '10.244.1.1'));
         const b = await hns.createNetwork(l2bridge(`conf-b-${unique()}`, '10.244.2.0/24', '10.244.2.1'));
         const byName = await hns.listNetworks(buildQuery({ Name: b.Name! }));
-        assert.deepEqual(byName.map((n) => n.Name), [b.Name]);
+        assert.deepEqual(
+          byName.map((n) => n.Name),
+          [b.Name],
+        );
         const byId = await hns.listNetworks(buildQuery({ ID: a.ID!.toLowerCase() }));
         assert.equal(byId.length, 1);
         assert.ok(sameId(byId[0].ID, a.ID));
@@ -109,25 +123,56 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
       it('classifies unknown IDs as not-found for get, modify and delete', async function () {
         const id = randomUUID();
         const e = await rejectsKind(hns.getNetwork(id), 'not-found');
-        assert.ok(e.message.toLowerCase().includes(id.toLowerCase()) || (e.subject ?? '').toLowerCase().includes(id.toLowerCase()), `names the network: ${e.message}`);
+        assert.ok(
+          e.message.toLowerCase().includes(id.toLowerCase()) || (e.subject ?? '').toLowerCase().includes(id.toLowerCase()),
+          `names the network: ${e.message}`,
+        );
         await rejectsKind(hns.deleteNetwork(id), 'not-found');
         await rejectsKind(hns.modifyNetwork(id, networkPolicyRequest('Add', [{ Type: 'HostRoute', Settings: {} }])), 'not-found');
       });
 
       it('adds and removes network policies (RemoteSubnetRoute) with HcnModifyNetwork semantics', async function () {
         // The ProviderAddress (VTEP address) is normally filled in by HNS; the linux data plane needs it given.
-        const net = await hns.createNetwork({ ...l2bridge(`conf-ovl-${unique()}`), Type: 'Overlay',
+        const net = await hns.createNetwork({
+          ...l2bridge(`conf-ovl-${unique()}`),
+          Type: 'Overlay',
           Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
-          Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
-            Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }] }] }] });
-        const route = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [
+                {
+                  IpAddressPrefix: '10.244.1.0/24',
+                  Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+                  Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }],
+                },
+              ],
+            },
+          ],
+        });
+        const route = {
+          Type: 'RemoteSubnetRoute',
+          Settings: {
+            DestinationPrefix: '10.244.2.0/24',
+            IsolationId: 4096,
+            ProviderAddress: '192.168.0.11',
+            DistributedRouterMacAddress: '00-15-5D-BB-6E-C2',
+          },
+        };
         const added = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route]));
-        const has = (n: HostComputeNetwork) => (n.Policies ?? []).some((p) => p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix?: string }).DestinationPrefix === '10.244.2.0/24');
+        const has = (n: HostComputeNetwork) =>
+          (n.Policies ?? []).some(
+            (p) => p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix?: string }).DestinationPrefix === '10.244.2.0/24',
+          );
         assert.ok(has(added), 'returned document has the route');
         assert.ok(has(await hns.getNetwork(net.ID!)), 'stored');
         // HNS refuses a policy identical to one the network already has, and keeps the one copy.
         await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Add', [route])), 'already-exists');
-        assert.equal(((await hns.getNetwork(net.ID!)).Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length, 1, 'one copy of the route');
+        assert.equal(
+          ((await hns.getNetwork(net.ID!)).Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').length,
+          1,
+          'one copy of the route',
+        );
         const removed = await hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route]));
         assert.ok(!has(removed), 'removed');
         await rejectsKind(hns.modifyNetwork(net.ID!, networkPolicyRequest('Remove', [route])), 'not-found');
@@ -148,7 +193,10 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.equal(got.Name, ep.Name);
         // hcsshim lists a network's endpoints with the v1 field name VirtualNetwork.
         const ofNet = await hns.listEndpoints(buildQuery({ VirtualNetwork: net.ID! }));
-        assert.deepEqual(ofNet.map((e) => e.ID?.toLowerCase()), [ep.ID!.toLowerCase()]);
+        assert.deepEqual(
+          ofNet.map((e) => e.ID?.toLowerCase()),
+          [ep.ID!.toLowerCase()],
+        );
         assert.deepEqual(await hns.listEndpoints(buildQuery({ VirtualNetwork: randomUUID() })), []);
 
         // HCN_E_ENTITY_HAS_REFERENCES, and the network and its endpoint stay as they were.
@@ -171,9 +219,22 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
       it('adds and removes endpoint policies', async function () {
         const net = await hns.createNetwork(l2bridge(`conf-pol-${unique()}`));
         const ep = await hns.createEndpoint(net.ID!, endpointDoc(`conf-polep-${unique()}`, '10.244.1.6', net.ID!));
-        const acl = { Type: 'ACL', Settings: { Protocols: '6', Action: 'Block' as const, Direction: 'In' as const, LocalPorts: '80', RuleType: 'Switch' as const, Priority: 200 } };
+        const acl = {
+          Type: 'ACL',
+          Settings: {
+            Protocols: '6',
+            Action: 'Block' as const,
+            Direction: 'In' as const,
+            LocalPorts: '80',
+            RuleType: 'Switch' as const,
+            Priority: 200,
+          },
+        };
         const withAcl = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Add', [acl]));
-        assert.ok((withAcl.Policies ?? []).some((p) => p.Type === 'ACL'), 'ACL added');
+        assert.ok(
+          (withAcl.Policies ?? []).some((p) => p.Type === 'ACL'),
+          'ACL added',
+        );
         await rejectsKind(hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Add', [acl])), 'already-exists');
         assert.equal(((await hns.getEndpoint(ep.ID!)).Policies ?? []).filter((p) => p.Type === 'ACL').length, 1, 'one copy of the ACL');
         const without = await hns.modifyEndpoint(ep.ID!, endpointPolicyRequest('Remove', [acl]));
@@ -192,10 +253,15 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
 
         await hns.attachEndpoint(ns.ID!, ep.ID!);
         const attached = await hns.getNamespace(ns.ID!);
-        const ids = (attached.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => String(r.Data.ID ?? r.Data.Id).toLowerCase());
+        const ids = (attached.Resources ?? [])
+          .filter((r) => r.Type === 'Endpoint')
+          .map((r) => String(r.Data.ID ?? r.Data.Id).toLowerCase());
         assert.deepEqual(ids, [ep.ID!.toLowerCase()]);
         assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, ns.ID), 'endpoint knows its namespace');
-        await assert.rejects(hns.attachEndpoint(ns.ID!, ep.ID!), (e: unknown) => e instanceof HnsError && ['already-attached', 'already-exists'].includes(e.kind));
+        await assert.rejects(
+          hns.attachEndpoint(ns.ID!, ep.ID!),
+          (e: unknown) => e instanceof HnsError && ['already-attached', 'already-exists'].includes(e.kind),
+        );
 
         await hns.detachEndpoint(ns.ID!, ep.ID!);
         assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, undefined, 'endpoint no longer in a namespace');
@@ -248,11 +314,17 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.equal(lb.PortMappings?.[0]?.InternalPort, 53);
 
         const got = await hns.getLoadBalancer(lb.ID!);
-        assert.deepEqual(got.HostComputeEndpoints?.map((e) => e.toLowerCase()), [ep1.ID!.toLowerCase()]);
+        assert.deepEqual(
+          got.HostComputeEndpoints?.map((e) => e.toLowerCase()),
+          [ep1.ID!.toLowerCase()],
+        );
         assert.ok((await hns.listLoadBalancers()).some((x) => sameId(x.ID, lb.ID)));
 
         const modified = await hns.modifyLoadBalancer(lb.ID!, { ...got, HostComputeEndpoints: [ep1.ID!, ep2.ID!] });
-        assert.deepEqual(modified.HostComputeEndpoints?.map((e) => e.toLowerCase()).sort(), [ep1.ID!, ep2.ID!].map((e) => e.toLowerCase()).sort());
+        assert.deepEqual(
+          modified.HostComputeEndpoints?.map((e) => e.toLowerCase()).sort(),
+          [ep1.ID!, ep2.ID!].map((e) => e.toLowerCase()).sort(),
+        );
         const reread = (await hns.listLoadBalancers()).filter((x) => (x.FrontendVIPs ?? []).includes('10.96.0.10'));
         assert.equal(reread.length, 1, 'modify leaves exactly one load balancer for the VIP');
         assert.equal(reread[0].HostComputeEndpoints?.length, 2);
@@ -278,7 +350,17 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
 
     describe('policy updates and uint64 fields (HNS semantics every data plane keeps)', function () {
       const nat = { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16', '10.96.0.0/12'] } };
-      const acl = (port: string) => ({ Type: 'ACL', Settings: { Protocols: '6', Action: 'Block' as const, Direction: 'In' as const, LocalPorts: port, RuleType: 'Switch' as const, Priority: 200 } });
+      const acl = (port: string) => ({
+        Type: 'ACL',
+        Settings: {
+          Protocols: '6',
+          Action: 'Block' as const,
+          Direction: 'In' as const,
+          LocalPorts: port,
+          RuleType: 'Switch' as const,
+          Priority: 200,
+        },
+      });
       const types = (ep: HostComputeEndpoint) => (ep.Policies ?? []).map((p) => String(p.Type)).sort();
 
       it('an Update replaces the policies of the types it carries and keeps the others (OutBoundNAT survives an ACL Update)', async function () {
@@ -290,7 +372,11 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         assert.deepEqual(types(second), ['ACL', 'OutBoundNAT'], 'the ACL is replaced, not added to');
         const got = await hns.getEndpoint(ep.ID!);
         const kept = (got.Policies ?? []).find((p) => p.Type === 'OutBoundNAT');
-        assert.deepEqual((kept?.Settings as { Exceptions?: string[] } | undefined)?.Exceptions, nat.Settings.Exceptions, 'OutBoundNAT unchanged');
+        assert.deepEqual(
+          (kept?.Settings as { Exceptions?: string[] } | undefined)?.Exceptions,
+          nat.Settings.Exceptions,
+          'OutBoundNAT unchanged',
+        );
         assert.equal(((got.Policies ?? []).find((p) => p.Type === 'ACL')?.Settings as { LocalPorts?: string }).LocalPorts, '443');
         await hns.deleteEndpoint(ep.ID!);
         await hns.deleteNetwork(net.ID!);
@@ -306,7 +392,11 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
           assert.equal(listed?.Version, undefined, 'dropped, not rounded');
         } else {
           assert.equal(typeof got.Version === 'number' ? BigInt(got.Version) : got.Version, max, `get returned ${String(got.Version)}`);
-          assert.equal(typeof listed?.Version === 'number' ? BigInt(listed.Version) : listed?.Version, max, `list returned ${String(listed?.Version)}`);
+          assert.equal(
+            typeof listed?.Version === 'number' ? BigInt(listed.Version) : listed?.Version,
+            max,
+            `list returned ${String(listed?.Version)}`,
+          );
         }
         await hns.deleteNetwork(net.ID!);
       });
@@ -324,8 +414,14 @@ export function runCapabilityConformance(label: string, open: () => Promise<Host
     let hns: HostNetworkService;
     const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
     const l2bridge = (name: string, prefix: string): HostComputeNetwork => ({
-      Name: name, Type: 'L2Bridge',
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix, Routes: [{ NextHop: prefix.replace(/0\/24$/, '1'), DestinationPrefix: '0.0.0.0/0' }] }] }],
+      Name: name,
+      Type: 'L2Bridge',
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: prefix, Routes: [{ NextHop: prefix.replace(/0\/24$/, '1'), DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
       SchemaVersion: { Major: 2, Minor: 0 },
     });
 
@@ -350,21 +446,49 @@ export function runCapabilityConformance(label: string, open: () => Promise<Host
       if (hns.capabilities.addressFamilies.includes('IPv6')) this.skip();
       const net = await hns.createNetwork(l2bridge(`cap-v6-${unique()}`, '10.247.1.0/24'));
       try {
-        const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: `cap-v6-${unique()}`, IpConfigurations: [{ IpAddress: '10.247.1.5' }, { IpAddress: 'fd00::5' }] }), 'bad-input');
+        const e = await rejectsKind(
+          hns.createEndpoint(net.ID!, {
+            Name: `cap-v6-${unique()}`,
+            IpConfigurations: [{ IpAddress: '10.247.1.5' }, { IpAddress: 'fd00::5' }],
+          }),
+          'bad-input',
+        );
         assert.match(e.message, /IpConfigurations\[1\]/);
-        assert.deepEqual((await hns.listEndpoints()).filter((x) => sameId(x.HostComputeNetwork, net.ID)), []);
+        assert.deepEqual(
+          (await hns.listEndpoints()).filter((x) => sameId(x.HostComputeNetwork, net.ID)),
+          [],
+        );
       } finally {
         await hns.deleteNetwork(net.ID!);
       }
     });
 
     it('an endpoint policy type outside capabilities.policies.endpoint is refused naming the type', async function () {
-      const known = ['PortMapping', 'ACL', 'QOS', 'L2Driver', 'OutBoundNAT', 'SDNRoute', 'L4Proxy', 'L4WFPPROXY', 'PortName', 'EncapOverhead', 'Iov', 'TierAcl', 'VLAN', 'InterfaceParameters', 'Encryption'];
+      const known = [
+        'PortMapping',
+        'ACL',
+        'QOS',
+        'L2Driver',
+        'OutBoundNAT',
+        'SDNRoute',
+        'L4Proxy',
+        'L4WFPPROXY',
+        'PortName',
+        'EncapOverhead',
+        'Iov',
+        'TierAcl',
+        'VLAN',
+        'InterfaceParameters',
+        'Encryption',
+      ];
       const missing = known.find((t) => !hns.capabilities.policies.endpoint.includes(t));
       if (!missing) this.skip();
       const net = await hns.createNetwork(l2bridge(`cap-pol-${unique()}`, '10.247.2.0/24'));
       try {
-        const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: `cap-pol-${unique()}`, Policies: [{ Type: missing!, Settings: {} }] }), 'bad-input');
+        const e = await rejectsKind(
+          hns.createEndpoint(net.ID!, { Name: `cap-pol-${unique()}`, Policies: [{ Type: missing!, Settings: {} }] }),
+          'bad-input',
+        );
         assert.match(e.message, new RegExp(`Policies\\[0\\]\\.Type: "${missing}"`));
       } finally {
         await hns.deleteNetwork(net.ID!);
@@ -402,4 +526,3 @@ export function runCapabilityConformance(label: string, open: () => Promise<Host
     });
   });
 }
-

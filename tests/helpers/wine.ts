@@ -14,7 +14,8 @@ export const NATIVE_BUILD = path.resolve(__dirname, '../../../native/build');
 
 export function wineUnavailable(...exes: string[]): string | undefined {
   if (!fs.existsSync(WINE64)) return `${WINE64} is missing (install Debian's wine64)`;
-  for (const e of exes) if (!fs.existsSync(path.join(NATIVE_BUILD, e))) return `native/build/${e} is missing (mingw-w64 absent at build time)`;
+  for (const e of exes)
+    if (!fs.existsSync(path.join(NATIVE_BUILD, e))) return `native/build/${e} is missing (mingw-w64 absent at build time)`;
   return undefined;
 }
 

@@ -20,7 +20,13 @@ import { haveCniBin, runCni } from './helpers/cni';
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
 const drMac = (ip: string) => ['0e', '5a', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
 
-interface NodeAgent { node: LabNode; dir: string; config: string; child?: ChildProcess; out: string }
+interface NodeAgent {
+  node: LabNode;
+  dir: string;
+  config: string;
+  child?: ChildProcess;
+  out: string;
+}
 
 async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -40,7 +46,10 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
 
     const start = (a: NodeAgent) => {
       a.out = '';
-      a.child = spawn(process.execPath, [MAIN, '--dataplane', 'linux', 'agent', '--config', a.config], { env: { ...lab.nodeEnv(a.node), NODE_EXTRA_CA_CERTS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      a.child = spawn(process.execPath, [MAIN, '--dataplane', 'linux', 'agent', '--config', a.config], {
+        env: { ...lab.nodeEnv(a.node), NODE_EXTRA_CA_CERTS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       a.child.stdout!.on('data', (d) => (a.out += d));
       a.child.stderr!.on('data', (d) => (a.out += d));
     };
@@ -54,20 +63,34 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
 
     before(async function () {
       if (!canRunNetns() || !haveCniBin()) this.skip();
-      lab = new NetnsLab({ prefix: uniquePrefix(backend === 'vxlan' ? 'sagx' : 'sagh'), nodes: 2, podsPerNode: 0, type: backend === 'vxlan' ? 'Overlay' : 'L2Bridge' });
+      lab = new NetnsLab({
+        prefix: uniquePrefix(backend === 'vxlan' ? 'sagx' : 'sagh'),
+        nodes: 2,
+        podsPerNode: 0,
+        type: backend === 'vxlan' ? 'Overlay' : 'L2Bridge',
+      });
       lab.underlay();
       for (const node of lab.plan.nodes) {
         const dir = path.join(lab.stateDir, node.name);
         fs.mkdirSync(dir, { recursive: true });
         const other = lab.plan.nodes.find((n) => n !== node)!;
         const config = path.join(dir, 'agent.yaml');
-        fs.writeFileSync(config, [
-          `node: ${node.name}`, `podCIDR: ${node.podSubnet}`, `publicIP: ${node.underlayIp}`, 'iface: eth0', "metricsAddress: ''", `socket: ${dir}/agent.sock`, `subnetEnv: ${dir}/subnet.env`,
-          `netConf: {Network: 10.244.0.0/16, Backend: {Type: ${backend}, VNI: 4096}}`,
-          `cni: {type: switchyard, confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
-          'peers:',
-          `  - {node: ${other.name}, subnet: ${other.podSubnet}, publicIP: ${other.underlayIp}${backend === 'vxlan' ? `, vtepMAC: '${drMac(other.underlayIp)}'` : ''}}`,
-        ].join('\n'));
+        fs.writeFileSync(
+          config,
+          [
+            `node: ${node.name}`,
+            `podCIDR: ${node.podSubnet}`,
+            `publicIP: ${node.underlayIp}`,
+            'iface: eth0',
+            "metricsAddress: ''",
+            `socket: ${dir}/agent.sock`,
+            `subnetEnv: ${dir}/subnet.env`,
+            `netConf: {Network: 10.244.0.0/16, Backend: {Type: ${backend}, VNI: 4096}}`,
+            `cni: {type: switchyard, confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
+            'peers:',
+            `  - {node: ${other.name}, subnet: ${other.podSubnet}, publicIP: ${other.underlayIp}${backend === 'vxlan' ? `, vtepMAC: '${drMac(other.underlayIp)}'` : ''}}`,
+          ].join('\n'),
+        );
         agents.push({ node, dir, config, out: '' });
       }
       for (const a of agents) start(a);
@@ -93,9 +116,18 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       for (const a of agents) assert.equal(a.child?.exitCode, null, `agent ${a.node.name} exited:\n${a.out}`);
       const [a, b] = lab.plan.nodes;
       const routes = lab.exec(a.name, ['ip', '-4', 'route', 'show', b.podSubnet]);
-      if (backend === 'vxlan') assert.match(routes, new RegExp(`${b.podSubnet.replace(/[./]/g, '\\$&')} via ${b.podSubnet.split('/')[0].replace(/\./g, '\\.')} dev syx[0-9a-f]{10} .*onlink`));
+      if (backend === 'vxlan')
+        assert.match(
+          routes,
+          new RegExp(
+            `${b.podSubnet.replace(/[./]/g, '\\$&')} via ${b.podSubnet.split('/')[0].replace(/\./g, '\\.')} dev syx[0-9a-f]{10} .*onlink`,
+          ),
+        );
       else assert.match(routes, new RegExp(`via ${b.underlayIp.replace(/\./g, '\\.')}`));
-      assert.ok(pods.every((p) => !p.ip.endsWith('.2') && !p.ip.endsWith('.1')), pods.map((p) => p.ip).join(','));
+      assert.ok(
+        pods.every((p) => !p.ip.endsWith('.2') && !p.ip.endsWith('.1')),
+        pods.map((p) => p.ip).join(','),
+      );
     });
 
     it('pods on different nodes ping each other', () => {
@@ -107,10 +139,18 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
     it('SIGKILL and restart of an agent: a continuous ping loses nothing, the pod veths are untouched', async () => {
       const [p, q] = pods;
       const a = agents[0];
-      const veths = () => lab.exec(a.node.name, ['ip', '-o', 'link', 'show', 'type', 'veth']).split('\n').filter(Boolean).map((l) => l.split(':').slice(0, 2).join(':')).sort();
+      const veths = () =>
+        lab
+          .exec(a.node.name, ['ip', '-o', 'link', 'show', 'type', 'veth'])
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(':').slice(0, 2).join(':'))
+          .sort();
       const podLink = () => lab.exec(p.ns, ['ip', '-o', 'link', 'show', 'eth0']).split(':')[0];
       const before = { veths: veths(), pod: podLink() };
-      const pinger = spawn('ip', ['netns', 'exec', p.ns, 'ping', '-i', '0.1', '-c', '40', '-W', '1', q.ip], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const pinger = spawn('ip', ['netns', 'exec', p.ns, 'ping', '-i', '0.1', '-c', '40', '-W', '1', q.ip], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let text = '';
       pinger.stdout!.on('data', (d) => (text += d));
       const pinged = new Promise((r) => pinger.once('close', r));
@@ -137,8 +177,16 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       assert.equal(lab.ok(p.ns, ['ping', '-c', '1', '-W', '1', q.ip]), false);
       if (backend === 'vxlan') {
         const mac = drMac(q.node.underlayIp);
-        assert.doesNotMatch(lab.exec(a.node.name, ['bridge', 'fdb', 'show']), new RegExp(mac), 'the FDB entry of the departed peer is left');
-        assert.doesNotMatch(lab.exec(a.node.name, ['ip', 'neigh', 'show']), new RegExp(mac), 'the neighbour entry of the departed peer is left');
+        assert.doesNotMatch(
+          lab.exec(a.node.name, ['bridge', 'fdb', 'show']),
+          new RegExp(mac),
+          'the FDB entry of the departed peer is left',
+        );
+        assert.doesNotMatch(
+          lab.exec(a.node.name, ['ip', 'neigh', 'show']),
+          new RegExp(mac),
+          'the neighbour entry of the departed peer is left',
+        );
       }
       fs.writeFileSync(a.config, text);
       a.child!.kill('SIGHUP');

@@ -7,7 +7,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { NetnsLab, nsPath } from '../../src/lab/netns-driver';
+import { NetnsLab } from '../../src/lab/netns-driver';
 import type { HostNetworkService } from '../../src/dataplane/types';
 import { canRunNetns, uniquePrefix } from './helpers/lab';
 import { haveCniBin, reservations, runCni } from './helpers/cni';
@@ -29,13 +29,27 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
       dp = lab.runtimes[0].dp;
       // win-bridge finds its HNS network by the CNI network name; its gateway is network + 2.
       await dp.createNetwork({
-        Name: 'winbr', Type: 'L2Bridge', Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
-        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.2', DestinationPrefix: '0.0.0.0/0' }] }] }],
+        Name: 'winbr',
+        Type: 'L2Bridge',
+        Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.2', DestinationPrefix: '0.0.0.0/0' }] }],
+          },
+        ],
       });
       // Transparent: the pod link is a macvlan created inside the pod namespace (recorded as "attaching" first).
       await dp.createNetwork({
-        Name: 'transp', Type: 'Transparent', Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
-        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '192.168.77.0/24', Routes: [{ NextHop: '192.168.77.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+        Name: 'transp',
+        Type: 'Transparent',
+        Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [{ IpAddressPrefix: '192.168.77.0/24', Routes: [{ NextHop: '192.168.77.1', DestinationPrefix: '0.0.0.0/0' }] }],
+          },
+        ],
       });
     } catch (e) {
       await lab.down();
@@ -47,24 +61,46 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
 
   const plugins = [
     {
-      plugin: 'switchyard', network: 'pods', hostVeth: true,
+      plugin: 'switchyard',
+      network: 'pods',
+      hostVeth: true,
       conf: (extra: object = {}) => ({
-        cniVersion: '1.1.0', name: 'pods', type: 'switchyard', mode: 'l2bridge', network: `${lab.plan.spec.prefix}-l2bridge`, ipMasq: true,
-        ipam: { type: 'switchyard-ipam', subnet: node().podSubnet, rangeStart: node().podSubnet.replace(/0\/24$/, '10'), dataDir }, ...extra,
+        cniVersion: '1.1.0',
+        name: 'pods',
+        type: 'switchyard',
+        mode: 'l2bridge',
+        network: `${lab.plan.spec.prefix}-l2bridge`,
+        ipMasq: true,
+        ipam: { type: 'switchyard-ipam', subnet: node().podSubnet, rangeStart: node().podSubnet.replace(/0\/24$/, '10'), dataDir },
+        ...extra,
       }),
     },
     {
-      plugin: 'switchyard', network: 'transp', hostVeth: false,
+      plugin: 'switchyard',
+      network: 'transp',
+      hostVeth: false,
       conf: (extra: object = {}) => ({
-        cniVersion: '1.1.0', name: 'transp', type: 'switchyard', mode: 'transparent', ipMasq: true,
-        ipam: { type: 'switchyard-ipam', subnet: '192.168.77.0/24', rangeStart: '192.168.77.50', dataDir }, ...extra,
+        cniVersion: '1.1.0',
+        name: 'transp',
+        type: 'switchyard',
+        mode: 'transparent',
+        ipMasq: true,
+        ipam: { type: 'switchyard-ipam', subnet: '192.168.77.0/24', rangeStart: '192.168.77.50', dataDir },
+        ...extra,
       }),
     },
     {
-      plugin: 'win-bridge', network: 'winbr', hostVeth: true,
+      plugin: 'win-bridge',
+      network: 'winbr',
+      hostVeth: true,
       conf: (extra: object = {}) => ({
-        cniVersion: '1.1.0', name: 'winbr', type: 'win-bridge', apiVersion: 2, ipMasqNetwork: '10.250.0.0/16',
-        ipam: { type: 'switchyard-ipam', subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir }, ...extra,
+        cniVersion: '1.1.0',
+        name: 'winbr',
+        type: 'win-bridge',
+        apiVersion: 2,
+        ipMasqNetwork: '10.250.0.0/16',
+        ipam: { type: 'switchyard-ipam', subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir },
+        ...extra,
       }),
     },
   ];
@@ -79,13 +115,18 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         const victimNs = lab.addNetns(`${lab.plan.spec.prefix}-v${tag}`);
         const victim = `victim${tag}${lab.plan.spec.prefix}`;
         const vethsBefore = vethCount();
-        const killed = runCni(lab, node(), p.plugin, 'ADD', p.conf(), { containerId: victim, netns: victimNs, env: { SWITCHYARD_FAILPOINT: fp } });
+        const killed = runCni(lab, node(), p.plugin, 'ADD', p.conf(), {
+          containerId: victim,
+          netns: victimNs,
+          env: { SWITCHYARD_FAILPOINT: fp },
+        });
         assert.equal(killed.signal, 'SIGKILL', `the failpoint fired: ${killed.out}${killed.err}`);
         const [reserved] = reservations(dataDir, p.network);
         assert.ok(reserved, 'the kill left an IPAM reservation behind');
         // The OutBoundNAT policy (ipMasq / ipMasqNetwork) puts a masquerade rule for the address in the node's nft table.
         const ruleFor = new RegExp(`ip saddr ${reserved.replace(/\./g, '\\.')} `);
-        if (fp !== 'linux.endpoint.before-create') assert.match(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'the recorded endpoint has its nft rule');
+        if (fp !== 'linux.endpoint.before-create')
+          assert.match(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'the recorded endpoint has its nft rule');
         if (fp === 'linux.attach.after-links') {
           assert.equal(vethCount(), vethsBefore + (p.hostVeth ? 1 : 0), 'the kill left a host veth behind');
           assert.match(lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']), /eth0@/);
@@ -95,9 +136,17 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         const gc = runCni(lab, node(), p.plugin, 'GC', p.conf({ 'cni.dev/valid-attachments': [] }));
         assert.equal(gc.code, 0, gc.out + gc.err);
         assert.equal(vethCount(), vethsBefore, 'no host veth left');
-        assert.doesNotMatch(lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']), /eth0/, 'no interface left in the pod namespace');
+        assert.doesNotMatch(
+          lab.exec(path.basename(victimNs), ['ip', '-o', 'link', 'show']),
+          /eth0/,
+          'no interface left in the pod namespace',
+        );
         assert.deepEqual(reservations(dataDir, p.network), [], 'no IPAM reservation left');
-        assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.startsWith(victim)), [], 'no endpoint left');
+        assert.deepEqual(
+          (await dp.listEndpoints()).filter((e) => e.Name?.startsWith(victim)),
+          [],
+          'no endpoint left',
+        );
         assert.doesNotMatch(lab.exec(node().name, ['nft', 'list', 'ruleset']), ruleFor, 'no nft rule for the address');
 
         // The next pod gets a fresh, working attachment (the address may be reused: nothing holds it).
@@ -107,11 +156,19 @@ describe('linux data plane: CNI ADD killed mid-way, then restart + GC', function
         assert.equal(add.code, 0, add.out + add.err);
         const res = JSON.parse(add.out) as { ips: { address: string; gateway?: string }[] };
         assert.equal(vethCount(), vethsBefore + (p.hostVeth ? 1 : 0));
-        assert.match(lab.exec(path.basename(podNs), ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${res.ips[0].address.replace(/\./g, '\\.')}`));
-        assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${p.network}`)).map((e) => e.Name), [`${next}_${p.network}`], 'only the new endpoint exists');
-        assert.deepEqual(reservations(dataDir, p.network), [res.ips[0].address.split('/')[0]], 'one reservation, the new pod\'s');
+        assert.match(
+          lab.exec(path.basename(podNs), ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']),
+          new RegExp(`inet ${res.ips[0].address.replace(/\./g, '\\.')}`),
+        );
+        assert.deepEqual(
+          (await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${p.network}`)).map((e) => e.Name),
+          [`${next}_${p.network}`],
+          'only the new endpoint exists',
+        );
+        assert.deepEqual(reservations(dataDir, p.network), [res.ips[0].address.split('/')[0]], "one reservation, the new pod's");
         // (A Transparent network's gateway is a router on the uplink, which this lab does not have.)
-        if (p.hostVeth) assert.ok(lab.ok(path.basename(podNs), ['ping', '-c', '1', '-W', '2', res.ips[0].gateway!]), 'the new pod reaches its gateway');
+        if (p.hostVeth)
+          assert.ok(lab.ok(path.basename(podNs), ['ping', '-c', '1', '-W', '2', res.ips[0].gateway!]), 'the new pod reaches its gateway');
         assert.equal(runCni(lab, node(), p.plugin, 'DEL', p.conf(), { containerId: next, netns: podNs }).code, 0);
         assert.equal(vethCount(), vethsBefore);
         assert.deepEqual(reservations(dataDir, p.network), []);

@@ -30,15 +30,37 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
       dp = await lab.openNode(node());
       const uplink = [{ Type: 'NetAdapterName' as const, Settings: { NetworkAdapterName: 'eth0' } }];
       // As flannel's cbr0: the bridge holds .1; win-bridge's gateway (.2) is a host endpoint, made in the test.
-      winbrId = (await dp.createNetwork({
-        Name: 'winbr', Type: 'L2Bridge', Policies: uplink,
-        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
-      })).ID!;
+      winbrId = (
+        await dp.createNetwork({
+          Name: 'winbr',
+          Type: 'L2Bridge',
+          Policies: uplink,
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [{ IpAddressPrefix: '10.250.1.0/24', Routes: [{ NextHop: '10.250.1.1', DestinationPrefix: '0.0.0.0/0' }] }],
+            },
+          ],
+        })
+      ).ID!;
       // The other node routes the pod subnet back through this node (host-gw).
       lab.exec(lab.plan.nodes[1].name, ['ip', 'route', 'add', '10.250.1.0/24', 'via', node().underlayIp]);
       await dp.createNetwork({
-        Name: 'winovl', Type: 'Overlay', Policies: [...uplink, { Type: 'ProviderAddress', Settings: { ProviderAddress: node().underlayIp } }],
-        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.250.2.0/24', Routes: [{ NextHop: '10.250.2.1', DestinationPrefix: '0.0.0.0/0' }], Policies: [{ Type: 'VSID', Settings: { IsolationId: 4097 } }] }] }],
+        Name: 'winovl',
+        Type: 'Overlay',
+        Policies: [...uplink, { Type: 'ProviderAddress', Settings: { ProviderAddress: node().underlayIp } }],
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [
+              {
+                IpAddressPrefix: '10.250.2.0/24',
+                Routes: [{ NextHop: '10.250.2.1', DestinationPrefix: '0.0.0.0/0' }],
+                Policies: [{ Type: 'VSID', Settings: { IsolationId: 4097 } }],
+              },
+            ],
+          },
+        ],
       });
     } catch (e) {
       await dp?.close();
@@ -54,13 +76,37 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
 
   const cases = [
     {
-      plugin: 'win-bridge', network: 'winbr', gateway: '10.250.1.2', prefix: 24, mac: undefined as RegExp | undefined, hostEndpoint: true,
+      plugin: 'win-bridge',
+      network: 'winbr',
+      gateway: '10.250.1.2',
+      prefix: 24,
+      mac: undefined as RegExp | undefined,
+      hostEndpoint: true,
       // Debian's reference host-local as the delegated IPAM (it speaks CNI up to 1.0.0).
-      conf: () => ({ cniVersion: '1.0.0', name: 'winbr', type: 'win-bridge', apiVersion: 2, ipam: { type: hostLocalIpam(), subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir }, dns: { nameservers: ['10.96.0.10'] } }),
+      conf: () => ({
+        cniVersion: '1.0.0',
+        name: 'winbr',
+        type: 'win-bridge',
+        apiVersion: 2,
+        ipam: { type: hostLocalIpam(), subnet: '10.250.1.0/24', rangeStart: '10.250.1.10', dataDir },
+        dns: { nameservers: ['10.96.0.10'] },
+      }),
     },
     {
-      plugin: 'win-overlay', network: 'winovl', gateway: '10.250.2.1', prefix: 24, mac: /^0E-2A-0a-fa-02-0a$/, hostEndpoint: false,
-      conf: () => ({ cniVersion: '1.0.0', name: 'winovl', type: 'win-overlay', apiVersion: 2, ipam: { type: 'switchyard-ipam', subnet: '10.250.2.0/24', rangeStart: '10.250.2.10', dataDir }, dns: { nameservers: ['10.96.0.10'] } }),
+      plugin: 'win-overlay',
+      network: 'winovl',
+      gateway: '10.250.2.1',
+      prefix: 24,
+      mac: /^0E-2A-0a-fa-02-0a$/,
+      hostEndpoint: false,
+      conf: () => ({
+        cniVersion: '1.0.0',
+        name: 'winovl',
+        type: 'win-overlay',
+        apiVersion: 2,
+        ipam: { type: 'switchyard-ipam', subnet: '10.250.2.0/24', rangeStart: '10.250.2.10', dataDir },
+        dns: { nameservers: ['10.96.0.10'] },
+      }),
     },
   ];
 
@@ -74,14 +120,21 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
         it('ADD without a host endpoint at the .2 gateway fails saying what is missing and how to fix it, leaving nothing', async () => {
           before = linksOnNode();
           const nsp = lab.addNetns(`${lab.plan.spec.prefix}-${c.network}gw`);
-          const r = runCni(lab, node(), c.plugin, 'ADD', c.conf(), { containerId: `gw${lab.plan.spec.prefix}`, netns: nsp, ifName: 'net1' });
+          const r = runCni(lab, node(), c.plugin, 'ADD', c.conf(), {
+            containerId: `gw${lab.plan.spec.prefix}`,
+            netns: nsp,
+            ifName: 'net1',
+          });
           assert.equal(r.code, 1);
           const err = JSON.parse(r.out) as { code: number; msg: string; details: string };
           assert.equal(err.code, 11);
           assert.match(err.msg, /network winbr has no host endpoint at 10\.250\.1\.2/);
           assert.match(err.details, /switchyard agent|endpoint create --network winbr --name winbr_ep --ip 10\.250\.1\.2 --host/);
           assert.equal(linksOnNode(), before);
-          assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)), []);
+          assert.deepEqual(
+            (await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)),
+            [],
+          );
           assert.deepEqual(reservations(dataDir, c.network), []);
         });
 
@@ -103,10 +156,18 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
           const id = `${c.network}${i}${lab.plan.spec.prefix}`;
           const r = runCni(lab, node(), c.plugin, 'ADD', c.conf(), { containerId: id, netns: nsp, ifName: 'net1' });
           assert.equal(r.code, 0, r.out + r.err);
-          const res = JSON.parse(r.out) as { cniVersion: string; interfaces: { name: string; mac?: string; sandbox?: string }[]; ips: { address: string; gateway: string; interface?: number }[]; dns: { nameservers: string[] } };
+          const res = JSON.parse(r.out) as {
+            cniVersion: string;
+            interfaces: { name: string; mac?: string; sandbox?: string }[];
+            ips: { address: string; gateway: string; interface?: number }[];
+            dns: { nameservers: string[] };
+          };
           // The reference result: one interface named after the HNS endpoint (no sandbox), one IP without an interface index.
           assert.equal(res.cniVersion, '1.0.0');
-          assert.deepEqual(res.interfaces.map((x) => x.name), [`${id}_${c.network}`]);
+          assert.deepEqual(
+            res.interfaces.map((x) => x.name),
+            [`${id}_${c.network}`],
+          );
           assert.equal(res.interfaces[0].sandbox, undefined);
           if (c.mac && i === 0) assert.match(res.interfaces[0].mac ?? '', c.mac);
           assert.equal(res.ips.length, 1);
@@ -115,8 +176,14 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
           assert.deepEqual(res.dns.nameservers, ['10.96.0.10']);
           const ip = res.ips[0].address.split('/')[0];
           assert.equal(res.ips[0].address, `${ip}/${c.prefix}`);
-          assert.match(lab.exec(ns, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'net1']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/${c.prefix}`));
-          assert.match(lab.exec(ns, ['ip', 'route', 'show', 'default']), new RegExp(`default via ${c.gateway.replace(/\./g, '\\.')} dev net1`));
+          assert.match(
+            lab.exec(ns, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'net1']),
+            new RegExp(`inet ${ip.replace(/\./g, '\\.')}/${c.prefix}`),
+          );
+          assert.match(
+            lab.exec(ns, ['ip', 'route', 'show', 'default']),
+            new RegExp(`default via ${c.gateway.replace(/\./g, '\\.')} dev net1`),
+          );
           assert.ok(lab.ok(ns, ['ping', '-c', '1', '-W', '2', c.gateway]), 'the pod reaches its gateway');
           pods.push({ id, ns, ip, result: res });
         }
@@ -130,7 +197,15 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
 
       it('CHECK passes, then detects a removed address', () => {
         const p = pods[0];
-        const check = () => runCni(lab, node(), c.plugin, 'CHECK', { ...c.conf(), prevResult: p.result }, { containerId: p.id, netns: `/var/run/netns/${p.ns}`, ifName: 'net1' });
+        const check = () =>
+          runCni(
+            lab,
+            node(),
+            c.plugin,
+            'CHECK',
+            { ...c.conf(), prevResult: p.result },
+            { containerId: p.id, netns: `/var/run/netns/${p.ns}`, ifName: 'net1' },
+          );
         const ok = check();
         assert.equal(ok.code, 0, ok.out + ok.err);
         lab.exec(p.ns, ['ip', 'addr', 'del', `${p.ip}/${c.prefix}`, 'dev', 'net1']);
@@ -141,27 +216,41 @@ describe('linux data plane: win-bridge and win-overlay (apiVersion 2) executable
 
       it('DEL removes the interface, the host veth, the endpoint and the reservation; a repeated DEL succeeds', async () => {
         for (const p of pods) {
-          const del = () => runCni(lab, node(), c.plugin, 'DEL', c.conf(), { containerId: p.id, netns: `/var/run/netns/${p.ns}`, ifName: 'net1' });
+          const del = () =>
+            runCni(lab, node(), c.plugin, 'DEL', c.conf(), { containerId: p.id, netns: `/var/run/netns/${p.ns}`, ifName: 'net1' });
           const r = del();
           assert.equal(r.code, 0, r.out + r.err);
           assert.doesNotMatch(lab.exec(p.ns, ['ip', '-o', 'link', 'show']), /net1/);
           assert.equal(del().code, 0, 'a second DEL');
         }
         assert.equal(linksOnNode(), before);
-        assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)), []);
+        assert.deepEqual(
+          (await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)),
+          [],
+        );
         assert.deepEqual(reservations(dataDir, c.network), []);
       });
 
       it('apiVersion 1 is refused on the linux data plane with a CNI error naming the fix, creating nothing', async () => {
         const ns = lab.addNetns(`${lab.plan.spec.prefix}-${c.network}v1`);
-        const r = runCni(lab, node(), c.plugin, 'ADD', { ...c.conf(), apiVersion: 1 }, { containerId: `v1${lab.plan.spec.prefix}`, netns: ns, ifName: 'net1' });
+        const r = runCni(
+          lab,
+          node(),
+          c.plugin,
+          'ADD',
+          { ...c.conf(), apiVersion: 1 },
+          { containerId: `v1${lab.plan.spec.prefix}`, netns: ns, ifName: 'net1' },
+        );
         assert.equal(r.code, 1);
         const err = JSON.parse(r.out) as { code: number; msg: string; details: string };
         assert.equal(err.code, 7);
         assert.equal(err.msg, `${c.plugin}: apiVersion 1 (HNS v1) is not supported by the linux data plane`);
         assert.match(err.details, /set "apiVersion": 2/);
         assert.equal(linksOnNode(), before);
-        assert.deepEqual((await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)), []);
+        assert.deepEqual(
+          (await dp.listEndpoints()).filter((e) => e.Name?.endsWith(`_${c.network}`)),
+          [],
+        );
         assert.deepEqual(reservations(dataDir, c.network), []);
       });
     });

@@ -33,7 +33,11 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
   function conf(node: number, extra: Record<string, unknown> = {}): string {
     const n = lab.plan.nodes[node];
     return JSON.stringify({
-      cniVersion: '1.0.0', name: 'pods', type: 'switchyard', mode: 'overlay', network: `${lab.plan.spec.prefix}-overlay`,
+      cniVersion: '1.0.0',
+      name: 'pods',
+      type: 'switchyard',
+      mode: 'overlay',
+      network: `${lab.plan.spec.prefix}-overlay`,
       ipMasq: true,
       ipam: { type: 'switchyard-ipam', subnet: n.podSubnet, rangeStart: n.podSubnet.replace(/0\/24$/, '10'), dataDir },
       dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
@@ -42,7 +46,15 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
   }
 
   function cni(command: string, node: number, containerId: string, netns: string, stdin = conf(node)) {
-    const env: NodeJS.ProcessEnv = { ...lab.nodeEnv(lab.plan.nodes[node]), SWITCHYARD_DATAPLANE: 'linux', CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: BIN };
+    const env: NodeJS.ProcessEnv = {
+      ...lab.nodeEnv(lab.plan.nodes[node]),
+      SWITCHYARD_DATAPLANE: 'linux',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: containerId,
+      CNI_NETNS: netns,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: BIN,
+    };
     delete env.NODE_EXTRA_CA_CERTS;
     const r = spawnSync(path.join(BIN, 'switchyard'), [], { input: stdin, env, encoding: 'utf8' });
     return { code: r.status, out: r.stdout, err: r.stderr };
@@ -67,7 +79,10 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
       assert.match(lab.exec(name, ['ip', 'link', 'show', 'eth0']), new RegExp(`link/ether ${res.interfaces[0].mac.toLowerCase()}`));
       pods.push({ id, ns: name, node, ip });
     }
-    assert.ok(lab.ok(pods[0].ns, ['ping', '-c', '1', '-W', '2', pods[1].ip!]), 'pods added by CNI on two nodes reach each other over the overlay');
+    assert.ok(
+      lab.ok(pods[0].ns, ['ping', '-c', '1', '-W', '2', pods[1].ip!]),
+      'pods added by CNI on two nodes reach each other over the overlay',
+    );
   });
 
   it('a second ADD for the same container returns the same address without a second interface', () => {
@@ -75,7 +90,13 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
     const r = cni('ADD', p.node, p.id, nsPath(p.ns));
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(JSON.parse(r.out).ips[0].address.split('/')[0], p.ip);
-    assert.equal(lab.exec(p.ns, ['ip', '-o', 'link', 'show']).split('\n').filter((l) => /eth\d/.test(l)).length, 1);
+    assert.equal(
+      lab
+        .exec(p.ns, ['ip', '-o', 'link', 'show'])
+        .split('\n')
+        .filter((l) => /eth\d/.test(l)).length,
+      1,
+    );
   });
 
   it('CHECK passes, then detects a removed address and a removed link', () => {

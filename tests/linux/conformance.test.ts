@@ -21,7 +21,9 @@ function cleanup(): void {
   if (dir) {
     // Pod namespaces the data plane created for createNamespace() (recorded in its state file).
     try {
-      const state = JSON.parse(fs.readFileSync(path.join(dir, 'linux.json'), 'utf8')) as { namespaces?: Record<string, { path?: string; created?: boolean }> };
+      const state = JSON.parse(fs.readFileSync(path.join(dir, 'linux.json'), 'utf8')) as {
+        namespaces?: Record<string, { path?: string; created?: boolean }>;
+      };
       for (const ns of Object.values(state.namespaces ?? {})) {
         if (ns.created && ns.path) execFileSync('ip', ['netns', 'del', path.basename(ns.path)], { stdio: 'ignore' });
       }
@@ -48,21 +50,25 @@ describe('linux data plane conformance (root, one node netns per test)', functio
   after(cleanup);
 
   if (!root) return;
-  runConformance('linux (netlink + nftables in a private node namespace)', async () => {
-    const env = { SWITCHYARD_LINUX_NETNS: `/var/run/netns/${node}`, SWITCHYARD_LINUX_STATE: path.join(dir!, 'linux.json') };
-    return open(resolveOptions({ kind: 'linux', statePath: path.join(dir!, 'linux.json'), env }));
-  }, {
-    reset: () => {
-      cleanup();
-      node = `${uniquePrefix('sycf')}`;
-      execFileSync('ip', ['netns', 'add', node]);
-      execFileSync('ip', ['-n', node, 'link', 'set', 'lo', 'up']);
-      // The node's "uplink" (a veth; CI kernels may lack the dummy driver): the suite's Overlay network names 192.168.0.10 as its provider (VTEP) address.
-      execFileSync('ip', ['-n', node, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink0p']);
-      execFileSync('ip', ['-n', node, 'addr', 'add', '192.168.0.10/24', 'dev', 'uplink0']);
-      execFileSync('ip', ['-n', node, 'link', 'set', 'uplink0', 'up']);
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-linux-'));
+  runConformance(
+    'linux (netlink + nftables in a private node namespace)',
+    async () => {
+      const env = { SWITCHYARD_LINUX_NETNS: `/var/run/netns/${node}`, SWITCHYARD_LINUX_STATE: path.join(dir!, 'linux.json') };
+      return open(resolveOptions({ kind: 'linux', statePath: path.join(dir!, 'linux.json'), env }));
     },
-    verify: cleanup,
-  });
+    {
+      reset: () => {
+        cleanup();
+        node = `${uniquePrefix('sycf')}`;
+        execFileSync('ip', ['netns', 'add', node]);
+        execFileSync('ip', ['-n', node, 'link', 'set', 'lo', 'up']);
+        // The node's "uplink" (a veth; CI kernels may lack the dummy driver): the suite's Overlay network names 192.168.0.10 as its provider (VTEP) address.
+        execFileSync('ip', ['-n', node, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink0p']);
+        execFileSync('ip', ['-n', node, 'addr', 'add', '192.168.0.10/24', 'dev', 'uplink0']);
+        execFileSync('ip', ['-n', node, 'link', 'set', 'uplink0', 'up']);
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-linux-'));
+      },
+      verify: cleanup,
+    },
+  );
 });

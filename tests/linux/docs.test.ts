@@ -29,8 +29,11 @@ describe('docs: every command example runs as written (linux data plane, root)',
     }
     if (dir) {
       try {
-        const state = JSON.parse(fs.readFileSync(path.join(dir, 'linux.json'), 'utf8')) as { namespaces?: Record<string, { path?: string; created?: boolean }> };
-        for (const ns of Object.values(state.namespaces ?? {})) if (ns.created && ns.path) execFileSync('ip', ['netns', 'del', path.basename(ns.path)], { stdio: 'ignore' });
+        const state = JSON.parse(fs.readFileSync(path.join(dir, 'linux.json'), 'utf8')) as {
+          namespaces?: Record<string, { path?: string; created?: boolean }>;
+        };
+        for (const ns of Object.values(state.namespaces ?? {}))
+          if (ns.created && ns.path) execFileSync('ip', ['netns', 'del', path.basename(ns.path)], { stdio: 'ignore' });
       } catch {
         /* no state, or already gone */
       }
@@ -61,8 +64,11 @@ describe('docs: every command example runs as written (linux data plane, root)',
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-docs-linux-'));
       for (const [name, text] of Object.entries(d.files)) fs.writeFileSync(path.join(dir, name), text);
       const env = {
-        ...process.env, SWITCHYARD_DATAPLANE: 'linux', SWITCHYARD_LINUX_NETNS: `/var/run/netns/${node}`,
-        SWITCHYARD_LINUX_STATE: path.join(dir, 'linux.json'), SWITCHYARD_STATE: path.join(dir, 'linux.json'),
+        ...process.env,
+        SWITCHYARD_DATAPLANE: 'linux',
+        SWITCHYARD_LINUX_NETNS: `/var/run/netns/${node}`,
+        SWITCHYARD_LINUX_STATE: path.join(dir, 'linux.json'),
+        SWITCHYARD_STATE: path.join(dir, 'linux.json'),
       };
       for (const e of d.examples) {
         const prefix = e.argv.indexOf('--prefix');

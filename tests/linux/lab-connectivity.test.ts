@@ -37,7 +37,10 @@ describe('linux data plane: L2Bridge lab (host-gw)', function () {
     const link = lab.exec(pod.name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
     assert.match(link, new RegExp(`inet ${pod.ip.replace(/\./g, '\\.')}/24`));
     assert.match(lab.exec(pod.name, ['ip', 'link', 'show', 'eth0']), /link\/ether 0e:2a:0a:f4:01:0a/);
-    assert.match(lab.exec(pod.name, ['ip', '-4', 'route', 'show', 'default']), new RegExp(`default via ${lab.plan.nodes[0].gateway.replace(/\./g, '\\.')} dev eth0`));
+    assert.match(
+      lab.exec(pod.name, ['ip', '-4', 'route', 'show', 'default']),
+      new RegExp(`default via ${lab.plan.nodes[0].gateway.replace(/\./g, '\\.')} dev eth0`),
+    );
   });
 });
 
@@ -62,10 +65,17 @@ describe('linux data plane: Overlay lab (VXLAN)', function () {
     const [n0, n1] = lab.plan.nodes.map((n) => n.underlayIp.replace(/\./g, '\\.'));
     const pa = a.ip.replace(/\./g, '\\.');
     const pb = b.ip.replace(/\./g, '\\.');
-    assert.match(text, new RegExp(`IP ${n0}\\.\\d+ > ${n1}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096\\s*\\n?.*IP ${pa} > ${pb}: ICMP echo request`));
-    assert.match(text, new RegExp(`IP ${n1}\\.\\d+ > ${n0}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096\\s*\\n?.*IP ${pb} > ${pa}: ICMP echo reply`));
+    assert.match(
+      text,
+      new RegExp(`IP ${n0}\\.\\d+ > ${n1}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096\\s*\\n?.*IP ${pa} > ${pb}: ICMP echo request`),
+    );
+    assert.match(
+      text,
+      new RegExp(`IP ${n1}\\.\\d+ > ${n0}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096\\s*\\n?.*IP ${pb} > ${pa}: ICMP echo reply`),
+    );
     // Every outer header on the wire is node to node: pod addresses never appear outside the tunnel.
-    for (const l of lines.filter((x) => /^\d/.test(x))) assert.match(l, new RegExp(`IP (${n0}|${n1})\\.\\d+ > (${n0}|${n1})\\.4789: VXLAN`), l);
+    for (const l of lines.filter((x) => /^\d/.test(x)))
+      assert.match(l, new RegExp(`IP (${n0}|${n1})\\.\\d+ > (${n0}|${n1})\\.4789: VXLAN`), l);
   });
 
   it('pods on one node still reach each other through the bridge', () => {
@@ -73,7 +83,7 @@ describe('linux data plane: Overlay lab (VXLAN)', function () {
     assert.ok(ping(lab, a.name, b.ip));
   });
 
-  it('MTU: a 1400-byte don\'t-fragment ping crosses the overlay, a 1451-byte one does not', () => {
+  it("MTU: a 1400-byte don't-fragment ping crosses the overlay, a 1451-byte one does not", () => {
     const a = lab.plan.nodes[0].pods[1];
     const b = lab.plan.nodes[1].pods[1];
     // -s is the ICMP payload: +28 bytes of IP and ICMP headers.
@@ -92,6 +102,9 @@ describe('linux data plane: Overlay lab (VXLAN)', function () {
     const route = lab.exec(n0.name, ['ip', '-4', 'route', 'show', n1.podSubnet]);
     assert.match(route, /10\.244\.2\.0\/24 via 10\.244\.2\.0 dev syx[0-9a-f]{10} .*onlink/);
     assert.match(lab.exec(n0.name, ['ip', 'neigh', 'show', '10.244.2.0']), new RegExp(`lladdr ${peerMac} PERMANENT`));
-    assert.match(lab.exec(n0.name, ['bridge', 'fdb', 'show']), new RegExp(`${peerMac} dev syx[0-9a-f]{10} dst 192\\.168\\.77\\.11 self permanent`));
+    assert.match(
+      lab.exec(n0.name, ['bridge', 'fdb', 'show']),
+      new RegExp(`${peerMac} dev syx[0-9a-f]{10} dst 192\\.168\\.77\\.11 self permanent`),
+    );
   });
 });

@@ -51,7 +51,9 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
   it('PortMapping: a host port reaches the pod, from outside, from the node itself and through 127.0.0.1 on the node', async () => {
     const dp = lab.runtimes[0].dp;
     await dp.modifyEndpoint(ids.get(pod(0, 1).name)!, {
-      ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 8080, ExternalPort: 8081 } }] },
+      ResourceType: 'Policy',
+      RequestType: 'Add',
+      Settings: { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 8080, ExternalPort: 8081 } }] },
     });
     const node = lab.plan.nodes[0];
     assert.match(get(lab.plan.switchNs, node.underlayIp, 8081) ?? '', new RegExp(`^${pod(0, 1).name} `));
@@ -63,7 +65,9 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
   it('load balancer: a VIP spreads connections over two backends on different nodes', async () => {
     const dp = lab.runtimes[0].dp;
     const remote = await dp.createEndpoint(lab.runtimes[0].networkId, {
-      Name: 'remote-backend', Flags: EndpointFlags.RemoteEndpoint, IpConfigurations: [{ IpAddress: pod(1, 1).ip }],
+      Name: 'remote-backend',
+      Flags: EndpointFlags.RemoteEndpoint,
+      IpConfigurations: [{ IpAddress: pod(1, 1).ip }],
     });
     await dp.createLoadBalancer({
       HostComputeEndpoints: [ids.get(pod(0, 1).name)!, remote.ID!],
@@ -81,7 +85,10 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
   it('load balancer: a node-port frontend (no VIP) answers on the node address, masqueraded toward remote backends', async () => {
     const dp = lab.runtimes[0].dp;
     const remote = (await dp.listEndpoints()).find((e) => e.Name === 'remote-backend')!;
-    const lb = await dp.createLoadBalancer({ HostComputeEndpoints: [remote.ID!], PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30080 }] });
+    const lb = await dp.createLoadBalancer({
+      HostComputeEndpoints: [remote.ID!],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30080 }],
+    });
     assert.equal(get(lab.plan.switchNs, lab.plan.nodes[0].underlayIp, 30080), `${pod(1, 1).name} ${lab.plan.nodes[0].underlayIp}`);
     await dp.deleteLoadBalancer(lb.ID!);
     assert.equal(get(lab.plan.switchNs, lab.plan.nodes[0].underlayIp, 30080), undefined);
@@ -90,7 +97,10 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
   it('ACL: Block In from one address takes effect, other sources are allowed, removing it restores traffic', async () => {
     const dp = lab.runtimes[1].dp;
     const target = ids.get(pod(1, 0).name)!;
-    const acl: EndpointPolicy = { Type: 'ACL', Settings: { Action: 'Block', Direction: 'In', RemoteAddresses: pod(0, 0).ip, Priority: 100 } };
+    const acl: EndpointPolicy = {
+      Type: 'ACL',
+      Settings: { Action: 'Block', Direction: 'In', RemoteAddresses: pod(0, 0).ip, Priority: 100 },
+    };
     await dp.modifyEndpoint(target, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [acl] } });
     assert.equal(lab.ok(pod(0, 0).name, ['ping', '-c', '1', '-W', '1', pod(1, 0).ip]), false);
     assert.ok(lab.ok(pod(0, 1).name, ['ping', '-c', '1', '-W', '2', pod(1, 0).ip]));
@@ -103,7 +113,9 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     const dp = lab.runtimes[0].dp;
     const src = ids.get(pod(0, 0).name)!;
     await dp.modifyEndpoint(src, {
-      ResourceType: 'Policy', RequestType: 'Add', Settings: {
+      ResourceType: 'Policy',
+      RequestType: 'Add',
+      Settings: {
         Policies: [
           { Type: 'ACL', Settings: { Action: 'Block', Direction: 'Out', Protocols: '6', RemotePorts: '8080', Priority: 200 } },
           { Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Out', Protocols: '6', RemoteAddresses: pod(0, 1).ip, Priority: 100 } },
@@ -115,7 +127,7 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     assert.ok(lab.ok(pod(0, 0).name, ['ping', '-c', '1', '-W', '2', pod(1, 0).ip]), 'ICMP is not covered by the TCP rule');
   });
 
-  it('ACL is stateful: Block In with Allow Out lets the pod\'s own connections get replies, new inbound ones are dropped', async () => {
+  it("ACL is stateful: Block In with Allow Out lets the pod's own connections get replies, new inbound ones are dropped", async () => {
     const dp = lab.runtimes[1].dp;
     const id = ids.get(pod(1, 1).name)!;
     const acls: EndpointPolicy[] = [
@@ -123,10 +135,22 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
       { Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Out', Priority: 100 } },
     ];
     await dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: acls } });
-    assert.equal(lab.exec(lab.plan.nodes[1].name, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1', 'the network turned br_netfilter on');
+    assert.equal(
+      lab.exec(lab.plan.nodes[1].name, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(),
+      '1',
+      'the network turned br_netfilter on',
+    );
     try {
-      assert.equal(get(pod(1, 1).name, pod(0, 0).ip, 8080), `${pod(0, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP across nodes gets its replies');
-      assert.equal(get(pod(1, 1).name, pod(1, 0).ip, 8080), `${pod(1, 0).name} ${pod(1, 1).ip}`, 'outgoing TCP on the same bridge gets its replies');
+      assert.equal(
+        get(pod(1, 1).name, pod(0, 0).ip, 8080),
+        `${pod(0, 0).name} ${pod(1, 1).ip}`,
+        'outgoing TCP across nodes gets its replies',
+      );
+      assert.equal(
+        get(pod(1, 1).name, pod(1, 0).ip, 8080),
+        `${pod(1, 0).name} ${pod(1, 1).ip}`,
+        'outgoing TCP on the same bridge gets its replies',
+      );
       assert.ok(lab.ok(pod(1, 1).name, ['ping', '-c', '1', '-W', '2', pod(0, 1).ip]), 'echo replies pass');
       assert.equal(get(pod(0, 1).name, pod(1, 1).ip, 8080), undefined, 'a new inbound connection from another node is blocked');
       assert.equal(get(pod(1, 0).name, pod(1, 1).ip, 8080), undefined, 'a new inbound connection on the same bridge is blocked');
@@ -134,7 +158,11 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     } finally {
       await dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: acls } });
     }
-    assert.equal(get(pod(0, 1).name, pod(1, 1).ip, 8080), `${pod(1, 1).name} ${pod(0, 1).ip}`, 'removing the ACLs lets inbound connections in again');
+    assert.equal(
+      get(pod(0, 1).name, pod(1, 1).ip, 8080),
+      `${pod(1, 1).name} ${pod(0, 1).ip}`,
+      'removing the ACLs lets inbound connections in again',
+    );
   });
 
   it('ACL with a bad Direction is refused naming the field, and leaves the endpoint unchanged', async () => {
@@ -142,7 +170,11 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
     const id = ids.get(pod(0, 1).name)!;
     const before = await dp.getEndpoint(id);
     await assert.rejects(
-      dp.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'ACL', Settings: { Action: 'Block', Direction: 'Sideways' } } as EndpointPolicy] } }),
+      dp.modifyEndpoint(id, {
+        ResourceType: 'Policy',
+        RequestType: 'Add',
+        Settings: { Policies: [{ Type: 'ACL', Settings: { Action: 'Block', Direction: 'Sideways' } } as EndpointPolicy] },
+      }),
       (e: Error & { kind?: string }) => e.kind === 'bad-input' && /ACL\.Direction/.test(e.message),
     );
     assert.deepEqual(await dp.getEndpoint(id), before);
@@ -151,7 +183,9 @@ describe('linux data plane: policies (nftables) in an L2Bridge lab', function ()
   it('QOS: the pod egress gets a token bucket at the requested rate', async () => {
     const r = lab.runtimes[0];
     const ns = lab.addNetns(`${lab.plan.spec.prefix}-qos`);
-    const ep = await r.dp.createEndpoint(r.networkId, { Policies: [{ Type: 'QOS', Settings: { MaximumOutgoingBandwidthInBytes: 1_250_000 } }] });
+    const ep = await r.dp.createEndpoint(r.networkId, {
+      Policies: [{ Type: 'QOS', Settings: { MaximumOutgoingBandwidthInBytes: 1_250_000 } }],
+    });
     await r.dp.attachEndpoint(`/var/run/netns/${lab.plan.spec.prefix}-qos`, ep.ID!);
     assert.match(lab.exec(`${lab.plan.spec.prefix}-qos`, ['tc', 'qdisc', 'show', 'dev', 'eth0']), /tbf .*rate 10Mbit/);
     await r.dp.deleteEndpoint(ep.ID!);

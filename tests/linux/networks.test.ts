@@ -41,7 +41,10 @@ describe('linux data plane: NAT and Transparent networks', function () {
       await dp.attachEndpoint(nsPath(ns), ep.ID!);
       assert.equal(get(ns, outside, 8080), `outside ${node.underlayIp}`);
       // As HNS: a network with endpoints is refused and left whole; endpoints go first.
-      await assert.rejects(dp.deleteNetwork(net.ID!), (e: Error & { hresult?: number }) => e.hresult === 0x803b002c && /1 endpoint\(s\) still on network nat/.test(e.message));
+      await assert.rejects(
+        dp.deleteNetwork(net.ID!),
+        (e: Error & { hresult?: number }) => e.hresult === 0x803b002c && /1 endpoint\(s\) still on network nat/.test(e.message),
+      );
       assert.equal(get(ns, outside, 8080), `outside ${node.underlayIp}`, 'the refused delete changed nothing');
       await dp.deleteEndpoint(ep.ID!);
       await dp.deleteNetwork(net.ID!);
@@ -57,9 +60,12 @@ describe('linux data plane: NAT and Transparent networks', function () {
     const dp = await lab.openNode(node);
     try {
       const net = await dp.createNetwork({
-        Name: 'transparent', Type: 'Transparent',
+        Name: 'transparent',
+        Type: 'Transparent',
         Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
-        Ipams: [{ Subnets: [{ IpAddressPrefix: '192.168.77.0/24', Routes: [{ NextHop: '192.168.77.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+        Ipams: [
+          { Subnets: [{ IpAddressPrefix: '192.168.77.0/24', Routes: [{ NextHop: '192.168.77.1', DestinationPrefix: '0.0.0.0/0' }] }] },
+        ],
       });
       const pods = [`${lab.plan.spec.prefix}-tp0`, `${lab.plan.spec.prefix}-tp1`];
       const ips = ['192.168.77.50', '192.168.77.51'];

@@ -25,7 +25,8 @@ describe('linux data plane: applying nftables rulesets', function () {
       return false;
     }
   };
-  const ruleset = (addr: string) => `table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr ${addr} masquerade\n\t}\n}\n`;
+  const ruleset = (addr: string) =>
+    `table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr ${addr} masquerade\n\t}\n}\n`;
 
   before(function () {
     if (!canRunNetns()) this.skip();
@@ -59,13 +60,16 @@ describe('linux data plane: applying nftables rulesets', function () {
       const before = ownNetns();
       applyRuleset(ns, ruleset('10.1.0.7'), library);
       const bad = ruleset('10.1.0.8').replace('masquerade', 'masquerade-now');
-      assert.throws(() => applyRuleset(ns, bad, library), (e: unknown) => {
-        assert.ok(e instanceof NftError);
-        // nft's own diagnosis (libnftables may point at another line of a buffer than the binary does).
-        assert.match((e as NftError).message, /Error: syntax error/);
-        assert.equal((e as NftError).ruleset, bad);
-        return true;
-      });
+      assert.throws(
+        () => applyRuleset(ns, bad, library),
+        (e: unknown) => {
+          assert.ok(e instanceof NftError);
+          // nft's own diagnosis (libnftables may point at another line of a buffer than the binary does).
+          assert.match((e as NftError).message, /Error: syntax error/);
+          assert.equal((e as NftError).ruleset, bad);
+          return true;
+        },
+      );
       assert.match(list(), /ip saddr 10\.1\.0\.7 masquerade/);
       assert.equal(ownNetns(), before);
       applyRuleset(ns, `delete table inet ${table}\n`, library);
@@ -90,10 +94,30 @@ describe('linux data plane: applying nftables rulesets', function () {
     const nodeNs = `${name}n`;
     execFileSync('ip', ['netns', 'add', nodeNs]);
     try {
-      const dp = await openDataplane({ kind: 'linux', env: { ...process.env, SWITCHYARD_LINUX_STATE: state, SWITCHYARD_LINUX_NETNS: `/var/run/netns/${nodeNs}`, SWITCHYARD_LIBNFTABLES: 'none' } });
+      const dp = await openDataplane({
+        kind: 'linux',
+        env: {
+          ...process.env,
+          SWITCHYARD_LINUX_STATE: state,
+          SWITCHYARD_LINUX_NETNS: `/var/run/netns/${nodeNs}`,
+          SWITCHYARD_LIBNFTABLES: 'none',
+        },
+      });
       try {
-        const net = await dp.createNetwork({ Name: 'nftfallback', Type: 'NAT', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.77.0.0/24', Routes: [{ NextHop: '10.77.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
-        const ep = await dp.createEndpoint(net.ID!, { Name: 'e', Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'] } }] });
+        const net = await dp.createNetwork({
+          Name: 'nftfallback',
+          Type: 'NAT',
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [{ IpAddressPrefix: '10.77.0.0/24', Routes: [{ NextHop: '10.77.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+            },
+          ],
+        });
+        const ep = await dp.createEndpoint(net.ID!, {
+          Name: 'e',
+          Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'] } }],
+        });
         const text = execFileSync('ip', ['netns', 'exec', nodeNs, 'nft', 'list', 'table', 'inet', 'switchyard']).toString();
         assert.match(text, new RegExp(`ip saddr ${ep.IpConfigurations![0].IpAddress!.replace(/\./g, '\\.')} ip daddr != 10\\.0\\.0\\.0/8`));
         await dp.deleteEndpoint(ep.ID!);
@@ -115,15 +139,31 @@ describe('linux data plane: applying nftables rulesets', function () {
     execFileSync('ip', ['netns', 'add', podNs]);
     const tables = () => execFileSync('ip', ['netns', 'exec', nodeNs, 'nft', 'list', 'ruleset']).toString();
     try {
-      const dp = await openDataplane({ kind: 'linux', env: { ...process.env, SWITCHYARD_LINUX_STATE: state, SWITCHYARD_LINUX_NETNS: `/var/run/netns/${nodeNs}` } });
+      const dp = await openDataplane({
+        kind: 'linux',
+        env: { ...process.env, SWITCHYARD_LINUX_STATE: state, SWITCHYARD_LINUX_NETNS: `/var/run/netns/${nodeNs}` },
+      });
       try {
-        const net = await dp.createNetwork({ Name: 'nftskip', Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.78.0.0/24', Routes: [{ NextHop: '10.78.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] });
+        const net = await dp.createNetwork({
+          Name: 'nftskip',
+          Type: 'L2Bridge',
+          Ipams: [
+            {
+              Type: 'Static',
+              Subnets: [{ IpAddressPrefix: '10.78.0.0/24', Routes: [{ NextHop: '10.78.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+            },
+          ],
+        });
         const base = tables();
         const plain = await dp.createEndpoint(net.ID!, { Name: 'plain' });
         await dp.attachEndpoint(`/var/run/netns/${podNs}`, plain.ID!, { interfaceName: 'eth0' });
         assert.equal(tables(), base);
         const backend = await dp.createEndpoint(net.ID!, { Name: 'backend' });
-        const lb = await dp.createLoadBalancer({ HostComputeEndpoints: [plain.ID!, backend.ID!], FrontendVIPs: ['10.96.7.7'], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] });
+        const lb = await dp.createLoadBalancer({
+          HostComputeEndpoints: [plain.ID!, backend.ID!],
+          FrontendVIPs: ['10.96.7.7'],
+          PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+        });
         const ipOf = (e: typeof plain) => e.IpConfigurations![0].IpAddress!;
         assert.match(tables(), new RegExp(`${ipOf(backend).replace(/\./g, '\\.')}`));
         // Deleting a backend endpoint changes the load balancer's chain even though the endpoint has no policy.

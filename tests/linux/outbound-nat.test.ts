@@ -47,16 +47,25 @@ describe('linux data plane: OutBoundNAT on the wire (exceptions are a union; Des
   });
 
   it('pod → outside the cluster arrives from the node address', async () => {
-    const text = await capture(lab.plan.switchNs, 'underlay', ['icmp', 'and', 'icmp[icmptype] == icmp-echo', 'and', 'dst', 'host', outside], 1, () => {
-      assert.ok(lab.ok(pod(0).name, ['ping', '-c', '1', '-W', '2', outside]));
-    });
+    const text = await capture(
+      lab.plan.switchNs,
+      'underlay',
+      ['icmp', 'and', 'icmp[icmptype] == icmp-echo', 'and', 'dst', 'host', outside],
+      1,
+      () => {
+        assert.ok(lab.ok(pod(0).name, ['ping', '-c', '1', '-W', '2', outside]));
+      },
+    );
     assert.deepEqual(sources(text), [lab.plan.nodes[0].underlayIp]);
   });
 
   it('the rendered postrouting rules: one masquerade with the union of exceptions, one for the Destinations only', () => {
     const text = lab.exec(lab.plan.nodes[0].name, ['nft', 'list', 'table', 'inet', 'switchyard']);
     const ip = pod(0).ip.replace(/\./g, '\\.');
-    assert.match(text, new RegExp(`ip saddr ${ip} ip daddr != \\{ 10\\.96\\.0\\.0/12, 10\\.244\\.0\\.0/16 \\} oifname != "syb[0-9a-f]+" masquerade`));
+    assert.match(
+      text,
+      new RegExp(`ip saddr ${ip} ip daddr != \\{ 10\\.96\\.0\\.0/12, 10\\.244\\.0\\.0/16 \\} oifname != "syb[0-9a-f]+" masquerade`),
+    );
     assert.match(text, new RegExp(`ip saddr ${ip} ip daddr ${ip} masquerade`));
     assert.equal((text.match(new RegExp(`ip saddr ${ip} `, 'g')) ?? []).length, 2);
   });

@@ -23,10 +23,14 @@ describe('linux data plane: refuses what it cannot realize, naming the field', f
   const ip = (...argv: string[]) => execFileSync('ip', ['-n', node, ...argv]).toString();
   const links = () => ip('-o', 'link', 'show').split('\n').filter(Boolean).length;
   const bridge = (name: string, prefix: string): HostComputeNetwork => ({
-    Name: name, Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix }] }],
+    Name: name,
+    Type: 'L2Bridge',
+    Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix }] }],
   });
   const overlay = (name: string, prefix: string, vni: number): HostComputeNetwork => ({
-    Name: name, Type: 'Overlay', Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
+    Name: name,
+    Type: 'Overlay',
+    Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.10' } }],
     Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: prefix, Policies: [{ Type: 'VSID', Settings: { IsolationId: vni } }] }] }],
   });
 
@@ -54,7 +58,13 @@ describe('linux data plane: refuses what it cannot realize, naming the field', f
     const net = await dp.createNetwork(bridge('v6', '10.231.1.0/24'));
     let e = await rejectsKind(dp.createEndpoint(net.ID!, { Name: 'v6', IpConfigurations: [{ IpAddress: 'fd00::5' }] }), 'bad-input');
     assert.match(e.message, /IpConfigurations\[0\]\.IpAddress: "fd00::5" is not an IPv4 address/);
-    e = await rejectsKind(dp.createNetwork({ ...bridge('v6b', '10.231.2.0/24'), Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.231.2.0/24' }, { IpAddressPrefix: 'fd00:1::/64' }] }] }), 'bad-input');
+    e = await rejectsKind(
+      dp.createNetwork({
+        ...bridge('v6b', '10.231.2.0/24'),
+        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.231.2.0/24' }, { IpAddressPrefix: 'fd00:1::/64' }] }],
+      }),
+      'bad-input',
+    );
     assert.match(e.message, /Ipams\[0\]\.Subnets\[1\]: an IPv6 subnet/);
     assert.equal((await dp.listNetworks()).length, 1);
     await dp.deleteNetwork(net.ID!);
@@ -62,38 +72,57 @@ describe('linux data plane: refuses what it cannot realize, naming the field', f
 
   it('refuses policy types it does not realize, on networks and endpoints, creating nothing', async () => {
     const before = links();
-    let e = await rejectsKind(dp.createNetwork({ ...bridge('pol', '10.231.3.0/24'), Policies: [{ Type: 'SetPolicy', Settings: {} }] }), 'bad-input');
+    let e = await rejectsKind(
+      dp.createNetwork({ ...bridge('pol', '10.231.3.0/24'), Policies: [{ Type: 'SetPolicy', Settings: {} }] }),
+      'bad-input',
+    );
     assert.match(e.message, /Policies\[0\]\.Type: "SetPolicy" is not realized/);
     assert.equal(links(), before);
     const net = await dp.createNetwork(bridge('pol', '10.231.3.0/24'));
     e = await rejectsKind(dp.createEndpoint(net.ID!, { Name: 'pol', Policies: [{ Type: 'L2Driver', Settings: {} }] }), 'bad-input');
     assert.match(e.message, /Policies\[0\]\.Type: "L2Driver" is not realized/);
     const ep = await dp.createEndpoint(net.ID!, { Name: 'pol' });
-    e = await rejectsKind(dp.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'Iov', Settings: {} }] } }), 'bad-input');
+    e = await rejectsKind(
+      dp.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'Iov', Settings: {} }] } }),
+      'bad-input',
+    );
     assert.match(e.message, /Settings\.Policies\[0\]\.Type: "Iov"/);
     await dp.deleteEndpoint(ep.ID!);
     await dp.deleteNetwork(net.ID!);
   });
 
   it('refuses an ACL on a Transparent network endpoint', async () => {
-    const net = await dp.createNetwork({ Name: 'tr', Type: 'Transparent', Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'uplink0' } }] });
+    const net = await dp.createNetwork({
+      Name: 'tr',
+      Type: 'Transparent',
+      Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'uplink0' } }],
+    });
     const acl = { Type: 'ACL', Settings: { Action: 'Block', Direction: 'In', Priority: 100 } };
-    const e = await rejectsKind(dp.createEndpoint(net.ID!, { Name: 'tr', IpConfigurations: [{ IpAddress: '192.168.0.50' }], Policies: [acl] }), 'bad-input');
+    const e = await rejectsKind(
+      dp.createEndpoint(net.ID!, { Name: 'tr', IpConfigurations: [{ IpAddress: '192.168.0.50' }], Policies: [acl] }),
+      'bad-input',
+    );
     assert.match(e.message, /Policies\[0\]: an ACL on an endpoint of Transparent network tr is not realized/);
     assert.deepEqual(await dp.listEndpoints(), []);
     await dp.deleteNetwork(net.ID!);
   });
 
-  it('refuses a RemoteSubnetRoute to the network\'s own subnet', async () => {
+  it("refuses a RemoteSubnetRoute to the network's own subnet", async () => {
     const net = await dp.createNetwork(bridge('own', '10.231.4.0/24'));
-    const route = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.231.4.0/24', ProviderAddress: '192.168.0.11', IsolationId: 0, DistributedRouterMacAddress: '' } };
-    const e = await rejectsKind(dp.modifyNetwork(net.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [route] } }), 'bad-input');
+    const route = {
+      Type: 'RemoteSubnetRoute',
+      Settings: { DestinationPrefix: '10.231.4.0/24', ProviderAddress: '192.168.0.11', IsolationId: 0, DistributedRouterMacAddress: '' },
+    };
+    const e = await rejectsKind(
+      dp.modifyNetwork(net.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [route] } }),
+      'bad-input',
+    );
     assert.match(e.message, /RemoteSubnetRoute\.DestinationPrefix: 10\.231\.4\.0\/24 is inside this network's own subnet/);
     assert.deepEqual((await dp.getNetwork(net.ID!)).Policies, []);
     await dp.deleteNetwork(net.ID!);
   });
 
-  it('refuses a second network whose subnet overlaps another\'s, naming that network', async () => {
+  it("refuses a second network whose subnet overlaps another's, naming that network", async () => {
     const before = links();
     const a = await dp.createNetwork(bridge('first', '10.232.0.0/16'));
     for (const prefix of ['10.232.0.0/16', '10.232.5.0/24', '10.0.0.0/8']) {

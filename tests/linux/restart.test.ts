@@ -29,14 +29,17 @@ describe('linux data plane: restart and crash recovery', function () {
     lab.exec(node().name, ['ip', 'link', 'del', bridge]);
     lab.exec(node().name, ['nft', 'delete', 'table', 'inet', 'switchyard']);
     r.dp = await lab.openNode(node());
-    assert.deepEqual(await r.dp.listEndpoints().then((l) => l.map((e) => e.ID)), before.map((e) => e.ID).filter((id) => id));
+    assert.deepEqual(
+      await r.dp.listEndpoints().then((l) => l.map((e) => e.ID)),
+      before.map((e) => e.ID).filter((id) => id),
+    );
     assert.deepEqual((await r.dp.getNetwork(r.networkId)).Policies, net.Policies);
     assert.match(links(), new RegExp(`${bridge}:`));
     assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.1\/24/);
     assert.match(lab.exec(node().name, ['nft', 'list', 'tables']), /table inet switchyard/);
   });
 
-  it('a host endpoint\'s address comes back with a rebuilt bridge, and leaves with the endpoint', async () => {
+  it("a host endpoint's address comes back with a rebuilt bridge, and leaves with the endpoint", async () => {
     const r = lab.runtimes[0];
     const host = (await r.dp.listNamespaces()).find((n) => n.Type === 'HostDefault')!;
     const ep = await r.dp.createEndpoint(r.networkId, { Name: 'host-ep', IpConfigurations: [{ IpAddress: '10.244.1.200' }] });
@@ -59,7 +62,10 @@ describe('linux data plane: restart and crash recovery', function () {
   it('a second attach of an attached endpoint is refused as already attached', async () => {
     const r = lab.runtimes[0];
     const ep = (await r.dp.listEndpoints())[0];
-    await assert.rejects(r.dp.attachEndpoint(nsPath(node().pods[0].name), ep.ID!), (e: Error & { kind?: string }) => e.kind === 'already-attached');
+    await assert.rejects(
+      r.dp.attachEndpoint(nsPath(node().pods[0].name), ep.ID!),
+      (e: Error & { kind?: string }) => e.kind === 'already-attached',
+    );
   });
 
   it('a process killed mid-attach leaves nothing that a restart plus GC does not remove', async () => {
@@ -67,7 +73,8 @@ describe('linux data plane: restart and crash recovery', function () {
     const podNs = `${lab.plan.spec.prefix}-victim`;
     lab.addNetns(podNs);
     const child = spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'crash-attach.js'), nsPath(podNs), r.networkId], {
-      env: { ...lab.nodeEnv(node()), SWITCHYARD_FAILPOINT: 'linux.attach.after-links' }, encoding: 'utf8',
+      env: { ...lab.nodeEnv(node()), SWITCHYARD_FAILPOINT: 'linux.attach.after-links' },
+      encoding: 'utf8',
     });
     assert.equal(child.signal, 'SIGKILL', child.stderr);
     const leftover = (await r.dp.listEndpoints()).find((e) => e.Name === 'crash-victim')!;
@@ -83,7 +90,10 @@ describe('linux data plane: restart and crash recovery', function () {
     assert.equal(ep.HostComputeNamespace, undefined);
     // What CNI GC then does (the whole path through the executables: cni-crash.test.ts).
     await r.dp.deleteEndpoint(leftover.ID!);
-    assert.equal((await r.dp.listEndpoints()).some((e) => e.ID === leftover.ID), false);
+    assert.equal(
+      (await r.dp.listEndpoints()).some((e) => e.ID === leftover.ID),
+      false,
+    );
     // The surviving pod is still attached and working.
     assert.ok(lab.ok(node().pods[0].name, ['ping', '-c', '1', '-W', '2', node().gateway]));
   });
@@ -92,11 +102,25 @@ describe('linux data plane: restart and crash recovery', function () {
     const r = lab.runtimes[0];
     const before = links();
     await assert.rejects(
-      r.dp.createNetwork({ Type: 'Overlay', Ipams: [{ Subnets: [{ IpAddressPrefix: '10.250.0.0/33' }] }], Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }] }),
+      r.dp.createNetwork({
+        Type: 'Overlay',
+        Ipams: [{ Subnets: [{ IpAddressPrefix: '10.250.0.0/33' }] }],
+        Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'eth0' } }],
+      }),
       (e: Error & { kind?: string }) => e.kind === 'bad-input' && /IpAddressPrefix/.test(e.message),
     );
-    await assert.rejects(r.dp.createNetwork({ Type: 'Overlay', Ipams: [{ Subnets: [{ IpAddressPrefix: '10.250.0.0/24' }] }], Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'nope0' } }] }), /NetAdapterName: no interface named "nope0"/);
-    await assert.rejects(r.dp.createEndpoint(r.networkId, { IpConfigurations: [{ IpAddress: '10.9.9.9' }] }), /outside the network's subnet/);
+    await assert.rejects(
+      r.dp.createNetwork({
+        Type: 'Overlay',
+        Ipams: [{ Subnets: [{ IpAddressPrefix: '10.250.0.0/24' }] }],
+        Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'nope0' } }],
+      }),
+      /NetAdapterName: no interface named "nope0"/,
+    );
+    await assert.rejects(
+      r.dp.createEndpoint(r.networkId, { IpConfigurations: [{ IpAddress: '10.9.9.9' }] }),
+      /outside the network's subnet/,
+    );
     assert.equal(links(), before);
   });
 });

@@ -13,25 +13,50 @@ export const NODE = 'win-node-1';
 export const NODE_IP = '192.168.0.10';
 export const PEER = { name: 'win-node-2', ip: '192.168.0.11', prefix: '10.244.2.0/24' };
 
-export interface PortSpec { name?: string; port: number; targetPort?: number | string; protocol?: 'TCP' | 'UDP' | 'SCTP'; nodePort?: number }
+export interface PortSpec {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  nodePort?: number;
+}
 
-export function service(name: string, spec: Partial<V1Service['spec']> & { ports: PortSpec[] }, extra: { ns?: string; annotations?: Record<string, string>; ingress?: string[] } = {}): V1Service {
+export function service(
+  name: string,
+  spec: Partial<V1Service['spec']> & { ports: PortSpec[] },
+  extra: { ns?: string; annotations?: Record<string, string>; ingress?: string[] } = {},
+): V1Service {
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name, namespace: extra.ns ?? 'default', annotations: extra.annotations },
     spec: { type: 'ClusterIP', ...spec, ports: spec.ports.map((p) => ({ protocol: 'TCP', ...p })) } as V1Service['spec'],
     status: { loadBalancer: { ingress: (extra.ingress ?? []).map((ip) => ({ ip })) } },
   };
 }
 
-export interface EpSpec { ip: string; node?: string; ready?: boolean; serving?: boolean; terminating?: boolean }
+export interface EpSpec {
+  ip: string;
+  node?: string;
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
 
-export function slice(svc: string, endpoints: EpSpec[], ports: { name?: string; port: number; protocol?: string }[], extra: { ns?: string; name?: string } = {}): V1EndpointSlice {
+export function slice(
+  svc: string,
+  endpoints: EpSpec[],
+  ports: { name?: string; port: number; protocol?: string }[],
+  extra: { ns?: string; name?: string } = {},
+): V1EndpointSlice {
   return {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    addressType: 'IPv4',
     metadata: { name: extra.name ?? `${svc}-abcde`, namespace: extra.ns ?? 'default', labels: { 'kubernetes.io/service-name': svc } },
     endpoints: endpoints.map((e) => ({
-      addresses: [e.ip], nodeName: e.node ?? NODE,
+      addresses: [e.ip],
+      nodeName: e.node ?? NODE,
       conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
     })),
     ports: ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
@@ -42,21 +67,46 @@ export function slice(svc: string, endpoints: EpSpec[], ports: { name?: string; 
 export function facts(over: Partial<NodeFacts> & { version?: string; local?: string[] } = {}): NodeFacts {
   const { version, local, ...rest } = over;
   return {
-    nodeName: NODE, nodeIPs: [NODE_IP], networkType: 'L2Bridge', networkId: 'NET-1',
+    nodeName: NODE,
+    nodeIPs: [NODE_IP],
+    networkType: 'L2Bridge',
+    networkId: 'NET-1',
     features: featuresFor(parseVersion(version ?? '15.4')),
     localEndpoints: new Map((local ?? []).map((ip) => [ip, `ep-${ip}`])),
-    remoteSubnets: [], ...rest,
+    remoteSubnets: [],
+    ...rest,
   };
 }
 
 export const l2bridgeNetwork = (): HostComputeNetwork => ({
-  Name: 'cbr0', Type: 'L2Bridge', SchemaVersion: { ...SCHEMA_V2 },
-  Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }] }],
+  Name: 'cbr0',
+  Type: 'L2Bridge',
+  SchemaVersion: { ...SCHEMA_V2 },
+  Ipams: [
+    {
+      Type: 'Static',
+      Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }] }],
+    },
+  ],
 });
 
 export const overlayNetwork = (): HostComputeNetwork => ({
-  Name: 'flannel.4096', Type: 'Overlay', Flags: 8, SchemaVersion: { ...SCHEMA_V2 },
-  Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }], Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }] }] }],
+  Name: 'flannel.4096',
+  Type: 'Overlay',
+  Flags: 8,
+  SchemaVersion: { ...SCHEMA_V2 },
+  Ipams: [
+    {
+      Type: 'Static',
+      Subnets: [
+        {
+          IpAddressPrefix: '10.244.1.0/24',
+          Routes: [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }],
+          Policies: [{ Type: 'VSID', Settings: { IsolationId: 4096 } }],
+        },
+      ],
+    },
+  ],
 });
 
 /** A memory data plane in a fresh directory with a call log. */
@@ -80,7 +130,12 @@ export class Lab {
     this.networkId = net.ID!;
     const ids = new Map<string, string>();
     for (const ip of localIps) {
-      const ep = await this.hns.createEndpoint(net.ID!, { Name: `pod-${ip}`, HostComputeNetwork: net.ID, IpConfigurations: [{ IpAddress: ip, PrefixLength: 24 }], SchemaVersion: { ...SCHEMA_V2 } });
+      const ep = await this.hns.createEndpoint(net.ID!, {
+        Name: `pod-${ip}`,
+        HostComputeNetwork: net.ID,
+        IpConfigurations: [{ IpAddress: ip, PrefixLength: 24 }],
+        SchemaVersion: { ...SCHEMA_V2 },
+      });
       ids.set(ip, ep.ID!);
     }
     return ids;

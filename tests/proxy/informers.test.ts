@@ -26,10 +26,18 @@ class Recorder implements ProxyInput {
   replaceAll(services: readonly V1Service[], slices: readonly V1EndpointSlice[]): void {
     this.events.push(`replaceAll ${services.map((s) => s.metadata?.name).join(',')} | ${slices.map((s) => s.metadata?.name).join(',')}`);
   }
-  upsertService(s: V1Service): void { this.events.push(`upsertService ${s.metadata?.name}`); }
-  deleteService(s: V1Service): void { this.events.push(`deleteService ${s.metadata?.name}`); }
-  upsertSlice(s: V1EndpointSlice): void { this.events.push(`upsertSlice ${s.metadata?.name}`); }
-  deleteSlice(s: V1EndpointSlice): void { this.events.push(`deleteSlice ${s.metadata?.name}`); }
+  upsertService(s: V1Service): void {
+    this.events.push(`upsertService ${s.metadata?.name}`);
+  }
+  deleteService(s: V1Service): void {
+    this.events.push(`deleteService ${s.metadata?.name}`);
+  }
+  upsertSlice(s: V1EndpointSlice): void {
+    this.events.push(`upsertSlice ${s.metadata?.name}`);
+  }
+  deleteSlice(s: V1EndpointSlice): void {
+    this.events.push(`deleteSlice ${s.metadata?.name}`);
+  }
 }
 
 describe('proxy informers (list + watch of Services and EndpointSlices)', function () {
@@ -50,7 +58,7 @@ describe('proxy informers (list + watch of Services and EndpointSlices)', functi
     informers = proxy = lab = undefined;
   });
 
-  it('hands over the initial lists whole, then one call per watch event, with kube-proxy\'s selectors', async function () {
+  it("hands over the initial lists whole, then one call per watch event, with kube-proxy's selectors", async function () {
     api.emit(SVC, 'ADDED', service('web', { clusterIP: '10.96.5.5', ports: [{ port: 80 }] }));
     api.emit(EPS, 'ADDED', slice('web', [{ ip: '10.244.1.5' }], [{ port: 80 }]));
     const rec = new Recorder();
@@ -88,7 +96,15 @@ describe('proxy informers (list + watch of Services and EndpointSlices)', functi
     const ids = await lab.network(l2bridgeNetwork(), ['10.244.1.5', '10.244.1.6']);
     api.emit(SVC, 'ADDED', service('web', { clusterIP: '10.96.5.5', ports: [{ port: 80 }] }));
     api.emit(EPS, 'ADDED', slice('web', [{ ip: '10.244.1.5' }, { ip: '10.244.1.6' }], [{ port: 80 }]));
-    proxy = new ServiceProxy({ hns: lab.hns, network: { name: 'cbr0' }, nodeName: NODE, nodeIPs: [NODE_IP], ownership: new MemoryOwnershipStore(), coalesceMs: 5, resyncIntervalMs: 0 });
+    proxy = new ServiceProxy({
+      hns: lab.hns,
+      network: { name: 'cbr0' },
+      nodeName: NODE,
+      nodeIPs: [NODE_IP],
+      ownership: new MemoryOwnershipStore(),
+      coalesceMs: 5,
+      resyncIntervalMs: 0,
+    });
     informers = new ProxyInformers(api.kubeConfig(), proxy);
     await informers.start();
     await proxy.start();

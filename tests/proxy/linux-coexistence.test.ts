@@ -8,18 +8,34 @@ import { assertNoKubeProxyRules, findKubeProxyRules, type Exec } from '../../src
 import { KubeProxyPresentError } from '../../src/proxy/sync';
 import { canRunNetns, uniquePrefix } from '../linux/helpers/lab';
 
-const fake = (tables: string, chains: string): Exec => async (_file, args) => (args[1] === 'tables' ? tables : chains);
+const fake =
+  (tables: string, chains: string): Exec =>
+  async (_file, args) =>
+    args[1] === 'tables' ? tables : chains;
 
 describe('proxy coexistence on Linux: kube-proxy nftables / iptables rules', function () {
   it('finds kube-proxy nftables tables and iptables-nft KUBE- chains, ignores everything else', async function () {
     const tables = 'table inet filter\ntable ip kube-proxy\ntable ip6 kube-proxy\ntable ip switchyard\n';
     const chains = [
-      'table ip nat {', '\tchain KUBE-SERVICES {', '\t}', '\tchain POSTROUTING {', '\t}', '}',
-      'table ip kube-proxy {', '\tchain KUBE-SERVICES {', '\t}', '}',
-      'table ip switchyard {', '\tchain lb {', '\t}', '}',
+      'table ip nat {',
+      '\tchain KUBE-SERVICES {',
+      '\t}',
+      '\tchain POSTROUTING {',
+      '\t}',
+      '}',
+      'table ip kube-proxy {',
+      '\tchain KUBE-SERVICES {',
+      '\t}',
+      '}',
+      'table ip switchyard {',
+      '\tchain lb {',
+      '\t}',
+      '}',
     ].join('\n');
     assert.deepEqual(await findKubeProxyRules({ exec: fake(tables, chains) }), [
-      'nftables table ip kube-proxy', 'nftables table ip6 kube-proxy', 'iptables chain KUBE-SERVICES in table ip nat',
+      'nftables table ip kube-proxy',
+      'nftables table ip6 kube-proxy',
+      'iptables chain KUBE-SERVICES in table ip nat',
     ]);
     assert.deepEqual(await findKubeProxyRules({ exec: fake('table inet filter\n', 'table inet filter {\n\tchain input {\n\t}\n}\n') }), []);
     await assert.rejects(assertNoKubeProxyRules({ exec: fake(tables, '') }), (e: Error) => {

@@ -29,7 +29,9 @@ export class MiniApiServer {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'mini', server: `http://127.0.0.1:${this.port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }], contexts: [{ name: 'mini', cluster: 'mini', user: 'u' }], currentContext: 'mini',
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'mini', cluster: 'mini', user: 'u' }],
+      currentContext: 'mini',
     });
     return kc;
   }
@@ -37,7 +39,11 @@ export class MiniApiServer {
   /** Stores (ADDED/MODIFIED) or removes (DELETED) an object and tells every watcher. */
   emit(path: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubernetesObject): void {
     const o = structuredClone(obj);
-    o.metadata = { ...o.metadata, resourceVersion: String(++this.rv), uid: o.metadata?.uid ?? `${o.metadata?.namespace}/${o.metadata?.name}` };
+    o.metadata = {
+      ...o.metadata,
+      resourceVersion: String(++this.rv),
+      uid: o.metadata?.uid ?? `${o.metadata?.namespace}/${o.metadata?.name}`,
+    };
     const key = `${o.metadata.namespace}/${o.metadata.name}`;
     if (type === 'DELETED') this.objects.get(path)!.delete(key);
     else this.objects.get(path)!.set(key, o);
@@ -71,6 +77,13 @@ export class MiniApiServer {
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ kind: kind.list, apiVersion: kind.apiVersion, metadata: { resourceVersion: String(this.rv) }, items: [...this.objects.get(url.pathname)!.values()] }));
+    res.end(
+      JSON.stringify({
+        kind: kind.list,
+        apiVersion: kind.apiVersion,
+        metadata: { resourceVersion: String(this.rv) },
+        items: [...this.objects.get(url.pathname)!.values()],
+      }),
+    );
   }
 }

@@ -8,7 +8,9 @@ import { hasOwnedTag, ownedIdFor } from '../../src/proxy/sync';
 
 describe('proxy ownership', function () {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-proxy-own-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-proxy-own-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('requests a deterministic GUID per identity, tagged 53575944 and distinct per identity', function () {

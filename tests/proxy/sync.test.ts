@@ -18,12 +18,46 @@ describe('service proxy sync on the memory data plane', function () {
   let proxy: ServiceProxy | undefined;
   const store = () => new MemoryOwnershipStore();
   const newProxy = (o: Partial<ServiceProxyOptions> = {}) =>
-    new ServiceProxy({ hns: lab.hns, network: { name: 'cbr0' }, nodeName: NODE, nodeIPs: [NODE_IP], ownership: store(), coalesceMs: 5, resyncIntervalMs: 0, ...o });
+    new ServiceProxy({
+      hns: lab.hns,
+      network: { name: 'cbr0' },
+      nodeName: NODE,
+      nodeIPs: [NODE_IP],
+      ownership: store(),
+      coalesceMs: 5,
+      resyncIntervalMs: 0,
+      ...o,
+    });
 
-  const dns = () => service('kube-dns', { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] }, { ns: 'kube-system' });
-  const dnsSlice = (ips: string[]) => slice('kube-dns', ips.map((ip) => ({ ip })), [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }], { ns: 'kube-system' });
+  const dns = () =>
+    service(
+      'kube-dns',
+      {
+        clusterIP: '10.96.0.10',
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
+      },
+      { ns: 'kube-system' },
+    );
+  const dnsSlice = (ips: string[]) =>
+    slice(
+      'kube-dns',
+      ips.map((ip) => ({ ip })),
+      [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53 },
+      ],
+      { ns: 'kube-system' },
+    );
   const web = () => service('web', { type: 'NodePort', clusterIP: '10.96.5.5', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] });
-  const webSlice = (ips: string[]) => slice('web', ips.map((ip) => ({ ip })), [{ port: 8080 }]);
+  const webSlice = (ips: string[]) =>
+    slice(
+      'web',
+      ips.map((ip) => ({ ip })),
+      [{ port: 8080 }],
+    );
 
   async function l2bridge(version?: string): Promise<void> {
     lab = new Lab();
@@ -46,10 +80,29 @@ describe('service proxy sync on the memory data plane', function () {
     const created = bodies(lab.callsSince(from), 'createLoadBalancer');
     const e = (ip: string) => ids.get(ip)!;
     assert.deepEqual(created, [
-      { HostComputeEndpoints: [e('10.244.1.5'), e('10.244.1.6')], FrontendVIPs: ['10.96.0.10'], PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }], SchemaVersion: SV },
-      { HostComputeEndpoints: [e('10.244.1.5'), e('10.244.1.6')], FrontendVIPs: ['10.96.0.10'], PortMappings: [{ Protocol: 6, InternalPort: 53, ExternalPort: 53 }], SchemaVersion: SV },
-      { HostComputeEndpoints: [e('10.244.1.7')], FrontendVIPs: ['10.96.5.5'], PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }], SchemaVersion: SV },
-      { HostComputeEndpoints: [e('10.244.1.7')], PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30080, Flags: 18 }], SchemaVersion: SV },
+      {
+        HostComputeEndpoints: [e('10.244.1.5'), e('10.244.1.6')],
+        FrontendVIPs: ['10.96.0.10'],
+        PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }],
+        SchemaVersion: SV,
+      },
+      {
+        HostComputeEndpoints: [e('10.244.1.5'), e('10.244.1.6')],
+        FrontendVIPs: ['10.96.0.10'],
+        PortMappings: [{ Protocol: 6, InternalPort: 53, ExternalPort: 53 }],
+        SchemaVersion: SV,
+      },
+      {
+        HostComputeEndpoints: [e('10.244.1.7')],
+        FrontendVIPs: ['10.96.5.5'],
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+        SchemaVersion: SV,
+      },
+      {
+        HostComputeEndpoints: [e('10.244.1.7')],
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30080, Flags: 18 }],
+        SchemaVersion: SV,
+      },
     ]);
     assert.equal((await lab.hns.listLoadBalancers()).length, 4);
     assert.equal(proxy.counters.loadBalancersCreated, 4);
@@ -58,17 +111,27 @@ describe('service proxy sync on the memory data plane', function () {
   it('LoadBalancer ingress with ETP Local, ClientIP affinity and preserve-destination, ExternalIP, named port: the reference documents', async function () {
     await l2bridge();
     proxy = newProxy();
-    const svc = service('lb', {
-      type: 'LoadBalancer', clusterIP: '10.96.7.7', externalTrafficPolicy: 'Local', sessionAffinity: 'ClientIP', externalIPs: ['203.0.113.5'],
-      ports: [{ name: 'http', port: 80, targetPort: 'web', nodePort: 31000 }],
-    }, { ingress: ['20.1.2.3'], annotations: { 'preserve-destination': 'true' } });
+    const svc = service(
+      'lb',
+      {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.7.7',
+        externalTrafficPolicy: 'Local',
+        sessionAffinity: 'ClientIP',
+        externalIPs: ['203.0.113.5'],
+        ports: [{ name: 'http', port: 80, targetPort: 'web', nodePort: 31000 }],
+      },
+      { ingress: ['20.1.2.3'], annotations: { 'preserve-destination': 'true' } },
+    );
     proxy.replaceAll([svc], [slice('lb', [{ ip: '10.244.1.5' }, { ip: '10.244.2.7', node: PEER.name }], [{ name: 'http', port: 8080 }])]);
     const from = lab.mark();
     await proxy.start();
     const calls = writes(lab.callsSince(from));
     const remoteId = (calls.find((c) => c.op === 'createEndpoint')!.body as { ID: string }).ID;
     const local = ids.get('10.244.1.5')!;
-    const pm = (external: number, flags?: number) => [{ Protocol: 6, InternalPort: 8080, ExternalPort: external, DistributionType: 2, ...(flags ? { Flags: flags } : {}) }];
+    const pm = (external: number, flags?: number) => [
+      { Protocol: 6, InternalPort: 8080, ExternalPort: external, DistributionType: 2, ...(flags ? { Flags: flags } : {}) },
+    ];
     assert.deepEqual(bodies(calls, 'createLoadBalancer'), [
       { HostComputeEndpoints: [local, remoteId], FrontendVIPs: ['10.96.7.7'], PortMappings: pm(80), SchemaVersion: SV },
       { HostComputeEndpoints: [local], PortMappings: pm(31000, 18), SchemaVersion: SV, Flags: 1 },
@@ -110,30 +173,52 @@ describe('service proxy sync on the memory data plane', function () {
     await proxy.start();
     const lbId = [...proxy.programmedIds().values()][0];
     const endpointsNow = async () => (await lab.hns.getLoadBalancer(lbId)).HostComputeEndpoints;
-    proxy.upsertSlice(slice('web', [{ ip: '10.244.1.5', ready: false, serving: true, terminating: true }, { ip: '10.244.1.6' }], [{ port: 8080 }]));
+    proxy.upsertSlice(
+      slice('web', [{ ip: '10.244.1.5', ready: false, serving: true, terminating: true }, { ip: '10.244.1.6' }], [{ port: 8080 }]),
+    );
     await proxy.flush();
     assert.deepEqual(await endpointsNow(), [ids.get('10.244.1.6')]);
-    proxy.upsertSlice(slice('web', [{ ip: '10.244.1.5', ready: false, serving: true, terminating: true }, { ip: '10.244.1.6', ready: false, serving: false, terminating: true }], [{ port: 8080 }]));
+    proxy.upsertSlice(
+      slice(
+        'web',
+        [
+          { ip: '10.244.1.5', ready: false, serving: true, terminating: true },
+          { ip: '10.244.1.6', ready: false, serving: false, terminating: true },
+        ],
+        [{ port: 8080 }],
+      ),
+    );
     await proxy.flush();
     assert.deepEqual(await endpointsNow(), [ids.get('10.244.1.5')]);
     const from = lab.mark();
     proxy.upsertSlice(slice('web', [{ ip: '10.244.1.6', ready: false, serving: false, terminating: true }], [{ port: 8080 }]));
     await proxy.flush();
-    assert.deepEqual(writes(lab.callsSince(from)).map((c) => `${c.op} ${c.id}`), [`deleteLoadBalancer ${lbId}`]);
+    assert.deepEqual(
+      writes(lab.callsSince(from)).map((c) => `${c.op} ${c.id}`),
+      [`deleteLoadBalancer ${lbId}`],
+    );
   });
 
   it('a NodePort moving from one Service to another in one burst: the old LB is deleted before the new one is created', async function () {
     await l2bridge();
     proxy = newProxy();
-    const a = (nodePort?: number) => service('a', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.1', ports: [{ port: 80, nodePort }] });
-    const b = (nodePort?: number) => service('b', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.2', ports: [{ port: 80, nodePort }] });
-    proxy.replaceAll([a(30500), b()], [slice('a', [{ ip: '10.244.1.5' }], [{ port: 80 }]), slice('b', [{ ip: '10.244.1.6' }], [{ port: 80 }], { name: 'b-x' })]);
+    const a = (nodePort?: number) =>
+      service('a', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.1', ports: [{ port: 80, nodePort }] });
+    const b = (nodePort?: number) =>
+      service('b', { type: nodePort ? 'NodePort' : 'ClusterIP', clusterIP: '10.96.1.2', ports: [{ port: 80, nodePort }] });
+    proxy.replaceAll(
+      [a(30500), b()],
+      [slice('a', [{ ip: '10.244.1.5' }], [{ port: 80 }]), slice('b', [{ ip: '10.244.1.6' }], [{ port: 80 }], { name: 'b-x' })],
+    );
     await proxy.start();
     const from = lab.mark();
     proxy.upsertService(b(30500));
     proxy.upsertService(a());
     await proxy.flush();
-    assert.deepEqual(writes(lab.callsSince(from)).map((c) => `${c.op} ${c.ok}`), ['deleteLoadBalancer true', 'createLoadBalancer true']);
+    assert.deepEqual(
+      writes(lab.callsSince(from)).map((c) => `${c.op} ${c.ok}`),
+      ['deleteLoadBalancer true', 'createLoadBalancer true'],
+    );
     assert.equal(proxy.counters.errors, 0);
     assert.equal(proxy.programmedIds().has('default/b:-/TCP:NodePort'), true);
   });
@@ -141,13 +226,19 @@ describe('service proxy sync on the memory data plane', function () {
   it('without ModifyLoadbalancer (HNS 15.3) one endpoint change = delete + create, nothing else', async function () {
     await l2bridge('15.3');
     proxy = newProxy();
-    proxy.replaceAll([service('web', { clusterIP: '10.96.5.5', ports: [{ port: 80, targetPort: 8080 }] })], [webSlice(['10.244.1.5', '10.244.1.6'])]);
+    proxy.replaceAll(
+      [service('web', { clusterIP: '10.96.5.5', ports: [{ port: 80, targetPort: 8080 }] })],
+      [webSlice(['10.244.1.5', '10.244.1.6'])],
+    );
     await proxy.start();
     const from = lab.mark();
     proxy.upsertSlice(webSlice(['10.244.1.6']));
     await proxy.flush();
     const calls = lab.callsSince(from);
-    assert.deepEqual(calls.map((c) => c.op), ['deleteLoadBalancer', 'createLoadBalancer']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['deleteLoadBalancer', 'createLoadBalancer'],
+    );
     assert.deepEqual(await lab.hns.listLoadBalancers().then((l) => l.map((x) => x.HostComputeEndpoints)), [[ids.get('10.244.1.6')]]);
   });
 
@@ -204,8 +295,18 @@ describe('service proxy sync on the memory data plane', function () {
   it('never touches a load balancer it did not create; refuses to start beside kube-proxy, naming its load balancers', async function () {
     await l2bridge();
     // kube-proxy's ClusterIP LB (HNS-assigned ID, winkernel shape) and a user's ILB one (not kube-proxy's shape).
-    const kp = await lab.hns.createLoadBalancer({ HostComputeEndpoints: [ids.get('10.244.1.5')!], FrontendVIPs: ['10.96.0.10'], PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }], SchemaVersion: SV });
-    const user = await lab.hns.createLoadBalancer({ HostComputeEndpoints: [ids.get('10.244.1.6')!], FrontendVIPs: ['10.0.0.99'], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, Flags: 1 }], SchemaVersion: SV });
+    const kp = await lab.hns.createLoadBalancer({
+      HostComputeEndpoints: [ids.get('10.244.1.5')!],
+      FrontendVIPs: ['10.96.0.10'],
+      PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }],
+      SchemaVersion: SV,
+    });
+    const user = await lab.hns.createLoadBalancer({
+      HostComputeEndpoints: [ids.get('10.244.1.6')!],
+      FrontendVIPs: ['10.0.0.99'],
+      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, Flags: 1 }],
+      SchemaVersion: SV,
+    });
     proxy = newProxy();
     proxy.replaceAll([dns()], [dnsSlice(['10.244.1.5'])]);
     const from = lab.mark();
@@ -231,28 +332,64 @@ describe('service proxy sync on the memory data plane', function () {
     lab = new Lab();
     await lab.open();
     ids = await lab.network(overlayNetwork(), ['10.244.1.5', '10.244.1.254']);
-    await lab.hns.modifyNetwork(lab.networkId, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: PEER.prefix, IsolationId: 4096, ProviderAddress: PEER.ip, DistributedRouterMacAddress: '00-15-5d-bb-6e-c2' } }] } });
+    await lab.hns.modifyNetwork(lab.networkId, {
+      ResourceType: 'Policy',
+      RequestType: 'Add',
+      Settings: {
+        Policies: [
+          {
+            Type: 'RemoteSubnetRoute',
+            Settings: {
+              DestinationPrefix: PEER.prefix,
+              IsolationId: 4096,
+              ProviderAddress: PEER.ip,
+              DistributedRouterMacAddress: '00-15-5d-bb-6e-c2',
+            },
+          },
+        ],
+      },
+    });
     proxy = newProxy({ network: { name: 'flannel.4096' }, sourceVip: '10.244.1.254' });
-    proxy.replaceAll([dns()], [slice('kube-dns', [{ ip: '10.244.1.5' }, { ip: '10.244.2.7', node: PEER.name }], [{ name: 'dns', port: 53, protocol: 'UDP' }], { ns: 'kube-system' })]);
+    proxy.replaceAll(
+      [dns()],
+      [
+        slice('kube-dns', [{ ip: '10.244.1.5' }, { ip: '10.244.2.7', node: PEER.name }], [{ name: 'dns', port: 53, protocol: 'UDP' }], {
+          ns: 'kube-system',
+        }),
+      ],
+    );
     let from = lab.mark();
     await proxy.start();
     let calls = writes(lab.callsSince(from));
-    assert.deepEqual(calls.map((c) => c.op), ['createEndpoint', 'createLoadBalancer']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['createEndpoint', 'createLoadBalancer'],
+    );
     const remote = calls[0];
     const remoteId = (remote.body as { ID: string }).ID;
     assert.deepEqual(withoutId(remote.body as { ID?: string }), {
-      IpConfigurations: [{ IpAddress: '10.244.2.7' }], MacAddress: '02-11-0a-f4-02-07', Flags: 1, HostComputeNetwork: lab.networkId,
-      Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: PEER.ip } }], SchemaVersion: SV,
+      IpConfigurations: [{ IpAddress: '10.244.2.7' }],
+      MacAddress: '02-11-0a-f4-02-07',
+      Flags: 1,
+      HostComputeNetwork: lab.networkId,
+      Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: PEER.ip } }],
+      SchemaVersion: SV,
     });
     assert.deepEqual(withoutId(calls[1].body as { ID?: string }), {
-      HostComputeEndpoints: [ids.get('10.244.1.5'), remoteId], SourceVIP: '10.244.1.254', FrontendVIPs: ['10.96.0.10'],
-      PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }], SchemaVersion: SV,
+      HostComputeEndpoints: [ids.get('10.244.1.5'), remoteId],
+      SourceVIP: '10.244.1.254',
+      FrontendVIPs: ['10.96.0.10'],
+      PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53 }],
+      SchemaVersion: SV,
     });
     from = lab.mark();
     proxy.upsertSlice(slice('kube-dns', [{ ip: '10.244.1.5' }], [{ name: 'dns', port: 53, protocol: 'UDP' }], { ns: 'kube-system' }));
     await proxy.flush();
     calls = writes(lab.callsSince(from));
-    assert.deepEqual(calls.map((c) => `${c.op} ${c.id}`), [`modifyLoadBalancer ${proxy.programmedIds().values().next().value}`, `deleteEndpoint ${remoteId}`]);
+    assert.deepEqual(
+      calls.map((c) => `${c.op} ${c.id}`),
+      [`modifyLoadBalancer ${proxy.programmedIds().values().next().value}`, `deleteEndpoint ${remoteId}`],
+    );
   });
 
   it('ETP Local on a host without DSR (HNS 10.1): local-only NodePort LB, a degraded finding handed to the caller', async function () {
@@ -260,13 +397,25 @@ describe('service proxy sync on the memory data plane', function () {
     const found: ProxyFinding[] = [];
     const logs: string[] = [];
     proxy = newProxy({ onFinding: (f) => found.push(f), log: (level, msg) => logs.push(`${level} ${msg}`) });
-    const svc = service('np', { type: 'NodePort', clusterIP: '10.96.9.9', externalTrafficPolicy: 'Local', ports: [{ port: 80, targetPort: 8080, nodePort: 30090 }] });
+    const svc = service('np', {
+      type: 'NodePort',
+      clusterIP: '10.96.9.9',
+      externalTrafficPolicy: 'Local',
+      ports: [{ port: 80, targetPort: 8080, nodePort: 30090 }],
+    });
     proxy.replaceAll([svc], [slice('np', [{ ip: '10.244.1.5' }, { ip: '10.244.2.7', node: PEER.name }], [{ port: 8080 }])]);
     const from = lab.mark();
     await proxy.start();
     const np = bodies(lab.callsSince(from), 'createLoadBalancer').find((b) => !('FrontendVIPs' in b));
-    assert.deepEqual(np, { HostComputeEndpoints: [ids.get('10.244.1.5')], PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30090, Flags: 18 }], SchemaVersion: SV });
-    assert.deepEqual(found.map((f) => [f.service, f.reason, f.severity]), [['default/np', 'EtpLocalWithoutDsr', 'degraded']]);
+    assert.deepEqual(np, {
+      HostComputeEndpoints: [ids.get('10.244.1.5')],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 30090, Flags: 18 }],
+      SchemaVersion: SV,
+    });
+    assert.deepEqual(
+      found.map((f) => [f.service, f.reason, f.severity]),
+      [['default/np', 'EtpLocalWithoutDsr', 'degraded']],
+    );
     assert.equal(proxy.counters.findings.EtpLocalWithoutDsr, 1);
     assert.ok(logs.some((l) => l.startsWith('warn service default/np: externalTrafficPolicy Local')));
     // The same finding is not repeated on an unrelated resync.

@@ -23,22 +23,42 @@ describe('Hyper-V lab plan (src/lab/hyperv-plan.ts)', function () {
     const spec = fixture('lab-hyperv.yaml');
     const netns = planLab(spec);
     const plan = planHyperV(spec);
-    assert.deepEqual(plan.Vms.map((v) => v.Name), netns.nodes.map((n) => n.name), 'the same node names as the netns lab');
-    assert.deepEqual(plan.Vms.map((v) => v.Adapters[0].IPAddress), netns.nodes.map((n) => n.underlayIp), 'the same underlay addresses');
-    assert.deepEqual(plan.Vms.map((v) => [v.Os, v.Role, v.NestedVirtualization, v.MemoryStartupBytes]), [
-      ['linux', 'control-plane', false, 2 * 1024 ** 3],
-      ['windows', 'worker', true, 4 * 1024 ** 3],
-      ['windows', 'worker', true, 4 * 1024 ** 3],
-    ]);
+    assert.deepEqual(
+      plan.Vms.map((v) => v.Name),
+      netns.nodes.map((n) => n.name),
+      'the same node names as the netns lab',
+    );
+    assert.deepEqual(
+      plan.Vms.map((v) => v.Adapters[0].IPAddress),
+      netns.nodes.map((n) => n.underlayIp),
+      'the same underlay addresses',
+    );
+    assert.deepEqual(
+      plan.Vms.map((v) => [v.Os, v.Role, v.NestedVirtualization, v.MemoryStartupBytes]),
+      [
+        ['linux', 'control-plane', false, 2 * 1024 ** 3],
+        ['windows', 'worker', true, 4 * 1024 ** 3],
+        ['windows', 'worker', true, 4 * 1024 ** 3],
+      ],
+    );
     assert.ok(plan.Vms.every((v) => v.Generation === 2 && v.Adapters[0].MacAddressSpoofing && v.VhdPath.startsWith('D:\\VMs\\')));
-    assert.deepEqual(plan.Switches.map((s) => [s.Name, s.Type]), [['lab1-pods', 'NAT'], ['lab1-uplink', 'External']]);
+    assert.deepEqual(
+      plan.Switches.map((s) => [s.Name, s.Type]),
+      [
+        ['lab1-pods', 'NAT'],
+        ['lab1-uplink', 'External'],
+      ],
+    );
     assert.equal(new Set(plan.Vms.map((v) => v.Adapters[0].StaticMacAddress)).size, 3, 'distinct static MACs');
   });
 
   it('keeps the netns lab working without a hyperv section, and refuses to plan Hyper-V without one', function () {
     const spec: LabSpec = { prefix: 'x', nodes: 2, podsPerNode: 1, type: 'Overlay' };
     assert.equal(planLab(spec).nodes.length, 2);
-    assert.throws(() => planHyperV(spec), (e: Error) => e instanceof LabSpecError && /^hyperv:/.test(e.message));
+    assert.throws(
+      () => planHyperV(spec),
+      (e: Error) => e instanceof LabSpecError && /^hyperv:/.test(e.message),
+    );
   });
 
   it('names the field of every bad value', function () {
@@ -46,24 +66,46 @@ describe('Hyper-V lab plan (src/lab/hyperv-plan.ts)', function () {
     const bad = (edit: (s: LabSpec) => void, field: RegExp) => {
       const s = JSON.parse(JSON.stringify(base)) as LabSpec;
       edit(s);
-      assert.throws(() => planHyperV(s), (e: Error) => e instanceof LabSpecError && field.test(e.message), String(field));
+      assert.throws(
+        () => planHyperV(s),
+        (e: Error) => e instanceof LabSpecError && field.test(e.message),
+        String(field),
+      );
     };
-    bad((s) => { s.hyperv!.nodes.pop(); }, /^hyperv\.nodes: 2 entries for 3 nodes/);
-    bad((s) => { s.hyperv!.vmPath = 'relative\\dir'; }, /^hyperv\.vmPath:/);
-    bad((s) => { s.hyperv!.nodes[1].os = 'macos' as never; }, /^hyperv\.nodes\[1\]\.os:/);
-    bad((s) => { s.hyperv!.nodes[0].memoryMB = 100; }, /^hyperv\.nodes\[0\]\.memoryMB:/);
-    bad((s) => { s.hyperv!.nodes[2].switches = ['nope']; }, /^hyperv\.nodes\[2\]\.switches\[0\]:/);
-    bad((s) => { s.hyperv!.switches![0].type = 'Bridge' as never; }, /^hyperv\.switches\[0\]\.type:/);
-    bad((s) => { delete s.hyperv!.switches![0].netAdapterName; }, /^hyperv\.switches\[0\]\.netAdapterName:/);
-    bad((s) => { s.nodes = 0; }, /^nodes:/);
+    bad((s) => {
+      s.hyperv!.nodes.pop();
+    }, /^hyperv\.nodes: 2 entries for 3 nodes/);
+    bad((s) => {
+      s.hyperv!.vmPath = 'relative\\dir';
+    }, /^hyperv\.vmPath:/);
+    bad((s) => {
+      s.hyperv!.nodes[1].os = 'macos' as never;
+    }, /^hyperv\.nodes\[1\]\.os:/);
+    bad((s) => {
+      s.hyperv!.nodes[0].memoryMB = 100;
+    }, /^hyperv\.nodes\[0\]\.memoryMB:/);
+    bad((s) => {
+      s.hyperv!.nodes[2].switches = ['nope'];
+    }, /^hyperv\.nodes\[2\]\.switches\[0\]:/);
+    bad((s) => {
+      s.hyperv!.switches![0].type = 'Bridge' as never;
+    }, /^hyperv\.switches\[0\]\.type:/);
+    bad((s) => {
+      delete s.hyperv!.switches![0].netAdapterName;
+    }, /^hyperv\.switches\[0\]\.netAdapterName:/);
+    bad((s) => {
+      s.nodes = 0;
+    }, /^nodes:/);
   });
 
   it('sends the plan as a base64 literal only: the command text is constant apart from it', function () {
     const plan = planHyperV(fixture('lab-hyperv.yaml'));
     plan.Vms[0].ParentVhdPath = "D:\\x'; Remove-Item -Recurse C:\\ ; '$(calc)`";
     const cmd = applyCommand(plan, true);
-    assert.equal(cmd.replace(/'[A-Za-z0-9+/]*={0,2}'/, "'<plan>'"),
-      "try { ConvertTo-Json -Compress -Depth 3 -InputObject @(Invoke-SwitchyardLabPlan -EncodedJson '<plan>' -WhatIf -Confirm:$false -ErrorAction Stop) } catch { ConvertTo-Json -Compress -InputObject @{ Error = $_.Exception.Message } }");
+    assert.equal(
+      cmd.replace(/'[A-Za-z0-9+/]*={0,2}'/, "'<plan>'"),
+      "try { ConvertTo-Json -Compress -Depth 3 -InputObject @(Invoke-SwitchyardLabPlan -EncodedJson '<plan>' -WhatIf -Confirm:$false -ErrorAction Stop) } catch { ConvertTo-Json -Compress -InputObject @{ Error = $_.Exception.Message } }",
+    );
   });
 });
 
@@ -83,13 +125,24 @@ describe('Hyper-V lab driver through node-powershell and real pwsh (fake Hyper-V
   after(async () => session?.dispose());
   // The driver disposes its shell after each apply; this one lives for the whole suite (the fake host's state).
   const shell = (): PsShell => ({ invoke: (s) => session!.invoke(s), dispose: async () => undefined });
-  const changes = async (): Promise<string[]> => JSON.parse((await session!.invoke('ConvertTo-Json -Compress -InputObject @($global:FakeHyperVChanges); $global:FakeHyperVChanges.Clear()')).trim()) as string[];
+  const changes = async (): Promise<string[]> =>
+    JSON.parse(
+      (
+        await session!.invoke('ConvertTo-Json -Compress -InputObject @($global:FakeHyperVChanges); $global:FakeHyperVChanges.Clear()')
+      ).trim(),
+    ) as string[];
 
   it('-WhatIf prints the plan and changes nothing; apply makes the calls; a second apply makes none; a change makes only its own', async function () {
     const plan = planHyperV(fixture('lab-hyperv.yaml'));
     const preview = await applyHyperVPlan(plan, { whatIf: true, shell });
-    assert.ok(preview.steps.length > 10 && preview.steps.every((s) => s.Status === 'whatif' || s.Status === 'unchanged'), JSON.stringify(preview.steps.slice(0, 3)));
-    assert.ok(preview.printed.some((l) => /What if: .*"New-VM generation 2.*on target "lab1-n1"/.test(l)), `what-if lines: ${preview.printed.slice(0, 5).join(' | ')}`);
+    assert.ok(
+      preview.steps.length > 10 && preview.steps.every((s) => s.Status === 'whatif' || s.Status === 'unchanged'),
+      JSON.stringify(preview.steps.slice(0, 3)),
+    );
+    assert.ok(
+      preview.printed.some((l) => /What if: .*"New-VM generation 2.*on target "lab1-n1"/.test(l)),
+      `what-if lines: ${preview.printed.slice(0, 5).join(' | ')}`,
+    );
     assert.deepEqual(await changes(), []);
 
     const applied = await applyHyperVPlan(plan, { whatIf: false, shell });
@@ -99,7 +152,11 @@ describe('Hyper-V lab driver through node-powershell and real pwsh (fake Hyper-V
     assert.equal(made.filter((c) => c.startsWith('New-VM ')).length, 3);
     assert.ok(made.includes('Set-VMProcessor lab1-n1 2 True') && made.includes('Set-VMProcessor lab1-n0 2 False'));
     assert.equal(made.filter((c) => / pods On 00155D/.test(c)).length, 3, 'MAC spoofing on every pod adapter');
-    assert.equal(applied.steps.filter((s) => s.Status === 'done').length, made.length - 3 * 2, 'one step per call (New-VM step also renames the adapter and turns checkpoints off)');
+    assert.equal(
+      applied.steps.filter((s) => s.Status === 'done').length,
+      made.length - 3 * 2,
+      'one step per call (New-VM step also renames the adapter and turns checkpoints off)',
+    );
 
     const again = await applyHyperVPlan(plan, { whatIf: false, shell });
     assert.deepEqual(await changes(), [], 'a second apply with no change makes no call');

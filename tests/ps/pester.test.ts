@@ -58,15 +58,25 @@ describe('Pester tests of ps-modules under real PowerShell', function () {
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
-  const files = fs.readdirSync(path.join(ROOT, 'tests/ps')).filter((f) => f.endsWith('.Tests.ps1')).sort();
+  const files = fs
+    .readdirSync(path.join(ROOT, 'tests/ps'))
+    .filter((f) => f.endsWith('.Tests.ps1'))
+    .sort();
   for (const file of files) {
     it(`${file} passes`, function () {
       const result = path.join(dir, `${file}.json`);
       const run = spawnSync(pwsh!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', RUNNER], {
         encoding: 'utf8',
         cwd: ROOT,
-        env: pwshEnv({ SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY, SY_PESTER_FILE: path.join(ROOT, 'tests/ps', file), SY_PESTER_RESULT: result, NO_COLOR: '1', TERM: 'dumb',
-          SY_LAB_PLAN: path.join(dir, 'lab-hyperv.plan.json'), SY_LAB_PLAN_CHANGED: path.join(dir, 'lab-hyperv-changed.plan.json') }),
+        env: pwshEnv({
+          SWITCHYARD_HCN_LIBRARY: STUB_LIBRARY,
+          SY_PESTER_FILE: path.join(ROOT, 'tests/ps', file),
+          SY_PESTER_RESULT: result,
+          NO_COLOR: '1',
+          TERM: 'dumb',
+          SY_LAB_PLAN: path.join(dir, 'lab-hyperv.plan.json'),
+          SY_LAB_PLAN_CHANGED: path.join(dir, 'lab-hyperv-changed.plan.json'),
+        }),
         maxBuffer: 64 * 1024 * 1024,
       });
       assert.ok(fs.existsSync(result), `Pester did not finish (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);

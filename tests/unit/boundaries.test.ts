@@ -11,7 +11,23 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../../..');
 /** Pure folders and files. One not written yet is reported as pending (skipped, named), never passed. */
 const PURE_PATHS = ['src/hns', 'src/net', 'src/reconcile', 'src/cni/protocol', 'src/proxy/core', 'src/lab/spec.ts'];
-const OS_MODULES = new Set(['fs', 'child_process', 'net', 'os', 'dgram', 'worker_threads', 'cluster', 'http', 'https', 'tls', 'http2', 'inspector', 'v8', 'vm', 'readline']);
+const OS_MODULES = new Set([
+  'fs',
+  'child_process',
+  'net',
+  'os',
+  'dgram',
+  'worker_threads',
+  'cluster',
+  'http',
+  'https',
+  'tls',
+  'http2',
+  'inspector',
+  'v8',
+  'vm',
+  'readline',
+]);
 const BINDINGS = new Set(['koffi', 'node-powershell']);
 
 /** Every module specifier in a TypeScript/JavaScript source: import/export from, bare import, require(), import(). */
@@ -43,7 +59,10 @@ export function forbidden(spec: string, file: string, typeOnly = false): string 
   if (!spec.startsWith('.') && OS_MODULES.has(base)) return `Node OS module "${spec}"`;
   if (BINDINGS.has(base)) return `native binding "${spec}"`;
   if (spec.startsWith('.')) {
-    const target = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep).join('/');
+    const target = path
+      .relative(ROOT, path.resolve(path.dirname(file), spec))
+      .split(path.sep)
+      .join('/');
     if (typeOnly && target === INTERFACE) return undefined;
     if (target === 'src/dataplane' || target.startsWith('src/dataplane/')) return `data plane "${spec}"`;
   }
@@ -66,7 +85,8 @@ function listTs(dir: string): string[] {
 
 describe('boundaries: pure folders import no OS module and no data plane', () => {
   it('the scanner finds every import form', () => {
-    const src = `import * as fs from 'node:fs';\nimport type { X } from "../dataplane/types";\nexport { y } from './y';\n` +
+    const src =
+      `import * as fs from 'node:fs';\nimport type { X } from "../dataplane/types";\nexport { y } from './y';\n` +
       `import 'os';\nconst k = require('koffi');\nconst p = await import('node-powershell');\n// import 'net' in a comment\n`;
     assert.deepEqual(importsOf(src).sort(), ['../dataplane/types', './y', 'koffi', 'node-powershell', 'node:fs', 'os'].sort());
     const f = path.join(ROOT, 'src/hns/x.ts');

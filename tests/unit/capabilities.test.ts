@@ -20,7 +20,8 @@ function listTs(dir: string): string[] {
 }
 
 /** `<x>.kind === '<data plane>'` / `!==`, with the data plane names; other `kind` fields (CLI resources, error classes) are not data planes. */
-const KIND_TEST = /\.kind\s*[!=]==\s*['"](memory|linux|hcn|hns-v1|powershell)['"]|['"](memory|linux|hcn|hns-v1|powershell)['"]\s*[!=]==\s*\w+\.kind\b/;
+const KIND_TEST =
+  /\.kind\s*[!=]==\s*['"](memory|linux|hcn|hns-v1|powershell)['"]|['"](memory|linux|hcn|hns-v1|powershell)['"]\s*[!=]==\s*\w+\.kind\b/;
 
 export function kindTests(files: string[]): string[] {
   const hits: string[] = [];

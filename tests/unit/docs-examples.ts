@@ -11,8 +11,18 @@ import { spawnSync } from 'node:child_process';
 export const ROOT = path.resolve(__dirname, '../../..');
 const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
-export interface Example { doc: string; line: number; text: string; argv: string[]; exit: number }
-export interface DocExamples { doc: string; examples: Example[]; files: Record<string, string> }
+export interface Example {
+  doc: string;
+  line: number;
+  text: string;
+  argv: string[];
+  exit: number;
+}
+export interface DocExamples {
+  doc: string;
+  examples: Example[];
+  files: Record<string, string>;
+}
 
 /** Shell words: single and double quotes, backslash escapes; no expansion (the docs use none). */
 export function shellWords(text: string): string[] {
@@ -62,7 +72,8 @@ export function extract(docPath: string): DocExamples {
     let j = i + 1;
     while (j < lines.length && !/^```\s*$/.test(lines[j])) j++;
     const body = lines.slice(i + 1, j);
-    if ((lang === 'yaml' || lang === 'json') && /^#\s*(\S+)\s*$/.test(body[0] ?? '')) files[/^#\s*(\S+)/.exec(body[0])![1]] = body.slice(1).join('\n') + '\n';
+    if ((lang === 'yaml' || lang === 'json') && /^#\s*(\S+)\s*$/.test(body[0] ?? ''))
+      files[/^#\s*(\S+)/.exec(body[0])![1]] = body.slice(1).join('\n') + '\n';
     if (lang === 'console') {
       for (let k = 0; k < body.length; k++) {
         if (!body[k].startsWith('$ ')) continue;
@@ -84,7 +95,11 @@ export function extract(docPath: string): DocExamples {
 
 export function allDocs(): DocExamples[] {
   const dir = path.join(ROOT, 'docs');
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort().map((f) => extract(path.join(dir, f)));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => extract(path.join(dir, f)));
 }
 
 /** Examples that need root and network namespaces (the lab, `ip netns`): run by the root docs test only. */

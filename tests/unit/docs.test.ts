@@ -15,9 +15,18 @@ describe('docs: every command example runs as written (memory data plane)', func
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-docs-'));
     try {
       const f = path.join(tmp, 'x.md');
-      fs.writeFileSync(f, '```\nswitchyard synopsis\n```\n```yaml\n# a.yaml\nName: x\n```\n```console\n$ switchyard a \\\n    --b \'{"c": 1}\'\nout\n$ switchyard d\nerr   (exit 2)\n```\n');
+      fs.writeFileSync(
+        f,
+        '```\nswitchyard synopsis\n```\n```yaml\n# a.yaml\nName: x\n```\n```console\n$ switchyard a \\\n    --b \'{"c": 1}\'\nout\n$ switchyard d\nerr   (exit 2)\n```\n',
+      );
       const d = extract(f);
-      assert.deepEqual(d.examples.map((e) => [e.argv, e.exit]), [[['switchyard', 'a', '--b', '{"c": 1}'], 0], [['switchyard', 'd'], 2]]);
+      assert.deepEqual(
+        d.examples.map((e) => [e.argv, e.exit]),
+        [
+          [['switchyard', 'a', '--b', '{"c": 1}'], 0],
+          [['switchyard', 'd'], 2],
+        ],
+      );
       assert.deepEqual(d.files, { 'a.yaml': 'Name: x\n' });
       assert.deepEqual(shellWords(`a "b c" 'd e' f # g`), ['a', 'b c', 'd e', 'f']);
     } finally {

@@ -16,11 +16,18 @@ function importsOf(file: string): string[] {
 }
 
 describe('CNI plugin folders', () => {
-  const folders = fs.readdirSync(PLUGINS, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = fs
+    .readdirSync(PLUGINS, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
 
   it('are common plus one folder per plugin', () => {
     assert.deepEqual(folders.sort(), ['common', 'switchyard', 'win-bridge', 'win-overlay']);
-    assert.deepEqual(fs.readdirSync(PLUGINS).filter((f) => f.endsWith('.ts')), [], 'no plugin code outside the folders');
+    assert.deepEqual(
+      fs.readdirSync(PLUGINS).filter((f) => f.endsWith('.ts')),
+      [],
+      'no plugin code outside the folders',
+    );
   });
 
   for (const folder of ['common', 'switchyard', 'win-bridge', 'win-overlay']) {
@@ -37,9 +44,12 @@ describe('CNI plugin folders', () => {
   }
 
   it('each plugin exports its factory from index.ts', () => {
-    const expect: Record<string, string> = { 'win-bridge': 'winBridgePlugin', 'win-overlay': 'winOverlayPlugin', switchyard: 'switchyardPlugin' };
+    const expect: Record<string, string> = {
+      'win-bridge': 'winBridgePlugin',
+      'win-overlay': 'winOverlayPlugin',
+      switchyard: 'switchyardPlugin',
+    };
     for (const [folder, name] of Object.entries(expect)) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(path.join(ROOT, 'dist/src/cni/plugins', folder)) as Record<string, () => { add: unknown }>;
       assert.equal(typeof mod[name]().add, 'function', `${folder}/index.ts exports ${name}()`);
     }

@@ -47,7 +47,11 @@ export class FrameReader {
 
   /** What a connection that ended now would mean. */
   endError(): FrameError {
-    return new FrameError(this.need === undefined ? `truncated frame header (${this.have} of 4 bytes)` : `truncated frame (${this.have - 4} of ${this.need} bytes)`);
+    return new FrameError(
+      this.need === undefined
+        ? `truncated frame header (${this.have} of 4 bytes)`
+        : `truncated frame (${this.have - 4} of ${this.need} bytes)`,
+    );
   }
 }
 

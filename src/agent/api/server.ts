@@ -106,7 +106,8 @@ function ensurePrivateDir(dir: string): void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new Error(`agent socket directory ${dir} exists and is not a directory (or is a symlink): refusing to use it`);
+  if (!st.isDirectory())
+    throw new Error(`agent socket directory ${dir} exists and is not a directory (or is a symlink): refusing to use it`);
   const uid = typeof process.geteuid === 'function' ? process.geteuid() : st.uid;
   if (st.uid !== uid) throw new Error(`agent socket directory ${dir} is owned by uid ${st.uid}, not ${uid}: refusing to use it`);
   if ((st.mode & 0o777) !== 0o700) fs.chmodSync(dir, 0o700);

@@ -27,11 +27,19 @@ export interface CniReply {
   exitCode: number;
 }
 
-export interface StatusRequest { op: 'status' }
+export interface StatusRequest {
+  op: 'status';
+}
 /** The reply to a status request: whatever the agent's status handler returned. */
-export interface StatusReply { ok: true; status: unknown }
+export interface StatusReply {
+  ok: true;
+  status: unknown;
+}
 export type ApiRequest = CniRequest | StatusRequest;
-export interface ErrorReply { ok: false; error: string }
+export interface ErrorReply {
+  ok: false;
+  error: string;
+}
 
 /** Implemented by the agent; the server only frames, authenticates and dispatches. */
 export interface ApiHandlers {

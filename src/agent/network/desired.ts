@@ -51,14 +51,18 @@ export function nodeNetwork(inp: NodeNetworkInput): HostComputeNetwork {
     Name: networkName(net),
     Type: overlay ? 'Overlay' : 'L2Bridge',
     ...(overlay ? { Flags: 8 } : {}),
-    Ipams: [{
-      Type: 'Static',
-      Subnets: [{
-        IpAddressPrefix: lease.subnet,
-        Routes: [{ NextHop: nthHost(lease.subnet, 1), DestinationPrefix: '0.0.0.0/0' }],
-        ...(overlay ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: net.backend.vni } }] } : {}),
-      }],
-    }],
+    Ipams: [
+      {
+        Type: 'Static',
+        Subnets: [
+          {
+            IpAddressPrefix: lease.subnet,
+            Routes: [{ NextHop: nthHost(lease.subnet, 1), DestinationPrefix: '0.0.0.0/0' }],
+            ...(overlay ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: net.backend.vni } }] } : {}),
+          },
+        ],
+      },
+    ],
     ...(policies.length ? { Policies: policies } : {}),
   };
 }
@@ -69,14 +73,18 @@ export function placeholderNetwork(net: ClusterNetConf, iface?: string): HostCom
   return {
     Name: PLACEHOLDER_NETWORK,
     Type: overlay ? 'Overlay' : 'L2Bridge',
-    Ipams: [{
-      Type: 'Static',
-      Subnets: [{
-        IpAddressPrefix: '192.168.255.0/30',
-        Routes: [{ NextHop: '192.168.255.1', DestinationPrefix: '0.0.0.0/0' }],
-        ...(overlay ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: 9999 } }] } : {}),
-      }],
-    }],
+    Ipams: [
+      {
+        Type: 'Static',
+        Subnets: [
+          {
+            IpAddressPrefix: '192.168.255.0/30',
+            Routes: [{ NextHop: '192.168.255.1', DestinationPrefix: '0.0.0.0/0' }],
+            ...(overlay ? { Policies: [{ Type: 'VSID' as const, Settings: { IsolationId: 9999 } }] } : {}),
+          },
+        ],
+      },
+    ],
     ...(iface ? { Policies: [{ Type: 'NetAdapterName', Settings: { NetworkAdapterName: iface } }] } : {}),
   };
 }
@@ -95,11 +103,18 @@ export function desiredState(inp: DesiredInput): DesiredState {
   const name = net.Name!;
   const endpoints: DesiredState['endpoints'] = [];
   if (inp.hostEndpointIp) {
-    const ep: HostComputeEndpoint = { Name: hostEndpointName(inp.net), HostComputeNetwork: name, IpConfigurations: [{ IpAddress: inp.hostEndpointIp }] };
+    const ep: HostComputeEndpoint = {
+      Name: hostEndpointName(inp.net),
+      HostComputeNetwork: name,
+      IpConfigurations: [{ IpAddress: inp.hostEndpointIp }],
+    };
     endpoints.push({ doc: ep, attachTo: { hostDefault: true }, replaceOnDrift: true });
   }
   if (inp.sourceVip) {
-    endpoints.push({ doc: { Name: SOURCE_VIP_ENDPOINT, HostComputeNetwork: name, IpConfigurations: [{ IpAddress: inp.sourceVip }] }, replaceOnDrift: true });
+    endpoints.push({
+      doc: { Name: SOURCE_VIP_ENDPOINT, HostComputeNetwork: name, IpConfigurations: [{ IpAddress: inp.sourceVip }] },
+      replaceOnDrift: true,
+    });
   }
   return { networks: [{ doc: net, ownedPolicyTypes: ['RemoteSubnetRoute'] }], endpoints };
 }

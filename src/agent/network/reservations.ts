@@ -5,7 +5,16 @@
  */
 import * as fs from 'node:fs';
 import { DiskStore } from '../../cni/ipam/store';
-import { formatIp as formatIP, parseIpGo as parseIP, parseCidrGo as parseCIDR, contains, nextIp as nextIP, lastOf, networkOf, sameIp as sameIP } from '../../net/ip';
+import {
+  formatIp as formatIP,
+  parseIpGo as parseIP,
+  parseCidrGo as parseCIDR,
+  contains,
+  nextIp as nextIP,
+  lastOf,
+  networkOf,
+  sameIp as sameIP,
+} from '../../net/ip';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 
 export const HOST_ENDPOINT_ID = 'switchyard-agent-host-endpoint';
@@ -26,7 +35,9 @@ export async function reserveExact(store: DiskStore, id: string, ip: string): Pr
     const holder = store.list().find((r) => sameIP(r.ip, want));
     if (holder) {
       if (holder.containerID === id) return;
-      throw new ReservationError(`${ip} is held in the IPAM store ${store.dir} by container ${holder.containerID}: the agent needs it for the host endpoint; free it (delete that pod) and the agent takes it on its next pass`);
+      throw new ReservationError(
+        `${ip} is held in the IPAM store ${store.dir} by container ${holder.containerID}: the agent needs it for the host endpoint; free it (delete that pod) and the agent takes it on its next pass`,
+      );
     }
     store.reserve(id, IFNAME, want, '0');
   });
@@ -53,7 +64,13 @@ export async function reserveAny(store: DiskStore, id: string, subnet: string): 
  * CNI's `<containerID>_<network>` name), except the agent's own and those younger than minAgeMs.
  * Returns the released addresses.
  */
-export async function collectStale(store: DiskStore, network: string, endpoints: HostComputeEndpoint[], minAgeMs = 60_000, now = Date.now()): Promise<string[]> {
+export async function collectStale(
+  store: DiskStore,
+  network: string,
+  endpoints: HostComputeEndpoint[],
+  minAgeMs = 60_000,
+  now = Date.now(),
+): Promise<string[]> {
   const ips = new Set<string>();
   const names = new Set<string>();
   for (const ep of endpoints) {

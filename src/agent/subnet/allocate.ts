@@ -119,7 +119,10 @@ export function freeSubnets(range: SubnetRange, taken: readonly string[], limit 
 /** One free subnet, chosen at random among the first 100; throws when the network is exhausted. */
 export function pickFreeSubnet(range: SubnetRange, taken: readonly string[], random: () => number = Math.random): string {
   const free = freeSubnets(range, taken);
-  if (free.length === 0) throw new Error(`out of subnets: every /${range.subnetLen} of Network ${range.network} between ${range.subnetMin} and ${range.subnetMax} is leased`);
+  if (free.length === 0)
+    throw new Error(
+      `out of subnets: every /${range.subnetLen} of Network ${range.network} between ${range.subnetMin} and ${range.subnetMax} is leased`,
+    );
   return free[Math.min(free.length - 1, Math.floor(random() * free.length))];
 }
 

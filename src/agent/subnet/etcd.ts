@@ -23,7 +23,15 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import { getLogger, type Logger } from '../../util/log';
 import { isLeasable, parseSubnetKey, pickFreeSubnet, subnetKey, subnetRange, type SubnetRange } from './allocate';
-import { DEFAULT_ETCD_PREFIX, formatNetConf, leaseValueJson, netConfDifferences, normalizeMac, parseLeaseValue, parseNetConf } from './flannel';
+import {
+  DEFAULT_ETCD_PREFIX,
+  formatNetConf,
+  leaseValueJson,
+  netConfDifferences,
+  normalizeMac,
+  parseLeaseValue,
+  parseNetConf,
+} from './flannel';
 import type { ClusterNetConf, LocalAnnouncement, NodeLease, SubnetSource } from './types';
 
 export interface EtcdSourceOptions {
@@ -92,14 +100,16 @@ export class EtcdSubnetSource implements SubnetSource {
 
   constructor(opts: EtcdSourceOptions) {
     if (!opts.endpoints?.length) throw new Error('etcd subnet source: no endpoints (--etcd-endpoints)');
-    for (const e of opts.endpoints) if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new Error(`etcd endpoint "${e}": expected http(s)://host:port`);
+    for (const e of opts.endpoints)
+      if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new Error(`etcd endpoint "${e}": expected http(s)://host:port`);
     this.opts = opts;
     this.prefix = trimSlash(opts.prefix ?? DEFAULT_ETCD_PREFIX);
     if (!this.prefix.startsWith('/')) throw new Error(`etcd prefix "${opts.prefix}": must start with /`);
     this.ttl = opts.ttlSeconds ?? 24 * 3600;
     this.margin = opts.renewMarginSeconds ?? 3600;
     if (!(this.ttl >= 2)) throw new Error(`etcd lease TTL ${this.ttl} s: must be at least 2 s`);
-    if (!(this.margin > 0 && this.margin < this.ttl)) throw new Error(`etcd renew margin ${this.margin} s: must be positive and below the TTL (${this.ttl} s)`);
+    if (!(this.margin > 0 && this.margin < this.ttl))
+      throw new Error(`etcd renew margin ${this.margin} s: must be positive and below the TTL (${this.ttl} s)`);
     this.log = opts.log ?? getLogger('agent.subnet.etcd');
   }
 
@@ -143,7 +153,9 @@ export class EtcdSubnetSource implements SubnetSource {
   }
 
   unusable(): { node: string; why: string }[] {
-    return [...this.badLeases].map(([key, why]) => ({ node: key.slice(this.subnetsPrefix.length), why })).sort((a, b) => a.node.localeCompare(b.node));
+    return [...this.badLeases]
+      .map(([key, why]) => ({ node: key.slice(this.subnetsPrefix.length), why }))
+      .sort((a, b) => a.node.localeCompare(b.node));
   }
 
   onChange(listener: () => void): void {
@@ -187,12 +199,17 @@ export class EtcdSubnetSource implements SubnetSource {
     let text = await this.fetchConfig(key);
     if (text === null && this.opts.netConf) {
       // Create-only, so nodes starting together agree on whichever configuration landed first.
-      await c.if(key, 'Version', '==', 0).then(c.put(key).value(formatNetConf(this.opts.netConf))).commit();
+      await c
+        .if(key, 'Version', '==', 0)
+        .then(c.put(key).value(formatNetConf(this.opts.netConf)))
+        .commit();
       text = await c.get(key).string();
       this.log.info('cluster network configuration written to etcd', { key });
     }
     if (text === null) {
-      throw new Error(`${this.where()}: no network configuration at ${key}; write flannel's net-conf JSON there (e.g. {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}) or give the agent --net-conf`);
+      throw new Error(
+        `${this.where()}: no network configuration at ${key}; write flannel's net-conf JSON there (e.g. {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}) or give the agent --net-conf`,
+      );
     }
     const conf = parseNetConf(text, `${this.where()} ${key}`);
     if (this.opts.netConf) {
@@ -226,7 +243,9 @@ export class EtcdSubnetSource implements SubnetSource {
   private async revokeOurs(id: string | undefined): Promise<void> {
     if (!id || !this.granted.has(id)) return;
     this.granted.delete(id);
-    await this.client!.leaseClient.leaseRevoke({ ID: id }).catch((e: Error) => this.log.warn('cannot revoke an unused etcd lease', { lease: id, error: e.message }));
+    await this.client!.leaseClient.leaseRevoke({ ID: id }).catch((e: Error) =>
+      this.log.warn('cannot revoke an unused etcd lease', { lease: id, error: e.message }),
+    );
   }
 
   private async acquire(): Promise<OwnLease> {
@@ -257,14 +276,17 @@ export class EtcdSubnetSource implements SubnetSource {
       }
       if (mine) {
         // flannel does the same: a lease of ours that the (changed) network config no longer allows.
-        this.log.warn('deleting this node\'s lease: outside the configured network/SubnetLen', { subnet: mine.subnet, network: range.network, subnetLen: range.subnetLen });
+        this.log.warn("deleting this node's lease: outside the configured network/SubnetLen", {
+          subnet: mine.subnet,
+          network: range.network,
+          subnetLen: range.subnetLen,
+        });
         await this.client!.delete().key(mine.key).exec();
         continue;
       }
       const taken = leases.map((l) => l.subnet);
       const prev = this.opts.previousSubnet;
-      const subnet =
-        prev && isLeasable(range, prev) && !taken.includes(prev) ? prev : pickFreeSubnet(range, taken);
+      const subnet = prev && isLeasable(range, prev) && !taken.includes(prev) ? prev : pickFreeSubnet(range, taken);
       const key = `${this.subnetsPrefix}${subnetKey(subnet)}`;
       const leaseId = await this.grant();
       const tx = await this.client!.if(key, 'Version', '==', 0).then(this.client!.put(key).value(value).lease(leaseId)).commit();
@@ -280,7 +302,13 @@ export class EtcdSubnetSource implements SubnetSource {
 
   private ownLease(): NodeLease {
     const s = this.self!;
-    return { node: s.node, subnet: this.own!.subnet, publicIp: s.publicIp, backendType: s.backendType, ...(s.backendType === 'vxlan' ? { vni: s.vni, ...(s.vtepMac ? { vtepMac: normalizeMac(s.vtepMac) } : {}) } : {}) };
+    return {
+      node: s.node,
+      subnet: this.own!.subnet,
+      publicIp: s.publicIp,
+      backendType: s.backendType,
+      ...(s.backendType === 'vxlan' ? { vni: s.vni, ...(s.vtepMac ? { vtepMac: normalizeMac(s.vtepMac) } : {}) } : {}),
+    };
   }
 
   private async putOwn(value: string, leaseId: string): Promise<void> {
@@ -325,7 +353,9 @@ export class EtcdSubnetSource implements SubnetSource {
     const { key, subnet } = this.own;
     try {
       const id = await this.grant();
-      const tx = await this.client!.if(key, 'Version', '==', 0).then(this.client!.put(key).value(leaseValueJson(this.self!)).lease(id)).commit();
+      const tx = await this.client!.if(key, 'Version', '==', 0)
+        .then(this.client!.put(key).value(leaseValueJson(this.self!)).lease(id))
+        .commit();
       if (!tx.succeeded) {
         await this.revokeOurs(id);
         this.lastError = `subnet ${subnet} was taken by another node after this node's lease disappeared; restart the agent to acquire a new one`;
@@ -333,7 +363,7 @@ export class EtcdSubnetSource implements SubnetSource {
         return;
       }
       this.own = { ...this.own, leaseId: id, expiresAt: Date.now() + this.ttl * 1000 };
-      this.log.warn('this node\'s lease had disappeared; re-created it', { subnet });
+      this.log.warn("this node's lease had disappeared; re-created it", { subnet });
       this.scheduleRenewal();
     } catch (e) {
       this.lastError = `cannot re-create the lease of ${subnet}: ${(e as Error).message}`;
@@ -402,7 +432,10 @@ export class EtcdSubnetSource implements SubnetSource {
     for (const k of [...this.badLeases.keys()]) if (!seen.has(k)) this.badLeases.delete(k);
     if (this.own && !leases.some((l) => l.key === this.own!.key)) void this.reclaim();
     if (this.closed) return;
-    const w = await this.client!.watch().prefix(this.subnetsPrefix).startRevision(String(BigInt(revision) + 1n)).create();
+    const w = await this.client!.watch()
+      .prefix(this.subnetsPrefix)
+      .startRevision(String(BigInt(revision) + 1n))
+      .create();
     if (this.closed) {
       await w.cancel();
       return;
@@ -417,7 +450,8 @@ export class EtcdSubnetSource implements SubnetSource {
 
   private onPut(key: string, value: string, leaseId: string): void {
     if (key === this.own?.key) {
-      if (leaseId !== this.own.leaseId && !this.granted.has(leaseId)) this.log.warn('this node\'s lease key was written by someone else', { key, value });
+      if (leaseId !== this.own.leaseId && !this.granted.has(leaseId))
+        this.log.warn("this node's lease key was written by someone else", { key, value });
       return;
     }
     if (this.setPeer(key, this.peerFrom(key, value))) this.emit();

@@ -78,7 +78,8 @@ export function parseBackendData(type: BackendType, data: unknown): ParsedBacken
   if (type !== 'vxlan') return {};
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('backend data: vxlan needs {"VNI":…,"VtepMAC":…}');
   const d = data as Record<string, unknown>;
-  if (typeof d.VNI !== 'number' || !Number.isInteger(d.VNI) || d.VNI < 0 || d.VNI > 0xffffff) throw new Error(`backend data: VNI ${JSON.stringify(d.VNI)} is not a VXLAN network identifier`);
+  if (typeof d.VNI !== 'number' || !Number.isInteger(d.VNI) || d.VNI < 0 || d.VNI > 0xffffff)
+    throw new Error(`backend data: VNI ${JSON.stringify(d.VNI)} is not a VXLAN network identifier`);
   const out: ParsedBackend = { vni: d.VNI };
   if (d.VtepMAC !== undefined && d.VtepMAC !== null && d.VtepMAC !== '') {
     if (typeof d.VtepMAC !== 'string') throw new Error('backend data: VtepMAC is not a string');
@@ -117,7 +118,8 @@ export interface NodeLike {
  */
 export function nodePodCidr(node: NodeLike): string | undefined {
   const list = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
-  if (list.length > 2) throw new Error(`node ${node.metadata?.name}: spec.podCIDRs has ${list.length} entries (at most one IPv4 and one IPv6)`);
+  if (list.length > 2)
+    throw new Error(`node ${node.metadata?.name}: spec.podCIDRs has ${list.length} entries (at most one IPv4 and one IPv6)`);
   for (const c of list) {
     const ip = parseIP(c.split('/')[0] ?? '');
     if (ip?.v === 4) return normalizeCidr(c, `node ${node.metadata?.name} spec.podCIDR`);
@@ -197,22 +199,32 @@ export function parseNetConf(text: string, source = 'net-conf'): ClusterNetConf 
   const at = (field: string) => `${source}: ${field}`;
   if (typeof raw.Network !== 'string') throw new Error(`${at('Network')}: required (the cluster pod CIDR, e.g. 10.244.0.0/16)`);
   if (raw.SubnetLen !== undefined && typeof raw.SubnetLen !== 'number') throw new Error(`${at('SubnetLen')}: must be a number`);
-  for (const f of ['SubnetMin', 'SubnetMax'] as const) if (raw[f] !== undefined && typeof raw[f] !== 'string') throw new Error(`${at(f)}: must be an IPv4 address string`);
+  for (const f of ['SubnetMin', 'SubnetMax'] as const)
+    if (raw[f] !== undefined && typeof raw[f] !== 'string') throw new Error(`${at(f)}: must be an IPv4 address string`);
   let range;
   try {
-    range = subnetRange({ network: raw.Network, subnetLen: raw.SubnetLen as number | undefined, subnetMin: raw.SubnetMin as string | undefined, subnetMax: raw.SubnetMax as string | undefined });
+    range = subnetRange({
+      network: raw.Network,
+      subnetLen: raw.SubnetLen as number | undefined,
+      subnetMin: raw.SubnetMin as string | undefined,
+      subnetMax: raw.SubnetMax as string | undefined,
+    });
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
   const be = (raw.Backend ?? {}) as Record<string, unknown>;
   if (typeof be !== 'object' || be === null || Array.isArray(be)) throw new Error(`${at('Backend')}: must be an object`);
   // flannel's default backend is udp, which Switchyard does not realize: name it rather than guess.
-  if (be.Type !== 'host-gw' && be.Type !== 'vxlan') throw new Error(`${at('Backend.Type')}: ${JSON.stringify(be.Type ?? null)} is not supported (host-gw or vxlan)`);
+  if (be.Type !== 'host-gw' && be.Type !== 'vxlan')
+    throw new Error(`${at('Backend.Type')}: ${JSON.stringify(be.Type ?? null)} is not supported (host-gw or vxlan)`);
   const vni = be.VNI ?? 4096;
   const port = be.Port ?? 4789;
-  if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 1 || vni > 0xffffff) throw new Error(`${at('Backend.VNI')}: ${JSON.stringify(vni)} is not a VXLAN network identifier`);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${at('Backend.Port')}: ${JSON.stringify(port)} is not a UDP port`);
-  if (be.DirectRouting !== undefined && typeof be.DirectRouting !== 'boolean') throw new Error(`${at('Backend.DirectRouting')}: must be true or false`);
+  if (typeof vni !== 'number' || !Number.isInteger(vni) || vni < 1 || vni > 0xffffff)
+    throw new Error(`${at('Backend.VNI')}: ${JSON.stringify(vni)} is not a VXLAN network identifier`);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${at('Backend.Port')}: ${JSON.stringify(port)} is not a UDP port`);
+  if (be.DirectRouting !== undefined && typeof be.DirectRouting !== 'boolean')
+    throw new Error(`${at('Backend.DirectRouting')}: must be true or false`);
   return {
     network: range.network,
     subnetLen: range.subnetLen,
@@ -225,7 +237,12 @@ export function parseNetConf(text: string, source = 'net-conf'): ClusterNetConf 
 /** net-conf.json text for a ClusterNetConf (what the etcd source seeds `<prefix>/config` with). */
 export function formatNetConf(conf: ClusterNetConf): string {
   const backend: Record<string, unknown> = { Type: conf.backend.type };
-  if (conf.backend.type === 'vxlan') Object.assign(backend, { VNI: conf.backend.vni, Port: conf.backend.port, ...(conf.backend.directRouting ? { DirectRouting: true } : {}) });
+  if (conf.backend.type === 'vxlan')
+    Object.assign(backend, {
+      VNI: conf.backend.vni,
+      Port: conf.backend.port,
+      ...(conf.backend.directRouting ? { DirectRouting: true } : {}),
+    });
   return JSON.stringify({
     Network: conf.network,
     SubnetLen: conf.subnetLen,

@@ -16,15 +16,22 @@ type Factory = (ctx: SourceContext) => SubnetSource;
 
 const FACTORIES: Record<AgentConfig['subnetSource'], Factory | undefined> = {
   static: ({ config }) => new StaticSubnetSource(config.podCidr!, config.peers),
-  kubernetes: ({ config, log }) => new (require('./kubernetes') as typeof import('./kubernetes')).KubernetesSubnetSource({
-    netConf: config.netConf, log, ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
-  }),
+  kubernetes: ({ config, log }) =>
+    new (require('./kubernetes') as typeof import('./kubernetes')).KubernetesSubnetSource({
+      netConf: config.netConf,
+      log,
+      ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
+    }),
   etcd: ({ config, log }) => {
     const { EtcdSubnetSource } = require('./etcd') as typeof import('./etcd');
     const { previousSubnet } = require('./subnet-env') as typeof import('./subnet-env');
     const previous = config.subnetEnv ? previousSubnet(config.subnetEnv) : undefined;
     return new EtcdSubnetSource({
-      endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, netConf: config.netConf, log, ...(previous ? { previousSubnet: previous } : {}),
+      endpoints: config.etcdEndpoints,
+      prefix: config.etcdPrefix,
+      netConf: config.netConf,
+      log,
+      ...(previous ? { previousSubnet: previous } : {}),
     });
   },
 };

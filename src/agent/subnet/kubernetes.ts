@@ -68,7 +68,9 @@ export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
   } else if (env.KUBERNETES_SERVICE_HOST) {
     kc.loadFromCluster(inClusterPathPrefix(env));
   } else {
-    throw new Error('kubernetes subnet source: no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset); pass --kubeconfig');
+    throw new Error(
+      'kubernetes subnet source: no kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset); pass --kubeconfig',
+    );
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${file ?? '(in-cluster)'}: no current cluster`);
   return kc;
@@ -144,12 +146,22 @@ export class KubernetesSubnetSource implements SubnetSource {
     informer.on(k8s.ERROR, (err) => this.onInformerError(err));
     try {
       await informer.start();
-      await this.waitFor(() => this.synced, this.opts.syncTimeoutMs, () => `cannot list Nodes from ${server}${this.lastError ? `: ${this.lastError}` : ''}`);
-      await this.waitFor(() => !!informer.get(self.node), this.opts.nodeWaitMs, () => `node ${self.node} not found at ${server} (is --node the Node's name?)`);
+      await this.waitFor(
+        () => this.synced,
+        this.opts.syncTimeoutMs,
+        () => `cannot list Nodes from ${server}${this.lastError ? `: ${this.lastError}` : ''}`,
+      );
+      await this.waitFor(
+        () => !!informer.get(self.node),
+        this.opts.nodeWaitMs,
+        () => `node ${self.node} not found at ${server} (is --node the Node's name?)`,
+      );
       const node = informer.get(self.node)!;
       const subnet = nodePodCidr(node);
       if (!subnet) {
-        throw new Error(`node ${self.node} has no spec.podCIDR: the controller-manager assigns one when it runs with --allocate-node-cidrs (kubeadm --pod-network-cidr); flannel refuses to start the same way`);
+        throw new Error(
+          `node ${self.node} has no spec.podCIDR: the controller-manager assigns one when it runs with --allocate-node-cidrs (kubeadm --pod-network-cidr); flannel refuses to start the same way`,
+        );
       }
       if (!cidrContains(this.opts.netConf.network, subnet)) {
         throw new Error(`node ${self.node}: spec.podCIDR ${subnet} is not inside the net-conf Network ${this.opts.netConf.network}`);
@@ -158,7 +170,13 @@ export class KubernetesSubnetSource implements SubnetSource {
       this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncMs);
       this.resyncTimer.unref?.();
       const published = informer.get(self.node)?.metadata?.annotations?.[this.names.publicIp] ?? self.publicIp;
-      return { node: self.node, subnet, publicIp: published, backendType: self.backendType, ...(self.backendType === 'vxlan' ? { vni: self.vni, ...(self.vtepMac ? { vtepMac: normalizeMac(self.vtepMac) } : {}) } : {}) };
+      return {
+        node: self.node,
+        subnet,
+        publicIp: published,
+        backendType: self.backendType,
+        ...(self.backendType === 'vxlan' ? { vni: self.vni, ...(self.vtepMac ? { vtepMac: normalizeMac(self.vtepMac) } : {}) } : {}),
+      };
     } catch (e) {
       await this.close();
       throw e;
@@ -167,7 +185,8 @@ export class KubernetesSubnetSource implements SubnetSource {
 
   async publish(self: LocalAnnouncement): Promise<void> {
     if (!this.self) throw new Error('kubernetes subnet source: publish before start');
-    if (self.node !== this.self.node) throw new Error(`kubernetes subnet source: started as node ${this.self.node}, cannot publish as ${self.node}`);
+    if (self.node !== this.self.node)
+      throw new Error(`kubernetes subnet source: started as node ${this.self.node}, cannot publish as ${self.node}`);
     desiredAnnotations(self, this.names);
     this.self = { ...self };
     await this.assertAnnotations(this.opts.patchTimeoutMs);
@@ -299,7 +318,9 @@ export class KubernetesSubnetSource implements SubnetSource {
   }
 
   private reassert(): void {
-    this.assertAnnotations(0).catch((e) => this.log.error('cannot restore the flannel annotations on this node', { node: this.self?.node, error: (e as Error).message }));
+    this.assertAnnotations(0).catch((e) =>
+      this.log.error('cannot restore the flannel annotations on this node', { node: this.self?.node, error: (e as Error).message }),
+    );
   }
 
   /**

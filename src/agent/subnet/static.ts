@@ -11,13 +11,23 @@ export class StaticSubnetSource implements SubnetSource {
   private listeners: (() => void)[] = [];
   private self?: string;
 
-  constructor(private readonly podCidr: string, peers: NodeLease[] = []) {
+  constructor(
+    private readonly podCidr: string,
+    peers: NodeLease[] = [],
+  ) {
     this.current = [...peers];
   }
 
   async start(self: LocalAnnouncement): Promise<NodeLease> {
     this.self = self.node;
-    return { node: self.node, subnet: this.podCidr, publicIp: self.publicIp, backendType: self.backendType, ...(self.vni !== undefined ? { vni: self.vni } : {}), ...(self.vtepMac ? { vtepMac: self.vtepMac } : {}) };
+    return {
+      node: self.node,
+      subnet: this.podCidr,
+      publicIp: self.publicIp,
+      backendType: self.backendType,
+      ...(self.vni !== undefined ? { vni: self.vni } : {}),
+      ...(self.vtepMac ? { vtepMac: self.vtepMac } : {}),
+    };
   }
 
   async publish(): Promise<void> {

@@ -26,7 +26,9 @@ function readStructured(file: string, flag: string): unknown {
   }
 }
 
-interface Flags extends AgentFlags { config?: string }
+interface Flags extends AgentFlags {
+  config?: string;
+}
 
 export function loadConfig(flags: Flags, global: { dataplane?: string; state?: string }): AgentConfig {
   const { buildAgentConfig, AgentConfigError } = require('../../agent/config') as typeof import('../../agent/config');
@@ -35,7 +37,11 @@ export function loadConfig(flags: Flags, global: { dataplane?: string; state?: s
     return buildAgentConfig({
       ...(config ? { file: readStructured(config, '--config'), fileName: config } : {}),
       ...(netConfPath ? { netConfFile: readStructured(netConfPath, '--net-conf') } : {}),
-      flags: { ...rest, ...(global.dataplane !== undefined ? { dataplane: global.dataplane } : {}), ...(global.state !== undefined ? { state: global.state } : {}) },
+      flags: {
+        ...rest,
+        ...(global.dataplane !== undefined ? { dataplane: global.dataplane } : {}),
+        ...(global.state !== undefined ? { state: global.state } : {}),
+      },
       hostname: os.hostname(),
       platform: process.platform,
       env: process.env,
@@ -47,22 +53,28 @@ export function loadConfig(flags: Flags, global: { dataplane?: string; state?: s
 }
 
 export function register(program: Command): void {
-  program.command('agent')
-    .description('run the node agent in the foreground: ensure the pod network, program peers, write the CNI config, reconcile until SIGTERM/SIGINT')
+  program
+    .command('agent')
+    .description(
+      'run the node agent in the foreground: ensure the pod network, program peers, write the CNI config, reconcile until SIGTERM/SIGINT',
+    )
     .option('--config <file>', 'configuration file (YAML or JSON; flags override it)')
-    .option('--node <name>', 'this node\'s name (default: $NODE_NAME, else the host name)')
+    .option('--node <name>', "this node's name (default: $NODE_NAME, else the host name)")
     .option('--subnet-source <kind>', 'static|kubernetes|etcd (default static)')
-    .option('--pod-cidr <cidr>', 'static: this node\'s pod subnet')
+    .option('--pod-cidr <cidr>', "static: this node's pod subnet")
     .option('--kubeconfig <path>', 'kubernetes: kubeconfig (default: in-cluster)')
     .option('--etcd-endpoints <urls>', 'etcd: comma-separated URLs')
     .option('--etcd-prefix <prefix>', 'etcd: key prefix (default /coreos.com/network)')
     .option('--net-conf <file>', 'flannel net-conf.json (Network, SubnetLen, Backend.Type host-gw|vxlan, VNI, Port)')
-    .option('--public-ip <ip>', 'this node\'s address (default: --iface\'s, else the first non-internal IPv4)')
+    .option('--public-ip <ip>', "this node's address (default: --iface's, else the first non-internal IPv4)")
     .option('--iface <name>', 'the external interface (NetAdapterName of the network)')
     .option('--cni-conf-dir <dir>', 'where the conflist is written')
     .option('--cni-bin-dir <dir>', 'where the CNI entrypoints are installed')
     .option('--socket <path>', 'local API socket or pipe (env SWITCHYARD_AGENT_SOCKET); empty disables the local API')
-    .option('--subnet-env <file>', "flannel's subnet.env to write (default /run/flannel/subnet.env, Windows C:\\run\\flannel\\subnet.env); empty: not written")
+    .option(
+      '--subnet-env <file>',
+      "flannel's subnet.env to write (default /run/flannel/subnet.env, Windows C:\\run\\flannel\\subnet.env); empty: not written",
+    )
     .option('--metrics-address <host:port>', '/healthz, /readyz, /metrics (default 127.0.0.1:9915; empty disables)')
     .option('--log-file <file>', 'JSON log file with size-based rotation (default: stdout)')
     .action(async (flags: Flags, cmd: Command) => {

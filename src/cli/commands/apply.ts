@@ -22,7 +22,8 @@ function readInput(file: string): string {
 }
 
 export function register(program: Command): void {
-  program.command('apply')
+  program
+    .command('apply')
     .description('create the networks, endpoints, namespaces and load balancers a JSON/YAML file describes (idempotent by Name)')
     .requiredOption('-f, --filename <file>', 'HCN documents in JSON or YAML ("-" reads stdin)')
     .option('-o, --output <format>', 'table|json|yaml', 'table')

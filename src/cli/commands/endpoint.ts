@@ -18,8 +18,15 @@ export function endpointColumns(networkNames: Map<string, string> = new Map()): 
   return [
     { header: 'ID', get: (e) => e.ID },
     { header: 'NAME', get: (e) => e.Name },
-    { header: 'NETWORK', get: (e) => (e.HostComputeNetwork ? networkNames.get(e.HostComputeNetwork.toLowerCase()) ?? e.HostComputeNetwork : undefined) },
-    { header: 'IP', get: (e) => (e.IpConfigurations ?? []).map((c) => (c.PrefixLength !== undefined ? `${c.IpAddress}/${c.PrefixLength}` : c.IpAddress)).join(',') },
+    {
+      header: 'NETWORK',
+      get: (e) => (e.HostComputeNetwork ? (networkNames.get(e.HostComputeNetwork.toLowerCase()) ?? e.HostComputeNetwork) : undefined),
+    },
+    {
+      header: 'IP',
+      get: (e) =>
+        (e.IpConfigurations ?? []).map((c) => (c.PrefixLength !== undefined ? `${c.IpAddress}/${c.PrefixLength}` : c.IpAddress)).join(','),
+    },
     { header: 'MAC', get: (e) => e.MacAddress },
     { header: 'NAMESPACE', get: (e) => e.HostComputeNamespace },
     { header: 'POLICIES', get: (e) => (e.Policies ?? []).map((p) => p.Type).join(',') },
@@ -30,21 +37,35 @@ async function networkNames(svc: { listNetworks(): Promise<HostComputeNetwork[]>
   return new Map((await svc.listNetworks()).filter((n) => n.ID && n.Name).map((n) => [n.ID!.toLowerCase(), n.Name!]));
 }
 
-interface CreateFlags { network: string; name: string; ip?: string[]; mac?: string; policy?: string[]; host?: boolean; output?: string }
+interface CreateFlags {
+  network: string;
+  name: string;
+  ip?: string[];
+  mac?: string;
+  policy?: string[];
+  host?: boolean;
+  output?: string;
+}
 
 /** The HCN document `endpoint create` sends, checked against the network's subnets before anything changes. */
 export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): HostComputeEndpoint {
   if (f.name.trim() === '') throw new UsageError('--name: must not be empty');
   const doc: HostComputeEndpoint = { Name: f.name, HostComputeNetwork: network.ID };
-  const subnets = (network.Ipams ?? []).flatMap((i) => i.Subnets ?? []).map((s) => s.IpAddressPrefix).filter((p): p is string => !!p);
+  const subnets = (network.Ipams ?? [])
+    .flatMap((i) => i.Subnets ?? [])
+    .map((s) => s.IpAddressPrefix)
+    .filter((p): p is string => !!p);
   const families = new Set<number>();
   for (const ip of f.ip ?? []) {
     if (!isIp(ip)) throw new UsageError(`--ip: "${ip}" is not an IP address (e.g. 10.244.1.5)`);
     const fam = ipFamily(ip)!;
-    if (families.has(fam)) throw new UsageError(`--ip: a second IPv${fam} address "${ip}": an endpoint has at most one IPv4 and one IPv6 address`);
+    if (families.has(fam))
+      throw new UsageError(`--ip: a second IPv${fam} address "${ip}": an endpoint has at most one IPv4 and one IPv6 address`);
     families.add(fam);
     if (subnets.length > 0 && !subnets.some((s) => cidrContains(s, ip))) {
-      throw new UsageError(`--ip: ${ip} is not in any subnet of network ${network.Name} (${subnets.join(', ')}): pick an address inside it`);
+      throw new UsageError(
+        `--ip: ${ip} is not in any subnet of network ${network.Name} (${subnets.join(', ')}): pick an address inside it`,
+      );
     }
   }
   if (f.ip?.length) doc.IpConfigurations = f.ip.map((ip) => ({ IpAddress: ip }));
@@ -61,7 +82,8 @@ export function endpointFromFlags(f: CreateFlags, network: HostComputeNetwork): 
 export function register(program: Command): void {
   const endpoint = program.command('endpoint').description('HostComputeEndpoint: create, list, get, delete');
 
-  endpoint.command('create')
+  endpoint
+    .command('create')
     .description('create an endpoint on a network (HcnCreateEndpoint)')
     .requiredOption('--network <network>', 'network name or ID')
     .requiredOption('--name <name>', 'endpoint name')
@@ -84,7 +106,8 @@ export function register(program: Command): void {
       });
     });
 
-  endpoint.command('list')
+  endpoint
+    .command('list')
     .description('list endpoints (HcnEnumerateEndpoints)')
     .option('--network <network>', 'only endpoints of this network (name or ID)')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
@@ -100,7 +123,8 @@ export function register(program: Command): void {
       });
     });
 
-  endpoint.command('get')
+  endpoint
+    .command('get')
     .description('show one endpoint by name or ID')
     .argument('<endpoint>', 'name or ID')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
@@ -112,7 +136,8 @@ export function register(program: Command): void {
       });
     });
 
-  endpoint.command('delete')
+  endpoint
+    .command('delete')
     .description('delete endpoints by name or ID (HcnDeleteEndpoint)')
     .argument('<endpoint...>', 'names or IDs')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
@@ -126,7 +151,11 @@ export function register(program: Command): void {
     });
 
   const policy = endpoint.command('policy').description('add, remove or replace endpoint policies (HcnModifyEndpoint)');
-  for (const [verb, requestType] of [['add', 'Add'], ['remove', 'Remove'], ['update', 'Update']] as [string, RequestType][]) {
+  for (const [verb, requestType] of [
+    ['add', 'Add'],
+    ['remove', 'Remove'],
+    ['update', 'Update'],
+  ] as [string, RequestType][]) {
     policyOption(policy.command(verb), 'endpoint', true)
       .description(`${verb} endpoint policies: ModifyEndpoint {ResourceType: Policy, RequestType: ${requestType}}`)
       .argument('<endpoint>', 'endpoint name or ID')
@@ -138,7 +167,14 @@ export function register(program: Command): void {
         await withService(cmd, async (svc) => {
           requirePolicyFeatures(await svc.version(), policiesFromFlags(opts.policy, 'endpoint'));
           const ep = await resolveEndpoint(svc, ref);
-          print(render(fmt, await svc.modifyEndpoint(ep.ID!, request), fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+          print(
+            render(
+              fmt,
+              await svc.modifyEndpoint(ep.ID!, request),
+              fmt === 'table' ? endpointColumns(await networkNames(svc)) : [],
+              parseEndpoint,
+            ),
+          );
         });
       });
   }

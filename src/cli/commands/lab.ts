@@ -12,7 +12,12 @@ import { UsageError } from '../errors';
 import type { LabNetworkType, LabSpec } from '../../lab/spec';
 import { LabSpecError, nodeNetwork, peerRoute, planLab } from '../../lab/spec';
 
-interface LabOpts { prefix: string; nodes: string; pods: string; type: string }
+interface LabOpts {
+  prefix: string;
+  nodes: string;
+  pods: string;
+  type: string;
+}
 
 function spec(o: LabOpts): LabSpec {
   const type = ({ overlay: 'Overlay', l2bridge: 'L2Bridge' } as Record<string, LabNetworkType>)[o.type.toLowerCase()];
@@ -22,7 +27,13 @@ function spec(o: LabOpts): LabSpec {
   try {
     planLab({ prefix: o.prefix, nodes, podsPerNode: pods, type });
   } catch (e) {
-    if (e instanceof LabSpecError) throw new UsageError(e.message.replace(/^prefix/, '--prefix').replace(/^nodes/, '--nodes').replace(/^podsPerNode/, '--pods'));
+    if (e instanceof LabSpecError)
+      throw new UsageError(
+        e.message
+          .replace(/^prefix/, '--prefix')
+          .replace(/^nodes/, '--nodes')
+          .replace(/^podsPerNode/, '--pods'),
+      );
     throw e;
   }
   return { prefix: o.prefix, nodes, podsPerNode: pods, type };
@@ -31,7 +42,8 @@ function spec(o: LabOpts): LabSpec {
 const isRoot = () => process.platform === 'linux' && process.getuid?.() === 0;
 
 function options(c: Command, prefix: string): Command {
-  return c.option('--prefix <name>', 'prefix of every namespace the lab creates', prefix)
+  return c
+    .option('--prefix <name>', 'prefix of every namespace the lab creates', prefix)
     .option('--nodes <n>', 'number of nodes', '2')
     .option('--pods <n>', 'pods per node', '2')
     .option('--type <type>', 'overlay or l2bridge', 'overlay');
@@ -49,8 +61,11 @@ async function demo(o: LabOpts): Promise<void> {
     print(`bringing up ${s.nodes} nodes × ${s.podsPerNode} pods on ${s.type} with the linux data plane (namespaces ${s.prefix}-*)\n`);
     await lab.up();
     for (const n of lab.plan.nodes) {
-      print(`node ${n.name}: underlay ${n.underlayIp}, pod subnet ${n.podSubnet}${lab.runtimes[n.index].drMac ? `, VTEP MAC ${lab.runtimes[n.index].drMac}` : ''}\n`);
-      for (const p of n.pods) print(`  pod ${p.name}: ${lab.exec(p.name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']).split(/\s+/)[3]}\n`);
+      print(
+        `node ${n.name}: underlay ${n.underlayIp}, pod subnet ${n.podSubnet}${lab.runtimes[n.index].drMac ? `, VTEP MAC ${lab.runtimes[n.index].drMac}` : ''}\n`,
+      );
+      for (const p of n.pods)
+        print(`  pod ${p.name}: ${lab.exec(p.name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']).split(/\s+/)[3]}\n`);
     }
     const from = lab.plan.nodes[0].pods[0];
     if (from) {
@@ -77,7 +92,13 @@ async function emulatorDemo(s: LabSpec): Promise<void> {
       const dp = await openDataplane({ kind: 'memory', statePath: path.join(dir, `${n.name}.json`) });
       dps.push(dp);
       const net = await dp.createNetwork(nodeNetwork(plan, n));
-      nets.push({ id: net.ID!, dr: `0E-5A-${n.underlayIp.split('.').map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase()).join('-')}` });
+      nets.push({
+        id: net.ID!,
+        dr: `0E-5A-${n.underlayIp
+          .split('.')
+          .map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase())
+          .join('-')}`,
+      });
       print(`node ${n.name}: network ${net.ID} (${net.Type}), pod subnet ${n.podSubnet}\n`);
       for (const p of n.pods) {
         const ep = await dp.createEndpoint(net.ID!, { Name: p.name, IpConfigurations: [{ IpAddress: p.ip, PrefixLength: 24 }] });
@@ -86,7 +107,8 @@ async function emulatorDemo(s: LabSpec): Promise<void> {
     }
     for (const [i, n] of plan.nodes.entries()) {
       const peers = plan.nodes.filter((p) => p !== n).map((p) => peerRoute(plan, p, nets[p.index].dr));
-      if (peers.length) await dps[i].modifyNetwork(nets[i].id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
+      if (peers.length)
+        await dps[i].modifyNetwork(nets[i].id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: peers } });
       print(`node ${n.name}: ${peers.length} RemoteSubnetRoute policies\n`);
     }
     for (const dp of dps) await dp.close();
@@ -97,19 +119,24 @@ async function emulatorDemo(s: LabSpec): Promise<void> {
 
 export function register(program: Command): void {
   const lab = program.command('lab').description('a multi-node pod network as network namespaces on this machine (root)');
-  options(lab.command('up').description('bring a lab up and leave it running (remove it with `lab down`)'), 'sylab')
-    .action(async (o: LabOpts) => {
+  options(lab.command('up').description('bring a lab up and leave it running (remove it with `lab down`)'), 'sylab').action(
+    async (o: LabOpts) => {
       if (!isRoot()) throw new UsageError('lab up needs root (network namespaces); `lab demo` runs on the emulator without it');
       const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
       const l = new NetnsLab(spec(o));
       await l.up();
       for (const n of l.plan.nodes) {
-        print(`${n.name}  ${n.underlayIp}  ${n.podSubnet}  SWITCHYARD_LINUX_NETNS=/var/run/netns/${n.name} SWITCHYARD_LINUX_STATE=${l.nodeEnv(n).SWITCHYARD_LINUX_STATE}\n`);
+        print(
+          `${n.name}  ${n.underlayIp}  ${n.podSubnet}  SWITCHYARD_LINUX_NETNS=/var/run/netns/${n.name} SWITCHYARD_LINUX_STATE=${l.nodeEnv(n).SWITCHYARD_LINUX_STATE}\n`,
+        );
         for (const p of n.pods) print(`  ${p.name}  ${p.ip}\n`);
       }
       print(`recorded in ${await l.detach()}\n`);
-    });
-  lab.command('down').description('remove a lab left running by `lab up`')
+    },
+  );
+  lab
+    .command('down')
+    .description('remove a lab left running by `lab up`')
     .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
     .action((o: { prefix: string }) => {
       if (!isRoot()) throw new UsageError('lab down needs root (network namespaces)');
@@ -122,17 +149,24 @@ export function register(program: Command): void {
       }
       print(`removed ${removed.length} namespaces\n`);
     });
-  options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo')
-    .action((o: LabOpts) => demo(o));
+  options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo').action(
+    (o: LabOpts) => demo(o),
+  );
   registerHyperV(lab);
 }
 
-interface HyperVOpts { driver: string; file: string; whatif?: boolean; output?: string }
+interface HyperVOpts {
+  driver: string;
+  file: string;
+  whatif?: boolean;
+  output?: string;
+}
 
 /** lab plan|apply --driver hyperv -f spec.yaml: the spec's Hyper-V plan, applied through ps-modules/Switchyard.Lab. */
 function registerHyperV(lab: Command): void {
   const load = (o: HyperVOpts) => {
-    if (o.driver !== 'hyperv') throw new UsageError(`--driver: "${o.driver}" cannot plan or apply; use hyperv (the netns lab uses lab up|down)`);
+    if (o.driver !== 'hyperv')
+      throw new UsageError(`--driver: "${o.driver}" cannot plan or apply; use hyperv (the netns lab uses lab up|down)`);
     const { parseLabSpec, planHyperV } = require('../../lab/hyperv-plan') as typeof import('../../lab/hyperv-plan');
     let text: string;
     try {
@@ -147,20 +181,32 @@ function registerHyperV(lab: Command): void {
       throw e;
     }
   };
-  lab.command('plan').description('print the Hyper-V plan of a lab spec (switches, VMs, disks, adapters, addresses)')
+  lab
+    .command('plan')
+    .description('print the Hyper-V plan of a lab spec (switches, VMs, disks, adapters, addresses)')
     .requiredOption('--driver <driver>', 'hyperv')
     .requiredOption('-f, --file <spec>', 'lab spec (YAML or JSON)')
     .option('-o, --output <format>', 'text or json', 'text')
     .action((o: HyperVOpts) => {
       const plan = load(o);
       if (o.output === 'json') return print(`${JSON.stringify(plan, null, 2)}\n`);
-      for (const s of plan.Switches) print(`switch ${s.Name}: ${s.Type}${s.NetAdapterName ? ` on ${s.NetAdapterName}` : ''}${s.HostAddress ? `, host ${s.HostAddress}/${s.PrefixLength}` : ''}${s.NatPrefix ? `, NAT ${s.NatPrefix}` : ''}\n`);
+      for (const s of plan.Switches)
+        print(
+          `switch ${s.Name}: ${s.Type}${s.NetAdapterName ? ` on ${s.NetAdapterName}` : ''}${s.HostAddress ? `, host ${s.HostAddress}/${s.PrefixLength}` : ''}${s.NatPrefix ? `, NAT ${s.NatPrefix}` : ''}\n`,
+        );
       for (const v of plan.Vms) {
-        print(`vm ${v.Name}: ${v.Os} ${v.Role}, generation ${v.Generation}, ${v.MemoryStartupBytes / 1048576} MB, ${v.ProcessorCount} CPUs${v.NestedVirtualization ? ', nested virtualization' : ''}, disk ${v.VhdPath} on ${v.ParentVhdPath}\n`);
-        for (const a of v.Adapters) print(`  adapter ${a.Name} on ${a.SwitchName}${a.MacAddressSpoofing ? ', MAC spoofing on' : ''}${a.StaticMacAddress ? `, MAC ${a.StaticMacAddress}` : ''}${a.IPAddress ? `, ${a.IPAddress}/${a.PrefixLength}${a.Gateway ? ` via ${a.Gateway}` : ''}` : ''}\n`);
+        print(
+          `vm ${v.Name}: ${v.Os} ${v.Role}, generation ${v.Generation}, ${v.MemoryStartupBytes / 1048576} MB, ${v.ProcessorCount} CPUs${v.NestedVirtualization ? ', nested virtualization' : ''}, disk ${v.VhdPath} on ${v.ParentVhdPath}\n`,
+        );
+        for (const a of v.Adapters)
+          print(
+            `  adapter ${a.Name} on ${a.SwitchName}${a.MacAddressSpoofing ? ', MAC spoofing on' : ''}${a.StaticMacAddress ? `, MAC ${a.StaticMacAddress}` : ''}${a.IPAddress ? `, ${a.IPAddress}/${a.PrefixLength}${a.Gateway ? ` via ${a.Gateway}` : ''}` : ''}\n`,
+          );
       }
     });
-  lab.command('apply').description('bring this Hyper-V host to a lab spec through PowerShell (Switchyard.Lab); idempotent')
+  lab
+    .command('apply')
+    .description('bring this Hyper-V host to a lab spec through PowerShell (Switchyard.Lab); idempotent')
     .requiredOption('--driver <driver>', 'hyperv')
     .requiredOption('-f, --file <spec>', 'lab spec (YAML or JSON)')
     .option('--whatif', 'show what would change, change nothing')
@@ -171,6 +217,8 @@ function registerHyperV(lab: Command): void {
       for (const line of r.printed) print(`${line}\n`);
       for (const s of r.steps) print(`${s.Status.padEnd(9)} ${s.Step.padEnd(13)} ${s.Target}: ${s.Action}\n`);
       const changed = r.steps.filter((s) => s.Status !== 'unchanged').length;
-      print(`${changed} ${o.whatif ? 'change(s) would be made' : 'change(s) made'}, ${r.steps.length - changed} step(s) already as planned\n`);
+      print(
+        `${changed} ${o.whatif ? 'change(s) would be made' : 'change(s) made'}, ${r.steps.length - changed} step(s) already as planned\n`,
+      );
     });
 }

@@ -17,7 +17,11 @@ export const LB_COLUMNS: Column<HostComputeLoadBalancer>[] = [
   { header: 'ID', get: (l) => l.ID },
   { header: 'NAME', get: (l) => l.Name },
   { header: 'VIPS', get: (l) => (l.FrontendVIPs?.length ? l.FrontendVIPs.join(',') : '*') },
-  { header: 'PORTS', get: (l) => (l.PortMappings ?? []).map((m) => `${PROTOCOL_NAMES[m.Protocol] ?? m.Protocol}/${m.ExternalPort}->${m.InternalPort}`).join(',') },
+  {
+    header: 'PORTS',
+    get: (l) =>
+      (l.PortMappings ?? []).map((m) => `${PROTOCOL_NAMES[m.Protocol] ?? m.Protocol}/${m.ExternalPort}->${m.InternalPort}`).join(','),
+  },
   { header: 'ENDPOINTS', get: (l) => (l.HostComputeEndpoints ?? []).length },
   { header: 'FLAGS', get: (l) => lbFlags(l).join(',') },
 ];
@@ -44,8 +48,16 @@ function protocol(v: string): number {
 }
 
 interface CreateFlags {
-  vip: string[]; protocol: string; port: string; targetPort: string; endpoint: string[];
-  dsr?: boolean; affinity?: boolean; sourceVip?: string; name?: string; output?: string;
+  vip: string[];
+  protocol: string;
+  port: string;
+  targetPort: string;
+  endpoint: string[];
+  dsr?: boolean;
+  affinity?: boolean;
+  sourceVip?: string;
+  name?: string;
+  output?: string;
 }
 
 /** Everything about the flags that can be checked without HNS; endpoint IDs are filled in afterwards. */
@@ -68,13 +80,15 @@ export function loadBalancerFromFlags(f: CreateFlags, endpointIds: string[]): Ho
   doc.HostComputeEndpoints = endpointIds;
   if (f.sourceVip !== undefined) doc.SourceVIP = f.sourceVip;
   doc.FrontendVIPs = f.vip;
-  doc.PortMappings = [{
-    Protocol: protocol(f.protocol),
-    InternalPort: port('--target-port', f.targetPort),
-    ExternalPort: port('--port', f.port),
-    DistributionType: f.affinity ? LoadBalancerDistribution.SourceIP : LoadBalancerDistribution.None,
-    Flags: 0,
-  }];
+  doc.PortMappings = [
+    {
+      Protocol: protocol(f.protocol),
+      InternalPort: port('--target-port', f.targetPort),
+      ExternalPort: port('--port', f.port),
+      DistributionType: f.affinity ? LoadBalancerDistribution.SourceIP : LoadBalancerDistribution.None,
+      Flags: 0,
+    },
+  ];
   doc.Flags = flags;
   doc.SchemaVersion = { ...SCHEMA_V2 };
   return doc;
@@ -102,14 +116,19 @@ export function register(program: Command): void {
         const version = await svc.version();
         const need = (flag: string, feature: HnsFeature) => {
           if (!supports(version, feature)) {
-            throw new UsageError(`${flag}: this host's HNS ${formatVersion(version)} has no ${feature} support (needs HNS ${formatVersion(minimumVersion(feature))} or later)`);
+            throw new UsageError(
+              `${flag}: this host's HNS ${formatVersion(version)} has no ${feature} support (needs HNS ${formatVersion(minimumVersion(feature))} or later)`,
+            );
           }
         };
         if (opts.dsr) need('--dsr', 'DSR');
         if (opts.affinity) need('--affinity', 'SessionAffinity');
         if (opts.vip.some((v) => ipFamily(v) === 6)) need('--vip', 'IPv6DualStack');
         const eps = await resolveAll(opts.endpoint, (r) => resolveFlag('--endpoint', 'endpoint', r, (x) => resolveEndpoint(svc, x)));
-        const doc = loadBalancerFromFlags(opts, eps.map((e) => e.ID!));
+        const doc = loadBalancerFromFlags(
+          opts,
+          eps.map((e) => e.ID!),
+        );
         assertValid('load balancer', doc, validateLoadBalancer(doc, { create: true }));
         print(render(fmt, await svc.createLoadBalancer(doc), LB_COLUMNS, parseLoadBalancer));
       });

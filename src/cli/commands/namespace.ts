@@ -14,7 +14,14 @@ export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
   { header: 'NAME', get: (n) => n.Name },
   { header: 'TYPE', get: (n) => n.Type },
   { header: 'COMPARTMENT', get: (n) => n.NamespaceId },
-  { header: 'ENDPOINTS', get: (n) => (n.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => r.Data.ID ?? r.Data.Id).join(',') },
+  {
+    header: 'ENDPOINTS',
+    get: (n) =>
+      (n.Resources ?? [])
+        .filter((r) => r.Type === 'Endpoint')
+        .map((r) => r.Data.ID ?? r.Data.Id)
+        .join(','),
+  },
 ];
 
 export function register(program: Command): void {
@@ -30,7 +37,8 @@ export function register(program: Command): void {
       const fmt = format(cmd);
       const type = NAMESPACE_TYPES.find((t) => t.toLowerCase() === opts.type.toLowerCase());
       if (!type) throw new UsageError(`--type: "${opts.type}" is not a namespace type: use one of ${NAMESPACE_TYPES.join(', ')}`);
-      if (opts.id !== undefined && !isGuid(opts.id)) throw new UsageError(`--id: "${opts.id}" is not a GUID (e.g. 9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10)`);
+      if (opts.id !== undefined && !isGuid(opts.id))
+        throw new UsageError(`--id: "${opts.id}" is not a GUID (e.g. 9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10)`);
       const doc: HostComputeNamespace = {};
       if (opts.id !== undefined) doc.ID = normalizeGuid(opts.id);
       if (opts.name !== undefined) doc.Name = opts.name;
@@ -70,7 +78,10 @@ export function register(program: Command): void {
       });
     });
 
-  for (const [verb, desc] of [['attach', 'add an endpoint to a namespace (HcnModifyNamespace, RequestType Add)'], ['detach', 'remove an endpoint from a namespace (HcnModifyNamespace, RequestType Remove)']] as const) {
+  for (const [verb, desc] of [
+    ['attach', 'add an endpoint to a namespace (HcnModifyNamespace, RequestType Add)'],
+    ['detach', 'remove an endpoint from a namespace (HcnModifyNamespace, RequestType Remove)'],
+  ] as const) {
     ns.command(verb)
       .description(desc)
       .argument('<namespace>', 'namespace ID or name')

@@ -22,17 +22,49 @@ export const NETWORK_COLUMNS: Column<HostComputeNetwork>[] = [
   { header: 'ID', get: (n) => n.ID },
   { header: 'NAME', get: (n) => n.Name },
   { header: 'TYPE', get: (n) => n.Type ?? 'NAT' },
-  { header: 'SUBNETS', get: (n) => subnets(n).map((s) => s.IpAddressPrefix).join(',') },
-  { header: 'GATEWAYS', get: (n) => subnets(n).flatMap((s) => (s.Routes ?? []).map((r) => r.NextHop)).join(',') },
-  { header: 'VNI', get: (n) => subnets(n).flatMap((s) => findPolicies(s.Policies, 'VSID').map((p) => p.Settings?.IsolationId)).join(',') },
-  { header: 'ADAPTER', get: (n) => findPolicies(n.Policies, 'NetAdapterName').map((p) => (p.Settings as { NetworkAdapterName?: string }).NetworkAdapterName).join(',') },
+  {
+    header: 'SUBNETS',
+    get: (n) =>
+      subnets(n)
+        .map((s) => s.IpAddressPrefix)
+        .join(','),
+  },
+  {
+    header: 'GATEWAYS',
+    get: (n) =>
+      subnets(n)
+        .flatMap((s) => (s.Routes ?? []).map((r) => r.NextHop))
+        .join(','),
+  },
+  {
+    header: 'VNI',
+    get: (n) =>
+      subnets(n)
+        .flatMap((s) => findPolicies(s.Policies, 'VSID').map((p) => p.Settings?.IsolationId))
+        .join(','),
+  },
+  {
+    header: 'ADAPTER',
+    get: (n) =>
+      findPolicies(n.Policies, 'NetAdapterName')
+        .map((p) => (p.Settings as { NetworkAdapterName?: string }).NetworkAdapterName)
+        .join(','),
+  },
 ];
 
 function subnets(n: HostComputeNetwork): Subnet[] {
   return (n.Ipams ?? []).flatMap((i) => i.Subnets ?? []);
 }
 
-interface CreateFlags { type: string; name: string; subnet?: string[]; gateway?: string[]; adapter?: string; vni?: string; output?: string }
+interface CreateFlags {
+  type: string;
+  name: string;
+  subnet?: string[];
+  gateway?: string[];
+  adapter?: string;
+  vni?: string;
+  output?: string;
+}
 
 /** Builds the HCN document `network create` sends; every flag problem is a UsageError naming the flag. */
 export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
@@ -41,14 +73,16 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
   if (f.name.trim() === '') throw new UsageError('--name: must not be empty');
   const subnetsIn = f.subnet ?? [];
   const gateways = f.gateway ?? [];
-  if (gateways.length > subnetsIn.length) throw new UsageError('--gateway: each --gateway belongs to the --subnet given at the same position; add the --subnet');
+  if (gateways.length > subnetsIn.length)
+    throw new UsageError('--gateway: each --gateway belongs to the --subnet given at the same position; add the --subnet');
   if ((type === 'L2Bridge' || type === 'Overlay') && subnetsIn.length === 0) {
     throw new UsageError(`--subnet: a ${type} network needs the pod subnet, e.g. --subnet 10.244.1.0/24`);
   }
   let vni: number | undefined;
   if (f.vni !== undefined) {
     if (type !== 'Overlay') throw new UsageError(`--vni: only Overlay networks carry a VNI (this is ${type})`);
-    if (!/^\d+$/.test(f.vni) || Number(f.vni) < 1 || Number(f.vni) > 16777215) throw new UsageError(`--vni: "${f.vni}" is not a VXLAN network identifier (1-16777215; flannel uses 4096)`);
+    if (!/^\d+$/.test(f.vni) || Number(f.vni) < 1 || Number(f.vni) > 16777215)
+      throw new UsageError(`--vni: "${f.vni}" is not a VXLAN network identifier (1-16777215; flannel uses 4096)`);
     vni = Number(f.vni);
   } else if (type === 'Overlay') {
     vni = DEFAULT_VNI;
@@ -59,7 +93,8 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
     const fam = ipFamily(prefix.split('/')[0])!;
     const network = networkAddress(prefix);
     if (network !== prefix) throw new UsageError(`--subnet: "${prefix}" has host bits set: use ${network}`);
-    if (families.has(fam)) throw new UsageError(`--subnet: a second IPv${fam} subnet "${prefix}": give at most one IPv4 and one IPv6 subnet`);
+    if (families.has(fam))
+      throw new UsageError(`--subnet: a second IPv${fam} subnet "${prefix}": give at most one IPv4 and one IPv6 subnet`);
     families.add(fam);
     const gw = gateways[i] ?? firstHost(prefix);
     if (!isIp(gw)) throw new UsageError(`--gateway: "${gw}" is not an IP address (e.g. 10.244.1.1)`);
@@ -103,7 +138,8 @@ export function firstHost(prefix: string): string {
 export function register(program: Command): void {
   const network = program.command('network').description('HostComputeNetwork: create, list, get, delete');
 
-  network.command('create')
+  network
+    .command('create')
     .description('create a network (HcnCreateNetwork)')
     .requiredOption('--type <type>', `network type: ${CLI_TYPES.join('|')}`)
     .requiredOption('--name <name>', 'network name')
@@ -118,13 +154,16 @@ export function register(program: Command): void {
       await withService(cmd, async (svc) => {
         const version = await svc.version();
         if ((opts.subnet ?? []).some((p) => p.includes(':')) && !supports(version, 'IPv6DualStack')) {
-          throw new UsageError(`--subnet: IPv6 subnets need HNS ${formatVersion(minimumVersion('IPv6DualStack'))} or later (dual stack); this host runs HNS ${formatVersion(version)}`);
+          throw new UsageError(
+            `--subnet: IPv6 subnets need HNS ${formatVersion(minimumVersion('IPv6DualStack'))} or later (dual stack); this host runs HNS ${formatVersion(version)}`,
+          );
         }
         print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS, parseNetwork));
       });
     });
 
-  network.command('list')
+  network
+    .command('list')
     .description('list networks (HcnEnumerateNetworks)')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -132,7 +171,8 @@ export function register(program: Command): void {
       await withService(cmd, async (svc) => print(render(fmt, await svc.listNetworks(), NETWORK_COLUMNS, parseNetwork)));
     });
 
-  network.command('get')
+  network
+    .command('get')
     .description('show one network by name or ID')
     .argument('<network>', 'name or ID')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
@@ -141,7 +181,8 @@ export function register(program: Command): void {
       await withService(cmd, async (svc) => print(render(fmt, await resolveNetwork(svc, ref), NETWORK_COLUMNS, parseNetwork)));
     });
 
-  network.command('delete')
+  network
+    .command('delete')
     .description('delete networks by name or ID (HcnDeleteNetwork)')
     .argument('<network...>', 'names or IDs')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
@@ -154,8 +195,13 @@ export function register(program: Command): void {
       });
     });
 
-  const policy = network.command('policy').description('add or remove network policies (HcnModifyNetwork), e.g. RemoteSubnetRoute, HostRoute');
-  for (const [verb, requestType] of [['add', 'Add'], ['remove', 'Remove']] as const) {
+  const policy = network
+    .command('policy')
+    .description('add or remove network policies (HcnModifyNetwork), e.g. RemoteSubnetRoute, HostRoute');
+  for (const [verb, requestType] of [
+    ['add', 'Add'],
+    ['remove', 'Remove'],
+  ] as const) {
     policyOption(policy.command(verb), 'network', true)
       .description(`${verb} network policies: ModifyNetwork {ResourceType: Policy, RequestType: ${requestType}}`)
       .argument('<network>', 'network name or ID')

@@ -24,19 +24,31 @@ function ownVersion(): string {
 }
 
 export function register(program: Command): void {
-  program.command('version')
+  program
+    .command('version')
     .description('show the data plane, the HNS version and its features')
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
       await withService(cmd, async (svc) => {
-        const info: VersionInfo = { Switchyard: ownVersion(), Dataplane: svc.kind, HnsVersion: await svc.version(), Features: await svc.features() };
+        const info: VersionInfo = {
+          Switchyard: ownVersion(),
+          Dataplane: svc.kind,
+          HnsVersion: await svc.version(),
+          Features: await svc.features(),
+        };
         if (fmt === 'json') return print(toJson(info));
         if (fmt === 'yaml') return print(toYaml(info));
-        const on = Object.entries(info.Features).filter(([, ok]) => ok).map(([f]) => f);
-        const off = Object.entries(info.Features).filter(([, ok]) => !ok).map(([f]) => f);
-        print(`Switchyard:   ${info.Switchyard}\nData plane:   ${info.Dataplane}\nHNS version:  ${formatVersion(info.HnsVersion)}\n` +
-          `Features:     ${on.join(', ') || '-'}\nUnsupported:  ${off.join(', ') || '-'}\n`);
+        const on = Object.entries(info.Features)
+          .filter(([, ok]) => ok)
+          .map(([f]) => f);
+        const off = Object.entries(info.Features)
+          .filter(([, ok]) => !ok)
+          .map(([f]) => f);
+        print(
+          `Switchyard:   ${info.Switchyard}\nData plane:   ${info.Dataplane}\nHNS version:  ${formatVersion(info.HnsVersion)}\n` +
+            `Features:     ${on.join(', ') || '-'}\nUnsupported:  ${off.join(', ') || '-'}\n`,
+        );
       });
     });
 }

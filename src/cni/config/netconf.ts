@@ -79,7 +79,12 @@ const DNS = S.struct('DNS', 'types.DNS', {
   options: S.array(S.string, '[]string'),
 });
 const POLICY = S.struct('Policy', 'hns.Policy', { name: S.string, value: S.raw });
-const PORTMAP = S.struct('PortMapEntry', 'hns.PortMapEntry', { hostPort: S.int, containerPort: S.int, protocol: S.string, hostIP: S.string });
+const PORTMAP = S.struct('PortMapEntry', 'hns.PortMapEntry', {
+  hostPort: S.int,
+  containerPort: S.int,
+  protocol: S.string,
+  hostIP: S.string,
+});
 const RUNTIME = S.struct('RuntimeConfig', 'hns.RuntimeConfig', {
   dns: S.struct('RuntimeDNS', 'hns.RuntimeDNS', { servers: S.array(S.string, '[]string'), searches: S.array(S.string, '[]string') }),
   portMappings: S.array(PORTMAP, '[]hns.PortMapEntry'),
@@ -157,7 +162,11 @@ export function loadWinBridgeConf(node: JNode): WinBridgeConf {
 
 export function loadWinOverlayConf(node: JNode): WinOverlayConf {
   const raw = decode(node, { ipMasq: S.bool, endpointMacPrefix: S.string });
-  return { ...base(raw), ipMasq: (raw.ipMasq as boolean | undefined) ?? false, endpointMacPrefix: (raw.endpointMacPrefix as string | undefined) ?? '' };
+  return {
+    ...base(raw),
+    ipMasq: (raw.ipMasq as boolean | undefined) ?? false,
+    endpointMacPrefix: (raw.endpointMacPrefix as string | undefined) ?? '',
+  };
 }
 
 const MODES: SwitchyardMode[] = ['l2bridge', 'overlay', 'transparent'];
@@ -182,7 +191,8 @@ export function loadSwitchyardConf(node: JNode): SwitchyardConf {
     throw new NetConfError(`invalid "gateway" ${JSON.stringify(gateway)} in network ${b.name}: use "network" or "plus2"`);
   }
   const mtu = (raw.mtu as number | undefined) ?? 0;
-  if (mtu !== 0 && (mtu < 576 || mtu > 65535)) throw new NetConfError(`invalid "mtu" ${mtu} in network ${b.name}: use 576..65535 or omit it`);
+  if (mtu !== 0 && (mtu < 576 || mtu > 65535))
+    throw new NetConfError(`invalid "mtu" ${mtu} in network ${b.name}: use 576..65535 or omit it`);
   return {
     ...b,
     mode: mode as SwitchyardMode,

@@ -20,7 +20,10 @@ class RangeIter {
   private cur?: IP;
   private startIP?: IP;
 
-  constructor(private readonly set: RangeSet, last: IP | undefined) {
+  constructor(
+    private readonly set: RangeSet,
+    last: IP | undefined,
+  ) {
     const r = last ? set.findIndex((x) => rangeSetContains([x], last)) : -1;
     if (last && r >= 0) {
       this.rangeIdx = r;
@@ -63,7 +66,8 @@ export function allocate(store: DiskStore, set: RangeSet, rangeID: number, id: s
     return { address: requested, prefix: r.subnet.prefix, gateway: r.gateway };
   }
   for (const held of store.getByID(id, ifname)) {
-    if (rangeSetContains(set, held)) throw new AllocationError(`${formatIP(held)} has been allocated to ${id}, duplicate allocation is not allowed`);
+    if (rangeSetContains(set, held))
+      throw new AllocationError(`${formatIP(held)} has been allocated to ${id}, duplicate allocation is not allowed`);
   }
   const iter = new RangeIter(set, store.lastReservedIP(String(rangeID)));
   // Bounded by the iterator's lap detection; reserve() is the create-exclusive test-and-set.

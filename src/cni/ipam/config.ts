@@ -6,8 +6,20 @@
  * `last_reserved_ip.N`.
  */
 import {
-  bits, contains, formatCidr as formatCIDR, formatIp as formatIP, lastOf, networkOf, nextIp as nextIP, parseCidrGo as parseCIDR, parseIpGo as parseIP,
-  prevIp as prevIP, sameIp as sameIP, cmpIp as cmpIP, type IP, type IPNet,
+  bits,
+  contains,
+  formatCidr as formatCIDR,
+  formatIp as formatIP,
+  lastOf,
+  networkOf,
+  nextIp as nextIP,
+  parseCidrGo as parseCIDR,
+  parseIpGo as parseIP,
+  prevIp as prevIP,
+  sameIp as sameIP,
+  cmpIp as cmpIP,
+  type IP,
+  type IPNet,
 } from '../../net/ip';
 
 export interface Range {
@@ -18,7 +30,10 @@ export interface Range {
 }
 export type RangeSet = Range[];
 
-export interface IpamRoute { dst: string; gw?: string }
+export interface IpamRoute {
+  dst: string;
+  gw?: string;
+}
 
 export interface IpamConfig {
   /** The network name (top-level `name`): the store directory under dataDir. */
@@ -40,14 +55,18 @@ export function defaultDataDir(): string {
 
 function ipField(v: unknown, what: string): IP | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new IpamConfigError(`json: cannot unmarshal ${typeof v === 'number' ? 'number' : typeof v} into Go struct field Range.${what} of type net.IP`);
+  if (typeof v !== 'string')
+    throw new IpamConfigError(
+      `json: cannot unmarshal ${typeof v === 'number' ? 'number' : typeof v} into Go struct field Range.${what} of type net.IP`,
+    );
   const ip = parseIP(v);
   if (!ip) throw new IpamConfigError(`invalid IP address: ${v}`);
   return ip;
 }
 
 function rawRange(v: unknown): Record<string, unknown> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new IpamConfigError('json: cannot unmarshal into Go value of type allocator.Range: a range must be an object');
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new IpamConfigError('json: cannot unmarshal into Go value of type allocator.Range: a range must be an object');
   return v as Record<string, unknown>;
 }
 
@@ -58,23 +77,29 @@ function canonicalRange(r: Record<string, unknown>): Range {
   if (!cidr) throw new IpamConfigError(`invalid CIDR address: ${r.subnet}`);
   const subnet: IPNet = { ip: cidr.ip, prefix: cidr.prefix };
   const size = bits(subnet.ip);
-  if (subnet.prefix > size - 2) throw new IpamConfigError(`Network ${formatCIDR(networkOf(subnet.ip, subnet.prefix), subnet.prefix)} too small to allocate from`);
+  if (subnet.prefix > size - 2)
+    throw new IpamConfigError(`Network ${formatCIDR(networkOf(subnet.ip, subnet.prefix), subnet.prefix)} too small to allocate from`);
   const net = networkOf(subnet.ip, subnet.prefix);
   if (!sameIP(net, subnet.ip)) {
-    throw new IpamConfigError(`Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIP(net)}`);
+    throw new IpamConfigError(
+      `Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIP(net)}`,
+    );
   }
   const fam = (ip: IP | undefined, key: string): IP | undefined => {
-    if (ip && ip.v !== subnet.ip.v) throw new IpamConfigError(`${key} ${formatIP(ip)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
+    if (ip && ip.v !== subnet.ip.v)
+      throw new IpamConfigError(`${key} ${formatIP(ip)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
     return ip;
   };
   const gateway = fam(ipField(r.gateway, 'gateway'), 'gateway') ?? nextIP(subnet.ip);
   let rangeStart = fam(ipField(r.rangeStart, 'rangeStart'), 'RangeStart');
   if (rangeStart) {
-    if (!contains(subnet, rangeStart)) throw new IpamConfigError(`RangeStart ${formatIP(rangeStart)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
+    if (!contains(subnet, rangeStart))
+      throw new IpamConfigError(`RangeStart ${formatIP(rangeStart)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
   } else rangeStart = nextIP(subnet.ip);
   let rangeEnd = fam(ipField(r.rangeEnd, 'rangeEnd'), 'RangeEnd');
   if (rangeEnd) {
-    if (!contains(subnet, rangeEnd)) throw new IpamConfigError(`RangeEnd ${formatIP(rangeEnd)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
+    if (!contains(subnet, rangeEnd))
+      throw new IpamConfigError(`RangeEnd ${formatIP(rangeEnd)} not in network ${formatCIDR(subnet.ip, subnet.prefix)}`);
   } else {
     const last = lastOf(subnet);
     rangeEnd = subnet.ip.v === 4 ? prevIP(last) : last;
@@ -83,14 +108,17 @@ function canonicalRange(r: Record<string, unknown>): Range {
 }
 
 function canonicalSet(v: unknown): RangeSet {
-  if (!Array.isArray(v)) throw new IpamConfigError('json: cannot unmarshal into Go value of type allocator.RangeSet: a range set must be an array of ranges');
+  if (!Array.isArray(v))
+    throw new IpamConfigError('json: cannot unmarshal into Go value of type allocator.RangeSet: a range set must be an array of ranges');
   if (v.length === 0) throw new IpamConfigError('empty range set');
   const set = v.map((r) => canonicalRange(rawRange(r)));
   for (let i = 1; i < set.length; i++) if (set[i].subnet.ip.v !== set[0].subnet.ip.v) throw new IpamConfigError('mixed address families');
   for (let i = 0; i < set.length; i++) {
     for (let j = i + 1; j < set.length; j++) {
       if (rangesOverlap(set[i], set[j])) {
-        throw new IpamConfigError(`subnets ${formatCIDR(set[i].subnet.ip, set[i].subnet.prefix)} and ${formatCIDR(set[j].subnet.ip, set[j].subnet.prefix)} overlap`);
+        throw new IpamConfigError(
+          `subnets ${formatCIDR(set[i].subnet.ip, set[i].subnet.prefix)} and ${formatCIDR(set[j].subnet.ip, set[j].subnet.prefix)} overlap`,
+        );
       }
     }
   }
@@ -153,9 +181,13 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
   const ranges: RangeSet[] = [];
   const sets: unknown[] = [];
   if (Array.isArray(rc.ipRanges)) sets.push(...rc.ipRanges);
-  if (typeof ipam.subnet === 'string' && ipam.subnet !== '') sets.push([{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }]);
+  if (typeof ipam.subnet === 'string' && ipam.subnet !== '')
+    sets.push([{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }]);
   if (ipam.ranges !== undefined && ipam.ranges !== null) {
-    if (!Array.isArray(ipam.ranges)) throw new IpamConfigError('json: cannot unmarshal into Go struct field IPAMConfig.ipam.ranges of type []allocator.RangeSet: "ranges" must be a list of range sets');
+    if (!Array.isArray(ipam.ranges))
+      throw new IpamConfigError(
+        'json: cannot unmarshal into Go struct field IPAMConfig.ipam.ranges of type []allocator.RangeSet: "ranges" must be a list of range sets',
+      );
     sets.push(...ipam.ranges);
   }
   sets.forEach((s, i) => {

@@ -127,7 +127,11 @@ export async function hostLocalStatus(req: IpamRequest): Promise<void> {
   for (const set of conf.ranges) {
     const used = BigInt(taken.filter((r) => rangeSetContains(set, r.ip) && !set.some((x) => sameIP(x.gateway, r.ip))).length);
     if (used >= capacity(set)) {
-      throw new CniError(ErrCode.PluginNotAvailable, `no IP addresses available in range set: ${rangeSetString(set)}`, `network ${conf.name}, store ${store.dir}`);
+      throw new CniError(
+        ErrCode.PluginNotAvailable,
+        `no IP addresses available in range set: ${rangeSetString(set)}`,
+        `network ${conf.name}, store ${store.dir}`,
+      );
     }
   }
 }

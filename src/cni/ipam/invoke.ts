@@ -63,13 +63,23 @@ export function execPlugin(file: string, opts: ExecOptions): Promise<string> {
       const status = signal ? `signal: ${signal}` : `exit status ${code}`;
       if (stdout.trim() === '') {
         const stderr = Buffer.concat(err).toString('utf8');
-        return reject(new CniError(0, stderr ? `netplugin failed: ${JSON.stringify(stderr)}` : `netplugin failed with no error message: ${status}`));
+        return reject(
+          new CniError(0, stderr ? `netplugin failed: ${JSON.stringify(stderr)}` : `netplugin failed with no error message: ${status}`),
+        );
       }
       try {
         const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
-        reject(new CniError(typeof e.code === 'number' ? e.code : 0, typeof e.msg === 'string' ? e.msg : '', typeof e.details === 'string' ? e.details : ''));
+        reject(
+          new CniError(
+            typeof e.code === 'number' ? e.code : 0,
+            typeof e.msg === 'string' ? e.msg : '',
+            typeof e.details === 'string' ? e.details : '',
+          ),
+        );
       } catch (pe) {
-        reject(new CniError(0, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${(pe as Error).message}`));
+        reject(
+          new CniError(0, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${(pe as Error).message}`),
+        );
       }
     });
   });

@@ -51,7 +51,11 @@ export class DiskStore {
       fs.writeSync(fd, id.trim() + LINE_BREAK + ifname);
       fs.closeSync(fd);
     } catch (e) {
-      try { fs.closeSync(fd); } catch { /* already closed */ }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
       fs.rmSync(file, { force: true });
       throw e;
     }
@@ -84,7 +88,11 @@ export class DiskStore {
         throw e;
       }
       const nl = content.indexOf(LINE_BREAK);
-      out.push(nl < 0 ? { ip, file, containerID: content } : { ip, file, containerID: content.slice(0, nl).trim(), ifname: content.slice(nl + 2).trim() });
+      out.push(
+        nl < 0
+          ? { ip, file, containerID: content }
+          : { ip, file, containerID: content.slice(0, nl).trim(), ifname: content.slice(nl + 2).trim() },
+      );
     }
     return out;
   }

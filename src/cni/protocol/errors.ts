@@ -22,7 +22,11 @@ export const ErrCode = {
 } as const;
 
 export class CniError extends Error {
-  constructor(readonly code: number, readonly msg: string, readonly details = '') {
+  constructor(
+    readonly code: number,
+    readonly msg: string,
+    readonly details = '',
+  ) {
     super(details ? `${msg}; ${details}` : msg);
     this.name = 'CniError';
   }

@@ -31,15 +31,24 @@ export class GoUnmarshalTypeError extends Error {}
 
 function goTypeName(shape: Shape): string {
   switch (shape.k) {
-    case 'string': return 'string';
-    case 'bool': return 'bool';
-    case 'int': return shape.goType ?? 'int';
-    case 'raw': return 'json.RawMessage';
-    default: return shape.goType;
+    case 'string':
+      return 'string';
+    case 'bool':
+      return 'bool';
+    case 'int':
+      return shape.goType ?? 'int';
+    case 'raw':
+      return 'json.RawMessage';
+    default:
+      return shape.goType;
   }
 }
 
-interface Ctx { struct: string; path: string[]; errors: string[] }
+interface Ctx {
+  struct: string;
+  path: string[];
+  errors: string[];
+}
 
 function fail(ctx: Ctx, value: string, shape: Shape): void {
   if (ctx.errors.length > 0) return;

@@ -62,8 +62,14 @@ export function parseGoJson(text: string): JNode {
         const e = text[i];
         if (e === 'u') {
           for (let k = 1; k <= 4; k++) {
-            if (i + k >= n) { i = n; eof(); }
-            if (!/[0-9a-fA-F]/.test(text[i + k])) { i += k; bad('in \\u hexadecimal character escape'); }
+            if (i + k >= n) {
+              i = n;
+              eof();
+            }
+            if (!/[0-9a-fA-F]/.test(text[i + k])) {
+              i += k;
+              bad('in \\u hexadecimal character escape');
+            }
           }
           i += 5;
           continue;
@@ -113,7 +119,10 @@ export function parseGoJson(text: string): JNode {
       const entries: [string, JNode][] = [];
       skipWs();
       if (i >= n) eof();
-      if (text[i] === '}') { i++; return { t: 'object', entries }; }
+      if (text[i] === '}') {
+        i++;
+        return { t: 'object', entries };
+      }
       for (;;) {
         skipWs();
         if (i >= n) eof();
@@ -126,8 +135,14 @@ export function parseGoJson(text: string): JNode {
         entries.push([key, value()]);
         skipWs();
         if (i >= n) eof();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return { t: 'object', entries }; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return { t: 'object', entries };
+        }
         bad('after object key:value pair');
       }
     }
@@ -136,13 +151,22 @@ export function parseGoJson(text: string): JNode {
       const items: JNode[] = [];
       skipWs();
       if (i >= n) eof();
-      if (text[i] === ']') { i++; return { t: 'array', items }; }
+      if (text[i] === ']') {
+        i++;
+        return { t: 'array', items };
+      }
       for (;;) {
         items.push(value());
         skipWs();
         if (i >= n) eof();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return { t: 'array', items }; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return { t: 'array', items };
+        }
         bad('after array element');
       }
     }
@@ -184,12 +208,18 @@ export function toPlain(node: JNode): unknown {
 /** What Go names a JSON value kind in "cannot unmarshal <kind> into ...". */
 export function goKind(node: JNode): string {
   switch (node.t) {
-    case 'object': return 'object';
-    case 'array': return 'array';
-    case 'string': return 'string';
-    case 'number': return 'number';
-    case 'bool': return 'bool';
-    case 'null': return 'null';
+    case 'object':
+      return 'object';
+    case 'array':
+      return 'array';
+    case 'string':
+      return 'string';
+    case 'number':
+      return 'number';
+    case 'bool':
+      return 'bool';
+    case 'null':
+      return 'null';
   }
 }
 

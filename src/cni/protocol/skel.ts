@@ -70,7 +70,8 @@ export function validateContainerID(id: string): CniError | undefined {
 export function validateInterfaceName(name: string): CniError | undefined {
   const E = ErrCode.InvalidEnvironmentVariables;
   if (name.length === 0) return new CniError(E, 'interface name is empty');
-  if (Buffer.byteLength(name) > 15) return new CniError(E, 'interface name is too long', 'interface name should be less than 16 characters');
+  if (Buffer.byteLength(name) > 15)
+    return new CniError(E, 'interface name is too long', 'interface name should be less than 16 characters');
   if (name === '.' || name === '..') return new CniError(E, 'interface name is . or ..');
   if (/[/:\s]/u.test(name)) return new CniError(E, 'interface name contains / or : or whitespace characters');
   return undefined;
@@ -121,13 +122,23 @@ async function checkVersionAndCall(args: CmdArgs, supported: readonly string[], 
     throw new CniError(ErrCode.DecodingFailure, goErrorText(e));
   }
   if (!supported.includes(v)) {
-    throw new CniError(ErrCode.IncompatibleCNIVersion, 'incompatible CNI versions', `config is ${JSON.stringify(v)}, plugin supports ${goQuoteList(supported)}`);
+    throw new CniError(
+      ErrCode.IncompatibleCNIVersion,
+      'incompatible CNI versions',
+      `config is ${JSON.stringify(v)}, plugin supports ${goQuoteList(supported)}`,
+    );
   }
   if (!fn) return '';
   return (await fn(args)) ?? '';
 }
 
-async function gatedCall(args: CmdArgs, supported: readonly string[], minimum: string, verb: string, fn: Handler | undefined): Promise<string> {
+async function gatedCall(
+  args: CmdArgs,
+  supported: readonly string[],
+  minimum: string,
+  verb: string,
+  fn: Handler | undefined,
+): Promise<string> {
   let v: string;
   let allowed: boolean;
   try {
@@ -153,7 +164,12 @@ export function versionOutput(supported: readonly string[] = ALL_VERSIONS): stri
   return goMarshal({ cniVersion: '1.1.0', supportedVersions: supported }) + '\n';
 }
 
-export async function dispatch(io: PluginIo, funcs: PluginFuncs, about: string, supported: readonly string[] = ALL_VERSIONS): Promise<Outcome> {
+export async function dispatch(
+  io: PluginIo,
+  funcs: PluginFuncs,
+  about: string,
+  supported: readonly string[] = ALL_VERSIONS,
+): Promise<Outcome> {
   const env = io.env;
   const get = (k: string) => env[k] ?? '';
   const cmd = get('CNI_COMMAND');
@@ -198,18 +214,31 @@ export async function dispatch(io: PluginIo, funcs: PluginFuncs, about: string, 
   try {
     let out: string;
     switch (cmd) {
-      case 'ADD': out = await checkVersionAndCall(args, supported, funcs.add); break;
-      case 'DEL': out = await checkVersionAndCall(args, supported, funcs.del); break;
-      case 'CHECK': out = await gatedCall(args, supported, '0.4.0', 'CHECK', funcs.check); break;
-      case 'STATUS': out = await gatedCall(args, supported, '1.1.0', 'STATUS', funcs.status); break;
-      case 'GC': out = await gatedCall(args, supported, '1.1.0', 'GC', funcs.gc); break;
-      case 'VERSION': out = versionOutput(supported); break;
+      case 'ADD':
+        out = await checkVersionAndCall(args, supported, funcs.add);
+        break;
+      case 'DEL':
+        out = await checkVersionAndCall(args, supported, funcs.del);
+        break;
+      case 'CHECK':
+        out = await gatedCall(args, supported, '0.4.0', 'CHECK', funcs.check);
+        break;
+      case 'STATUS':
+        out = await gatedCall(args, supported, '1.1.0', 'STATUS', funcs.status);
+        break;
+      case 'GC':
+        out = await gatedCall(args, supported, '1.1.0', 'GC', funcs.gc);
+        break;
+      case 'VERSION':
+        out = versionOutput(supported);
+        break;
       default:
         throw new CniError(ErrCode.InvalidEnvironmentVariables, `unknown CNI_COMMAND: ${cmd}`);
     }
     return { stdout: out, stderr: '', exitCode: 0 };
   } catch (e) {
-    if (e instanceof VersionParseError || e instanceof GoUnmarshalTypeError || e instanceof GoJsonSyntaxError) return fail(new CniError(ErrCode.Internal, e.message));
+    if (e instanceof VersionParseError || e instanceof GoUnmarshalTypeError || e instanceof GoJsonSyntaxError)
+      return fail(new CniError(ErrCode.Internal, e.message));
     return fail(e);
   }
 }

@@ -10,7 +10,11 @@ export class AddressError extends Error {
   }
 }
 
-export interface Cidr { network: number; prefixLen: number; text: string }
+export interface Cidr {
+  network: number;
+  prefixLen: number;
+  text: string;
+}
 
 export function ipToInt(ip: string): number {
   const a = parseIp(ip);

@@ -15,17 +15,27 @@ export function assignAddress(net: NetworkRecord, peers: EndpointRecord[], store
   if (ipc?.IpAddress) {
     if (!isIPv4(ipc.IpAddress)) throw new BadNetworkError(`IpConfigurations[0].IpAddress: "${ipc.IpAddress}" is not an IPv4 address`);
     if (!remote && net.subnet && !contains(parseCidr(net.subnet, 'subnet'), ipc.IpAddress)) {
-      throw HnsError.of('HCN_E_ADDR_INVALID_OR_RESERVED', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` }, `IpConfigurations[0].IpAddress ${ipc.IpAddress} is outside the network's subnet ${net.subnet}`);
+      throw HnsError.of(
+        'HCN_E_ADDR_INVALID_OR_RESERVED',
+        { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` },
+        `IpConfigurations[0].IpAddress ${ipc.IpAddress} is outside the network's subnet ${net.subnet}`,
+      );
     }
     if (peers.some((e) => e.doc.IpConfigurations?.[0]?.IpAddress === ipc.IpAddress)) {
-      throw HnsError.of('HCN_E_ADDR_INVALID_OR_RESERVED', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` }, `IpConfigurations[0].IpAddress ${ipc.IpAddress} is already used by another endpoint`);
+      throw HnsError.of(
+        'HCN_E_ADDR_INVALID_OR_RESERVED',
+        { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` },
+        `IpConfigurations[0].IpAddress ${ipc.IpAddress} is already used by another endpoint`,
+      );
     }
   } else if (net.subnet && !remote) {
     stored.IpConfigurations = [{ IpAddress: allocate(net, peers), PrefixLength: Number(net.subnet.split('/')[1]) }];
   }
   const ip = stored.IpConfigurations?.[0]?.IpAddress;
-  if (ip && stored.IpConfigurations![0].PrefixLength === undefined && net.subnet) stored.IpConfigurations![0].PrefixLength = Number(net.subnet.split('/')[1]);
-  if (!stored.MacAddress && ip) stored.MacAddress = ['0E', '2A', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())].join('-');
+  if (ip && stored.IpConfigurations![0].PrefixLength === undefined && net.subnet)
+    stored.IpConfigurations![0].PrefixLength = Number(net.subnet.split('/')[1]);
+  if (!stored.MacAddress && ip)
+    stored.MacAddress = ['0E', '2A', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())].join('-');
 }
 
 function allocate(net: NetworkRecord, peers: EndpointRecord[]): string {
@@ -36,5 +46,9 @@ function allocate(net: NetworkRecord, peers: EndpointRecord[]): string {
     const ip = intToIp(n);
     if (!used.has(ip)) return ip;
   }
-  throw HnsError.of('HCN_E_ADDR_INVALID_OR_RESERVED', { call: 'HcnCreateEndpoint', subject: `network ${net.doc.ID}` }, `no free address left in ${net.subnet}`);
+  throw HnsError.of(
+    'HCN_E_ADDR_INVALID_OR_RESERVED',
+    { call: 'HcnCreateEndpoint', subject: `network ${net.doc.ID}` },
+    `no free address left in ${net.subnet}`,
+  );
 }

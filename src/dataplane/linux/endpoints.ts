@@ -42,7 +42,8 @@ export async function createEndpoint(c: LinuxContext, networkId: string, doc: Ho
   const created = await c.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
     const net = c.network(s, networkId, 'HcnCreateEndpoint');
     if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
-    if (doc.HostComputeNamespace) throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
+    if (doc.HostComputeNamespace)
+      throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
     const stored: HostComputeEndpoint = { ...clone(doc), ID: id, HostComputeNetwork: net.doc.ID, SchemaVersion: { ...SCHEMA_V2 } };
     checkEndpointAddresses(stored);
     checkEndpointPolicies(net, stored.Policies);
@@ -61,7 +62,10 @@ export async function deleteEndpoint(c: LinuxContext, id: string): Promise<void>
     const ep = c.endpoint(s, id, 'HcnDeleteEndpoint');
     detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
     delete s.endpoints[key(id)];
-    for (const ns of Object.values(s.namespaces)) ns.doc.Resources = (ns.doc.Resources ?? []).filter((r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(id)));
+    for (const ns of Object.values(s.namespaces))
+      ns.doc.Resources = (ns.doc.Resources ?? []).filter(
+        (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(id)),
+      );
     c.syncRules(s, false, ep);
   });
 }

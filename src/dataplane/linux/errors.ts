@@ -11,7 +11,8 @@ const { E_INVALIDARG, ERROR_ALREADY_EXISTS } = HRESULT;
 
 export function toHnsError(e: unknown, ctx: HnsErrorContext): HnsError {
   if (isHnsError(e)) return e;
-  if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError) return new HnsError(E_INVALIDARG, e.message, ctx, 'bad-input');
+  if (e instanceof BadNetworkError || e instanceof PolicyError || e instanceof AddressError)
+    return new HnsError(E_INVALIDARG, e.message, ctx, 'bad-input');
   if (e instanceof VniInUseError) return new HnsError(ERROR_ALREADY_EXISTS, e.message, ctx, 'already-exists');
   if (e instanceof OsError && e.errno === 17) return new HnsError(ERROR_ALREADY_EXISTS, e.message, ctx, 'already-exists');
   if (e instanceof NftError) return new HnsError(E_FAIL, `${e.message}`, ctx);

@@ -17,20 +17,38 @@ export const isHostNamespace = (id: string): boolean => key(id) === key(HOST_NAM
 export function hostNamespace(s: LinuxState): HostComputeNamespace {
   const eps = Object.values(s.endpoints).filter((e) => e.host && e.attached);
   return {
-    ID: HOST_NAMESPACE_ID, NamespaceId: 1, Type: 'HostDefault',
-    Resources: eps.map((e) => ({ Type: 'Endpoint', Data: { ID: e.doc.ID } })), SchemaVersion: { ...SCHEMA_V2 },
+    ID: HOST_NAMESPACE_ID,
+    NamespaceId: 1,
+    Type: 'HostDefault',
+    Resources: eps.map((e) => ({ Type: 'Endpoint', Data: { ID: e.doc.ID } })),
+    SchemaVersion: { ...SCHEMA_V2 },
   };
 }
 
 export function attachToHost(c: LinuxContext, net: NetworkRecord, ep: EndpointRecord, call: string): void {
   const subject = { call, subject: `endpoint ${ep.doc.ID}` };
   if (!net.bridge) {
-    throw new HnsError(HRESULT.HCN_E_REQUEST_UNSUPPORTED, `network ${net.doc.Name ?? net.doc.ID} (${net.type}) has no bridge: host endpoints need an L2Bridge, Overlay or NAT network`, subject, 'unsupported');
+    throw new HnsError(
+      HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+      `network ${net.doc.Name ?? net.doc.ID} (${net.type}) has no bridge: host endpoints need an L2Bridge, Overlay or NAT network`,
+      subject,
+      'unsupported',
+    );
   }
   const a = hostAddress(net, ep);
-  if (!a) throw new HnsError(HRESULT.E_INVALIDARG, 'IpConfigurations[0].IpAddress: a host endpoint needs an address in the network\'s subnet', subject, 'bad-input');
+  if (!a)
+    throw new HnsError(
+      HRESULT.E_INVALIDARG,
+      "IpConfigurations[0].IpAddress: a host endpoint needs an address in the network's subnet",
+      subject,
+      'bad-input',
+    );
   if (a.ip === net.gateway) {
-    throw HnsError.of('HCN_E_ADDR_INVALID_OR_RESERVED', subject, `IpConfigurations[0].IpAddress ${a.ip} is the gateway of network ${net.doc.Name ?? net.doc.ID}, which the bridge already holds`);
+    throw HnsError.of(
+      'HCN_E_ADDR_INVALID_OR_RESERVED',
+      subject,
+      `IpConfigurations[0].IpAddress ${a.ip} is the gateway of network ${net.doc.Name ?? net.doc.ID}, which the bridge already holds`,
+    );
   }
   addHostAddress(c.rt, net, ep);
   ep.host = true;

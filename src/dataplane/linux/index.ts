@@ -12,9 +12,18 @@ import type { AttachOptions, HostNetworkService } from '../types';
 import type { ResolvedDataplaneOptions } from '../factory';
 import { defaultStatePath } from '../factory';
 import {
-  DEFAULT_EMULATED_VERSION, HnsError, featuresFor,
-  type HostComputeEndpoint, type HostComputeLoadBalancer, type HostComputeNamespace, type HostComputeNetwork,
-  type HostComputeQuery, type HnsFeatures, type HnsVersion, type ModifyEndpointRequest, type ModifyNamespaceRequest,
+  DEFAULT_EMULATED_VERSION,
+  HnsError,
+  featuresFor,
+  type HostComputeEndpoint,
+  type HostComputeLoadBalancer,
+  type HostComputeNamespace,
+  type HostComputeNetwork,
+  type HostComputeQuery,
+  type HnsFeatures,
+  type HnsVersion,
+  type ModifyEndpointRequest,
+  type ModifyNamespaceRequest,
   type ModifyNetworkRequest,
 } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
@@ -39,7 +48,8 @@ export function linuxStatePath(o: ResolvedDataplaneOptions): string {
 
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   const netns = options.env.SWITCHYARD_LINUX_NETNS || undefined;
-  if (netns && !isNetnsPath(netns)) throw new HnsError(E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
+  if (netns && !isNetnsPath(netns))
+    throw new HnsError(E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
   const dp = new LinuxDataplane(linuxStatePath(options), netns, options.emulatedVersion ?? DEFAULT_EMULATED_VERSION, options.env);
   await dp.reconcile();
   return dp;
@@ -50,7 +60,12 @@ export class LinuxDataplane implements HostNetworkService {
   readonly capabilities = LINUX_CAPABILITIES;
   private readonly c: LinuxContext;
 
-  constructor(readonly statePath: string, readonly netns: string | undefined, private readonly ver: HnsVersion, env: NodeJS.ProcessEnv) {
+  constructor(
+    readonly statePath: string,
+    readonly netns: string | undefined,
+    private readonly ver: HnsVersion,
+    env: NodeJS.ProcessEnv,
+  ) {
     this.c = new LinuxContext(Rtnl.open(netns), statePath, netns, env);
   }
 
@@ -71,29 +86,73 @@ export class LinuxDataplane implements HostNetworkService {
     return reconcile(this.c);
   }
 
-  async listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> { return networks.listNetworks(this.c, query); }
-  async getNetwork(id: string): Promise<HostComputeNetwork> { return networks.getNetwork(this.c, id); }
-  createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> { return networks.createNetwork(this.c, doc); }
-  modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> { return modifyNetwork(this.c, id, request); }
-  deleteNetwork(id: string): Promise<void> { return networks.deleteNetwork(this.c, id); }
+  async listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> {
+    return networks.listNetworks(this.c, query);
+  }
+  async getNetwork(id: string): Promise<HostComputeNetwork> {
+    return networks.getNetwork(this.c, id);
+  }
+  createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
+    return networks.createNetwork(this.c, doc);
+  }
+  modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
+    return modifyNetwork(this.c, id, request);
+  }
+  deleteNetwork(id: string): Promise<void> {
+    return networks.deleteNetwork(this.c, id);
+  }
 
-  async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> { return endpoints.listEndpoints(this.c, query); }
-  async getEndpoint(id: string): Promise<HostComputeEndpoint> { return endpoints.getEndpoint(this.c, id); }
-  createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> { return endpoints.createEndpoint(this.c, networkId, doc); }
-  modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> { return modifyEndpoint(this.c, id, request); }
-  deleteEndpoint(id: string): Promise<void> { return endpoints.deleteEndpoint(this.c, id); }
+  async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
+    return endpoints.listEndpoints(this.c, query);
+  }
+  async getEndpoint(id: string): Promise<HostComputeEndpoint> {
+    return endpoints.getEndpoint(this.c, id);
+  }
+  createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
+    return endpoints.createEndpoint(this.c, networkId, doc);
+  }
+  modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
+    return modifyEndpoint(this.c, id, request);
+  }
+  deleteEndpoint(id: string): Promise<void> {
+    return endpoints.deleteEndpoint(this.c, id);
+  }
 
-  async listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> { return namespaces.listNamespaces(this.c, query); }
-  async getNamespace(id: string): Promise<HostComputeNamespace> { return namespaces.getNamespace(this.c, id); }
-  createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> { return namespaces.createNamespace(this.c, doc); }
-  modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> { return namespaces.modifyNamespace(this.c, id, request); }
-  deleteNamespace(id: string): Promise<void> { return namespaces.deleteNamespace(this.c, id); }
-  attachEndpoint(namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void> { return namespaces.attachEndpoint(this.c, namespaceId, endpointId, options); }
-  detachEndpoint(namespaceId: string, endpointId: string): Promise<void> { return namespaces.detachEndpoint(this.c, namespaceId, endpointId); }
+  async listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> {
+    return namespaces.listNamespaces(this.c, query);
+  }
+  async getNamespace(id: string): Promise<HostComputeNamespace> {
+    return namespaces.getNamespace(this.c, id);
+  }
+  createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
+    return namespaces.createNamespace(this.c, doc);
+  }
+  modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
+    return namespaces.modifyNamespace(this.c, id, request);
+  }
+  deleteNamespace(id: string): Promise<void> {
+    return namespaces.deleteNamespace(this.c, id);
+  }
+  attachEndpoint(namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void> {
+    return namespaces.attachEndpoint(this.c, namespaceId, endpointId, options);
+  }
+  detachEndpoint(namespaceId: string, endpointId: string): Promise<void> {
+    return namespaces.detachEndpoint(this.c, namespaceId, endpointId);
+  }
 
-  async listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> { return lbs.listLoadBalancers(this.c, query); }
-  async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> { return lbs.getLoadBalancer(this.c, id); }
-  createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> { return lbs.createLoadBalancer(this.c, doc); }
-  modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> { return lbs.modifyLoadBalancer(this.c, id, doc); }
-  deleteLoadBalancer(id: string): Promise<void> { return lbs.deleteLoadBalancer(this.c, id); }
+  async listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
+    return lbs.listLoadBalancers(this.c, query);
+  }
+  async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
+    return lbs.getLoadBalancer(this.c, id);
+  }
+  createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+    return lbs.createLoadBalancer(this.c, doc);
+  }
+  modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+    return lbs.modifyLoadBalancer(this.c, id, doc);
+  }
+  deleteLoadBalancer(id: string): Promise<void> {
+    return lbs.deleteLoadBalancer(this.c, id);
+  }
 }

@@ -16,7 +16,13 @@ export function getLoadBalancer(c: LinuxContext, id: string): HostComputeLoadBal
   return clone(lb);
 }
 
-function putLoadBalancer(c: LinuxContext, call: string, id: string, doc: HostComputeLoadBalancer, mustExist: boolean): Promise<HostComputeLoadBalancer> {
+function putLoadBalancer(
+  c: LinuxContext,
+  call: string,
+  id: string,
+  doc: HostComputeLoadBalancer,
+  mustExist: boolean,
+): Promise<HostComputeLoadBalancer> {
   return c.mutate(call, `load balancer ${id}`, (s) => {
     const existing = s.loadBalancers[key(id)];
     if (mustExist && !existing) throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `load balancer ${id}` });

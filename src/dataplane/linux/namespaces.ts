@@ -3,7 +3,15 @@
  * as a named netns for a GUID ID. Attaching an endpoint creates its pod interface inside the netns.
  */
 import * as path from 'node:path';
-import { EndpointFlags, HRESULT, HnsError, SCHEMA_V2, type HostComputeNamespace, type HostComputeQuery, type ModifyNamespaceRequest } from '../../hns';
+import {
+  EndpointFlags,
+  HRESULT,
+  HnsError,
+  SCHEMA_V2,
+  type HostComputeNamespace,
+  type HostComputeQuery,
+  type ModifyNamespaceRequest,
+} from '../../hns';
 import type { AttachOptions } from '../types';
 import type { LinuxContext } from './context';
 import { clone } from './clone';
@@ -34,9 +42,14 @@ export function getNamespace(c: LinuxContext, id: string): HostComputeNamespace 
 export function createNamespace(c: LinuxContext, doc: HostComputeNamespace): Promise<HostComputeNamespace> {
   const id = doc.ID ?? newId();
   return c.mutate('HcnCreateNamespace', `namespace ${id}`, (s) => {
-    if (s.namespaces[key(id)] || isHostNamespace(id)) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` });
+    if (s.namespaces[key(id)] || isHostNamespace(id))
+      throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` });
     if (String(doc.Type ?? '').toLowerCase() === 'hostdefault') {
-      throw HnsError.of('ERROR_OBJECT_ALREADY_EXISTS', { call: 'HcnCreateNamespace', subject: `namespace ${id}` }, `(the node already has its HostDefault namespace ${HOST_NAMESPACE_ID})`);
+      throw HnsError.of(
+        'ERROR_OBJECT_ALREADY_EXISTS',
+        { call: 'HcnCreateNamespace', subject: `namespace ${id}` },
+        `(the node already has its HostDefault namespace ${HOST_NAMESPACE_ID})`,
+      );
     }
     let nsPath = id;
     let created = false;
@@ -62,14 +75,26 @@ export async function modifyNamespace(c: LinuxContext, id: string, request: Modi
     const s = c.read();
     if (isHostNamespace(id)) return hostNamespace(s);
     const n = s.namespaces[key(id)];
-    return clone(n ? n.doc : { ID: id, Type: 'Host', Resources: [{ Type: 'Endpoint', Data: { ID: ep } }], SchemaVersion: { ...SCHEMA_V2 } });
+    return clone(
+      n ? n.doc : { ID: id, Type: 'Host', Resources: [{ Type: 'Endpoint', Data: { ID: ep } }], SchemaVersion: { ...SCHEMA_V2 } },
+    );
   }
-  throw HnsError.of('HCN_E_REQUEST_UNSUPPORTED', { call: 'HcnModifyNamespace', subject: `namespace ${id}` }, `ResourceType ${request.ResourceType} is not supported by the linux data plane`);
+  throw HnsError.of(
+    'HCN_E_REQUEST_UNSUPPORTED',
+    { call: 'HcnModifyNamespace', subject: `namespace ${id}` },
+    `ResourceType ${request.ResourceType} is not supported by the linux data plane`,
+  );
 }
 
 export async function deleteNamespace(c: LinuxContext, id: string): Promise<void> {
   await c.mutate('HcnDeleteNamespace', `namespace ${id}`, (s) => {
-    if (isHostNamespace(id)) throw new HnsError(HRESULT.E_INVALIDARG, 'the HostDefault namespace (the node itself) cannot be deleted', { call: 'HcnDeleteNamespace', subject: `namespace ${id}` }, 'bad-input');
+    if (isHostNamespace(id))
+      throw new HnsError(
+        HRESULT.E_INVALIDARG,
+        'the HostDefault namespace (the node itself) cannot be deleted',
+        { call: 'HcnDeleteNamespace', subject: `namespace ${id}` },
+        'bad-input',
+      );
     const n = s.namespaces[key(id)];
     if (!n) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnDeleteNamespace', subject: `namespace ${id}` });
     for (const ep of Object.values(s.endpoints)) {
@@ -88,28 +113,49 @@ function nsPath(s: LinuxState, namespaceId: string, call: string): string {
   const reg = s.namespaces[key(namespaceId)];
   if (reg) return reg.path;
   if (namespaceId.startsWith('/') && isNetnsPath(namespaceId)) return namespaceId;
-  throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `namespace ${namespaceId}` }, `${namespaceId} is neither a registered namespace nor a network namespace path`);
+  throw HnsError.of(
+    'ERROR_NOT_FOUND',
+    { call, subject: `namespace ${namespaceId}` },
+    `${namespaceId} is neither a registered namespace nor a network namespace path`,
+  );
 }
 
 export async function attachEndpoint(c: LinuxContext, namespaceId: string, endpointId: string, options?: AttachOptions): Promise<void> {
   const call = 'HcnModifyNamespace(Add Endpoint)';
   const ifname = options?.interfaceName ?? 'eth0';
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new HnsError(HRESULT.E_INVALIDARG, `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`, { call, subject: `endpoint ${endpointId}` }, 'bad-input');
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname))
+    throw new HnsError(
+      HRESULT.E_INVALIDARG,
+      `interfaceName: "${ifname}" is not a Linux interface name (1-15 letters, digits, _ . -)`,
+      { call, subject: `endpoint ${endpointId}` },
+      'bad-input',
+    );
   await c.mutate(call, `endpoint ${endpointId}`, (s) => {
     const ep = c.endpoint(s, endpointId, call);
     const toHost = isHostNamespace(namespaceId);
     const ns = toHost ? '' : nsPath(s, namespaceId, call);
-    if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
+    if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint)
+      throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
     const net = c.network(s, ep.doc.HostComputeNetwork ?? '', call);
     if (toHost) {
-      if (ep.attached) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.host ? 'the host' : ep.netns}`);
+      if (ep.attached)
+        throw HnsError.of(
+          'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+          { call, subject: `endpoint ${endpointId}` },
+          `endpoint is already attached to ${ep.host ? 'the host' : ep.netns}`,
+        );
       attachToHost(c, net, ep, call);
       c.syncRules(s, false, ep);
       return;
     }
     if (ep.attached) {
       // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
-      if (liveView(ep).HostComputeNamespace) throw HnsError.of('HCN_E_ENDPOINT_ALREADY_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is already attached to ${ep.netns}`);
+      if (liveView(ep).HostComputeNamespace)
+        throw HnsError.of(
+          'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+          { call, subject: `endpoint ${endpointId}` },
+          `endpoint is already attached to ${ep.netns}`,
+        );
       detach(c.rt, net, ep);
       markDetached(ep);
     }
@@ -147,11 +193,19 @@ export async function detachEndpoint(c: LinuxContext, namespaceId: string, endpo
   await c.mutate(call, `endpoint ${endpointId}`, (s) => {
     const ep = c.endpoint(s, endpointId, call);
     const ns = isHostNamespace(namespaceId) ? undefined : nsPath(s, namespaceId, call);
-    if (!ep.attached || (ns === undefined ? !ep.host : ep.netns !== ns)) throw HnsError.of('HCN_E_ENDPOINT_NOT_ATTACHED', { call, subject: `endpoint ${endpointId}` }, `endpoint is not attached to ${namespaceId}`);
+    if (!ep.attached || (ns === undefined ? !ep.host : ep.netns !== ns))
+      throw HnsError.of(
+        'HCN_E_ENDPOINT_NOT_ATTACHED',
+        { call, subject: `endpoint ${endpointId}` },
+        `endpoint is not attached to ${namespaceId}`,
+      );
     detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
     markDetached(ep);
     const reg = s.namespaces[key(namespaceId)];
-    if (reg) reg.doc.Resources = (reg.doc.Resources ?? []).filter((r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(endpointId)));
+    if (reg)
+      reg.doc.Resources = (reg.doc.Resources ?? []).filter(
+        (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(endpointId)),
+      );
     c.syncRules(s, false, ep);
   });
 }

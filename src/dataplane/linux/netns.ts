@@ -17,7 +17,11 @@ export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
     target = fs.openSync(nsPath, 'r');
   } catch (e) {
     fs.closeSync(self);
-    throw new OsError('open network namespace', (e as NodeJS.ErrnoException).errno ? -((e as NodeJS.ErrnoException).errno as number) : 2, nsPath);
+    throw new OsError(
+      'open network namespace',
+      (e as NodeJS.ErrnoException).errno ? -((e as NodeJS.ErrnoException).errno as number) : 2,
+      nsPath,
+    );
   }
   try {
     if (c.setns(target, CLONE_NEWNET) !== 0) throw new OsError('setns', c.errno(), nsPath);

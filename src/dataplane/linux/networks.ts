@@ -23,7 +23,11 @@ export function createNetwork(c: LinuxContext, doc: HostComputeNetwork): Promise
     if (s.networks[key(id)]) throw HnsError.of('HCN_E_NETWORK_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${id}` });
     // As HNS: network names are unique (exact match).
     if (doc.Name && Object.values(s.networks).some((n) => n.doc.Name === doc.Name)) {
-      throw HnsError.of('HCN_E_NETWORK_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${doc.Name}` }, `(name "${doc.Name}")`);
+      throw HnsError.of(
+        'HCN_E_NETWORK_ALREADY_EXISTS',
+        { call: 'HcnCreateNetwork', subject: `network ${doc.Name}` },
+        `(name "${doc.Name}")`,
+      );
     }
     const stored: HostComputeNetwork = { ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
     checkNetworkSubnets(stored);
@@ -52,8 +56,14 @@ export async function deleteNetwork(c: LinuxContext, id: string): Promise<void> 
     // As HNS: a network that still has endpoints stays, with everything on it (callers delete endpoints first).
     const eps = Object.values(s.endpoints).filter((ep) => ep.doc.HostComputeNetwork && key(ep.doc.HostComputeNetwork) === key(id));
     if (eps.length) {
-      throw HnsError.of('HCN_E_ENTITY_HAS_REFERENCES', { call: 'HcnDeleteNetwork', subject: `network ${rec.doc.Name ?? id}` },
-        `${eps.length} endpoint(s) still on network ${rec.doc.Name ?? id}: ${eps.slice(0, 3).map((e) => e.doc.Name ?? e.doc.ID).join(', ')}${eps.length > 3 ? ', ...' : ''}`);
+      throw HnsError.of(
+        'HCN_E_ENTITY_HAS_REFERENCES',
+        { call: 'HcnDeleteNetwork', subject: `network ${rec.doc.Name ?? id}` },
+        `${eps.length} endpoint(s) still on network ${rec.doc.Name ?? id}: ${eps
+          .slice(0, 3)
+          .map((e) => e.doc.Name ?? e.doc.ID)
+          .join(', ')}${eps.length > 3 ? ', ...' : ''}`,
+      );
     }
     removeNetwork(c.rt, rec);
     delete s.networks[key(id)];

@@ -9,7 +9,10 @@ import { withNetns } from './netns';
 import { childProcess } from './lazy';
 
 export class NftError extends Error {
-  constructor(readonly stderr: string, readonly ruleset: string) {
+  constructor(
+    readonly stderr: string,
+    readonly ruleset: string,
+  ) {
     super(`nft -f - failed: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     this.name = 'NftError';
   }
@@ -32,7 +35,6 @@ export function loadLibnftables(library: string = LIBNFTABLES): NftLib | null {
   if (known !== undefined) return known;
   let bound: NftLib | null = null;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const koffi = require('koffi') as typeof import('koffi');
     const lib = koffi.load(library);
     const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');

@@ -16,7 +16,13 @@ const NFT_POLICY_TYPES = ['OutBoundNAT', 'PortMapping', 'ACL'];
  * OutBoundNAT, PortMapping or ACL policy, no load balancer using it) the ruleset cannot have changed and
  * is not rendered at all (the render was ~1.5 ms of every pod ADD and DEL).
  */
-export function syncRuleset(s: LinuxState, netns: string | undefined, env: NodeJS.ProcessEnv, force = false, changed?: EndpointRecord): void {
+export function syncRuleset(
+  s: LinuxState,
+  netns: string | undefined,
+  env: NodeJS.ProcessEnv,
+  force = false,
+  changed?: EndpointRecord,
+): void {
   if (!force && changed && s.ruleset !== undefined && !rendersAnything(s, changed)) return;
   const text = render(renderInput(s));
   if (!force && text === s.ruleset) return;
@@ -35,18 +41,24 @@ function rendersAnything(s: LinuxState, ep: EndpointRecord): boolean {
 export function renderInput(s: LinuxState): RenderInput {
   const nets = s.networks;
   return {
-    bridges: Object.values(nets).filter((n) => n.bridge).map((n) => ({ name: n.bridge!, subnet: n.subnet!, nat: n.type === 'NAT' })),
-    endpoints: Object.values(s.endpoints).filter((e) => ((e.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) === 0).map((e) => ({
-      id: e.doc.ID!,
-      ip: e.doc.IpConfigurations?.[0]?.IpAddress,
-      veth: e.attached ? e.veth : undefined,
-      bridge: nets[key(e.doc.HostComputeNetwork ?? '')]?.bridge,
-      policies: e.doc.Policies ?? [],
-    })),
+    bridges: Object.values(nets)
+      .filter((n) => n.bridge)
+      .map((n) => ({ name: n.bridge!, subnet: n.subnet!, nat: n.type === 'NAT' })),
+    endpoints: Object.values(s.endpoints)
+      .filter((e) => ((e.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) === 0)
+      .map((e) => ({
+        id: e.doc.ID!,
+        ip: e.doc.IpConfigurations?.[0]?.IpAddress,
+        veth: e.attached ? e.veth : undefined,
+        bridge: nets[key(e.doc.HostComputeNetwork ?? '')]?.bridge,
+        policies: e.doc.Policies ?? [],
+      })),
     loadBalancers: Object.values(s.loadBalancers).map((lb) => ({
       id: lb.ID!,
       doc: lb,
-      backends: (lb.HostComputeEndpoints ?? []).map((id) => s.endpoints[key(id)]?.doc.IpConfigurations?.[0]?.IpAddress).filter((x): x is string => !!x),
+      backends: (lb.HostComputeEndpoints ?? [])
+        .map((id) => s.endpoints[key(id)]?.doc.IpConfigurations?.[0]?.IpAddress)
+        .filter((x): x is string => !!x),
     })),
   };
 }

@@ -15,11 +15,11 @@ export function queryMatcher(query?: HostComputeQuery): (doc: object) => boolean
     return () => false;
   }
   const wanted = Object.entries(filter).map(([k, want]) => [k, String(want).toLowerCase()] as const);
-  return (doc) => wanted.every(([k, want]) => {
-    // v1 callers filter endpoints by VirtualNetwork; the v2 document calls it HostComputeNetwork.
-    const have = getCI(doc, k) ?? (k.toLowerCase() === 'virtualnetwork' ? getCI(doc, 'HostComputeNetwork') : undefined);
-    if (have === undefined) return false;
-    return String(have).toLowerCase() === want;
-  });
+  return (doc) =>
+    wanted.every(([k, want]) => {
+      // v1 callers filter endpoints by VirtualNetwork; the v2 document calls it HostComputeNetwork.
+      const have = getCI(doc, k) ?? (k.toLowerCase() === 'virtualnetwork' ? getCI(doc, 'HostComputeNetwork') : undefined);
+      if (have === undefined) return false;
+      return String(have).toLowerCase() === want;
+    });
 }
-

@@ -2,7 +2,14 @@
  * What the linux data plane refuses because it cannot realize it (capabilities.ts says the same in
  * advance): a document is realized fully or refused naming the field, never stored and ignored.
  */
-import { HnsError, policyTypeIs, type EndpointPolicy, type HostComputeEndpoint, type HostComputeNetwork, type NetworkPolicy } from '../../hns';
+import {
+  HnsError,
+  policyTypeIs,
+  type EndpointPolicy,
+  type HostComputeEndpoint,
+  type HostComputeNetwork,
+  type NetworkPolicy,
+} from '../../hns';
 import { LINUX_CAPABILITIES } from './capabilities';
 import { contains, isIPv4, parseCidr } from './addr';
 import { BadNetworkError } from './realize-network';
@@ -11,7 +18,9 @@ import { key, type LinuxState, type NetworkRecord } from './state';
 function realizedTypes(policies: readonly { Type: unknown }[] | undefined, allowed: readonly string[], field: string): void {
   (policies ?? []).forEach((p, i) => {
     if (!allowed.some((t) => policyTypeIs(p, t))) {
-      throw new BadNetworkError(`${field}[${i}].Type: "${String(p.Type)}" is not realized by the linux data plane (it realizes ${allowed.join(', ')})`);
+      throw new BadNetworkError(
+        `${field}[${i}].Type: "${String(p.Type)}" is not realized by the linux data plane (it realizes ${allowed.join(', ')})`,
+      );
     }
   });
 }
@@ -22,11 +31,13 @@ export function checkNetworkPolicies(policies: readonly NetworkPolicy[] | undefi
 
 /** One IPv4 subnet per network: more subnets, or IPv6 ones, would be stored and not configured. */
 export function checkNetworkSubnets(doc: HostComputeNetwork): void {
-  (doc.Ipams ?? []).forEach((ipam, i) => (ipam.Subnets ?? []).forEach((sub, j) => {
-    if (i === 0 && j === 0) return;
-    const what = sub.IpAddressPrefix && !isIPv4(sub.IpAddressPrefix.split('/')[0]) ? 'an IPv6 subnet' : 'a second subnet';
-    throw new BadNetworkError(`Ipams[${i}].Subnets[${j}]: ${what} is not realized by the linux data plane (one IPv4 subnet per network)`);
-  }));
+  (doc.Ipams ?? []).forEach((ipam, i) =>
+    (ipam.Subnets ?? []).forEach((sub, j) => {
+      if (i === 0 && j === 0) return;
+      const what = sub.IpAddressPrefix && !isIPv4(sub.IpAddressPrefix.split('/')[0]) ? 'an IPv6 subnet' : 'a second subnet';
+      throw new BadNetworkError(`Ipams[${i}].Subnets[${j}]: ${what} is not realized by the linux data plane (one IPv4 subnet per network)`);
+    }),
+  );
 }
 
 export function checkEndpointPolicies(net: NetworkRecord, policies: readonly EndpointPolicy[] | undefined, field = 'Policies'): void {
@@ -34,7 +45,9 @@ export function checkEndpointPolicies(net: NetworkRecord, policies: readonly End
   if (net.type === 'Transparent') {
     const i = (policies ?? []).findIndex((p) => policyTypeIs(p, 'ACL'));
     if (i >= 0) {
-      throw new BadNetworkError(`${field}[${i}]: an ACL on an endpoint of Transparent network ${net.doc.Name ?? net.doc.ID} is not realized by the linux data plane (its macvlan bypasses the node's filter); use an L2Bridge network`);
+      throw new BadNetworkError(
+        `${field}[${i}]: an ACL on an endpoint of Transparent network ${net.doc.Name ?? net.doc.ID} is not realized by the linux data plane (its macvlan bypasses the node's filter); use an L2Bridge network`,
+      );
     }
   }
 }
@@ -43,7 +56,9 @@ export function checkEndpointPolicies(net: NetworkRecord, policies: readonly End
 export function checkEndpointAddresses(doc: HostComputeEndpoint): void {
   (doc.IpConfigurations ?? []).forEach((c, i) => {
     if (c.IpAddress && !isIPv4(c.IpAddress)) {
-      throw new BadNetworkError(`IpConfigurations[${i}].IpAddress: "${c.IpAddress}" is not an IPv4 address; the linux data plane realizes IPv4 only (capabilities.addressFamilies)`);
+      throw new BadNetworkError(
+        `IpConfigurations[${i}].IpAddress: "${c.IpAddress}" is not an IPv4 address; the linux data plane realizes IPv4 only (capabilities.addressFamilies)`,
+      );
     }
     if (i > 0) throw new BadNetworkError(`IpConfigurations[${i}]: the linux data plane realizes one IPv4 address per endpoint`);
   });
@@ -57,8 +72,11 @@ export function checkSubnetOverlap(s: LinuxState, rec: NetworkRecord): void {
     if (!other.subnet || key(other.doc.ID ?? '') === key(rec.doc.ID ?? '')) continue;
     const theirs = parseCidr(other.subnet, 'subnet');
     if (contains(mine, theirs.text.split('/')[0]) || contains(theirs, mine.text.split('/')[0])) {
-      throw HnsError.of('HCN_E_INVALID_SUBNET', { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },
-        `Ipams[0].Subnets[0].IpAddressPrefix ${rec.subnet} overlaps subnet ${other.subnet} of network ${other.doc.Name ?? ''} (${other.doc.ID})`);
+      throw HnsError.of(
+        'HCN_E_INVALID_SUBNET',
+        { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },
+        `Ipams[0].Subnets[0].IpAddressPrefix ${rec.subnet} overlaps subnet ${other.subnet} of network ${other.doc.Name ?? ''} (${other.doc.ID})`,
+      );
     }
   }
 }
@@ -66,9 +84,14 @@ export function checkSubnetOverlap(s: LinuxState, rec: NetworkRecord): void {
 /** HNS-class refusal of a VNI (on the same UDP port) another Overlay network of this node already uses. */
 export function checkVniClash(s: LinuxState, rec: NetworkRecord): void {
   if (rec.type !== 'Overlay') return;
-  const other = Object.values(s.networks).find((n) => n.type === 'Overlay' && n.vni === rec.vni && n.port === rec.port && key(n.doc.ID ?? '') !== key(rec.doc.ID ?? ''));
+  const other = Object.values(s.networks).find(
+    (n) => n.type === 'Overlay' && n.vni === rec.vni && n.port === rec.port && key(n.doc.ID ?? '') !== key(rec.doc.ID ?? ''),
+  );
   if (other) {
-    throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },
-      `VSID ${rec.vni} (VNI on UDP port ${rec.port}) is already used by network ${other.doc.Name ?? ''} (${other.doc.ID})`);
+    throw HnsError.of(
+      'ERROR_ALREADY_EXISTS',
+      { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },
+      `VSID ${rec.vni} (VNI on UDP port ${rec.port}) is already used by network ${other.doc.Name ?? ''} (${other.doc.ID})`,
+    );
   }
 }

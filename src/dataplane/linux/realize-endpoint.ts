@@ -11,7 +11,9 @@ import { AddressError, parseCidr } from './addr';
 import type { EndpointRecord, NetworkRecord } from './state';
 import { childProcess } from './lazy';
 
-export interface AttachResult { veth?: string }
+export interface AttachResult {
+  veth?: string;
+}
 
 function defaultRoutes(doc: HostComputeEndpoint, net: NetworkRecord): { dst: string; prefixLen: number; gateway?: string }[] {
   const routes = (doc.Routes ?? []).filter((r) => r.DestinationPrefix);
@@ -49,7 +51,12 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
     const lo = pod.linkByName('lo');
     if (lo && !lo.up) pod.setLink(lo.index, { up: true }, `lo in ${netns}`);
     if (ip) pod.addAddress(link.index, ip, prefixLen, `${ip}/${prefixLen} on ${ifname} in ${netns}`);
-    for (const r of defaultRoutes(ep.doc, net)) pod.addRoute({ ...r, oif: link.index, onlink: !!r.gateway && net.type !== 'Transparent' && !!net.subnet && !!ip && !sameSubnet(ip, prefixLen, r.gateway!) });
+    for (const r of defaultRoutes(ep.doc, net))
+      pod.addRoute({
+        ...r,
+        oif: link.index,
+        onlink: !!r.gateway && net.type !== 'Transparent' && !!net.subnet && !!ip && !sameSubnet(ip, prefixLen, r.gateway!),
+      });
     applyQos(ep.doc, netns, ifname);
     return { veth: createdVeth ? vethName : undefined };
   } catch (e) {
@@ -110,9 +117,29 @@ function applyQos(doc: HostComputeEndpoint, netns: string, ifname: string): void
   const q = findPolicies(doc.Policies, 'QOS')[0];
   if (!q) return;
   const bytes = Number(getCI(q.Settings, 'MaximumOutgoingBandwidthInBytes'));
-  if (!Number.isFinite(bytes) || bytes <= 0) throw new AddressError(`QOS.MaximumOutgoingBandwidthInBytes: ${String(bytes)} must be a positive number of bytes per second`);
+  if (!Number.isFinite(bytes) || bytes <= 0)
+    throw new AddressError(`QOS.MaximumOutgoingBandwidthInBytes: ${String(bytes)} must be a positive number of bytes per second`);
   const bits = Math.round(bytes * 8);
   // Burst must cover one timer tick at this rate (and at least one MTU-sized frame).
   const burst = Math.max(Math.ceil(bytes / 100), 16 * 1024);
-  childProcess().execFileSync('nsenter', [`--net=${netns}`, 'tc', 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${bits}bit`, 'burst', String(burst), 'latency', '50ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  childProcess().execFileSync(
+    'nsenter',
+    [
+      `--net=${netns}`,
+      'tc',
+      'qdisc',
+      'replace',
+      'dev',
+      ifname,
+      'root',
+      'tbf',
+      'rate',
+      `${bits}bit`,
+      'burst',
+      String(burst),
+      'latency',
+      '50ms',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
 }

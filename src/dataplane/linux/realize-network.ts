@@ -9,7 +9,7 @@ import type { HostComputeNetwork, NetworkPolicy, RemoteSubnetRouteSettings } fro
 import { canonicalNetworkType, findPolicies, getCI, policyTypeIs } from '../../hns';
 import type { Rtnl } from './netlink/rtnl';
 import { OsError } from './netlink/libc';
-import { contains, firstHost, intToIp, ipToInt, isIPv4, parseCidr } from './addr';
+import { contains, firstHost, intToIp, isIPv4, parseCidr } from './addr';
 import type { NetworkRecord } from './state';
 
 export const VXLAN_OVERHEAD = 50;
@@ -51,7 +51,9 @@ function policySetting<T>(policies: NetworkPolicy[] | undefined, type: string, f
 export function planNetwork(doc: HostComputeNetwork, id: string, rt: Rtnl): NetworkRecord {
   const type = canonicalNetworkType(doc.Type);
   if (!['L2Bridge', 'Overlay', 'NAT', 'Transparent'].includes(type)) {
-    throw new BadNetworkError(`Type: "${String(doc.Type)}" is not realized by the linux data plane (use L2Bridge, Overlay, NAT or Transparent)`);
+    throw new BadNetworkError(
+      `Type: "${String(doc.Type)}" is not realized by the linux data plane (use L2Bridge, Overlay, NAT or Transparent)`,
+    );
   }
   const subnetDoc = doc.Ipams?.[0]?.Subnets?.[0];
   const rec: NetworkRecord = { doc, type: type as NetworkRecord['type'], mtu: 1500 };
@@ -62,10 +64,12 @@ export function planNetwork(doc: HostComputeNetwork, id: string, rt: Rtnl): Netw
   if (pa !== undefined && !isIPv4(pa)) throw new BadNetworkError(`Policies ProviderAddress: "${pa}" is not an IPv4 address`);
 
   if (type !== 'Transparent') {
-    if (!subnetDoc?.IpAddressPrefix) throw new BadNetworkError('Ipams[0].Subnets[0].IpAddressPrefix is required (the pod subnet, e.g. 10.244.1.0/24)');
+    if (!subnetDoc?.IpAddressPrefix)
+      throw new BadNetworkError('Ipams[0].Subnets[0].IpAddressPrefix is required (the pod subnet, e.g. 10.244.1.0/24)');
     const cidr = parseCidr(subnetDoc.IpAddressPrefix, 'Ipams[0].Subnets[0].IpAddressPrefix');
     const gw = (subnetDoc.Routes ?? []).find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop ?? firstHost(cidr);
-    if (!isIPv4(gw) || !contains(cidr, gw)) throw new BadNetworkError(`Ipams[0].Subnets[0].Routes: gateway "${gw}" is not inside ${cidr.text}`);
+    if (!isIPv4(gw) || !contains(cidr, gw))
+      throw new BadNetworkError(`Ipams[0].Subnets[0].Routes: gateway "${gw}" is not inside ${cidr.text}`);
     rec.subnet = cidr.text;
     rec.gateway = gw;
     rec.bridge = bridgeName(id);
@@ -89,12 +93,17 @@ export function planNetwork(doc: HostComputeNetwork, id: string, rt: Rtnl): Netw
       rec.mtu = uplink?.mtu ?? 1500;
     }
     if (!local && uplink) local = rt.addresses(uplink.index).find((a) => a.family === 2)?.ip;
-    if (!local) throw new BadNetworkError('Policies: an Overlay network needs a ProviderAddress policy or a NetAdapterName uplink with an IPv4 address (the VTEP address)');
+    if (!local)
+      throw new BadNetworkError(
+        'Policies: an Overlay network needs a ProviderAddress policy or a NetAdapterName uplink with an IPv4 address (the VTEP address)',
+      );
     const vsid = findPolicies(subnetDoc?.Policies, 'VSID')[0];
     const vni = vsid ? Number(getCI(vsid.Settings, 'IsolationId')) : DEFAULT_VNI;
-    if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff) throw new BadNetworkError(`Ipams[0].Subnets[0].Policies VSID.IsolationId: ${String(vni)} is not a VNI (1-16777215)`);
+    if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff)
+      throw new BadNetworkError(`Ipams[0].Subnets[0].Policies VSID.IsolationId: ${String(vni)} is not a VNI (1-16777215)`);
     const port = Number(policySetting(doc.Policies, 'VxlanPort', 'Port') ?? DEFAULT_VXLAN_PORT);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BadNetworkError(`Policies VxlanPort.Port: ${String(port)} is not a UDP port`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new BadNetworkError(`Policies VxlanPort.Port: ${String(port)} is not a UDP port`);
     const dr = policySetting<string>(doc.Policies, 'DrMacAddress', 'Address');
     rec.vni = vni;
     rec.port = port;
@@ -120,10 +129,20 @@ export function realizeNetwork(rt: Rtnl, rec: NetworkRecord): void {
       const underlay = rec.uplink ? rt.linkByName(rec.uplink)?.index : undefined;
       let vx;
       try {
-        vx = rt.createVxlan(rec.vxlan, { vni: rec.vni!, port: rec.port!, local: rec.providerAddress, underlay, mtu: rec.mtu, mac: rec.drMac });
+        vx = rt.createVxlan(rec.vxlan, {
+          vni: rec.vni!,
+          port: rec.port!,
+          local: rec.providerAddress,
+          underlay,
+          mtu: rec.mtu,
+          mac: rec.drMac,
+        });
       } catch (e) {
         // The kernel allows one device per VNI and UDP port; the clash is with a device that is not ours.
-        if (e instanceof OsError && e.errno === 17) throw new VniInUseError(`VSID ${rec.vni}: VNI ${rec.vni} on UDP port ${rec.port} is already used by another vxlan device on this node (not a switchyard network; see ip -d link show type vxlan)`);
+        if (e instanceof OsError && e.errno === 17)
+          throw new VniInUseError(
+            `VSID ${rec.vni}: VNI ${rec.vni} on UDP port ${rec.port} is already used by another vxlan device on this node (not a switchyard network; see ip -d link show type vxlan)`,
+          );
         throw e;
       }
       created.push(rec.vxlan);
@@ -144,7 +163,14 @@ export function removeNetwork(rt: Rtnl, rec: NetworkRecord): void {
   if (rec.bridge) rt.deleteLink(rec.bridge);
 }
 
-interface RemoteRoute { prefix: string; prefixLen: number; peerGw: string; pa: string; mac?: string; vni?: number }
+interface RemoteRoute {
+  prefix: string;
+  prefixLen: number;
+  peerGw: string;
+  pa: string;
+  mac?: string;
+  vni?: number;
+}
 
 function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefined {
   if (!policyTypeIs(p, 'RemoteSubnetRoute')) return undefined;
@@ -157,11 +183,15 @@ function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefi
   const c = parseCidr(prefix, 'RemoteSubnetRoute.DestinationPrefix');
   if (!isIPv4(pa)) throw new BadNetworkError(`RemoteSubnetRoute.ProviderAddress: "${String(pa)}" is not the peer node's IPv4 address`);
   if (rec.subnet && contains(parseCidr(rec.subnet, 'subnet'), intToIp(c.network))) {
-    throw new BadNetworkError(`RemoteSubnetRoute.DestinationPrefix: ${c.text} is inside this network's own subnet ${rec.subnet}; a remote subnet route names another node's pod subnet`);
+    throw new BadNetworkError(
+      `RemoteSubnetRoute.DestinationPrefix: ${c.text} is inside this network's own subnet ${rec.subnet}; a remote subnet route names another node's pod subnet`,
+    );
   }
   if (rec.type === 'Overlay') {
-    if (!mac) throw new BadNetworkError('RemoteSubnetRoute.DistributedRouterMacAddress is required on an Overlay network (the peer VTEP MAC)');
-    if (vni !== undefined && Number(vni) !== rec.vni) throw new BadNetworkError(`RemoteSubnetRoute.IsolationId: ${vni} does not match the network's VNI ${rec.vni}`);
+    if (!mac)
+      throw new BadNetworkError('RemoteSubnetRoute.DistributedRouterMacAddress is required on an Overlay network (the peer VTEP MAC)');
+    if (vni !== undefined && Number(vni) !== rec.vni)
+      throw new BadNetworkError(`RemoteSubnetRoute.IsolationId: ${vni} does not match the network's VNI ${rec.vni}`);
   }
   return { prefix: intToIp(c.network), prefixLen: c.prefixLen, peerGw: intToIp(c.network), pa, mac, vni };
 }
@@ -203,8 +233,10 @@ export function removeNetworkPolicy(rt: Rtnl, rec: NetworkRecord, p: NetworkPoli
 export function describeNetwork(rec: NetworkRecord): HostComputeNetwork {
   const doc: HostComputeNetwork = { ...rec.doc, Policies: [...(rec.doc.Policies ?? [])] };
   if (rec.type === 'Overlay') {
-    if (!findPolicies(doc.Policies, 'DrMacAddress').length) doc.Policies!.push({ Type: 'DrMacAddress', Settings: { Address: rec.drMac!.replace(/:/g, '-').toUpperCase() } });
-    if (!findPolicies(doc.Policies, 'ProviderAddress').length) doc.Policies!.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: rec.providerAddress! } });
+    if (!findPolicies(doc.Policies, 'DrMacAddress').length)
+      doc.Policies!.push({ Type: 'DrMacAddress', Settings: { Address: rec.drMac!.replace(/:/g, '-').toUpperCase() } });
+    if (!findPolicies(doc.Policies, 'ProviderAddress').length)
+      doc.Policies!.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: rec.providerAddress! } });
   }
   return doc;
 }

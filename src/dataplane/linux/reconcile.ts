@@ -13,7 +13,11 @@ import { addHostAddress, detach } from './realize-endpoint';
 import { hostAddressPresent } from './host';
 import { key, withStateLock, type LinuxState } from './state';
 
-export interface ReconcileReport { removedLinks: string[]; rebuiltNetworks: string[]; abandonedAttaches: string[] }
+export interface ReconcileReport {
+  removedLinks: string[];
+  rebuiltNetworks: string[];
+  abandonedAttaches: string[];
+}
 
 /** Cheap check for per-pod processes: whether anything at all needs repair (no lock, no state write). */
 function needsReconcile(c: LinuxContext, s: LinuxState): boolean {

@@ -12,10 +12,28 @@ export const TABLE = 'switchyard';
 /** Connection mark of node-port connections that must be masqueraded ("SY"). */
 export const NODEPORT_MARK = '0x5359';
 
-export interface RenderBridge { name: string; subnet: string; nat: boolean }
-export interface RenderEndpoint { id: string; ip?: string; veth?: string; bridge?: string; policies: EndpointPolicy[] }
-export interface RenderLoadBalancer { id: string; doc: HostComputeLoadBalancer; backends: string[] }
-export interface RenderInput { bridges: RenderBridge[]; endpoints: RenderEndpoint[]; loadBalancers: RenderLoadBalancer[] }
+export interface RenderBridge {
+  name: string;
+  subnet: string;
+  nat: boolean;
+}
+export interface RenderEndpoint {
+  id: string;
+  ip?: string;
+  veth?: string;
+  bridge?: string;
+  policies: EndpointPolicy[];
+}
+export interface RenderLoadBalancer {
+  id: string;
+  doc: HostComputeLoadBalancer;
+  backends: string[];
+}
+export interface RenderInput {
+  bridges: RenderBridge[];
+  endpoints: RenderEndpoint[];
+  loadBalancers: RenderLoadBalancer[];
+}
 
 export class PolicyError extends Error {
   constructor(message: string) {
@@ -30,7 +48,8 @@ const q = (name: string) => `"${name.replace(/[^A-Za-z0-9_.-]/g, '')}"`;
 
 function ipv4(s: string, field: string): string {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s.trim());
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) throw new PolicyError(`${field}: "${s}" is not an IPv4 address or prefix`);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32))
+    throw new PolicyError(`${field}: "${s}" is not an IPv4 address or prefix`);
   return s.trim();
 }
 
@@ -49,16 +68,24 @@ function protoName(p: unknown, field: string): string {
 
 /** "10.0.0.0/8,192.168.1.1" → "{ 10.0.0.0/8, 192.168.1.1 }" */
 function addrSet(list: string, field: string): string {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean).map((s) => ipv4(s, field));
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => ipv4(s, field));
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
 }
 
 /** "80,443,8000-8080" */
 function portSet(list: string, field: string): string {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const [a, b] = s.split('-');
-    return b !== undefined ? `${port(a, field)}-${port(b, field)}` : String(port(a, field));
-  });
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const [a, b] = s.split('-');
+      return b !== undefined ? `${port(a, field)}-${port(b, field)}` : String(port(a, field));
+    });
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
 }
 
@@ -73,7 +100,8 @@ export function render(input: RenderInput): string {
   return renderInet(input) + renderBridge(input);
 }
 
-const hasAcls = (input: RenderInput): boolean => input.endpoints.some((ep) => ep.ip && ep.veth && ep.policies.some((p) => policyTypeIs(p, 'ACL')));
+const hasAcls = (input: RenderInput): boolean =>
+  input.endpoints.some((ep) => ep.ip && ep.veth && ep.policies.some((p) => policyTypeIs(p, 'ACL')));
 
 function renderInet(input: RenderInput): string {
   const chains: string[] = [];
@@ -112,7 +140,8 @@ function renderInet(input: RenderInput): string {
   for (const lb of input.loadBalancers) {
     const d = lb.doc;
     const where = `load balancer ${lb.id}`;
-    if ((d.Flags ?? 0) & LoadBalancerFlags.IPv6) throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
+    if ((d.Flags ?? 0) & LoadBalancerFlags.IPv6)
+      throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
     (d.PortMappings ?? []).forEach((pm, i) => {
       const proto = protoName(pm.Protocol, `${where} PortMappings[${i}].Protocol`);
       const ext = port(pm.ExternalPort, `${where} PortMappings[${i}].ExternalPort`);
@@ -120,9 +149,10 @@ function renderInet(input: RenderInput): string {
       const chain = `svc-${short(lb.id)}-${i}`;
       const backends = lb.backends.map((ip, k) => `${k} : ${ip} . ${int}`);
       // No backend: reject rather than let the VIP connect to nothing (what kube-proxy does as well).
-      const body = backends.length === 0
-        ? `meta l4proto tcp reject with tcp reset\n\t\treject`
-        : `meta l4proto ${proto} dnat ip to ${pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol ? 'jhash ip saddr' : 'numgen random'} mod ${backends.length} map { ${backends.join(', ')} }`;
+      const body =
+        backends.length === 0
+          ? `meta l4proto tcp reject with tcp reset\n\t\treject`
+          : `meta l4proto ${proto} dnat ip to ${pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol ? 'jhash ip saddr' : 'numgen random'} mod ${backends.length} map { ${backends.join(', ')} }`;
       chains.push(`chain ${chain} {\n\t\t${body}\n\t}`);
       const vips = d.FrontendVIPs ?? [];
       if (vips.length === 0) {
@@ -158,7 +188,10 @@ function renderInet(input: RenderInput): string {
     lines.push(`\tchain acl-state-in {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n${mark}\n\t}`);
     lines.push(`\tchain acl-state-out {\n\t\ttype filter hook output priority mangle; policy accept;\n${mark}\n\t}`);
   }
-  if (post.length) lines.push(`\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${post.map((r) => `\t\t${r}`).join('\n')}\n\t}`);
+  if (post.length)
+    lines.push(
+      `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n${post.map((r) => `\t\t${r}`).join('\n')}\n\t}`,
+    );
   lines.push('}');
   return `table inet ${TABLE}\ndelete table inet ${TABLE}\n` + (lines.length > 2 ? lines.join('\n') + '\n' : '');
 }
@@ -171,8 +204,10 @@ function renderInet(input: RenderInput): string {
  */
 function outboundNat(ep: RenderEndpoint, where: string): string[] {
   const nats = ep.policies.filter((p) => policyTypeIs(p, 'OutBoundNAT')).map((p) => (p.Settings ?? {}) as OutboundNatSettings);
-  const action = (s: OutboundNatSettings) => (s.VirtualIP ? `snat ip to ${ipv4(s.VirtualIP, `${where} OutBoundNAT.VirtualIP`)}` : 'masquerade');
-  const listOf = (v: unknown) => (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []).map((x) => String(x).trim()).filter(Boolean);
+  const action = (s: OutboundNatSettings) =>
+    s.VirtualIP ? `snat ip to ${ipv4(s.VirtualIP, `${where} OutBoundNAT.VirtualIP`)}` : 'masquerade';
+  const listOf = (v: unknown) =>
+    (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []).map((x) => String(x).trim()).filter(Boolean);
   const rules: string[] = [];
   for (const s of nats) {
     const dst = listOf(s.Destinations);
@@ -181,7 +216,10 @@ function outboundNat(ep: RenderEndpoint, where: string): string[] {
   const general = nats.filter((s) => listOf(s.Destinations).length === 0);
   if (general.length) {
     const vips = [...new Set(general.map((s) => s.VirtualIP).filter(Boolean))];
-    if (vips.length > 1) throw new PolicyError(`${where} OutBoundNAT.VirtualIP: the endpoint's OutBoundNAT policies name different addresses (${vips.join(', ')})`);
+    if (vips.length > 1)
+      throw new PolicyError(
+        `${where} OutBoundNAT.VirtualIP: the endpoint's OutBoundNAT policies name different addresses (${vips.join(', ')})`,
+      );
     const exc = [...new Set(general.flatMap((s) => listOf(s.Exceptions)))];
     const excMatch = exc.length ? ` ip daddr != ${addrSet(exc.join(','), `${where} OutBoundNAT.Exceptions`)}` : '';
     const out = ep.bridge ? ` oifname != ${q(ep.bridge)}` : '';
@@ -207,7 +245,10 @@ function aclRule(s: AclPolicySettings, ip: string, where: string): string {
   const parts = [`ip ${local} ${ip}`];
   if (s.LocalAddresses) parts.push(`ip ${local} ${addrSet(s.LocalAddresses, `${where} ACL.LocalAddresses`)}`);
   if (s.RemoteAddresses) parts.push(`ip ${remote} ${addrSet(s.RemoteAddresses, `${where} ACL.RemoteAddresses`)}`);
-  const protos = String(s.Protocols ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const protos = String(s.Protocols ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const hasPorts = !!(s.LocalPorts || s.RemotePorts);
   if (protos.length) {
     const names = protos.map((p) => protoName(p, `${where} ACL.Protocols`));
@@ -218,7 +259,8 @@ function aclRule(s: AclPolicySettings, ip: string, where: string): string {
   if (s.LocalPorts) parts.push(`th ${inbound ? 'dport' : 'sport'} ${portSet(s.LocalPorts, `${where} ACL.LocalPorts`)}`);
   if (s.RemotePorts) parts.push(`th ${inbound ? 'sport' : 'dport'} ${portSet(s.RemotePorts, `${where} ACL.RemotePorts`)}`);
   const action = String(s.Action).toLowerCase();
-  if (!['allow', 'block', 'pass'].includes(action)) throw new PolicyError(`${where} ACL.Action: "${String(s.Action)}" must be Allow, Block or Pass`);
+  if (!['allow', 'block', 'pass'].includes(action))
+    throw new PolicyError(`${where} ACL.Action: "${String(s.Action)}" must be Allow, Block or Pass`);
   parts.push(action === 'block' ? 'drop' : 'accept');
   return parts.join(' ');
 }
@@ -256,12 +298,16 @@ function renderBridge(input: RenderInput): string {
   // Stateful like VFP ACLs: packets of a connection an ACL let through (replies included) skip the rules,
   // so only the first packet of a connection is judged by the ACLs of its direction.
   const stateful = `\t\tmeta mark & ${ESTABLISHED_MARK} == ${ESTABLISHED_MARK} accept\n`;
-  return head + [
-    `table bridge ${TABLE} {`,
-    `\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n${stateful}${fromPod}${toPod}\t}`,
-    `\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n${toPod ? stateful : ''}${toPod}\t}`,
-    `\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${fromPod ? stateful : ''}${fromPod}\t}`,
-    ...chains.map((c) => `\t${c}`),
-    '}',
-  ].join('\n') + '\n';
+  return (
+    head +
+    [
+      `table bridge ${TABLE} {`,
+      `\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n${stateful}${fromPod}${toPod}\t}`,
+      `\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n${toPod ? stateful : ''}${toPod}\t}`,
+      `\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${fromPod ? stateful : ''}${fromPod}\t}`,
+      ...chains.map((c) => `\t${c}`),
+      '}',
+    ].join('\n') +
+    '\n'
+  );
 }

@@ -36,7 +36,11 @@ export interface EndpointRecord {
   host?: boolean;
 }
 
-export interface NamespaceRecord { doc: HostComputeNamespace; path: string; created?: boolean }
+export interface NamespaceRecord {
+  doc: HostComputeNamespace;
+  path: string;
+  created?: boolean;
+}
 
 export interface LinuxState {
   networks: Record<string, NetworkRecord>;

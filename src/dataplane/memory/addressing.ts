@@ -26,13 +26,28 @@ export function checkPortCollisions(s: EmulatorState, ports: PortKey[], self: st
   const claimed = claimedPorts(s, self);
   for (const k of ports) {
     // A mapping on every host address (no VIP) collides with one on a specific address, and vice versa.
-    const owner = claimed.get(portKey(k)) ?? (k.vip ? claimed.get(portKey({ ...k, vip: '' })) : [...claimed.entries()].find(([key]) => key.startsWith(`${k.protocol}/${k.port}/`))?.[1]);
-    if (owner) fail('HCN_E_PORT_ALREADY_EXISTS', ctx, `(host port ${k.port}/${k.protocol === 6 ? 'TCP' : k.protocol === 17 ? 'UDP' : k.protocol}${k.vip ? ' on ' + k.vip : ''} is already mapped by endpoint ${owner.Name ?? owner.ID})`);
+    const owner =
+      claimed.get(portKey(k)) ??
+      (k.vip
+        ? claimed.get(portKey({ ...k, vip: '' }))
+        : [...claimed.entries()].find(([key]) => key.startsWith(`${k.protocol}/${k.port}/`))?.[1]);
+    if (owner)
+      fail(
+        'HCN_E_PORT_ALREADY_EXISTS',
+        ctx,
+        `(host port ${k.port}/${k.protocol === 6 ? 'TCP' : k.protocol === 17 ? 'UDP' : k.protocol}${k.vip ? ' on ' + k.vip : ''} is already mapped by endpoint ${owner.Name ?? owner.ID})`,
+      );
   }
 }
 
 /** Checks the requested addresses and assigns one from the network's subnet when none is given. */
-export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, requested: IpConfig[] | undefined, remote: boolean, ctx: Ctx): IpConfig[] {
+export function assignAddresses(
+  s: EmulatorState,
+  net: HostComputeNetwork,
+  requested: IpConfig[] | undefined,
+  remote: boolean,
+  ctx: Ctx,
+): IpConfig[] {
   if (requested !== undefined && !Array.isArray(requested)) fail('E_INVALIDARG', ctx, '(IpConfigurations must be an array)');
   const subnets = subnetsOf(net);
   const used = new Map<string, HostComputeEndpoint>();
@@ -50,8 +65,11 @@ export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, reque
       if (remote) fail('E_INVALIDARG', ctx, '(a remote endpoint needs its IpAddress)');
       // Dual stack: [{}, {}] gets one address per family, IPv4 first.
       const families = new Set(out.map((o) => parseIp(o.IpAddress)?.v).concat(configs.map((x) => parseIp(x.IpAddress)?.v)));
-      const info = subnets.find((x) => x.cidr.ip.v === 4 && !families.has(4)) ?? subnets.find((x) => !families.has(x.cidr.ip.v))
-        ?? subnets.find((x) => x.cidr.ip.v === 4) ?? subnets[0];
+      const info =
+        subnets.find((x) => x.cidr.ip.v === 4 && !families.has(4)) ??
+        subnets.find((x) => !families.has(x.cidr.ip.v)) ??
+        subnets.find((x) => x.cidr.ip.v === 4) ??
+        subnets[0];
       if (!info) {
         out.push({ ...c });
         continue;
@@ -71,7 +89,8 @@ export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, reque
     if (!ip) fail('HCN_E_INVALID_IP', ctx, `(IpAddress "${c.IpAddress}" is not an IP address)`);
     const owner = used.get(`${ip.v}/${ip.n}`);
     if (owner) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is already used by endpoint ${owner.Name ?? owner.ID})`);
-    if (out.some((o) => sameIpText(o.IpAddress, c.IpAddress))) fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is listed twice)`);
+    if (out.some((o) => sameIpText(o.IpAddress, c.IpAddress)))
+      fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is listed twice)`);
     const info = subnets.find((x) => contains(x.cidr, ip));
     if (remote) {
       // Remote endpoints stand for pods on other nodes: their addresses lie outside the local subnets.
@@ -79,10 +98,18 @@ export function assignAddresses(s: EmulatorState, net: HostComputeNetwork, reque
       continue;
     }
     if (!info) {
-      fail('HCN_E_INVALID_IP', ctx, `(${c.IpAddress} is not in any subnet of network ${net.Name ?? net.ID}: ${subnets.map((x) => x.subnet.IpAddressPrefix).join(', ') || 'it has none'})`);
+      fail(
+        'HCN_E_INVALID_IP',
+        ctx,
+        `(${c.IpAddress} is not in any subnet of network ${net.Name ?? net.ID}: ${subnets.map((x) => x.subnet.IpAddressPrefix).join(', ') || 'it has none'})`,
+      );
     }
     if (isReserved(info.cidr, ip, info.reserveGateway ? info.gateway : undefined)) {
-      fail('HCN_E_ADDR_INVALID_OR_RESERVED', ctx, `(${c.IpAddress} is the network, broadcast or gateway address of ${info.subnet.IpAddressPrefix})`);
+      fail(
+        'HCN_E_ADDR_INVALID_OR_RESERVED',
+        ctx,
+        `(${c.IpAddress} is the network, broadcast or gateway address of ${info.subnet.IpAddressPrefix})`,
+      );
     }
     out.push({ ...c, PrefixLength: c.PrefixLength ?? info.cidr.prefix });
   }

@@ -8,12 +8,31 @@
 import { EMULATOR_CAPABILITIES } from '../capabilities';
 import * as path from 'node:path';
 import {
-  DEFAULT_EMULATED_VERSION, SCHEMA_V2, featuresFor, normalizeKeys,
-  type HnsFeatures, type HnsVersion, type HostComputeEndpoint, type HostComputeLoadBalancer, type HostComputeNamespace,
-  type HostComputeNetwork, type HostComputeQuery, type IpConfig, type ModifyEndpointRequest, type ModifyNamespaceRequest,
+  DEFAULT_EMULATED_VERSION,
+  SCHEMA_V2,
+  featuresFor,
+  normalizeKeys,
+  type HnsFeatures,
+  type HnsVersion,
+  type HostComputeEndpoint,
+  type HostComputeLoadBalancer,
+  type HostComputeNamespace,
+  type HostComputeNetwork,
+  type HostComputeQuery,
+  type IpConfig,
+  type ModifyEndpointRequest,
+  type ModifyNamespaceRequest,
   type ModifyNetworkRequest,
 } from '../../hns';
-import { endpointV1ToV2, loadBalancerToPolicyList, looksLikeV1Endpoint, looksLikeV1Network, namespaceV2ToV1, networkV1ToV2, networkV2ToV1 } from '../../hns/convert';
+import {
+  endpointV1ToV2,
+  loadBalancerToPolicyList,
+  looksLikeV1Endpoint,
+  looksLikeV1Network,
+  namespaceV2ToV1,
+  networkV1ToV2,
+  networkV2ToV1,
+} from '../../hns/convert';
 import { sameIpText as sameIp } from '../../net';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
 import { V1OverV2 } from '../v1-over-v2';
@@ -152,7 +171,7 @@ export class MemoryHns implements HostNetworkService {
     const out = filterList(s.Endpoints as Doc[], filter, (e, k, v) => {
       if (k === 'virtualnetwork' || k === 'hostcomputenetwork') return sameGuid(e.HostComputeNetwork, v);
       if (k === 'virtualnetworkname') return findById(s.Networks, String(e.HostComputeNetwork ?? ''))?.Name === v;
-      if (k === 'isremoteendpoint') return (((e.Flags as number) ?? 0) & 1) === 1 === !!v;
+      if (k === 'isremoteendpoint') return ((((e.Flags as number) ?? 0) & 1) === 1) === !!v;
       if (k === 'ipaddress') return ((e.IpConfigurations as IpConfig[]) ?? []).some((c) => sameIp(c.IpAddress, v));
       return undefined;
     }) as HostComputeEndpoint[];
@@ -233,7 +252,8 @@ export class MemoryHns implements HostNetworkService {
     const { filter, v1 } = parseQuery(query, ctx);
     const s = this.store.read();
     const out = filterList(s.LoadBalancers as Doc[], filter, (lb, k, v) => {
-      if (k === 'hostcomputeendpoints' || k === 'endpoint') return ((lb.HostComputeEndpoints as string[]) ?? []).some((e) => sameGuid(e, v));
+      if (k === 'hostcomputeendpoints' || k === 'endpoint')
+        return ((lb.HostComputeEndpoints as string[]) ?? []).some((e) => sameGuid(e, v));
       if (k === 'frontendvips' || k === 'vip') return ((lb.FrontendVIPs as string[]) ?? []).some((x) => sameIp(x, v));
       return undefined;
     }) as HostComputeLoadBalancer[];
@@ -284,4 +304,3 @@ export class MemoryHns implements HostNetworkService {
     // Nothing is held open between calls: every call reads or locks the state file itself.
   }
 }
-

@@ -1,5 +1,5 @@
 /** HcnCreateEndpoint / HcnModifyEndpoint / HcnDeleteEndpoint on the emulator state, with HNS's checks and errors. */
-import { EndpointFlags, getCI, type HostComputeEndpoint, type HostComputeNamespace, type HostComputeNetwork, type ModifyEndpointRequest, SCHEMA_V2 } from '../../hns';
+import { EndpointFlags, getCI, type HostComputeEndpoint, type ModifyEndpointRequest, SCHEMA_V2 } from '../../hns';
 import { endpointV2ToV1 } from '../../hns/convert';
 import { applyPolicyRequest } from '../../hns/modify';
 import { isMac, parseIp } from '../../net';
@@ -21,13 +21,24 @@ export function endpointV1(s: EmulatorState, e: HostComputeEndpoint): HostComput
 
 type Doc = Record<string, unknown>;
 
-export function createEndpointIn(s: EmulatorState, env: MutationEnv, networkId: string, input: HostComputeEndpoint, ctx: Ctx): HostComputeEndpoint {
+export function createEndpointIn(
+  s: EmulatorState,
+  env: MutationEnv,
+  networkId: string,
+  input: HostComputeEndpoint,
+  ctx: Ctx,
+): HostComputeEndpoint {
   const version = env.version;
   const net = networkIn(s, networkId, ctx, 'HCN_E_NETWORK_NOT_FOUND');
   if (input.HostComputeNetwork !== undefined && input.HostComputeNetwork !== '' && !sameGuid(input.HostComputeNetwork, net.ID)) {
-    fail('E_INVALIDARG', ctx, `(HostComputeNetwork ${input.HostComputeNetwork} differs from the network the endpoint is created on, ${net.ID})`);
+    fail(
+      'E_INVALIDARG',
+      ctx,
+      `(HostComputeNetwork ${input.HostComputeNetwork} differs from the network the endpoint is created on, ${net.ID})`,
+    );
   }
-  if (input.HostComputeNamespace) fail('E_INVALIDARG', ctx, '(HostComputeNamespace is read only: add the endpoint to a namespace with HcnModifyNamespace)');
+  if (input.HostComputeNamespace)
+    fail('E_INVALIDARG', ctx, '(HostComputeNamespace is read only: add the endpoint to a namespace with HcnModifyNamespace)');
   const id = assignId(input.ID, s.Endpoints, 'endpoint', ctx);
   const remote = ((input.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0;
 
@@ -57,10 +68,15 @@ export function createEndpointIn(s: EmulatorState, env: MutationEnv, networkId: 
   return clone(ep);
 }
 
-export function modifyEndpointIn(s: EmulatorState, env: MutationEnv, id: string, req: ModifyEndpointRequest, ctx: Ctx): HostComputeEndpoint {
+export function modifyEndpointIn(
+  s: EmulatorState,
+  env: MutationEnv,
+  id: string,
+  req: ModifyEndpointRequest,
+  ctx: Ctx,
+): HostComputeEndpoint {
   const ep = endpointIn(s, id, ctx);
   const rt = String(req?.ResourceType ?? '').toLowerCase();
-  const op = String(req?.RequestType ?? '').toLowerCase();
   if (rt === 'port') fail('HCN_E_REQUEST_UNSUPPORTED', ctx, '(Port requests attach a VM NIC; the emulated host has no virtual machines)');
   if (rt !== 'policy') fail('E_INVALIDARG', ctx, `(ResourceType "${String(req?.ResourceType)}" is not one of Policy, Port)`);
   const { policies } = checkEndpointPolicies(getCI((req.Settings ?? {}) as Doc, 'Policies') ?? [], env.version, ctx);
@@ -77,7 +93,9 @@ export function deleteEndpointIn(s: EmulatorState, id: string, ctx: Ctx): void {
   const ep = endpointIn(s, id, ctx);
   // Deleting an endpoint takes it out of its namespace (HNS does the detach itself).
   for (const ns of s.Namespaces) {
-    ns.Resources = (ns.Resources ?? []).filter((r) => !(String(r.Type).toLowerCase() === 'endpoint' && sameGuid(r.Data.ID ?? r.Data.Id, ep.ID)));
+    ns.Resources = (ns.Resources ?? []).filter(
+      (r) => !(String(r.Type).toLowerCase() === 'endpoint' && sameGuid(r.Data.ID ?? r.Data.Id, ep.ID)),
+    );
   }
   s.Endpoints = s.Endpoints.filter((e) => e !== ep);
 }

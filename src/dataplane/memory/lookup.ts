@@ -18,19 +18,28 @@ export function guidFromText(text: string): string {
 
 export { cloneJson as clone } from '../../net/json';
 
-
 export function findById<T extends { ID?: string }>(list: T[], id: string): T | undefined {
   return list.find((o) => sameGuid(o.ID, id));
 }
 
-export function networkIn(s: EmulatorState, id: string, ctx: Ctx, code: 'ERROR_NOT_FOUND' | 'HCN_E_NETWORK_NOT_FOUND' = 'ERROR_NOT_FOUND'): HostComputeNetwork {
+export function networkIn(
+  s: EmulatorState,
+  id: string,
+  ctx: Ctx,
+  code: 'ERROR_NOT_FOUND' | 'HCN_E_NETWORK_NOT_FOUND' = 'ERROR_NOT_FOUND',
+): HostComputeNetwork {
   requireGuid(id, 'network ID', ctx);
   const n = findById(s.Networks, id);
   if (!n) fail(code, ctx, `(network ${id})`);
   return n;
 }
 
-export function endpointIn(s: EmulatorState, id: string, ctx: Ctx, code: 'ERROR_NOT_FOUND' | 'HCN_E_ENDPOINT_NOT_FOUND' = 'ERROR_NOT_FOUND'): HostComputeEndpoint {
+export function endpointIn(
+  s: EmulatorState,
+  id: string,
+  ctx: Ctx,
+  code: 'ERROR_NOT_FOUND' | 'HCN_E_ENDPOINT_NOT_FOUND' = 'ERROR_NOT_FOUND',
+): HostComputeEndpoint {
   requireGuid(id, 'endpoint ID', ctx);
   const e = findById(s.Endpoints, id);
   if (!e) fail(code, ctx, `(endpoint ${id})`);

@@ -1,5 +1,13 @@
 /** HcnCreateNamespace / HcnModifyNamespace (endpoint and container attach) / HcnDeleteNamespace on the emulator state. */
-import { EndpointFlags, getCI, type HostComputeNamespace, type ModifyNamespaceRequest, NAMESPACE_TYPES, type NamespaceResource, SCHEMA_V2 } from '../../hns';
+import {
+  EndpointFlags,
+  getCI,
+  type HostComputeNamespace,
+  type ModifyNamespaceRequest,
+  NAMESPACE_TYPES,
+  type NamespaceResource,
+  SCHEMA_V2,
+} from '../../hns';
 import { assignId, clone, endpointIn, namespaceIn, sameGuid } from './lookup';
 import { sameId } from '../../net/id';
 import type { EmulatorState } from './state';
@@ -13,7 +21,12 @@ export function createNamespaceIn(s: EmulatorState, input: HostComputeNamespace,
   if (type === 'HostDefault' && s.Namespaces.some((n) => String(n.Type).toLowerCase() === 'hostdefault')) {
     fail('ERROR_OBJECT_ALREADY_EXISTS', ctx, '(the host already has its HostDefault namespace)');
   }
-  if (type === 'Guest' || type === 'GuestDefault') fail('HCN_E_REQUEST_UNSUPPORTED', ctx, `(${type} namespaces live in a utility VM; the emulated host runs process-isolated containers only)`);
+  if (type === 'Guest' || type === 'GuestDefault')
+    fail(
+      'HCN_E_REQUEST_UNSUPPORTED',
+      ctx,
+      `(${type} namespaces live in a utility VM; the emulated host runs process-isolated containers only)`,
+    );
   if (input.Resources?.length) fail('E_INVALIDARG', ctx, '(Resources are added with HcnModifyNamespace, not on create)');
   const id = assignId(input.ID, s.Namespaces, 'namespace', ctx);
   const ns: HostComputeNamespace = {
@@ -42,13 +55,19 @@ export function modifyNamespaceIn(s: EmulatorState, id: string, req: ModifyNames
     const ep = endpointIn(s, epId, { ...ctx, subject: `namespace ${id} endpoint ${epId}` }, 'HCN_E_ENDPOINT_NOT_FOUND');
     const ectx = { ...ctx, subject: `namespace ${ns.ID} endpoint ${ep.ID}` };
     if (op === 'add') {
-      if (((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0) fail('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', ectx, '(a remote endpoint cannot be added to a namespace)');
+      if (((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0)
+        fail('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', ectx, '(a remote endpoint cannot be added to a namespace)');
       if (ep.HostComputeNamespace && sameGuid(ep.HostComputeNamespace, ns.ID)) fail('HCN_E_ENDPOINT_ALREADY_ATTACHED', ectx);
       if (ep.HostComputeNamespace) fail('HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS', ectx, `(it is in namespace ${ep.HostComputeNamespace})`);
       ep.HostComputeNamespace = ns.ID;
       ns.Resources.push({ Type: 'Endpoint', Data: { ID: ep.ID } });
     } else {
-      if (!ep.HostComputeNamespace || !sameGuid(ep.HostComputeNamespace, ns.ID)) fail('HCN_E_ENDPOINT_NOT_ATTACHED', ectx, `(it is ${ep.HostComputeNamespace ? 'in namespace ' + ep.HostComputeNamespace : 'in no namespace'})`);
+      if (!ep.HostComputeNamespace || !sameGuid(ep.HostComputeNamespace, ns.ID))
+        fail(
+          'HCN_E_ENDPOINT_NOT_ATTACHED',
+          ectx,
+          `(it is ${ep.HostComputeNamespace ? 'in namespace ' + ep.HostComputeNamespace : 'in no namespace'})`,
+        );
       delete ep.HostComputeNamespace;
       ns.Resources = ns.Resources.filter((r) => !(String(r.Type).toLowerCase() === 'endpoint' && sameGuid(r.Data.ID ?? r.Data.Id, ep.ID)));
     }

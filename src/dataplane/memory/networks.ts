@@ -18,15 +18,18 @@ export function createNetworkIn(s: EmulatorState, env: MutationEnv, input: HostC
   const id = assignId(input.ID, s.Networks, 'network', ctx);
   if (input.Ipams !== undefined && !Array.isArray(input.Ipams)) fail('E_INVALIDARG', ctx, '(Ipams must be an array)');
   for (const ipam of input.Ipams ?? []) {
-    if (ipam.Type !== undefined && !['static', 'dhcp'].includes(String(ipam.Type).toLowerCase())) fail('E_INVALIDARG', ctx, `(Ipams Type "${ipam.Type}" must be Static or Dhcp)`);
+    if (ipam.Type !== undefined && !['static', 'dhcp'].includes(String(ipam.Type).toLowerCase()))
+      fail('E_INVALIDARG', ctx, `(Ipams Type "${ipam.Type}" must be Static or Dhcp)`);
     if (ipam.Subnets !== undefined && !Array.isArray(ipam.Subnets)) fail('E_INVALIDARG', ctx, '(Ipams[].Subnets must be an array)');
     // HNS gives every subnet an ID (v1 output shows Subnets[].ID).
     ipam.Subnets = ipam.Subnets?.map((sub) => (sub.ID === undefined ? { ID: newGuid(), ...sub } : sub));
     for (const sub of ipam.Subnets ?? []) {
       for (const p of sub.Policies ?? []) {
         const d = policyDescriptor('subnet', p.Type);
-        if (!d) fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(subnet policy "${String(p.Type)}" must be ${policyTypesOf('subnet').join(' or ')})`);
-        if (typeof getCI(p.Settings, 'IsolationId') !== 'number') fail('HCN_E_INVALID_POLICY', ctx, `(subnet ${sub.IpAddressPrefix} ${p.Type} needs a numeric IsolationId)`);
+        if (!d)
+          fail('HCN_E_INVALID_POLICY_TYPE', ctx, `(subnet policy "${String(p.Type)}" must be ${policyTypesOf('subnet').join(' or ')})`);
+        if (typeof getCI(p.Settings, 'IsolationId') !== 'number')
+          fail('HCN_E_INVALID_POLICY', ctx, `(subnet ${sub.IpAddressPrefix} ${p.Type} needs a numeric IsolationId)`);
         p.Type = d.type as 'VSID' | 'VLAN';
       }
     }
@@ -66,12 +69,16 @@ export function modifyNetworkIn(s: EmulatorState, env: MutationEnv, id: string, 
   switch (rt) {
     case 'policy': {
       const incoming = checkNetworkPolicies(getCI(settings, 'Policies') ?? [], version, ctx);
-      net.Policies = applyPolicyRequest(net.Policies ?? [], incoming, req.RequestType ?? '', ctx, { conflicts: (p, existing) => {
-        // One route per remote prefix: flannel removes the old one before adding the new one.
-        if (!policyTypeIs(p, 'RemoteSubnetRoute')) return false;
-        const prefix = String(getCI(p.Settings, 'DestinationPrefix') ?? '').toLowerCase();
-        return existing.some((e) => policyTypeIs(e, 'RemoteSubnetRoute') && String(getCI(e.Settings, 'DestinationPrefix') ?? '').toLowerCase() === prefix);
-      } }) as HostComputeNetwork['Policies'];
+      net.Policies = applyPolicyRequest(net.Policies ?? [], incoming, req.RequestType ?? '', ctx, {
+        conflicts: (p, existing) => {
+          // One route per remote prefix: flannel removes the old one before adding the new one.
+          if (!policyTypeIs(p, 'RemoteSubnetRoute')) return false;
+          const prefix = String(getCI(p.Settings, 'DestinationPrefix') ?? '').toLowerCase();
+          return existing.some(
+            (e) => policyTypeIs(e, 'RemoteSubnetRoute') && String(getCI(e.Settings, 'DestinationPrefix') ?? '').toLowerCase() === prefix,
+          );
+        },
+      }) as HostComputeNetwork['Policies'];
       break;
     }
     case 'dns':
@@ -83,7 +90,9 @@ export function modifyNetworkIn(s: EmulatorState, env: MutationEnv, id: string, 
       const extId = getCI<string>(settings, 'Id');
       if (!isGuid(extId)) fail('E_INVALIDARG', ctx, '(Extension Settings.Id must be the extension GUID)');
       const enable = !!getCI(settings, 'IsEnabled');
-      const others = (net.Policies ?? []).filter((p) => !(policyTypeIs(p, 'VSwitchExtension') && sameGuid(getCI(p.Settings, 'ExtensionID'), extId)));
+      const others = (net.Policies ?? []).filter(
+        (p) => !(policyTypeIs(p, 'VSwitchExtension') && sameGuid(getCI(p.Settings, 'ExtensionID'), extId)),
+      );
       net.Policies = [...others, { Type: 'VSwitchExtension', Settings: { ExtensionID: canonicalGuid(extId), Enable: enable } }];
       break;
     }
@@ -102,6 +111,14 @@ export function modifyNetworkIn(s: EmulatorState, env: MutationEnv, id: string, 
 export function deleteNetworkIn(s: EmulatorState, id: string, ctx: Ctx): void {
   const net = networkIn(s, id, ctx);
   const eps = s.Endpoints.filter((e) => sameGuid(e.HostComputeNetwork, net.ID));
-  if (eps.length) fail('HCN_E_ENTITY_HAS_REFERENCES', ctx, `(${eps.length} endpoint(s) still on network ${net.Name ?? net.ID}: ${eps.slice(0, 3).map((e) => e.Name ?? e.ID).join(', ')}${eps.length > 3 ? ', ...' : ''})`);
+  if (eps.length)
+    fail(
+      'HCN_E_ENTITY_HAS_REFERENCES',
+      ctx,
+      `(${eps.length} endpoint(s) still on network ${net.Name ?? net.ID}: ${eps
+        .slice(0, 3)
+        .map((e) => e.Name ?? e.ID)
+        .join(', ')}${eps.length > 3 ? ', ...' : ''})`,
+    );
   s.Networks = s.Networks.filter((n) => n !== net);
 }

@@ -23,7 +23,8 @@ export function parseQuery(query: HostComputeQuery | undefined, ctx: Ctx): { fil
     } catch {
       fail('HCN_E_INVALID_JSON', ctx, `(query Filter is not JSON: ${raw})`);
     }
-    if (!filter || typeof filter !== 'object' || Array.isArray(filter)) fail('HCN_E_INVALID_JSON', ctx, '(query Filter must be a JSON object)');
+    if (!filter || typeof filter !== 'object' || Array.isArray(filter))
+      fail('HCN_E_INVALID_JSON', ctx, '(query Filter must be a JSON object)');
   } else if (raw && typeof raw === 'object') {
     filter = raw as Doc;
   }
@@ -33,19 +34,26 @@ export function parseQuery(query: HostComputeQuery | undefined, ctx: Ctx): { fil
 const ID_KEYS = new Set(['id', 'hostcomputenetwork', 'virtualnetwork', 'hostcomputenamespace']);
 
 function valueMatches(actual: unknown, expected: unknown): boolean {
-  if (typeof expected === 'string') return typeof actual === 'string' && (isGuid(expected) ? sameGuid(actual, expected) : actual === expected);
+  if (typeof expected === 'string')
+    return typeof actual === 'string' && (isGuid(expected) ? sameGuid(actual, expected) : actual === expected);
   if (typeof expected === 'boolean') return !!actual === expected;
   return actual === expected;
 }
 
-export function filterList<T extends Doc>(items: T[], filter: Doc, special: (item: T, key: string, expected: unknown) => boolean | undefined): T[] {
+export function filterList<T extends Doc>(
+  items: T[],
+  filter: Doc,
+  special: (item: T, key: string, expected: unknown) => boolean | undefined,
+): T[] {
   const keys = Object.keys(filter);
   if (!keys.length) return items;
-  return items.filter((item) => keys.every((k) => {
-    const expected = filter[k];
-    const r = special(item, k.toLowerCase(), expected);
-    if (r !== undefined) return r;
-    if (ID_KEYS.has(k.toLowerCase())) return sameGuid(getCI(item, k), expected);
-    return valueMatches(getCI(item, k), expected);
-  }));
+  return items.filter((item) =>
+    keys.every((k) => {
+      const expected = filter[k];
+      const r = special(item, k.toLowerCase(), expected);
+      if (r !== undefined) return r;
+      if (ID_KEYS.has(k.toLowerCase())) return sameGuid(getCI(item, k), expected);
+      return valueMatches(getCI(item, k), expected);
+    }),
+  );
 }

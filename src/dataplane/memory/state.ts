@@ -10,7 +10,12 @@ import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lo
 import { writeFileAtomicSync } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
-  HnsV1PolicyList, HnsVersion, HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork,
+  HnsV1PolicyList,
+  HnsVersion,
+  HostComputeEndpoint,
+  HostComputeLoadBalancer,
+  HostComputeNamespace,
+  HostComputeNetwork,
 } from '../../hns';
 
 export const STATE_KIND = 'switchyard-hns-emulator';
@@ -46,7 +51,10 @@ export interface EmulatorState {
 }
 
 export class EmulatorStateError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`HNS emulator state file ${file}: ${message}`);
     this.name = 'EmulatorStateError';
   }

@@ -24,13 +24,21 @@ export function modifySubnets(s: EmulatorState, net: HostComputeNetwork, op: str
     for (const sub of subnets) {
       let found = false;
       for (const ip of net.Ipams) {
-        const i = (ip.Subnets ?? []).findIndex((x) => (sub.ID && sameGuid(x.ID, sub.ID)) || (sub.IpAddressPrefix && x.IpAddressPrefix === sub.IpAddressPrefix));
+        const i = (ip.Subnets ?? []).findIndex(
+          (x) => (sub.ID && sameGuid(x.ID, sub.ID)) || (sub.IpAddressPrefix && x.IpAddressPrefix === sub.IpAddressPrefix),
+        );
         if (i < 0) continue;
         const info = subnetsOf({ Ipams: [{ Subnets: [ip.Subnets![i]] }] })[0];
-        const inUse = info && s.Endpoints.some((e) => sameGuid(e.HostComputeNetwork, net.ID) && (e.IpConfigurations ?? []).some((c) => {
-          const a = parseIp(c.IpAddress);
-          return !!a && contains(info.cidr, a);
-        }));
+        const inUse =
+          info &&
+          s.Endpoints.some(
+            (e) =>
+              sameGuid(e.HostComputeNetwork, net.ID) &&
+              (e.IpConfigurations ?? []).some((c) => {
+                const a = parseIp(c.IpAddress);
+                return !!a && contains(info.cidr, a);
+              }),
+          );
         if (inUse) fail('HCN_E_ENTITY_HAS_REFERENCES', ctx, `(subnet ${ip.Subnets![i].IpAddressPrefix} still has endpoints)`);
         ip.Subnets!.splice(i, 1);
         found = true;
@@ -48,12 +56,13 @@ export function modifyIpSubnets(net: HostComputeNetwork, op: string, settings: D
   const sub = (net.Ipams ?? []).flatMap((i) => i.Subnets ?? []).find((x) => sameGuid(x.ID, subnetId));
   if (!sub) fail('HCN_E_SUBNET_NOT_FOUND', ctx, `(subnet ${String(subnetId)})`);
   const outer = subnetsOf({ Ipams: [{ Subnets: [sub] }] })[0];
-  const items = (getCI<{ ID?: string; IpAddressPrefix?: string; Flags?: number }[]>(settings, 'IpSubnets') ?? []);
+  const items = getCI<{ ID?: string; IpAddressPrefix?: string; Flags?: number }[]>(settings, 'IpSubnets') ?? [];
   sub.IpSubnets ??= [];
   for (const item of items) {
     if (op === 'add') {
       const c = parseIp(String(item.IpAddressPrefix ?? '').split('/')[0]);
-      if (!c || !outer || !contains(outer.cidr, c)) fail('HCN_E_INVALID_IP_SUBNET', ctx, `(IP subnet ${String(item.IpAddressPrefix)} is not inside ${sub.IpAddressPrefix})`);
+      if (!c || !outer || !contains(outer.cidr, c))
+        fail('HCN_E_INVALID_IP_SUBNET', ctx, `(IP subnet ${String(item.IpAddressPrefix)} is not inside ${sub.IpAddressPrefix})`);
       sub.IpSubnets.push({ ...item, ID: item.ID ?? newGuid() });
     } else if (op === 'remove') {
       const i = sub.IpSubnets.findIndex((x) => (item.ID && sameGuid(x.ID, item.ID)) || x.IpAddressPrefix === item.IpAddressPrefix);

@@ -3,9 +3,19 @@
  * returns for each. Pure functions over the current state; they throw HnsError and never mutate.
  */
 import {
-  HRESULT, HRESULT_MESSAGES, HnsError, NETWORK_TYPES, canonicalNetworkType, formatVersion,
-  minimumVersion, supports,
-  type HnsFeature, type HnsVersion, type HresultName, type HostComputeNetwork, type Subnet,
+  HRESULT,
+  HRESULT_MESSAGES,
+  HnsError,
+  NETWORK_TYPES,
+  canonicalNetworkType,
+  formatVersion,
+  minimumVersion,
+  supports,
+  type HnsFeature,
+  type HnsVersion,
+  type HresultName,
+  type HostComputeNetwork,
+  type Subnet,
 } from '../../hns';
 import { isGuid, normalizeGuid as canonicalGuid } from '../../net/id';
 import { contains, hasHostBits, parseIp, prefixInRange, splitCidr as parseCidr, type IP as Ip, type IPNet as Cidr } from '../../net';
@@ -32,9 +42,19 @@ export function requireGuid(id: unknown, what: string, ctx: Ctx): string {
 
 // ---- feature gates ---------------------------------------------------------------------------
 
-export function requireFeature(version: HnsVersion, feature: HnsFeature, what: string, ctx: Ctx, code: HresultName = 'HCN_E_REQUEST_UNSUPPORTED'): void {
+export function requireFeature(
+  version: HnsVersion,
+  feature: HnsFeature,
+  what: string,
+  ctx: Ctx,
+  code: HresultName = 'HCN_E_REQUEST_UNSUPPORTED',
+): void {
   if (supports(version, feature)) return;
-  fail(code, ctx, `(${what} needs HNS ${formatVersion(minimumVersion(feature))} or later, feature ${feature}; this host runs HNS ${formatVersion(version)})`);
+  fail(
+    code,
+    ctx,
+    `(${what} needs HNS ${formatVersion(minimumVersion(feature))} or later, feature ${feature}; this host runs HNS ${formatVersion(version)})`,
+  );
 }
 
 // ---- networks --------------------------------------------------------------------------------
@@ -70,7 +90,11 @@ export function subnetsOf(net: HostComputeNetwork, ctx?: Ctx): SubnetInfo[] {
         continue;
       }
       if (ctx && (!prefixInRange(c) || hasHostBits(c))) {
-        fail('HCN_E_INVALID_PREFIX', ctx, `(IpAddressPrefix "${prefix}" ${prefixInRange(c) ? 'has host bits set' : 'has an out-of-range prefix length'})`);
+        fail(
+          'HCN_E_INVALID_PREFIX',
+          ctx,
+          `(IpAddressPrefix "${prefix}" ${prefixInRange(c) ? 'has host bits set' : 'has an out-of-range prefix length'})`,
+        );
       }
       let gateway: Ip | undefined;
       for (const r of s.Routes ?? []) {

@@ -21,7 +21,11 @@ export { isGuid } from '../../net/id';
 export function parseGuid(text: string, what = 'ID'): GuidStruct {
   const m = GUID_RE.exec(text);
   if (!m) {
-    throw new HnsError(HRESULT.HCN_E_GUID_CONVERSION_FAILURE, `${what} "${text}" is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`, { subject: what });
+    throw new HnsError(
+      HRESULT.HCN_E_GUID_CONVERSION_FAILURE,
+      `${what} "${text}" is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+      { subject: what },
+    );
   }
   const tail = m[4] + m[5];
   const data4: number[] = [];

@@ -10,7 +10,10 @@ export class KeyedQueue {
     const k = key.toLowerCase();
     const prev = this.tails.get(k) ?? Promise.resolve();
     const next = prev.then(task, task);
-    const settled = next.then(() => undefined, () => undefined);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
     this.tails.set(k, settled);
     void settled.then(() => {
       if (this.tails.get(k) === settled) this.tails.delete(k);

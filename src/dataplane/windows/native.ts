@@ -59,7 +59,12 @@ function loadLibrary(file: string, what: string): NativeLibrary {
         f = lib.func(proto.replace('%CC%', WINAPI)) as unknown as NativeFn;
       } catch (e) {
         // hcsshim resolves every Hcn* export lazily and turns a missing one into an error, not a crash.
-        throw new HnsError(HRESULT.E_NOTIMPL, `${file} does not export ${name} (${(e as Error).message}); this Windows build predates it`, { call: name }, 'unsupported');
+        throw new HnsError(
+          HRESULT.E_NOTIMPL,
+          `${file} does not export ${name} (${(e as Error).message}); this Windows build predates it`,
+          { call: name },
+          'unsupported',
+        );
       }
       fns.set(name, f);
     }
@@ -197,7 +202,12 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
       }
       clearTimeout(timer);
       if (err) {
-        reject(new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(err as Error).message ?? String(err)}`, { call: spec.name, subject: spec.subject }));
+        reject(
+          new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(err as Error).message ?? String(err)}`, {
+            call: spec.name,
+            subject: spec.subject,
+          }),
+        );
         return;
       }
       const hr = Number(ret) | 0;
@@ -221,8 +231,12 @@ export function invoke(lib: NativeLibrary, fn: NativeFn, spec: InvokeSpec): Prom
     } catch (e) {
       // koffi refuses synchronously when its async queue is full (max_async_calls) or an argument is invalid.
       clearTimeout(timer);
-      reject(new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(e as Error).message}`, { call: spec.name, subject: spec.subject }));
+      reject(
+        new HnsError(HRESULT.E_FAIL, `${spec.name} could not be called: ${(e as Error).message}`, {
+          call: spec.name,
+          subject: spec.subject,
+        }),
+      );
     }
   });
 }
-

@@ -3,7 +3,9 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface AutomaticDnsSettings { Enable?: boolean }
+export interface AutomaticDnsSettings {
+  Enable?: boolean;
+}
 
 export const automaticDns: PolicyDescriptor = {
   type: 'AutomaticDNS',

@@ -79,7 +79,8 @@ export class Checker {
     if (!isMac(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a MAC address (e.g. ${EXAMPLE_MAC})`);
   }
   guid(path: string, v: unknown): void {
-    if (!isGuid(v)) this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")`);
+    if (!isGuid(v))
+      this.add(path, `${describeValue(v).replace(/^the string /, '')} is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")`);
   }
   oneOf(path: string, v: unknown, allowed: readonly string[]): void {
     if (v === undefined) {
@@ -92,7 +93,10 @@ export class Checker {
   commaList(path: string, v: unknown, each: (item: string) => boolean, what: string): void {
     if (!this.string(path, v)) return;
     if (v === '' || v === '*') return;
-    const bad = v.split(',').map((x) => x.trim()).filter((x) => !each(x));
+    const bad = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => !each(x));
     if (bad.length > 0) this.add(path, `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${what}`);
   }
 }

@@ -4,7 +4,9 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface DrMacAddressSettings { Address: string }
+export interface DrMacAddressSettings {
+  Address: string;
+}
 
 export const drMacAddress: PolicyDescriptor = {
   type: 'DrMacAddress',

@@ -2,7 +2,9 @@
 import type { PolicyDescriptor } from './descriptor';
 import { UINT16, at } from './checker';
 
-export interface EncapOverheadSettings { Overhead: number }
+export interface EncapOverheadSettings {
+  Overhead: number;
+}
 
 export const encapOverhead: PolicyDescriptor = {
   type: 'EncapOverhead',

@@ -40,23 +40,60 @@ export { settingsOf } from './descriptor';
 
 /** Network policy types, in the order messages list them (docs/hcn-model.md). */
 export const NETWORK_POLICIES: readonly PolicyDescriptor[] = [
-  sourceMacAddress, netAdapterName, interfaceConstraint, vswitchExtension, providerAddress, drMacAddress, automaticDns,
-  remoteSubnetRoute, vxlanPort, hostRoute, setPolicy, l4Proxy, layerConstraint, networkAcl,
+  sourceMacAddress,
+  netAdapterName,
+  interfaceConstraint,
+  vswitchExtension,
+  providerAddress,
+  drMacAddress,
+  automaticDns,
+  remoteSubnetRoute,
+  vxlanPort,
+  hostRoute,
+  setPolicy,
+  l4Proxy,
+  layerConstraint,
+  networkAcl,
 ];
 
 /** Endpoint policy types (docs/hcn-model.md). */
 export const ENDPOINT_POLICIES: readonly PolicyDescriptor[] = [
-  portMapping, acl, qos, l2Driver, outboundNat, sdnRoute, l4Proxy, l4WfpProxy, portName, encapOverhead, iov,
-  providerAddress, interfaceConstraint, tierAcl, vlan, interfaceParameters, encryption,
+  portMapping,
+  acl,
+  qos,
+  l2Driver,
+  outboundNat,
+  sdnRoute,
+  l4Proxy,
+  l4WfpProxy,
+  portName,
+  encapOverhead,
+  iov,
+  providerAddress,
+  interfaceConstraint,
+  tierAcl,
+  vlan,
+  interfaceParameters,
+  encryption,
 ];
 
 /** Subnet policy types (isolation). */
 export const SUBNET_POLICIES: readonly PolicyDescriptor[] = [vsid, vlan];
 
 /** v1 networks carry these network policies as top-level fields, in this order (HNS's GET output). */
-export const V1_NETWORK_FIELD_POLICIES: readonly PolicyDescriptor[] = [netAdapterName, providerAddress, drMacAddress, sourceMacAddress, automaticDns];
+export const V1_NETWORK_FIELD_POLICIES: readonly PolicyDescriptor[] = [
+  netAdapterName,
+  providerAddress,
+  drMacAddress,
+  sourceMacAddress,
+  automaticDns,
+];
 
-const BY_SCOPE: Record<PolicyScope, readonly PolicyDescriptor[]> = { network: NETWORK_POLICIES, endpoint: ENDPOINT_POLICIES, subnet: SUBNET_POLICIES };
+const BY_SCOPE: Record<PolicyScope, readonly PolicyDescriptor[]> = {
+  network: NETWORK_POLICIES,
+  endpoint: ENDPOINT_POLICIES,
+  subnet: SUBNET_POLICIES,
+};
 
 function index(list: readonly PolicyDescriptor[], key: (d: PolicyDescriptor) => string | undefined): Map<string, PolicyDescriptor> {
   const m = new Map<string, PolicyDescriptor>();

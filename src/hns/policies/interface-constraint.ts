@@ -4,8 +4,12 @@ import type { PolicyDescriptor } from './descriptor';
 import { UINT32, UINT64, at } from './checker';
 
 export interface InterfaceConstraintSettings {
-  InterfaceGuid?: string; InterfaceLuid?: Uint64; InterfaceIndex?: number; InterfaceMediaType?: number;
-  InterfaceAlias?: string; InterfaceDescription?: string;
+  InterfaceGuid?: string;
+  InterfaceLuid?: Uint64;
+  InterfaceIndex?: number;
+  InterfaceMediaType?: number;
+  InterfaceAlias?: string;
+  InterfaceDescription?: string;
 }
 
 export const interfaceConstraint: PolicyDescriptor = {

@@ -2,7 +2,9 @@
 import type { PolicyDescriptor } from './descriptor';
 import { UINT16, at } from './checker';
 
-export interface InterfaceParametersSettings { Mtu: number }
+export interface InterfaceParametersSettings {
+  Mtu: number;
+}
 
 export const interfaceParameters: PolicyDescriptor = {
   type: 'InterfaceParameters',

@@ -2,7 +2,11 @@
 import type { PolicyDescriptor } from './descriptor';
 import { UINT32, at } from './checker';
 
-export interface IovSettings { IovOffloadWeight?: number; QueuePairsRequested?: number; InterruptModeration?: number }
+export interface IovSettings {
+  IovOffloadWeight?: number;
+  QueuePairsRequested?: number;
+  InterruptModeration?: number;
+}
 
 export const iov: PolicyDescriptor = {
   type: 'Iov',

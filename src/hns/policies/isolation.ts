@@ -7,7 +7,9 @@ import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 import { num } from './v1-form';
 
-export interface IsolationSettings { IsolationId: number }
+export interface IsolationSettings {
+  IsolationId: number;
+}
 export type VlanSettings = IsolationSettings;
 
 function isolation(type: 'VLAN' | 'VSID', max: number): PolicyDescriptor {

@@ -9,8 +9,14 @@ import { at, describeValue, isPort } from './checker';
 import { clean } from './v1-form';
 
 export interface L4ProxySettings {
-  IP?: string; Port?: string | number; Protocol?: number; ExceptionList?: string[]; Exceptions?: string[];
-  Destination?: string; OutboundNat?: boolean; OutboundNAT?: boolean;
+  IP?: string;
+  Port?: string | number;
+  Protocol?: number;
+  ExceptionList?: string[];
+  Exceptions?: string[];
+  Destination?: string;
+  OutboundNat?: boolean;
+  OutboundNAT?: boolean;
 }
 
 function check(c: Checker, p: string, s: Rec): void {
@@ -35,15 +41,28 @@ export const l4Proxy: PolicyDescriptor = {
     type: 'PROXY',
     toV2: (p) => {
       const g = (k: string) => getCI(p, k);
-      return { Type: 'L4Proxy', Settings: clean({
-        IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList'), Destination: g('Destination'), OutboundNat: g('OutboundNat'),
-      }) };
+      return {
+        Type: 'L4Proxy',
+        Settings: clean({
+          IP: g('IP'),
+          Port: g('Port'),
+          Protocol: g('Protocol'),
+          ExceptionList: g('ExceptionList'),
+          Destination: g('Destination'),
+          OutboundNat: g('OutboundNat'),
+        }),
+      };
     },
     toV1: (s) => {
       const g = (k: string) => getCI(s, k);
       return clean({
-        Type: 'PROXY', IP: g('IP'), Port: g('Port'), Protocol: g('Protocol'), ExceptionList: g('ExceptionList') ?? g('Exceptions'),
-        Destination: g('Destination'), OutboundNat: g('OutboundNat'),
+        Type: 'PROXY',
+        IP: g('IP'),
+        Port: g('Port'),
+        Protocol: g('Protocol'),
+        ExceptionList: g('ExceptionList') ?? g('Exceptions'),
+        Destination: g('Destination'),
+        OutboundNat: g('OutboundNat'),
       });
     },
   },

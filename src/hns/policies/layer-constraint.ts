@@ -2,7 +2,9 @@
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface LayerConstraintSettings { LayerId: string }
+export interface LayerConstraintSettings {
+  LayerId: string;
+}
 
 export const layerConstraint: PolicyDescriptor = {
   type: 'LayerConstraint',

@@ -9,7 +9,11 @@ import { UINT16, at } from './checker';
 import { clean } from './v1-form';
 
 export interface OutboundNatSettings {
-  VirtualIP?: string; Exceptions?: string[]; Destinations?: string[]; Flags?: number; MaxPortPoolUsage?: number;
+  VirtualIP?: string;
+  Exceptions?: string[];
+  Destinations?: string[];
+  Flags?: number;
+  MaxPortPoolUsage?: number;
 }
 
 export const outboundNat: PolicyDescriptor = {
@@ -30,7 +34,8 @@ export const outboundNat: PolicyDescriptor = {
   hnsCheck: (s, refuse) => {
     for (const key of ['Exceptions', 'Destinations']) {
       const v = getCI(s, key);
-      if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) refuse.invalid(`${key} must be an array of strings`);
+      if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string')))
+        refuse.invalid(`${key} must be an array of strings`);
     }
   },
   example: { Exceptions: ['10.96.0.0/12'] },
@@ -38,16 +43,25 @@ export const outboundNat: PolicyDescriptor = {
     type: 'OutBoundNAT',
     toV2: (p) => {
       const g = (k: string) => getCI(p, k);
-      return { Type: 'OutBoundNAT', Settings: clean({
-        VirtualIP: g('VIP') as string | undefined,
-        Exceptions: g('ExceptionList') as string[] | undefined,
-        Destinations: g('Destinations') as string[] | undefined,
-        MaxPortPoolUsage: g('MaxPortPoolUsage') as number | undefined,
-      }) };
+      return {
+        Type: 'OutBoundNAT',
+        Settings: clean({
+          VirtualIP: g('VIP') as string | undefined,
+          Exceptions: g('ExceptionList') as string[] | undefined,
+          Destinations: g('Destinations') as string[] | undefined,
+          MaxPortPoolUsage: g('MaxPortPoolUsage') as number | undefined,
+        }),
+      };
     },
     toV1: (s) => {
       const g = (k: string) => getCI(s, k);
-      return clean({ Type: 'OutBoundNAT', VIP: g('VirtualIP'), ExceptionList: g('Exceptions'), Destinations: g('Destinations'), MaxPortPoolUsage: g('MaxPortPoolUsage') });
+      return clean({
+        Type: 'OutBoundNAT',
+        VIP: g('VirtualIP'),
+        ExceptionList: g('Exceptions'),
+        Destinations: g('Destinations'),
+        MaxPortPoolUsage: g('MaxPortPoolUsage'),
+      });
     },
   },
 };

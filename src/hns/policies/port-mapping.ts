@@ -6,7 +6,11 @@ import { UINT16, at } from './checker';
 import { clean, num, protocolName, protocolNumber } from './v1-form';
 
 export interface PortMappingSettings {
-  Protocol: number; InternalPort: number; ExternalPort: number; VIP?: string; Flags?: number;
+  Protocol: number;
+  InternalPort: number;
+  ExternalPort: number;
+  VIP?: string;
+  Flags?: number;
 }
 
 const isPortNumber = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
@@ -25,7 +29,8 @@ export const portMapping: PolicyDescriptor = {
     const proto = getCI(s, 'Protocol');
     const internal = getCI(s, 'InternalPort');
     const external = getCI(s, 'ExternalPort');
-    if (typeof proto !== 'number' || !Number.isInteger(proto) || proto < 0 || proto > 255) refuse.invalid(`Protocol must be a protocol number (6 TCP, 17 UDP), got ${JSON.stringify(proto)}`);
+    if (typeof proto !== 'number' || !Number.isInteger(proto) || proto < 0 || proto > 255)
+      refuse.invalid(`Protocol must be a protocol number (6 TCP, 17 UDP), got ${JSON.stringify(proto)}`);
     if (!internal) refuse.fail('HCN_E_INVALID_INTERNAL_PORT', '(PortMapping InternalPort must be set)');
     if (!isPortNumber(internal)) refuse.invalid('InternalPort must be 1-65535');
     if (external !== undefined && external !== 0 && !isPortNumber(external)) refuse.invalid('ExternalPort must be 0-65535');
@@ -38,18 +43,21 @@ export const portMapping: PolicyDescriptor = {
       const g = (k: string) => getCI(p, k);
       const proto = g('Protocol');
       const n = protocolNumber(proto);
-      return { Type: 'PortMapping', Settings: clean({
-        Protocol: n ?? proto,
-        InternalPort: g('InternalPort'),
-        ExternalPort: g('ExternalPort'),
-        VIP: g('VIP'),
-        Flags: g('ExternalPortReserved') ? 4 : undefined,
-      }) };
+      return {
+        Type: 'PortMapping',
+        Settings: clean({
+          Protocol: n ?? proto,
+          InternalPort: g('InternalPort'),
+          ExternalPort: g('ExternalPort'),
+          VIP: g('VIP'),
+          Flags: g('ExternalPortReserved') ? 4 : undefined,
+        }),
+      };
     },
     toV1: (s) => {
       const g = (k: string) => getCI(s, k);
       const proto = g('Protocol');
-      const flags = (num(g('Flags')) ?? 0);
+      const flags = num(g('Flags')) ?? 0;
       const vip = g('VIP');
       return clean({
         Type: 'NAT',

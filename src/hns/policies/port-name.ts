@@ -2,7 +2,9 @@
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface PortNameSettings { Name: string }
+export interface PortNameSettings {
+  Name: string;
+}
 
 export const portName: PolicyDescriptor = {
   type: 'PortName',

@@ -7,7 +7,9 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface ProviderAddressSettings { ProviderAddress: string }
+export interface ProviderAddressSettings {
+  ProviderAddress: string;
+}
 
 export const providerAddress: PolicyDescriptor = {
   type: 'ProviderAddress',

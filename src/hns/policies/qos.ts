@@ -5,7 +5,9 @@ import type { PolicyDescriptor } from './descriptor';
 import { UINT64, at } from './checker';
 import { clean } from './v1-form';
 
-export interface QosSettings { MaximumOutgoingBandwidthInBytes: Uint64 }
+export interface QosSettings {
+  MaximumOutgoingBandwidthInBytes: Uint64;
+}
 
 export const qos: PolicyDescriptor = {
   type: 'QOS',

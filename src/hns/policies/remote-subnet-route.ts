@@ -9,7 +9,10 @@ import type { PolicyDescriptor } from './descriptor';
 import { UINT32, at } from './checker';
 
 export interface RemoteSubnetRouteSettings {
-  DestinationPrefix: string; IsolationId: number; ProviderAddress: string; DistributedRouterMacAddress: string;
+  DestinationPrefix: string;
+  IsolationId: number;
+  ProviderAddress: string;
+  DistributedRouterMacAddress: string;
 }
 
 export const remoteSubnetRoute: PolicyDescriptor = {
@@ -24,10 +27,18 @@ export const remoteSubnetRoute: PolicyDescriptor = {
   },
   hnsCheck: (s, refuse) => {
     const c = splitCidr(getCI(s, 'DestinationPrefix'));
-    if (!c || !prefixInRange(c) || hasHostBits(c)) refuse.invalid(`DestinationPrefix "${String(getCI(s, 'DestinationPrefix'))}" is not a network prefix`);
-    if (!parseIp(getCI(s, 'ProviderAddress'))) refuse.invalid(`ProviderAddress "${String(getCI(s, 'ProviderAddress'))}" is not an IP address`);
-    if (!isMac(getCI(s, 'DistributedRouterMacAddress'))) refuse.invalid(`DistributedRouterMacAddress "${String(getCI(s, 'DistributedRouterMacAddress'))}" is not a MAC address`);
+    if (!c || !prefixInRange(c) || hasHostBits(c))
+      refuse.invalid(`DestinationPrefix "${String(getCI(s, 'DestinationPrefix'))}" is not a network prefix`);
+    if (!parseIp(getCI(s, 'ProviderAddress')))
+      refuse.invalid(`ProviderAddress "${String(getCI(s, 'ProviderAddress'))}" is not an IP address`);
+    if (!isMac(getCI(s, 'DistributedRouterMacAddress')))
+      refuse.invalid(`DistributedRouterMacAddress "${String(getCI(s, 'DistributedRouterMacAddress'))}" is not a MAC address`);
     if (typeof getCI(s, 'IsolationId') !== 'number') refuse.invalid('IsolationId must be a number (the VSID)');
   },
-  example: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' },
+  example: {
+    DestinationPrefix: '10.244.2.0/24',
+    IsolationId: 4096,
+    ProviderAddress: '192.168.0.11',
+    DistributedRouterMacAddress: '00-15-5D-BB-6E-C2',
+  },
 };

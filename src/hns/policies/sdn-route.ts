@@ -6,7 +6,10 @@ import { at } from './checker';
 import { clean } from './v1-form';
 
 export interface SdnRouteSettings {
-  DestinationPrefix: string; NextHop?: string; NeedEncap?: boolean; AutomaticEndpointMonitor?: boolean;
+  DestinationPrefix: string;
+  NextHop?: string;
+  NeedEncap?: boolean;
+  AutomaticEndpointMonitor?: boolean;
 }
 
 export const sdnRoute: PolicyDescriptor = {
@@ -26,9 +29,14 @@ export const sdnRoute: PolicyDescriptor = {
     type: 'ROUTE',
     toV2: (p) => {
       const g = (k: string) => getCI(p, k);
-      return { Type: 'SDNRoute', Settings: clean({
-        DestinationPrefix: g('DestinationPrefix') as string, NextHop: g('NextHop') as string | undefined, NeedEncap: g('NeedEncap') as boolean | undefined,
-      }) };
+      return {
+        Type: 'SDNRoute',
+        Settings: clean({
+          DestinationPrefix: g('DestinationPrefix') as string,
+          NextHop: g('NextHop') as string | undefined,
+          NeedEncap: g('NeedEncap') as boolean | undefined,
+        }),
+      };
     },
     toV1: (s) => {
       const g = (k: string) => getCI(s, k);

@@ -3,7 +3,12 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface SetPolicySettings { Id: string; Name?: string; PolicyType: 'IPSET' | 'NESTEDIPSET'; Values: string }
+export interface SetPolicySettings {
+  Id: string;
+  Name?: string;
+  PolicyType: 'IPSET' | 'NESTEDIPSET';
+  Values: string;
+}
 
 export const setPolicy: PolicyDescriptor = {
   type: 'SetPolicy',
@@ -11,7 +16,9 @@ export const setPolicy: PolicyDescriptor = {
   feature: 'SetPolicy',
   needs: (s) => {
     const kind = getCI(s, 'PolicyType');
-    return typeof kind === 'string' && kind.toUpperCase() === 'NESTEDIPSET' ? [{ feature: 'NestedIpSet', what: 'NESTEDIPSET SetPolicy' }] : [];
+    return typeof kind === 'string' && kind.toUpperCase() === 'NESTEDIPSET'
+      ? [{ feature: 'NestedIpSet', what: 'NESTEDIPSET SetPolicy' }]
+      : [];
   },
   check: (c, p, s) => {
     c.string(at(p, 'Id'), s.Id, true);

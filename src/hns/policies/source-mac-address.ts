@@ -3,7 +3,9 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface SourceMacAddressSettings { SourceMacAddress: string }
+export interface SourceMacAddressSettings {
+  SourceMacAddress: string;
+}
 
 export const sourceMacAddress: PolicyDescriptor = {
   type: 'SourceMacAddress',

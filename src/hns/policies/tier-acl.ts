@@ -3,14 +3,37 @@ import type { PolicyDescriptor } from './descriptor';
 import { UINT16, at, isProtocolNumber } from './checker';
 
 export interface TierAclRule {
-  Id?: string; Protocols?: string; TierAclRuleAction: 'Allow' | 'Block' | 'Pass';
-  LocalAddresses?: string; RemoteAddresses?: string; LocalPorts?: string; RemotePorts?: string; Priority?: number;
+  Id?: string;
+  Protocols?: string;
+  TierAclRuleAction: 'Allow' | 'Block' | 'Pass';
+  LocalAddresses?: string;
+  RemoteAddresses?: string;
+  LocalPorts?: string;
+  RemotePorts?: string;
+  Priority?: number;
 }
-export interface TierAclSettings { Name: string; Direction: 'In' | 'Out'; Order?: number; TierAclRules: TierAclRule[] }
+export interface TierAclSettings {
+  Name: string;
+  Direction: 'In' | 'Out';
+  Order?: number;
+  TierAclRules: TierAclRule[];
+}
 
 export const tierAcl: PolicyDescriptor = {
   type: 'TierAcl',
-  keys: ['Name', 'Direction', 'Order', 'TierAclRules', 'TierAclRuleAction', 'Protocols', 'LocalAddresses', 'RemoteAddresses', 'LocalPorts', 'RemotePorts', 'Priority'],
+  keys: [
+    'Name',
+    'Direction',
+    'Order',
+    'TierAclRules',
+    'TierAclRuleAction',
+    'Protocols',
+    'LocalAddresses',
+    'RemoteAddresses',
+    'LocalPorts',
+    'RemotePorts',
+    'Priority',
+  ],
   feature: 'TierAcl',
   check: (c, p, s) => {
     c.string(at(p, 'Name'), s.Name, true);

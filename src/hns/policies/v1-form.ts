@@ -19,7 +19,8 @@ export function flatten(p: { Type: string; Settings?: unknown }, type = p.Type):
   return { ...s, Type: type };
 }
 
-export const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
+export const num = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
 export const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
 const PROTOCOL_BY_NAME: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv4: 1, icmpv6: 58, igmp: 2 };

@@ -2,7 +2,10 @@
 import type { PolicyDescriptor } from './descriptor';
 import { at } from './checker';
 
-export interface VSwitchExtensionSettings { ExtensionID: string; Enable?: boolean }
+export interface VSwitchExtensionSettings {
+  ExtensionID: string;
+  Enable?: boolean;
+}
 
 export const vswitchExtension: PolicyDescriptor = {
   type: 'VSwitchExtension',

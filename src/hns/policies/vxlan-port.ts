@@ -3,7 +3,9 @@ import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
 import { UINT16, at } from './checker';
 
-export interface VxlanPortSettings { Port: number }
+export interface VxlanPortSettings {
+  Port: number;
+}
 
 export const vxlanPort: PolicyDescriptor = {
   type: 'VxlanPort',

@@ -18,7 +18,12 @@ export function prefixContains(prefix: string, ip: string): boolean {
 
 /** kube-proxy's remote-endpoint MAC: `02-11-` + the four address octets in hex ("02-11-0a-f4-01-07"). */
 export function conjureMac(ip: string): string {
-  return '02-11-' + ipaddr.IPv4.parse(ip).octets.map((o) => o.toString(16).padStart(2, '0')).join('-');
+  return (
+    '02-11-' +
+    ipaddr.IPv4.parse(ip)
+      .octets.map((o) => o.toString(16).padStart(2, '0'))
+      .join('-')
+  );
 }
 
 /** Orders IPv4 addresses numerically, so documents list backends in a stable order. */

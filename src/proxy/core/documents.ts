@@ -10,7 +10,10 @@ import type { DesiredLoadBalancer, DesiredRemoteEndpoint } from './types';
  * an empty SourceVIP or FrontendVIPs are left out), as kube-proxy sends it. Backends `idOf` cannot resolve
  * are left out; the caller reports them.
  */
-export function renderLoadBalancer(lb: DesiredLoadBalancer, idOf: (ip: string, local: boolean) => string | undefined): HostComputeLoadBalancer {
+export function renderLoadBalancer(
+  lb: DesiredLoadBalancer,
+  idOf: (ip: string, local: boolean) => string | undefined,
+): HostComputeLoadBalancer {
   const ids = lb.backends.map((b) => idOf(b.ip, b.local)).filter((id): id is string => !!id);
   const t = lb.template;
   const doc: HostComputeLoadBalancer = { HostComputeEndpoints: ids };
@@ -41,7 +44,13 @@ export function remoteEndpointDocument(r: DesiredRemoteEndpoint, networkId: stri
  */
 export function loadBalancerShape(lb: HostComputeLoadBalancer): string {
   const eps = (lb.HostComputeEndpoints ?? []).map((e) => String(e).toUpperCase()).sort();
-  const pms = (lb.PortMappings ?? []).map((m) => [m.Protocol ?? 0, m.InternalPort ?? 0, m.ExternalPort ?? 0, m.DistributionType ?? 0, m.Flags ?? 0]);
+  const pms = (lb.PortMappings ?? []).map((m) => [
+    m.Protocol ?? 0,
+    m.InternalPort ?? 0,
+    m.ExternalPort ?? 0,
+    m.DistributionType ?? 0,
+    m.Flags ?? 0,
+  ]);
   return JSON.stringify([eps, lb.SourceVIP ?? '', [...(lb.FrontendVIPs ?? [])].sort(), pms, lb.Flags ?? 0]);
 }
 

@@ -5,13 +5,15 @@
  */
 import type { V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import {
-  LoadBalancerDistribution, LoadBalancerFlags, LoadBalancerPortMappingFlags, SCHEMA_V2, type LoadBalancerPortMapping,
+  LoadBalancerDistribution,
+  LoadBalancerFlags,
+  LoadBalancerPortMappingFlags,
+  SCHEMA_V2,
+  type LoadBalancerPortMapping,
 } from '../../hns';
 import { conjureMac, isIPv4, prefixContains } from './addr';
 import { endpointsForPort, usableEndpoints, type EndpointView } from './endpoints';
-import type {
-  Backend, DesiredLoadBalancer, DesiredRemoteEndpoint, LoadBalancerKind, NodeFacts, ProxyFinding, ServicePlan,
-} from './types';
+import type { Backend, DesiredLoadBalancer, DesiredRemoteEndpoint, LoadBalancerKind, NodeFacts, ProxyFinding, ServicePlan } from './types';
 
 export const PROTOCOL_NUMBERS: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 
@@ -59,7 +61,11 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
   const clusterIPs = [spec.clusterIP, ...(spec.clusterIPs ?? [])].filter((ip): ip is string => !!ip && ip !== 'None');
   const clusterIP = clusterIPs.find(isIPv4);
   if (!clusterIP && clusterIPs.length > 0 && spec.clusterIP !== 'None') {
-    find({ reason: 'IPv6NotProgrammed', severity: 'warning', message: `cluster IP ${clusterIPs.join(', ')} is not IPv4; only IPv4 load balancers are programmed` });
+    find({
+      reason: 'IPv6NotProgrammed',
+      severity: 'warning',
+      message: `cluster IP ${clusterIPs.join(', ')} is not IPv4; only IPv4 load balancers are programmed`,
+    });
   }
   const externalIPs = (spec.externalIPs ?? []).filter((ip) => {
     if (isIPv4(ip)) return true;
@@ -84,16 +90,26 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
   const hasExternal = externalIPs.length > 0 || ingressIPs.length > 0 || (spec.ports ?? []).some((p) => (p.nodePort ?? 0) > 0);
   if (etpLocal && !dsrSupported && hasExternal) {
     find({
-      reason: 'EtpLocalWithoutDsr', severity: 'degraded',
-      message: 'externalTrafficPolicy Local: this HNS has no DSR support, so external traffic reaches only local endpoints but the client source IP is not preserved',
+      reason: 'EtpLocalWithoutDsr',
+      severity: 'degraded',
+      message:
+        'externalTrafficPolicy Local: this HNS has no DSR support, so external traffic reaches only local endpoints but the client source IP is not preserved',
     });
   }
   if (wantsPreserveDip && !dsrSupported) {
-    find({ reason: 'PreserveDestinationWithoutDsr', severity: 'degraded', message: `annotation ${PRESERVE_DESTINATION_ANNOTATION}: this HNS has no DSR support; the destination IP is not preserved` });
+    find({
+      reason: 'PreserveDestinationWithoutDsr',
+      severity: 'degraded',
+      message: `annotation ${PRESERVE_DESTINATION_ANNOTATION}: this HNS has no DSR support; the destination IP is not preserved`,
+    });
   }
   const affinity = spec.sessionAffinity === 'ClientIP';
   if (affinity && !facts.features.SessionAffinity) {
-    find({ reason: 'SessionAffinityUnsupported', severity: 'degraded', message: 'sessionAffinity ClientIP: this HNS has no session affinity (needs HNS 12.0); connections are spread per connection' });
+    find({
+      reason: 'SessionAffinityUnsupported',
+      severity: 'degraded',
+      message: 'sessionAffinity ClientIP: this HNS has no session affinity (needs HNS 12.0); connections are spread per connection',
+    });
   }
   const distribution = affinity && facts.features.SessionAffinity ? LoadBalancerDistribution.SourceIP : LoadBalancerDistribution.None;
   const overlay = facts.networkType === 'Overlay';
@@ -110,7 +126,11 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
     const protocol = PROTOCOL_NUMBERS[protocolName];
     const portName = port.name ?? '';
     if (protocol === undefined) {
-      find({ reason: 'UnsupportedProtocol', severity: 'warning', message: `port ${portName || port.port}: protocol ${protocolName} has no HNS load balancer` });
+      find({
+        reason: 'UnsupportedProtocol',
+        severity: 'warning',
+        message: `port ${portName || port.port}: protocol ${protocolName} has no HNS load balancer`,
+      });
       continue;
     }
     const all = endpointsForPort(slices, portName, protocolName, facts.nodeName);
@@ -122,7 +142,11 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
     const internalPort = targetPortOf(port, [...clusterSet, ...externalSet, ...externalIPSet]);
     if (internalPort === undefined) {
       if (clusterSet.length + externalSet.length + externalIPSet.length > 0) {
-        find({ reason: 'NamedPortUnresolved', severity: 'warning', message: `port ${portName}: target port "${String(port.targetPort)}" is not resolved by any EndpointSlice port` });
+        find({
+          reason: 'NamedPortUnresolved',
+          severity: 'warning',
+          message: `port ${portName}: target port "${String(port.targetPort)}" is not resolved by any EndpointSlice port`,
+        });
       }
       continue;
     }
@@ -131,7 +155,11 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
       // A named port may resolve to different numbers on different pods; one HNS LB has one InternalPort.
       const kept = set.filter((e) => e.port === internalPort);
       if (kept.length < set.length) {
-        find({ reason: 'MixedTargetPorts', severity: 'degraded', message: `port ${portName}: target port "${port.targetPort}" resolves to several numbers; only endpoints on ${internalPort} are used` });
+        find({
+          reason: 'MixedTargetPorts',
+          severity: 'degraded',
+          message: `port ${portName}: target port "${port.targetPort}" resolves to several numbers; only endpoints on ${internalPort} are used`,
+        });
       }
       return kept;
     };
@@ -154,20 +182,46 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
     const specs: LbSpec[] = [];
     const localDsr = etpLocal && dsrSupported;
     if (clusterIP) {
-      specs.push({ kind: 'ClusterIP', vip: clusterIP, externalPort: port.port, backends: clusterBackends, portFlags: 0, dsr: !!facts.enableDSR && dsrSupported });
+      specs.push({
+        kind: 'ClusterIP',
+        vip: clusterIP,
+        externalPort: port.port,
+        backends: clusterBackends,
+        portFlags: 0,
+        dsr: !!facts.enableDSR && dsrSupported,
+      });
     }
     if ((port.nodePort ?? 0) > 0) {
       specs.push({
-        kind: 'NodePort', externalPort: port.nodePort!, backends: externalBackends,
-        portFlags: LoadBalancerPortMappingFlags.VipExternalIP | LoadBalancerPortMappingFlags.LocalRoutedVIP, dsr: localDsr,
+        kind: 'NodePort',
+        externalPort: port.nodePort!,
+        backends: externalBackends,
+        portFlags: LoadBalancerPortMappingFlags.VipExternalIP | LoadBalancerPortMappingFlags.LocalRoutedVIP,
+        dsr: localDsr,
       });
     }
     for (const ip of externalIPs) {
-      specs.push({ kind: 'ExternalIP', vip: ip, externalPort: port.port, backends: externalIPBackends, portFlags: LoadBalancerPortMappingFlags.VipExternalIP, dsr: localDsr });
+      specs.push({
+        kind: 'ExternalIP',
+        vip: ip,
+        externalPort: port.port,
+        backends: externalIPBackends,
+        portFlags: LoadBalancerPortMappingFlags.VipExternalIP,
+        dsr: localDsr,
+      });
     }
     for (const ip of ingressIPs) {
-      const flags = LoadBalancerPortMappingFlags.VipExternalIP | (preserveDip ? LoadBalancerPortMappingFlags.UseMux | LoadBalancerPortMappingFlags.PreserveDIP : 0);
-      specs.push({ kind: 'LoadBalancerIngress', vip: ip, externalPort: port.port, backends: externalBackends, portFlags: flags, dsr: localDsr || preserveDip });
+      const flags =
+        LoadBalancerPortMappingFlags.VipExternalIP |
+        (preserveDip ? LoadBalancerPortMappingFlags.UseMux | LoadBalancerPortMappingFlags.PreserveDIP : 0);
+      specs.push({
+        kind: 'LoadBalancerIngress',
+        vip: ip,
+        externalPort: port.port,
+        backends: externalBackends,
+        portFlags: flags,
+        dsr: localDsr || preserveDip,
+      });
     }
 
     for (const s of specs) {
@@ -190,7 +244,7 @@ export function planService(svc: V1Service, slices: readonly V1EndpointSlice[], 
       });
       for (const b of s.backends) {
         if (b.local || remote.has(b.ip)) continue;
-        const pa = overlay ? providerAddressFor(facts, b.ip) ?? nodeIP : undefined;
+        const pa = overlay ? (providerAddressFor(facts, b.ip) ?? nodeIP) : undefined;
         remote.set(b.ip, { ip: b.ip, mac: conjureMac(b.ip), ...(pa ? { providerAddress: pa } : {}), purpose: 'backend' });
       }
     }
@@ -212,7 +266,11 @@ function targetPortOf(port: V1ServicePort, usable: EndpointView[]): number | und
 function resolveBackends(set: EndpointView[], facts: NodeFacts, find: (f: Omit<ProxyFinding, 'service'>) => void): EndpointView[] {
   return set.filter((e) => {
     if (!e.local || facts.localEndpoints.has(e.ip)) return true;
-    find({ reason: 'LocalEndpointNotFound', severity: 'warning', message: `local endpoint ${e.ip} has no HNS endpoint on network ${facts.networkId} (yet); it is left out` });
+    find({
+      reason: 'LocalEndpointNotFound',
+      severity: 'warning',
+      message: `local endpoint ${e.ip} has no HNS endpoint on network ${facts.networkId} (yet); it is left out`,
+    });
     return false;
   });
 }

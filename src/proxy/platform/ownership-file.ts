@@ -21,7 +21,9 @@ export class FileOwnershipStore implements OwnershipStore {
     try {
       doc = JSON.parse(text) as Partial<OwnershipRecord>;
     } catch (e) {
-      throw new Error(`proxy ownership record ${this.file} is not JSON (${(e as Error).message}); fix or remove it (the proxy then recognises its load balancers by their tagged IDs)`);
+      throw new Error(
+        `proxy ownership record ${this.file} is not JSON (${(e as Error).message}); fix or remove it (the proxy then recognises its load balancers by their tagged IDs)`,
+      );
     }
     const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
     if (!isMap(doc.loadBalancers) || !isMap(doc.remoteEndpoints)) {

@@ -25,12 +25,15 @@ export function looksLikeKubeProxy(lb: HostComputeLoadBalancer): boolean {
 export function describeLoadBalancer(lb: HostComputeLoadBalancer): string {
   const pm = lb.PortMappings?.[0];
   const vip = lb.FrontendVIPs?.[0] ?? 'every host address';
-  const proto = pm ? PROTOCOLS[pm.Protocol] ?? String(pm.Protocol) : '?';
+  const proto = pm ? (PROTOCOLS[pm.Protocol] ?? String(pm.Protocol)) : '?';
   return `${lb.ID} (${vip}:${pm?.ExternalPort ?? '?'}/${proto} → ${(lb.HostComputeEndpoints ?? []).length} endpoint(s), port flags ${pm?.Flags ?? 0})`;
 }
 
 export class KubeProxyPresentError extends Error {
-  constructor(readonly found: string[], message: string) {
+  constructor(
+    readonly found: string[],
+    message: string,
+  ) {
     super(message);
     this.name = 'KubeProxyPresentError';
   }
@@ -45,7 +48,7 @@ export function hnsCoexistenceError(foreign: HostComputeLoadBalancer[]): KubePro
       `switchyard have its shape: ${shown.join('; ')}${more}. Two service proxies on one node delete each other's ` +
       'load balancers. Stop kube-proxy on this node first (exclude the node from the kube-proxy DaemonSet with a ' +
       'nodeSelector/affinity, or stop the kube-proxy Windows service), then either delete those load balancers ' +
-      "(`switchyard lb delete <id>`) or start the proxy with adoption (agent config proxy.adoptForeign: true) to take " +
+      '(`switchyard lb delete <id>`) or start the proxy with adoption (agent config proxy.adoptForeign: true) to take ' +
       'over the ones that match its own documents exactly.',
   );
 }

@@ -3,8 +3,15 @@
  * and its endpoints (local ones by address, remote ones by address).
  */
 import {
-  EndpointFlags, HnsError, HRESULT, buildQuery, findPolicies, getCI, sameId,
-  type HostComputeEndpoint, type HostComputeNetwork,
+  EndpointFlags,
+  HnsError,
+  HRESULT,
+  buildQuery,
+  findPolicies,
+  getCI,
+  sameId,
+  type HostComputeEndpoint,
+  type HostComputeNetwork,
 } from '../../hns';
 import type { HostNetworkService } from '../../dataplane/types';
 import { isIPv4, type ProxyNetworkType, type RemoteSubnet } from '../core';
@@ -28,13 +35,22 @@ export async function readNetwork(hns: HostNetworkService, ref: NetworkRef): Pro
   if (ref.id) net = await hns.getNetwork(ref.id);
   else if (ref.name) {
     net = (await hns.listNetworks(buildQuery({ Name: ref.name }))).find((n) => n.Name === ref.name);
-    if (!net) throw new HnsError(HRESULT.HCN_E_NETWORK_NOT_FOUND, `the service proxy's network "${ref.name}" does not exist (yet)`, { call: 'HcnEnumerateNetworks', subject: `network ${ref.name}` }, 'not-found');
+    if (!net)
+      throw new HnsError(
+        HRESULT.HCN_E_NETWORK_NOT_FOUND,
+        `the service proxy's network "${ref.name}" does not exist (yet)`,
+        { call: 'HcnEnumerateNetworks', subject: `network ${ref.name}` },
+        'not-found',
+      );
   } else {
     throw new Error('proxy configuration: network.id or network.name must be set (the HNS network the pods are on)');
   }
   const type = String(net.Type ?? '');
   const kind = /^l2bridge$/i.test(type) ? 'L2Bridge' : /^overlay$/i.test(type) ? 'Overlay' : undefined;
-  if (!kind) throw new Error(`proxy: network ${net.Name} (${net.ID}) is of type ${type || 'NAT'}; the service proxy supports L2Bridge and Overlay networks`);
+  if (!kind)
+    throw new Error(
+      `proxy: network ${net.Name} (${net.ID}) is of type ${type || 'NAT'}; the service proxy supports L2Bridge and Overlay networks`,
+    );
   const remoteSubnets: RemoteSubnet[] = [];
   for (const p of findPolicies(net.Policies, 'RemoteSubnetRoute')) {
     const prefix = getCI<string>(p.Settings, 'DestinationPrefix');

@@ -16,8 +16,16 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { isHnsError, type HostComputeLoadBalancer } from '../../hns';
 import type { HostNetworkService } from '../../dataplane/types';
 import {
-  isIPv4, loadBalancerShape, planService, remoteEndpointDocument, renderLoadBalancer, serviceKey,
-  type DesiredRemoteEndpoint, type NodeFacts, type ProxyFinding, type ServicePlan,
+  isIPv4,
+  loadBalancerShape,
+  planService,
+  remoteEndpointDocument,
+  renderLoadBalancer,
+  serviceKey,
+  type DesiredRemoteEndpoint,
+  type NodeFacts,
+  type ProxyFinding,
+  type ServicePlan,
 } from '../core';
 import { hnsCoexistenceError, looksLikeKubeProxy } from './coexistence';
 import { ProxyCounters } from './counters';
@@ -158,7 +166,7 @@ export class ServiceProxy {
    * balancers are present.
    */
   async start(): Promise<void> {
-    if (!this.opts.nodeIPs.some(isIPv4)) throw new Error('proxy configuration: nodeIPs must contain the node\'s IPv4 address');
+    if (!this.opts.nodeIPs.some(isIPv4)) throw new Error("proxy configuration: nodeIPs must contain the node's IPv4 address");
     const record = await this.opts.ownership.load();
     for (const [id, identity] of Object.entries(record?.loadBalancers ?? {})) this.ownedLbs.set(id.toUpperCase(), identity);
     for (const [id, ip] of Object.entries(record?.remoteEndpoints ?? {})) this.ownedRemotes.set(id.toUpperCase(), ip);
@@ -237,7 +245,9 @@ export class ServiceProxy {
     const previousNetwork = this.network?.id;
     this.network = await readNetwork(hns, this.opts.network);
     if (this.network.type === 'Overlay' && !this.opts.sourceVip) {
-      throw new Error(`proxy configuration: sourceVip must be set on the Overlay network ${this.network.name} (the reserved source VIP endpoint's address)`);
+      throw new Error(
+        `proxy configuration: sourceVip must be set on the Overlay network ${this.network.name} (the reserved source VIP endpoint's address)`,
+      );
     }
     this.features = await hns.features();
     this.modifySupported = this.features.ModifyLoadbalancer;
@@ -362,7 +372,11 @@ export class ServiceProxy {
    * they no longer want (so a port or VIP moving between Services in one burst is free before it is claimed),
    * then the creates and modifies.
    */
-  private async syncServices(entries: Iterable<[string, ServicePlan]>, starting = false, adoptable: HostComputeLoadBalancer[] = []): Promise<void> {
+  private async syncServices(
+    entries: Iterable<[string, ServicePlan]>,
+    starting = false,
+    adoptable: HostComputeLoadBalancer[] = [],
+  ): Promise<void> {
     const staged: [string, Wanted[]][] = [];
     for (const [key, plan] of entries) staged.push([key, await this.prepareService(key, plan)]);
     for (const [key, wanted] of staged) await this.applyService(key, wanted, starting, adoptable);
@@ -409,7 +423,9 @@ export class ServiceProxy {
     for (const { identity, backends, doc } of wanted) {
       const cur = this.programmed.get(identity);
       if (!cur) {
-        const match = adoptable.find((a) => loadBalancerShape(a) === loadBalancerShape(doc) && ![...this.programmed.values()].some((p) => p.id === a.ID));
+        const match = adoptable.find(
+          (a) => loadBalancerShape(a) === loadBalancerShape(doc) && ![...this.programmed.values()].some((p) => p.id === a.ID),
+        );
         if (match) this.adopt(identity, key, match);
         else await this.createLb(identity, key, doc);
       } else if (loadBalancerShape(cur.doc) !== loadBalancerShape(doc) || backends.some((ip) => this.refreshBackends.has(ip))) {
@@ -468,7 +484,10 @@ export class ServiceProxy {
         if (isHnsError(e, 'unsupported')) {
           // kube-proxy does the same on "not implemented": fall back to delete+create from now on.
           this.modifySupported = false;
-          this.log('warn', `HNS refused modifyLoadBalancer (${(e as Error).message}); replacing load balancers by delete and create from now on`);
+          this.log(
+            'warn',
+            `HNS refused modifyLoadBalancer (${(e as Error).message}); replacing load balancers by delete and create from now on`,
+          );
         } else if (isHnsError(e, 'not-found')) {
           this.untrack(identity);
           this.ownedLbs.delete(cur.id.toUpperCase());
@@ -488,7 +507,8 @@ export class ServiceProxy {
   /** Deletes an owned load balancer; a missing one counts as deleted. False when HNS refused. */
   private async deleteLb(id: string, why: string): Promise<boolean> {
     const upper = id.toUpperCase();
-    if (!this.ownedLbs.has(upper) && !hasOwnedTag(upper)) throw new Error(`internal: refusing to delete load balancer ${id}, which this proxy did not create`);
+    if (!this.ownedLbs.has(upper) && !hasOwnedTag(upper))
+      throw new Error(`internal: refusing to delete load balancer ${id}, which this proxy did not create`);
     try {
       await this.opts.hns.deleteLoadBalancer(id);
       this.counters.loadBalancersDeleted++;
@@ -507,7 +527,10 @@ export class ServiceProxy {
     if (this.endpoints.remote.has(r.ip)) return;
     const identity = `remote:${this.network!.id.toUpperCase()}:${r.ip}`;
     try {
-      const created = await this.opts.hns.createEndpoint(this.network!.id, { ID: ownedIdFor(identity), ...remoteEndpointDocument(r, this.network!.id) });
+      const created = await this.opts.hns.createEndpoint(this.network!.id, {
+        ID: ownedIdFor(identity),
+        ...remoteEndpointDocument(r, this.network!.id),
+      });
       this.endpoints.remote.set(r.ip, created.ID!);
       this.ownedRemotes.set(created.ID!.toUpperCase(), r.ip);
       this.ownershipDirty = true;
@@ -538,7 +561,10 @@ export class ServiceProxy {
 
   private async saveOwnership(): Promise<void> {
     if (!this.ownershipDirty) return;
-    const record: OwnershipRecord = { loadBalancers: Object.fromEntries(this.ownedLbs), remoteEndpoints: Object.fromEntries(this.ownedRemotes) };
+    const record: OwnershipRecord = {
+      loadBalancers: Object.fromEntries(this.ownedLbs),
+      remoteEndpoints: Object.fromEntries(this.ownedRemotes),
+    };
     await this.opts.ownership.save(record);
     this.ownershipDirty = false;
   }
@@ -550,7 +576,11 @@ export class ServiceProxy {
     else this.reported.delete(plan.service);
     for (const f of plan.findings) {
       this.counters.findings[f.reason] = (this.counters.findings[f.reason] ?? 0) + 1;
-      this.log(f.severity === 'degraded' ? 'warn' : 'info', `service ${f.service}: ${f.message}`, { service: f.service, reason: f.reason, severity: f.severity });
+      this.log(f.severity === 'degraded' ? 'warn' : 'info', `service ${f.service}: ${f.message}`, {
+        service: f.service,
+        reason: f.reason,
+        severity: f.severity,
+      });
       this.opts.onFinding?.(f);
     }
   }

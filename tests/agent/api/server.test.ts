@@ -30,7 +30,8 @@ function exchange(socket: string, bytes: Buffer, end = true): Promise<Exchange> 
     c.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
     c.on('close', () => {
       const raw = Buffer.concat(chunks);
-      if (raw.length >= 4 && raw.readUInt32BE(0) === raw.length - 4) return resolve({ reply: JSON.parse(raw.subarray(4).toString('utf8')), raw });
+      if (raw.length >= 4 && raw.readUInt32BE(0) === raw.length - 4)
+        return resolve({ reply: JSON.parse(raw.subarray(4).toString('utf8')), raw });
       resolve({ raw });
     });
     c.on('connect', () => {
@@ -87,7 +88,12 @@ describe('agent API server', function () {
 
   it('forwards a cni request to the handler with its env and stdin as sent', async () => {
     server = await startApiServer({ socketPath: socket, handlers });
-    const req = { op: 'cni', plugin: 'win-bridge', env: { CNI_COMMAND: 'ADD', SWITCHYARD_X: 'é"\\' }, stdin: Buffer.from('{"a":1}').toString('base64') };
+    const req = {
+      op: 'cni',
+      plugin: 'win-bridge',
+      env: { CNI_COMMAND: 'ADD', SWITCHYARD_X: 'é"\\' },
+      stdin: Buffer.from('{"a":1}').toString('base64'),
+    };
     const r = await exchange(socket, encodeFrame(req));
     assert.deepEqual(r.reply, { ok: true, stdout: 'ran win-bridge', stderr: '', exitCode: 3 });
     assert.deepEqual(calls, [req]);
@@ -126,7 +132,10 @@ describe('agent API server', function () {
     const real = path.join(dir, 'real');
     fs.mkdirSync(real, { mode: 0o700 });
     fs.symlinkSync(real, path.join(dir, 'link'));
-    await assert.rejects(startApiServer({ socketPath: path.join(dir, 'link', 'agent.sock'), handlers }), /not a directory \(or is a symlink\)/);
+    await assert.rejects(
+      startApiServer({ socketPath: path.join(dir, 'link', 'agent.sock'), handlers }),
+      /not a directory \(or is a symlink\)/,
+    );
   });
 
   it('refuses a peer that is not root with an error reply (SO_PEERCRED)', async function () {
@@ -163,7 +172,15 @@ describe('agent API server', function () {
     server = await startApiServer({ socketPath: socket, handlers, requestTimeoutMs: 5_000 });
     const bad: [string, Buffer, RegExp][] = [
       ['oversized', Buffer.from([0xff, 0xff, 0xff, 0xff]), /exceeds the limit/],
-      ['just over the limit', (() => { const h = Buffer.alloc(4); h.writeUInt32BE(MAX_FRAME_BYTES + 1); return h; })(), /exceeds the limit/],
+      [
+        'just over the limit',
+        (() => {
+          const h = Buffer.alloc(4);
+          h.writeUInt32BE(MAX_FRAME_BYTES + 1);
+          return h;
+        })(),
+        /exceeds the limit/,
+      ],
       ['truncated header', Buffer.from([0, 0]), /truncated frame header/],
       ['truncated body', Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from('{"op"')]), /truncated frame \(5 of 10/],
       ['not JSON', frame('{op: status}'), /not JSON/],
@@ -195,7 +212,16 @@ describe('agent API server', function () {
         return Buffer.concat([h, Buffer.from(a)]);
       }),
       fc.jsonValue().map((v) => frame(JSON.stringify(v) ?? 'undefined')),
-      fc.record({ op: fc.constantFrom('cni', 'status', 'x'), plugin: fc.oneof(fc.string(), fc.constant('win-bridge')), env: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())), stdin: fc.string() }, { requiredKeys: [] })
+      fc
+        .record(
+          {
+            op: fc.constantFrom('cni', 'status', 'x'),
+            plugin: fc.oneof(fc.string(), fc.constant('win-bridge')),
+            env: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())),
+            stdin: fc.string(),
+          },
+          { requiredKeys: [] },
+        )
         .map((v) => frame(JSON.stringify(v))),
     );
     await fc.assert(
@@ -214,7 +240,12 @@ describe('agent API server', function () {
   it('runs a CNI call in process through the executor (VERSION and the about text)', async () => {
     server = await startApiServer({ socketPath: socket, handlers: { status: async () => ({}), cni: cniHandler({}) } });
     const v = await exchange(socket, encodeFrame({ op: 'cni', plugin: 'win-overlay', env: { CNI_COMMAND: 'VERSION' }, stdin: '' }));
-    assert.deepEqual(v.reply, { ok: true, stdout: '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n', stderr: '', exitCode: 0 });
+    assert.deepEqual(v.reply, {
+      ok: true,
+      stdout: '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n',
+      stderr: '',
+      exitCode: 0,
+    });
     const about = await exchange(socket, encodeFrame({ op: 'cni', plugin: 'switchyard-ipam', env: {}, stdin: '' }));
     assert.match(String(about.reply?.stderr), /^CNI switchyard-ipam plugin v/);
     const unknown = await exchange(socket, encodeFrame({ op: 'cni', plugin: 'bridge', env: { CNI_COMMAND: 'VERSION' }, stdin: '' }));

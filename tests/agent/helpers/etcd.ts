@@ -57,7 +57,11 @@ export class EtcdServer {
   private output = '';
   readonly endpoint: string;
 
-  constructor(readonly dataDir: string, readonly clientPort: number, readonly peerPort: number) {
+  constructor(
+    readonly dataDir: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+  ) {
     this.endpoint = `http://127.0.0.1:${clientPort}`;
   }
 
@@ -67,15 +71,24 @@ export class EtcdServer {
     const proc = spawn(
       ETCD_BIN,
       [
-        '--name', 'test',
-        '--data-dir', this.dataDir,
-        '--listen-client-urls', this.endpoint,
-        '--advertise-client-urls', this.endpoint,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        '--initial-cluster-state', 'new',
-        '--log-level', 'warn',
+        '--name',
+        'test',
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        this.endpoint,
+        '--advertise-client-urls',
+        this.endpoint,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `test=${peer}`,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'warn',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

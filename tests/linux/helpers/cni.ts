@@ -12,14 +12,27 @@ export const hostLocalIpam = (): string => (fs.existsSync(path.join(REFERENCE_BI
 
 export const haveCniBin = (): boolean => fs.existsSync(path.join(CNI_BIN, 'switchyard')) && fs.existsSync(path.join(CNI_BIN, 'win-bridge'));
 
-export interface CniRun { code: number | null; signal: NodeJS.Signals | null; out: string; err: string }
+export interface CniRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
 
 export function runCni(
-  lab: NetnsLab, node: LabNode, plugin: string, command: string, conf: object,
+  lab: NetnsLab,
+  node: LabNode,
+  plugin: string,
+  command: string,
+  conf: object,
   opts: { containerId?: string; netns?: string; ifName?: string; env?: NodeJS.ProcessEnv } = {},
 ): CniRun {
   const env: NodeJS.ProcessEnv = {
-    ...lab.nodeEnv(node), SWITCHYARD_DATAPLANE: 'linux', CNI_COMMAND: command, CNI_PATH: `${CNI_BIN}:${REFERENCE_BIN}`, ...opts.env,
+    ...lab.nodeEnv(node),
+    SWITCHYARD_DATAPLANE: 'linux',
+    CNI_COMMAND: command,
+    CNI_PATH: `${CNI_BIN}:${REFERENCE_BIN}`,
+    ...opts.env,
   };
   if (opts.containerId !== undefined) env.CNI_CONTAINERID = opts.containerId;
   if (opts.netns !== undefined) env.CNI_NETNS = opts.netns;

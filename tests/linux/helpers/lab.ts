@@ -21,7 +21,9 @@ export const TCP_HELPER = path.join(__dirname, 'tcp.js');
 
 /** Starts a TCP responder in `ns` and resolves once it listens. */
 export function serve(ns: string, port: number, name: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, TCP_HELPER, 'serve', String(port), name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, TCP_HELPER, 'serve', String(port), name], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
     child.once('exit', (code) => reject(new Error(`responder in ${ns} exited with ${code}`)));
@@ -31,18 +33,35 @@ export function serve(ns: string, port: number, name: string): Promise<ChildProc
 /** Connects from `ns` and returns the responder's answer ("<name> <source address seen>"), or undefined. */
 export function get(ns: string, host: string, port: number): string | undefined {
   try {
-    return execFileSync('ip', ['netns', 'exec', ns, process.execPath, TCP_HELPER, 'get', host, String(port)], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).toString().trim();
+    return execFileSync('ip', ['netns', 'exec', ns, process.execPath, TCP_HELPER, 'get', host, String(port)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
 }
 
 /** Runs tcpdump in `ns` until `count` packets were seen, while `during` runs. Returns tcpdump's text. */
-export async function capture(ns: string, iface: string, filter: string[], count: number, during: () => void | Promise<void>): Promise<string> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-l', '-nn', '-i', iface, '-c', String(count), ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function capture(
+  ns: string,
+  iface: string,
+  filter: string[],
+  count: number,
+  during: () => void | Promise<void>,
+): Promise<string> {
+  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-l', '-nn', '-i', iface, '-c', String(count), ...filter], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d.toString()));
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d) => { if (/listening on/.test(d.toString())) resolve(); }));
+  await new Promise<void>((resolve) =>
+    child.stderr!.on('data', (d) => {
+      if (/listening on/.test(d.toString())) resolve();
+    }),
+  );
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await during();

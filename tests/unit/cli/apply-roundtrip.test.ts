@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import { parseHnsJson } from '../../../src/hns';
 import { CliSandbox } from './helpers';
 
-interface Outcome { Kind: string; Result: string; Document: { ID: string; Name?: string; Type?: string } }
+interface Outcome {
+  Kind: string;
+  Result: string;
+  Document: { ID: string; Name?: string; Type?: string };
+}
 
 describe('cli: apply -f of list output', function () {
   this.timeout(60_000);
@@ -15,7 +19,9 @@ describe('cli: apply -f of list output', function () {
     sb.ok(['network', 'create', '--name', 'cbr0', '--type', 'L2Bridge', '--subnet', '10.244.7.0/24']);
     sb.ok(['endpoint', 'create', '--name', 'host_ep', '--network', 'cbr0', '--ip', '10.244.7.2']);
     sb.ok(['endpoint', 'create', '--name', 'pod_ep', '--network', 'cbr0', '--ip', '10.244.7.10']);
-    const hd = parseHnsJson<{ ID: string; Type: string }[]>(sb.ok(['namespace', 'list', '-o', 'json'])).find((n) => n.Type === 'HostDefault')!;
+    const hd = parseHnsJson<{ ID: string; Type: string }[]>(sb.ok(['namespace', 'list', '-o', 'json'])).find(
+      (n) => n.Type === 'HostDefault',
+    )!;
     sb.ok(['namespace', 'attach', hd.ID, 'host_ep']);
   });
 
@@ -26,7 +32,11 @@ describe('cli: apply -f of list output', function () {
     for (const f of [eps, nss]) {
       const out = parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', f, '-o', 'json']));
       assert.ok(out.length > 0);
-      assert.deepEqual(out.map((o) => o.Result), out.map(() => 'unchanged'), JSON.stringify(out));
+      assert.deepEqual(
+        out.map((o) => o.Result),
+        out.map(() => 'unchanged'),
+        JSON.stringify(out),
+      );
     }
     assert.ok(fs.readFileSync(sb.state).equals(before), 'an unchanged apply rewrote the state file');
   });
@@ -56,17 +66,26 @@ describe('cli: apply -f of list output', function () {
     ];
     const other = new CliSandbox();
     try {
-      const hdOther = parseHnsJson<{ ID: string; Type: string }[]>(other.ok(['namespace', 'list', '-o', 'json'])).find((n) => n.Type === 'HostDefault')!;
+      const hdOther = parseHnsJson<{ ID: string; Type: string }[]>(other.ok(['namespace', 'list', '-o', 'json'])).find(
+        (n) => n.Type === 'HostDefault',
+      )!;
       // The endpoints name the first host's namespaces; on this host the HostDefault one has another ID.
-      const hdFirst = parseHnsJson<{ ID: string; Type: string }[]>(sb.ok(['namespace', 'list', '-o', 'json'])).find((n) => n.Type === 'HostDefault')!;
+      const hdFirst = parseHnsJson<{ ID: string; Type: string }[]>(sb.ok(['namespace', 'list', '-o', 'json'])).find(
+        (n) => n.Type === 'HostDefault',
+      )!;
       const text = JSON.stringify(all).split(hdFirst.ID).join(hdOther.ID);
       const r = other.run(['apply', '-f', other.file('all.json', text), '-o', 'json']);
       // pod_ep is attached to a namespace that exists only on the first host: refused by name, nothing created.
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /HostComputeNamespace: no namespace with ID "5d1e7c2a/i);
-      const withoutPod = JSON.stringify(all.filter((d) => (d as { Name?: string }).Name !== 'pod_ep')).split(hdFirst.ID).join(hdOther.ID);
+      const withoutPod = JSON.stringify(all.filter((d) => (d as { Name?: string }).Name !== 'pod_ep'))
+        .split(hdFirst.ID)
+        .join(hdOther.ID);
       const out = parseHnsJson<Outcome[]>(other.ok(['apply', '-f', other.file('some.json', withoutPod), '-o', 'json']));
-      assert.deepEqual(out.map((o) => `${o.Kind}/${o.Document.Name}:${o.Result}`), ['Network/cbr0:created', 'Endpoint/host_ep:created']);
+      assert.deepEqual(
+        out.map((o) => `${o.Kind}/${o.Document.Name}:${o.Result}`),
+        ['Network/cbr0:created', 'Endpoint/host_ep:created'],
+      );
       const ep = parseHnsJson<{ HostComputeNamespace?: string }>(other.ok(['endpoint', 'get', 'host_ep', '-o', 'json']));
       assert.equal(ep.HostComputeNamespace?.toLowerCase(), hdOther.ID.toLowerCase());
     } finally {

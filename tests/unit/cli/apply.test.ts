@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import { parseHnsJson, type HostComputeEndpoint, type HostComputeLoadBalancer, type HostComputeNamespace } from '../../../src/hns';
 import { CliSandbox } from './helpers';
 
-interface Outcome { Kind: string; Result: string; Document: { ID: string; Name?: string } }
+interface Outcome {
+  Kind: string;
+  Result: string;
+  Document: { ID: string; Name?: string };
+}
 
 const LAB = `# a bridge network, two pods and a service
 Name: cbr1
@@ -47,17 +51,29 @@ describe('cli: apply', function () {
 
   it('creates every document in dependency order, resolving names', () => {
     first = parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', lab, '-o', 'json']));
-    assert.deepEqual(first.map((o) => [o.Kind, o.Document.Name, o.Result]), [
-      ['Network', 'cbr1', 'created'], ['Endpoint', 'web-1', 'created'], ['Endpoint', 'web-2', 'created'],
-      ['Namespace', 'pod-web-1', 'created'], ['LoadBalancer', 'web', 'created'],
-    ]);
+    assert.deepEqual(
+      first.map((o) => [o.Kind, o.Document.Name, o.Result]),
+      [
+        ['Network', 'cbr1', 'created'],
+        ['Endpoint', 'web-1', 'created'],
+        ['Endpoint', 'web-2', 'created'],
+        ['Namespace', 'pod-web-1', 'created'],
+        ['LoadBalancer', 'web', 'created'],
+      ],
+    );
     const ep = parseHnsJson<HostComputeEndpoint>(sb.ok(['endpoint', 'get', 'web-1', '-o', 'json']));
     assert.equal(ep.HostComputeNetwork?.toLowerCase(), first[0].Document.ID.toLowerCase());
     assert.equal(ep.IpConfigurations?.[0].IpAddress, '10.244.3.10');
     const ns = parseHnsJson<HostComputeNamespace>(sb.ok(['namespace', 'get', 'pod-web-1', '-o', 'json']));
-    assert.deepEqual(ns.Resources?.map((r) => String(r.Data.ID).toLowerCase()), [first[1].Document.ID.toLowerCase()]);
+    assert.deepEqual(
+      ns.Resources?.map((r) => String(r.Data.ID).toLowerCase()),
+      [first[1].Document.ID.toLowerCase()],
+    );
     const lb = parseHnsJson<HostComputeLoadBalancer>(sb.ok(['lb', 'get', 'web', '-o', 'json']));
-    assert.deepEqual(lb.HostComputeEndpoints?.map((x) => x.toLowerCase()).sort(), [first[1], first[2]].map((o) => o.Document.ID.toLowerCase()).sort());
+    assert.deepEqual(
+      lb.HostComputeEndpoints?.map((x) => x.toLowerCase()).sort(),
+      [first[1], first[2]].map((o) => o.Document.ID.toLowerCase()).sort(),
+    );
   });
 
   it('a second apply reports everything unchanged and writes nothing', () => {
@@ -70,26 +86,48 @@ describe('cli: apply', function () {
 
   it('JSON input (a list, Kind given or inferred) is the same to apply', () => {
     const json = JSON.stringify([
-      { Kind: 'Network', Name: 'cbr1', Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.3.0/24', Routes: [{ NextHop: '10.244.3.1', DestinationPrefix: '0.0.0.0/0' }] }] }] },
+      {
+        Kind: 'Network',
+        Name: 'cbr1',
+        Type: 'L2Bridge',
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [{ IpAddressPrefix: '10.244.3.0/24', Routes: [{ NextHop: '10.244.3.1', DestinationPrefix: '0.0.0.0/0' }] }],
+          },
+        ],
+      },
       { Name: 'web-2', HostComputeNetwork: first[0].Document.ID.toLowerCase() },
     ]);
     const out = parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', sb.file('lab.json', json), '-o', 'json']));
-    assert.deepEqual(out.map((o) => o.Result), ['unchanged', 'unchanged']);
+    assert.deepEqual(
+      out.map((o) => o.Result),
+      ['unchanged', 'unchanged'],
+    );
   });
 
   it('a load balancer whose file differs is updated in place (configured)', () => {
     const changed = sb.file('lb.yaml', LAB.split('---').slice(-1)[0].replace('10.96.0.20', '10.96.0.21'));
     const out = parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', changed, '-o', 'json']));
-    assert.deepEqual(out.map((o) => [o.Kind, o.Result]), [['LoadBalancer', 'configured']]);
+    assert.deepEqual(
+      out.map((o) => [o.Kind, o.Result]),
+      [['LoadBalancer', 'configured']],
+    );
     assert.equal(out[0].Document.ID, first[4].Document.ID);
     assert.deepEqual(parseHnsJson<HostComputeLoadBalancer>(sb.ok(['lb', 'get', 'web', '-o', 'json'])).FrontendVIPs, ['10.96.0.21']);
-    assert.deepEqual(parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', changed, '-o', 'json'])).map((o) => o.Result), ['unchanged']);
+    assert.deepEqual(
+      parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', changed, '-o', 'json'])).map((o) => o.Result),
+      ['unchanged'],
+    );
   });
 
   it('a network that only lacks policies gets them added (configured)', () => {
     const more = LAB.split('---')[0].replace('Policies:\n', 'Policies:\n  - {Type: HostRoute, Settings: {}}\n');
     const out = parseHnsJson<Outcome[]>(sb.ok(['apply', '-f', sb.file('net.yaml', more), '-o', 'json']));
-    assert.deepEqual(out.map((o) => o.Result), ['configured']);
+    assert.deepEqual(
+      out.map((o) => o.Result),
+      ['configured'],
+    );
     assert.ok((out[0].Document as { Policies?: { Type: string }[] }).Policies?.some((p) => p.Type === 'HostRoute'));
   });
 
@@ -97,7 +135,10 @@ describe('cli: apply', function () {
     const before = fs.readFileSync(sb.state);
     const r = sb.run(['apply', '-f', sb.file('moved.yaml', LAB.replace('10.244.3.10', '10.244.3.11'))]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /document #2: endpoint "web-1" already exists \(.*\) with different IpConfigurations: HNS cannot change that in place; delete it first or use another Name/);
+    assert.match(
+      r.stderr,
+      /document #2: endpoint "web-1" already exists \(.*\) with different IpConfigurations: HNS cannot change that in place; delete it first or use another Name/,
+    );
     assert.ok(fs.readFileSync(sb.state).equals(before));
   });
 

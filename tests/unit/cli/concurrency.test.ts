@@ -10,9 +10,14 @@ describe('cli: concurrent processes on one state file', function () {
 
   it('20 concurrent `endpoint create` → 20 endpoints with distinct IPs', async () => {
     sb.ok(['network', 'create', '--type', 'L2Bridge', '--name', 'cbr0', '--subnet', '10.244.1.0/24']);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sb.runAsync(['endpoint', 'create', '--network', 'cbr0', '--name', `pod-${i}`, '-o', 'json'])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sb.runAsync(['endpoint', 'create', '--network', 'cbr0', '--name', `pod-${i}`, '-o', 'json'])),
+    );
     const failed = results.filter((r) => r.code !== 0);
-    assert.deepEqual(failed.map((r) => r.stderr), []);
+    assert.deepEqual(
+      failed.map((r) => r.stderr),
+      [],
+    );
     const printed = results.map((r) => parseHnsJson<HostComputeEndpoint>(r.stdout));
     const listed = parseHnsJson<HostComputeEndpoint[]>(sb.ok(['endpoint', 'list', '-o', 'json']));
     assert.equal(listed.length, 20);

@@ -7,7 +7,11 @@ import * as path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../../../..');
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export class CliSandbox {
   readonly dir: string;
@@ -17,7 +21,13 @@ export class CliSandbox {
     this.state = path.join(this.dir, 'state.json');
   }
   env(more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_DATAPLANE: 'memory', SWITCHYARD_STATE: this.state, ...this.extraEnv, ...more };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHYARD_DATAPLANE: 'memory',
+      SWITCHYARD_STATE: this.state,
+      ...this.extraEnv,
+      ...more,
+    };
     delete env.NODE_EXTRA_CA_CERTS; // re-reading the CA bundle costs every child ~50 ms
     delete env.SWITCHYARD_CALL_LOG;
     return env;

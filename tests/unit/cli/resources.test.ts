@@ -2,9 +2,21 @@
 import { strict as assert } from 'node:assert';
 import * as YAML from 'yaml';
 import {
-  parseNetwork, parseEndpoint, parseLoadBalancer, parseNamespace, parseHnsJson, validateNetwork, validateEndpoint,
-  validateLoadBalancer, validateNamespace, formatIssue, type HostComputeNetwork, type HostComputeEndpoint,
-  type HostComputeLoadBalancer, type HostComputeNamespace, type ValidationIssue,
+  parseNetwork,
+  parseEndpoint,
+  parseLoadBalancer,
+  parseNamespace,
+  parseHnsJson,
+  validateNetwork,
+  validateEndpoint,
+  validateLoadBalancer,
+  validateNamespace,
+  formatIssue,
+  type HostComputeNetwork,
+  type HostComputeEndpoint,
+  type HostComputeLoadBalancer,
+  type HostComputeNamespace,
+  type ValidationIssue,
 } from '../../../src/hns';
 import { CliSandbox } from './helpers';
 
@@ -28,18 +40,51 @@ describe('cli: resources end to end (memory data plane)', function () {
   let ep2: HostComputeEndpoint;
 
   it('network create prints a table and -o json prints the HCN network', () => {
-    const table = sb.ok(['network', 'create', '--type', 'L2Bridge', '--name', 'cbr0', '--subnet', '10.244.1.0/24', '--adapter', 'Ethernet']);
+    const table = sb.ok([
+      'network',
+      'create',
+      '--type',
+      'L2Bridge',
+      '--name',
+      'cbr0',
+      '--subnet',
+      '10.244.1.0/24',
+      '--adapter',
+      'Ethernet',
+    ]);
     assert.match(table, /^ID\s+NAME\s+TYPE\s+SUBNETS/);
     assert.match(table, /\bcbr0\s+L2Bridge\s+10\.244\.1\.0\/24\s+10\.244\.1\.1\b.*Ethernet/);
     net = hcn(sb.ok(['network', 'get', 'cbr0', '-o', 'json']), parseNetwork, validateNetwork);
     assert.equal(net.Type, 'L2Bridge');
     assert.equal(net.Ipams?.[0].Subnets?.[0].IpAddressPrefix, '10.244.1.0/24');
     assert.deepEqual(net.Ipams?.[0].Subnets?.[0].Routes, [{ NextHop: '10.244.1.1', DestinationPrefix: '0.0.0.0/0' }]);
-    assert.deepEqual(net.Policies?.find((p) => p.Type === 'NetAdapterName'), { Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'Ethernet' } });
+    assert.deepEqual(
+      net.Policies?.find((p) => p.Type === 'NetAdapterName'),
+      { Type: 'NetAdapterName', Settings: { NetworkAdapterName: 'Ethernet' } },
+    );
   });
 
   it('Overlay networks carry the VNI as a VSID subnet policy', () => {
-    overlay = hcn(sb.ok(['network', 'create', '--type', 'overlay', '--name', 'flannel.4097', '--subnet', '10.244.2.0/24', '--gateway', '10.244.2.1', '--vni', '4097', '-o', 'json']), parseNetwork, validateNetwork);
+    overlay = hcn(
+      sb.ok([
+        'network',
+        'create',
+        '--type',
+        'overlay',
+        '--name',
+        'flannel.4097',
+        '--subnet',
+        '10.244.2.0/24',
+        '--gateway',
+        '10.244.2.1',
+        '--vni',
+        '4097',
+        '-o',
+        'json',
+      ]),
+      parseNetwork,
+      validateNetwork,
+    );
     assert.equal(overlay.Type, 'Overlay');
     assert.deepEqual(overlay.Ipams?.[0].Subnets?.[0].Policies, [{ Type: 'VSID', Settings: { IsolationId: 4097 } }]);
   });
@@ -56,9 +101,28 @@ describe('cli: resources end to end (memory data plane)', function () {
     ep1 = hcn(sb.ok(['endpoint', 'create', '--network', 'cbr0', '--name', 'ep1', '-o', 'json']), parseEndpoint, (d) => validateEndpoint(d));
     assert.equal(ep1.HostComputeNetwork?.toLowerCase(), net.ID!.toLowerCase());
     assert.match(ep1.IpConfigurations?.[0].IpAddress ?? '', /^10\.244\.1\.\d+$/);
-    ep2 = hcn(sb.ok(['endpoint', 'create', '--network', net.ID!, '--name', 'ep2', '--ip', '10.244.1.50', '--mac', '00:15:5d:00:00:50',
-      '--policy', '{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.96.0.0/12","10.244.0.0/16"]}}',
-      '--policy', '[{"type":"SDNROUTE","settings":{"DestinationPrefix":"10.96.0.0/12","NeedEncap":true}}]', '-o', 'json']), parseEndpoint, (d) => validateEndpoint(d));
+    ep2 = hcn(
+      sb.ok([
+        'endpoint',
+        'create',
+        '--network',
+        net.ID!,
+        '--name',
+        'ep2',
+        '--ip',
+        '10.244.1.50',
+        '--mac',
+        '00:15:5d:00:00:50',
+        '--policy',
+        '{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.96.0.0/12","10.244.0.0/16"]}}',
+        '--policy',
+        '[{"type":"SDNROUTE","settings":{"DestinationPrefix":"10.96.0.0/12","NeedEncap":true}}]',
+        '-o',
+        'json',
+      ]),
+      parseEndpoint,
+      (d) => validateEndpoint(d),
+    );
     assert.equal(ep2.IpConfigurations?.[0].IpAddress, '10.244.1.50');
     assert.equal(ep2.MacAddress, '00-15-5D-00-00-50');
     assert.deepEqual(ep2.Policies, [
@@ -78,8 +142,31 @@ describe('cli: resources end to end (memory data plane)', function () {
 
   let lb: HostComputeLoadBalancer;
   it('lb create with --dsr --affinity sets the HCN flags; list/get', () => {
-    lb = hcn(sb.ok(['lb', 'create', '--vip', '10.96.0.10', '--protocol', 'udp', '--port', '53', '--target-port', '5353', '--endpoint', 'ep1', ep2.ID!, '--dsr', '--affinity', '--name', 'dns', '-o', 'json']),
-      parseLoadBalancer, (d) => validateLoadBalancer(d, { create: true }));
+    lb = hcn(
+      sb.ok([
+        'lb',
+        'create',
+        '--vip',
+        '10.96.0.10',
+        '--protocol',
+        'udp',
+        '--port',
+        '53',
+        '--target-port',
+        '5353',
+        '--endpoint',
+        'ep1',
+        ep2.ID!,
+        '--dsr',
+        '--affinity',
+        '--name',
+        'dns',
+        '-o',
+        'json',
+      ]),
+      parseLoadBalancer,
+      (d) => validateLoadBalancer(d, { create: true }),
+    );
     assert.equal(lb.Flags, 1);
     assert.deepEqual(lb.FrontendVIPs, ['10.96.0.10']);
     assert.deepEqual(lb.PortMappings, [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53, DistributionType: 2, Flags: 0 }]);
@@ -95,14 +182,20 @@ describe('cli: resources end to end (memory data plane)', function () {
     assert.equal(ns.Type, 'Host');
     sb.ok(['namespace', 'attach', 'pod1', 'ep1']);
     const attached = parseNamespace(parseHnsJson(sb.ok(['namespace', 'get', ns.ID!, '-o', 'json'])));
-    assert.deepEqual(attached.Resources?.map((r) => (r.Data.ID ?? '').toLowerCase()), [ep1.ID!.toLowerCase()]);
-    assert.equal(parseEndpoint(parseHnsJson(sb.ok(['endpoint', 'get', 'ep1', '-o', 'json']))).HostComputeNamespace?.toLowerCase(), ns.ID!.toLowerCase());
+    assert.deepEqual(
+      attached.Resources?.map((r) => (r.Data.ID ?? '').toLowerCase()),
+      [ep1.ID!.toLowerCase()],
+    );
+    assert.equal(
+      parseEndpoint(parseHnsJson(sb.ok(['endpoint', 'get', 'ep1', '-o', 'json']))).HostComputeNamespace?.toLowerCase(),
+      ns.ID!.toLowerCase(),
+    );
     assert.match(sb.ok(['namespace', 'list']), new RegExp(`pod1\\s+Host\\s+\\d+\\s+${ep1.ID}`, 'i'));
     sb.ok(['namespace', 'detach', 'pod1', 'ep1']);
     assert.deepEqual(parseNamespace(parseHnsJson(sb.ok(['namespace', 'get', 'pod1', '-o', 'json']))).Resources ?? [], []);
   });
 
-  it('namespace create --id uses the caller\'s GUID; a malformed one is refused (exit 2) and nothing is created', () => {
+  it("namespace create --id uses the caller's GUID; a malformed one is refused (exit 2) and nothing is created", () => {
     const id = '{6b2d4b8e-5f7a-4c3e-9d1a-0e8f2c4a6b10}';
     const created = hcn(sb.ok(['namespace', 'create', '--id', id, '-o', 'json']), parseNamespace, (d) => validateNamespace(d));
     assert.equal(created.ID, '6B2D4B8E-5F7A-4C3E-9D1A-0E8F2C4A6B10');
@@ -116,7 +209,9 @@ describe('cli: resources end to end (memory data plane)', function () {
   });
 
   it('version names the data plane, the HNS version and its features', () => {
-    const v = parseHnsJson<{ Dataplane: string; HnsVersion: { Major: number; Minor: number }; Features: Record<string, boolean> }>(sb.ok(['version', '-o', 'json']));
+    const v = parseHnsJson<{ Dataplane: string; HnsVersion: { Major: number; Minor: number }; Features: Record<string, boolean> }>(
+      sb.ok(['version', '-o', 'json']),
+    );
     assert.equal(v.Dataplane, 'memory');
     assert.deepEqual(v.HnsVersion, { Major: 15, Minor: 4 });
     assert.equal(v.Features.DSR, true);
@@ -145,28 +240,65 @@ describe('cli: network and endpoint policy add/remove (modify requests)', functi
   this.timeout(60_000); // spawns node processes; a loaded 2-core CI box is slow, not wrong
   const sb = new CliSandbox();
   after(() => sb.cleanup());
-  const rsr = { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.11', DistributedRouterMacAddress: '00-15-5D-BB-6E-C2' } };
+  const rsr = {
+    Type: 'RemoteSubnetRoute',
+    Settings: {
+      DestinationPrefix: '10.244.2.0/24',
+      IsolationId: 4096,
+      ProviderAddress: '192.168.0.11',
+      DistributedRouterMacAddress: '00-15-5D-BB-6E-C2',
+    },
+  };
 
   it('network policy add/remove RemoteSubnetRoute and HostRoute', () => {
     sb.ok(['network', 'create', '--type', 'Overlay', '--name', 'ov', '--subnet', '10.244.1.0/24']);
-    const added = parseNetwork(parseHnsJson(sb.ok(['network', 'policy', 'add', 'ov', '--policy', JSON.stringify(rsr), '--policy', '{"type":"hostroute","settings":{}}', '-o', 'json'])));
-    assert.deepEqual(added.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute' || p.Type === 'HostRoute'), [rsr, { Type: 'HostRoute', Settings: {} }]);
+    const added = parseNetwork(
+      parseHnsJson(
+        sb.ok([
+          'network',
+          'policy',
+          'add',
+          'ov',
+          '--policy',
+          JSON.stringify(rsr),
+          '--policy',
+          '{"type":"hostroute","settings":{}}',
+          '-o',
+          'json',
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      added.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute' || p.Type === 'HostRoute'),
+      [rsr, { Type: 'HostRoute', Settings: {} }],
+    );
     const removed = parseNetwork(parseHnsJson(sb.ok(['network', 'policy', 'remove', 'ov', '--policy', JSON.stringify(rsr), '-o', 'json'])));
-    assert.deepEqual(removed.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute'), []);
+    assert.deepEqual(
+      removed.Policies?.filter((p) => p.Type === 'RemoteSubnetRoute'),
+      [],
+    );
     assert.equal(removed.Policies?.filter((p) => p.Type === 'HostRoute').length, 1);
   });
 
   it('a policy type the host HNS lacks is refused (exit 2) before anything is sent', () => {
-    const r = sb.run(['network', 'policy', 'add', 'ov', '--policy', '{"Type":"VxlanPort","Settings":{"Port":4789}}'], { SWITCHYARD_HNS_VERSION: '10.2' });
+    const r = sb.run(['network', 'policy', 'add', 'ov', '--policy', '{"Type":"VxlanPort","Settings":{"Port":4789}}'], {
+      SWITCHYARD_HNS_VERSION: '10.2',
+    });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--policy: VxlanPort needs HNS 10\.3 or later \(feature VxlanPort\); this host runs HNS 10\.2/);
   });
 
   it('endpoint policy add/update validates settings and sends them', () => {
     sb.ok(['endpoint', 'create', '--network', 'ov', '--name', 'e1']);
-    const acl = { Type: 'ACL', Settings: { Protocols: '6', Action: 'Allow', Direction: 'In', LocalPorts: '80', RuleType: 'Switch', Priority: 200 } };
+    const acl = {
+      Type: 'ACL',
+      Settings: { Protocols: '6', Action: 'Allow', Direction: 'In', LocalPorts: '80', RuleType: 'Switch', Priority: 200 },
+    };
     const ep = parseEndpoint(parseHnsJson(sb.ok(['endpoint', 'policy', 'add', 'e1', '--policy', JSON.stringify(acl), '-o', 'json'])));
-    assert.deepEqual(ep.Policies?.filter((p) => p.Type === 'ACL'), [acl]);
+    assert.deepEqual(
+      ep.Policies?.filter((p) => p.Type === 'ACL'),
+      [acl],
+    );
     const bad = sb.run(['endpoint', 'policy', 'update', 'e1', '--policy', '{"Type":"ACL","Settings":{"Action":"Allow","Direction":"Up"}}']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Settings\.Policies\[0\]\.Settings\.Direction: "Up" is not one of In, Out/);

@@ -3,8 +3,17 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  classifyHresult, HnsError, isNotFound, isAlreadyExists, isAlreadyAttached, isPortInUse, hresultName,
-  formatHresult, win32FromHresult, errorRecord, type HnsErrorClass,
+  classifyHresult,
+  HnsError,
+  isNotFound,
+  isAlreadyExists,
+  isAlreadyAttached,
+  isPortInUse,
+  hresultName,
+  formatHresult,
+  win32FromHresult,
+  errorRecord,
+  type HnsErrorClass,
 } from '../../../src/hns';
 
 const TABLE: Record<HnsErrorClass, number[]> = {
@@ -73,10 +82,12 @@ describe('hns: HRESULT classification', () => {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
         else if (e.name.endsWith('.ts') && path.relative(root, p) !== path.join('src', 'hns', 'errors.ts')) {
-          fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
-            const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
-            if (/\b0x(800[0-7]|803[bB])[0-9a-fA-F]{4}\b/.test(code)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
-          });
+          fs.readFileSync(p, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
+              if (/\b0x(800[0-7]|803[bB])[0-9a-fA-F]{4}\b/.test(code)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
+            });
         }
       }
     };

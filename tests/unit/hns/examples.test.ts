@@ -7,15 +7,35 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  parseHnsJson, stringifyHnsJson, normalizeKeys, parseNetwork, parseEndpoint, parseNamespace, parseLoadBalancer,
-  parseV1Network, parseV1Endpoint, validateNetwork, validateEndpoint, validateNamespace, validateLoadBalancer,
-  validateNetworkModify, validateEndpointModify, validateNamespaceModify, buildQuery, errorRecord, HRESULT, formatIssue,
+  parseHnsJson,
+  stringifyHnsJson,
+  normalizeKeys,
+  parseNetwork,
+  parseEndpoint,
+  parseNamespace,
+  parseLoadBalancer,
+  parseV1Network,
+  parseV1Endpoint,
+  validateNetwork,
+  validateEndpoint,
+  validateNamespace,
+  validateLoadBalancer,
+  validateNetworkModify,
+  validateEndpointModify,
+  validateNamespaceModify,
+  buildQuery,
+  errorRecord,
+  HRESULT,
+  formatIssue,
   type ValidationIssue,
 } from '../../../src/hns';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const DIR = path.join(ROOT, 'tests/fixtures/hcn-examples');
-const fixtures = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const fixtures = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
 
 /** parse → stringify → parse again must give back what the fixture says (HNS's own spelling, uint64 intact). */
@@ -24,55 +44,115 @@ function roundTrip(text: string, parse: (t: string) => unknown): unknown {
 }
 const noIssues = (issues: ValidationIssue[]) => assert.deepEqual(issues.map(formatIssue), []);
 
-interface Handler { prefix: string; check(text: string): void }
+interface Handler {
+  prefix: string;
+  check(text: string): void;
+}
 const HANDLERS: Handler[] = [
-  { prefix: 'network-', check(t) {
-    const original = parseHnsJson<Record<string, unknown>>(t);
-    // HNS omits Type for NAT networks; the model makes it explicit.
-    assert.deepEqual(roundTrip(t, parseNetwork), { ...original, Type: original.Type ?? 'NAT' });
-    noIssues(validateNetwork(parseNetwork(t)));
-  } },
-  { prefix: 'endpoint-', check(t) {
-    assert.deepEqual(roundTrip(t, parseEndpoint), parseHnsJson(t));
-    noIssues(validateEndpoint(parseEndpoint(t), { create: true }));
-  } },
-  { prefix: 'loadbalancer-', check(t) {
-    assert.deepEqual(roundTrip(t, parseLoadBalancer), parseHnsJson(t));
-    noIssues(validateLoadBalancer(parseLoadBalancer(t), { create: true }));
-  } },
-  { prefix: 'namespace-', check(t) {
-    assert.deepEqual(roundTrip(t, parseNamespace), parseHnsJson(t));
-    noIssues(validateNamespace(parseNamespace(t)));
-  } },
-  { prefix: 'policy-endpoint-', check(t) {
-    const ep = parseEndpoint({ Policies: [parseHnsJson(t)] });
-    assert.deepEqual(parseHnsJson(stringifyHnsJson(ep.Policies![0])), parseHnsJson(t));
-    noIssues(validateEndpoint(ep));
-  } },
-  { prefix: 'modify-network-', check(t) {
-    assert.deepEqual(roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')), parseHnsJson(t));
-    noIssues(validateNetworkModify(normalizeKeys(parseHnsJson(t), 'v2')));
-  } },
-  { prefix: 'modify-endpoint-', check(t) {
-    assert.deepEqual(roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')), parseHnsJson(t));
-    noIssues(validateEndpointModify(normalizeKeys(parseHnsJson(t), 'v2')));
-  } },
-  { prefix: 'modify-namespace-', check(t) {
-    assert.deepEqual(roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')), parseHnsJson(t));
-    noIssues(validateNamespaceModify(normalizeKeys(parseHnsJson(t), 'v2')));
-  } },
-  { prefix: 'query-', check(t) {
-    const q = parseHnsJson<{ Filter: string }>(t);
-    assert.deepEqual(buildQuery(JSON.parse(q.Filter)), q);
-  } },
-  { prefix: 'error-record', check(t) {
-    const rec = parseHnsJson<{ ErrorCode: number }>(t);
-    assert.equal(rec.ErrorCode, HRESULT.HCN_E_ADDR_INVALID_OR_RESERVED);
-    assert.deepEqual(errorRecord(rec.ErrorCode), rec);
-  } },
-  { prefix: 'v1-network-', check(t) { assert.deepEqual(roundTrip(t, parseV1Network), parseHnsJson(t)); } },
-  { prefix: 'v1-endpoint-', check(t) { assert.deepEqual(roundTrip(t, parseV1Endpoint), parseHnsJson(t)); } },
-  { prefix: 'v1-policylist-', check(t) { assert.deepEqual(roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v1')), parseHnsJson(t)); } },
+  {
+    prefix: 'network-',
+    check(t) {
+      const original = parseHnsJson<Record<string, unknown>>(t);
+      // HNS omits Type for NAT networks; the model makes it explicit.
+      assert.deepEqual(roundTrip(t, parseNetwork), { ...original, Type: original.Type ?? 'NAT' });
+      noIssues(validateNetwork(parseNetwork(t)));
+    },
+  },
+  {
+    prefix: 'endpoint-',
+    check(t) {
+      assert.deepEqual(roundTrip(t, parseEndpoint), parseHnsJson(t));
+      noIssues(validateEndpoint(parseEndpoint(t), { create: true }));
+    },
+  },
+  {
+    prefix: 'loadbalancer-',
+    check(t) {
+      assert.deepEqual(roundTrip(t, parseLoadBalancer), parseHnsJson(t));
+      noIssues(validateLoadBalancer(parseLoadBalancer(t), { create: true }));
+    },
+  },
+  {
+    prefix: 'namespace-',
+    check(t) {
+      assert.deepEqual(roundTrip(t, parseNamespace), parseHnsJson(t));
+      noIssues(validateNamespace(parseNamespace(t)));
+    },
+  },
+  {
+    prefix: 'policy-endpoint-',
+    check(t) {
+      const ep = parseEndpoint({ Policies: [parseHnsJson(t)] });
+      assert.deepEqual(parseHnsJson(stringifyHnsJson(ep.Policies![0])), parseHnsJson(t));
+      noIssues(validateEndpoint(ep));
+    },
+  },
+  {
+    prefix: 'modify-network-',
+    check(t) {
+      assert.deepEqual(
+        roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')),
+        parseHnsJson(t),
+      );
+      noIssues(validateNetworkModify(normalizeKeys(parseHnsJson(t), 'v2')));
+    },
+  },
+  {
+    prefix: 'modify-endpoint-',
+    check(t) {
+      assert.deepEqual(
+        roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')),
+        parseHnsJson(t),
+      );
+      noIssues(validateEndpointModify(normalizeKeys(parseHnsJson(t), 'v2')));
+    },
+  },
+  {
+    prefix: 'modify-namespace-',
+    check(t) {
+      assert.deepEqual(
+        roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v2')),
+        parseHnsJson(t),
+      );
+      noIssues(validateNamespaceModify(normalizeKeys(parseHnsJson(t), 'v2')));
+    },
+  },
+  {
+    prefix: 'query-',
+    check(t) {
+      const q = parseHnsJson<{ Filter: string }>(t);
+      assert.deepEqual(buildQuery(JSON.parse(q.Filter)), q);
+    },
+  },
+  {
+    prefix: 'error-record',
+    check(t) {
+      const rec = parseHnsJson<{ ErrorCode: number }>(t);
+      assert.equal(rec.ErrorCode, HRESULT.HCN_E_ADDR_INVALID_OR_RESERVED);
+      assert.deepEqual(errorRecord(rec.ErrorCode), rec);
+    },
+  },
+  {
+    prefix: 'v1-network-',
+    check(t) {
+      assert.deepEqual(roundTrip(t, parseV1Network), parseHnsJson(t));
+    },
+  },
+  {
+    prefix: 'v1-endpoint-',
+    check(t) {
+      assert.deepEqual(roundTrip(t, parseV1Endpoint), parseHnsJson(t));
+    },
+  },
+  {
+    prefix: 'v1-policylist-',
+    check(t) {
+      assert.deepEqual(
+        roundTrip(t, (x) => normalizeKeys(parseHnsJson(x), 'v1')),
+        parseHnsJson(t),
+      );
+    },
+  },
 ];
 
 describe('hns: reference examples round-trip through the model', () => {
@@ -115,7 +195,10 @@ function contains(pattern: unknown, actual: unknown): boolean {
   if (typeof pattern === 'string') {
     if (typeof actual !== 'string') return false;
     if (/<[^>]+>/.test(pattern)) {
-      const re = pattern.split(/<[^>]+>/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+');
+      const re = pattern
+        .split(/<[^>]+>/)
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.+');
       return new RegExp(`^${re}$`).test(actual);
     }
     if (/^\w+(\|\w+)+$/.test(pattern)) return pattern.split('|').includes(actual);

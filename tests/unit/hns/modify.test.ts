@@ -22,10 +22,24 @@ describe('applyPolicyRequest (HNS policy-list semantics)', () => {
 
   it('Add refuses a policy already there (keys, strings and MAC spellings folded) or one the caller says conflicts', () => {
     assert.deepEqual(applyPolicyRequest([nat], [acl('80')], 'Add', ctx), [nat, acl('80')]);
-    refusedWith(() => applyPolicyRequest([acl('80')], [{ Type: 'acl', Settings: { action: 'block', direction: 'in', localports: '80' } }], 'Add', ctx), HRESULT.HCN_E_POLICY_ALREADY_EXISTS);
-    const route = (mac: string): AnyPolicy => ({ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', DistributedRouterMacAddress: mac } });
-    refusedWith(() => applyPolicyRequest([route('00-15-5D-BB-6E-C2')], [route('00:15:5d:bb:6e:c2')], 'Add', ctx), HRESULT.HCN_E_POLICY_ALREADY_EXISTS);
-    refusedWith(() => applyPolicyRequest([acl('80')], [acl('81')], 'Add', ctx, { conflicts: (p, existing) => existing.some((e) => e.Type === p.Type) }), HRESULT.HCN_E_POLICY_ALREADY_EXISTS);
+    refusedWith(
+      () =>
+        applyPolicyRequest([acl('80')], [{ Type: 'acl', Settings: { action: 'block', direction: 'in', localports: '80' } }], 'Add', ctx),
+      HRESULT.HCN_E_POLICY_ALREADY_EXISTS,
+    );
+    const route = (mac: string): AnyPolicy => ({
+      Type: 'RemoteSubnetRoute',
+      Settings: { DestinationPrefix: '10.244.2.0/24', DistributedRouterMacAddress: mac },
+    });
+    refusedWith(
+      () => applyPolicyRequest([route('00-15-5D-BB-6E-C2')], [route('00:15:5d:bb:6e:c2')], 'Add', ctx),
+      HRESULT.HCN_E_POLICY_ALREADY_EXISTS,
+    );
+    refusedWith(
+      () =>
+        applyPolicyRequest([acl('80')], [acl('81')], 'Add', ctx, { conflicts: (p, existing) => existing.some((e) => e.Type === p.Type) }),
+      HRESULT.HCN_E_POLICY_ALREADY_EXISTS,
+    );
   });
 
   it('Remove matches by content and refuses one that is not there', () => {
@@ -34,7 +48,10 @@ describe('applyPolicyRequest (HNS policy-list semantics)', () => {
   });
 
   it('refuses other request types with E_INVALIDARG naming them', () => {
-    assert.throws(() => applyPolicyRequest([nat], [], 'Refresh', ctx), (e: unknown) => isHnsError(e) && e.hresult === HRESULT.E_INVALIDARG && /RequestType "Refresh"/.test(e.message));
+    assert.throws(
+      () => applyPolicyRequest([nat], [], 'Refresh', ctx),
+      (e: unknown) => isHnsError(e) && e.hresult === HRESULT.E_INVALIDARG && /RequestType "Refresh"/.test(e.message),
+    );
   });
 
   it('keeps uint64 settings when it names a policy in an error', () => {

@@ -1,9 +1,25 @@
 /** validate.ts: the errors name the field path and say what to fix. */
 import { strict as assert } from 'node:assert';
 import {
-  validateNetwork, validateEndpoint, validateLoadBalancer, validateNamespace, validateNetworkModify,
-  validateEndpointModify, validateNamespaceModify, formatIssue, assertValid, HcnValidationError, isCidr, isIp, isMac,
-  isGuid, cidrContains, networkPolicyRequest, endpointPolicyRequest, namespaceEndpointRequest, type ValidationIssue,
+  validateNetwork,
+  validateEndpoint,
+  validateLoadBalancer,
+  validateNamespace,
+  validateNetworkModify,
+  validateEndpointModify,
+  validateNamespaceModify,
+  formatIssue,
+  assertValid,
+  HcnValidationError,
+  isCidr,
+  isIp,
+  isMac,
+  isGuid,
+  cidrContains,
+  networkPolicyRequest,
+  endpointPolicyRequest,
+  namespaceEndpointRequest,
+  type ValidationIssue,
 } from '../../../src/hns';
 
 const G = '5f4b1a6c-3b2e-4d8a-9c71-2e0f8b6d4a10';
@@ -15,28 +31,58 @@ describe('hns: validation of v2 documents', () => {
     assert.ok(isIp('10.0.0.1') && isIp('fd00::1') && !isIp('10') && !isIp('10.0.0.256') && !isIp('fe80::1%eth0'));
     assert.ok(isMac('00-15-5D-52-C0-00') && isMac('00:15:5d:bb:6e:c2') && !isMac('00-15:5D-52-C0-00') && !isMac('0015.5d52.c000'));
     assert.ok(isGuid(G) && isGuid(`{${G.toUpperCase()}}`) && !isGuid('cbr0'));
-    assert.ok(cidrContains('10.244.1.0/24', '10.244.1.1') && !cidrContains('10.244.1.0/24', '10.244.2.1') && !cidrContains('10.0.0.0/8', 'fd00::1'));
+    assert.ok(
+      cidrContains('10.244.1.0/24', '10.244.1.1') && !cidrContains('10.244.1.0/24', '10.244.2.1') && !cidrContains('10.0.0.0/8', 'fd00::1'),
+    );
   });
 
   it('network: the CIDR example from the brief', () => {
-    const issues = validateNetwork({ Name: 'n', Type: 'L2Bridge', Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.0.0.0/33' }] }] });
-    assert.deepEqual(msgs(issues), ['Ipams[0].Subnets[0].IpAddressPrefix: "10.0.0.0/33" is not a valid CIDR prefix (e.g. "10.244.1.0/24")']);
+    const issues = validateNetwork({
+      Name: 'n',
+      Type: 'L2Bridge',
+      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.0.0.0/33' }] }],
+    });
+    assert.deepEqual(msgs(issues), [
+      'Ipams[0].Subnets[0].IpAddressPrefix: "10.0.0.0/33" is not a valid CIDR prefix (e.g. "10.244.1.0/24")',
+    ]);
   });
 
   it('network: type, gateway outside the subnet, policies and their settings', () => {
-    const issues = msgs(validateNetwork({
-      Name: '', Type: 'Bridge', Flags: -1,
-      Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.244.1.0/24', Routes: [{ NextHop: '10.244.2.1', DestinationPrefix: '0.0.0.0/0' }],
-        Policies: [{ Type: 'VSID', Settings: { IsolationId: 1 << 24 } }] }] }],
-      Policies: [
-        { Type: 'NetAdapterName', Settings: {} },
-        { Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.0.300', DistributedRouterMacAddress: 'zz' } },
-        { Type: 'HostRoute', Settings: { Enable: true } },
-        { Type: 'VxlanPort', Settings: { Port: 70000 } },
-        { Type: 'Tunnel', Settings: {} },
-      ],
-      MacPool: { Ranges: [{ StartMacAddress: '00-15-5D-52-C0-00', EndMacAddress: 'x' }] },
-    }));
+    const issues = msgs(
+      validateNetwork({
+        Name: '',
+        Type: 'Bridge',
+        Flags: -1,
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [
+              {
+                IpAddressPrefix: '10.244.1.0/24',
+                Routes: [{ NextHop: '10.244.2.1', DestinationPrefix: '0.0.0.0/0' }],
+                Policies: [{ Type: 'VSID', Settings: { IsolationId: 1 << 24 } }],
+              },
+            ],
+          },
+        ],
+        Policies: [
+          { Type: 'NetAdapterName', Settings: {} },
+          {
+            Type: 'RemoteSubnetRoute',
+            Settings: {
+              DestinationPrefix: '10.244.2.0/24',
+              IsolationId: 4096,
+              ProviderAddress: '192.168.0.300',
+              DistributedRouterMacAddress: 'zz',
+            },
+          },
+          { Type: 'HostRoute', Settings: { Enable: true } },
+          { Type: 'VxlanPort', Settings: { Port: 70000 } },
+          { Type: 'Tunnel', Settings: {} },
+        ],
+        MacPool: { Ranges: [{ StartMacAddress: '00-15-5D-52-C0-00', EndMacAddress: 'x' }] },
+      }),
+    );
     assert.deepEqual(issues, [
       'Name: must not be empty',
       'Flags: must be an integer from 0 to 4294967295, got number -1',
@@ -59,16 +105,27 @@ describe('hns: validation of v2 documents', () => {
   });
 
   it('endpoint: network required, namespace read-only on create, IPs, MAC, one address per family, policies', () => {
-    const issues = msgs(validateEndpoint({
-      Name: 'e', HostComputeNamespace: G, MacAddress: '00-15-5D',
-      IpConfigurations: [{ IpAddress: '10.0.0.5', PrefixLength: 33 }, { IpAddress: '10.0.0.6' }, { IpAddress: 'fd00::5', PrefixLength: 64 }],
-      Dns: { ServerList: ['10.96.0.10', 'dns.local'] },
-      Policies: [
-        { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 0, ExternalPort: 8080 } },
-        { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/33'] } },
-        { Type: 'ACL', Settings: { Action: 'Deny', Direction: 'In', LocalPorts: '80,99999', Protocols: '6,tcp' } },
-      ],
-    }, { create: true }));
+    const issues = msgs(
+      validateEndpoint(
+        {
+          Name: 'e',
+          HostComputeNamespace: G,
+          MacAddress: '00-15-5D',
+          IpConfigurations: [
+            { IpAddress: '10.0.0.5', PrefixLength: 33 },
+            { IpAddress: '10.0.0.6' },
+            { IpAddress: 'fd00::5', PrefixLength: 64 },
+          ],
+          Dns: { ServerList: ['10.96.0.10', 'dns.local'] },
+          Policies: [
+            { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 0, ExternalPort: 8080 } },
+            { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/33'] } },
+            { Type: 'ACL', Settings: { Action: 'Deny', Direction: 'In', LocalPorts: '80,99999', Protocols: '6,tcp' } },
+          ],
+        },
+        { create: true },
+      ),
+    );
     assert.deepEqual(issues, [
       'HostComputeNetwork: is required: the ID of the network the endpoint belongs to',
       'HostComputeNamespace: is read only and must not be set on create: attach the endpoint to a namespace afterwards',
@@ -85,12 +142,19 @@ describe('hns: validation of v2 documents', () => {
   });
 
   it('load balancer: VIPs, families, IPv6 flag, port mappings, endpoints', () => {
-    assert.deepEqual(msgs(validateLoadBalancer({ FrontendVIPs: ['10.96.0.10'] }, { create: true })),
-      ['PortMappings: is required: e.g. [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]']);
-    const issues = msgs(validateLoadBalancer({
-      HostComputeEndpoints: [G, G.toUpperCase(), 'web-1'], FrontendVIPs: ['10.96.0.10', 'fd00::10'],
-      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 3 }],
-    }, { create: true }));
+    assert.deepEqual(msgs(validateLoadBalancer({ FrontendVIPs: ['10.96.0.10'] }, { create: true })), [
+      'PortMappings: is required: e.g. [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]',
+    ]);
+    const issues = msgs(
+      validateLoadBalancer(
+        {
+          HostComputeEndpoints: [G, G.toUpperCase(), 'web-1'],
+          FrontendVIPs: ['10.96.0.10', 'fd00::10'],
+          PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 3 }],
+        },
+        { create: true },
+      ),
+    );
     assert.deepEqual(issues, [
       `HostComputeEndpoints[1]: endpoint ${G.toUpperCase()} is listed twice`,
       'HostComputeEndpoints[2]: "web-1" is not a GUID (e.g. "9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10")',
@@ -109,10 +173,13 @@ describe('hns: validation of v2 documents', () => {
 
   it('modify requests', () => {
     assert.deepEqual(msgs(validateNetworkModify(networkPolicyRequest('Add', [{ Type: 'HostRoute', Settings: {} }]))), []);
-    assert.deepEqual(msgs(validateNetworkModify({ ResourceType: 'Route', RequestType: 'Add', Settings: {} })),
-      ['ResourceType: "Route" is not one of Policy, DNS, Extension, Subnet, IPSubnet']);
-    assert.deepEqual(msgs(validateEndpointModify(endpointPolicyRequest('Update', [{ Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Up' } }]))),
-      ['Settings.Policies[0].Settings.Direction: "Up" is not one of In, Out']);
+    assert.deepEqual(msgs(validateNetworkModify({ ResourceType: 'Route', RequestType: 'Add', Settings: {} })), [
+      'ResourceType: "Route" is not one of Policy, DNS, Extension, Subnet, IPSubnet',
+    ]);
+    assert.deepEqual(
+      msgs(validateEndpointModify(endpointPolicyRequest('Update', [{ Type: 'ACL', Settings: { Action: 'Allow', Direction: 'Up' } }]))),
+      ['Settings.Policies[0].Settings.Direction: "Up" is not one of In, Out'],
+    );
     assert.deepEqual(msgs(validateNamespaceModify(namespaceEndpointRequest('Add', G))), []);
     assert.deepEqual(msgs(validateNamespaceModify({ ResourceType: 'Endpoint', RequestType: 'Update', Settings: { EndpointId: 'e' } })), [
       'RequestType: "Update" is not supported for namespaces: use Add or Remove',
@@ -121,7 +188,12 @@ describe('hns: validation of v2 documents', () => {
   });
 
   it('assertValid throws one error listing every issue', () => {
-    assert.throws(() => assertValid('HostComputeNetwork', {}, validateNetwork({ Type: 'x', Flags: 'a' })), (e: unknown) =>
-      e instanceof HcnValidationError && e.issues.length === 2 && /invalid HostComputeNetwork:\n {2}Flags: .*\n {2}Type: /.test(e.message));
+    assert.throws(
+      () => assertValid('HostComputeNetwork', {}, validateNetwork({ Type: 'x', Flags: 'a' })),
+      (e: unknown) =>
+        e instanceof HcnValidationError &&
+        e.issues.length === 2 &&
+        /invalid HostComputeNetwork:\n {2}Flags: .*\n {2}Type: /.test(e.message),
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('hns: version → feature table', () => {
     off('15.3', 'ModifyLoadbalancer', 'Accelnet');
     on('15.3', 'NetworkACL', 'NestedIpSet', 'DisableHostPort', 'TierAcl', 'L4WfpProxy');
     const all = featuresFor(v('15.4'));
-    assert.deepEqual(Object.entries(all).filter(([, ok]) => !ok), []);
+    assert.deepEqual(
+      Object.entries(all).filter(([, ok]) => !ok),
+      [],
+    );
   });
   it('minimum versions for messages', () => {
     assert.deepEqual(minimumVersion('SessionAffinity'), { Major: 12, Minor: 0 });

@@ -2,11 +2,16 @@ import * as assert from 'node:assert/strict';
 import { buildQuery, findPolicies, type HostComputeEndpoint } from '../../../src/hns';
 import { GUID_UPPER, l2bridge, overlay, rejectsWith, tempState, type TempState } from './helpers';
 
-const portMapping = (external: number, protocol = 6, vip = '') => ({ Type: 'PortMapping', Settings: { InternalPort: 80, ExternalPort: external, Protocol: protocol, VIP: vip } });
+const portMapping = (external: number, protocol = 6, vip = '') => ({
+  Type: 'PortMapping',
+  Settings: { InternalPort: 80, ExternalPort: external, Protocol: protocol, VIP: vip },
+});
 
 describe('memory data plane: endpoints', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('creates the endpoint win-bridge v2 sends and returns it as HNS stores it', async () => {
@@ -42,7 +47,12 @@ describe('memory data plane: endpoints', () => {
     const ips: string[] = [];
     for (let i = 0; i < 5; i++) ips.push((await hns.createEndpoint(net.ID!, {})).IpConfigurations![0].IpAddress!);
     assert.deepEqual(ips, ['10.244.1.2', '10.244.1.3', '10.244.1.4', '10.244.1.5', '10.244.1.6']);
-    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{}] }), 'HCN_E_ADDR_INVALID_OR_RESERVED', 'bad-input', /no free address/);
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { IpConfigurations: [{}] }),
+      'HCN_E_ADDR_INVALID_OR_RESERVED',
+      'bad-input',
+      /no free address/,
+    );
     assert.equal((await hns.listEndpoints()).length, 5);
   });
 
@@ -52,7 +62,10 @@ describe('memory data plane: endpoints', () => {
     doc.Ipams![0].Subnets!.push({ IpAddressPrefix: 'fd00:244:1::/64', Routes: [{ NextHop: 'fd00:244:1::1', DestinationPrefix: '::/0' }] });
     const net = await hns.createNetwork(doc);
     const ep = await hns.createEndpoint(net.ID!, { IpConfigurations: [{}, {}] });
-    assert.deepEqual(ep.IpConfigurations, [{ IpAddress: '10.244.1.2', PrefixLength: 24 }, { IpAddress: 'fd00:244:1::2', PrefixLength: 64 }]);
+    assert.deepEqual(ep.IpConfigurations, [
+      { IpAddress: '10.244.1.2', PrefixLength: 24 },
+      { IpAddress: 'fd00:244:1::2', PrefixLength: 64 },
+    ]);
     const v6only = await hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:1::9' }] });
     assert.deepEqual(v6only.IpConfigurations, [{ IpAddress: 'fd00:244:1::9', PrefixLength: 64 }]);
     await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'fd00:244:2::9' }] }), 'HCN_E_INVALID_IP', 'bad-input');
@@ -85,12 +98,31 @@ describe('memory data plane: endpoints', () => {
   it('refuses an address outside the subnets (HCN_E_INVALID_IP) and a used or reserved one (HCN_E_ADDR_INVALID_OR_RESERVED)', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(l2bridge());
-    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.9.9.9' }] }), 'HCN_E_INVALID_IP', 'bad-input', /10\.244\.1\.0\/24/);
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.9.9.9' }] }),
+      'HCN_E_INVALID_IP',
+      'bad-input',
+      /10\.244\.1\.0\/24/,
+    );
     await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: 'not-an-ip' }] }), 'HCN_E_INVALID_IP', 'bad-input');
     await hns.createEndpoint(net.ID!, { Name: 'first', IpConfigurations: [{ IpAddress: '10.244.1.7' }] });
-    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.7' }] }), 'HCN_E_ADDR_INVALID_OR_RESERVED', 'bad-input', /used by endpoint first/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.1' }] }), 'HCN_E_ADDR_INVALID_OR_RESERVED', 'bad-input', /gateway/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.255' }] }), 'HCN_E_ADDR_INVALID_OR_RESERVED', 'bad-input');
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.7' }] }),
+      'HCN_E_ADDR_INVALID_OR_RESERVED',
+      'bad-input',
+      /used by endpoint first/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.1' }] }),
+      'HCN_E_ADDR_INVALID_OR_RESERVED',
+      'bad-input',
+      /gateway/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { IpConfigurations: [{ IpAddress: '10.244.1.255' }] }),
+      'HCN_E_ADDR_INVALID_OR_RESERVED',
+      'bad-input',
+    );
     assert.equal((await hns.listEndpoints()).length, 1);
   });
 
@@ -98,40 +130,103 @@ describe('memory data plane: endpoints', () => {
     const hns = t.open();
     const net = await hns.createNetwork(l2bridge());
     await hns.createEndpoint(net.ID!, { Name: 'web', Policies: [portMapping(8080)] });
-    await rejectsWith(hns.createEndpoint(net.ID!, { Name: 'web2', Policies: [portMapping(8080)] }), 'HCN_E_PORT_ALREADY_EXISTS', 'port-in-use', /8080\/TCP.*web/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [portMapping(8080, 6, '10.0.0.4')] }), 'HCN_E_PORT_ALREADY_EXISTS', 'port-in-use');
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [portMapping(9090), portMapping(9090)] }), 'HCN_E_PORT_ALREADY_EXISTS', 'port-in-use', /twice/);
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Name: 'web2', Policies: [portMapping(8080)] }),
+      'HCN_E_PORT_ALREADY_EXISTS',
+      'port-in-use',
+      /8080\/TCP.*web/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [portMapping(8080, 6, '10.0.0.4')] }),
+      'HCN_E_PORT_ALREADY_EXISTS',
+      'port-in-use',
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [portMapping(9090), portMapping(9090)] }),
+      'HCN_E_PORT_ALREADY_EXISTS',
+      'port-in-use',
+      /twice/,
+    );
     await hns.createEndpoint(net.ID!, { Policies: [portMapping(8080, 17)] });
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { InternalPort: 0, ExternalPort: 7000, Protocol: 6 } }] }), 'HCN_E_INVALID_INTERNAL_PORT', 'bad-input');
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { InternalPort: 0, ExternalPort: 7000, Protocol: 6 } }] }),
+      'HCN_E_INVALID_INTERNAL_PORT',
+      'bad-input',
+    );
     assert.equal((await hns.listEndpoints()).length, 2);
   });
 
   it('refuses unknown policy types and gates version-dependent ones', async () => {
     const hns = t.open({ Major: 13, Minor: 1 });
     const net = await hns.createNetwork(l2bridge());
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'Teleport', Settings: {} }] }), 'HCN_E_INVALID_POLICY_TYPE', 'bad-input', /Teleport/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'TierAcl', Settings: { Name: 'x', Direction: 'In', TierAclRules: [] } }] }), 'HCN_E_INVALID_POLICY_TYPE', 'bad-input', /14\.0/);
-    const ep = await hns.createEndpoint(net.ID!, { Policies: [{ Type: 'sdnroute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } }] });
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'Teleport', Settings: {} }] }),
+      'HCN_E_INVALID_POLICY_TYPE',
+      'bad-input',
+      /Teleport/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'TierAcl', Settings: { Name: 'x', Direction: 'In', TierAclRules: [] } }] }),
+      'HCN_E_INVALID_POLICY_TYPE',
+      'bad-input',
+      /14\.0/,
+    );
+    const ep = await hns.createEndpoint(net.ID!, {
+      Policies: [{ Type: 'sdnroute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } }],
+    });
     assert.equal(ep.Policies![0].Type, 'SDNRoute', 'policy types are matched case-insensitively and stored in hcsshim spelling');
   });
 
   it('checks policy settings (HCN_E_INVALID_POLICY) and refuses VM port requests', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(l2bridge());
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'ACL', Settings: { Action: 'Maybe', Direction: 'In' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Action/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 'tcp', InternalPort: 80, ExternalPort: 80 } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Protocol must be a protocol number/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /DestinationPrefix/);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: '10.96.0.0/12' } }] }), 'HCN_E_INVALID_POLICY', 'bad-input', /Exceptions must be an array/);
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'ACL', Settings: { Action: 'Maybe', Direction: 'In' } }] }),
+      'HCN_E_INVALID_POLICY',
+      'bad-input',
+      /Action/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, {
+        Policies: [{ Type: 'PortMapping', Settings: { Protocol: 'tcp', InternalPort: 80, ExternalPort: 80 } }],
+      }),
+      'HCN_E_INVALID_POLICY',
+      'bad-input',
+      /Protocol must be a protocol number/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0' } }] }),
+      'HCN_E_INVALID_POLICY',
+      'bad-input',
+      /DestinationPrefix/,
+    );
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: '10.96.0.0/12' } }] }),
+      'HCN_E_INVALID_POLICY',
+      'bad-input',
+      /Exceptions must be an array/,
+    );
     const ep = await hns.createEndpoint(net.ID!, {});
-    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Port', RequestType: 'Add', Settings: { PortId: 'x' } }), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
-    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Refresh', Settings: { Policies: [] } }), 'E_INVALIDARG', 'bad-input', /Refresh/);
+    await rejectsWith(
+      hns.modifyEndpoint(ep.ID!, { ResourceType: 'Port', RequestType: 'Add', Settings: { PortId: 'x' } }),
+      'HCN_E_REQUEST_UNSUPPORTED',
+      'unsupported',
+    );
+    await rejectsWith(
+      hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Refresh', Settings: { Policies: [] } }),
+      'E_INVALIDARG',
+      'bad-input',
+      /Refresh/,
+    );
   });
 
   it('allows a remote endpoint (Flags 1) outside the local subnet, with no namespace', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(overlay());
     const remote = await hns.createEndpoint(net.ID!, {
-      IpConfigurations: [{ IpAddress: '10.244.2.7' }], MacAddress: '02-11-0a-f4-02-07', Flags: 1,
+      IpConfigurations: [{ IpAddress: '10.244.2.7' }],
+      MacAddress: '02-11-0a-f4-02-07',
+      Flags: 1,
       Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.0.11' } }],
     });
     assert.equal(remote.Flags, 1);
@@ -145,15 +240,36 @@ describe('memory data plane: endpoints', () => {
     const net = await hns.createNetwork(l2bridge());
     const other = await hns.createEndpoint(net.ID!, { Policies: [portMapping(8080)] });
     const ep = await hns.createEndpoint(net.ID!, {});
-    const acl = (port: string) => ({ Type: 'ACL', Settings: { Protocols: '6', Action: 'Allow', Direction: 'In', LocalPorts: port, RuleType: 'Switch', Priority: 200 } });
+    const acl = (port: string) => ({
+      Type: 'ACL',
+      Settings: { Protocols: '6', Action: 'Allow', Direction: 'In', LocalPorts: port, RuleType: 'Switch', Priority: 200 },
+    });
     let cur = await hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [acl('80')] } });
     assert.equal(findPolicies(cur.Policies, 'ACL').length, 1);
-    cur = await hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Update', Settings: { Policies: [acl('443'), acl('8443')] } });
-    assert.deepEqual(findPolicies(cur.Policies, 'ACL').map((p) => (p.Settings as { LocalPorts: string }).LocalPorts), ['443', '8443']);
+    cur = await hns.modifyEndpoint(ep.ID!, {
+      ResourceType: 'Policy',
+      RequestType: 'Update',
+      Settings: { Policies: [acl('443'), acl('8443')] },
+    });
+    assert.deepEqual(
+      findPolicies(cur.Policies, 'ACL').map((p) => (p.Settings as { LocalPorts: string }).LocalPorts),
+      ['443', '8443'],
+    );
     cur = await hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: [acl('443')] } });
-    assert.deepEqual(findPolicies(cur.Policies, 'ACL').map((p) => (p.Settings as { LocalPorts: string }).LocalPorts), ['8443']);
-    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: [acl('443')] } }), 'HCN_E_POLICY_NOT_FOUND', 'not-found');
-    await rejectsWith(hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [portMapping(8080)] } }), 'HCN_E_PORT_ALREADY_EXISTS', 'port-in-use');
+    assert.deepEqual(
+      findPolicies(cur.Policies, 'ACL').map((p) => (p.Settings as { LocalPorts: string }).LocalPorts),
+      ['8443'],
+    );
+    await rejectsWith(
+      hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: [acl('443')] } }),
+      'HCN_E_POLICY_NOT_FOUND',
+      'not-found',
+    );
+    await rejectsWith(
+      hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [portMapping(8080)] } }),
+      'HCN_E_PORT_ALREADY_EXISTS',
+      'port-in-use',
+    );
     assert.deepEqual((await hns.getEndpoint(ep.ID!)).Policies, cur.Policies, 'a refused modify changes nothing');
     await hns.deleteEndpoint(other.ID!);
     await hns.modifyEndpoint(ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [portMapping(8080)] } });
@@ -166,10 +282,19 @@ describe('memory data plane: endpoints', () => {
     await hns.createEndpoint(a.ID!, { Name: 'a1' });
     await hns.createEndpoint(a.ID!, { Name: 'a2' });
     await hns.createEndpoint(b.ID!, { Name: 'b1' });
-    assert.deepEqual((await hns.listEndpoints(buildQuery({ VirtualNetwork: a.ID!.toLowerCase() }))).map((e) => e.Name), ['a1', 'a2']);
-    assert.deepEqual((await hns.listEndpoints(buildQuery({ HostComputeNetwork: b.ID! }))).map((e) => e.Name), ['b1']);
-    assert.deepEqual((await hns.listEndpoints(buildQuery({ Name: 'a2' }))).map((e) => e.Name), ['a2']);
-    const v1 = await hns.listEndpoints(buildQuery({ Name: 'b1' }, 0, { Major: 1, Minor: 0 })) as unknown as Record<string, unknown>[];
+    assert.deepEqual(
+      (await hns.listEndpoints(buildQuery({ VirtualNetwork: a.ID!.toLowerCase() }))).map((e) => e.Name),
+      ['a1', 'a2'],
+    );
+    assert.deepEqual(
+      (await hns.listEndpoints(buildQuery({ HostComputeNetwork: b.ID! }))).map((e) => e.Name),
+      ['b1'],
+    );
+    assert.deepEqual(
+      (await hns.listEndpoints(buildQuery({ Name: 'a2' }))).map((e) => e.Name),
+      ['a2'],
+    );
+    const v1 = (await hns.listEndpoints(buildQuery({ Name: 'b1' }, 0, { Major: 1, Minor: 0 }))) as unknown as Record<string, unknown>[];
     assert.equal(v1[0].VirtualNetwork, b.ID);
     assert.equal(v1[0].VirtualNetworkName, 'b');
     assert.equal(v1[0].IPAddress, '10.2.0.2');

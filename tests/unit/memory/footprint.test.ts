@@ -11,7 +11,9 @@ import { tempState, type TempState } from './helpers';
 describe('memory data plane: load footprint', function () {
   this.timeout(60_000);
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('loads and answers a query with only node builtins, ipaddr.js and project code; koffi only to lock', () => {

@@ -43,11 +43,18 @@ export function overlay(name = 'flannel.4096', prefix = '10.244.1.0/24', gateway
     Name: name,
     Type: 'Overlay',
     Flags: 8,
-    Ipams: [{ Type: 'Static', Subnets: [{
-      IpAddressPrefix: prefix,
-      Routes: [{ NextHop: gateway, DestinationPrefix: '0.0.0.0/0' }],
-      Policies: [{ Type: 'VSID', Settings: { IsolationId: vsid } }],
-    }] }],
+    Ipams: [
+      {
+        Type: 'Static',
+        Subnets: [
+          {
+            IpAddressPrefix: prefix,
+            Routes: [{ NextHop: gateway, DestinationPrefix: '0.0.0.0/0' }],
+            Policies: [{ Type: 'VSID', Settings: { IsolationId: vsid } }],
+          },
+        ],
+      },
+    ],
     SchemaVersion: { Major: 2, Minor: 0 },
   };
 }

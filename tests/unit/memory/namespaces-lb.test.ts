@@ -4,7 +4,9 @@ import { GUID_UPPER, l2bridge, rejectsWith, tempState, type TempState } from './
 
 describe('memory data plane: namespaces', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('has a HostDefault namespace (compartment 1) that IsDefault finds', async () => {
@@ -70,15 +72,24 @@ describe('memory data plane: namespaces', () => {
     const ns = await hns.createNamespace({});
     await hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Add', Settings: { ContainerId: 'abc123' } });
     assert.deepEqual((await hns.getNamespace(ns.ID!)).Resources, [{ Type: 'Container', Data: { ID: 'abc123' } }]);
-    await rejectsWith(hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Add', Settings: { ContainerId: 'ABC123' } }), 'ERROR_OBJECT_ALREADY_EXISTS');
+    await rejectsWith(
+      hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Add', Settings: { ContainerId: 'ABC123' } }),
+      'ERROR_OBJECT_ALREADY_EXISTS',
+    );
     await hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Remove', Settings: { ContainerId: 'abc123' } });
-    await rejectsWith(hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Remove', Settings: { ContainerId: 'abc123' } }), 'ERROR_NOT_FOUND', 'not-found');
+    await rejectsWith(
+      hns.modifyNamespace(ns.ID!, { ResourceType: 'Container', RequestType: 'Remove', Settings: { ContainerId: 'abc123' } }),
+      'ERROR_NOT_FOUND',
+      'not-found',
+    );
   });
 });
 
 describe('memory data plane: load balancers', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   async function setup(version?: { Major: number; Minor: number }) {
@@ -87,9 +98,13 @@ describe('memory data plane: load balancers', () => {
     const e1 = await hns.createEndpoint(net.ID!, {});
     const e2 = await hns.createEndpoint(net.ID!, {});
     const lb = (over: Partial<HostComputeLoadBalancer> = {}): HostComputeLoadBalancer => ({
-      HostComputeEndpoints: [e1.ID!, e2.ID!], SourceVIP: '10.244.1.254', FrontendVIPs: ['10.96.0.10'],
+      HostComputeEndpoints: [e1.ID!, e2.ID!],
+      SourceVIP: '10.244.1.254',
+      FrontendVIPs: ['10.96.0.10'],
       PortMappings: [{ Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: 0, Flags: 1 }],
-      Flags: 0, SchemaVersion: { Major: 2, Minor: 0 }, ...over,
+      Flags: 0,
+      SchemaVersion: { Major: 2, Minor: 0 },
+      ...over,
     });
     return { hns, e1, e2, lb };
   }
@@ -108,8 +123,16 @@ describe('memory data plane: load balancers', () => {
   it('needs at least one endpoint, all existing (E_INVALIDARG, HCN_E_ENDPOINT_NOT_FOUND)', async () => {
     const { hns, lb } = await setup();
     await rejectsWith(hns.createLoadBalancer(lb({ HostComputeEndpoints: [] })), 'E_INVALIDARG', 'bad-input', /at least one endpoint/);
-    await rejectsWith(hns.createLoadBalancer(lb({ HostComputeEndpoints: ['5a0c7f2e-1111-4b9f-a3c4-6a7f0c6d5e11'] })), 'HCN_E_ENDPOINT_NOT_FOUND', 'not-found');
-    await rejectsWith(hns.createLoadBalancer(lb({ PortMappings: [{ Protocol: 6, InternalPort: 0, ExternalPort: 80 }] })), 'HCN_E_INVALID_INTERNAL_PORT', 'bad-input');
+    await rejectsWith(
+      hns.createLoadBalancer(lb({ HostComputeEndpoints: ['5a0c7f2e-1111-4b9f-a3c4-6a7f0c6d5e11'] })),
+      'HCN_E_ENDPOINT_NOT_FOUND',
+      'not-found',
+    );
+    await rejectsWith(
+      hns.createLoadBalancer(lb({ PortMappings: [{ Protocol: 6, InternalPort: 0, ExternalPort: 80 }] })),
+      'HCN_E_INVALID_INTERNAL_PORT',
+      'bad-input',
+    );
     await rejectsWith(hns.createLoadBalancer(lb({ FrontendVIPs: ['nope'] })), 'E_INVALIDARG', 'bad-input', /FrontendVIPs/);
     assert.deepEqual(await hns.listLoadBalancers(), []);
   });
@@ -124,16 +147,28 @@ describe('memory data plane: load balancers', () => {
   it('gates DSR and session affinity on the HNS version', async () => {
     const { hns, lb } = await setup({ Major: 9, Minor: 2 });
     await rejectsWith(hns.createLoadBalancer(lb({ Flags: 1 })), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported', /DSR.*9\.2/);
-    await rejectsWith(hns.createLoadBalancer(lb({ PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 2 }] })), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported', /12\.0/);
+    await rejectsWith(
+      hns.createLoadBalancer(lb({ PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, DistributionType: 2 }] })),
+      'HCN_E_REQUEST_UNSUPPORTED',
+      'unsupported',
+      /12\.0/,
+    );
     const dsrOk = t.open({ Major: 10, Minor: 2 });
-    const created = await dsrOk.createLoadBalancer(lb({ Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, Flags: 8 }] }));
+    const created = await dsrOk.createLoadBalancer(
+      lb({ Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, Flags: 8 }] }),
+    );
     assert.equal(created.Flags, 1);
   });
 
   it('modifies in place from HNS 15.4 only', async () => {
     const old = await setup({ Major: 15, Minor: 3 });
     const created = await old.hns.createLoadBalancer(old.lb());
-    await rejectsWith(old.hns.modifyLoadBalancer(created.ID!, old.lb({ HostComputeEndpoints: [old.e1.ID!] })), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported', /15\.4/);
+    await rejectsWith(
+      old.hns.modifyLoadBalancer(created.ID!, old.lb({ HostComputeEndpoints: [old.e1.ID!] })),
+      'HCN_E_REQUEST_UNSUPPORTED',
+      'unsupported',
+      /15\.4/,
+    );
     const hns = t.open({ Major: 15, Minor: 4 });
     const modified = await hns.modifyLoadBalancer(created.ID!, old.lb({ HostComputeEndpoints: [old.e2.ID!] }));
     assert.equal(modified.ID, created.ID);

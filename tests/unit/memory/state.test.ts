@@ -13,7 +13,9 @@ const WORKER = path.join(__dirname, 'fixtures', 'worker.js');
 
 describe('memory data plane: state file', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('creates the directory and survives reopening by another instance', async () => {
@@ -26,7 +28,7 @@ describe('memory data plane: state file', () => {
     const doc = JSON.parse(fs.readFileSync(t.statePath, 'utf8'));
     assert.equal(doc.Kind, 'switchyard-hns-emulator');
     assert.equal(doc.Endpoints[0].ID, ep.ID);
-    assert.equal((fs.statSync(t.statePath).mode & 0o777), 0o600);
+    assert.equal(fs.statSync(t.statePath).mode & 0o777, 0o600);
   });
 
   it('keeps uint64 values exact (beyond 2^53)', async () => {
@@ -46,9 +48,14 @@ describe('memory data plane: state file', () => {
   it('a refused request leaves the file byte-for-byte unchanged', async () => {
     const hns = t.open();
     const net = await hns.createNetwork(l2bridge());
-    await hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 80 } }] });
+    await hns.createEndpoint(net.ID!, {
+      Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 80 } }],
+    });
     const before = fs.readFileSync(t.statePath);
-    await rejectsWith(hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 80 } }] }), 'HCN_E_PORT_ALREADY_EXISTS');
+    await rejectsWith(
+      hns.createEndpoint(net.ID!, { Policies: [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 80 } }] }),
+      'HCN_E_PORT_ALREADY_EXISTS',
+    );
     await rejectsWith(hns.deleteNetwork(net.ID!), 'HCN_E_ENTITY_HAS_REFERENCES');
     assert.deepEqual(fs.readFileSync(t.statePath), before);
   });
@@ -57,7 +64,10 @@ describe('memory data plane: state file', () => {
     fs.mkdirSync(path.dirname(t.statePath), { recursive: true });
     fs.writeFileSync(t.statePath, '{"Kind":"switchyard-hns-emulator", "Networks": [');
     const hns = t.open();
-    await assert.rejects(hns.listNetworks(), (e: unknown) => e instanceof EmulatorStateError && e.message.includes(t.statePath) && /not valid JSON/.test(e.message));
+    await assert.rejects(
+      hns.listNetworks(),
+      (e: unknown) => e instanceof EmulatorStateError && e.message.includes(t.statePath) && /not valid JSON/.test(e.message),
+    );
     await assert.rejects(hns.createNetwork(l2bridge()), EmulatorStateError);
     assert.equal(fs.readFileSync(t.statePath, 'utf8'), '{"Kind":"switchyard-hns-emulator", "Networks": [');
     fs.writeFileSync(t.statePath, '{"some":"other file"}');
@@ -78,8 +88,14 @@ describe('memory data plane: state file', () => {
     const blocker = path.join(t.dir, 'not-a-dir');
     fs.writeFileSync(blocker, '');
     const file = path.join(blocker, 'hns.json');
-    await assert.rejects(tempStateAt(file).createNamespace({}), (e: unknown) => e instanceof EmulatorStateError && e.message.includes(file) && /cannot be locked/.test(e.message));
-    await assert.rejects(tempStateAt(file).listNetworks(), (e: unknown) => e instanceof EmulatorStateError && /cannot be read \(ENOTDIR\)/.test(e.message));
+    await assert.rejects(
+      tempStateAt(file).createNamespace({}),
+      (e: unknown) => e instanceof EmulatorStateError && e.message.includes(file) && /cannot be locked/.test(e.message),
+    );
+    await assert.rejects(
+      tempStateAt(file).listNetworks(),
+      (e: unknown) => e instanceof EmulatorStateError && /cannot be read \(ENOTDIR\)/.test(e.message),
+    );
   });
 
   it('parallel mutations inside one process serialize on the lock', async () => {
@@ -101,14 +117,19 @@ describe('memory data plane: state file', () => {
   });
 
   it('rejects a malformed SWITCHYARD_EMULATOR_MANAGEMENT_IP', async () => {
-    await assert.rejects(openDataplane({ kind: 'memory', statePath: t.statePath, env: { SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.0' } }), /SWITCHYARD_EMULATOR_MANAGEMENT_IP must be an IP address/);
+    await assert.rejects(
+      openDataplane({ kind: 'memory', statePath: t.statePath, env: { SWITCHYARD_EMULATOR_MANAGEMENT_IP: '10.0.0' } }),
+      /SWITCHYARD_EMULATOR_MANAGEMENT_IP must be an IP address/,
+    );
   });
 });
 
 describe('memory data plane: several processes on one state file', function () {
   this.timeout(120_000);
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('20 concurrent processes creating endpoints lose no update: all present, distinct IDs and IPs', async () => {
@@ -116,12 +137,20 @@ describe('memory data plane: several processes on one state file', function () {
     const net = await hns.createNetwork(l2bridge('cbr0', '10.244.0.0/16', '10.244.0.1'));
     const procs = 20;
     const each = 5;
-    const exits = await Promise.all(Array.from({ length: procs }, () => new Promise<{ code: number | null; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [WORKER, t.statePath, net.ID!, String(each)], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => { err += d; });
-      child.on('exit', (code) => resolve({ code, err }));
-    })));
+    const exits = await Promise.all(
+      Array.from(
+        { length: procs },
+        () =>
+          new Promise<{ code: number | null; err: string }>((resolve) => {
+            const child = spawn(process.execPath, [WORKER, t.statePath, net.ID!, String(each)], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let err = '';
+            child.stderr.on('data', (d) => {
+              err += d;
+            });
+            child.on('exit', (code) => resolve({ code, err }));
+          }),
+      ),
+    );
     for (const x of exits) assert.equal(x.code, 0, x.err);
     const eps = await hns.listEndpoints();
     assert.equal(eps.length, procs * each);

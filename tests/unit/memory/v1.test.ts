@@ -8,14 +8,17 @@ import { rejectsWith, tempState, type TempState } from './helpers';
 import { winBridgeV1Endpoint } from '../../fixtures/reference-documents';
 
 const FLANNEL_HOSTGW = {
-  Name: 'cbr0', Type: 'L2Bridge', DNSServerList: '10.96.0.10',
+  Name: 'cbr0',
+  Type: 'L2Bridge',
+  DNSServerList: '10.96.0.10',
   Subnets: [{ AddressPrefix: '10.244.1.0/24', GatewayAddress: '10.244.1.1' }],
 };
 
-
 describe('memory data plane: HNS v1 surface', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('GET /globals/version reports the emulated version', async () => {
@@ -29,13 +32,24 @@ describe('memory data plane: HNS v1 surface', () => {
     assert.equal(created.Type, 'L2Bridge');
     assert.equal(created.ManagementIP, '10.0.0.4');
     assert.equal(created.DNSServerList, '10.96.0.10');
-    assert.deepEqual(created.Subnets!.map((s) => [s.AddressPrefix, s.GatewayAddress]), [['10.244.1.0/24', '10.244.1.1']]);
+    assert.deepEqual(
+      created.Subnets!.map((s) => [s.AddressPrefix, s.GatewayAddress]),
+      [['10.244.1.0/24', '10.244.1.1']],
+    );
     const v2 = await hns.getNetwork(created.ID!);
     assert.equal(v2.Ipams![0].Subnets![0].IpAddressPrefix, '10.244.1.0/24');
     assert.deepEqual(v2.Dns, { ServerList: ['10.96.0.10'] });
     const listed = await hns.v1.call<HnsV1Network[]>('GET', '/networks/');
-    assert.deepEqual(listed.map((n) => n.Name), ['cbr0']);
-    await rejectsWith(hns.v1.call('POST', '/networks/', FLANNEL_HOSTGW), 'HCN_E_NETWORK_ALREADY_EXISTS', 'already-exists', /hns failed with error : A network with this name already exists/);
+    assert.deepEqual(
+      listed.map((n) => n.Name),
+      ['cbr0'],
+    );
+    await rejectsWith(
+      hns.v1.call('POST', '/networks/', FLANNEL_HOSTGW),
+      'HCN_E_NETWORK_ALREADY_EXISTS',
+      'already-exists',
+      /hns failed with error : A network with this name already exists/,
+    );
   });
 
   it('POST /endpoints/ (win-bridge v1) stores the v2 equivalent and reads back the same v1 policies', async () => {
@@ -62,23 +76,61 @@ describe('memory data plane: HNS v1 surface', () => {
   it('v1 create errors carry HNS v1 text and the HRESULT class', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint(net.ID!), IPAddress: '10.9.9.9' }), 'HCN_E_INVALID_IP', 'bad-input', /hns failed with error : The IP address is invalid/);
-    await rejectsWith(hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint('3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11') }), 'HCN_E_NETWORK_NOT_FOUND', 'not-found');
-    await rejectsWith(hns.v1.call('GET', '/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found', /hns failed with error : Element not found\./);
+    await rejectsWith(
+      hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint(net.ID!), IPAddress: '10.9.9.9' }),
+      'HCN_E_INVALID_IP',
+      'bad-input',
+      /hns failed with error : The IP address is invalid/,
+    );
+    await rejectsWith(
+      hns.v1.call('POST', '/endpoints/', { ...winBridgeV1Endpoint('3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11') }),
+      'HCN_E_NETWORK_NOT_FOUND',
+      'not-found',
+    );
+    await rejectsWith(
+      hns.v1.call('GET', '/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'),
+      'ERROR_NOT_FOUND',
+      'not-found',
+      /hns failed with error : Element not found\./,
+    );
     await rejectsWith(hns.v1.call('DELETE', '/networks/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'), 'ERROR_NOT_FOUND', 'not-found');
     await rejectsWith(hns.v1.call('GET', '/teleporters/'), 'HCN_E_REQUEST_UNSUPPORTED', 'unsupported');
-    await rejectsWith(hns.v1.call('POST', '/networks/', '{"Name":'), 'HCN_E_INVALID_JSON', 'invalid-json', /hns failed with error : The JSON document is invalid/);
-    await rejectsWith(hns.v1.call('POST', '/policylists/', { References: [], Policies: [{ Type: 'ELB', VIPs: ['1.1.1.1'] }, { Type: 'ELB', VIPs: ['2.2.2.2'] }] }), 'E_INVALIDARG', 'bad-input', /one policy list per frontend/);
+    await rejectsWith(
+      hns.v1.call('POST', '/networks/', '{"Name":'),
+      'HCN_E_INVALID_JSON',
+      'invalid-json',
+      /hns failed with error : The JSON document is invalid/,
+    );
+    await rejectsWith(
+      hns.v1.call('POST', '/policylists/', {
+        References: [],
+        Policies: [
+          { Type: 'ELB', VIPs: ['1.1.1.1'] },
+          { Type: 'ELB', VIPs: ['2.2.2.2'] },
+        ],
+      }),
+      'E_INVALIDARG',
+      'bad-input',
+      /one policy list per frontend/,
+    );
   });
 
   it('container attach records SharedContainers (State 2) and stands in for the HCS network request', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
     const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', winBridgeV1Endpoint(net.ID!));
-    const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' });
+    const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, {
+      ContainerId: 'abc123',
+      SystemType: 'Container',
+    });
     assert.deepEqual(attached.SharedContainers, ['abc123']);
     assert.equal(attached.State, 2);
-    await rejectsWith(hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'ABC123', SystemType: 'Container' }), 'HCN_E_ENDPOINT_ALREADY_ATTACHED', 'already-attached', /already attached to the switch/);
+    await rejectsWith(
+      hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'ABC123', SystemType: 'Container' }),
+      'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+      'already-attached',
+      /already attached to the switch/,
+    );
     await (hns.v1 as V1OverV2).hcsModifyComputeSystem('def456', { ResourceType: 'Network', Settings: ep.ID!, RequestType: 'Add' });
     assert.deepEqual((await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`)).SharedContainers, ['abc123', 'def456']);
     await hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' });
@@ -86,7 +138,10 @@ describe('memory data plane: HNS v1 surface', () => {
     const after = await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
     assert.equal(after.SharedContainers, undefined);
     assert.equal(after.State, 1);
-    await rejectsWith(hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' }), 'HCN_E_ENDPOINT_NOT_ATTACHED');
+    await rejectsWith(
+      hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' }),
+      'HCN_E_ENDPOINT_NOT_ATTACHED',
+    );
     await hns.v1.call('DELETE', `/endpoints/${ep.ID}`);
     await rejectsWith(hns.getEndpoint(ep.ID!), 'ERROR_NOT_FOUND', 'not-found');
   });
@@ -94,13 +149,21 @@ describe('memory data plane: HNS v1 surface', () => {
   it('host attach (flannel HostAttach(1)) puts the endpoint in the HostDefault namespace', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'cbr0_ep', VirtualNetwork: net.ID, IPAddress: '10.244.1.2' });
+    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', {
+      Name: 'cbr0_ep',
+      VirtualNetwork: net.ID,
+      IPAddress: '10.244.1.2',
+    });
     const attached = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}/attach`, { SystemType: 'Host', CompartmentId: 1 });
     const [def] = await hns.listNamespaces(buildQuery({ IsDefault: true }));
     assert.equal(attached.Namespace!.ID, def.ID);
     assert.equal(attached.Namespace!.IsDefault, true);
     assert.deepEqual(def.Resources, [{ Type: 'Endpoint', Data: { ID: ep.ID } }]);
-    await rejectsWith(hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { SystemType: 'Host', CompartmentId: 1 }), 'HCN_E_ENDPOINT_ALREADY_ATTACHED', 'already-attached');
+    await rejectsWith(
+      hns.v1.call('POST', `/endpoints/${ep.ID}/attach`, { SystemType: 'Host', CompartmentId: 1 }),
+      'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+      'already-attached',
+    );
     await hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { SystemType: 'Host' });
     assert.deepEqual((await hns.getNamespace(def.ID!)).Resources, []);
   });
@@ -108,11 +171,22 @@ describe('memory data plane: HNS v1 surface', () => {
   it('POST /endpoints/<id> applies the posted policy list (hcsshim HNSEndpoint.Update)', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
-    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'x', VirtualNetwork: net.ID, Policies: [{ Type: 'OutBoundNAT', ExceptionList: ['10.96.0.0/12'] }] });
+    const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', {
+      Name: 'x',
+      VirtualNetwork: net.ID,
+      Policies: [{ Type: 'OutBoundNAT', ExceptionList: ['10.96.0.0/12'] }],
+    });
     const acl = { Type: 'ACL', Protocols: '6', Action: 'Block', Direction: 'In', LocalPorts: '22', RuleType: 'Switch', Priority: 100 };
     const updated = await hns.v1.call<HnsV1Endpoint>('POST', `/endpoints/${ep.ID}`, { ...ep, Policies: [acl] });
     assert.deepEqual(updated.Policies, [acl]);
-    assert.deepEqual(findPolicies((await hns.getEndpoint(ep.ID!)).Policies, 'ACL')[0].Settings, { Protocols: '6', Action: 'Block', Direction: 'In', LocalPorts: '22', RuleType: 'Switch', Priority: 100 });
+    assert.deepEqual(findPolicies((await hns.getEndpoint(ep.ID!)).Policies, 'ACL')[0].Settings, {
+      Protocols: '6',
+      Action: 'Block',
+      Direction: 'In',
+      LocalPorts: '22',
+      RuleType: 'Switch',
+      Priority: 100,
+    });
   });
 
   it('ELB policy lists are load balancers; ROUTE lists are kept as policy lists', async () => {
@@ -122,7 +196,9 @@ describe('memory data plane: HNS v1 surface', () => {
     const e2 = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'e2', VirtualNetwork: net.ID });
     const elb = {
       References: [`/endpoints/${e1.ID}`, `/endpoints/${e2.ID}`],
-      Policies: [{ Type: 'ELB', Protocol: 6, InternalPort: 80, ExternalPort: 80, SourceVIP: '10.244.1.254', VIPs: ['10.96.12.34'], ILB: false }],
+      Policies: [
+        { Type: 'ELB', Protocol: 6, InternalPort: 80, ExternalPort: 80, SourceVIP: '10.244.1.254', VIPs: ['10.96.12.34'], ILB: false },
+      ],
     };
     const pl = await hns.v1.call<HnsV1PolicyList>('POST', '/policylists/', elb);
     assert.deepEqual(pl.References, elb.References);
@@ -130,11 +206,18 @@ describe('memory data plane: HNS v1 surface', () => {
     const lb = await hns.getLoadBalancer(pl.ID!);
     assert.deepEqual(lb.FrontendVIPs, ['10.96.12.34']);
     assert.deepEqual(lb.PortMappings, [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }]);
-    const route = { References: [`/endpoints/${e1.ID}`], Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true }] };
+    const route = {
+      References: [`/endpoints/${e1.ID}`],
+      Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true }],
+    };
     const rl = await hns.v1.call<HnsV1PolicyList>('POST', '/policylists/', route);
     const all = await hns.v1.call<HnsV1PolicyList[]>('GET', '/policylists/');
     assert.deepEqual(all.map((p) => p.ID).sort(), [pl.ID, rl.ID].sort());
-    await rejectsWith(hns.v1.call('POST', '/policylists/', { References: ['/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'], Policies: elb.Policies }), 'HCN_E_ENDPOINT_NOT_FOUND', 'not-found');
+    await rejectsWith(
+      hns.v1.call('POST', '/policylists/', { References: ['/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'], Policies: elb.Policies }),
+      'HCN_E_ENDPOINT_NOT_FOUND',
+      'not-found',
+    );
     await hns.v1.call('DELETE', `/policylists/${pl.ID}`);
     await hns.v1.call('DELETE', `/policylists/${rl.ID}`);
     assert.deepEqual(await hns.v1.call('GET', '/policylists/'), []);
@@ -148,12 +231,18 @@ describe('memory data plane: HNS v1 surface', () => {
     const ns = await hns.v1.call<{ ID: string; IsDefault: boolean; CompartmentId: number }>('POST', '/namespaces/', { IsDefault: false });
     assert.equal(ns.IsDefault, false);
     assert.equal(ns.CompartmentId, 2);
-    const withEp = await hns.v1.call<{ ResourceList: unknown[] }>('POST', `/namespaces/${ns.ID}/addresource`, { Type: 'Endpoint', Data: { Id: ep.ID } });
+    const withEp = await hns.v1.call<{ ResourceList: unknown[] }>('POST', `/namespaces/${ns.ID}/addresource`, {
+      Type: 'Endpoint',
+      Data: { Id: ep.ID },
+    });
     assert.deepEqual(withEp.ResourceList, [{ Type: 'Endpoint', Data: { ID: ep.ID } }]);
     assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, ns.ID);
     await hns.v1.call('POST', `/namespaces/${ns.ID}/removeresource`, { Type: 'Endpoint', Data: { Id: ep.ID } });
     const listed = await hns.v1.call<{ IsDefault: boolean }[]>('GET', '/namespaces/');
-    assert.deepEqual(listed.map((n) => n.IsDefault), [true, false]);
+    assert.deepEqual(
+      listed.map((n) => n.IsDefault),
+      [true, false],
+    );
     await hns.v1.call('DELETE', `/namespaces/${ns.ID}`);
     await rejectsWith(hns.v1.call('GET', `/namespaces/${ns.ID}`), 'ERROR_NOT_FOUND', 'not-found');
   });
@@ -161,7 +250,9 @@ describe('memory data plane: HNS v1 surface', () => {
 
 describe('V1OverV2 over a data plane without embedded v1 records (FileV1SideStore)', () => {
   let t: TempState;
-  beforeEach(() => { t = tempState(); });
+  beforeEach(() => {
+    t = tempState();
+  });
   afterEach(() => t.cleanup());
 
   it('keeps SharedContainers and ROUTE lists in the side file and forgets them with the endpoint', async () => {
@@ -175,10 +266,27 @@ describe('V1OverV2 over a data plane without embedded v1 records (FileV1SideStor
     assert.equal(attached.State, 2);
     assert.equal((await hns.getEndpoint(ep.ID!)).Health, undefined, 'the v2 object is untouched');
     assert.deepEqual(JSON.parse(fs.readFileSync(sideFile, 'utf8')).SharedContainers, { [ep.ID!]: ['abc123'] });
-    await rejectsWith(v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' }), 'HCN_E_ENDPOINT_ALREADY_ATTACHED', 'already-attached');
-    const rl = await v1.call<HnsV1PolicyList>('POST', '/policylists/', { References: [`/endpoints/${ep.ID}`], Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true }] });
-    assert.deepEqual((await v1.call<HnsV1PolicyList[]>('GET', '/policylists/')).map((p) => p.ID), [rl.ID]);
-    await rejectsWith(v1.call('POST', '/policylists/', { References: ['/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'], Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.0.0.0/8' }] }), 'HCN_E_ENDPOINT_NOT_FOUND', 'not-found');
+    await rejectsWith(
+      v1.call('POST', `/endpoints/${ep.ID}/attach`, { ContainerId: 'abc123', SystemType: 'Container' }),
+      'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+      'already-attached',
+    );
+    const rl = await v1.call<HnsV1PolicyList>('POST', '/policylists/', {
+      References: [`/endpoints/${ep.ID}`],
+      Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true }],
+    });
+    assert.deepEqual(
+      (await v1.call<HnsV1PolicyList[]>('GET', '/policylists/')).map((p) => p.ID),
+      [rl.ID],
+    );
+    await rejectsWith(
+      v1.call('POST', '/policylists/', {
+        References: ['/endpoints/3f1e0c5b-0000-4b9f-a3c4-6a7f0c6d5e11'],
+        Policies: [{ Type: 'ROUTE', DestinationPrefix: '10.0.0.0/8' }],
+      }),
+      'HCN_E_ENDPOINT_NOT_FOUND',
+      'not-found',
+    );
     await v1.call('DELETE', `/endpoints/${ep.ID}`);
     assert.deepEqual(JSON.parse(fs.readFileSync(sideFile, 'utf8')).SharedContainers, {});
     await v1.call('DELETE', `/policylists/${rl.ID}`);

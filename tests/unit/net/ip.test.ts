@@ -1,5 +1,19 @@
 import * as assert from 'node:assert/strict';
-import { canonicalIp, contains, formatIp, hasHostBits, isMac, macKey, parseCidr, parseCidrGo, parseIp, parseIpGo, sameMac, toHnsMac, toKernelMac } from '../../../src/net';
+import {
+  canonicalIp,
+  contains,
+  formatIp,
+  hasHostBits,
+  isMac,
+  macKey,
+  parseCidr,
+  parseCidrGo,
+  parseIp,
+  parseIpGo,
+  sameMac,
+  toHnsMac,
+  toKernelMac,
+} from '../../../src/net';
 import { isGuid, normalizeGuid, sameGuid, sameId } from '../../../src/net/id';
 import { cloneJson, parseHnsJson, stringifyHnsJson } from '../../../src/net/json';
 import { isReserved, nextFree } from '../../../src/dataplane/memory/addressing';

@@ -9,7 +9,7 @@ import { buildCommand, encodePayload, importCommand, parseCommand, PS_OPERATIONS
 import { descendants, parse, shape, syntaxProblems } from './grammar';
 
 const ADVERSARIAL = [
-  "plain",
+  'plain',
   "it's",
   "a'; Remove-Item -Recurse C:\\ ; '",
   '"; Stop-Computer; "',
@@ -21,7 +21,7 @@ const ADVERSARIAL = [
   '| Out-File C:\\pwned.txt',
   '& calc.exe',
   '${env:PATH}',
-  "\u2018smart\u2019 quotes \u201Cdouble\u201D", // PowerShell treats these as quotes too
+  '\u2018smart\u2019 quotes \u201Cdouble\u201D', // PowerShell treats these as quotes too
   '\u0000nul and \u001b escape',
   'emoji 🚀 and 网络',
 ];

@@ -63,10 +63,13 @@ describe('powershell data plane: session and envelopes', function () {
   it('carries names with quotes, ;, $(), backticks and newlines as data', async function () {
     const log = newLog();
     const ps = openPs(log);
-    const name = "evil'; Remove-Item C:\\ -Recurse; $(Stop-Computer) `n\n\"x\" réseau 🚀";
+    const name = 'evil\'; Remove-Item C:\\ -Recurse; $(Stop-Computer) `n\n"x" réseau 🚀';
     const net = await ps.createNetwork({ Name: name, Type: 'L2Bridge' });
     assert.equal(net.Name, name);
-    assert.deepEqual((await ps.listNetworks(buildQuery({ Name: name }))).map((n) => n.Name), [name]);
+    assert.deepEqual(
+      (await ps.listNetworks(buildQuery({ Name: name }))).map((n) => n.Name),
+      [name],
+    );
     for (const s of log.scripts.slice(1)) {
       assert.ok(parseCommand(s), `constant shape: ${s}`);
       assert.ok(!s.includes('Remove-Item') && !s.includes('$('), 'nothing of the name in the script text');
@@ -102,7 +105,10 @@ describe('powershell data plane: session and envelopes', function () {
     const log = newLog();
     const ps = openPs(log, { failStarts: 1, crash: new Set(['ListEndpoints']) });
     const start = await rejectsKind(ps.listNetworks(), 'unavailable');
-    assert.match(start.message, /PowerShell \(pwsh\) is not usable: Shell process exited\. spawn pwsh ENOENT; install it or set SWITCHYARD_POWERSHELL/);
+    assert.match(
+      start.message,
+      /PowerShell \(pwsh\) is not usable: Shell process exited\. spawn pwsh ENOENT; install it or set SWITCHYARD_POWERSHELL/,
+    );
     await ps.listNetworks(); // second session starts
     const died = await rejectsKind(ps.listEndpoints(), 'unavailable');
     assert.equal(died.call, 'Invoke-SwitchyardHnsOperation ListEndpoints');
@@ -114,7 +120,10 @@ describe('powershell data plane: session and envelopes', function () {
   it('reads the version through the module and gates features by it', async function () {
     const ps = openPs(newLog(), { version: { Major: 10, Minor: 1 } });
     assert.deepEqual(await ps.version(), { Major: 10, Minor: 1 });
-    const e = await rejectsKind(ps.createLoadBalancer({ FrontendVIPs: ['10.96.0.1'], Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] }), 'unsupported');
+    const e = await rejectsKind(
+      ps.createLoadBalancer({ FrontendVIPs: ['10.96.0.1'], Flags: 1, PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] }),
+      'unsupported',
+    );
     assert.match(e.message, /needs HNS 9\.3–9\.x or ≥ 10\.2.*this host runs HNS 10\.1/);
     assert.deepEqual(await ps.v1!.call('GET', '/globals/version'), { Major: 10, Minor: 1 });
     await ps.close();

@@ -10,7 +10,8 @@ import { parseCommand, type PsOperation, type PsPayload } from '../../../src/dat
 import type { HostNetworkService } from '../../../src/dataplane/types';
 import { HnsError, parseHnsJson, stringifyHnsJson } from '../../../src/hns';
 
-const IMPORT = /^Import-Module -Name \(\[System\.Text\.Encoding\]::UTF8\.GetString\(\[System\.Convert\]::FromBase64String\('([A-Za-z0-9+/]*={0,2})'\)\)\) -Force -ErrorAction Stop$/;
+const IMPORT =
+  /^Import-Module -Name \(\[System\.Text\.Encoding\]::UTF8\.GetString\(\[System\.Convert\]::FromBase64String\('([A-Za-z0-9+/]*={0,2})'\)\)\) -Force -ErrorAction Stop$/;
 
 export interface FakeShellLog {
   scripts: string[];
@@ -73,9 +74,19 @@ function rawEnvelope(r: Result): string {
   if (r.ok) return `{"Success":true,"Output":${r.output === undefined ? 'null' : stringifyHnsJson(r.output)}}\n`;
   const e = r.error;
   if (e instanceof HnsError) {
-    return JSON.stringify({ Success: false, Error: e.message, ErrorCode: e.hresult, Call: e.call ?? null, Record: JSON.stringify(e.toErrorRecord()) }) + '\n';
+    return (
+      JSON.stringify({
+        Success: false,
+        Error: e.message,
+        ErrorCode: e.hresult,
+        Call: e.call ?? null,
+        Record: JSON.stringify(e.toErrorRecord()),
+      }) + '\n'
+    );
   }
-  return JSON.stringify({ Success: false, Error: String((e as Error)?.message ?? e), ErrorCode: 0x80004005, Call: null, Record: null }) + '\n';
+  return (
+    JSON.stringify({ Success: false, Error: String((e as Error)?.message ?? e), ErrorCode: 0x80004005, Call: null, Record: null }) + '\n'
+  );
 }
 
 const doc = <T>(text: string | undefined): T => parseHnsJson<T>(text ?? '{}');
@@ -85,35 +96,80 @@ async function dispatch(h: HostNetworkService, op: PsOperation, p: PsPayload): P
     const withId = <T extends object>(d: T): T => (p.Id ? { ...d, ID: p.Id } : d);
     let output: unknown;
     switch (op) {
-      case 'GetVersion': output = await h.version(); break;
+      case 'GetVersion':
+        output = await h.version();
+        break;
       case 'V1Request':
         try {
-          output = { Success: true, Output: await h.v1!.call((p.Method ?? 'GET') as 'GET', p.Path ?? '/', p.Request ? doc(p.Request) : undefined) };
+          output = {
+            Success: true,
+            Output: await h.v1!.call((p.Method ?? 'GET') as 'GET', p.Path ?? '/', p.Request ? doc(p.Request) : undefined),
+          };
         } catch (e) {
           if (!(e instanceof HnsError)) throw e;
           output = { Success: false, Error: e.message, ErrorCode: e.hresult };
         }
         break;
-      case 'ListNetworks': output = await h.listNetworks(doc(p.Query)); break;
-      case 'GetNetwork': output = await h.getNetwork(p.Id!); break;
-      case 'NewNetwork': output = await h.createNetwork(withId(doc(p.Settings))); break;
-      case 'SetNetwork': output = await h.modifyNetwork(p.Id!, doc(p.Request)); break;
-      case 'RemoveNetwork': await h.deleteNetwork(p.Id!); break;
-      case 'ListEndpoints': output = await h.listEndpoints(doc(p.Query)); break;
-      case 'GetEndpoint': output = await h.getEndpoint(p.Id!); break;
-      case 'NewEndpoint': output = await h.createEndpoint(p.NetworkId!, withId(doc(p.Settings))); break;
-      case 'SetEndpoint': output = await h.modifyEndpoint(p.Id!, doc(p.Request)); break;
-      case 'RemoveEndpoint': await h.deleteEndpoint(p.Id!); break;
-      case 'ListNamespaces': output = await h.listNamespaces(doc(p.Query)); break;
-      case 'GetNamespace': output = await h.getNamespace(p.Id!); break;
-      case 'NewNamespace': output = await h.createNamespace(withId(doc(p.Settings))); break;
-      case 'SetNamespace': output = await h.modifyNamespace(p.Id!, doc(p.Request)); break;
-      case 'RemoveNamespace': await h.deleteNamespace(p.Id!); break;
-      case 'ListLoadBalancers': output = await h.listLoadBalancers(doc(p.Query)); break;
-      case 'GetLoadBalancer': output = await h.getLoadBalancer(p.Id!); break;
-      case 'NewLoadBalancer': output = await h.createLoadBalancer(withId(doc(p.Settings))); break;
-      case 'SetLoadBalancer': output = await h.modifyLoadBalancer(p.Id!, doc(p.Settings)); break;
-      case 'RemoveLoadBalancer': await h.deleteLoadBalancer(p.Id!); break;
+      case 'ListNetworks':
+        output = await h.listNetworks(doc(p.Query));
+        break;
+      case 'GetNetwork':
+        output = await h.getNetwork(p.Id!);
+        break;
+      case 'NewNetwork':
+        output = await h.createNetwork(withId(doc(p.Settings)));
+        break;
+      case 'SetNetwork':
+        output = await h.modifyNetwork(p.Id!, doc(p.Request));
+        break;
+      case 'RemoveNetwork':
+        await h.deleteNetwork(p.Id!);
+        break;
+      case 'ListEndpoints':
+        output = await h.listEndpoints(doc(p.Query));
+        break;
+      case 'GetEndpoint':
+        output = await h.getEndpoint(p.Id!);
+        break;
+      case 'NewEndpoint':
+        output = await h.createEndpoint(p.NetworkId!, withId(doc(p.Settings)));
+        break;
+      case 'SetEndpoint':
+        output = await h.modifyEndpoint(p.Id!, doc(p.Request));
+        break;
+      case 'RemoveEndpoint':
+        await h.deleteEndpoint(p.Id!);
+        break;
+      case 'ListNamespaces':
+        output = await h.listNamespaces(doc(p.Query));
+        break;
+      case 'GetNamespace':
+        output = await h.getNamespace(p.Id!);
+        break;
+      case 'NewNamespace':
+        output = await h.createNamespace(withId(doc(p.Settings)));
+        break;
+      case 'SetNamespace':
+        output = await h.modifyNamespace(p.Id!, doc(p.Request));
+        break;
+      case 'RemoveNamespace':
+        await h.deleteNamespace(p.Id!);
+        break;
+      case 'ListLoadBalancers':
+        output = await h.listLoadBalancers(doc(p.Query));
+        break;
+      case 'GetLoadBalancer':
+        output = await h.getLoadBalancer(p.Id!);
+        break;
+      case 'NewLoadBalancer':
+        output = await h.createLoadBalancer(withId(doc(p.Settings)));
+        break;
+      case 'SetLoadBalancer':
+        output = await h.modifyLoadBalancer(p.Id!, doc(p.Settings));
+        break;
+      case 'RemoveLoadBalancer':
+        await h.deleteLoadBalancer(p.Id!);
+        break;
     }
     return { ok: true, output };
   } catch (error) {

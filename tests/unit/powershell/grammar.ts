@@ -43,7 +43,10 @@ export function descendants(node: SyntaxNode, type?: string): SyntaxNode[] {
 export function syntaxProblems(root: SyntaxNode, source: string): string[] {
   return descendants(root)
     .filter((n) => n.type === 'ERROR' || n.isMissing)
-    .map((n) => `${n.isMissing ? 'missing' : 'error'} at line ${n.startPosition.row + 1}: ${JSON.stringify(source.slice(n.startIndex, n.startIndex + 80))}`);
+    .map(
+      (n) =>
+        `${n.isMissing ? 'missing' : 'error'} at line ${n.startPosition.row + 1}: ${JSON.stringify(source.slice(n.startIndex, n.startIndex + 80))}`,
+    );
 }
 
 /** The node-type skeleton of a tree (no text): two scripts with the same shape differ only in token text. */

@@ -74,7 +74,7 @@ describe('agent platform: sd-notify', function () {
   });
 });
 
-describe('agent platform: the service host\'s stop (stdin)', () => {
+describe("agent platform: the service host's stop (stdin)", () => {
   it('a "stop" line triggers one graceful stop; later input and EOF do not repeat it', () => {
     const stdin = new PassThrough();
     const reasons: string[] = [];
@@ -83,22 +83,28 @@ describe('agent platform: the service host\'s stop (stdin)', () => {
     assert.deepEqual(reasons, []);
     stdin.write('p\nstop\n');
     stdin.end();
-    return new Promise<void>((resolve) => setImmediate(() => {
-      assert.deepEqual(reasons, ['service host: stop requested']);
-      dispose();
-      resolve();
-    }));
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        assert.deepEqual(reasons, ['service host: stop requested']);
+        dispose();
+        resolve();
+      }),
+    );
   });
 
-  it('the end of stdin (the host is gone) stops the agent', () => new Promise<void>((resolve) => {
-    const stdin = new PassThrough();
-    watchServiceStop((r) => {
-      assert.equal(r, 'service host: stdin closed');
-      resolve();
-    }, { env: { SWITCHYARD_SERVICE_STOP: 'stdin' }, stdin });
-    stdin.resume();
-    stdin.end('hello\n');
-  }));
+  it('the end of stdin (the host is gone) stops the agent', () =>
+    new Promise<void>((resolve) => {
+      const stdin = new PassThrough();
+      watchServiceStop(
+        (r) => {
+          assert.equal(r, 'service host: stdin closed');
+          resolve();
+        },
+        { env: { SWITCHYARD_SERVICE_STOP: 'stdin' }, stdin },
+      );
+      stdin.resume();
+      stdin.end('hello\n');
+    }));
 
   it('without SWITCHYARD_SERVICE_STOP=stdin, stdin is not read', () => {
     const stdin = new PassThrough();
@@ -113,7 +119,10 @@ describe('agent platform: the service host\'s stop (stdin)', () => {
       const t = setInterval(() => {}, 1000);
       console.log('running');
       watchServiceStop((r) => { console.log('stopping: ' + r); clearInterval(t); process.exitCode = 0; });`;
-    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, SWITCHYARD_SERVICE_STOP: 'stdin' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', script], {
+      env: { ...process.env, SWITCHYARD_SERVICE_STOP: 'stdin' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;

@@ -8,7 +8,11 @@ export const ROOT = path.resolve(__dirname, '../../../..');
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 export const FIXTURES = path.join(ROOT, 'tests/fixtures/service');
 
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export class ServiceSandbox {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-svc-'));

@@ -10,14 +10,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAIN, ROOT, ServiceSandbox } from './helpers';
 
-interface Block { kind: string; lines: string[] }
+interface Block {
+  kind: string;
+  lines: string[];
+}
 
 function blocks(markdown: string): { tested: Block[]; untested: string[] } {
   const tested: Block[] = [];
   const untested: string[] = [];
   const re = /(<!-- test: (\w+) -->\n)?```[a-z]*\n([\s\S]*?)```/g;
   for (const m of markdown.matchAll(re)) {
-    const lines = m[3].split('\n').map((l) => l.trim()).filter((l) => /^(switchyard |kubectl |PS> )/.test(l));
+    const lines = m[3]
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^(switchyard |kubectl |PS> )/.test(l));
     if (!lines.length) continue;
     if (m[2]) tested.push({ kind: m[2], lines });
     else untested.push(...lines);
@@ -58,7 +64,11 @@ describe('docs/install.md: every command example runs', function () {
     fs.writeFileSync(host, 'MZ');
     env = {
       linux: linux.env({ SWITCHYARD_SERVICE_ROOT: linux.root }),
-      windows: windows.env({ SWITCHYARD_SERVICE_ROOT: windows.root, SWITCHYARD_SERVICE_HOST_EXE: 'C:\\Switchyard\\switchyard-service.exe', SWITCHYARD_CLI: MAIN }),
+      windows: windows.env({
+        SWITCHYARD_SERVICE_ROOT: windows.root,
+        SWITCHYARD_SERVICE_HOST_EXE: 'C:\\Switchyard\\switchyard-service.exe',
+        SWITCHYARD_CLI: MAIN,
+      }),
     };
   });
   after(() => {
@@ -69,8 +79,13 @@ describe('docs/install.md: every command example runs', function () {
   it('has no untested command examples, and tests at least the install/uninstall path of both OSes', () => {
     assert.deepEqual(untested, []);
     const all = tested.flatMap((b) => b.lines.map((l) => `${b.kind}: ${l}`));
-    for (const want of ['linux: switchyard service install --config agent.yaml', 'linux: switchyard service uninstall',
-      'windows: PS> switchyard service install --config agent.yaml', 'windows: PS> switchyard service uninstall']) assert.ok(all.includes(want), want);
+    for (const want of [
+      'linux: switchyard service install --config agent.yaml',
+      'linux: switchyard service uninstall',
+      'windows: PS> switchyard service install --config agent.yaml',
+      'windows: PS> switchyard service uninstall',
+    ])
+      assert.ok(all.includes(want), want);
   });
 
   let n = 0;

@@ -12,7 +12,9 @@ import fc from 'fast-check';
 import { CommandLineError, parseWindowsCommandLine, quoteWindowsArg, windowsCommandLine } from '../../../src/service/quote';
 import { NATIVE_BUILD, WinePrefix, wineUnavailable } from '../../helpers/wine';
 
-const CORPUS: string[][] = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../../tests/fixtures/windows-cmdline-corpus.json'), 'utf8'));
+const CORPUS: string[][] = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, '../../../../tests/fixtures/windows-cmdline-corpus.json'), 'utf8'),
+);
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
 const unhex = (h: string) => Buffer.from(h === '-' ? '' : h, 'hex').toString('utf8');
 const corpusInput = CORPUS.map((argv) => argv.map(hex).join(' ')).join('\n') + '\n';
@@ -52,10 +54,13 @@ describe('service: Windows command-line quoting', () => {
   it('random argv round-trip (fast-check)', () => {
     const arg = fc.string({ unit: fc.constantFrom('a', ' ', '\t', '"', '\\', 'é', '🚀', '\n', 'x') });
     const prog = fc.string({ unit: fc.constantFrom('C', ':', '\\', ' ', 'n', '.'), minLength: 1 });
-    fc.assert(fc.property(prog, fc.array(arg, { maxLength: 6 }), (p, rest) => {
-      const argv = [p, ...rest];
-      assert.deepEqual(parseWindowsCommandLine(windowsCommandLine(argv)), argv);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(prog, fc.array(arg, { maxLength: 6 }), (p, rest) => {
+        const argv = [p, ...rest];
+        assert.deepEqual(parseWindowsCommandLine(windowsCommandLine(argv)), argv);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('the C quoting (quote.c, built with gcc) makes the same command lines as the TypeScript one', function () {
@@ -84,7 +89,7 @@ describe('service: Windows command-line quoting', () => {
     });
     after(() => wine?.dispose());
 
-    it('splits quote.c\'s command line back into the original argv for every corpus case', function () {
+    it("splits quote.c's command line back into the original argv for every corpus case", function () {
       const r = wine!.run([path.join(NATIVE_BUILD, 'quote-tool.exe')], corpusInput);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.replace(/\r/g, '').trim().split('\n');

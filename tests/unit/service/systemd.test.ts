@@ -37,9 +37,14 @@ describe('service on Linux (systemd, fake systemctl)', () => {
   });
   afterEach(() => sb.cleanup());
 
-  it('install writes the unit with this installation\'s paths, copies the config, and enables and starts the unit', function () {
+  it("install writes the unit with this installation's paths, copies the config, and enables and starts the unit", function () {
     const out = sb.ok(['install', '--config', config, '--root', sb.root]);
-    assert.deepEqual(sb.takeCalls(), ['daemon-reload', 'enable|switchyard-agent.service', 'is-active|--quiet|switchyard-agent.service', 'start|switchyard-agent.service']);
+    assert.deepEqual(sb.takeCalls(), [
+      'daemon-reload',
+      'enable|switchyard-agent.service',
+      'is-active|--quiet|switchyard-agent.service',
+      'start|switchyard-agent.service',
+    ]);
     assert.deepEqual(out.trim().split('\n'), [
       `create config ${CONFIG}`,
       `create unit ${UNIT}`,
@@ -47,7 +52,11 @@ describe('service on Linux (systemd, fake systemctl)', () => {
       'run systemctl enable switchyard-agent.service',
       'run systemctl start switchyard-agent.service',
     ]);
-    assert.deepEqual(sb.tree(), ['etc/switchyard/agent.yaml', 'etc/switchyard/service-install.json', 'etc/systemd/system/switchyard-agent.service']);
+    assert.deepEqual(sb.tree(), [
+      'etc/switchyard/agent.yaml',
+      'etc/switchyard/service-install.json',
+      'etc/systemd/system/switchyard-agent.service',
+    ]);
     assert.equal(fs.readFileSync(sb.at(CONFIG), 'utf8'), 'nodeName: node-a\nbackend: vxlan\n');
     assert.equal(fs.statSync(sb.at(CONFIG)).mode & 0o777, 0o600);
     const unit = fs.readFileSync(sb.at(UNIT), 'utf8');
@@ -77,7 +86,11 @@ describe('service on Linux (systemd, fake systemctl)', () => {
     const changed = sb.ok(['install', '--config', config, '--root', sb.root]);
     assert.match(changed, /^update config \/etc\/switchyard\/agent\.yaml$/m);
     assert.match(changed, /^unit .*: unchanged$/m);
-    assert.deepEqual(sb.takeCalls(), ['enable|switchyard-agent.service', 'is-active|--quiet|switchyard-agent.service', 'restart|switchyard-agent.service']);
+    assert.deepEqual(sb.takeCalls(), [
+      'enable|switchyard-agent.service',
+      'is-active|--quiet|switchyard-agent.service',
+      'restart|switchyard-agent.service',
+    ]);
     assert.equal(fs.readFileSync(sb.at(CONFIG), 'utf8'), 'nodeName: node-a\nbackend: host-gw\n');
   });
 
@@ -90,7 +103,12 @@ describe('service on Linux (systemd, fake systemctl)', () => {
     const unit = fs.readFileSync(sb.at(UNIT), 'utf8');
     assert.match(unit, new RegExp(`^ExecStart=.* agent --config ${config}$`, 'm'));
     assert.match(unit, /^TimeoutStopSec=45$/m);
-    assert.deepEqual(sb.takeCalls(), ['daemon-reload', 'enable|switchyard-agent.service', 'is-active|--quiet|switchyard-agent.service', 'restart|switchyard-agent.service']);
+    assert.deepEqual(sb.takeCalls(), [
+      'daemon-reload',
+      'enable|switchyard-agent.service',
+      'is-active|--quiet|switchyard-agent.service',
+      'restart|switchyard-agent.service',
+    ]);
   });
 
   it('paths with blanks, % and $ are quoted for systemd, and the unit still verifies', function () {

@@ -18,7 +18,14 @@ import { ServiceSandbox } from './helpers';
 
 const HOST_EXE = 'C:\\Program Files\\Switchyard\\switchyard-service.exe';
 const IMAGE_PATH = '"C:\\Program Files\\Switchyard\\switchyard-service.exe" --conf C:\\ProgramData\\Switchyard\\service-host.conf';
-const RECOVERY = { resetPeriodSec: 86400, actions: [{ type: 1, delayMs: 5000 }, { type: 1, delayMs: 5000 }, { type: 1, delayMs: 5000 }] };
+const RECOVERY = {
+  resetPeriodSec: 86400,
+  actions: [
+    { type: 1, delayMs: 5000 },
+    { type: 1, delayMs: 5000 },
+    { type: 1, delayMs: 5000 },
+  ],
+};
 const noCleanup: AgentCleanup = { unavailable: async () => 'no cleanup in this test', run: async () => '', describe: () => [] };
 
 describe('service on Windows (SCM emulator)', () => {
@@ -27,7 +34,8 @@ describe('service on Windows (SCM emulator)', () => {
   let scm: MemoryScm;
   let config: string;
   let req: InstallRequest;
-  const backend = (hostExe = HOST_EXE) => new WindowsScmBackend({ scm, root, programData: 'C:\\ProgramData', hostExe, sleep: async () => {} });
+  const backend = (hostExe = HOST_EXE) =>
+    new WindowsScmBackend({ scm, root, programData: 'C:\\ProgramData', hostExe, sleep: async () => {} });
   const ops = () => scm.calls.splice(0).map((c) => [c.op, c.service, c.args].filter((x) => x !== undefined));
   const run = async (fn: (plan: Plan) => Promise<void>, dryRun = false) => {
     const plan = new Plan(dryRun);
@@ -49,8 +57,11 @@ describe('service on Windows (SCM emulator)', () => {
     scm.seed('containerd');
     scm.calls.length = 0;
     req = {
-      configFile: config, configInPlace: false, stopTimeoutSec: 30,
-      nodePath: 'C:\\Program Files\\nodejs\\node.exe', cliPath: 'C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js',
+      configFile: config,
+      configInPlace: false,
+      stopTimeoutSec: 30,
+      nodePath: 'C:\\Program Files\\nodejs\\node.exe',
+      cliPath: 'C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js',
     };
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -61,7 +72,11 @@ describe('service on Windows (SCM emulator)', () => {
       ['OpenSCManagerW'],
       ['OpenServiceW', 'hns'],
       ['OpenServiceW', 'switchyard-agent'],
-      ['CreateServiceW', 'switchyard-agent', { serviceType: 0x10, startType: 2, errorControl: 1, binaryPath: IMAGE_PATH, displayName: DISPLAY_NAME, dependencies: ['hns'] }],
+      [
+        'CreateServiceW',
+        'switchyard-agent',
+        { serviceType: 0x10, startType: 2, errorControl: 1, binaryPath: IMAGE_PATH, displayName: DISPLAY_NAME, dependencies: ['hns'] },
+      ],
       ['ChangeServiceConfig2W(SERVICE_CONFIG_DESCRIPTION)', 'switchyard-agent', DESCRIPTION],
       ['ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS)', 'switchyard-agent', RECOVERY],
       ['ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)', 'switchyard-agent', true],
@@ -78,19 +93,21 @@ describe('service on Windows (SCM emulator)', () => {
       'create service host configuration C:\\ProgramData\\Switchyard\\service-host.conf',
       `create service switchyard-agent (automatic start, LocalSystem, after hns): ${IMAGE_PATH}`,
       'set switchyard-agent description and recovery: restart after 5 s, 3 times, reset after 1 day, also on a non-zero exit',
-      'add switchyard-agent to kubelet\'s dependencies (containerd, switchyard-agent)',
+      "add switchyard-agent to kubelet's dependencies (containerd, switchyard-agent)",
       'start service switchyard-agent',
     ]);
     assert.equal(fs.readFileSync(at('C:\\ProgramData\\Switchyard\\agent.yaml'), 'utf8'), 'nodeName: win-a\n');
-    assert.equal(fs.readFileSync(at('C:\\ProgramData\\Switchyard\\service-host.conf'), 'utf8'),
+    assert.equal(
+      fs.readFileSync(at('C:\\ProgramData\\Switchyard\\service-host.conf'), 'utf8'),
       '# Written by `switchyard service install`: the command the service host (switchyard-service.exe) runs.\r\n' +
-      '# One argument per arg= line; the host quotes each by the Windows rules. Run install again to change it.\r\n' +
-      'program=C:\\Program Files\\nodejs\\node.exe\r\n' +
-      'arg=C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js\r\n' +
-      'arg=agent\r\narg=--config\r\narg=C:\\ProgramData\\Switchyard\\agent.yaml\r\n' +
-      'log=C:\\ProgramData\\Switchyard\\logs\\service-host.log\r\n' +
-      'output=C:\\ProgramData\\Switchyard\\logs\\agent.log\r\n' +
-      'stop-timeout-ms=30000\r\n');
+        '# One argument per arg= line; the host quotes each by the Windows rules. Run install again to change it.\r\n' +
+        'program=C:\\Program Files\\nodejs\\node.exe\r\n' +
+        'arg=C:\\Program Files\\Switchyard\\dist\\src\\cli\\main.js\r\n' +
+        'arg=agent\r\narg=--config\r\narg=C:\\ProgramData\\Switchyard\\agent.yaml\r\n' +
+        'log=C:\\ProgramData\\Switchyard\\logs\\service-host.log\r\n' +
+        'output=C:\\ProgramData\\Switchyard\\logs\\agent.log\r\n' +
+        'stop-timeout-ms=30000\r\n',
+    );
     const svc = scm.state.services['switchyard-agent'];
     assert.equal(svc.status.state, 4);
     assert.equal(svc.failureActionsOnNonCrashFailures, true);
@@ -101,14 +118,23 @@ describe('service on Windows (SCM emulator)', () => {
     scm.calls.length = 0;
     const again = await run((p) => backend().install(req, p));
     const calls = ops();
-    assert.ok(!calls.some(([op, svc]) => op === 'CreateServiceW' || (op === 'ChangeServiceConfigW') || (op === 'StartServiceW') || (op === 'ControlService' && svc)), JSON.stringify(calls));
-    assert.deepEqual(again.filter((l) => !l.startsWith('set ')), [
-      'config C:\\ProgramData\\Switchyard\\agent.yaml: unchanged',
-      'service host configuration C:\\ProgramData\\Switchyard\\service-host.conf: unchanged',
-      'service switchyard-agent: configuration unchanged',
-      'kubelet: already depends on switchyard-agent',
-      'service switchyard-agent: running, nothing changed',
-    ]);
+    assert.ok(
+      !calls.some(
+        ([op, svc]) =>
+          op === 'CreateServiceW' || op === 'ChangeServiceConfigW' || op === 'StartServiceW' || (op === 'ControlService' && svc),
+      ),
+      JSON.stringify(calls),
+    );
+    assert.deepEqual(
+      again.filter((l) => !l.startsWith('set ')),
+      [
+        'config C:\\ProgramData\\Switchyard\\agent.yaml: unchanged',
+        'service host configuration C:\\ProgramData\\Switchyard\\service-host.conf: unchanged',
+        'service switchyard-agent: configuration unchanged',
+        'kubelet: already depends on switchyard-agent',
+        'service switchyard-agent: running, nothing changed',
+      ],
+    );
     assert.deepEqual(scm.state.services.kubelet.config.dependencies, ['containerd', 'switchyard-agent'], 'no duplicate dependency');
 
     const other = 'C:\\Switchyard 2\\switchyard-service.exe';
@@ -117,9 +143,21 @@ describe('service on Windows (SCM emulator)', () => {
     const moved = await run((p) => backend(other).install(req, p));
     const newImage = `"${other}" --conf C:\\ProgramData\\Switchyard\\service-host.conf`;
     const c = ops();
-    assert.deepEqual(c.find(([op, s]) => op === 'ChangeServiceConfigW' && s === 'switchyard-agent'), ['ChangeServiceConfigW', 'switchyard-agent', { binaryPath: newImage }]);
-    assert.deepEqual(c.filter(([op]) => op === 'ControlService' || op === 'StartServiceW'), [['ControlService', 'switchyard-agent', 1], ['StartServiceW', 'switchyard-agent']]);
-    assert.ok(moved.includes(`update service switchyard-agent: binaryPath ${JSON.stringify(IMAGE_PATH)} → ${JSON.stringify(newImage)}`), moved.join('\n'));
+    assert.deepEqual(
+      c.find(([op, s]) => op === 'ChangeServiceConfigW' && s === 'switchyard-agent'),
+      ['ChangeServiceConfigW', 'switchyard-agent', { binaryPath: newImage }],
+    );
+    assert.deepEqual(
+      c.filter(([op]) => op === 'ControlService' || op === 'StartServiceW'),
+      [
+        ['ControlService', 'switchyard-agent', 1],
+        ['StartServiceW', 'switchyard-agent'],
+      ],
+    );
+    assert.ok(
+      moved.includes(`update service switchyard-agent: binaryPath ${JSON.stringify(IMAGE_PATH)} → ${JSON.stringify(newImage)}`),
+      moved.join('\n'),
+    );
   });
 
   it('without hns and kubelet services: no dependency on hns, nothing added to kubelet', async () => {
@@ -131,20 +169,28 @@ describe('service on Windows (SCM emulator)', () => {
 
   it('--dry-run makes no SCM change and writes no file', async () => {
     const lines = await run((p) => backend().install(req, p), true);
-    assert.ok(lines.every((l) => l.startsWith('would ') || l.startsWith('kubelet')), lines.join('\n'));
-    assert.ok(!ops().some(([op]) => !['OpenSCManagerW', 'OpenServiceW', 'QueryServiceConfigW', 'QueryServiceStatusEx'].includes(op as string)));
+    assert.ok(
+      lines.every((l) => l.startsWith('would ') || l.startsWith('kubelet')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      !ops().some(([op]) => !['OpenSCManagerW', 'OpenServiceW', 'QueryServiceConfigW', 'QueryServiceStatusEx'].includes(op as string)),
+    );
     assert.ok(!scm.state.services['switchyard-agent']);
     assert.ok(!fs.existsSync(at('C:\\ProgramData\\Switchyard')));
   });
 
   it('refuses before any SCM call: a missing service host, a quote in the node path, a line break in a path', async () => {
-    await assert.rejects(backend('C:\\nowhere\\switchyard-service.exe').install(req, new Plan(false)), /--host-exe: the service host .* does not exist/);
+    await assert.rejects(
+      backend('C:\\nowhere\\switchyard-service.exe').install(req, new Plan(false)),
+      /--host-exe: the service host .* does not exist/,
+    );
     await assert.rejects(backend().install({ ...req, nodePath: 'C:\\a"b\\node.exe' }, new Plan(false)), /--node .*cannot contain a quote/);
     await assert.rejects(backend().install({ ...req, cliPath: 'C:\\a\nb' }, new Plan(false)), /line break/);
     assert.deepEqual(ops(), []);
   });
 
-  it('uninstall stops and deletes the service, takes it out of kubelet\'s dependencies only, keeps the config and the network', async () => {
+  it("uninstall stops and deletes the service, takes it out of kubelet's dependencies only, keeps the config and the network", async () => {
     scm.state.services.kubelet.config.dependencies = ['containerd'];
     await run((p) => backend().install(req, p));
     scm.state.services.kubelet.config.dependencies.push('other');
@@ -171,7 +217,10 @@ describe('service on Windows (SCM emulator)', () => {
   it('uninstall --purge is refused before any change when the agent cleanup is unavailable', async () => {
     await run((p) => backend().install(req, p));
     scm.calls.length = 0;
-    await assert.rejects(backend().uninstall({ purge: true }, new Plan(false), noCleanup), /--purge: no cleanup in this test; nothing was changed/);
+    await assert.rejects(
+      backend().uninstall({ purge: true }, new Plan(false), noCleanup),
+      /--purge: no cleanup in this test; nothing was changed/,
+    );
     assert.deepEqual(ops(), []);
   });
 
@@ -184,7 +233,10 @@ describe('service on Windows (SCM emulator)', () => {
       const env = { SWITCHYARD_SERVICE_HOST_EXE: 'C:\\Switchyard\\switchyard-service.exe' };
       const cfg = sb.file('agent.yaml', 'nodeName: win-b\n');
       const out = sb.ok(['install', '--config', cfg, '--root', sb.root], env);
-      assert.match(out, /^create service switchyard-agent \(automatic start, LocalSystem\): C:\\Switchyard\\switchyard-service\.exe --conf C:\\ProgramData\\Switchyard\\service-host\.conf$/m);
+      assert.match(
+        out,
+        /^create service switchyard-agent \(automatic start, LocalSystem\): C:\\Switchyard\\switchyard-service\.exe --conf C:\\ProgramData\\Switchyard\\service-host\.conf$/m,
+      );
       const st = JSON.parse(sb.ok(['status', '--root', sb.root, '-o', 'json'], env));
       assert.deepEqual([st.installed, st.state, st.startType], [true, 'running', 'automatic']);
       assert.equal(sb.ok(['stop', '--root', sb.root], env), 'stop service switchyard-agent\n');

@@ -7,10 +7,17 @@ import { acquireLock, LockTimeoutError, withFileLock } from '../../../src/util/f
 
 // A holder in another process, so the test exercises real flock semantics between processes. It keeps the
 // lock until told to let go, and logs "child released" just before releasing.
-interface ChildHolder { release(): void; kill(): void }
+interface ChildHolder {
+  release(): void;
+  kill(): void;
+}
 function holdInChild(file: string, log: string): Promise<ChildHolder> {
   const lockModule = path.resolve(__dirname, '../../../src/util/file-lock.js');
-  const child = spawn(process.execPath, ['-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     require(${JSON.stringify(lockModule)}).acquireLock(${JSON.stringify(file)}).then((l) => {
       process.stdin.once('data', () => {
@@ -19,7 +26,10 @@ function holdInChild(file: string, log: string): Promise<ChildHolder> {
         process.exit(0);
       });
       process.stdout.write('held\\n');
-    });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    });`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const holder: ChildHolder = { release: () => child.stdin!.write('release\n'), kill: () => child.kill() };
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -29,7 +39,9 @@ function holdInChild(file: string, log: string): Promise<ChildHolder> {
 
 describe('file lock (flock, interoperable with host-local)', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-lock-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-lock-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a second holder waits until the first (another process) releases, then gets the lock', async () => {
@@ -67,11 +79,15 @@ describe('file lock (flock, interoperable with host-local)', () => {
     const file = path.join(dir, 'lock');
     const counter = path.join(dir, 'n');
     fs.writeFileSync(counter, '0');
-    await Promise.all(Array.from({ length: 20 }, () => withFileLock(file, async () => {
-      const n = Number(fs.readFileSync(counter, 'utf8'));
-      await new Promise((r) => setImmediate(r));
-      fs.writeFileSync(counter, String(n + 1));
-    })));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(file, async () => {
+          const n = Number(fs.readFileSync(counter, 'utf8'));
+          await new Promise((r) => setImmediate(r));
+          fs.writeFileSync(counter, String(n + 1));
+        }),
+      ),
+    );
     assert.equal(fs.readFileSync(counter, 'utf8'), '20');
   });
 

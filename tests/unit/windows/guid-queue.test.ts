@@ -14,7 +14,10 @@ describe('windows data planes: GUIDs', function () {
 
   it('refuses anything else as bad input naming the field', function () {
     for (const bad of ['', 'a1b2c3d4-e5f6-4711-8899', "x'; calc", 'a1b2c3d4e5f647118899aabbccddeeff']) {
-      assert.throws(() => parseGuid(bad, 'endpoint ID'), (e: unknown) => e instanceof HnsError && e.kind === 'bad-input' && e.message.includes(`endpoint ID "${bad}" is not a GUID`));
+      assert.throws(
+        () => parseGuid(bad, 'endpoint ID'),
+        (e: unknown) => e instanceof HnsError && e.kind === 'bad-input' && e.message.includes(`endpoint ID "${bad}" is not a GUID`),
+      );
     }
   });
 });
@@ -25,19 +28,24 @@ describe('windows data planes: keyed write queue', function () {
     const log: string[] = [];
     let active = 0;
     let maxActive = 0;
-    const task = (name: string, fail = false) => async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await new Promise((r) => setImmediate(r));
-      log.push(name);
-      active--;
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setImmediate(r));
+        log.push(name);
+        active--;
+        if (fail) throw new Error(name);
+        return name;
+      };
     const results = await Promise.allSettled([q.run('NET', task('a')), q.run('net', task('b', true)), q.run('Net', task('c'))]);
     assert.deepEqual(log, ['a', 'b', 'c'], 'keys compare case-insensitively, order kept');
     assert.equal(maxActive, 1);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     await new Promise((r) => setImmediate(r));
     assert.equal(q.pending, 0, 'nothing retained once idle');
   });

@@ -9,8 +9,17 @@ import { annotate } from '../../protocol/errors';
 import type { BaseNetConf, DnsConf, Policy } from '../../config/netconf';
 import type { IP } from '../../ipam/ip';
 import {
-  dsrSupported, PAUSE_NETNS, sameId, v1Attach, v1Attached, v1CreateEndpoint, v1DeleteEndpoint, v1Detach,
-  v1EndpointByName, v2EndpointByName, v2RemoveEndpoint,
+  dsrSupported,
+  PAUSE_NETNS,
+  sameId,
+  v1Attach,
+  v1Attached,
+  v1CreateEndpoint,
+  v1DeleteEndpoint,
+  v1Detach,
+  v1EndpointByName,
+  v2EndpointByName,
+  v2RemoveEndpoint,
 } from './hns';
 import { applyLoopbackDsr, hcnEndpointPolicies, hnsEndpointPolicies } from './policies';
 
@@ -73,8 +82,13 @@ export function hcnEndpointDoc(ep: EpInfo, policies: Policy[]): HostComputeEndpo
 // ---- endpoint add (AddHnsEndpoint / AddHcnEndpoint) -----------------------------------------------
 
 export async function addHnsEndpoint(
-  s: HostNetworkService, epName: string, networkId: string, containerID: string, netns: string,
-  make: () => Promise<HnsV1Endpoint>, created: Created,
+  s: HostNetworkService,
+  epName: string,
+  networkId: string,
+  containerID: string,
+  netns: string,
+  make: () => Promise<HnsV1Endpoint>,
+  created: Created,
 ): Promise<HnsV1Endpoint> {
   let ep = await v1EndpointByName(s, epName);
   if (ep && !sameId(ep.VirtualNetwork, networkId)) {
@@ -125,8 +139,13 @@ export async function addHnsEndpoint(
 }
 
 export async function addHcnEndpoint(
-  s: HostNetworkService, epName: string, networkId: string, netns: string, ifName: string,
-  make: () => Promise<HostComputeEndpoint>, created: Created,
+  s: HostNetworkService,
+  epName: string,
+  networkId: string,
+  netns: string,
+  ifName: string,
+  make: () => Promise<HostComputeEndpoint>,
+  created: Created,
 ): Promise<HostComputeEndpoint> {
   let ep: HostComputeEndpoint | undefined;
   try {

@@ -20,7 +20,10 @@ const push = (policies: Policy[], value: Obj) => policies.push({ name: 'Endpoint
 
 export function applyOutboundNat(policies: Policy[], api: Api, cidr: string): void {
   if (!cidr) return;
-  const exists = findPolicy(policies, (v) => v.Type === 'OutBoundNAT' && (api === 2 ? isObj(v.Settings) && strIn(v.Settings.Exceptions, cidr) : strIn(v.ExceptionList, cidr)));
+  const exists = findPolicy(
+    policies,
+    (v) => v.Type === 'OutBoundNAT' && (api === 2 ? isObj(v.Settings) && strIn(v.Settings.Exceptions, cidr) : strIn(v.ExceptionList, cidr)),
+  );
   if (exists) return;
   push(policies, api === 2 ? { Type: 'OutBoundNAT', Settings: { Exceptions: [cidr] } } : { Type: 'OutBoundNAT', ExceptionList: [cidr] });
 }
@@ -28,7 +31,10 @@ export function applyOutboundNat(policies: Policy[], api: Api, cidr: string): vo
 /** Caller checks the DSR gate (HNS version) first. */
 export function applyLoopbackDsr(policies: Policy[], api: Api, ip: string): void {
   if (!ip) return;
-  const exists = findPolicy(policies, (v) => v.Type === 'OutBoundNAT' && (api === 2 ? isObj(v.Settings) && strIn(v.Settings.Destinations, ip) : strIn(v.Destinations, ip)));
+  const exists = findPolicy(
+    policies,
+    (v) => v.Type === 'OutBoundNAT' && (api === 2 ? isObj(v.Settings) && strIn(v.Settings.Destinations, ip) : strIn(v.Destinations, ip)),
+  );
   if (exists) return;
   push(policies, api === 2 ? { Type: 'OutBoundNAT', Settings: { Destinations: [ip] } } : { Type: 'OutBoundNAT', Destinations: [ip] });
 }
@@ -37,7 +43,9 @@ export function applyDefaultPA(policies: Policy[], api: Api, addr: string): void
   if (!addr) return;
   const exists = findPolicy(
     policies,
-    (v) => (v.Type === 'PA' || v.Type === 'ProviderAddress') && (api === 2 ? isObj(v.Settings) && v.Settings.ProviderAddress === addr : v.PA === addr),
+    (v) =>
+      (v.Type === 'PA' || v.Type === 'ProviderAddress') &&
+      (api === 2 ? isObj(v.Settings) && v.Settings.ProviderAddress === addr : v.PA === addr),
   );
   if (exists) return;
   push(policies, api === 2 ? { Type: 'ProviderAddress', Settings: { ProviderAddress: addr } } : { Type: 'PA', PA: addr });
@@ -67,7 +75,10 @@ export function applyPortMappings(policies: Policy[], api: Api, mappings: PortMa
     const proto = protocolEnum(pm.protocol);
     if (proto === undefined) continue;
     if (api === 2) {
-      push(policies, { Type: 'PortMapping', Settings: { InternalPort: pm.containerPort, ExternalPort: pm.hostPort, Protocol: proto, VIP: pm.hostIP ?? '' } });
+      push(policies, {
+        Type: 'PortMapping',
+        Settings: { InternalPort: pm.containerPort, ExternalPort: pm.hostPort, Protocol: proto, VIP: pm.hostIP ?? '' },
+      });
     } else {
       push(policies, { Type: 'NAT', InternalPort: pm.containerPort, ExternalPort: pm.hostPort, Protocol: pm.protocol });
     }

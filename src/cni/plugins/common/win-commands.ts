@@ -12,8 +12,20 @@ import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { loadWinBridgeConf, loadWinOverlayConf, type BaseNetConf, type WinBridgeConf, type WinOverlayConf } from '../../config/netconf';
 import { ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
 import {
-  endpointName, ipamCall, PAUSE_NETNS, sameId, v1Of, v1Attached, v1DeleteEndpoint, v1Detach,
-  v1EndpointByName, v1NetworkByName, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService,
+  endpointName,
+  ipamCall,
+  PAUSE_NETNS,
+  sameId,
+  v1Of,
+  v1Attached,
+  v1DeleteEndpoint,
+  v1Detach,
+  v1EndpointByName,
+  v1NetworkByName,
+  v2EndpointByName,
+  v2NetworkByName,
+  v2RemoveEndpoint,
+  withService,
 } from './hns';
 import type { Created } from './endpoints';
 
@@ -32,11 +44,13 @@ function load(flavor: Flavor, args: CmdArgs): WinConf {
  */
 function requireV2(flavor: Flavor, conf: BaseNetConf & { apiVersion: number }, s: HostNetworkService): void {
   if (conf.apiVersion !== 2 && !s.capabilities.hnsV1) {
-    throw new CniError(ErrCode.InvalidNetworkConfig, `${flavor}: apiVersion ${conf.apiVersion} (HNS v1) is not supported by the ${s.kind} data plane`,
-      'set "apiVersion": 2 in the network config of network ' + conf.name);
+    throw new CniError(
+      ErrCode.InvalidNetworkConfig,
+      `${flavor}: apiVersion ${conf.apiVersion} (HNS v1) is not supported by the ${s.kind} data plane`,
+      'set "apiVersion": 2 in the network config of network ' + conf.name,
+    );
   }
 }
-
 
 async function cmdAdd(flavor: Flavor, add: AddFn, args: CmdArgs): Promise<string> {
   const conf = load(flavor, args);
@@ -101,19 +115,27 @@ async function cmdCheck(flavor: Flavor, args: CmdArgs): Promise<void> {
   const ip = await withService(args, async (s) => {
     requireV2(flavor, conf, s);
     if (conf.apiVersion === 2) {
-      const net = await v2NetworkByName(s, conf.name).catch((e) => { throw annotate(e, `error while getting network ${conf.name}`); });
+      const net = await v2NetworkByName(s, conf.name).catch((e) => {
+        throw annotate(e, `error while getting network ${conf.name}`);
+      });
       const ep = await v2EndpointByName(s, epName);
       if (!ep) throw new Error(`CHECK: HostComputeEndpoint ${epName} not found`);
-      if (!sameId(ep.HostComputeNetwork, net.ID)) throw new Error(`CHECK: HostComputeEndpoint ${epName} is on network ${ep.HostComputeNetwork}, not on ${conf.name} (${net.ID})`);
+      if (!sameId(ep.HostComputeNetwork, net.ID))
+        throw new Error(`CHECK: HostComputeEndpoint ${epName} is on network ${ep.HostComputeNetwork}, not on ${conf.name} (${net.ID})`);
       if (!sameId(ep.HostComputeNamespace, args.netns)) {
-        throw new Error(`CHECK: HostComputeEndpoint ${epName} is not attached to namespace ${args.netns} (attached to ${ep.HostComputeNamespace || 'none'})`);
+        throw new Error(
+          `CHECK: HostComputeEndpoint ${epName} is not attached to namespace ${args.netns} (attached to ${ep.HostComputeNamespace || 'none'})`,
+        );
       }
       return ep.IpConfigurations?.[0]?.IpAddress ?? '';
     }
-    const net = await v1NetworkByName(s, conf.name).catch((e) => { throw annotate(e, `error while getting network ${conf.name}`); });
+    const net = await v1NetworkByName(s, conf.name).catch((e) => {
+      throw annotate(e, `error while getting network ${conf.name}`);
+    });
     const ep = await v1EndpointByName(s, epName);
     if (!ep) throw new Error(`CHECK: HNSEndpoint ${epName} not found`);
-    if (!sameId(ep.VirtualNetwork, net.ID)) throw new Error(`CHECK: HNSEndpoint ${epName} is on network ${ep.VirtualNetwork}, not on ${conf.name} (${net.ID})`);
+    if (!sameId(ep.VirtualNetwork, net.ID))
+      throw new Error(`CHECK: HNSEndpoint ${epName} is on network ${ep.VirtualNetwork}, not on ${conf.name} (${net.ID})`);
     if (!v1Attached(ep, args.containerID)) throw new Error(`CHECK: HNSEndpoint ${epName} is not attached to container ${args.containerID}`);
     return ep.IPAddress ?? '';
   });
@@ -198,7 +220,6 @@ async function cmdStatus(flavor: Flavor, args: CmdArgs): Promise<void> {
   });
   if (conf.ipam.type !== '') await ipamStatus(ipamCall(args, conf));
 }
-
 
 export function windowsFamilyPlugin(flavor: Flavor, add: AddFn): PluginFuncs {
   return {

@@ -14,7 +14,16 @@ import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../../config/netconf';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
 import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../../ipam/ip';
-import { dsrSupported, endpointName, ipamCall, sameId, v2EndpointByName, v2NetworkByName, v2RemoveEndpoint, withService } from '../common/hns';
+import {
+  dsrSupported,
+  endpointName,
+  ipamCall,
+  sameId,
+  v2EndpointByName,
+  v2NetworkByName,
+  v2RemoveEndpoint,
+  withService,
+} from '../common/hns';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from '../common/policies';
 import { overlayMac } from '../common/endpoints';
 import { checkPrevResult } from '../common/win-commands';
@@ -30,7 +39,10 @@ async function lookupNetwork(s: HostNetworkService, conf: SwitchyardConf): Promi
   try {
     net = await v2NetworkByName(s, conf.network);
   } catch (e) {
-    throw annotate(e, `network ${conf.network} for CNI network ${conf.name} (mode ${conf.mode}) is not available: create the HNS network first or set "network"`);
+    throw annotate(
+      e,
+      `network ${conf.network} for CNI network ${conf.name} (mode ${conf.mode}) is not available: create the HNS network first or set "network"`,
+    );
   }
   const want = MODE_TYPES[conf.mode];
   if (!want.some((t) => t.toLowerCase() === (net.Type ?? '').toLowerCase())) {
@@ -39,7 +51,10 @@ async function lookupNetwork(s: HostNetworkService, conf: SwitchyardConf): Promi
   return net;
 }
 
-interface SubnetInfo { prefix: string; gateway?: string }
+interface SubnetInfo {
+  prefix: string;
+  gateway?: string;
+}
 
 function networkSubnets(net: HostComputeNetwork): SubnetInfo[] {
   const out: SubnetInfo[] = [];
@@ -70,7 +85,13 @@ function providerAddress(net: HostComputeNetwork): string {
   return p?.Settings?.ProviderAddress ?? '';
 }
 
-async function buildEndpoint(s: HostNetworkService, args: CmdArgs, conf: SwitchyardConf, net: HostComputeNetwork, epName: string): Promise<HostComputeEndpoint> {
+async function buildEndpoint(
+  s: HostNetworkService,
+  args: CmdArgs,
+  conf: SwitchyardConf,
+  net: HostComputeNetwork,
+  epName: string,
+): Promise<HostComputeEndpoint> {
   const policies = conf.policies.map((p) => ({ ...p }));
   const ipConfigs: { IpAddress: string; PrefixLength: number }[] = [];
   const routes: { NextHop: string; DestinationPrefix: string }[] = [];
@@ -89,7 +110,7 @@ async function buildEndpoint(s: HostNetworkService, args: CmdArgs, conf: Switchy
       if (!c) throw new Error(`IPAM ${conf.ipam.type} returned an invalid address ${JSON.stringify(ipc.address)}`);
       ipConfigs.push({ IpAddress: formatIP(c.ip), PrefixLength: c.prefix });
       const sn = subnetOf(net, c.ip);
-      const gw = conf.gateway === 'plus2' && c.ip.v === 4 ? plus2(c.ip, c.prefix) : sn?.gateway ?? ipc.gateway;
+      const gw = conf.gateway === 'plus2' && c.ip.v === 4 ? plus2(c.ip, c.prefix) : (sn?.gateway ?? ipc.gateway);
       const dst = c.ip.v === 4 ? '0.0.0.0/0' : '::/0';
       if (gw && !routes.some((x) => x.DestinationPrefix === dst)) routes.push({ NextHop: gw, DestinationPrefix: dst });
       if (c.ip.v === 4) {
@@ -128,7 +149,13 @@ function macFor(format: DataplaneCapabilities['macFormat'], mac: string | undefi
   return format === 'colon' ? mac.replace(/-/g, ':').toLowerCase() : mac;
 }
 
-function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep: HostComputeEndpoint, macFormat: DataplaneCapabilities['macFormat']): CniResult {
+function result(
+  conf: SwitchyardConf,
+  args: CmdArgs,
+  net: HostComputeNetwork,
+  ep: HostComputeEndpoint,
+  macFormat: DataplaneCapabilities['macFormat'],
+): CniResult {
   const ips: NonNullable<CniResult['ips']> = [];
   for (const c of ep.IpConfigurations ?? []) {
     const ip = c.IpAddress ? parseIP(c.IpAddress) : undefined;
@@ -137,7 +164,9 @@ function result(conf: SwitchyardConf, args: CmdArgs, net: HostComputeNetwork, ep
     const gw = (ep.Routes ?? []).find((r) => r.NextHop && (parseIP(r.NextHop)?.v ?? 0) === ip.v)?.NextHop;
     ips.push({ interface: 0, address: `${formatIP(ip)}/${prefix}`, ...(gw ? { gateway: gw } : {}) });
   }
-  const routes: CniRoute[] = (ep.Routes ?? []).filter((r) => r.DestinationPrefix).map((r) => ({ dst: r.DestinationPrefix!, ...(r.NextHop ? { gw: r.NextHop } : {}) }));
+  const routes: CniRoute[] = (ep.Routes ?? [])
+    .filter((r) => r.DestinationPrefix)
+    .map((r) => ({ dst: r.DestinationPrefix!, ...(r.NextHop ? { gw: r.NextHop } : {}) }));
   const out: CniResult = {
     cniVersion: '1.1.0',
     interfaces: [{ name: args.ifName, ...(ep.MacAddress ? { mac: macFor(macFormat, ep.MacAddress) } : {}), sandbox: args.netns }],
@@ -215,8 +244,10 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
     const net = await lookupNetwork(s, conf);
     const ep = await v2EndpointByName(s, epName);
     if (!ep) throw new Error(`CHECK: endpoint ${epName} not found`);
-    if (!sameId(ep.HostComputeNetwork, net.ID)) throw new Error(`CHECK: endpoint ${epName} is on network ${ep.HostComputeNetwork}, not on ${conf.network} (${net.ID})`);
-    if (!sameId(ep.HostComputeNamespace, args.netns)) throw new Error(`CHECK: endpoint ${epName} is not attached to namespace ${args.netns}`);
+    if (!sameId(ep.HostComputeNetwork, net.ID))
+      throw new Error(`CHECK: endpoint ${epName} is on network ${ep.HostComputeNetwork}, not on ${conf.network} (${net.ID})`);
+    if (!sameId(ep.HostComputeNamespace, args.netns))
+      throw new Error(`CHECK: endpoint ${epName} is not attached to namespace ${args.netns}`);
     return ep.IpConfigurations?.[0]?.IpAddress ?? '';
   });
   checkPrevResult(conf, epName, ip);

@@ -23,13 +23,24 @@ export async function requireGatewayOwner(s: HostNetworkService, network: string
   const subnet = parseCIDR(net.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix ?? '');
   if (!subnet) return;
   const gateway = formatIP(bridgeGateway(subnet.ip, subnet.prefix));
-  const own = (net.Ipams ?? []).flatMap((i) => i.Subnets ?? []).flatMap((sub) => sub.Routes ?? []).some((r) => r.NextHop === gateway);
+  const own = (net.Ipams ?? [])
+    .flatMap((i) => i.Subnets ?? [])
+    .flatMap((sub) => sub.Routes ?? [])
+    .some((r) => r.NextHop === gateway);
   if (own) return;
   const hostNs = (await s.listNamespaces(buildQuery())).find((n) => String(n.Type).toLowerCase() === 'hostdefault');
   const eps = await s.listEndpoints(buildQuery());
-  const owner = eps.find((e) => sameId(e.HostComputeNetwork, networkId) && (e.IpConfigurations ?? []).some((c) => c.IpAddress === gateway)
-    && !!hostNs && sameId(e.HostComputeNamespace, hostNs.ID));
+  const owner = eps.find(
+    (e) =>
+      sameId(e.HostComputeNetwork, networkId) &&
+      (e.IpConfigurations ?? []).some((c) => c.IpAddress === gateway) &&
+      !!hostNs &&
+      sameId(e.HostComputeNamespace, hostNs.ID),
+  );
   if (owner) return;
-  throw new CniError(ErrCode.TryAgainLater, `network ${network} has no host endpoint at ${gateway}, the gateway win-bridge gives pods`,
-    `run the switchyard agent (it creates the host endpoint), or create one: switchyard endpoint create --network ${network} --name ${network}_ep --ip ${gateway} --host`);
+  throw new CniError(
+    ErrCode.TryAgainLater,
+    `network ${network} has no host endpoint at ${gateway}, the gateway win-bridge gives pods`,
+    `run the switchyard agent (it creates the host endpoint), or create one: switchyard endpoint create --network ${network} --name ${network}_ep --ip ${gateway} --host`,
+  );
 }

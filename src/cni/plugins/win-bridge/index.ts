@@ -23,7 +23,14 @@ import { bridgeGateway, requireGatewayOwner } from './gateway';
 type Api = 1 | 2;
 
 /** ProcessEndpointArgs: IPAM (when configured), gateway = network + 2, ipMasqNetwork, port mappings, DNS. */
-async function bridgeEndpointArgs(args: CmdArgs, conf: WinBridgeConf, api: Api, policies: Policy[], epName: string, networkId: string): Promise<EpInfo> {
+async function bridgeEndpointArgs(
+  args: CmdArgs,
+  conf: WinBridgeConf,
+  api: Api,
+  policies: Policy[],
+  epName: string,
+  networkId: string,
+): Promise<EpInfo> {
   let ip = '';
   let gateway = '';
   if (conf.ipam.type !== '') {
@@ -62,7 +69,8 @@ const V2: Surface<HostComputeNetwork, HostComputeEndpoint> = {
   object: 'HostComputeEndpoint',
   network: v2NetworkByName,
   bridgeType: (t) => t === 'L2Bridge' || t === 'L2Tunnel',
-  add: (s, args, epName, networkId, make, created) => addHcnEndpoint(s, epName, networkId, args.netns, args.ifName, make as () => Promise<HostComputeEndpoint>, created),
+  add: (s, args, epName, networkId, make, created) =>
+    addHcnEndpoint(s, epName, networkId, args.netns, args.ifName, make as () => Promise<HostComputeEndpoint>, created),
   generate: generateHcn,
   result: hcnResult,
 };
@@ -72,12 +80,19 @@ const V1: Surface<HnsV1Network, HnsV1Endpoint> = {
   object: 'HNSEndpoint',
   network: v1NetworkByName,
   bridgeType: (t) => eqFold(t, 'L2Bridge') || eqFold(t, 'L2Tunnel'),
-  add: (s, args, epName, networkId, make, created) => addHnsEndpoint(s, epName, networkId, args.containerID, args.netns, make as () => Promise<HnsV1Endpoint>, created),
+  add: (s, args, epName, networkId, make, created) =>
+    addHnsEndpoint(s, epName, networkId, args.containerID, args.netns, make as () => Promise<HnsV1Endpoint>, created),
   generate: generateHns,
   result: hnsResult,
 };
 
-async function addOver<N extends { ID?: string; Type?: string }, E>(api: Surface<N, E>, s: HostNetworkService, args: CmdArgs, conf: WinBridgeConf, created: Created): Promise<CniResult> {
+async function addOver<N extends { ID?: string; Type?: string }, E>(
+  api: Surface<N, E>,
+  s: HostNetworkService,
+  args: CmdArgs,
+  conf: WinBridgeConf,
+  created: Created,
+): Promise<CniResult> {
   const name = conf.name;
   const epName = endpointName(args.containerID, args.netns, name);
   const policies = conf.policies.map((p) => ({ ...p }));
@@ -91,19 +106,26 @@ async function addOver<N extends { ID?: string; Type?: string }, E>(api: Surface
   if (conf.ipam.type !== '') await requireGatewayOwner(s, name, net.ID!);
   let ep: E;
   try {
-    ep = await api.add(s, args, epName, net.ID!, async () => {
-      let info: EpInfo;
-      try {
-        info = await bridgeEndpointArgs(args, conf, api.api, policies, epName, net.ID!);
-      } catch (e) {
-        throw annotate(e, 'error while processing endpoint args');
-      }
-      try {
-        return await api.generate(s, conf, policies, info);
-      } catch (e) {
-        throw annotate(e, `error while generating ${api.object}`);
-      }
-    }, created);
+    ep = await api.add(
+      s,
+      args,
+      epName,
+      net.ID!,
+      async () => {
+        let info: EpInfo;
+        try {
+          info = await bridgeEndpointArgs(args, conf, api.api, policies, epName, net.ID!);
+        } catch (e) {
+          throw annotate(e, 'error while processing endpoint args');
+        }
+        try {
+          return await api.generate(s, conf, policies, info);
+        } catch (e) {
+          throw annotate(e, `error while generating ${api.object}`);
+        }
+      },
+      created,
+    );
   } catch (e) {
     throw annotate(e, `error while adding ${api.object}`);
   }

@@ -28,8 +28,13 @@ export function validMacPrefix(conf: WinOverlayConf): string {
   return conf.endpointMacPrefix;
 }
 
-
-async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlayConf, macPrefix: string, created: Created): Promise<CniResult> {
+async function overlayAdd(
+  s: HostNetworkService,
+  args: CmdArgs,
+  conf: WinOverlayConf,
+  macPrefix: string,
+  created: Created,
+): Promise<CniResult> {
   const name = conf.name;
   const epName = endpointName(args.containerID, args.netns, name);
   const policies = conf.policies.map((p) => ({ ...p }));
@@ -56,32 +61,47 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
     const hns = v1net;
     let ep: HostComputeEndpoint;
     try {
-      ep = await addHcnEndpoint(s, epName, net.ID!, args.netns, args.ifName, async () => {
-        let ip = '';
-        let mac = '';
-        if (conf.ipam.type !== '') {
-          let r: CniResult;
-          try {
-            r = await ipamAdd(ipamCall(args, conf));
-          } catch (e) {
-            throw annotate(e, 'error while ipam.ExecAdd');
+      ep = await addHcnEndpoint(
+        s,
+        epName,
+        net.ID!,
+        args.netns,
+        args.ifName,
+        async () => {
+          let ip = '';
+          let mac = '';
+          if (conf.ipam.type !== '') {
+            let r: CniResult;
+            try {
+              r = await ipamAdd(ipamCall(args, conf));
+            } catch (e) {
+              throw annotate(e, 'error while ipam.ExecAdd');
+            }
+            const c = r.ips?.length ? parseCIDR(r.ips[0].address) : undefined;
+            if (!c || c.ip.v !== 4) throw new Error('IPAM plugin return is missing valid IP Address');
+            ip = formatIP(c.ip);
+            mac = overlayMac(macPrefix, c.ip);
           }
-          const c = r.ips?.length ? parseCIDR(r.ips[0].address) : undefined;
-          if (!c || c.ip.v !== 4) throw new Error('IPAM plugin return is missing valid IP Address');
-          ip = formatIP(c.ip);
-          mac = overlayMac(macPrefix, c.ip);
-        }
-        const dns = effectiveDns(conf);
-        if (conf.loopbackDSR && ip && (await dsrSupported(s))) applyLoopbackDsr(policies, 2, ip);
-        const gw = parseIP(hns.Subnets?.[0]?.GatewayAddress ?? '');
-        applyDefaultPA(policies, 2, hns.ManagementIP ?? '');
-        if (conf.ipMasq) applyOutboundNat(policies, 2, hns.Subnets?.[0]?.AddressPrefix ?? '');
-        try {
-          return await generateHcn(s, conf, policies, { name: epName, networkId: net.ID!, ip, gateway: gw && gw.v === 4 ? formatIP(gw) : '', mac, dns });
-        } catch (e) {
-          throw annotate(e, 'error while generating HostComputeEndpoint');
-        }
-      }, created);
+          const dns = effectiveDns(conf);
+          if (conf.loopbackDSR && ip && (await dsrSupported(s))) applyLoopbackDsr(policies, 2, ip);
+          const gw = parseIP(hns.Subnets?.[0]?.GatewayAddress ?? '');
+          applyDefaultPA(policies, 2, hns.ManagementIP ?? '');
+          if (conf.ipMasq) applyOutboundNat(policies, 2, hns.Subnets?.[0]?.AddressPrefix ?? '');
+          try {
+            return await generateHcn(s, conf, policies, {
+              name: epName,
+              networkId: net.ID!,
+              ip,
+              gateway: gw && gw.v === 4 ? formatIP(gw) : '',
+              mac,
+              dns,
+            });
+          } catch (e) {
+            throw annotate(e, 'error while generating HostComputeEndpoint');
+          }
+        },
+        created,
+      );
     } catch (e) {
       throw annotate(e, `error while AddHcnEndpoint(${epName},${net.ID},${args.netns})`);
     }
@@ -100,26 +120,37 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
   if (!eqFold(net.Type, 'Overlay')) throw new Error(`network ${name} is of an unexpected type: ${net.Type}`);
   let ep: HnsV1Endpoint;
   try {
-    ep = await addHnsEndpoint(s, epName, net.ID!, args.containerID, args.netns, async () => {
-      let r: CniResult;
-      try {
-        r = await ipamAdd(ipamCall(args, conf));
-      } catch (e) {
-        throw annotate(e, 'error while ipam.ExecAdd');
-      }
-      if (!r.ips || r.ips.length === 0) throw new Error('IPAM plugin return is missing IP config');
-      const c = parseCIDR(r.ips[0].address);
-      if (!c) throw new Error(`error while NewResultFromResult: invalid CIDR address: ${r.ips[0].address}`);
-      if (c.ip.v !== 4) throw new Error("win-overlay doesn't support IPv6 now");
-      const subnet = net.Subnets?.[0];
-      if (!subnet) throw new Error(`network ${name} has no subnet`);
-      const ip = formatIP(c.ip);
-      applyDefaultPA(policies, 1, net.ManagementIP ?? '');
-      if (conf.ipMasq) applyOutboundNat(policies, 1, subnet.AddressPrefix ?? '');
-      const dns = effectiveDns(conf);
-      if (conf.loopbackDSR && (await dsrSupported(s))) applyLoopbackDsr(policies, 1, ip);
-      return hnsEndpointDoc({ name: epName, networkId: net.ID!, ip, gateway: subnet.GatewayAddress ?? '', mac: overlayMac(macPrefix, c.ip), dns }, policies);
-    }, created);
+    ep = await addHnsEndpoint(
+      s,
+      epName,
+      net.ID!,
+      args.containerID,
+      args.netns,
+      async () => {
+        let r: CniResult;
+        try {
+          r = await ipamAdd(ipamCall(args, conf));
+        } catch (e) {
+          throw annotate(e, 'error while ipam.ExecAdd');
+        }
+        if (!r.ips || r.ips.length === 0) throw new Error('IPAM plugin return is missing IP config');
+        const c = parseCIDR(r.ips[0].address);
+        if (!c) throw new Error(`error while NewResultFromResult: invalid CIDR address: ${r.ips[0].address}`);
+        if (c.ip.v !== 4) throw new Error("win-overlay doesn't support IPv6 now");
+        const subnet = net.Subnets?.[0];
+        if (!subnet) throw new Error(`network ${name} has no subnet`);
+        const ip = formatIP(c.ip);
+        applyDefaultPA(policies, 1, net.ManagementIP ?? '');
+        if (conf.ipMasq) applyOutboundNat(policies, 1, subnet.AddressPrefix ?? '');
+        const dns = effectiveDns(conf);
+        if (conf.loopbackDSR && (await dsrSupported(s))) applyLoopbackDsr(policies, 1, ip);
+        return hnsEndpointDoc(
+          { name: epName, networkId: net.ID!, ip, gateway: subnet.GatewayAddress ?? '', mac: overlayMac(macPrefix, c.ip), dns },
+          policies,
+        );
+      },
+      created,
+    );
   } catch (e) {
     throw annotate(e, `error while AddHnsEndpoint(${epName},${net.ID},${args.containerID})`);
   }
@@ -132,5 +163,7 @@ async function overlayAdd(s: HostNetworkService, args: CmdArgs, conf: WinOverlay
 
 /** The win-overlay CNI plugin (the executable is src/cni/bin/win-overlay.ts). */
 export function winOverlayPlugin(): PluginFuncs {
-  return windowsFamilyPlugin('win-overlay', (s, args, conf, created) => overlayAdd(s, args, conf as WinOverlayConf, validMacPrefix(conf as WinOverlayConf), created));
+  return windowsFamilyPlugin('win-overlay', (s, args, conf, created) =>
+    overlayAdd(s, args, conf as WinOverlayConf, validMacPrefix(conf as WinOverlayConf), created),
+  );
 }

@@ -4,20 +4,43 @@
  */
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3 } as const;
 export const NLM_F = {
-  REQUEST: 0x1, MULTI: 0x2, ACK: 0x4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800,
+  REQUEST: 0x1,
+  MULTI: 0x2,
+  ACK: 0x4,
+  DUMP: 0x300,
+  REPLACE: 0x100,
+  EXCL: 0x200,
+  CREATE: 0x400,
+  APPEND: 0x800,
 } as const;
 export const RTM = {
-  NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
-  NEWADDR: 20, DELADDR: 21, GETADDR: 22,
-  NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
-  NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
+  NEWLINK: 16,
+  DELLINK: 17,
+  GETLINK: 18,
+  SETLINK: 19,
+  NEWADDR: 20,
+  DELADDR: 21,
+  GETADDR: 22,
+  NEWROUTE: 24,
+  DELROUTE: 25,
+  GETROUTE: 26,
+  NEWNEIGH: 28,
+  DELNEIGH: 29,
+  GETNEIGH: 30,
 } as const;
 export const RTM_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RTM).map(([k, v]) => [v, `RTM_${k}`]));
 
 export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10 } as const;
 export const IFF_UP = 0x1;
 export const IFLA = {
-  ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28, GROUP: 27,
+  ADDRESS: 1,
+  IFNAME: 3,
+  MTU: 4,
+  LINK: 5,
+  MASTER: 10,
+  LINKINFO: 18,
+  NET_NS_FD: 28,
+  GROUP: 27,
 } as const;
 export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 export const VETH_INFO_PEER = 1;
@@ -112,7 +135,15 @@ export function ifaddrmsg(family: number, prefixLen: number, index: number, scop
   return b;
 }
 
-export function rtmsg(o: { family: number; dstLen: number; table?: number; protocol?: number; scope?: number; type?: number; flags?: number }): Buffer {
+export function rtmsg(o: {
+  family: number;
+  dstLen: number;
+  table?: number;
+  protocol?: number;
+  scope?: number;
+  type?: number;
+  flags?: number;
+}): Buffer {
   const b = Buffer.alloc(12);
   b.writeUInt8(o.family, 0);
   b.writeUInt8(o.dstLen, 1);
@@ -172,5 +203,7 @@ export function macBytes(mac: string): Buffer {
 }
 
 export function macString(b: Buffer): string {
-  return Array.from(b).map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return Array.from(b)
+    .map((x) => x.toString(16).padStart(2, '0'))
+    .join(':');
 }

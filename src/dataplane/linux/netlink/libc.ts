@@ -18,7 +18,7 @@ let cached: Libc | undefined;
 
 export function libc(): Libc {
   if (cached) return cached;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+
   const koffi = require('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
   const socket = lib.func('int socket(int, int, int)');

@@ -4,9 +4,40 @@
  * Each instance is bound to one namespace through its socket.
  */
 import {
-  AF, Attr, IFA, IFF_UP, IFLA, IFLA_INFO, IFLA_MACVLAN_MODE, IFLA_VXLAN, MACVLAN_MODE_BRIDGE, NDA, NLM_F, NTF_SELF,
-  NUD_PERMANENT, RTA, RTM, RTNH_F_ONLINK, RT_SCOPE, RT_TABLE_MAIN, VETH_INFO_PEER, decodeAttrs, familyOf, ifaddrmsg,
-  ifinfomsg, ipBytes, ipString, macBytes, macString, ndmsg, rtmsg, str, u16be, u32, u8, encodeAttrs,
+  AF,
+  Attr,
+  IFA,
+  IFF_UP,
+  IFLA,
+  IFLA_INFO,
+  IFLA_MACVLAN_MODE,
+  IFLA_VXLAN,
+  MACVLAN_MODE_BRIDGE,
+  NDA,
+  NLM_F,
+  NTF_SELF,
+  NUD_PERMANENT,
+  RTA,
+  RTM,
+  RTNH_F_ONLINK,
+  RT_SCOPE,
+  RT_TABLE_MAIN,
+  VETH_INFO_PEER,
+  decodeAttrs,
+  familyOf,
+  ifaddrmsg,
+  ifinfomsg,
+  ipBytes,
+  ipString,
+  macBytes,
+  macString,
+  ndmsg,
+  rtmsg,
+  str,
+  u16be,
+  u32,
+  u8,
+  encodeAttrs,
 } from './codec';
 import { NetlinkSocket } from './socket';
 import { OsError } from './libc';
@@ -21,7 +52,12 @@ export interface Link {
   up: boolean;
 }
 
-export interface Address { index: number; ip: string; prefixLen: number; family: number }
+export interface Address {
+  index: number;
+  ip: string;
+  prefixLen: number;
+  family: number;
+}
 
 export interface RouteSpec {
   dst: string;
@@ -34,9 +70,18 @@ export interface RouteSpec {
   table?: number;
 }
 
-export interface Route extends RouteSpec { family: number; protocol: number; type: number }
+export interface Route extends RouteSpec {
+  family: number;
+  protocol: number;
+  type: number;
+}
 
-export interface PeerSpec { name: string; netnsFd: number; mac?: string; mtu?: number }
+export interface PeerSpec {
+  name: string;
+  netnsFd: number;
+  mac?: string;
+  mtu?: number;
+}
 
 const ENODEV = 19;
 const ENOENT = 2;
@@ -55,7 +100,10 @@ export class Rtnl {
 
   // ---- links -------------------------------------------------------------------------------------
   links(): Link[] {
-    return this.sock.dump(RTM.GETLINK, ifinfomsg(), 'dump').filter((m) => m.type === RTM.NEWLINK).map((m) => parseLink(m.body));
+    return this.sock
+      .dump(RTM.GETLINK, ifinfomsg(), 'dump')
+      .filter((m) => m.type === RTM.NEWLINK)
+      .map((m) => parseLink(m.body));
   }
 
   linkByName(name: string): Link | undefined {
@@ -103,8 +151,15 @@ export class Rtnl {
     return this.mustLink(name);
   }
 
-  createVxlan(name: string, o: { vni: number; port: number; local?: string; underlay?: number; mtu?: number; mac?: string; master?: number }): Link {
-    const data: Attr[] = [[IFLA_VXLAN.ID, u32(o.vni)], [IFLA_VXLAN.PORT, u16be(o.port)], [IFLA_VXLAN.LEARNING, u8(0)]];
+  createVxlan(
+    name: string,
+    o: { vni: number; port: number; local?: string; underlay?: number; mtu?: number; mac?: string; master?: number },
+  ): Link {
+    const data: Attr[] = [
+      [IFLA_VXLAN.ID, u32(o.vni)],
+      [IFLA_VXLAN.PORT, u16be(o.port)],
+      [IFLA_VXLAN.LEARNING, u8(0)],
+    ];
     if (o.local) data.push([IFLA_VXLAN.LOCAL, ipBytes(o.local)]);
     if (o.underlay) data.push([IFLA_VXLAN.LINK, u32(o.underlay)]);
     const extra = linkAttrs(o);
@@ -142,13 +197,26 @@ export class Rtnl {
   // ---- addresses ---------------------------------------------------------------------------------
   addAddress(index: number, ip: string, prefixLen: number, subject?: string): void {
     const fam = familyOf(ip);
-    const attrs: Attr[] = [[IFA.LOCAL, ipBytes(ip)], [IFA.ADDRESS, ipBytes(ip)]];
-    this.sock.request(RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, Buffer.concat([ifaddrmsg(fam, prefixLen, index), encodeAttrs(attrs)]), subject ?? `${ip}/${prefixLen}`);
+    const attrs: Attr[] = [
+      [IFA.LOCAL, ipBytes(ip)],
+      [IFA.ADDRESS, ipBytes(ip)],
+    ];
+    this.sock.request(
+      RTM.NEWADDR,
+      NLM_F.CREATE | NLM_F.REPLACE,
+      Buffer.concat([ifaddrmsg(fam, prefixLen, index), encodeAttrs(attrs)]),
+      subject ?? `${ip}/${prefixLen}`,
+    );
   }
 
   deleteAddress(index: number, ip: string, prefixLen: number): boolean {
     try {
-      this.sock.request(RTM.DELADDR, 0, Buffer.concat([ifaddrmsg(familyOf(ip), prefixLen, index), encodeAttrs([[IFA.LOCAL, ipBytes(ip)]])]), `${ip}/${prefixLen}`);
+      this.sock.request(
+        RTM.DELADDR,
+        0,
+        Buffer.concat([ifaddrmsg(familyOf(ip), prefixLen, index), encodeAttrs([[IFA.LOCAL, ipBytes(ip)]])]),
+        `${ip}/${prefixLen}`,
+      );
       return true;
     } catch (e) {
       if (e instanceof OsError && [ENODEV, ENOENT, 99 /* EADDRNOTAVAIL */].includes(e.errno)) return false;
@@ -157,7 +225,8 @@ export class Rtnl {
   }
 
   addresses(index?: number): Address[] {
-    return this.sock.dump(RTM.GETADDR, ifaddrmsg(AF.UNSPEC, 0, 0), 'dump')
+    return this.sock
+      .dump(RTM.GETADDR, ifaddrmsg(AF.UNSPEC, 0, 0), 'dump')
       .map((m) => {
         const a = decodeAttrs(m.body, 8);
         const raw = a.get(IFA.LOCAL) ?? a.get(IFA.ADDRESS);
@@ -204,7 +273,13 @@ export class Rtnl {
 
   // ---- neighbours and fdb ------------------------------------------------------------------------
   setNeighbor(index: number, ip: string, mac: string): void {
-    const body = Buffer.concat([ndmsg(familyOf(ip), index, NUD_PERMANENT, 0), encodeAttrs([[NDA.DST, ipBytes(ip)], [NDA.LLADDR, macBytes(mac)]])]);
+    const body = Buffer.concat([
+      ndmsg(familyOf(ip), index, NUD_PERMANENT, 0),
+      encodeAttrs([
+        [NDA.DST, ipBytes(ip)],
+        [NDA.LLADDR, macBytes(mac)],
+      ]),
+    ]);
     this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `neighbour ${ip} lladdr ${mac}`);
   }
 
@@ -215,12 +290,24 @@ export class Rtnl {
 
   /** vxlan forwarding entry: frames for `mac` are sent to the VTEP at `dst` (bridge fdb ... self). */
   setFdb(index: number, mac: string, dst: string): void {
-    const body = Buffer.concat([ndmsg(AF.BRIDGE, index, NUD_PERMANENT, NTF_SELF), encodeAttrs([[NDA.LLADDR, macBytes(mac)], [NDA.DST, ipBytes(dst)]])]);
+    const body = Buffer.concat([
+      ndmsg(AF.BRIDGE, index, NUD_PERMANENT, NTF_SELF),
+      encodeAttrs([
+        [NDA.LLADDR, macBytes(mac)],
+        [NDA.DST, ipBytes(dst)],
+      ]),
+    ]);
     this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `fdb ${mac} dst ${dst}`);
   }
 
   deleteFdb(index: number, mac: string, dst: string): boolean {
-    const body = Buffer.concat([ndmsg(AF.BRIDGE, index, 0, NTF_SELF), encodeAttrs([[NDA.LLADDR, macBytes(mac)], [NDA.DST, ipBytes(dst)]])]);
+    const body = Buffer.concat([
+      ndmsg(AF.BRIDGE, index, 0, NTF_SELF),
+      encodeAttrs([
+        [NDA.LLADDR, macBytes(mac)],
+        [NDA.DST, ipBytes(dst)],
+      ]),
+    ]);
     return ignoreMissing(() => this.sock.request(RTM.DELNEIGH, 0, body, `fdb ${mac}`));
   }
 
@@ -288,16 +375,25 @@ function parseLink(b: Buffer): Link {
     if (len < 4 || off + len > b.length) break;
     const start = off + 4;
     switch (b.readUInt16LE(off + 2) & 0x3fff) {
-      case IFLA.IFNAME: link.name = cstr(b, start, off + len); break;
-      case IFLA.MASTER: if (len >= 8) link.master = b.readUInt32LE(start); break;
-      case IFLA.MTU: if (len >= 8) link.mtu = b.readUInt32LE(start); break;
-      case IFLA.ADDRESS: if (len === 10) link.mac = macString(b.subarray(start, start + 6)); break;
+      case IFLA.IFNAME:
+        link.name = cstr(b, start, off + len);
+        break;
+      case IFLA.MASTER:
+        if (len >= 8) link.master = b.readUInt32LE(start);
+        break;
+      case IFLA.MTU:
+        if (len >= 8) link.mtu = b.readUInt32LE(start);
+        break;
+      case IFLA.ADDRESS:
+        if (len === 10) link.mac = macString(b.subarray(start, start + 6));
+        break;
       case IFLA.LINKINFO: {
         const kind = decodeAttrs(b, start, off + len).get(IFLA_INFO.KIND);
         if (kind) link.kind = cstr(kind, 0, kind.length);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     off += (len + 3) & ~3;
   }

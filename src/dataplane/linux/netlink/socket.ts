@@ -11,14 +11,22 @@ const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 const RECV_SIZE = 1 << 16;
 
-export interface NlMessage { type: number; flags: number; seq: number; body: Buffer }
+export interface NlMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  body: Buffer;
+}
 
 export class NetlinkSocket {
   private fd: number;
   private seq = Math.floor(Math.random() * 1e6);
   private readonly rx = Buffer.alloc(RECV_SIZE);
 
-  private constructor(fd: number, readonly netns?: string) {
+  private constructor(
+    fd: number,
+    readonly netns?: string,
+  ) {
     this.fd = fd;
   }
 

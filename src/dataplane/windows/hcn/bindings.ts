@@ -7,7 +7,12 @@
 import { koffi, type NativeFn, type NativeLibrary } from '../native';
 
 export type HcnFamily = 'Network' | 'Endpoint' | 'Namespace' | 'LoadBalancer';
-const PLURAL: Record<HcnFamily, string> = { Network: 'Networks', Endpoint: 'Endpoints', Namespace: 'Namespaces', LoadBalancer: 'LoadBalancers' };
+const PLURAL: Record<HcnFamily, string> = {
+  Network: 'Networks',
+  Endpoint: 'Endpoints',
+  Namespace: 'Namespaces',
+  LoadBalancer: 'LoadBalancers',
+};
 
 let guidType: unknown;
 /** The GUID struct type, registered once per process (koffi type names are global). */
@@ -50,7 +55,8 @@ export function familyFns(lib: NativeLibrary, family: HcnFamily): FamilyFns {
       : `int32_t %CC%HcnCreate${F}(const SY_HCN_GUID *Id, const char16_t *Settings, _Out_ void **${F}, _Out_ void **ErrorRecord)`;
   return {
     enumerateName: `HcnEnumerate${P}`,
-    enumerate: () => lib.fn(`HcnEnumerate${P}`, `int32_t %CC%HcnEnumerate${P}(const char16_t *Query, _Out_ void **${P}, _Out_ void **ErrorRecord)`),
+    enumerate: () =>
+      lib.fn(`HcnEnumerate${P}`, `int32_t %CC%HcnEnumerate${P}(const char16_t *Query, _Out_ void **${P}, _Out_ void **ErrorRecord)`),
     createName: `HcnCreate${F}`,
     create: () => lib.fn(`HcnCreate${F}`, createProto),
     openName: `HcnOpen${F}`,
@@ -58,7 +64,11 @@ export function familyFns(lib: NativeLibrary, family: HcnFamily): FamilyFns {
     modifyName: `HcnModify${F}`,
     modify: () => lib.fn(`HcnModify${F}`, `int32_t %CC%HcnModify${F}(${handle}${F}, const char16_t *Settings, _Out_ void **ErrorRecord)`),
     queryName: `HcnQuery${F}Properties`,
-    query: () => lib.fn(`HcnQuery${F}Properties`, `int32_t %CC%HcnQuery${F}Properties(${handle}${F}, const char16_t *Query, _Out_ void **Properties, _Out_ void **ErrorRecord)`),
+    query: () =>
+      lib.fn(
+        `HcnQuery${F}Properties`,
+        `int32_t %CC%HcnQuery${F}Properties(${handle}${F}, const char16_t *Query, _Out_ void **Properties, _Out_ void **ErrorRecord)`,
+      ),
     deleteName: `HcnDelete${F}`,
     delete: () => lib.fn(`HcnDelete${F}`, `int32_t %CC%HcnDelete${F}(const SY_HCN_GUID *Id, _Out_ void **ErrorRecord)`),
     closeName: `HcnClose${F}`,

@@ -11,8 +11,14 @@ import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
-  HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
-  ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
+  HostComputeEndpoint,
+  HostComputeLoadBalancer,
+  HostComputeNamespace,
+  HostComputeNetwork,
+  HostComputeQuery,
+  ModifyEndpointRequest,
+  ModifyNamespaceRequest,
+  ModifyNetworkRequest,
 } from '../../../hns';
 import { HRESULT, HnsError, isNotFound } from '../../../hns/errors';
 import { canonicalNetworkType, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
@@ -22,7 +28,12 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
 import {
-  endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures,
+  endpointNeeds,
+  endpointRequestNeeds,
+  loadBalancerNeeds,
+  networkNeeds,
+  networkRequestNeeds,
+  requireFeatures,
 } from '../../../hns/features';
 import { VersionReader } from '../version-reader';
 import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
@@ -34,7 +45,12 @@ import { familyFns, type FamilyFns, type HcnFamily } from './bindings';
 /** Reads in flight at once when listing (writes are serialized per network; reads are not). */
 const LIST_CONCURRENCY = 4;
 
-const LABEL: Record<HcnFamily, string> = { Network: 'network', Endpoint: 'endpoint', Namespace: 'namespace', LoadBalancer: 'load balancer' };
+const LABEL: Record<HcnFamily, string> = {
+  Network: 'network',
+  Endpoint: 'endpoint',
+  Namespace: 'namespace',
+  LoadBalancer: 'load balancer',
+};
 
 /** One HCN object family (networks, endpoints, ...) with hcsshim's call sequences. */
 class Family<T extends { ID?: string }> {
@@ -62,11 +78,18 @@ class Family<T extends { ID?: string }> {
     const result: [Pointer] = [null];
     const record: [Pointer] = [null];
     const r = await invoke(this.lib, this.f.enumerate(), {
-      name: this.f.enumerateName, subject: query.Filter ? `filter ${query.Filter}` : undefined,
-      args: [stringifyHnsJson(query), result, record], result, record, timeoutMs: this.timeoutMs,
+      name: this.f.enumerateName,
+      subject: query.Filter ? `filter ${query.Filter}` : undefined,
+      args: [stringifyHnsJson(query), result, record],
+      result,
+      record,
+      timeoutMs: this.timeoutMs,
     });
     const ids = r.result ? parseHnsJson<unknown>(r.result) : [];
-    if (!Array.isArray(ids)) throw new HnsError(HRESULT.E_FAIL, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, { call: this.f.enumerateName });
+    if (!Array.isArray(ids))
+      throw new HnsError(HRESULT.E_FAIL, `${this.f.enumerateName} returned ${r.result} instead of a list of IDs`, {
+        call: this.f.enumerateName,
+      });
     return ids.map(String);
   }
 
@@ -100,7 +123,13 @@ class Family<T extends { ID?: string }> {
     const handle: [Pointer] = [null];
     const record: [Pointer] = [null];
     const r = await invoke(this.lib, this.f.open(), {
-      name: this.f.openName, subject, args: [guid, handle, record], handle, record, closeHandle: this.closeLate, timeoutMs: this.timeoutMs,
+      name: this.f.openName,
+      subject,
+      args: [guid, handle, record],
+      handle,
+      record,
+      closeHandle: this.closeLate,
+      timeoutMs: this.timeoutMs,
     });
     return r.handle;
   }
@@ -109,7 +138,12 @@ class Family<T extends { ID?: string }> {
     const result: [Pointer] = [null];
     const record: [Pointer] = [null];
     const r = await invoke(this.lib, this.f.query(), {
-      name: this.f.queryName, subject, args: [handle, stringifyHnsJson(query), result, record], result, record, timeoutMs: this.timeoutMs,
+      name: this.f.queryName,
+      subject,
+      args: [handle, stringifyHnsJson(query), result, record],
+      result,
+      record,
+      timeoutMs: this.timeoutMs,
     });
     return this.parse(r.result, subject);
   }
@@ -164,7 +198,14 @@ class Family<T extends { ID?: string }> {
     const settings = stringifyHnsJson({ SchemaVersion: SCHEMA_V2, ...doc });
     const args = networkHandle === undefined ? [guid, settings, handle, record] : [networkHandle, guid, settings, handle, record];
     const r = await invoke(this.lib, this.f.create(), {
-      name: this.f.createName, subject, args, handle, record, closeHandle: this.closeLate, onLateSuccess: this.discardLate, timeoutMs: this.timeoutMs,
+      name: this.f.createName,
+      subject,
+      args,
+      handle,
+      record,
+      closeHandle: this.closeLate,
+      onLateSuccess: this.discardLate,
+      timeoutMs: this.timeoutMs,
     });
     let failed = false;
     try {
@@ -183,7 +224,11 @@ class Family<T extends { ID?: string }> {
     return this.withHandle(id, async (h, subject) => {
       const record: [Pointer] = [null];
       await invoke(this.lib, this.f.modify(), {
-        name: this.f.modifyName, subject, args: [h, stringifyHnsJson(request), record], record, timeoutMs: this.timeoutMs,
+        name: this.f.modifyName,
+        subject,
+        args: [h, stringifyHnsJson(request), record],
+        record,
+        timeoutMs: this.timeoutMs,
       });
       return this.query(h, buildQuery(), subject);
     });
@@ -193,7 +238,11 @@ class Family<T extends { ID?: string }> {
     const subject = this.subject(id);
     const record: [Pointer] = [null];
     await invoke(this.lib, this.f.delete(), {
-      name: this.f.deleteName, subject, args: [parseGuid(id, `${LABEL[this.family]} ID`), record], record, timeoutMs: this.timeoutMs,
+      name: this.f.deleteName,
+      subject,
+      args: [parseGuid(id, `${LABEL[this.family]} ID`), record],
+      record,
+      timeoutMs: this.timeoutMs,
     });
   }
 }
@@ -215,7 +264,12 @@ export class HcnDataplane implements HostNetworkService {
   private readonly versionReader = new VersionReader(() => this.v1.call('GET', '/globals/version'));
   private closed = false;
 
-  constructor(lib: NativeLibrary, private readonly vmcompute: () => NativeLibrary, timeoutMs: number, callLog?: string) {
+  constructor(
+    lib: NativeLibrary,
+    private readonly vmcompute: () => NativeLibrary,
+    timeoutMs: number,
+    callLog?: string,
+  ) {
     this.log = new CallRecorder(callLog);
     this.networks = new Family(lib, 'Network', timeoutMs, fixNetwork);
     this.endpoints = new Family(lib, 'Endpoint', timeoutMs);
@@ -303,7 +357,9 @@ export class HcnDataplane implements HostNetworkService {
     return this.track('getNamespace', id, undefined, () => this.namespaces.get(id));
   }
   createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
-    return this.track('createNamespace', doc.ID, doc, () => this.namespaces.create({ Type: 'Host', ...doc }, `namespace ${doc.ID ?? '(new)'}`));
+    return this.track('createNamespace', doc.ID, doc, () =>
+      this.namespaces.create({ Type: 'Host', ...doc }, `namespace ${doc.ID ?? '(new)'}`),
+    );
   }
   modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
     return this.track('modifyNamespace', id, request, () => this.namespaces.modify(id, request));
@@ -362,4 +418,3 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
   let vm: NativeLibrary | undefined;
   return new HcnDataplane(lib, () => (vm ??= vmcomputeLibrary(options)), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.callLog);
 }
-

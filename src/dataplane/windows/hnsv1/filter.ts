@@ -32,6 +32,12 @@ export function matches(doc: unknown, filter: Record<string, unknown>): boolean 
     const actual = getCI(doc, ALIASES[key.toLowerCase()] ?? key);
     if (typeof expected === 'string' && typeof actual === 'string' && isGuid(expected)) return sameGuid(actual, expected);
     if (typeof expected === 'boolean') return !!actual === expected;
-    return actual === expected || (typeof actual === 'string' && typeof expected === 'string' && key.toLowerCase() === 'type' && actual.toLowerCase() === expected.toLowerCase());
+    return (
+      actual === expected ||
+      (typeof actual === 'string' &&
+        typeof expected === 'string' &&
+        key.toLowerCase() === 'type' &&
+        actual.toLowerCase() === expected.toLowerCase())
+    );
   });
 }

@@ -15,7 +15,8 @@ import type { CallRecorder } from '../../call-log';
 export type HnsCall = <T = unknown>(method: HttpMethod, path: string, body?: unknown, subject?: string) => Promise<T>;
 
 export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallRecorder): HnsCall {
-  const fn = () => lib.fn('HNSCall', 'int32_t %CC%HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, _Out_ void **Response)');
+  const fn = () =>
+    lib.fn('HNSCall', 'int32_t %CC%HNSCall(const char16_t *Method, const char16_t *Path, const char16_t *Request, _Out_ void **Response)');
   const call = async <T>(method: HttpMethod, path: string, body: unknown, subject: string | undefined): Promise<T> => {
     const request = body === undefined ? '' : typeof body === 'string' ? body : stringifyHnsJson(body);
     const name = `HNSCall ${method} ${path}`;
@@ -32,18 +33,22 @@ export function hnsCall(lib: NativeLibrary, timeoutMs: number, log?: CallRecorde
       }
       throw e;
     }
-    if (!r.result) throw new HnsError(HRESULT.E_FAIL, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
+    if (!r.result)
+      throw new HnsError(HRESULT.E_FAIL, `HNSCall returned ${formatHresult(r.hr)} without a response`, { call: name, subject });
     const envelope = parseHnsJson<HnsV1Response<T>>(r.result);
     if (getCI<boolean>(envelope, 'Success') !== true) {
       const text = String(getCI(envelope, 'Error') ?? 'unknown error');
       const code = getCI<number>(envelope, 'ErrorCode');
-      if (typeof code === 'number' && code !== 0) throw new HnsError(code, `hns failed with error : ${text}`, { call: name, subject, record: r.result });
+      if (typeof code === 'number' && code !== 0)
+        throw new HnsError(code, `hns failed with error : ${text}`, { call: name, subject, record: r.result });
       throw HnsError.fromV1Text(text, { call: name, subject, record: r.result });
     }
     return getCI<T>(envelope, 'Output') as T;
   };
   return <T>(method: HttpMethod, path: string, body?: unknown, subject?: string): Promise<T> =>
-    log ? log.track('v1', `${method} ${path}`, undefined, body, () => call<T>(method, path, body, subject)) : call<T>(method, path, body, subject);
+    log
+      ? log.track('v1', `${method} ${path}`, undefined, body, () => call<T>(method, path, body, subject))
+      : call<T>(method, path, body, subject);
 }
 
 export function hnsCallApi(lib: NativeLibrary, timeoutMs: number, log?: CallRecorder): HnsV1Api {

@@ -9,19 +9,44 @@ import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
-  HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
-  HnsV1Endpoint, HnsV1Namespace, HnsV1Network, HnsV1PolicyList, ModifyEndpointRequest, ModifyNamespaceRequest,
-  ModifyNetworkRequest, NamespaceResource,
+  HostComputeEndpoint,
+  HostComputeLoadBalancer,
+  HostComputeNamespace,
+  HostComputeNetwork,
+  HostComputeQuery,
+  HnsV1Endpoint,
+  HnsV1Namespace,
+  HnsV1Network,
+  HnsV1PolicyList,
+  ModifyEndpointRequest,
+  ModifyNamespaceRequest,
+  ModifyNetworkRequest,
+  NamespaceResource,
 } from '../../../hns';
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { getCI } from '../../../hns/json';
 import {
-  ConversionError, endpointV1ToV2, endpointV2ToV1, isElbPolicyList, loadBalancerToPolicyList, namespaceV1ToV2,
-  networkV1ToV2, networkV2ToV1, policyListToLoadBalancer,
+  ConversionError,
+  endpointV1ToV2,
+  endpointV2ToV1,
+  isElbPolicyList,
+  loadBalancerToPolicyList,
+  namespaceV1ToV2,
+  networkV1ToV2,
+  networkV2ToV1,
+  policyListToLoadBalancer,
 } from '../../../hns/convert';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../../../hns/features';
+import {
+  endpointNeeds,
+  endpointRequestNeeds,
+  loadBalancerNeeds,
+  networkNeeds,
+  networkRequestNeeds,
+  requireFeatures,
+  type FeatureNeed,
+} from '../../../hns/features';
 import { VersionReader } from '../version-reader';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
@@ -48,9 +73,9 @@ function converted<T>(what: string, fn: () => T, call: string): T {
 
 /** v1 ResourceList [{Type, Data:{Id}}] → v2 Resources [{Type, Data:{ID}}] (convert.ts leaves resources out). */
 function namespaceFromV1(ns: HnsV1Namespace): HostComputeNamespace {
-  const list = (getCI<{ Type?: string; Data?: Record<string, unknown> }[]>(ns, 'ResourceList') ?? []);
+  const list = getCI<{ Type?: string; Data?: Record<string, unknown> }[]>(ns, 'ResourceList') ?? [];
   const resources: NamespaceResource[] = list.map((r) => ({
-    Type: (String(getCI(r, 'Type') ?? 'Endpoint').toLowerCase() === 'container' ? 'Container' : 'Endpoint'),
+    Type: String(getCI(r, 'Type') ?? 'Endpoint').toLowerCase() === 'container' ? 'Container' : 'Endpoint',
     Data: { ID: String(getCI(getCI(r, 'Data'), 'Id') ?? getCI(getCI(r, 'Data'), 'ID') ?? '') },
   }));
   return { ...namespaceV1ToV2(ns), Resources: resources };
@@ -102,7 +127,9 @@ export class HnsV1Dataplane implements HostNetworkService {
     const subject = `network ${JSON.stringify(doc.Name ?? '')}`;
     await this.gate(networkNeeds(doc), 'POST /networks/', subject);
     const body = converted(subject, () => networkV2ToV1(doc), 'POST /networks/');
-    return this.writes.run(`network:${doc.Name ?? ''}`, async () => networkV1ToV2(await this.call<HnsV1Network>('POST', '/networks/', body, subject)));
+    return this.writes.run(`network:${doc.Name ?? ''}`, async () =>
+      networkV1ToV2(await this.call<HnsV1Network>('POST', '/networks/', body, subject)),
+    );
   }
   async modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
     const subject = `network ${id}`;
@@ -113,11 +140,24 @@ export class HnsV1Dataplane implements HostNetworkService {
       const ctx = { call: `POST /networks/${id}`, subject };
       let next: HostComputeNetwork;
       if (request.ResourceType === 'Policy') {
-        next = { ...current, Policies: applyPolicyRequest((current.Policies ?? []) as AnyPolicy[], (request.Settings.Policies ?? []) as AnyPolicy[], request.RequestType, ctx) as HostComputeNetwork['Policies'] };
+        next = {
+          ...current,
+          Policies: applyPolicyRequest(
+            (current.Policies ?? []) as AnyPolicy[],
+            (request.Settings.Policies ?? []) as AnyPolicy[],
+            request.RequestType,
+            ctx,
+          ) as HostComputeNetwork['Policies'],
+        };
       } else if (request.ResourceType === 'DNS' && (request.RequestType === 'Update' || request.RequestType === 'Add')) {
         next = { ...current, Dns: request.Settings };
       } else {
-        throw new HnsError(HRESULT.HCN_E_REQUEST_UNSUPPORTED, `${request.ResourceType} ${request.RequestType} has no HNS v1 equivalent; use the hcn data plane`, ctx, 'unsupported');
+        throw new HnsError(
+          HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+          `${request.ResourceType} ${request.RequestType} has no HNS v1 equivalent; use the hcn data plane`,
+          ctx,
+          'unsupported',
+        );
       }
       const v1 = networkV2ToV1(next);
       // Only what a modify can change; HNS merges the members given (SDN-psm1 Set-HnsSwitchExtension).
@@ -154,11 +194,21 @@ export class HnsV1Dataplane implements HostNetworkService {
     const ctx = { call: `POST /endpoints/${id}`, subject };
     await this.gate(endpointRequestNeeds(request), ctx.call, subject);
     if (request.ResourceType !== 'Policy') {
-      throw new HnsError(HRESULT.HCN_E_REQUEST_UNSUPPORTED, `${request.ResourceType} requests have no HNS v1 equivalent; use the hcn data plane`, ctx, 'unsupported');
+      throw new HnsError(
+        HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+        `${request.ResourceType} requests have no HNS v1 equivalent; use the hcn data plane`,
+        ctx,
+        'unsupported',
+      );
     }
     const v1 = await this.call<HnsV1Endpoint>('GET', `/endpoints/${id}`, undefined, subject);
     const current = endpointV1ToV2(v1);
-    const policies = applyPolicyRequest((current.Policies ?? []) as AnyPolicy[], (request.Settings.Policies ?? []) as AnyPolicy[], request.RequestType, ctx);
+    const policies = applyPolicyRequest(
+      (current.Policies ?? []) as AnyPolicy[],
+      (request.Settings.Policies ?? []) as AnyPolicy[],
+      request.RequestType,
+      ctx,
+    );
     // hcsshim HNSEndpoint.Update: POST the whole object back with the new policy list.
     const body = { ...v1, Policies: endpointV2ToV1({ ...current, Policies: policies as HostComputeEndpoint['Policies'] }).Policies ?? [] };
     return endpointFromV1(await this.call<HnsV1Endpoint>('POST', `/endpoints/${id}`, body, subject));
@@ -187,11 +237,22 @@ export class HnsV1Dataplane implements HostNetworkService {
     HnsV1Dataplane.id(id, 'namespace');
     const subject = `namespace ${id}`;
     const action = request.RequestType === 'Add' ? 'addresource' : request.RequestType === 'Remove' ? 'removeresource' : undefined;
-    if (!action) throw new HnsError(HRESULT.E_INVALIDARG, `RequestType "${request.RequestType}" must be Add or Remove`, { call: `POST /namespaces/${id}`, subject });
+    if (!action)
+      throw new HnsError(HRESULT.E_INVALIDARG, `RequestType "${request.RequestType}" must be Add or Remove`, {
+        call: `POST /namespaces/${id}`,
+        subject,
+      });
     const resourceId = request.ResourceType === 'Endpoint' ? request.Settings.EndpointId : request.Settings.ContainerId;
     if (request.ResourceType === 'Endpoint') HnsV1Dataplane.id(resourceId, 'endpoint');
     const body = { Type: request.ResourceType, Data: { Id: resourceId } };
-    return namespaceFromV1(await this.call<HnsV1Namespace>('POST', `/namespaces/${id}/${action}`, body, `${subject} ${request.ResourceType.toLowerCase()} ${resourceId}`));
+    return namespaceFromV1(
+      await this.call<HnsV1Namespace>(
+        'POST',
+        `/namespaces/${id}/${action}`,
+        body,
+        `${subject} ${request.ResourceType.toLowerCase()} ${resourceId}`,
+      ),
+    );
   }
   async deleteNamespace(id: string): Promise<void> {
     HnsV1Dataplane.id(id, 'namespace');
@@ -208,20 +269,32 @@ export class HnsV1Dataplane implements HostNetworkService {
   async listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
     const filter = parseFilter(query, 'GET /policylists/');
     const all = await this.call<HnsV1PolicyList[]>('GET', '/policylists/');
-    return (all ?? []).filter(isElbPolicyList).map((pl) => converted('policy list', () => policyListToLoadBalancer(pl), 'GET /policylists/')).filter((lb) => matches(lb, filter));
+    return (all ?? [])
+      .filter(isElbPolicyList)
+      .map((pl) => converted('policy list', () => policyListToLoadBalancer(pl), 'GET /policylists/'))
+      .filter((lb) => matches(lb, filter));
   }
   async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
     HnsV1Dataplane.id(id, 'load balancer');
     const subject = `load balancer ${id}`;
     const pl = await this.call<HnsV1PolicyList>('GET', `/policylists/${id}`, undefined, subject);
-    if (!isElbPolicyList(pl)) throw HnsError.of('ERROR_NOT_FOUND', { call: `GET /policylists/${id}`, subject }, `policy list ${id} is not a load balancer (it has no ELB policies)`);
+    if (!isElbPolicyList(pl))
+      throw HnsError.of(
+        'ERROR_NOT_FOUND',
+        { call: `GET /policylists/${id}`, subject },
+        `policy list ${id} is not a load balancer (it has no ELB policies)`,
+      );
     return converted(subject, () => policyListToLoadBalancer(pl), `GET /policylists/${id}`);
   }
   async createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     const subject = `load balancer ${(doc.FrontendVIPs ?? []).join(',') || '(all host addresses)'}`;
     await this.gate(loadBalancerNeeds(doc), 'POST /policylists/', subject);
     if (!(doc.PortMappings ?? []).length) {
-      throw new HnsError(HRESULT.E_INVALIDARG, 'PortMappings must have at least one mapping: a v1 load balancer is one ELB policy per mapping', { call: 'POST /policylists/', subject });
+      throw new HnsError(
+        HRESULT.E_INVALIDARG,
+        'PortMappings must have at least one mapping: a v1 load balancer is one ELB policy per mapping',
+        { call: 'POST /policylists/', subject },
+      );
     }
     const body = converted(subject, () => loadBalancerToPolicyList(doc), 'POST /policylists/');
     if (!doc.ID) delete body.ID;
@@ -251,4 +324,3 @@ export class HnsV1Dataplane implements HostNetworkService {
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   return new HnsV1Dataplane(vmcomputeLibrary(options), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.callLog);
 }
-

@@ -7,11 +7,28 @@
  * as a parameter.
  */
 export const PS_OPERATIONS = [
-  'GetVersion', 'V1Request',
-  'ListNetworks', 'GetNetwork', 'NewNetwork', 'SetNetwork', 'RemoveNetwork',
-  'ListEndpoints', 'GetEndpoint', 'NewEndpoint', 'SetEndpoint', 'RemoveEndpoint',
-  'ListNamespaces', 'GetNamespace', 'NewNamespace', 'SetNamespace', 'RemoveNamespace',
-  'ListLoadBalancers', 'GetLoadBalancer', 'NewLoadBalancer', 'SetLoadBalancer', 'RemoveLoadBalancer',
+  'GetVersion',
+  'V1Request',
+  'ListNetworks',
+  'GetNetwork',
+  'NewNetwork',
+  'SetNetwork',
+  'RemoveNetwork',
+  'ListEndpoints',
+  'GetEndpoint',
+  'NewEndpoint',
+  'SetEndpoint',
+  'RemoveEndpoint',
+  'ListNamespaces',
+  'GetNamespace',
+  'NewNamespace',
+  'SetNamespace',
+  'RemoveNamespace',
+  'ListLoadBalancers',
+  'GetLoadBalancer',
+  'NewLoadBalancer',
+  'SetLoadBalancer',
+  'RemoveLoadBalancer',
 ] as const;
 export type PsOperation = (typeof PS_OPERATIONS)[number];
 

@@ -10,8 +10,14 @@ import * as path from 'node:path';
 import type { AttachOptions, HnsV1Api, HostNetworkService, HttpMethod } from '../../types';
 import { DataplaneConfigError, type ResolvedDataplaneOptions } from '../../factory';
 import type {
-  HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork, HostComputeQuery,
-  ModifyEndpointRequest, ModifyNamespaceRequest, ModifyNetworkRequest,
+  HostComputeEndpoint,
+  HostComputeLoadBalancer,
+  HostComputeNamespace,
+  HostComputeNetwork,
+  HostComputeQuery,
+  ModifyEndpointRequest,
+  ModifyNamespaceRequest,
+  ModifyNetworkRequest,
 } from '../../../hns';
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { canonicalNetworkType, getCI, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
@@ -21,7 +27,15 @@ import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
-import { endpointNeeds, endpointRequestNeeds, loadBalancerNeeds, networkNeeds, networkRequestNeeds, requireFeatures, type FeatureNeed } from '../../../hns/features';
+import {
+  endpointNeeds,
+  endpointRequestNeeds,
+  loadBalancerNeeds,
+  networkNeeds,
+  networkRequestNeeds,
+  requireFeatures,
+  type FeatureNeed,
+} from '../../../hns/features';
 import { VersionReader } from '../version-reader';
 import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
@@ -76,14 +90,18 @@ export class PowerShellDataplane implements HostNetworkService {
       }
       return sh;
     })();
-    this.session.catch(() => { this.session = undefined; });
+    this.session.catch(() => {
+      this.session = undefined;
+    });
     return this.session;
   }
 
   /** A shell that cannot start or died is "unavailable", naming the executable and what to do. */
   private sessionError(e: unknown, call: string): HnsError {
     if (e instanceof HnsError) return e;
-    const detail = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+    const detail = String((e as Error)?.message ?? e)
+      .replace(/\s+/g, ' ')
+      .trim();
     return new HnsError(
       HRESULT.E_FAIL,
       `PowerShell (${this.opts.shellName ?? 'powershell'}) is not usable: ${detail}; install it or set SWITCHYARD_POWERSHELL to its executable`,
@@ -124,13 +142,21 @@ export class PowerShellDataplane implements HostNetworkService {
       }
       throw this.sessionError(e, call);
     }
-    const line = raw.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('{')).pop();
-    if (!line) throw new HnsError(HRESULT.E_FAIL, `no result from PowerShell (output: ${JSON.stringify(raw.slice(0, 200))})`, { call, subject });
+    const line = raw
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('{'))
+      .pop();
+    if (!line)
+      throw new HnsError(HRESULT.E_FAIL, `no result from PowerShell (output: ${JSON.stringify(raw.slice(0, 200))})`, { call, subject });
     let env: Envelope;
     try {
       env = parseHnsJson<Envelope>(line);
     } catch {
-      throw new HnsError(HRESULT.E_FAIL, `PowerShell wrote something that is not the result envelope: ${line.slice(0, 200)}`, { call, subject });
+      throw new HnsError(HRESULT.E_FAIL, `PowerShell wrote something that is not the result envelope: ${line.slice(0, 200)}`, {
+        call,
+        subject,
+      });
     }
     if (env.Success !== true) {
       const code = typeof env.ErrorCode === 'number' ? env.ErrorCode : HRESULT.E_FAIL;
@@ -139,7 +165,9 @@ export class PowerShellDataplane implements HostNetworkService {
         try {
           const rec = JSON.parse(env.Record) as { Error?: string };
           if (rec.Error) message = `${env.Call ?? operation} failed: ${rec.Error}`;
-        } catch { /* keep the exception message */ }
+        } catch {
+          /* keep the exception message */
+        }
       }
       throw new HnsError(code, message, { call: env.Call ?? call, subject, record: env.Record ?? undefined });
     }
@@ -157,7 +185,9 @@ export class PowerShellDataplane implements HostNetworkService {
       const text = String(getCI(env, 'Error') ?? 'unknown error');
       const code = getCI<number>(env, 'ErrorCode');
       const ctx = { call: `HNSCall ${method} ${p}` };
-      throw typeof code === 'number' && code !== 0 ? new HnsError(code, `hns failed with error : ${text}`, ctx) : HnsError.fromV1Text(text, ctx);
+      throw typeof code === 'number' && code !== 0
+        ? new HnsError(code, `hns failed with error : ${text}`, ctx)
+        : HnsError.fromV1Text(text, ctx);
     }
     return getCI<T>(env, 'Output') as T;
   }
@@ -194,10 +224,14 @@ export class PowerShellDataplane implements HostNetworkService {
 
   // ---- networks ----
   listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> {
-    return this.track('listNetworks', undefined, query, async () => (await this.run<unknown[]>('ListNetworks', { Query: PowerShellDataplane.query(query) })).map(PowerShellDataplane.net));
+    return this.track('listNetworks', undefined, query, async () =>
+      (await this.run<unknown[]>('ListNetworks', { Query: PowerShellDataplane.query(query) })).map(PowerShellDataplane.net),
+    );
   }
   getNetwork(id: string): Promise<HostComputeNetwork> {
-    return this.track('getNetwork', id, undefined, async () => PowerShellDataplane.net(await this.run('GetNetwork', { Id: PowerShellDataplane.id(id, 'network') }, `network ${id}`)));
+    return this.track('getNetwork', id, undefined, async () =>
+      PowerShellDataplane.net(await this.run('GetNetwork', { Id: PowerShellDataplane.id(id, 'network') }, `network ${id}`)),
+    );
   }
   createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
     return this.track('createNetwork', doc.ID, doc, async () => {
@@ -205,14 +239,18 @@ export class PowerShellDataplane implements HostNetworkService {
       await this.gate(networkNeeds(doc), 'HcnCreateNetwork', subject);
       const payload: PsPayload = { Settings: PowerShellDataplane.settings(doc) };
       if (doc.ID) payload.Id = PowerShellDataplane.id(doc.ID, 'network');
-      return this.writes.run(`network:${doc.Name ?? ''}`, async () => PowerShellDataplane.net(await this.run('NewNetwork', payload, subject)));
+      return this.writes.run(`network:${doc.Name ?? ''}`, async () =>
+        PowerShellDataplane.net(await this.run('NewNetwork', payload, subject)),
+      );
     });
   }
   modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
     return this.track('modifyNetwork', id, request, async () => {
       PowerShellDataplane.id(id, 'network');
       await this.gate(networkRequestNeeds(request), 'HcnModifyNetwork', `network ${id}`);
-      return this.writes.run(id, async () => PowerShellDataplane.net(await this.run('SetNetwork', { Id: id, Request: stringifyHnsJson(request) }, `network ${id}`)));
+      return this.writes.run(id, async () =>
+        PowerShellDataplane.net(await this.run('SetNetwork', { Id: id, Request: stringifyHnsJson(request) }, `network ${id}`)),
+      );
     });
   }
   deleteNetwork(id: string): Promise<void> {
@@ -223,17 +261,24 @@ export class PowerShellDataplane implements HostNetworkService {
 
   // ---- endpoints ----
   listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
-    return this.track('listEndpoints', undefined, query, async () => PowerShellDataplane.docs<HostComputeEndpoint>(await this.run('ListEndpoints', { Query: PowerShellDataplane.query(query) })));
+    return this.track('listEndpoints', undefined, query, async () =>
+      PowerShellDataplane.docs<HostComputeEndpoint>(await this.run('ListEndpoints', { Query: PowerShellDataplane.query(query) })),
+    );
   }
   getEndpoint(id: string): Promise<HostComputeEndpoint> {
-    return this.track('getEndpoint', id, undefined, async () => normalizeKeys(await this.run<HostComputeEndpoint>('GetEndpoint', { Id: PowerShellDataplane.id(id, 'endpoint') }, `endpoint ${id}`)));
+    return this.track('getEndpoint', id, undefined, async () =>
+      normalizeKeys(await this.run<HostComputeEndpoint>('GetEndpoint', { Id: PowerShellDataplane.id(id, 'endpoint') }, `endpoint ${id}`)),
+    );
   }
   createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
     return this.track('createEndpoint', networkId, doc, async () => {
       const subject = `endpoint ${JSON.stringify(doc.Name ?? '')} on network ${networkId}`;
       PowerShellDataplane.id(networkId, 'network');
       await this.gate(endpointNeeds(doc), 'HcnCreateEndpoint', subject);
-      const payload: PsPayload = { NetworkId: networkId, Settings: PowerShellDataplane.settings({ ...doc, HostComputeNetwork: doc.HostComputeNetwork ?? networkId }) };
+      const payload: PsPayload = {
+        NetworkId: networkId,
+        Settings: PowerShellDataplane.settings({ ...doc, HostComputeNetwork: doc.HostComputeNetwork ?? networkId }),
+      };
       if (doc.ID) payload.Id = PowerShellDataplane.id(doc.ID, 'endpoint');
       return this.writes.run(networkId, async () => normalizeKeys(await this.run<HostComputeEndpoint>('NewEndpoint', payload, subject)));
     });
@@ -242,7 +287,9 @@ export class PowerShellDataplane implements HostNetworkService {
     return this.track('modifyEndpoint', id, request, async () => {
       PowerShellDataplane.id(id, 'endpoint');
       await this.gate(endpointRequestNeeds(request), 'HcnModifyEndpoint', `endpoint ${id}`);
-      return normalizeKeys(await this.run<HostComputeEndpoint>('SetEndpoint', { Id: id, Request: stringifyHnsJson(request) }, `endpoint ${id}`));
+      return normalizeKeys(
+        await this.run<HostComputeEndpoint>('SetEndpoint', { Id: id, Request: stringifyHnsJson(request) }, `endpoint ${id}`),
+      );
     });
   }
   deleteEndpoint(id: string): Promise<void> {
@@ -253,10 +300,16 @@ export class PowerShellDataplane implements HostNetworkService {
 
   // ---- namespaces ----
   listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> {
-    return this.track('listNamespaces', undefined, query, async () => PowerShellDataplane.docs<HostComputeNamespace>(await this.run('ListNamespaces', { Query: PowerShellDataplane.query(query) })));
+    return this.track('listNamespaces', undefined, query, async () =>
+      PowerShellDataplane.docs<HostComputeNamespace>(await this.run('ListNamespaces', { Query: PowerShellDataplane.query(query) })),
+    );
   }
   getNamespace(id: string): Promise<HostComputeNamespace> {
-    return this.track('getNamespace', id, undefined, async () => normalizeKeys(await this.run<HostComputeNamespace>('GetNamespace', { Id: PowerShellDataplane.id(id, 'namespace') }, `namespace ${id}`)));
+    return this.track('getNamespace', id, undefined, async () =>
+      normalizeKeys(
+        await this.run<HostComputeNamespace>('GetNamespace', { Id: PowerShellDataplane.id(id, 'namespace') }, `namespace ${id}`),
+      ),
+    );
   }
   createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
     return this.track('createNamespace', doc.ID, doc, async () => {
@@ -267,7 +320,14 @@ export class PowerShellDataplane implements HostNetworkService {
   }
   modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
     return this.track('modifyNamespace', id, request, async () =>
-      normalizeKeys(await this.run<HostComputeNamespace>('SetNamespace', { Id: PowerShellDataplane.id(id, 'namespace'), Request: stringifyHnsJson(request) }, `namespace ${id}`)));
+      normalizeKeys(
+        await this.run<HostComputeNamespace>(
+          'SetNamespace',
+          { Id: PowerShellDataplane.id(id, 'namespace'), Request: stringifyHnsJson(request) },
+          `namespace ${id}`,
+        ),
+      ),
+    );
   }
   deleteNamespace(id: string): Promise<void> {
     return this.track('deleteNamespace', id, undefined, async () => {
@@ -283,10 +343,20 @@ export class PowerShellDataplane implements HostNetworkService {
 
   // ---- load balancers ----
   listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
-    return this.track('listLoadBalancers', undefined, query, async () => PowerShellDataplane.docs<HostComputeLoadBalancer>(await this.run('ListLoadBalancers', { Query: PowerShellDataplane.query(query) })));
+    return this.track('listLoadBalancers', undefined, query, async () =>
+      PowerShellDataplane.docs<HostComputeLoadBalancer>(await this.run('ListLoadBalancers', { Query: PowerShellDataplane.query(query) })),
+    );
   }
   getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
-    return this.track('getLoadBalancer', id, undefined, async () => normalizeKeys(await this.run<HostComputeLoadBalancer>('GetLoadBalancer', { Id: PowerShellDataplane.id(id, 'load balancer') }, `load balancer ${id}`)));
+    return this.track('getLoadBalancer', id, undefined, async () =>
+      normalizeKeys(
+        await this.run<HostComputeLoadBalancer>(
+          'GetLoadBalancer',
+          { Id: PowerShellDataplane.id(id, 'load balancer') },
+          `load balancer ${id}`,
+        ),
+      ),
+    );
   }
   createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     return this.track('createLoadBalancer', doc.ID, doc, async () => {
@@ -305,11 +375,15 @@ export class PowerShellDataplane implements HostNetworkService {
       const body = { ...doc, ID: undefined };
       return this.writes.run(`lb:${id}`, async () => {
         if ((await this.features()).ModifyLoadbalancer) {
-          return normalizeKeys(await this.run<HostComputeLoadBalancer>('SetLoadBalancer', { Id: id, Settings: PowerShellDataplane.settings(body) }, subject));
+          return normalizeKeys(
+            await this.run<HostComputeLoadBalancer>('SetLoadBalancer', { Id: id, Settings: PowerShellDataplane.settings(body) }, subject),
+          );
         }
         await this.run('GetLoadBalancer', { Id: id }, subject);
         await this.run('RemoveLoadBalancer', { Id: id }, subject);
-        return normalizeKeys(await this.run<HostComputeLoadBalancer>('NewLoadBalancer', { Id: id, Settings: PowerShellDataplane.settings(body) }, subject));
+        return normalizeKeys(
+          await this.run<HostComputeLoadBalancer>('NewLoadBalancer', { Id: id, Settings: PowerShellDataplane.settings(body) }, subject),
+        );
       });
     });
   }
@@ -334,7 +408,10 @@ export function moduleManifest(env: NodeJS.ProcessEnv): string {
     path.resolve(__dirname, '../ps-modules/Switchyard.Hns/Switchyard.Hns.psd1'),
   ].filter((c): c is string => !!c);
   const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new DataplaneConfigError(`the powershell data plane needs ps-modules/Switchyard.Hns; looked in ${candidates.join(', ')} (set SWITCHYARD_PS_MODULES to the ps-modules folder)`);
+  if (!found)
+    throw new DataplaneConfigError(
+      `the powershell data plane needs ps-modules/Switchyard.Hns; looked in ${candidates.join(', ')} (set SWITCHYARD_PS_MODULES to the ps-modules folder)`,
+    );
   return found;
 }
 
