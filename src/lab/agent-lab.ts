@@ -285,11 +285,11 @@ export class AgentLab {
   }
 
   /** A pod: a new namespace and a CNI ADD for it; returns its address and gateway from the CNI result. */
-  addPod(node: LabNode | string, name: string): LabPodRuntime {
+  addPod(node: LabNode | string, name: string, env: Record<string, string> = {}): LabPodRuntime {
     const a = this.agent(node);
     const netns = this.lab.addNetns(name);
     const containerId = `lab-${name}`;
-    const r = this.cni(a.node, 'ADD', { CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
+    const r = this.cni(a.node, 'ADD', { ...env, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
     if (r.code !== 0) throw new Error(`CNI ADD of pod ${name} on ${a.node.name} failed (exit ${r.code}): ${r.out}${r.err}`);
     const result = JSON.parse(r.out) as { ips?: { address: string; gateway?: string }[] };
     const ip = result.ips?.[0]?.address.split('/')[0];
@@ -303,6 +303,11 @@ export class AgentLab {
   delPod(pod: LabPodRuntime): void {
     const r = this.cni(pod.node, 'DEL', { CNI_CONTAINERID: pod.containerId, CNI_NETNS: nsPath(pod.name), CNI_IFNAME: 'eth0' });
     if (r.code !== 0) throw new Error(`CNI DEL of pod ${pod.name} failed (exit ${r.code}): ${r.out}${r.err}`);
+    this.forgetPod(pod);
+  }
+
+  /** A pod gone without CNI DEL (a node reboot): its namespace is removed, its reservations stay behind. */
+  forgetPod(pod: LabPodRuntime): void {
     this.lab.removeNetns(pod.name);
     this.pods.splice(this.pods.indexOf(pod), 1);
   }
