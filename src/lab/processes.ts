@@ -95,7 +95,7 @@ export async function waitUntil(p: LabProcess, what: string, ready: () => boolea
     };
     if (!isRunning(p)) throw new Error(`${p.name} exited before ${what}:\n${tail()}`);
     if (Date.now() > end) throw new Error(`${p.name}: not ${what} after ${timeoutMs} ms:\n${tail()}`);
-    await sleep(50);
+    await sleep(20);
   }
 }
 
