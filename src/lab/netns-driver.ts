@@ -29,6 +29,23 @@ export interface LabRecord {
 
 export const nsPath = (name: string) => `/var/run/netns/${name}`;
 
+/**
+ * `ip netns del`, retried a few times: the unmount fails with EBUSY while another process is briefly
+ * entering the namespace (an `ip netns exec` starting). False when the namespace does not exist (any more).
+ */
+function deleteNetns(name: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
+      return true;
+    } catch {
+      if (!fs.existsSync(nsPath(name))) return false;
+      if (attempt >= 5) return false;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
+
 export interface LabNodeRuntime {
   node: LabNode;
   dp: HostNetworkService;
@@ -99,12 +116,7 @@ export class NetnsLab {
     const removed: string[] = [];
     for (const name of [...rec.namespaces].reverse()) {
       if (!/^[a-z0-9-]+$/.test(name)) continue;
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
-        removed.push(name);
-      } catch {
-        // already gone
-      }
+      if (deleteNetns(name)) removed.push(name);
     }
     if (rec.stateDir.startsWith(path.join(os.tmpdir(), 'sy-lab-'))) fs.rmSync(rec.stateDir, { recursive: true, force: true });
     fs.rmSync(file, { force: true });
@@ -266,11 +278,7 @@ export class NetnsLab {
     for (const r of this.runtimes.splice(0)) await r.dp.close().catch(() => undefined);
     // Pods first, then nodes, then the switch: every link lives in one of these and goes with it.
     for (const name of this.created.splice(0).reverse()) {
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
-      } catch {
-        // already gone
-      }
+      deleteNetns(name);
     }
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
