@@ -13,9 +13,38 @@ import type { HostComputeEndpoint } from '../hns';
 import { findPolicies, getCI } from '../hns';
 import { openDataplane } from '../dataplane/factory';
 import { Rtnl } from '../dataplane/linux/netlink/rtnl';
+import { type LabProcess, stopProcessSync } from './processes';
 import { type LabNode, type LabPlan, type LabSpec, nodeNetwork, peerRoute, planLab } from './spec';
 
+/** What `lab up` leaves in the record file. */
+export interface LabRecord {
+  spec: LabPlan['spec'];
+  namespaces: string[];
+  stateDir: string;
+  processes?: LabProcess[];
+  subnetSource?: string;
+  store?: string;
+  agents?: { node: string; socket: string; subnet?: string }[];
+}
+
 export const nsPath = (name: string) => `/var/run/netns/${name}`;
+
+/**
+ * `ip netns del`, retried a few times: the unmount fails with EBUSY while another process is briefly
+ * entering the namespace (an `ip netns exec` starting). False when the namespace does not exist (any more).
+ */
+function deleteNetns(name: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
+      return true;
+    } catch {
+      if (!fs.existsSync(nsPath(name))) return false;
+      if (attempt >= 5) return false;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
 
 export interface LabNodeRuntime {
   node: LabNode;
@@ -43,31 +72,53 @@ export class NetnsLab {
   /** Leaves the lab running: closes the data planes and records what `teardown` must remove. */
   async detach(): Promise<string> {
     for (const r of this.runtimes.splice(0)) await r.dp.close();
+    return this.record();
+  }
+
+  /** Writes the record `teardown` and `list` read: namespaces, state dir, and what a driver adds (processes). */
+  record(extra: { processes?: LabProcess[]; [k: string]: unknown } = {}): string {
     const file = NetnsLab.recordPath(this.plan.spec.prefix);
-    fs.writeFileSync(file, JSON.stringify({ spec: this.plan.spec, namespaces: this.created, stateDir: this.stateDir }, null, 1));
+    const rec: LabRecord = { ...extra, spec: this.plan.spec, namespaces: this.created, stateDir: this.stateDir };
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(rec, null, 1), { mode: 0o600 });
+    fs.renameSync(`${file}.tmp`, file);
     return file;
   }
 
-  /** Removes a lab left running by `detach` (its namespaces, state directory and record). */
+  /** Every lab left running on this machine (their records). */
+  static list(): LabRecord[] {
+    const dir = os.tmpdir();
+    return fs
+      .readdirSync(dir)
+      .filter((f) => /^switchyard-lab-[a-z0-9-]+\.json$/.test(f))
+      .sort()
+      .flatMap((f) => {
+        try {
+          return [JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as LabRecord];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  /**
+   * Removes a lab left running by `detach`/`record`: stops the processes it recorded (only those still the
+   * same process: pid and start time), then deletes its namespaces, state directory and record.
+   */
   static teardown(prefix: string): string[] {
     const file = NetnsLab.recordPath(prefix);
-    let rec: { namespaces: string[]; stateDir: string };
+    let rec: LabRecord;
     try {
-      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof rec;
+      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as LabRecord;
     } catch {
       throw new Error(`no running lab with prefix "${prefix}" (${file} is missing)`);
     }
+    for (const p of rec.processes ?? []) stopProcessSync(p);
     const removed: string[] = [];
     for (const name of [...rec.namespaces].reverse()) {
       if (!/^[a-z0-9-]+$/.test(name)) continue;
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
-        removed.push(name);
-      } catch {
-        // already gone
-      }
+      if (deleteNetns(name)) removed.push(name);
     }
-    fs.rmSync(rec.stateDir, { recursive: true, force: true });
+    if (rec.stateDir.startsWith(path.join(os.tmpdir(), 'sy-lab-'))) fs.rmSync(rec.stateDir, { recursive: true, force: true });
     fs.rmSync(file, { force: true });
     return removed;
   }
@@ -75,6 +126,14 @@ export class NetnsLab {
   /** Every namespace name this lab creates (nodes, pods, switch). */
   namespaces(): string[] {
     return [this.plan.switchNs, ...this.plan.nodes.flatMap((n) => [n.name, ...n.pods.map((p) => p.name)])];
+  }
+
+  /** Deletes one namespace this lab created (a pod that went away). */
+  removeNetns(name: string): void {
+    const i = this.created.indexOf(name);
+    if (i < 0) throw new Error(`namespace ${name} was not created by this lab`);
+    execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.created.splice(i, 1);
   }
 
   addNetns(name: string): string {
@@ -219,11 +278,7 @@ export class NetnsLab {
     for (const r of this.runtimes.splice(0)) await r.dp.close().catch(() => undefined);
     // Pods first, then nodes, then the switch: every link lives in one of these and goes with it.
     for (const name of this.created.splice(0).reverse()) {
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: ['ignore', 'ignore', 'ignore'] });
-      } catch {
-        // already gone
-      }
+      deleteNetns(name);
     }
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../fixtures/fake-apiserver';
+import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../../src/lab/fake-apiserver';
 
 const node = (name: string, podCIDR?: string) => ({
   metadata: { name, labels: { 'kubernetes.io/os': 'linux' } },

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parseNetConf } from '../../src/agent/subnet/flannel';
 import { KubernetesSubnetSource, type KubernetesSourceOptions } from '../../src/agent/subnet/kubernetes';
 import type { LocalAnnouncement, NodeLease } from '../../src/agent/subnet/types';
-import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../fixtures/fake-apiserver';
+import { FakeApiServer, makeTestCertificate, writeKubeconfig } from '../../src/lab/fake-apiserver';
 
 const NET = parseNetConf('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 const SELF: LocalAnnouncement = { node: 'win1', publicIp: '192.168.79.40', backendType: 'vxlan', vni: 4096, vtepMac: '00-15-5D-FB-CB-0D' };

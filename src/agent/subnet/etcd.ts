@@ -248,6 +248,30 @@ export class EtcdSubnetSource implements SubnetSource {
     );
   }
 
+  /**
+   * A restart re-announces the lease before the network is reconciled, so before the VtepMAC is known again:
+   * put without it, the peers would take this node for pending and withdraw its routes until `publish`.
+   * The old lease's VtepMAC (same backend and VNI) is kept meanwhile, as flanneld (which creates the VXLAN
+   * device before acquiring) never announces an empty one; `publish` replaces it if the device changed.
+   */
+  private keepVtepMac(oldValue: string): string {
+    const self = this.self!;
+    if (self.backendType === 'vxlan' && !self.vtepMac) {
+      try {
+        const old = JSON.parse(oldValue) as { BackendType?: unknown; BackendData?: { VNI?: unknown; VtepMAC?: unknown } };
+        const mac = old.BackendData?.VtepMAC;
+        if (old.BackendType === 'vxlan' && old.BackendData?.VNI === self.vni && typeof mac === 'string' && mac !== '') {
+          const kept = { ...self, vtepMac: mac };
+          leaseValueJson(kept); // throws on a malformed MAC: then nothing is kept
+          this.self = kept;
+        }
+      } catch {
+        // not JSON, or no usable MAC: nothing to keep
+      }
+    }
+    return leaseValueJson(this.self!);
+  }
+
   private async acquire(): Promise<OwnLease> {
     const self = this.self!;
     const range = this.range!;
@@ -264,6 +288,7 @@ export class EtcdSubnetSource implements SubnetSource {
         }
       });
       if (mine && isLeasable(range, mine.subnet)) {
+        const value = this.keepVtepMac(mine.value);
         const reservation = mine.leaseId === '0';
         const leaseId = reservation ? '0' : await this.grant();
         if (reservation) {

@@ -1,6 +1,8 @@
 /**
- * switchyard lab up|down|demo: a multi-node cluster network as network namespaces on this machine (root),
- * each node running the linux data plane inside its namespace, pods as further namespaces.
+ * switchyard lab up|down|list|demo: a multi-node cluster network as network namespaces on this machine (root).
+ * By default each node runs a `switchyard agent` (etcd mode against an etcd the lab starts, or kubernetes
+ * mode against the shipped fake API server) and pods are added through the CNI entrypoints against the
+ * agents' sockets (src/lab/agent-lab.ts); `--no-agents` programs the nodes directly (src/lab/netns-driver.ts).
  * Without root, `demo` builds the same objects on the memory emulator and says so.
  */
 import type { Command } from 'commander';
@@ -11,12 +13,26 @@ import { print } from '../context';
 import { UsageError } from '../errors';
 import type { LabNetworkType, LabSpec } from '../../lab/spec';
 import { LabSpecError, nodeNetwork, peerRoute, planLab } from '../../lab/spec';
+import type { AgentLab, AgentLabOptions, LabCniType } from '../../lab/agent-lab';
 
 interface LabOpts {
   prefix: string;
   nodes: string;
   pods: string;
   type: string;
+  agents: boolean;
+  subnetSource: string;
+  cniType?: string;
+}
+
+function agentOptions(o: LabOpts): AgentLabOptions {
+  if (o.subnetSource !== 'etcd' && o.subnetSource !== 'kubernetes')
+    throw new UsageError(`--subnet-source: "${o.subnetSource}" must be etcd or kubernetes`);
+  if (o.cniType !== undefined && !['switchyard', 'win-bridge', 'win-overlay'].includes(o.cniType))
+    throw new UsageError(`--cni-type: "${o.cniType}" must be switchyard, win-bridge or win-overlay`);
+  if (!o.agents && (o.subnetSource !== 'etcd' || o.cniType !== undefined))
+    throw new UsageError('--no-agents: the lab without agents has no subnet source or CNI type; drop --subnet-source/--cni-type');
+  return { subnetSource: o.subnetSource, ...(o.cniType ? { cniType: o.cniType as LabCniType } : {}) };
 }
 
 function spec(o: LabOpts): LabSpec {
@@ -46,7 +62,56 @@ function options(c: Command, prefix: string): Command {
     .option('--prefix <name>', 'prefix of every namespace the lab creates', prefix)
     .option('--nodes <n>', 'number of nodes', '2')
     .option('--pods <n>', 'pods per node', '2')
-    .option('--type <type>', 'overlay or l2bridge', 'overlay');
+    .option('--type <type>', 'overlay (vxlan) or l2bridge (host-gw)', 'overlay')
+    .option('--no-agents', 'no agents: program each node directly (the lab before agents)')
+    .option(
+      '--subnet-source <source>',
+      'where the agents learn subnets and peers: etcd (a real etcd the lab starts) or kubernetes (the fake API server)',
+      'etcd',
+    )
+    .option(
+      '--cni-type <type>',
+      "the pods' CNI plugin: switchyard, win-bridge or win-overlay (default: win-bridge on l2bridge, win-overlay on overlay)",
+    );
+}
+
+/** The agent lab's picture: store, each node's agent and subnet, each pod's address. */
+function describeAgentLab(l: AgentLab): void {
+  print(
+    l.etcd
+      ? `etcd ${l.etcd.endpoint} (pid ${l.etcd.process.pid}, data ${l.etcd.dataDir})\n`
+      : `fake API server ${l.apiserver!.url} (pid ${l.apiserver!.process.pid}), kubeconfig ${l.apiserver!.kubeconfig}\n`,
+  );
+  for (const a of l.agents) {
+    if (!a.process) continue;
+    print(
+      `node ${a.node.name}: underlay ${a.node.underlayIp}, pod subnet ${l.subnet(a.node)}, agent pid ${a.process.pid}, socket ${a.socket}, log ${a.log}\n`,
+    );
+    for (const p of l.pods.filter((x) => x.node === a.node))
+      print(`  pod ${p.name}: ${p.ip} via ${p.gateway ?? '?'} (CNI ADD through ${l.netConf(a.node).type} → the agent)\n`);
+  }
+}
+
+async function agentDemo(o: LabOpts, s: LabSpec): Promise<void> {
+  const { AgentLab } = require('../../lab/agent-lab') as typeof import('../../lab/agent-lab');
+  const l = new AgentLab(s, agentOptions(o));
+  try {
+    print(
+      `bringing up ${s.nodes} nodes × ${s.podsPerNode} pods on ${s.type === 'Overlay' ? 'vxlan' : 'host-gw'}: ${o.subnetSource === 'etcd' ? 'an etcd' : 'the fake API server'} on 127.0.0.1, one switchyard agent per node namespace (${s.prefix}-n*), pods added through the CNI entrypoint against each agent's socket\n`,
+    );
+    await l.up();
+    describeAgentLab(l);
+    const from = l.pods[0];
+    if (from) {
+      for (const to of l.pods.filter((p) => p !== from)) {
+        const ok = l.ok(from.name, ['ping', '-c', '1', '-W', '2', to.ip]);
+        print(`ping ${from.name} (${from.ip}) → ${to.name} (${to.ip}, node ${to.node.name}): ${ok ? 'ok' : 'FAILED'}\n`);
+      }
+    }
+  } finally {
+    await l.down();
+    print('agents and store stopped, namespaces and state removed\n');
+  }
 }
 
 async function demo(o: LabOpts): Promise<void> {
@@ -55,6 +120,7 @@ async function demo(o: LabOpts): Promise<void> {
     await emulatorDemo(s);
     return;
   }
+  if (o.agents) return agentDemo(o, s);
   const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
   const lab = new NetnsLab(s);
   try {
@@ -117,13 +183,30 @@ async function emulatorDemo(s: LabSpec): Promise<void> {
   }
 }
 
+const NetnsLab = () => (require('../../lab/netns-driver') as typeof import('../../lab/netns-driver')).NetnsLab;
+
 export function register(program: Command): void {
   const lab = program.command('lab').description('a multi-node pod network as network namespaces on this machine (root)');
   options(lab.command('up').description('bring a lab up and leave it running (remove it with `lab down`)'), 'sylab').action(
     async (o: LabOpts) => {
       if (!isRoot()) throw new UsageError('lab up needs root (network namespaces); `lab demo` runs on the emulator without it');
-      const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
-      const l = new NetnsLab(spec(o));
+      const s = spec(o);
+      const agentOpts = agentOptions(o);
+      if (
+        NetnsLab()
+          .list()
+          .some((r) => r.spec.prefix === s.prefix)
+      )
+        throw new UsageError(`--prefix: a lab "${s.prefix}" is running already (lab list; lab down --prefix ${s.prefix})`);
+      if (o.agents) {
+        const { AgentLab } = require('../../lab/agent-lab') as typeof import('../../lab/agent-lab');
+        const l = new AgentLab(s, agentOpts);
+        await l.up();
+        describeAgentLab(l);
+        print(`recorded in ${l.detach()}; remove it with: switchyard lab down --prefix ${s.prefix}\n`);
+        return;
+      }
+      const l = new (NetnsLab())(s);
       await l.up();
       for (const n of l.plan.nodes) {
         print(
@@ -136,18 +219,36 @@ export function register(program: Command): void {
   );
   lab
     .command('down')
-    .description('remove a lab left running by `lab up`')
+    .description('remove a lab left running by `lab up`: stop its agents and store, delete its namespaces and files')
     .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
     .action((o: { prefix: string }) => {
       if (!isRoot()) throw new UsageError('lab down needs root (network namespaces)');
-      const { NetnsLab } = require('../../lab/netns-driver') as typeof import('../../lab/netns-driver');
       let removed: string[];
+      const rec = NetnsLab()
+        .list()
+        .find((r) => r.spec.prefix === o.prefix);
       try {
-        removed = NetnsLab.teardown(o.prefix);
+        removed = NetnsLab().teardown(o.prefix);
       } catch (e) {
         throw new UsageError(`--prefix: ${(e as Error).message}`);
       }
-      print(`removed ${removed.length} namespaces\n`);
+      print(`stopped ${rec?.processes?.length ?? 0} processes, removed ${removed.length} namespaces and ${rec?.stateDir ?? 'the state'}\n`);
+    });
+  lab
+    .command('list')
+    .description('labs left running by `lab up` on this machine')
+    .action(() => {
+      const { isRunning } = require('../../lab/processes') as typeof import('../../lab/processes');
+      const recs = NetnsLab().list();
+      if (!recs.length) return print('no lab is running\n');
+      for (const r of recs) {
+        const procs = r.processes ?? [];
+        const running = procs.filter((p) => isRunning(p)).length;
+        print(
+          `${r.spec.prefix}: ${r.spec.nodes} nodes, ${r.spec.type === 'Overlay' ? 'vxlan' : 'host-gw'}, ${r.subnetSource ? `${r.subnetSource} ${r.store}` : 'no agents'}, ${r.namespaces.length} namespaces, ${running}/${procs.length} processes running, state ${r.stateDir}\n`,
+        );
+        for (const a of r.agents ?? []) print(`  ${a.node}: ${a.subnet ?? '?'}, SWITCHYARD_AGENT_SOCKET=${a.socket}\n`);
+      }
     });
   options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo').action(
     (o: LabOpts) => demo(o),

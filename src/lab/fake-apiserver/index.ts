@@ -1,0 +1,3 @@
+export * from './server';
+export * from './kubeconfig';
+export * from './certs';
