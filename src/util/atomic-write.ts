@@ -5,7 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600): void {
+export interface AtomicWriteOptions {
+  /**
+   * fsync the directory after the rename (default true). Only a power loss or kernel crash can undo a
+   * rename that was not synced, and then the name still holds the previous complete file; callers whose
+   * previous file is a consistent state they reconcile from (the data planes' state files) skip it.
+   */
+  syncDir?: boolean;
+}
+
+export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(
@@ -25,7 +34,7 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  if (process.platform !== 'win32') {
+  if (process.platform !== 'win32' && opts.syncDir !== false) {
     const dfd = fs.openSync(dir, 'r');
     try {
       fs.fsyncSync(dfd);

@@ -99,7 +99,9 @@ function serializeState(state: EmulatorState): string {
 function writeReplacing(file: string, text: string): void {
   for (let attempt = 1; ; attempt++) {
     try {
-      writeFileAtomicSync(file, text, 0o600);
+      // The file is fsynced before the rename, the directory not: a power loss can at worst bring back the
+      // previous complete state (docs/linux.md "State file durability"); a killed process leaves old or new.
+      writeFileAtomicSync(file, text, 0o600, { syncDir: false });
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
