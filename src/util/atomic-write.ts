@@ -43,3 +43,37 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 
     }
   }
 }
+
+/**
+ * writeFileAtomicSync on libuv's thread pool: the same steps and guarantees, but a long-lived process (the
+ * agent serving many CNI calls) keeps running other calls while this one waits for the disk.
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
+  );
+  const fh = await fs.promises.open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  if (process.platform !== 'win32' && opts.syncDir !== false) {
+    const dh = await fs.promises.open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+}
