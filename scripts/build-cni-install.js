@@ -28,10 +28,55 @@ function copyKoffi(modules, platformArch) {
   for (const f of ['package.json', 'index.cjs', 'src/koffi/index.cjs', 'src/koffi/src/static.cjs', 'LICENSE.txt']) {
     copy(path.join(src, f), path.join(modules, 'koffi', f));
   }
-  const pre = path.join(root, 'node_modules/@koromix', `koffi-${platformArch}`);
-  if (!fs.existsSync(pre)) return false;
+  const pre = prebuiltDir(platformArch);
+  if (!pre) return false;
   fs.cpSync(pre, path.join(modules, '@koromix', `koffi-${platformArch}`), { recursive: true });
   return true;
+}
+
+/**
+ * The directory of koffi's prebuilt package for `platform-arch`: node_modules when npm installed it (the host's),
+ * else node_modules/.cache/switchyard-prebuilt/<name>-<version>/, unpacked from the tarball `npm pack` fetches —
+ * npm installs an optional dependency only for its own os/cpu, so the Windows one never lands in node_modules
+ * on Linux. The tarball must match the lockfile's integrity (sha512) for that package, so the build is
+ * reproducible and a tampered or different tarball is refused. Undefined when neither is possible (offline).
+ */
+function prebuiltDir(platformArch) {
+  const name = `@koromix/koffi-${platformArch}`;
+  const installed = path.join(root, 'node_modules', name);
+  if (fs.existsSync(installed)) return installed;
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  const entry = lock.packages?.[`node_modules/${name}`];
+  if (!entry?.version || !entry.integrity?.startsWith('sha512-')) return undefined;
+  const cache = path.join(root, 'node_modules/.cache/switchyard-prebuilt');
+  const unpacked = path.join(cache, `koffi-${platformArch}-${entry.version}`);
+  if (fs.existsSync(path.join(unpacked, 'package.json'))) return unpacked;
+  const tgz = path.join(cache, `koromix-koffi-${platformArch}-${entry.version}.tgz`);
+  const { execFileSync } = require('node:child_process');
+  try {
+    fs.mkdirSync(cache, { recursive: true });
+    if (!fs.existsSync(tgz)) {
+      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+      execFileSync(npm, ['pack', `${name}@${entry.version}`, '--pack-destination', cache, '--silent'], {
+        cwd: cache, stdio: ['ignore', 'ignore', 'pipe'], shell: process.platform === 'win32',
+      });
+    }
+    const sha = 'sha512-' + require('node:crypto').createHash('sha512').update(fs.readFileSync(tgz)).digest('base64');
+    if (sha !== entry.integrity) {
+      fs.rmSync(tgz, { force: true });
+      throw new Error(`${path.basename(tgz)}: integrity ${sha} differs from package-lock.json's ${entry.integrity}`);
+    }
+    const tmp = `${unpacked}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    execFileSync('tar', ['-xzf', tgz, '-C', tmp, '--strip-components=1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    fs.rmSync(unpacked, { recursive: true, force: true });
+    fs.renameSync(tmp, unpacked);
+    return unpacked;
+  } catch (e) {
+    console.warn(`note: could not fetch ${name}@${entry.version} with npm pack: ${String(e.stderr || e.message).trim().split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 async function bundleWinston(modules) {
@@ -73,7 +118,7 @@ async function main() {
       if (t.os === 'linux' && fs.existsSync(cache)) copy(cache, path.join(nodeDir, `${name}.js.cache`));
     }
     if (!(await runtimeModules(nodeDir, t.platformArch))) {
-      console.warn(`note: koffi's prebuilt for ${t.platformArch} is not in node_modules: dist/cni/install/${t.os}/switchyard-node/node_modules/@koromix/koffi-${t.platformArch} must be added at install time (docs/cni.md)`);
+      console.warn(`note: koffi's prebuilt for ${t.platformArch} is neither in node_modules nor fetchable: dist/cni/install/${t.os}/switchyard-node/node_modules/@koromix/koffi-${t.platformArch} must be added at install time (docs/cni.md)`);
     }
   }
 }

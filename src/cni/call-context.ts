@@ -7,6 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 interface CallContext {
   stderr: Buffer[];
+  /** Data planes kept open across calls (the agent's warm-services.ts); absent: open and close per call. */
+  services?: import('./warm-services').WarmServices;
 }
 
 const storage = new AsyncLocalStorage<CallContext>();
@@ -19,4 +21,9 @@ export function writeCallStderr(data: Buffer): void {
   const ctx = storage.getStore();
   if (ctx) ctx.stderr.push(data);
   else process.stderr.write(data);
+}
+
+/** The running call's kept-open data planes, when its process keeps them (the agent). */
+export function callServices(): CallContext['services'] {
+  return storage.getStore()?.services;
 }

@@ -11,6 +11,7 @@ import { CniError, ErrCode } from './protocol/errors';
 import { lookupPlugin } from './registry';
 import { runWithCallContext } from './call-context';
 import { logOutcome } from './main';
+import type { WarmServices } from './warm-services';
 
 export interface CniExecRequest {
   plugin: string;
@@ -25,6 +26,8 @@ export interface CniExecOptions {
    * SWITCHYARD_STATE, …) and PATH for delegated IPAM plugins. The call's variables win.
    */
   baseEnv?: Record<string, string | undefined>;
+  /** Data planes kept open across calls (warm-services.ts); without it each call opens and closes its own. */
+  services?: WarmServices;
 }
 
 export async function execCni(req: CniExecRequest, opts: CniExecOptions = {}): Promise<Outcome> {
@@ -43,7 +46,9 @@ export async function execCni(req: CniExecRequest, opts: CniExecOptions = {}): P
   const stderr: Buffer[] = [];
   let outcome: Outcome;
   try {
-    outcome = await runWithCallContext({ stderr }, () => dispatch({ env, readStdin: async () => req.stdin }, plugin.funcs(), plugin.about));
+    outcome = await runWithCallContext({ stderr, services: opts.services }, () =>
+      dispatch({ env, readStdin: async () => req.stdin }, plugin.funcs(), plugin.about),
+    );
   } catch (e) {
     outcome = {
       stdout: new CniError(ErrCode.Internal, `internal error: ${(e as Error)?.stack ?? String(e)}`).print(),

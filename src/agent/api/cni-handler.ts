@@ -1,13 +1,17 @@
 /**
  * The `cni` op's handler: the forwarded call executed in process (src/cni/exec.ts). The agent passes its
  * own data-plane selection as baseEnv; the call's variables win, as they would for a standalone plugin.
+ * The data planes the calls select stay open between calls (warm state, src/cni/warm-services.ts).
  */
 import { execCni } from '../../cni/exec';
+import { WarmServices } from '../../cni/warm-services';
+import { openDataplane } from '../../dataplane/factory';
 import type { CniReply, CniRequest } from './types';
 
 export function cniHandler(baseEnv: Record<string, string | undefined> = {}): (req: CniRequest) => Promise<CniReply> {
+  const services = new WarmServices((env) => openDataplane({ env: env as NodeJS.ProcessEnv }));
   return async (req) => {
-    const out = await execCni({ plugin: req.plugin, env: req.env, stdin: Buffer.from(req.stdin, 'base64') }, { baseEnv });
+    const out = await execCni({ plugin: req.plugin, env: req.env, stdin: Buffer.from(req.stdin, 'base64') }, { baseEnv, services });
     return { ok: true, stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode };
   };
 }

@@ -2,12 +2,22 @@
  * What every resource module of the linux data plane shares: the node's netlink socket, the state file and
  * its lock, lookups that fail with the HNS error of a missing object, and the nft ruleset sync.
  */
+import * as fs from 'node:fs';
 import { HnsError } from '../../hns';
 import type { Rtnl } from './netlink/rtnl';
 import { readSysctl, writeSysctl } from './netns';
 import { toHnsError } from './errors';
 import { syncRuleset } from './policy-sync';
-import { key, loadState, saveState, withStateLock, type EndpointRecord, type LinuxState, type NetworkRecord } from './state';
+import {
+  key,
+  loadState,
+  saveState,
+  saveStateAsync,
+  withStateLock,
+  type EndpointRecord,
+  type LinuxState,
+  type NetworkRecord,
+} from './state';
 
 export class LinuxContext {
   constructor(
@@ -18,21 +28,54 @@ export class LinuxContext {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  /** The state file as this process last wrote it (identity, mtime, size), or undefined before any write. */
+  private ownStamp?: string;
+
   read(): LinuxState {
     return loadState(this.statePath);
   }
 
   save(s: LinuxState): void {
     saveState(this.statePath, s);
+    // Under the state lock: no other writer can come between the rename and this stat.
+    this.ownStamp = this.stamp();
+  }
+
+  private stamp(): string {
+    try {
+      const st = fs.statSync(this.statePath, { bigint: true });
+      return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+    } catch {
+      return 'absent';
+    }
+  }
+
+  /**
+   * The state file's stamp when another process (a standalone plugin, the CLI) replaced it since this one
+   * last wrote or checked it, else undefined. A data plane kept open across calls (the agent's warm data
+   * plane) then re-runs the open-time reconcile check, since that process may have been killed half-way.
+   * Every write replaces the file (a new inode), so a foreign write is never mistaken for this process's own.
+   */
+  foreignStamp(): string | undefined {
+    const now = this.stamp();
+    return now === this.ownStamp ? undefined : now;
+  }
+
+  /** The file as stamped before a reconcile check that found (and wrote) nothing is known good. */
+  checked(stampBefore: string): void {
+    if (this.stamp() === stampBefore) this.ownStamp = stampBefore;
   }
 
   /** Runs `fn` on the state under the node-wide lock and writes it back; failures become HnsErrors. */
   async mutate<T>(call: string, subject: string, fn: (s: LinuxState) => T): Promise<T> {
     try {
-      return await withStateLock(this.statePath, () => {
+      return await withStateLock(this.statePath, async () => {
         const s = this.read();
         const out = fn(s);
-        saveState(this.statePath, s);
+        // The write (fsync, rename) waits on the disk off the event loop: other calls in this process
+        // (the agent) run meanwhile; this one still holds the lock until the file is in place.
+        await saveStateAsync(this.statePath, s);
+        this.ownStamp = this.stamp();
         return out;
       });
     } catch (e) {

@@ -51,7 +51,7 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
   if (netns && !isNetnsPath(netns))
     throw new HnsError(E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
   const dp = new LinuxDataplane(linuxStatePath(options), netns, options.emulatedVersion ?? DEFAULT_EMULATED_VERSION, options.env);
-  await dp.reconcile();
+  await dp.revalidate();
   return dp;
 }
 
@@ -84,6 +84,14 @@ export class LinuxDataplane implements HostNetworkService {
 
   reconcile(): Promise<ReconcileReport> {
     return reconcile(this.c);
+  }
+
+  /** Before a kept-open data plane serves another call: the open-time check again if another process wrote. */
+  async revalidate(): Promise<void> {
+    const seen = this.c.foreignStamp();
+    if (seen === undefined) return;
+    await this.reconcile();
+    this.c.checked(seen);
   }
 
   async listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
-import { writeFileAtomicSync } from '../../util/atomic-write';
+import { writeFileAtomic, writeFileAtomicSync } from '../../util/atomic-write';
 import { withFileLock } from '../../util/file-lock';
 
 export interface NetworkRecord {
@@ -69,8 +69,19 @@ export function loadState(file: string): LinuxState {
   }
 }
 
+/**
+ * Durability (docs/linux.md "State file"): the new file is fsynced before the rename, so the name never
+ * points at unwritten data; the directory is not synced, since a power loss can then only bring back the
+ * previous complete state, and the kernel objects it describes do not survive a reboot either (reconcile
+ * repairs both on the next open). A SIGKILL never needs either: rename is atomic on the live filesystem.
+ */
 export function saveState(file: string, s: LinuxState): void {
-  writeFileAtomicSync(file, stringifyHnsJson(s, 1));
+  writeFileAtomicSync(file, stringifyHnsJson(s, 1), 0o600, { syncDir: false });
+}
+
+/** saveState off the event loop (the same bytes and guarantees), for writes at the end of a mutation. */
+export function saveStateAsync(file: string, s: LinuxState): Promise<void> {
+  return writeFileAtomic(file, stringifyHnsJson(s, 1), 0o600, { syncDir: false });
 }
 
 export function withStateLock<T>(file: string, fn: () => Promise<T> | T): Promise<T> {

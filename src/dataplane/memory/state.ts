@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
-import { writeFileAtomicSync } from '../../util/atomic-write';
+import { writeFileAtomic } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
   HnsV1PolicyList,
@@ -96,15 +96,18 @@ function serializeState(state: EmulatorState): string {
  * Windows refuses to rename over a file that another process has open at that instant (a reader of this
  * very state), with EPERM/EBUSY/EACCES; those clear within milliseconds, so the write is retried there.
  */
-function writeReplacing(file: string, text: string): void {
+async function writeReplacing(file: string, text: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      writeFileAtomicSync(file, text, 0o600);
+      // The file is fsynced before the rename, the directory not: a power loss can at worst bring back the
+      // previous complete state (docs/linux.md "State file durability"); a killed process leaves old or new.
+      // Off the event loop, so an agent keeps serving other calls while this one waits for the disk.
+      await writeFileAtomic(file, text, 0o600, { syncDir: false });
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       if (process.platform !== 'win32' || !['EPERM', 'EBUSY', 'EACCES'].includes(code) || attempt >= 20) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * attempt);
+      await new Promise((r) => setTimeout(r, 5 * attempt));
     }
   }
 }
@@ -230,8 +233,11 @@ export class StateStore {
         throw e;
       }
       const text = serializeState(state);
+      // fn changed the cached object in place: until the new file is in place, a read() in this process
+      // (another call of the agent) must parse the file's committed text, not see this uncommitted state.
+      this.cache = undefined;
       try {
-        writeReplacing(this.file, text);
+        await writeReplacing(this.file, text);
       } catch (e) {
         this.cache = undefined;
         throw new EmulatorStateError(this.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

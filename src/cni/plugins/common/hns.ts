@@ -10,6 +10,7 @@ import type { CmdArgs } from '../../protocol/skel';
 import { toPlain } from '../../protocol/gojson';
 import type { BaseNetConf } from '../../config/netconf';
 import type { IpamCall } from '../../ipam';
+import { callServices } from '../../call-context';
 
 export const PAUSE_NETNS = 'none';
 
@@ -138,6 +139,8 @@ export async function openService(env: Record<string, string | undefined>): Prom
 }
 
 export async function withService<T>(args: CmdArgs, fn: (s: HostNetworkService) => Promise<T>): Promise<T> {
+  const warm = callServices();
+  if (warm) return warm.with(args.env, fn);
   const service = await openService(args.env);
   try {
     return await fn(service);
