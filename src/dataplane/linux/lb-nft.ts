@@ -66,10 +66,8 @@ export function realizeLoadBalancer(id: string, doc: HostComputeLoadBalancer, ba
   const where = `load balancer ${id}`;
   if ((doc.Flags ?? 0) & LoadBalancerFlags.IPv6)
     throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
-  if ((doc.Flags ?? 0) & LoadBalancerFlags.EnableDirectServerReturn)
-    throw new PolicyError(
-      `${where} Flags: direct server return is not realized by the linux data plane (replies pass the node; features().DSR is false)`,
-    );
+  // DSR (Flags 1) is realized as plain DNAT (replies pass this node), as before this table existed; features().DSR
+  // is false so the service proxy never asks for it and reports ETP Local without DSR as a finding.
   const out: RealizedLb = { elements: [], chains: {}, sets: [] };
   const vips = (doc.FrontendVIPs ?? []).map((v, i) => ipv4(v, `${where} FrontendVIPs[${i}]`));
   (doc.PortMappings ?? []).forEach((pm, i) => {
