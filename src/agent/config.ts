@@ -5,6 +5,7 @@
  */
 import { defaultSubnetEnvPath } from './subnet/subnet-env';
 import type { BackendType, ClusterNetConf, NodeLease } from './subnet/types';
+import { parseProxySettings, type ProxySettings } from './proxy-config';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -59,6 +60,8 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** Static source: the other nodes of the cluster. */
   peers: NodeLease[];
+  /** The service proxy (off unless --proxy or proxy.enabled). */
+  proxy: ProxySettings;
 }
 
 /** Flags as commander hands them (undefined = not given). */
@@ -80,6 +83,7 @@ export interface AgentFlags {
   logFile?: string;
   dataplane?: string;
   state?: string;
+  proxy?: boolean;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -110,6 +114,7 @@ const KEYS = new Set([
   'logFile',
   'resyncSeconds',
   'peers',
+  'proxy',
 ]);
 const CNI_KEYS = new Set(['confDir', 'binDir', 'confName', 'type', 'cniVersion', 'ipam', 'ipamDataDir', 'serviceCIDR', 'sourceBinDir']);
 
@@ -384,6 +389,8 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
   const logFile = pick(f.logFile, 'logFile');
   const socket = pick(f.socket, 'socket') ?? defaultSocket(inp.platform, inp.env);
   const subnetEnv = pick(f.subnetEnv, 'subnetEnv') ?? defaultSubnetEnvPath(inp.platform);
+  const kubeconfig = pick(f.kubeconfig, 'kubeconfig');
+  const proxy = parseProxySettings(fileObj.proxy, f.proxy, { subnetSource, ...(kubeconfig !== undefined ? { kubeconfig } : {}) }, problems);
   if (problems.length > 0 || !netConf) throw new AgentConfigError(problems);
   return {
     node,
@@ -397,6 +404,7 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
     metricsAddress,
     resyncSeconds: Number(resync),
     peers,
+    proxy,
     ...(dataplane !== undefined ? { dataplane } : {}),
     ...(state !== undefined ? { state } : {}),
     ...(podCidr !== undefined ? { podCidr } : {}),

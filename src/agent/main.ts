@@ -16,6 +16,7 @@ import { startApiServer } from './api/server';
 import { cniHandler } from './api/cni-handler';
 import type { ApiServer, CniReply, CniRequest } from './api/types';
 import type { SubnetSource } from './subnet/types';
+import type { RunningProxy } from './proxy';
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
@@ -35,6 +36,8 @@ export interface RunningAgent {
   metricsAddress?: string;
   /** The local API's socket or pipe, when enabled. */
   apiAddress?: string;
+  /** The service proxy, with --proxy. */
+  proxy?: RunningProxy;
   boot: ReconcileReport;
   stop(): Promise<void>;
 }
@@ -56,12 +59,14 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
   const agent = new Agent({ config, svc, source, log, metrics, traits: platformTraits(svc), publicIp, periodic: opts.periodic });
   let server: MetricsServer | undefined;
   let api: ApiServer | undefined;
+  let proxy: RunningProxy | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       // The API first: a CNI call arriving now is refused by the closed socket and the entrypoint falls back to
       // running the plugin itself, rather than being cut off half-way by the data plane closing under it.
       await api?.close();
+      await proxy?.stop();
       await agent.stop();
       await server?.close();
       if (!opts.svc) await svc.close();
@@ -78,6 +83,19 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     });
     const boot = await agent.start();
     writeFlannelSubnetEnv(config, agent, publicIp, log);
+    if (config.proxy.enabled) {
+      const { startProxy } = require('./proxy') as typeof import('./proxy');
+      proxy = await startProxy({
+        config,
+        settings: config.proxy,
+        svc,
+        facts: { networkName: agent.networkName, sourceVip: () => agent.status().sourceVip?.ip },
+        nodeIp: publicIp,
+        log,
+        registry: metrics.registry,
+        env,
+      });
+    }
     if (config.socket)
       api = await startApiServer({
         socketPath: config.socket,
@@ -94,6 +112,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       stop,
       ...(server ? { metricsAddress: server.address } : {}),
       ...(api ? { apiAddress: api.address } : {}),
+      ...(proxy ? { proxy } : {}),
     };
   } catch (e) {
     await stop().catch(() => undefined);

@@ -74,7 +74,12 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
         const v = await hns.version();
         assert.ok(Number.isInteger(v.Major) && Number.isInteger(v.Minor), JSON.stringify(v));
         // A data plane without IPv6 (capabilities.addressFamilies) does not claim dual stack.
-        const implied = { ...featuresFor(v), ...(hns.capabilities.addressFamilies.includes('IPv6') ? {} : { IPv6DualStack: false }) };
+        // Nor DSR when its load balancers do not realize it (capabilities.policies.loadBalancer).
+        const implied = {
+          ...featuresFor(v),
+          ...(hns.capabilities.addressFamilies.includes('IPv6') ? {} : { IPv6DualStack: false }),
+          ...(hns.capabilities.policies.loadBalancer.includes('DSR') ? {} : { DSR: false }),
+        };
         assert.deepEqual(await hns.features(), implied);
         assert.deepEqual(await hns.version(), v, 'the version is stable');
       });

@@ -5,12 +5,11 @@ import { render, PolicyError, type RenderInput } from '../../src/dataplane/linux
 const base = (): RenderInput => ({
   bridges: [{ name: 'sybaaaaaaaaaa', subnet: '10.244.1.0/24', nat: false }],
   endpoints: [],
-  loadBalancers: [],
 });
 
 describe('linux data plane: nftables ruleset rendering', () => {
   it('replaces both tables atomically even when empty (add, delete, define)', () => {
-    const text = render({ bridges: [], endpoints: [], loadBalancers: [] });
+    const text = render({ bridges: [], endpoints: [] });
     assert.equal(text, 'table inet switchyard\ndelete table inet switchyard\ntable bridge switchyard\ndelete table bridge switchyard\n');
   });
 
@@ -59,28 +58,6 @@ describe('linux data plane: nftables ruleset rendering', () => {
       render(i),
       /ip saddr 10\.244\.1\.5 ip daddr != \{ 10\.244\.0\.0\/16, 10\.96\.0\.0\/12 \} oifname != "sybaaaaaaaaaa" masquerade/,
     );
-  });
-
-  it('a load balancer becomes a vmap entry and a chain choosing a backend (random, or by source hash)', () => {
-    const i = base();
-    i.loadBalancers.push({
-      id: 'B1',
-      backends: ['10.244.1.5', '10.244.2.5'],
-      doc: {
-        FrontendVIPs: ['10.96.0.10'],
-        PortMappings: [
-          { Protocol: 6, InternalPort: 8080, ExternalPort: 80 },
-          { Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: 2 },
-        ],
-      },
-    });
-    const t = render(i);
-    assert.match(
-      t,
-      /ip daddr \. meta l4proto \. th dport vmap \{ 10\.96\.0\.10 \. tcp \. 80 : jump svc-b1-0, 10\.96\.0\.10 \. udp \. 53 : jump svc-b1-1 \}/,
-    );
-    assert.match(t, /meta l4proto tcp dnat ip to numgen random mod 2 map \{ 0 : 10\.244\.1\.5 \. 8080, 1 : 10\.244\.2\.5 \. 8080 \}/);
-    assert.match(t, /meta l4proto udp dnat ip to jhash ip saddr mod 2 map/);
   });
 
   it('ACLs render in Priority order on the endpoint port of the bridge table', () => {

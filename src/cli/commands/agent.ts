@@ -77,6 +77,7 @@ export function register(program: Command): void {
     )
     .option('--metrics-address <host:port>', '/healthz, /readyz, /metrics (default 127.0.0.1:9915; empty disables)')
     .option('--log-file <file>', 'JSON log file with size-based rotation (default: stdout)')
+    .option('--proxy', 'run the service proxy (Services and EndpointSlices → load balancers; replaces kube-proxy on this node)')
     .action(async (flags: Flags, cmd: Command) => {
       const config = loadConfig(flags, globals(cmd));
       const { startAgent } = require('../../agent/main') as typeof import('../../agent/main');

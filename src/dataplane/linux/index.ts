@@ -73,9 +73,12 @@ export class LinuxDataplane implements HostNetworkService {
     return { ...this.ver };
   }
 
-  /** The version's features, less what this plane does not realize (IPv6: capabilities.addressFamilies). */
+  /**
+   * The version's features, less what this plane does not realize: IPv6 (capabilities.addressFamilies) and
+   * DSR (a DSR load balancer is plain DNAT here: the reply still passes this node).
+   */
   async features(): Promise<HnsFeatures> {
-    return { ...featuresFor(this.ver), IPv6DualStack: false };
+    return { ...featuresFor(this.ver), IPv6DualStack: false, DSR: false };
   }
 
   async close(): Promise<void> {

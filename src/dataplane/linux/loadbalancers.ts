@@ -1,18 +1,50 @@
-/** Load balancers: stored documents realized as nft service chains by the ruleset sync (policy-sync.ts). */
+/**
+ * Load balancers: stored documents realized in the `ip switchyard-lb` table (lb-nft.ts), one transaction per
+ * call holding only this LB's element and chain changes. The kernel is the truth: an LB whose map elements
+ * vanished out of band is reported absent (and its record of realization dropped, the table rebuilt from
+ * the others), so a caller that creates it again (the service proxy's drift repair) realizes it anew.
+ */
 import { HnsError, SCHEMA_V2, type HostComputeLoadBalancer, type HostComputeQuery } from '../../hns';
 import type { LinuxContext } from './context';
 import { clone } from './clone';
 import { newId } from './ids';
 import { queryMatcher } from './query';
-import { key } from './state';
+import { FrontendInUseError, kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
+import { key, type LinuxState } from './state';
+import { toHnsError } from './errors';
 
-export function listLoadBalancers(c: LinuxContext, query?: HostComputeQuery): HostComputeLoadBalancer[] {
-  return Object.values(c.read().loadBalancers).filter(queryMatcher(query)).map(clone);
+/** The state with LBs whose kernel realization is incomplete forgotten (rebuilding the table once if any). */
+async function kernelView(c: LinuxContext): Promise<LinuxState> {
+  const s = c.read();
+  const realized = s.lbNft ?? {};
+  if (!Object.keys(realized).length) return s;
+  const have = kernelLoadBalancerElements(c.netns);
+  const drifted = Object.entries(realized)
+    .filter(([, r]) => r.elements.some((e) => !have.has(e)))
+    .map(([k]) => k);
+  if (!drifted.length) return s;
+  return c.mutate('HcnEnumerateLoadBalancers', 'load balancer table', (st) => {
+    for (const k of drifted) delete st.lbNft?.[k];
+    syncLoadBalancerTable(st, c.netns, c.env, { force: true, realizedOnly: true });
+    return st;
+  });
 }
 
-export function getLoadBalancer(c: LinuxContext, id: string): HostComputeLoadBalancer {
-  const lb = c.read().loadBalancers[key(id)];
-  if (!lb) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` });
+const realizedIn = (s: LinuxState, k: string) => s.lbNft?.[k] !== undefined;
+
+export async function listLoadBalancers(c: LinuxContext, query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
+  const s = await kernelView(c);
+  return Object.entries(s.loadBalancers)
+    .filter(([k]) => realizedIn(s, k))
+    .map(([, lb]) => lb)
+    .filter(queryMatcher(query))
+    .map(clone);
+}
+
+export async function getLoadBalancer(c: LinuxContext, id: string): Promise<HostComputeLoadBalancer> {
+  const s = await kernelView(c);
+  const lb = s.loadBalancers[key(id)];
+  if (!lb || !realizedIn(s, key(id))) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` });
   return clone(lb);
 }
 
@@ -24,18 +56,21 @@ function putLoadBalancer(
   mustExist: boolean,
 ): Promise<HostComputeLoadBalancer> {
   return c.mutate(call, `load balancer ${id}`, (s) => {
-    const existing = s.loadBalancers[key(id)];
+    const k = key(id);
+    const existing = s.loadBalancers[k];
     if (mustExist && !existing) throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `load balancer ${id}` });
-    if (!mustExist && existing) throw HnsError.of('ERROR_ALREADY_EXISTS', { call, subject: `load balancer ${id}` });
+    // A record without realization is an LB whose rules vanished: creating it again is the repair.
+    if (!mustExist && existing && realizedIn(s, k)) throw HnsError.of('ERROR_ALREADY_EXISTS', { call, subject: `load balancer ${id}` });
     for (const epId of doc.HostComputeEndpoints ?? []) c.endpoint(s, epId, call);
     const stored: HostComputeLoadBalancer = { ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
-    s.loadBalancers[key(id)] = stored;
+    s.loadBalancers[k] = stored;
     try {
-      c.syncRules(s);
+      syncLoadBalancerTable(s, c.netns, c.env, { only: [k] });
     } catch (e) {
-      if (existing) s.loadBalancers[key(id)] = existing;
-      else delete s.loadBalancers[key(id)];
-      throw e;
+      if (existing) s.loadBalancers[k] = existing;
+      else delete s.loadBalancers[k];
+      if (e instanceof FrontendInUseError) throw HnsError.of('HCN_E_PORT_ALREADY_EXISTS', { call, subject: e.message });
+      throw toHnsError(e, { call, subject: `load balancer ${id}` });
     }
     return clone(stored);
   });
@@ -51,8 +86,9 @@ export function modifyLoadBalancer(c: LinuxContext, id: string, doc: HostCompute
 
 export async function deleteLoadBalancer(c: LinuxContext, id: string): Promise<void> {
   await c.mutate('HcnDeleteLoadBalancer', `load balancer ${id}`, (s) => {
-    if (!s.loadBalancers[key(id)]) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnDeleteLoadBalancer', subject: `load balancer ${id}` });
-    delete s.loadBalancers[key(id)];
-    c.syncRules(s);
+    const k = key(id);
+    if (!s.loadBalancers[k]) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnDeleteLoadBalancer', subject: `load balancer ${id}` });
+    delete s.loadBalancers[k];
+    syncLoadBalancerTable(s, c.netns, c.env, { only: [k] });
   });
 }

@@ -1,10 +1,12 @@
 /**
- * Policy realization: the endpoint policies and load balancers of the state become one nft ruleset
- * (ruleset.ts renders it, nft.ts applies it). Network policies (RemoteSubnetRoute) are routes: realize-network.ts.
+ * Policy realization: the endpoint policies of the state become one nft ruleset (ruleset.ts renders it, nft.ts
+ * applies it); load balancers live in their own table, changed element by element (lb-nft.ts). Network
+ * policies (RemoteSubnetRoute) are routes: realize-network.ts.
  */
 import { EndpointFlags, policyTypeIs } from '../../hns';
 import { applyRuleset, LIBNFTABLES } from './nft';
 import { render, type RenderInput } from './ruleset';
+import { syncLoadBalancerTable } from './lb-nft';
 import { key, type EndpointRecord, type LinuxState } from './state';
 
 /** Endpoint policies the nft renderer turns into rules (see ruleset.ts); every other type renders nothing. */
@@ -23,7 +25,10 @@ export function syncRuleset(
   force = false,
   changed?: EndpointRecord,
 ): void {
-  if (!force && changed && s.ruleset !== undefined && !rendersAnything(s, changed)) return;
+  if (force) syncLoadBalancerTable(s, netns, env, { force: true });
+  else if (changed) syncLoadBalancerTable(s, netns, env, { only: loadBalancersUsing(s, changed) });
+  else syncLoadBalancerTable(s, netns, env);
+  if (!force && changed && s.ruleset !== undefined && !rendersAnything(changed)) return;
   const text = render(renderInput(s));
   if (!force && text === s.ruleset) return;
   applyRuleset(netns, text, env.SWITCHYARD_LIBNFTABLES || LIBNFTABLES);
@@ -31,13 +36,19 @@ export function syncRuleset(
 }
 
 /** Whether `ep` (added, removed, attached or detached) contributes anything to the rendered ruleset. */
-function rendersAnything(s: LinuxState, ep: EndpointRecord): boolean {
-  if ((ep.doc.Policies ?? []).some((p) => NFT_POLICY_TYPES.some((t) => policyTypeIs(p, t)))) return true;
-  const id = key(ep.doc.ID ?? '');
-  return Object.values(s.loadBalancers).some((lb) => (lb.HostComputeEndpoints ?? []).some((e) => key(e) === id));
+function rendersAnything(ep: EndpointRecord): boolean {
+  return (ep.doc.Policies ?? []).some((p) => NFT_POLICY_TYPES.some((t) => policyTypeIs(p, t)));
 }
 
-/** What the nft renderer needs from the state: bridges, endpoints with their addresses, LB backends. */
+/** The load balancers with `ep` among their backends (their endpoint chains follow its address). */
+function loadBalancersUsing(s: LinuxState, ep: EndpointRecord): string[] {
+  const id = key(ep.doc.ID ?? '');
+  return Object.entries(s.loadBalancers)
+    .filter(([, lb]) => (lb.HostComputeEndpoints ?? []).some((e) => key(e) === id))
+    .map(([k]) => k);
+}
+
+/** What the nft renderer needs from the state: bridges and endpoints with their addresses. */
 export function renderInput(s: LinuxState): RenderInput {
   const nets = s.networks;
   return {
@@ -53,12 +64,5 @@ export function renderInput(s: LinuxState): RenderInput {
         bridge: nets[key(e.doc.HostComputeNetwork ?? '')]?.bridge,
         policies: e.doc.Policies ?? [],
       })),
-    loadBalancers: Object.values(s.loadBalancers).map((lb) => ({
-      id: lb.ID!,
-      doc: lb,
-      backends: (lb.HostComputeEndpoints ?? [])
-        .map((id) => s.endpoints[key(id)]?.doc.IpConfigurations?.[0]?.IpAddress)
-        .filter((x): x is string => !!x),
-    })),
   };
 }

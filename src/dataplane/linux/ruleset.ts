@@ -1,16 +1,14 @@
 /**
- * Renders the data plane's whole nftables state from the HCN documents: one `inet switchyard` table
- * (OutBoundNAT, NAT networks, PortMapping, load balancers) and one `bridge switchyard` table (endpoint
+ * Renders the endpoint policies' nftables state from the HCN documents: one `inet switchyard` table
+ * (OutBoundNAT, NAT networks, PortMapping; load balancers have their own table, lb-nft.ts) and one `bridge switchyard` table (endpoint
  * ACLs, which must see traffic between pods on one bridge). Rendering everything and replacing both tables
  * in one transaction keeps the kernel exactly equal to the documents, after errors and restarts alike.
  * Pure: no I/O.
  */
-import type { EndpointPolicy, HostComputeLoadBalancer, AclPolicySettings, PortMappingSettings, OutboundNatSettings } from '../../hns';
-import { policyTypeIs, LoadBalancerDistribution, LoadBalancerFlags } from '../../hns';
+import type { EndpointPolicy, AclPolicySettings, PortMappingSettings, OutboundNatSettings } from '../../hns';
+import { policyTypeIs } from '../../hns';
 
 export const TABLE = 'switchyard';
-/** Connection mark of node-port connections that must be masqueraded ("SY"). */
-export const NODEPORT_MARK = '0x5359';
 
 export interface RenderBridge {
   name: string;
@@ -24,15 +22,9 @@ export interface RenderEndpoint {
   bridge?: string;
   policies: EndpointPolicy[];
 }
-export interface RenderLoadBalancer {
-  id: string;
-  doc: HostComputeLoadBalancer;
-  backends: string[];
-}
 export interface RenderInput {
   bridges: RenderBridge[];
   endpoints: RenderEndpoint[];
-  loadBalancers: RenderLoadBalancer[];
 }
 
 export class PolicyError extends Error {
@@ -109,9 +101,6 @@ function renderInet(input: RenderInput): string {
   const vipMap: string[] = [];
   const localMap: string[] = [];
 
-  const bridgeNames = input.bridges.map((b) => q(b.name));
-  const notBridge = bridgeNames.length ? ` oifname != ${bridgeNames.length === 1 ? bridgeNames[0] : `{ ${bridgeNames.join(', ')} }`}` : '';
-  let nodePorts = false;
   for (const br of input.bridges) {
     // Hairpin: a pod reaching a VIP that lands on a pod behind the same bridge must see the reply come back
     // through the NAT, so the connection is masqueraded to the gateway.
@@ -137,39 +126,9 @@ function renderInet(input: RenderInput): string {
     });
   }
 
-  for (const lb of input.loadBalancers) {
-    const d = lb.doc;
-    const where = `load balancer ${lb.id}`;
-    if ((d.Flags ?? 0) & LoadBalancerFlags.IPv6)
-      throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
-    (d.PortMappings ?? []).forEach((pm, i) => {
-      const proto = protoName(pm.Protocol, `${where} PortMappings[${i}].Protocol`);
-      const ext = port(pm.ExternalPort, `${where} PortMappings[${i}].ExternalPort`);
-      const int = port(pm.InternalPort || pm.ExternalPort, `${where} PortMappings[${i}].InternalPort`);
-      const chain = `svc-${short(lb.id)}-${i}`;
-      const backends = lb.backends.map((ip, k) => `${k} : ${ip} . ${int}`);
-      // No backend: reject rather than let the VIP connect to nothing (what kube-proxy does as well).
-      const body =
-        backends.length === 0
-          ? `meta l4proto tcp reject with tcp reset\n\t\treject`
-          : `meta l4proto ${proto} dnat ip to ${pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol ? 'jhash ip saddr' : 'numgen random'} mod ${backends.length} map { ${backends.join(', ')} }`;
-      chains.push(`chain ${chain} {\n\t\t${body}\n\t}`);
-      const vips = d.FrontendVIPs ?? [];
-      if (vips.length === 0) {
-        // Node-port style: a backend on another node would answer the client directly, so mark the
-        // connection for masquerade (as kube-proxy does).
-        chains.push(`chain np-${short(lb.id)}-${i} {\n\t\tct mark set ${NODEPORT_MARK}\n\t\tjump ${chain}\n\t}`);
-        localMap.push(`${proto} . ${ext} : jump np-${short(lb.id)}-${i}`);
-      }
-      for (const vip of vips) vipMap.push(`${ipv4(vip, `${where} FrontendVIPs`)} . ${proto} . ${ext} : jump ${chain}`);
-    });
-  }
-
   // A host port reached through 127.0.0.1 on the node (as portmap allows): the reply must come back to a
   // routable source, so the DNATed loopback connection is masqueraded (route_localnet lets it leave).
   if (localMap.length) post.push('ip saddr 127.0.0.0/8 ct status dnat masquerade');
-  nodePorts = chains.some((c) => c.startsWith('chain np-'));
-  if (nodePorts) post.unshift(`ct mark ${NODEPORT_MARK}${notBridge} masquerade`);
   const svc: string[] = [];
   if (vipMap.length) svc.push(`ip daddr . meta l4proto . th dport vmap { ${dedupe(vipMap).join(', ')} }`);
   if (localMap.length) svc.push(`fib daddr type local meta l4proto . th dport vmap { ${dedupe(localMap).join(', ')} }`);

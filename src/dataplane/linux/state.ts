@@ -49,6 +49,9 @@ export interface LinuxState {
   loadBalancers: Record<string, HostComputeLoadBalancer>;
   /** The last nftables ruleset applied, so unchanged documents cost no nft run. */
   ruleset?: string;
+  /** What each load balancer put in the `ip switchyard-lb` table (lb-nft.ts), by LB key; lbTable: the table exists. */
+  lbNft?: Record<string, import('./lb-nft').RealizedLb>;
+  lbTable?: boolean;
 }
 
 export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, namespaces: {}, loadBalancers: {} });

@@ -1,0 +1,125 @@
+/**
+ * The service proxy on the linux data plane (root; a throwaway network namespace): N ClusterIP Services × 2
+ * local endpoints realized in nftables. Prints the proxy's first full sync (one createLoadBalancer per LB,
+ * each its own nft transaction and state write) against the same rules applied as one raw `nft -f` batch
+ * (the binary, and libnftables in process), and a single endpoint change from the event handed to the proxy
+ * to the kernel updated. Printed, never asserted.
+ * Run: node scripts/build.js && node dist/bench/proxy-nft.js [services=10000] [changes=20]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { NetnsLab } from '../src/lab/netns-driver';
+import { fullTableText, LB_TABLE } from '../src/dataplane/linux/lb-nft';
+import { applyRuleset } from '../src/dataplane/linux/nft';
+import { loadState } from '../src/dataplane/linux/state';
+import { MemoryOwnershipStore, ServiceProxy } from '../src/proxy/sync';
+import { intArg, pct } from './lib/stats';
+
+const N = intArg(0, 'services', 10000);
+const CHANGES = intArg(1, 'changes', 20);
+const PODS = 200;
+const ms = (t0: number) => performance.now() - t0;
+const svcIp = (i: number) => `10.96.${Math.floor(i / 250)}.${2 + (i % 250)}`;
+
+async function main(): Promise<void> {
+  // State on /dev/shm as in proxy-sync.ts: the figures are the data plane's work, not the disk's fsync latency.
+  const shm = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/sy-bench-nft-') : undefined;
+  const lab = new NetnsLab({ prefix: `sybn${Math.random().toString(16).slice(2, 6)}`, nodes: 1, podsPerNode: 0, type: 'L2Bridge' }, shm);
+  try {
+    lab.underlay();
+    await lab.network();
+    const { dp, networkId, node } = lab.runtimes[0];
+    const ns = `/var/run/netns/${node.name}`;
+    const base = node.podSubnet.split('/')[0].split('.').slice(0, 3).join('.');
+    const podIp = (p: number) => `${base}.${10 + p}`;
+    for (let p = 0; p < PODS; p++)
+      await dp.createEndpoint(networkId, { Name: `pod${p}`, IpConfigurations: [{ IpAddress: podIp(p), PrefixLength: 24 }] });
+    const services = Array.from(
+      { length: N },
+      (_, i) =>
+        ({
+          metadata: { name: `svc-${i}`, namespace: 'bench' },
+          spec: { type: 'ClusterIP', clusterIP: svcIp(i), ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+        }) as V1Service,
+    );
+    const slice = (i: number, pods: number[]) =>
+      ({
+        addressType: 'IPv4',
+        metadata: { name: `svc-${i}-x`, namespace: 'bench', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+        endpoints: pods.map((p) => ({ addresses: [podIp(p)], nodeName: node.name, conditions: { ready: true } })),
+        ports: [{ name: '', port: 8080, protocol: 'TCP' }],
+      }) as V1EndpointSlice;
+    const slices = Array.from({ length: N }, (_, i) => slice(i, [i % PODS, (i + 1) % PODS]));
+    console.log(`service proxy, linux data plane (nftables, namespace ${node.name}): ${N} ClusterIP Services × 2 local endpoints`);
+
+    const proxy = new ServiceProxy({
+      hns: dp,
+      network: { name: (await dp.getNetwork(networkId)).Name! },
+      nodeName: node.name,
+      nodeIPs: [node.underlayIp],
+      ownership: new MemoryOwnershipStore(),
+      coalesceMs: 0,
+      resyncIntervalMs: 0,
+    });
+    proxy.replaceAll(services, slices);
+    let t0 = performance.now();
+    await proxy.start();
+    const full = ms(t0);
+    console.log(`  proxy full sync (${N} createLoadBalancer):       ${(full / 1000).toFixed(2)} s  (${(full / N).toFixed(2)} ms per LB)`);
+
+    // The same rules as one raw batch: the table the records describe, applied from scratch.
+    const state = loadState(lab.nodeEnv(node).SWITCHYARD_LINUX_STATE!);
+    const text = fullTableText(Object.values(state.lbNft ?? {}));
+    const file = path.join(lab.stateDir, 'lb.nft');
+    fs.writeFileSync(file, text);
+    const lines = text.split('\n').length;
+    const del = () => execFileSync('ip', ['netns', 'exec', node.name, 'nft', 'delete', 'table', 'ip', LB_TABLE]);
+    del();
+    t0 = performance.now();
+    execFileSync('ip', ['netns', 'exec', node.name, 'nft', '-f', file]);
+    const raw = ms(t0);
+    del();
+    t0 = performance.now();
+    applyRuleset(ns, text);
+    const rawLib = ms(t0);
+    console.log(`  raw batch, nft -f (${lines} lines):             ${(raw / 1000).toFixed(2)} s   → proxy/raw ${(full / raw).toFixed(1)}×`);
+    console.log(
+      `  raw batch, libnftables in process:              ${(rawLib / 1000).toFixed(2)} s   → proxy/raw ${(full / rawLib).toFixed(1)}×`,
+    );
+
+    // One endpoint leaves a slice: event handed to the proxy → transaction applied (flush runs the sync now).
+    const change: number[] = [];
+    const back: number[] = [];
+    for (let c = 0; c < CHANGES; c++) {
+      const i = (c * 7919) % N;
+      t0 = performance.now();
+      proxy.upsertSlice(slice(i, [i % PODS]));
+      await proxy.flush();
+      change.push(ms(t0));
+      t0 = performance.now();
+      proxy.upsertSlice(slice(i, [i % PODS, (i + 1) % PODS]));
+      await proxy.flush();
+      back.push(ms(t0));
+    }
+    const probe = (CHANGES * 7919) % N;
+    proxy.upsertSlice(slice(probe, [probe % PODS]));
+    await proxy.flush();
+    const chain = execFileSync('ip', ['netns', 'exec', node.name, 'nft', 'list', 'map', 'ip', LB_TABLE, 'service-ips']).toString();
+    console.log(
+      `  single endpoint change, event → kernel:         remove median ${pct(change, 50).toFixed(1)} ms, p90 ${pct(change, 90).toFixed(1)} ms; ` +
+        `add median ${pct(back, 50).toFixed(1)} ms, p90 ${pct(back, 90).toFixed(1)} ms (${CHANGES} each)`,
+    );
+    console.log(`  (kernel map holds ${chain.split('goto').length - 1} elements)`);
+    await proxy.stop();
+  } finally {
+    await lab.down();
+    if (shm) fs.rmSync(shm, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

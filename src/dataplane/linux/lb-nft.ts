@@ -1,0 +1,323 @@
+/**
+ * Load balancers in nftables the way kube-proxy's nftables mode builds them, in Switchyard's own table
+ * `ip switchyard-lb`:
+ * - one verdict-map lookup per packet: `service-ips` (VIP . protocol . port → the LB's chain) and, on node
+ *   addresses (`fib daddr type local`), `service-nodeports` (protocol . port → chain);
+ * - a chain per LB port mapping choosing an endpoint chain with `numgen random`, after the per-endpoint
+ *   affinity sets (ClientIP: `update @aff-… { ip saddr }` with kube-proxy's 3 h timeout; HNS has no timeout);
+ * - an endpoint chain per backend that DNATs, marking the connection for masquerade when an external
+ *   frontend (node port, external IP) sends it to another node, so the reply comes back through this node.
+ * What is realized is recorded per LB in the state (`lbNft`), and a change is the difference between that
+ * record and the LB's new realization (element adds/deletes, new/flushed/deleted chains and sets) applied as
+ * one nft transaction: nothing is listed to find what to change, and the endpoint policies' table
+ * (ruleset.ts) is never touched. When a transaction fails (the table was removed out of band), the whole
+ * table is rebuilt from the records in one transaction. `kernelLoadBalancerKeys` lists the two maps for drift
+ * checks. Pure except apply/list.
+ */
+import { EndpointFlags, LoadBalancerDistribution, LoadBalancerFlags, LoadBalancerPortMappingFlags } from '../../hns';
+import type { HostComputeLoadBalancer } from '../../hns';
+import { applyRuleset, LIBNFTABLES, NftError, nftArgv } from './nft';
+import { PolicyError } from './ruleset';
+import { childProcess } from './lazy';
+import { key, type LinuxState } from './state';
+
+export const LB_TABLE = 'switchyard-lb';
+/** Connection mark of connections to masquerade ("SY"). */
+export const LB_MASQ_MARK = '0x5359';
+/** kube-proxy's default ClientIP affinity timeout (HNS documents carry none). */
+const AFFINITY_TIMEOUT = '10800s';
+
+/** What one LB put in the kernel: map elements ("map|key|verdict"), chains with their rules, sets. */
+export interface RealizedLb {
+  elements: string[];
+  chains: Record<string, string[]>;
+  sets: string[];
+}
+
+/** A frontend (VIP . protocol . port, or a node port) another LB already realizes. */
+export class FrontendInUseError extends PolicyError {}
+
+export interface LbBackend {
+  ip: string;
+  remote: boolean;
+}
+
+const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const idPart = (id: string) => id.replace(/-/g, '').toLowerCase();
+const hexIp = (ip: string) =>
+  ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
+
+function ipv4(s: string, field: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new PolicyError(`${field}: "${s}" is not an IPv4 address`);
+  return s.trim();
+}
+function port(n: unknown, field: string): number {
+  const v = Number(n);
+  if (!Number.isInteger(v) || v < 1 || v > 65535) throw new PolicyError(`${field}: ${String(n)} is not a port (1-65535)`);
+  return v;
+}
+
+/** The kernel objects of one LB (pure). */
+export function realizeLoadBalancer(id: string, doc: HostComputeLoadBalancer, backends: LbBackend[]): RealizedLb {
+  const where = `load balancer ${id}`;
+  if ((doc.Flags ?? 0) & LoadBalancerFlags.IPv6)
+    throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
+  // DSR (Flags 1) is realized as plain DNAT (replies pass this node), as before this table existed; features().DSR
+  // is false so the service proxy never asks for it and reports ETP Local without DSR as a finding.
+  const out: RealizedLb = { elements: [], chains: {}, sets: [] };
+  const vips = (doc.FrontendVIPs ?? []).map((v, i) => ipv4(v, `${where} FrontendVIPs[${i}]`));
+  (doc.PortMappings ?? []).forEach((pm, i) => {
+    const proto = PROTO[Number(pm.Protocol)];
+    if (!proto)
+      throw new PolicyError(`${where} PortMappings[${i}].Protocol: ${String(pm.Protocol)} is not TCP (6), UDP (17) or SCTP (132)`);
+    const ext = port(pm.ExternalPort, `${where} PortMappings[${i}].ExternalPort`);
+    const int = port(pm.InternalPort || pm.ExternalPort, `${where} PortMappings[${i}].InternalPort`);
+    const svc = `svc-${idPart(id)}-${i}`;
+    // Node ports and external IPs are reached from outside the cluster: a backend on another node would
+    // answer the client directly, so those connections are masqueraded (kube-proxy marks them too).
+    const external = vips.length === 0 || ((pm.Flags ?? 0) & LoadBalancerPortMappingFlags.VipExternalIP) !== 0;
+    const affinity =
+      pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol;
+    const rules: string[] = [];
+    const eps: string[] = [];
+    for (const b of backends) {
+      const ep = `ep-${idPart(id)}-${i}-${hexIp(b.ip)}`;
+      eps.push(ep);
+      const body: string[] = [];
+      if (affinity) {
+        const set = `aff-${idPart(id)}-${i}-${hexIp(b.ip)}`;
+        out.sets.push(set);
+        rules.push(`ip saddr @${set} goto ${ep}`);
+        body.push(`update @${set} { ip saddr }`);
+      }
+      if (external && b.remote) body.push(`ct mark set ${LB_MASQ_MARK}`);
+      body.push(`meta l4proto ${proto} dnat ip to ${b.ip}:${int}`);
+      out.chains[ep] = body;
+    }
+    // No backend: refuse the connection rather than let the VIP lead nowhere (kube-proxy rejects as well).
+    if (eps.length === 0) rules.push('meta l4proto tcp reject with tcp reset', 'reject');
+    else if (eps.length === 1) rules.push(`goto ${eps[0]}`);
+    else rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, k) => `${k} : goto ${e}`).join(', ')} }`);
+    out.chains[svc] = rules;
+    if (vips.length === 0) out.elements.push(`service-nodeports|${proto} . ${ext}|goto ${svc}`);
+    for (const vip of vips) out.elements.push(`service-ips|${vip} . ${proto} . ${ext}|goto ${svc}`);
+  });
+  return out;
+}
+
+const T = `ip ${LB_TABLE}`;
+
+function baseTable(): string[] {
+  return [
+    `table ${T}`,
+    `delete table ${T}`,
+    `table ${T} {`,
+    `\tmap service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }`,
+    `\tmap service-nodeports { type inet_proto . inet_service : verdict; }`,
+    `\tchain services {\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n` +
+      `\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports\n\t}`,
+    `\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tjump services\n\t}`,
+    // dstnat is refused on the output hook; -100 is the same priority.
+    `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tjump services\n\t}`,
+    `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tct mark ${LB_MASQ_MARK} masquerade\n\t}`,
+    `}`,
+  ];
+}
+
+const setDecl = (name: string) => `add set ${T} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${AFFINITY_TIMEOUT}; }`;
+const chainRules = (name: string, rules: string[]) => rules.map((r) => `add rule ${T} ${name} ${r}`);
+const element = (e: string, op: 'add' | 'delete') => {
+  const [map, k, verdict] = e.split('|');
+  return op === 'add' ? `add element ${T} ${map} { ${k} : ${verdict} }` : `delete element ${T} ${map} { ${k} }`;
+};
+
+/** The whole table from the records, as one transaction text (start, repair, and the bench's raw batch). */
+export function fullTableText(realized: Iterable<RealizedLb>): string {
+  const lines = baseTable();
+  const elements: string[] = [];
+  for (const r of realized) {
+    for (const s of r.sets) lines.push(setDecl(s));
+    for (const name of Object.keys(r.chains)) lines.push(`add chain ${T} ${name}`);
+    for (const [name, rules] of Object.entries(r.chains)) lines.push(...chainRules(name, rules));
+    elements.push(...r.elements);
+  }
+  for (const e of elements) lines.push(element(e, 'add'));
+  return lines.join('\n') + '\n';
+}
+
+/** The transaction that turns `before` (per LB key) into `after`; empty when nothing changes. */
+export function diffText(before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>, haveTable: boolean): string {
+  const addSets: string[] = [];
+  const addChains: string[] = [];
+  const fill: string[] = [];
+  const delElements: string[] = [];
+  const addElements: string[] = [];
+  const dropChains: string[] = [];
+  const dropSets: string[] = [];
+  for (const [k, next] of Object.entries(after)) {
+    const prev = before[k];
+    const pe = new Set(prev?.elements ?? []);
+    const ne = new Set(next?.elements ?? []);
+    for (const e of pe) if (!ne.has(e)) delElements.push(e);
+    for (const e of ne) if (!pe.has(e)) addElements.push(e);
+    const ps = new Set(prev?.sets ?? []);
+    const ns = new Set(next?.sets ?? []);
+    for (const s of ns) if (!ps.has(s)) addSets.push(s);
+    for (const s of ps) if (!ns.has(s)) dropSets.push(s);
+    for (const [name, rules] of Object.entries(next?.chains ?? {})) {
+      const old = prev?.chains[name];
+      if (!old) {
+        addChains.push(name);
+        fill.push(...chainRules(name, rules));
+      } else if (old.join('\n') !== rules.join('\n')) {
+        fill.push(`flush chain ${T} ${name}`, ...chainRules(name, rules));
+      }
+    }
+    for (const name of Object.keys(prev?.chains ?? {})) if (!next?.chains[name]) dropChains.push(name);
+  }
+  if (
+    !addSets.length &&
+    !addChains.length &&
+    !fill.length &&
+    !delElements.length &&
+    !addElements.length &&
+    !dropChains.length &&
+    !dropSets.length
+  )
+    return '';
+  const lines = haveTable ? [] : baseTable();
+  lines.push(...addSets.map(setDecl));
+  lines.push(...addChains.map((c) => `add chain ${T} ${c}`));
+  // New chains exist (empty) before any rule jumps to them; elements go after the chains they name and
+  // are removed before the chains they named are deleted.
+  lines.push(...fill);
+  lines.push(...delElements.map((e) => element(e, 'delete')));
+  lines.push(...addElements.map((e) => element(e, 'add')));
+  lines.push(...dropChains.map((c) => `flush chain ${T} ${c}`));
+  lines.push(...dropChains.map((c) => `delete chain ${T} ${c}`));
+  lines.push(...dropSets.map((s) => `delete set ${T} ${s}`));
+  return lines.join('\n') + '\n';
+}
+
+/** An LB's backends from the state: its endpoints' addresses, and whether each is on another node. */
+export function backendsOf(s: LinuxState, lb: HostComputeLoadBalancer): LbBackend[] {
+  const out: LbBackend[] = [];
+  const seen = new Set<string>();
+  for (const id of lb.HostComputeEndpoints ?? []) {
+    const ep = s.endpoints[key(id)];
+    const ip = ep?.doc.IpConfigurations?.[0]?.IpAddress;
+    if (!ep || !ip || seen.has(ip)) continue;
+    seen.add(ip);
+    out.push({ ip, remote: ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0 });
+  }
+  return out;
+}
+
+/**
+ * Brings the LB table to the state's load balancers. `only`: the LB keys that may have changed (others are
+ * taken as realized); undefined = every LB (`realizedOnly`: every LB that has a record). `force`: rebuild the
+ * table whatever the records say.
+ * Throws PolicyError (a bad document, a frontend two LBs claim) before touching the kernel.
+ */
+export function syncLoadBalancerTable(
+  s: LinuxState,
+  netns: string | undefined,
+  env: NodeJS.ProcessEnv,
+  opts: { only?: Iterable<string>; force?: boolean; realizedOnly?: boolean } = {},
+): void {
+  const before = s.lbNft ?? {};
+  const keys = opts.only
+    ? new Set(opts.only)
+    : opts.realizedOnly
+      ? new Set(Object.keys(before))
+      : new Set([...Object.keys(before), ...Object.keys(s.loadBalancers)]);
+  const after: Record<string, RealizedLb | undefined> = {};
+  for (const k of keys) {
+    const lb = s.loadBalancers[k];
+    after[k] = lb ? realizeLoadBalancer(lb.ID ?? k, lb, backendsOf(s, lb)) : undefined;
+  }
+  claimFrontends(s, before, after);
+  const next: Record<string, RealizedLb> = { ...before };
+  for (const [k, r] of Object.entries(after)) {
+    if (r) next[k] = r;
+    else delete next[k];
+  }
+  const library = env.SWITCHYARD_LIBNFTABLES || LIBNFTABLES;
+  const empty = Object.keys(next).length === 0;
+  if (empty) {
+    if (Object.keys(before).length || opts.force || s.lbTable) applyRuleset(netns, `table ${T}\ndelete table ${T}\n`, library);
+    s.lbNft = {};
+    s.lbTable = false;
+    return;
+  }
+  const text = opts.force ? '' : diffText(before, after, !!s.lbTable);
+  if (!opts.force && !text && s.lbTable) {
+    s.lbNft = next;
+    return;
+  }
+  try {
+    if (opts.force) throw new Error('rebuild');
+    applyRuleset(netns, text, library);
+  } catch (e) {
+    if (!opts.force && !(e instanceof NftError)) throw e;
+    // Out-of-band changes (the table or a chain removed) make a diff fail: rebuild everything in one go.
+    applyRuleset(netns, fullTableText(Object.values(next)), library);
+  }
+  s.lbNft = next;
+  s.lbTable = true;
+}
+
+/** Refuses a frontend (map key) that another LB already realizes, naming both: HNS refuses such an LB too. */
+function claimFrontends(s: LinuxState, before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>): void {
+  const owner = new Map<string, string>();
+  for (const [k, r] of Object.entries(before)) {
+    if (k in after) continue;
+    for (const e of r.elements) owner.set(e.slice(0, e.lastIndexOf('|')), k);
+  }
+  for (const [k, r] of Object.entries(after)) {
+    for (const e of r?.elements ?? []) {
+      const frontend = e.slice(0, e.lastIndexOf('|'));
+      const other = owner.get(frontend);
+      if (other && other !== k) {
+        const [map, fk] = frontend.split('|');
+        throw new FrontendInUseError(
+          `load balancer ${s.loadBalancers[k]?.ID ?? k}: ${map === 'service-ips' ? 'frontend' : 'node port'} ${fk} is already used by load balancer ${s.loadBalancers[other]?.ID ?? other}`,
+        );
+      }
+      owner.set(frontend, k);
+    }
+  }
+}
+
+/**
+ * The map elements the kernel has now ("map|key|verdict"), for drift checks; empty when the table is gone.
+ * Lists the two maps only (never the ruleset).
+ */
+export function kernelLoadBalancerElements(netns: string | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const map of ['service-ips', 'service-nodeports']) {
+    const [cmd, argv] = nftArgv(netns, ['-j', 'list', 'map', 'ip', LB_TABLE, map]);
+    let text: string;
+    try {
+      text = childProcess()
+        .execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 })
+        .toString();
+    } catch {
+      continue; // no table or map: nothing realized
+    }
+    const doc = JSON.parse(text) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
+    for (const item of doc.nftables) {
+      for (const el of item.map?.elem ?? []) {
+        const [k, v] = el as [unknown, Record<string, { target?: string }>];
+        const parts = (k as { concat?: unknown[] }).concat ?? [k];
+        const verdict = Object.entries(v).map(([op, t]) => `${op} ${t.target}`)[0];
+        out.add(`${map}|${parts.map(String).join(' . ')}|${verdict}`);
+      }
+    }
+  }
+  return out;
+}
