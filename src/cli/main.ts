@@ -23,6 +23,9 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/lab'),
   () => require('./commands/agent'),
   () => require('./commands/service'),
+  () => require('./commands/status'),
+  () => require('./commands/diagnose'),
+  () => require('./commands/diagram'),
 ];
 
 export function buildProgram(): Command {
@@ -58,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE; // commander printed it
+    if ((e as Error | undefined)?.name === 'ExitWith') return (e as { code: number }).code; // the command printed its answer
     const kind = errorKind(e);
     const err = e as Error & { hresult?: number };
     if (kind === 'hns') {

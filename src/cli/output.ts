@@ -59,3 +59,23 @@ export function render<T>(format: OutputFormat, data: T | T[], columns: Column<T
   if (format === 'yaml') return toYaml(data);
   return toTable(Array.isArray(data) ? data : [data], columns);
 }
+
+/**
+ * Thrown by a command that has printed its whole answer but must exit non-zero (e.g. `status` with problems):
+ * main.ts exits with `code` and prints nothing more.
+ */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitWith';
+  }
+}
+
+/** A numeric flag: an integer within [min, max], else a UsageError naming the flag and its limits. */
+export function parseIntFlag(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: "${value}" is not an integer in ${min}..${max}`);
+  }
+  return n;
+}
