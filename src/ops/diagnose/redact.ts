@@ -26,7 +26,7 @@ export function redactText(text: string): string {
     )
     .replace(/\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*/gi, `$1 ${REDACTED}`)
     .replace(
-      /(["']?)([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|credential|private[-_]?key|authorization|client[-_]?key|key[-_]?data|api[-_]?key))\1(\s*[:=]\s*)(["']?)([^\s"',}]+)\4/gi,
+      /(["']?)([A-Za-z0-9_.-]{0,64}(?:pass(?:word|wd)?|secret|token|credential|private[-_]?key|authorization|client[-_]?key|key[-_]?data|api[-_]?key))\1(\s*[:=]\s*)(?!bearer\s)(["']?)([^\s"',}]+)\4/gi,
       (_m, q: string, key: string, sep: string, vq: string) => `${q}${key}${q}${sep}${vq}${REDACTED}${vq}`,
     );
 }
