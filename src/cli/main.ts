@@ -26,6 +26,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/status'),
   () => require('./commands/diagnose'),
   () => require('./commands/diagram'),
+  () => require('./commands/delete'),
 ];
 
 export function buildProgram(): Command {
@@ -39,10 +40,21 @@ export function buildProgram(): Command {
       ).choices([...DATAPLANE_KINDS]),
     )
     .option('--state <path>', 'state file of the memory data plane (env SWITCHYARD_STATE)')
+    .option('--no-headers', 'tables without their header line')
+    .option('--dry-run', 'change nothing: print the HCN calls and documents a mutating command would send (reads go to the data plane)')
+    .version(require('./commands/version').ownVersion(), '--version', 'print the Switchyard version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const load of COMMAND_MODULES) load().register(program);
+  program.hook('preAction', (_program, action) => {
+    const g = action.optsWithGlobals();
+    require('./output').tableOptions.noHeaders = g.headers === false;
+    // A command with its own --dry-run (service install) gets the flag wherever it was written: commander
+    // gives it to the program when the program declares it too.
+    if (g.dryRun && action !== _program && action.options.some((o) => o.attributeName() === 'dryRun'))
+      action.setOptionValue('dryRun', true);
+  });
   return program;
 }
 
