@@ -6,6 +6,7 @@
 import * as ipaddr from 'ipaddr.js';
 import type { AgentStatus } from '../agent/agent';
 import { sameId } from '../hns/json';
+import { findPolicies } from '../hns/policy';
 import { endpointIps, nameOf, remoteSubnetsOf, subnetsOf, vniOf, providerAddressOf, type DataplaneSnapshot } from './snapshot';
 
 export interface Problem {
@@ -83,11 +84,11 @@ const peerOverlaps: Finder = (snap) =>
 
 const overlayWithoutProvider: Finder = (snap) =>
   snap.networks
-    .filter((n) => n.Type === 'Overlay' && !providerAddressOf(n))
+    .filter((n) => n.Type === 'Overlay' && !providerAddressOf(n) && !findPolicies(n.Policies, 'NetAdapterName').length)
     .map((n) => ({
       severity: 'error' as const,
       message: `Overlay network ${n.Name} has no ProviderAddress`,
-      hint: 'the VTEP has no address: bind the network to the uplink (--adapter) or add a ProviderAddress policy',
+      hint: 'the VTEP has no address and no adapter to take it from: bind the network to the uplink (--adapter) or add a ProviderAddress policy',
     }));
 
 const orphanEndpoints: Finder = (snap) =>
