@@ -79,6 +79,7 @@ export function register(program: Command): void {
               subnetEnv: f.subnetEnv ?? defaultSubnetEnvPath(process.platform),
               configFiles: f.config,
               ...(shell ? { shell } : {}),
+              ...(process.env.SWITCHYARD_LINUX_NETNS ? { netns: process.env.SWITCHYARD_LINUX_NETNS } : {}),
             },
             file,
             format,

@@ -35,6 +35,14 @@ export interface DiagnoseContext {
   exec?: (file: string, args: string[]) => Promise<string>;
   /** The PowerShell route on Windows (tests: a fake shell). */
   shell?: ShellRunner;
+  /** The node network namespace the linux data plane works in (SWITCHYARD_LINUX_NETNS): commands run inside it. */
+  netns?: string;
+}
+
+/** Runs an OS command in the node's network namespace when there is one (nsenter, fixed arguments). */
+function runner(ctx: DiagnoseContext): (file: string, args: string[]) => Promise<string> {
+  const run = ctx.exec ?? execText;
+  return ctx.netns ? (file, args) => run('nsenter', [`--net=${ctx.netns}`, file, ...args]) : run;
 }
 
 export interface Collector {
@@ -115,7 +123,7 @@ export const COLLECTORS: Collector[] = [
     name: 'linux links, addresses, routes, neighbours, fdb',
     applies: (ctx) => ctx.platform === 'linux',
     async collect(ctx) {
-      const run = ctx.exec ?? execText;
+      const run = runner(ctx);
       const cmds: [string, string, string[]][] = [
         ['linux/links.json', 'ip', ['-j', '-d', 'link', 'show']],
         ['linux/addresses.json', 'ip', ['-j', 'address', 'show']],
@@ -140,7 +148,7 @@ export const COLLECTORS: Collector[] = [
     name: "nft ruleset of Switchyard's tables",
     applies: (ctx) => ctx.platform === 'linux',
     async collect(ctx) {
-      const run = ctx.exec ?? execText;
+      const run = runner(ctx);
       const tables = JSON.parse(await run('nft', ['-j', 'list', 'tables'])) as {
         nftables?: { table?: { family: string; name: string } }[];
       };
