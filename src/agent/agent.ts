@@ -13,7 +13,7 @@ import { applyPlan, describeStep, plan, policyIdentity, readLive, type Conflict,
 import type { Logger } from '../util/log';
 import type { AgentConfig } from './config';
 import { buildConflist, conflistPresent, defaultSourceBinDir, installBinaries, writeConflist } from './cniconf';
-import type { AgentMetrics, HealthSource } from './metrics';
+import { cniSummary, type AgentMetrics, type CniSummary, type HealthSource } from './metrics';
 import {
   desiredState,
   hostEndpointName,
@@ -70,6 +70,9 @@ export interface AgentStatus {
   problems: string[];
   ready: boolean;
   missing: string[];
+  /** Drift repairs since start, and CNI calls served through the local API (added by the API's handler). */
+  driftRepairs?: number;
+  cni?: CniSummary;
 }
 
 const subjectOf = (key: string, p?: NetworkPolicy) => (p ? `${key}|${policyIdentity(p)}` : key);
@@ -468,5 +471,8 @@ export class Agent implements HealthSource {
   }
 
   /** The local API's `status` handler (ApiHandlers.status), for the coordinator to wire in one line. */
-  readonly statusHandler = async (): Promise<AgentStatus> => this.status();
+  readonly statusHandler = async (): Promise<AgentStatus> => {
+    const repairs = (await this.d.metrics.driftRepairs.get()).values.reduce((n, v) => n + v.value, 0);
+    return { ...this.status(), driftRepairs: repairs, cni: await cniSummary(this.d.metrics) };
+  };
 }

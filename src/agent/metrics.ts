@@ -77,6 +77,67 @@ export class AgentMetrics {
   }
 }
 
+/** CNI calls served, for `switchyard status`: counts by command, errors, and p50/p95 latency from the histogram. */
+export interface CniSummary {
+  calls: number;
+  errors: number;
+  byCommand: Record<string, { calls: number; errors: number }>;
+  /** Estimated from the histogram's buckets as Prometheus' histogram_quantile does; absent with no calls. */
+  p50Ms?: number;
+  p95Ms?: number;
+}
+
+export async function cniSummary(metrics: AgentMetrics): Promise<CniSummary> {
+  const byCommand: CniSummary['byCommand'] = {};
+  for (const v of (await metrics.cniCalls.get()).values) {
+    const cmd = String(v.labels.command ?? '?');
+    const e = (byCommand[cmd] ??= { calls: 0, errors: 0 });
+    e.calls += v.value;
+    if (v.labels.result === 'error') e.errors += v.value;
+  }
+  // Buckets summed over commands: cumulative counts per upper bound.
+  const buckets = new Map<number, number>();
+  for (const v of (await metrics.cniDuration.get()).values) {
+    if (!v.metricName?.endsWith('_bucket')) continue;
+    const bound = (v.labels as Record<string, string | number | undefined>).le;
+    const le = bound === '+Inf' ? Infinity : Number(bound);
+    buckets.set(le, (buckets.get(le) ?? 0) + v.value);
+  }
+  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+  const calls = Object.values(byCommand).reduce((n, c) => n + c.calls, 0);
+  const errors = Object.values(byCommand).reduce((n, c) => n + c.errors, 0);
+  const p50 = histogramQuantile(0.5, sorted);
+  const p95 = histogramQuantile(0.95, sorted);
+  return {
+    calls,
+    errors,
+    byCommand,
+    ...(p50 !== undefined ? { p50Ms: round(p50 * 1000) } : {}),
+    ...(p95 !== undefined ? { p95Ms: round(p95 * 1000) } : {}),
+  };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Linear interpolation inside the bucket holding the q-th observation; the +Inf bucket answers its lower bound. */
+export function histogramQuantile(q: number, cumulative: [number, number][]): number | undefined {
+  const total = cumulative.length ? cumulative[cumulative.length - 1][1] : 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of cumulative) {
+    if (count >= rank) {
+      if (le === Infinity) return prevLe;
+      const inBucket = count - prevCount;
+      return inBucket > 0 ? prevLe + ((le - prevLe) * (rank - prevCount)) / inBucket : le;
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
 export interface HealthSource {
   /** Alive: the process is serving and its loop is not wedged. */
   healthy(): boolean;

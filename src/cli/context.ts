@@ -20,6 +20,7 @@ import { parseOutputFormat, type OutputFormat } from './output';
 export interface GlobalOptions {
   dataplane?: string;
   state?: string;
+  dryRun?: boolean;
 }
 
 export function globals(cmd: Command): GlobalOptions {
@@ -48,6 +49,17 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
       );
     }
     throw e;
+  }
+  if (g.dryRun) {
+    const { recordingDataplane, describeCalls } = require('../ops/dry-run') as typeof import('../ops/dry-run');
+    const rec = recordingDataplane(svc);
+    try {
+      const out = await fn(rec.svc);
+      print(describeCalls(rec.calls, (v) => require('./output').toJson(v)));
+      return out;
+    } finally {
+      await svc.close();
+    }
   }
   try {
     return await fn(svc);

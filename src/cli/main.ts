@@ -23,6 +23,10 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/lab'),
   () => require('./commands/agent'),
   () => require('./commands/service'),
+  () => require('./commands/status'),
+  () => require('./commands/diagnose'),
+  () => require('./commands/diagram'),
+  () => require('./commands/delete'),
 ];
 
 export function buildProgram(): Command {
@@ -36,10 +40,21 @@ export function buildProgram(): Command {
       ).choices([...DATAPLANE_KINDS]),
     )
     .option('--state <path>', 'state file of the memory data plane (env SWITCHYARD_STATE)')
+    .option('--no-headers', 'tables without their header line')
+    .option('--dry-run', 'change nothing: print the HCN calls and documents a mutating command would send (reads go to the data plane)')
+    .version(require('./commands/version').ownVersion(), '--version', 'print the Switchyard version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const load of COMMAND_MODULES) load().register(program);
+  program.hook('preAction', (_program, action) => {
+    const g = action.optsWithGlobals();
+    require('./output').tableOptions.noHeaders = g.headers === false;
+    // A command with its own --dry-run (service install) gets the flag wherever it was written: commander
+    // gives it to the program when the program declares it too.
+    if (g.dryRun && action !== _program && action.options.some((o) => o.attributeName() === 'dryRun'))
+      action.setOptionValue('dryRun', true);
+  });
   return program;
 }
 
@@ -58,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE; // commander printed it
+    if ((e as Error | undefined)?.name === 'ExitWith') return (e as { code: number }).code; // the command printed its answer
     const kind = errorKind(e);
     const err = e as Error & { hresult?: number };
     if (kind === 'hns') {

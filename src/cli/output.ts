@@ -6,8 +6,11 @@
 import { stringifyHnsJson } from '../hns/json';
 import { UsageError } from './errors';
 
-export type OutputFormat = 'table' | 'json' | 'yaml';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+export type OutputFormat = 'table' | 'json' | 'yaml' | 'wide' | 'name';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'wide', 'name'];
+
+/** Process-wide table options set once from the global flags (main.ts): kubectl's --no-headers. */
+export const tableOptions = { noHeaders: false };
 
 export function parseOutputFormat(value: string | undefined): OutputFormat {
   const v = (value ?? 'table').toLowerCase();
@@ -45,7 +48,9 @@ export function toTable<T>(rows: T[], columns: Column<T>[]): string {
       .map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
+  const body = cells.map(line);
+  if (tableOptions.noHeaders) return body.length ? body.join('\n') + '\n' : '';
+  return [line(columns.map((c) => c.header)), ...body].join('\n') + '\n';
 }
 
 /**
@@ -57,5 +62,53 @@ export function render<T>(format: OutputFormat, data: T | T[], columns: Column<T
   data = Array.isArray(data) ? data.map(canonical) : canonical(data);
   if (format === 'json') return toJson(data);
   if (format === 'yaml') return toYaml(data);
-  return toTable(Array.isArray(data) ? data : [data], columns);
+  const rows = Array.isArray(data) ? data : [data];
+  if (format === 'name') return rows.map((d) => `${kindOf(d)}/${(d as Named).Name || (d as Named).ID}\n`).join('');
+  if (format === 'wide') {
+    const wide = WIDE_COLUMNS.filter((c) => c.header !== 'BACKENDS' || (rows.length > 0 && kindOf(rows[0]) === 'lb'));
+    return toTable(rows, [...columns, ...(wide as Column<T>[])]);
+  }
+  return toTable(rows, columns);
+}
+
+type Named = { ID?: string; Name?: string };
+
+/** The kind of an HCN document from its fields (as apply infers it), for `-o name`. */
+export function kindOf(doc: unknown): string {
+  const d = (doc ?? {}) as Record<string, unknown>;
+  if (typeof d.Kind === 'string') return d.Kind === 'LoadBalancer' ? 'lb' : d.Kind.toLowerCase();
+  if ('FrontendVIPs' in d || 'PortMappings' in d || 'HostComputeEndpoints' in d) return 'lb';
+  if ('HostComputeNetwork' in d || 'IpConfigurations' in d || 'MacAddress' in d) return 'endpoint';
+  if ('Resources' in d || 'NamespaceId' in d || ['Host', 'HostDefault', 'Guest', 'GuestDefault'].includes(String(d.Type)))
+    return 'namespace';
+  return 'network';
+}
+
+/** What `-o wide` adds to every table: every policy's type (and for a load balancer its backends). */
+const WIDE_COLUMNS: Column<unknown>[] = [
+  {
+    header: 'POLICY TYPES',
+    get: (d) => ((d as { Policies?: { Type?: string }[] }).Policies ?? []).map((p) => p.Type).join(','),
+  },
+  { header: 'BACKENDS', get: (d) => ((d as { HostComputeEndpoints?: string[] }).HostComputeEndpoints ?? []).join(',') },
+];
+
+/**
+ * Thrown by a command that has printed its whole answer but must exit non-zero (e.g. `status` with problems):
+ * main.ts exits with `code` and prints nothing more.
+ */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitWith';
+  }
+}
+
+/** A numeric flag: an integer within [min, max], else a UsageError naming the flag and its limits. */
+export function parseIntFlag(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: "${value}" is not an integer in ${min}..${max}`);
+  }
+  return n;
 }

@@ -52,6 +52,11 @@ export const NETWORK_COLUMNS: Column<HostComputeNetwork>[] = [
   },
 ];
 
+const POLICY_COLUMNS: Column<NetworkPolicy>[] = [
+  { header: 'TYPE', get: (p) => String(p.Type) },
+  { header: 'SETTINGS', get: (p) => JSON.stringify(p.Settings ?? {}) },
+];
+
 function subnets(n: HostComputeNetwork): Subnet[] {
   return (n.Ipams ?? []).flatMap((i) => i.Subnets ?? []);
 }
@@ -214,7 +219,10 @@ export function register(program: Command): void {
         await withService(cmd, async (svc) => {
           requirePolicyFeatures(await svc.version(), policies);
           const net = await resolveNetwork(svc, ref);
-          print(render(fmt, await svc.modifyNetwork(net.ID!, request), NETWORK_COLUMNS, parseNetwork));
+          const after = await svc.modifyNetwork(net.ID!, request);
+          // A table shows the network's resulting policies (what flannel's peers look like now); json/yaml the document.
+          if (fmt === 'table' || fmt === 'wide') print(render(fmt, parseNetwork(after).Policies ?? [], POLICY_COLUMNS));
+          else print(render(fmt, after, NETWORK_COLUMNS, parseNetwork));
         });
       });
   }

@@ -13,7 +13,7 @@ export interface VersionInfo {
   Features: HnsFeatures;
 }
 
-function ownVersion(): string {
+export function ownVersion(): string {
   try {
     // dist/src/cli/commands → the package root
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../../package.json'), 'utf8')) as { version?: string };
