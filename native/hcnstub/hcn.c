@@ -219,6 +219,11 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
       hr = stub_fail(record, HCN_E_INVALID_ENDPOINT, "HostComputeNetwork differs from the network handle (%s)", net_id);
       goto out;
     }
+    char why[256];
+    if ((hr = stub_check_endpoint(store_find(K_NETWORK, net_id)->doc, doc, 1, why, sizeof why)) < 0) {
+      hr = stub_fail(record, hr, "%s", why);
+      goto out;
+    }
     sb_t q = {0};
     sb_quote(&q, net_id);
     char *raw = sb_take(&q), *d = json_set(doc, "HostComputeNetwork", raw);

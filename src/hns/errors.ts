@@ -221,8 +221,11 @@ export class HnsError extends Error {
   /** A v1 `{Success:false, Error}` envelope has no code; classify by HNS's text. */
   static fromV1Text(text: string, ctx: HnsErrorContext = {}): HnsError {
     const notFound = V1_NOT_FOUND_TEXT.some((re) => re.test(text));
-    const hr = notFound ? HRESULT.ERROR_NOT_FOUND : HRESULT.E_FAIL;
-    return new HnsError(hr, `hns failed with error : ${text}`, ctx, notFound ? 'not-found' : undefined);
+    if (notFound) return new HnsError(HRESULT.ERROR_NOT_FOUND, `hns failed with error : ${text}`, ctx, 'not-found');
+    // hcsshim's hnsResponse has only Success and Error: HNS's message text is all there is to classify by.
+    const t = text.trim().toLowerCase();
+    const known = Object.entries(HRESULT_MESSAGES).find(([, m]) => m && m.trim().length > 8 && t.startsWith(m.trim().toLowerCase()));
+    return new HnsError(known ? Number(known[0]) : HRESULT.E_FAIL, `hns failed with error : ${text}`, ctx);
   }
 
   toErrorRecord(): ErrorRecord {

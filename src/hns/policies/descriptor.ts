@@ -31,6 +31,11 @@ export interface V1Form {
   toV2?: (p: HnsV1Policy) => { Type: string; Settings: Rec };
   /** v2 settings → v1; absent: settings are flattened unchanged. */
   toV1?: (settings: Rec) => HnsV1Policy;
+  /**
+   * What in these v2 settings the v1 type cannot carry (hcsshim's v1 structs), as `Field (why)`; undefined
+   * when the v1 form says everything. The hns-v1 data plane refuses such a policy instead of dropping it.
+   */
+  unsupported?: (settings: Rec) => string | undefined;
 }
 
 /** Network policies v1 carries as a top-level network field (NetworkAdapterName, ManagementIP, ...). */

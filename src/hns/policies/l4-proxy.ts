@@ -58,12 +58,13 @@ export const l4Proxy: PolicyDescriptor = {
       return clean({
         Type: 'PROXY',
         IP: g('IP'),
-        Port: g('Port'),
-        Protocol: g('Protocol'),
+        Port: g('Port') === undefined ? undefined : String(g('Port')),
         ExceptionList: g('ExceptionList') ?? g('Exceptions'),
         Destination: g('Destination'),
-        OutboundNat: g('OutboundNat'),
+        OutboundNat: g('OutboundNat') ?? g('OutboundNAT'),
       });
     },
+    // hcsshim's v1 ProxyPolicy: IP, Port (a string), ExceptionList, Destination, OutboundNat; no Protocol.
+    unsupported: (s) => (getCI(s, 'Protocol') !== undefined ? 'Protocol (the v1 PROXY policy has no protocol)' : undefined),
   },
 };

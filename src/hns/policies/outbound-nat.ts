@@ -60,8 +60,14 @@ export const outboundNat: PolicyDescriptor = {
         VIP: g('VirtualIP'),
         ExceptionList: g('Exceptions'),
         Destinations: g('Destinations'),
-        MaxPortPoolUsage: g('MaxPortPoolUsage'),
       });
+    },
+    // hcsshim's v1 OutboundNatPolicy: VIP, ExceptionList, Destinations only.
+    unsupported: (s) => {
+      const flags = getCI(s, 'Flags');
+      if (flags !== undefined && flags !== 0) return 'Flags (the v1 OutBoundNAT policy has no flags)';
+      if (getCI(s, 'MaxPortPoolUsage') !== undefined) return 'MaxPortPoolUsage (the v1 OutBoundNAT policy has no port pool limit)';
+      return undefined;
     },
   },
 };

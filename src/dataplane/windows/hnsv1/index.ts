@@ -5,7 +5,7 @@
  * HNSCall has no query and no modify request, so filters and policy changes are applied here and sent as
  * whole v1 objects (POST /endpoints/<id> is how hcsshim updates an endpoint).
  */
-import { WINDOWS_CAPABILITIES } from '../../capabilities';
+import { HNS_V1_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -27,6 +27,9 @@ import { HRESULT, HnsError } from '../../../hns/errors';
 import { getCI } from '../../../hns/json';
 import {
   ConversionError,
+  V1UnsupportedError,
+  assertEndpointPoliciesV1,
+  assertLoadBalancerV1,
   endpointV1ToV2,
   endpointV2ToV1,
   isElbPolicyList,
@@ -66,6 +69,14 @@ function converted<T>(what: string, fn: () => T, call: string): T {
   try {
     return fn();
   } catch (e) {
+    if (e instanceof V1UnsupportedError) {
+      throw new HnsError(
+        HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+        `${what}: ${e.message}; HNS v1 cannot express it (use the hcn data plane)`,
+        { call, subject: what },
+        'unsupported',
+      );
+    }
     if (e instanceof ConversionError) throw new HnsError(HRESULT.E_INVALIDARG, `${what} has no v1 form: ${e.message}`, { call });
     throw e;
   }
@@ -83,7 +94,7 @@ function namespaceFromV1(ns: HnsV1Namespace): HostComputeNamespace {
 
 export class HnsV1Dataplane implements HostNetworkService {
   readonly kind = 'hns-v1' as const;
-  readonly capabilities = WINDOWS_CAPABILITIES;
+  readonly capabilities = HNS_V1_CAPABILITIES;
   /** Logs each native call itself (see CallRecorder). */
   readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;
@@ -184,7 +195,14 @@ export class HnsV1Dataplane implements HostNetworkService {
     HnsV1Dataplane.id(networkId, 'network');
     const subject = `endpoint ${JSON.stringify(doc.Name ?? '')} on network ${networkId}`;
     await this.gate(endpointNeeds(doc), 'POST /endpoints/', subject);
-    const body = converted(subject, () => endpointV2ToV1({ ...doc, HostComputeNetwork: networkId }), 'POST /endpoints/');
+    const body = converted(
+      subject,
+      () => {
+        assertEndpointPoliciesV1(doc.Policies);
+        return endpointV2ToV1({ ...doc, HostComputeNetwork: networkId });
+      },
+      'POST /endpoints/',
+    );
     delete body.State;
     return this.writes.run(networkId, async () => endpointFromV1(await this.call<HnsV1Endpoint>('POST', '/endpoints/', body, subject)));
   }
@@ -201,6 +219,11 @@ export class HnsV1Dataplane implements HostNetworkService {
         'unsupported',
       );
     }
+    converted(
+      subject,
+      () => assertEndpointPoliciesV1(request.Settings.Policies as HostComputeEndpoint['Policies'], 'Settings.Policies'),
+      ctx.call,
+    );
     const v1 = await this.call<HnsV1Endpoint>('GET', `/endpoints/${id}`, undefined, subject);
     const current = endpointV1ToV2(v1);
     const policies = applyPolicyRequest(
@@ -296,7 +319,14 @@ export class HnsV1Dataplane implements HostNetworkService {
         { call: 'POST /policylists/', subject },
       );
     }
-    const body = converted(subject, () => loadBalancerToPolicyList(doc), 'POST /policylists/');
+    const body = converted(
+      subject,
+      () => {
+        assertLoadBalancerV1(doc);
+        return loadBalancerToPolicyList(doc);
+      },
+      'POST /policylists/',
+    );
     if (!doc.ID) delete body.ID;
     const created = await this.call<HnsV1PolicyList>('POST', '/policylists/', body, subject);
     return converted(subject, () => policyListToLoadBalancer(created), 'POST /policylists/');
@@ -304,6 +334,8 @@ export class HnsV1Dataplane implements HostNetworkService {
   async modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     const subject = `load balancer ${id}`;
     await this.gate(loadBalancerNeeds(doc), `POST /policylists/`, subject);
+    // Refused before the old list is deleted: a modify v1 cannot express must leave the load balancer as it was.
+    converted(subject, () => assertLoadBalancerV1(doc), 'POST /policylists/');
     // v1 policy lists cannot be modified: delete and re-create under the same ID (hcsshim PolicyList.AddEndpoint).
     return this.writes.run(`lb:${id}`, async () => {
       await this.getLoadBalancer(id);
