@@ -1,4 +1,5 @@
 /** Load balancers: stored documents realized as nft service chains by the ruleset sync (policy-sync.ts). */
+import { checkLoadBalancerRealizable } from './realizable';
 import { HnsError, SCHEMA_V2, type HostComputeLoadBalancer, type HostComputeQuery } from '../../hns';
 import type { LinuxContext } from './context';
 import { clone } from './clone';
@@ -24,6 +25,7 @@ function putLoadBalancer(
   mustExist: boolean,
 ): Promise<HostComputeLoadBalancer> {
   return c.mutate(call, `load balancer ${id}`, (s) => {
+    checkLoadBalancerRealizable(doc, call, `load balancer ${id}`);
     const existing = s.loadBalancers[key(id)];
     if (mustExist && !existing) throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `load balancer ${id}` });
     if (!mustExist && existing) throw HnsError.of('ERROR_ALREADY_EXISTS', { call, subject: `load balancer ${id}` });

@@ -60,6 +60,8 @@ export interface PolicyDescriptor {
   readonly hnsCheck?: (settings: Rec, refuse: HnsRefusal) => void;
   /** The HNS feature the policy type needs at all. */
   readonly feature?: HnsFeature;
+  /** The scopes where HNS gates the type on `feature` (default: every scope the type is in). */
+  readonly featureScopes?: readonly PolicyScope[];
   /** Features particular settings need (NESTEDIPSET, loopback DSR). */
   readonly needs?: (settings: Rec) => FeatureNeed[];
   /** Endpoint- and subnet-policy v1 form. */
@@ -68,6 +70,11 @@ export interface PolicyDescriptor {
   readonly v1Network?: V1NetworkField;
   /** Settings the CLI shows in its --policy help. */
   readonly example?: Rec;
+}
+
+/** The feature a policy type is gated on in this scope, if any. */
+export function gatingFeature(d: PolicyDescriptor, scope: PolicyScope): HnsFeature | undefined {
+  return d.feature && (!d.featureScopes || d.featureScopes.includes(scope)) ? d.feature : undefined;
 }
 
 export function settingsOf(p: { Settings?: unknown } | undefined): Rec {

@@ -36,6 +36,9 @@ export const l4Proxy: PolicyDescriptor = {
   type: 'L4Proxy',
   keys: ['IP', 'Port', 'Protocol', 'ExceptionList', 'Exceptions', 'Destination'],
   feature: 'L4Proxy',
+  // hcsshim gates only the network L4Proxy policy on the feature (L4proxyPolicySupported); HNS takes the
+  // endpoint policy (hcnproxyctrl, L4WFPPROXY's predecessor) on every version that has the type.
+  featureScopes: ['network'],
   check,
   v1: {
     type: 'PROXY',

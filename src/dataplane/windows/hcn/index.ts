@@ -7,6 +7,7 @@
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.
  */
+import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
@@ -309,6 +310,7 @@ export class HcnDataplane implements HostNetworkService {
   createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
     return this.track('createNetwork', doc.ID, doc, async () => {
       const subject = `network ${JSON.stringify(doc.Name ?? '')}`;
+      checkNetworkAsHcsshim(doc, 'HcnCreateNetwork', subject);
       await this.gate(networkNeeds(doc), 'HcnCreateNetwork', subject);
       return this.writes.run(`network:${doc.Name ?? doc.ID ?? ''}`, () => this.networks.create(doc, subject));
     });
