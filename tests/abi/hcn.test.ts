@@ -92,6 +92,9 @@ describe('hcn data plane: C ABI against the stub library', function () {
     const e = await rejectsKind(hns.getNetwork(net.ID!), 'failure');
     assert.equal(e.call, 'HcnQueryNetworkProperties');
     assert.match(e.message, /reported a problem despite S_OK/);
+    // ERROR_GEN_FAILURE as hcsshim's checkForErrors, even though the record names another code.
+    assert.equal(e.hresult, HRESULT.ERROR_GEN_FAILURE);
+    assert.equal(e.hresult, 0x8007001f);
     assert.ok(e.record && JSON.parse(e.record).Success === false, 'keeps the raw record');
     undo();
     undo = undefined;
