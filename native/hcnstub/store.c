@@ -407,6 +407,7 @@ void store_reset(void) {
 EXPORT void HcnStubReset(void) {
   store_lock();
   store_reset();
+  stub_hcs_reset();
   store_unlock();
   stub_mem_reset();
   pthread_mutex_lock(&w_mu);

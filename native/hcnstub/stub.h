@@ -151,4 +151,7 @@ const char *stub_hr_message(HRESULT hr);
  */
 HRESULT stub_check_endpoint(const char *net, const char *ep, int v2, char *why, size_t n);
 
+/* ---- HCS compute systems (hcs.c): forgotten by HcnStubReset ---- */
+void stub_hcs_reset(void);
+
 #endif

@@ -34,6 +34,13 @@ export type HttpMethod = 'GET' | 'POST' | 'DELETE';
  */
 export interface HnsV1Api {
   call<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T>;
+  /**
+   * HCS network hot-add/remove on a container's compute system (vmcompute.dll HcsModifyComputeSystem), the
+   * apiVersion-1 container attach of hcsshim HotAttachEndpoint/HotDetachEndpoint; absent where the data plane
+   * has no HCS (callers then use HNS POST /endpoints/<id>/attach|detach). A missing compute system rejects
+   * with HCS_E_SYSTEM_NOT_FOUND.
+   */
+  modifyContainerNetwork?(containerId: string, endpointId: string, request: 'Add' | 'Remove'): Promise<void>;
 }
 
 /**

@@ -9,6 +9,8 @@ import { resolveOptions } from '../../src/dataplane/factory';
 import type { DataplaneOptions, HostNetworkService } from '../../src/dataplane/types';
 import { HRESULT, HnsError, type HostComputeEndpoint, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList } from '../../src/hns';
 import { runConformance, rejectsKind } from '../conformance/suite';
+import { v1Attach, v1Detach } from '../../src/cni/plugins/common/hns';
+import { isComputeSystemMissing, networkModifyRequest } from '../../src/dataplane/windows/hcs';
 import { STUB_LIBRARY, assertNoLeaks, eventually, stub, withEnv } from './stub';
 
 const openV1 = (o: DataplaneOptions = {}): Promise<HostNetworkService> =>
@@ -275,6 +277,40 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: 'out', IpConfigurations: [{ IpAddress: '10.251.0.5' }] }), 'bad-input');
     assert.equal(e.hresult, HRESULT.HCN_E_INVALID_IP);
     assert.match(e.message, /hns failed with error : The IP address is invalid or not in any subnet of the network\. \(10\.251\.0\.5/);
+    await hns.deleteNetwork(net.ID!);
+  });
+
+  it('attaches containers through HCS as hcsshim HotAttachEndpoint/HotDetachEndpoint (HcsModifyComputeSystem Network Add/Remove)', async function () {
+    const net = await hns.createNetwork({ Name: 'hcs', Type: 'L2Bridge' });
+    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'hcs-ep', VirtualNetwork: net.ID });
+    const pause = 'a'.repeat(64);
+    assert.ok(stub().createComputeSystem(pause));
+    const shared = async () => (await hns.v1!.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`)).SharedContainers ?? [];
+
+    await v1Attach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), [pause], 'hot-added: HNS shows the container');
+    await v1Detach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), []);
+
+    // A container without a compute system: ADD is not an error (the reference returns the endpoint) ...
+    await v1Attach(hns, ep.ID!, 'b'.repeat(64));
+    assert.deepEqual(await shared(), []);
+    // ... and a DEL after the container is gone drops HNS's record of it.
+    await v1Attach(hns, ep.ID!, pause);
+    assert.ok(stub().removeComputeSystem(pause));
+    await v1Detach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), []);
+
+    // HCS's own failures carry the HRESULT, the call and HCS's message.
+    assert.ok(stub().createComputeSystem(pause));
+    const e = await rejectsKind(hns.v1!.modifyContainerNetwork!(pause, '00000000-0000-0000-0000-00000000000a', 'Add'), 'not-found');
+    assert.equal(e.call, 'HcsModifyComputeSystem');
+    assert.equal(isComputeSystemMissing(e), false);
+    const gone = await rejectsKind(hns.v1!.modifyContainerNetwork!('c'.repeat(64), ep.ID!, 'Add'), 'not-found');
+    assert.equal(gone.hresult, HRESULT.HCS_E_SYSTEM_NOT_FOUND);
+    assert.match(gone.message, /does not exist/);
+    assert.equal(networkModifyRequest('E1', 'Remove'), '{"ResourceType":"Network","RequestType":"Remove","Settings":"E1"}');
+    await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
     await hns.deleteNetwork(net.ID!);
   });
 });

@@ -41,6 +41,7 @@ import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';
 import { hnsCallApi } from '../hnsv1/hnscall';
+import { hcsApi, type HcsApi } from '../hcs';
 import { familyFns, type FamilyFns, type HcnFamily } from './bindings';
 
 /** Reads in flight at once when listing (writes are serialized per network; reads are not). */
@@ -278,7 +279,12 @@ export class HcnDataplane implements HostNetworkService {
     this.loadBalancers = new Family(lib, 'LoadBalancer', timeoutMs);
     let api: HnsV1Api | undefined;
     const v1 = () => (api ??= hnsCallApi(this.vmcompute(), timeoutMs, this.log));
-    this.v1 = { call: (method, path, body) => v1().call(method, path, body) };
+    let hcs: HcsApi | undefined;
+    this.v1 = {
+      call: (method, path, body) => v1().call(method, path, body),
+      modifyContainerNetwork: (containerId, endpointId, request) =>
+        (hcs ??= hcsApi(this.vmcompute(), timeoutMs)).modifyNetworkEndpoint(containerId, endpointId, request),
+    };
   }
 
   private track<T>(op: string, id: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {

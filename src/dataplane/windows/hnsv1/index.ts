@@ -55,6 +55,7 @@ import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';
 import { hnsCall, type HnsCall } from './hnscall';
+import { hcsApi } from '../hcs';
 import { matches, parseFilter } from './filter';
 import { applyPolicyRequest, type AnyPolicy } from '../../../hns/modify';
 
@@ -104,7 +105,11 @@ export class HnsV1Dataplane implements HostNetworkService {
 
   constructor(lib: NativeLibrary, timeoutMs: number, callLog?: string) {
     this.call = hnsCall(lib, timeoutMs, new CallRecorder(callLog));
-    this.v1 = { call: (method, path, body) => this.call(method, path, body) };
+    const hcs = hcsApi(lib, timeoutMs);
+    this.v1 = {
+      call: (method, path, body) => this.call(method, path, body),
+      modifyContainerNetwork: (containerId, endpointId, request) => hcs.modifyNetworkEndpoint(containerId, endpointId, request),
+    };
   }
 
   version(): Promise<HnsVersion> {

@@ -77,7 +77,16 @@ export class PowerShellDataplane implements HostNetworkService {
 
   constructor(private readonly opts: PowerShellDataplaneOptions) {
     this.log = new CallRecorder(opts.callLog);
-    this.v1 = { call: <T>(method: HttpMethod, p: string, body?: unknown) => this.v1Call<T>(method, p, body) };
+    this.v1 = {
+      call: <T>(method: HttpMethod, p: string, body?: unknown) => this.v1Call<T>(method, p, body),
+      modifyContainerNetwork: async (containerId, endpointId, request) => {
+        await this.run(
+          'ModifyContainerNetwork',
+          { ContainerId: containerId, Id: PowerShellDataplane.id(endpointId, 'endpoint'), Request: request },
+          `container ${containerId}`,
+        );
+      },
+    };
   }
 
   private shell(): Promise<PsShell> {
