@@ -334,6 +334,22 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
     free(v);
     return hr;
   }
+  if (strcasecmp(seg[0], "endpointstats") == 0 && n == 2 && strcmp(method, "GET") == 0) {
+    /* hcsshim GetHNSEndpointStats: counters of a v1 or v2 endpoint (no packets cross the stub: all zero). */
+    obj_t *ep = store_find(K_V1_ENDPOINT, seg[1]);
+    if (!ep) ep = store_find(K_ENDPOINT, seg[1]);
+    if (!ep) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    sb_t b = {0};
+    sb_puts(&b, "{\"BytesReceived\":0,\"BytesSent\":0,\"DroppedPacketsIncoming\":0,\"DroppedPacketsOutgoing\":0,\"EndpointID\":");
+    sb_quote(&b, ep->id);
+    sb_puts(&b, ",\"InstanceID\":");
+    sb_quote(&b, ep->id);
+    sb_puts(&b, ",\"PacketsReceived\":0,\"PacketsSent\":0}");
+    char *out = sb_take(&b);
+    HRESULT hr = ok(response, out);
+    free(out);
+    return hr;
+  }
   kind_t k;
   if (strcasecmp(seg[0], "networks") == 0) k = K_V1_NETWORK;
   else if (strcasecmp(seg[0], "endpoints") == 0) k = K_V1_ENDPOINT;

@@ -10,6 +10,7 @@
  * - Every failure is an HnsError carrying the HRESULT, the call and the subject.
  */
 import type {
+  EndpointStats,
   HostComputeEndpoint,
   HostComputeLoadBalancer,
   HostComputeNamespace,
@@ -120,6 +121,11 @@ export interface HostNetworkService {
   createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint>;
   modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint>;
   deleteEndpoint(id: string): Promise<void>;
+  /**
+   * Endpoint statistics (HNS `GET /endpointstats/<id>`); absent where the data plane has none. The emulator
+   * reports zeros: it carries no packets.
+   */
+  endpointStats?(id: string): Promise<EndpointStats>;
 
   listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]>;
   getNamespace(id: string): Promise<HostComputeNamespace>;

@@ -609,6 +609,33 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
       }
     });
 
+    it('endpoint statistics (GET /endpointstats/<id>): counters of a known endpoint, not-found for an unknown one', async function () {
+      if (!hns.endpointStats) this.skip();
+      const net = await hns.createNetwork(net24(`strict-stats-${unique()}`, 4));
+      try {
+        const ep = await hns.createEndpoint(net.ID!, {
+          Name: `strict-stats-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.4.5', PrefixLength: 24 }],
+        });
+        const stats = await hns.endpointStats!(ep.ID!);
+        assert.ok(sameId(stats.EndpointID, ep.ID), JSON.stringify(stats));
+        for (const k of [
+          'BytesReceived',
+          'BytesSent',
+          'PacketsReceived',
+          'PacketsSent',
+          'DroppedPacketsIncoming',
+          'DroppedPacketsOutgoing',
+        ] as const) {
+          assert.ok(BigInt(stats[k]) >= 0n, `${k} is a non-negative counter: ${String(stats[k])}`);
+        }
+        await rejectsKind(hns.endpointStats!(randomUUID()), 'not-found');
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
     it('a load-balancer feature outside capabilities.policies.loadBalancer is refused as unsupported naming the field, creating nothing', async function () {
       const lbCaps = hns.capabilities.policies.loadBalancer;
       const cases = [

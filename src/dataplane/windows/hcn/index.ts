@@ -41,6 +41,7 @@ import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';
 import { hnsCallApi } from '../hnsv1/hnscall';
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
 import { hcsApi, type HcsApi } from '../hcs';
 import { familyFns, type FamilyFns, type HcnFamily } from './bindings';
 
@@ -329,6 +330,14 @@ export class HcnDataplane implements HostNetworkService {
   }
   deleteNetwork(id: string): Promise<void> {
     return this.track('deleteNetwork', id, undefined, () => this.writes.run(id, () => this.networks.delete(id)));
+  }
+
+  /** Endpoint counters: HNSCall GET /endpointstats/<id>, as hcsshim GetHNSEndpointStats and windows_exporter read them. */
+  endpointStats(id: string): Promise<EndpointStats> {
+    return this.track('endpointStats', id, undefined, async () => {
+      parseGuid(id, 'endpoint ID');
+      return parseEndpointStats(await this.v1.call('GET', `/endpointstats/${id}`), id);
+    });
   }
 
   // ---- endpoints ----

@@ -25,6 +25,7 @@ import type {
 } from '../../../hns';
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { getCI } from '../../../hns/json';
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
 import {
   ConversionError,
   V1UnsupportedError,
@@ -240,6 +241,11 @@ export class HnsV1Dataplane implements HostNetworkService {
     // hcsshim HNSEndpoint.Update: POST the whole object back with the new policy list.
     const body = { ...v1, Policies: endpointV2ToV1({ ...current, Policies: policies as HostComputeEndpoint['Policies'] }).Policies ?? [] };
     return endpointFromV1(await this.call<HnsV1Endpoint>('POST', `/endpoints/${id}`, body, subject));
+  }
+  /** hcsshim GetHNSEndpointStats: GET /endpointstats/<id>. */
+  async endpointStats(id: string): Promise<EndpointStats> {
+    HnsV1Dataplane.id(id, 'endpoint');
+    return parseEndpointStats(await this.call('GET', `/endpointstats/${id}`, undefined, `endpoint ${id}`), id);
   }
   async deleteEndpoint(id: string): Promise<void> {
     HnsV1Dataplane.id(id, 'endpoint');
