@@ -40,6 +40,10 @@ long HcnStubOutstandingAllocations(void);
 long HcnStubBadFrees(void);
 int HcnStubOpenHandles(void);
 void HcnStubReset(void);
+HRESULT HcsOpenComputeSystem(const char16_t *, void **, char16_t **);
+HRESULT HcsModifyComputeSystem(void *, const char16_t *, char16_t **);
+HRESULT HcsCloseComputeSystem(void *);
+int HcsStubCreateComputeSystem(const char *);
 
 static int failures;
 static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -239,9 +243,75 @@ static void stale_handle(void) {
   free(q);
 }
 
+/* v1 call returning the envelope text (freed by the caller). */
+static char *v1(const char *method, const char *path, const char *body) {
+  char16_t *m = W(method), *p = W(path), *b = W(body), *resp = NULL;
+  HRESULT hr = HNSCall(m, p, b, &resp);
+  free(m); free(p); free(b);
+  CHECK(hr == 0, "HNSCall %s %s = 0x%08x", method, path, (unsigned)hr);
+  return take(resp);
+}
+
+static void v1_id(const char *env, char out[37]) {
+  const char *k = strstr(env, "\"ID\":\"");
+  out[0] = 0;
+  if (k) snprintf(out, 37, "%s", k + 6);
+}
+
+/* HNS's endpoint checks (rules.c) and the HCS compute-system functions (hcs.c): results freed, handles closed. */
+static void hcs_and_rules(void) {
+  char net[37], ep[37], path[80], *t;
+  t = v1("POST", "/networks/", "{\"Name\":\"rules\",\"Type\":\"L2Bridge\",\"Subnets\":[{\"AddressPrefix\":\"10.9.0.0/24\",\"GatewayAddress\":\"10.9.0.1\"}]}");
+  v1_id(t && strstr(t, "\"Output\"") ? strstr(t, "\"Output\"") : "", net);
+  free(t);
+  char body[256];
+  snprintf(body, sizeof body, "{\"Name\":\"out\",\"VirtualNetwork\":\"%s\",\"IPAddress\":\"10.8.0.5\"}", net);
+  t = v1("POST", "/endpoints/", body);
+  CHECK(t && strstr(t, "not in any subnet") && !strstr(t, "ErrorCode"), "out-of-subnet refused, Success/Error only: %s", t ? t : "");
+  free(t);
+  snprintf(body, sizeof body, "{\"Name\":\"in\",\"VirtualNetwork\":\"%s\",\"IPAddress\":\"10.9.0.5\",\"Policies\":[{\"Type\":\"NAT\",\"Protocol\":\"tcp\",\"InternalPort\":80,\"ExternalPort\":8080}]}", net);
+  t = v1("POST", "/endpoints/", body);
+  CHECK(t && strstr(t, "\"Success\":true"), "endpoint in the subnet: %s", t ? t : "");
+  v1_id(t && strstr(t, "\"Output\"") ? strstr(t, "\"Output\"") : "", ep);
+  free(t);
+  t = v1("POST", "/endpoints/", body);
+  CHECK(t && strstr(t, "port already exists"), "same host port refused: %s", t ? t : "");
+  free(t);
+
+  char16_t *id = W("missing-container"), *res = NULL;
+  void *cs = NULL;
+  CHECK((uint32_t)HcsOpenComputeSystem(id, &cs, &res) == 0xC037010Eu && !cs, "missing compute system");
+  free(take(res));
+  free(id);
+  CHECK(HcsStubCreateComputeSystem("pause-0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"), "registry");
+  id = W("pause-0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab");
+  CHECK(HcsOpenComputeSystem(id, &cs, &res) == 0 && cs, "open compute system");
+  free(take(res));
+  char req[160];
+  snprintf(req, sizeof req, "{\"ResourceType\":\"Network\",\"RequestType\":\"Add\",\"Settings\":\"%s\"}", ep);
+  char16_t *wr = W(req);
+  CHECK(HcsModifyComputeSystem(cs, wr, &res) == 0 && !res, "hot-add");
+  free(wr);
+  char16_t *bad = W("{\"ResourceType\":\"Network\",\"RequestType\":\"Add\",\"Settings\":\"00000000-0000-0000-0000-000000000001\"}");
+  CHECK(HcsModifyComputeSystem(cs, bad, &res) < 0 && res, "unknown endpoint");
+  free(take(res));
+  free(bad);
+  CHECK(HcsCloseComputeSystem(cs) == 0, "close");
+  CHECK((uint32_t)HcsCloseComputeSystem(cs) == 0x80070006u, "closed twice is E_HANDLE");
+  free(id);
+  snprintf(path, sizeof path, "/endpoints/%s", ep);
+  t = v1("GET", path, "");
+  CHECK(t && strstr(t, "SharedContainers\":[\"pause-"), "attached: %s", t ? t : "");
+  free(t);
+  free(v1("DELETE", path, ""));
+  snprintf(path, sizeof path, "/networks/%s", net);
+  free(v1("DELETE", path, ""));
+}
+
 int main(void) {
   enum { THREADS = 4 };
   stale_handle();
+  hcs_and_rules();
   pthread_t th[THREADS];
   for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
   for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);

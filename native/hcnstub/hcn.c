@@ -32,7 +32,8 @@ static HRESULT success(const char *fn, char16_t **record) {
   /* HNS can return S_OK with an error record; callers must treat that as failure (hcsshim checkForErrors). */
   if (record && stub_record_on_success(fn)) {
     sb_t b = {0};
-    sb_printf(&b, "{\"Success\":false,\"Error\":\"%s reported a problem despite S_OK \",\"ErrorCode\":0}", fn);
+    sb_printf(&b, "{\"Success\":false,\"Error\":\"%s reported a problem despite S_OK \",\"ErrorCode\":%u}", fn,
+              (uint32_t)HCN_E_REQUEST_UNSUPPORTED); /* a code in the record must not change the classification */
     char *t = sb_take(&b);
     *record = stub_utf8_to_task_utf16(t);
     free(t);
@@ -217,6 +218,11 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
     free(given);
     if (mismatch) {
       hr = stub_fail(record, HCN_E_INVALID_ENDPOINT, "HostComputeNetwork differs from the network handle (%s)", net_id);
+      goto out;
+    }
+    char why[256];
+    if ((hr = stub_check_endpoint(store_find(K_NETWORK, net_id)->doc, doc, 1, why, sizeof why)) < 0) {
+      hr = stub_fail(record, hr, "%s", why);
       goto out;
     }
     sb_t q = {0};

@@ -26,11 +26,13 @@ static HRESULT ok(char16_t **response, const char *output_raw) {
   return S_OK;
 }
 
+/* Success:false with HNS's text only, as hcsshim's hnsResponse reads it (no ErrorCode: callers classify by text). */
 static HRESULT failed(char16_t **response, HRESULT code, const char *error) {
+  (void)code;
   sb_t b = {0};
   sb_puts(&b, "{\"Success\":false,\"Error\":");
   sb_quote(&b, error);
-  sb_printf(&b, ",\"ErrorCode\":%u}", (uint32_t)code);
+  sb_puts(&b, "}");
   char *t = sb_take(&b);
   respond(response, t);
   free(t);
@@ -206,9 +208,16 @@ static HRESULT create(kind_t k, const char *body, char16_t **response) {
   }
   if (k == K_V1_ENDPOINT) {
     char *net = string_member(body, "VirtualNetwork");
-    int exists = net && (store_find(K_V1_NETWORK, net) || store_find(K_NETWORK, net));
+    obj_t *n = net ? store_find(K_V1_NETWORK, net) : NULL;
+    if (!n && net) n = store_find(K_NETWORK, net);
     free(net);
-    if (!exists) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    if (!n) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    char why[256], text[400];
+    HRESULT hr = stub_check_endpoint(n->doc, body, 0, why, sizeof why);
+    if (hr < 0) {
+      snprintf(text, sizeof text, "%s %s", stub_hr_message(hr), why);
+      return failed(response, hr, text);
+    }
   }
   GUID g;
   char id[37];
@@ -323,6 +332,22 @@ static HRESULT route(const char *method, const char *path, const char *body, cha
     char *v = version_output();
     HRESULT hr = ok(response, v);
     free(v);
+    return hr;
+  }
+  if (strcasecmp(seg[0], "endpointstats") == 0 && n == 2 && strcmp(method, "GET") == 0) {
+    /* hcsshim GetHNSEndpointStats: counters of a v1 or v2 endpoint (no packets cross the stub: all zero). */
+    obj_t *ep = store_find(K_V1_ENDPOINT, seg[1]);
+    if (!ep) ep = store_find(K_ENDPOINT, seg[1]);
+    if (!ep) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+    sb_t b = {0};
+    sb_puts(&b, "{\"BytesReceived\":0,\"BytesSent\":0,\"DroppedPacketsIncoming\":0,\"DroppedPacketsOutgoing\":0,\"EndpointID\":");
+    sb_quote(&b, ep->id);
+    sb_puts(&b, ",\"InstanceID\":");
+    sb_quote(&b, ep->id);
+    sb_puts(&b, ",\"PacketsReceived\":0,\"PacketsSent\":0}");
+    char *out = sb_take(&b);
+    HRESULT hr = ok(response, out);
+    free(out);
     return hr;
   }
   kind_t k;

@@ -257,6 +257,10 @@ const char *stub_hr_message(HRESULT hr) {
     case 0x803B002Bu: return "The endpoint is already in a namespace.";
     case 0x803B002Cu: return "The entity still has references.";
     case 0x803B0034u: return "The endpoint must be attached.";
+    case 0x803B000Du: return "The policy configuration is invalid.";
+    case 0x803B000Eu: return "Invalid policy type.";
+    case 0x803B0013u: return "The specified port already exists.";
+    case 0x803B001Eu: return "The IP address is invalid or not in any subnet of the network.";
     default: return "Unspecified error";
   }
 }
@@ -403,6 +407,7 @@ void store_reset(void) {
 EXPORT void HcnStubReset(void) {
   store_lock();
   store_reset();
+  stub_hcs_reset();
   store_unlock();
   stub_mem_reset();
   pthread_mutex_lock(&w_mu);

@@ -41,6 +41,10 @@ typedef struct {
 #define HCN_E_INVALID_ENDPOINT ((HRESULT)0x803B000Cu)
 #define HCN_E_ENDPOINT_NOT_FOUND ((HRESULT)0x803B0002u)
 #define HCN_E_ENDPOINT_ALREADY_ATTACHED ((HRESULT)0x803B0014u)
+#define HCN_E_INVALID_POLICY ((HRESULT)0x803B000Du)
+#define HCN_E_INVALID_POLICY_TYPE ((HRESULT)0x803B000Eu)
+#define HCN_E_PORT_ALREADY_EXISTS ((HRESULT)0x803B0013u)
+#define HCN_E_INVALID_IP ((HRESULT)0x803B001Eu)
 
 /* ---- memory (mem.c): CoTaskMem-style allocations, tracked so tests can assert nothing leaked ---- */
 void *stub_task_alloc(size_t n);
@@ -140,5 +144,14 @@ void stub_version(unsigned *major, unsigned *minor);
 /* Error record document {"Success":false,"Error":"<msg> ","ErrorCode":<unsigned decimal>} into *record. */
 HRESULT stub_fail(char16_t **record, HRESULT hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *stub_hr_message(HRESULT hr);
+
+/*
+ * HNS's checks on a new endpoint (rules.c), called with the store locked; net and ep in v1 or v2 form. Returns
+ * S_OK or the HRESULT, with the detail (after HNS's message) in why.
+ */
+HRESULT stub_check_endpoint(const char *net, const char *ep, int v2, char *why, size_t n);
+
+/* ---- HCS compute systems (hcs.c): forgotten by HcnStubReset ---- */
+void stub_hcs_reset(void);
 
 #endif

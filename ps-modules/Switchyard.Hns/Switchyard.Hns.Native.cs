@@ -31,6 +31,13 @@ namespace Switchyard.Hns
         [DllImport("ole32.dll")] public static extern void CoTaskMemFree(IntPtr p);
         [DllImport("vmcompute.dll", CharSet = CharSet.Unicode)]
         public static extern int HNSCall(string method, string path, string request, out IntPtr response);
+        // HCS compute systems (vmcompute.dll): the apiVersion-1 container network hot-add/remove.
+        [DllImport("vmcompute.dll", CharSet = CharSet.Unicode)]
+        public static extern int HcsOpenComputeSystem(string id, out IntPtr computeSystem, out IntPtr result);
+        [DllImport("vmcompute.dll", CharSet = CharSet.Unicode)]
+        public static extern int HcsModifyComputeSystem(IntPtr computeSystem, string configuration, out IntPtr result);
+        [DllImport("vmcompute.dll")]
+        public static extern int HcsCloseComputeSystem(IntPtr computeSystem);
 
         [DllImport(Hcn, CharSet = CharSet.Unicode)] public static extern int HcnEnumerateNetworks(string query, out IntPtr result, out IntPtr record);
         [DllImport(Hcn, CharSet = CharSet.Unicode)] public static extern int HcnCreateNetwork(ref Guid id, string settings, out IntPtr handle, out IntPtr record);
@@ -217,6 +224,27 @@ namespace Switchyard.Hns
                 default: throw new ArgumentException("unknown HCN family " + family);
             }
             Check("HcnDelete" + family, hr, record);
+        }
+
+        /// <summary>
+        /// hcsshim HotAttachEndpoint/HotDetachEndpoint: HcsModifyComputeSystem on the container's compute system with
+        /// {"ResourceType":"Network","RequestType":"Add"|"Remove","Settings":"endpoint id"}; the result document is freed.
+        /// </summary>
+        public static void ModifyContainerNetwork(string containerId, string endpointId, string requestType)
+        {
+            if (requestType != "Add" && requestType != "Remove") throw new ArgumentException("RequestType must be Add or Remove");
+            IntPtr system, result;
+            int hr = Native.HcsOpenComputeSystem(containerId, out system, out result);
+            string text = Take(result);
+            if (hr < 0) throw new HnsException("HcsOpenComputeSystem", unchecked((uint)hr), text);
+            try
+            {
+                string request = "{\"ResourceType\":\"Network\",\"RequestType\":\"" + requestType + "\",\"Settings\":\"" + Guid.Parse(endpointId).ToString() + "\"}";
+                hr = Native.HcsModifyComputeSystem(system, request, out result);
+                text = Take(result);
+                if (hr < 0) throw new HnsException("HcsModifyComputeSystem", unchecked((uint)hr), text);
+            }
+            finally { Native.HcsCloseComputeSystem(system); }
         }
 
         /// <summary>vmcompute.dll!HNSCall; returns the response envelope {Success, Error, Output} as HNS wrote it.</summary>

@@ -858,7 +858,7 @@ function ConvertTo-SwitchyardAsciiJson {
 }
 
 $script:Operations = @(
-    'GetVersion', 'V1Request',
+    'GetVersion', 'V1Request', 'ModifyContainerNetwork',
     'ListNetworks', 'GetNetwork', 'NewNetwork', 'SetNetwork', 'RemoveNetwork',
     'ListEndpoints', 'GetEndpoint', 'NewEndpoint', 'SetEndpoint', 'RemoveEndpoint',
     'ListNamespaces', 'GetNamespace', 'NewNamespace', 'SetNamespace', 'RemoveNamespace',
@@ -872,7 +872,7 @@ function Invoke-SwitchyardHnsOperation {
     .DESCRIPTION
     The entry point of Switchyard's powershell data plane. The operation name comes from a fixed set and
     every value (IDs, documents, queries) arrives inside -EncodedJson, base64 of a UTF-8 JSON object whose
-    string fields Id, NetworkId, Settings (JSON text), Request (JSON text), Query (JSON text), Method and Path
+    string fields Id, NetworkId, ContainerId, Settings (JSON text), Request (JSON text), Query (JSON text), Method and Path
     are passed on as parameters, never as script text. Output: {"Success":true,"Output":<HNS JSON>} or
     {"Success":false,"Error":"...","ErrorCode":<HRESULT>,"Call":"...","Record":"..."}, on one line, with
     non-ASCII characters escaped so the console code page cannot alter them. State-changing operations
@@ -897,7 +897,7 @@ function Invoke-SwitchyardHnsOperation {
         $change = @{ Raw = $true; Confirm = $false; WhatIf = [bool]$WhatIfPreference }
         # -Confirm on the entry point itself asks once for any operation that changes state (the cmdlets below
         # are told -Confirm:$false); -WhatIf is forwarded so each cmdlet reports what it would do.
-        $changes = $Operation -match '^(New|Set|Remove)' -or ($Operation -eq 'V1Request' -and (& $field 'Method') -ne 'GET')
+        $changes = $Operation -match '^(New|Set|Remove|Modify)' -or ($Operation -eq 'V1Request' -and (& $field 'Method') -ne 'GET')
         if ($changes -and -not $WhatIfPreference -and -not $PSCmdlet.ShouldProcess("HNS ($Operation)", $Operation)) {
             throw "$Operation was not confirmed"
         }
@@ -905,6 +905,12 @@ function Invoke-SwitchyardHnsOperation {
         $newId = if ($requestedId) { [guid]$requestedId } else { [guid]::Empty }
         $out = switch ($Operation) {
             'GetVersion' { Get-SwitchyardHnsVersion -Raw }
+            'ModifyContainerNetwork' {
+                if (-not $WhatIfPreference) {
+                    [Switchyard.Hns.HcnApi]::ModifyContainerNetwork((& $field 'ContainerId'), (& $field 'Id'), (& $field 'Request'))
+                }
+                'null'
+            }
             'V1Request' { Invoke-SwitchyardHnsV1Request -Method (& $field 'Method') -Path (& $field 'Path') -Json (& $field 'Request') -Raw -Confirm:$false -WhatIf:([bool]$WhatIfPreference) }
             'ListNetworks' { Get-SwitchyardHnsNetwork -Query (& $field 'Query') -Raw }
             'GetNetwork' { Get-SwitchyardHnsNetwork -Id (& $field 'Id') -Raw }

@@ -28,6 +28,7 @@ const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
   createEndpoint: { id: 0, body: 1 },
   modifyEndpoint: { id: 0, body: 1 },
   deleteEndpoint: { id: 0 },
+  endpointStats: { id: 0 },
   listNamespaces: { body: 0 },
   getNamespace: { id: 0 },
   createNamespace: { body: 0 },
@@ -100,6 +101,7 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
   };
   for (const name of LOGGED_V2_METHODS) {
     const spec = V2_METHODS[name];
+    if (typeof service[name] !== 'function') continue; // optional methods the data plane does not have stay absent
     wrapper[name] = (...args: unknown[]) => {
       const id = spec.id !== undefined ? (args[spec.id] as string | undefined) : undefined;
       let body = spec.body !== undefined ? args[spec.body] : undefined;
@@ -114,6 +116,13 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
       call: <T>(method: HttpMethod, path: string, body?: unknown) =>
         logged<T>('v1', `${method} ${path}`, undefined, body, () => inner.call<T>(method, path, body)),
     };
+    const modify = inner.modifyContainerNetwork?.bind(inner);
+    if (modify) {
+      v1.modifyContainerNetwork = (containerId, endpointId, request) =>
+        logged('v1', `HcsModifyComputeSystem ${request}`, endpointId, { ContainerId: containerId }, () =>
+          modify(containerId, endpointId, request),
+        );
+    }
     wrapper.v1 = v1;
   }
   return wrapper as unknown as HostNetworkService;

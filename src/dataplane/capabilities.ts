@@ -27,3 +27,12 @@ export const WINDOWS_CAPABILITIES: DataplaneCapabilities = Object.freeze({
 
 /** The emulator answers as Windows HNS does, with no packets behind it. */
 export const EMULATOR_CAPABILITIES: DataplaneCapabilities = Object.freeze({ ...WINDOWS_CAPABILITIES, realizesPackets: false });
+
+/**
+ * HNS v1 (HNSCall): a load balancer is ELB policies, which carry only IsDSR and ILB (hcsshim ELBPolicy); an
+ * IPv6 flag, session affinity (DistributionType) and LocalRoutedVIP/UseMux/PreserveDIP/VipExternalIP are refused.
+ */
+export const HNS_V1_CAPABILITIES: DataplaneCapabilities = Object.freeze({
+  ...WINDOWS_CAPABILITIES,
+  policies: Object.freeze({ ...WINDOWS_CAPABILITIES.policies, loadBalancer: Object.freeze(['DSR', 'ILB']) }),
+});

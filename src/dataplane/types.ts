@@ -10,6 +10,7 @@
  * - Every failure is an HnsError carrying the HRESULT, the call and the subject.
  */
 import type {
+  EndpointStats,
   HostComputeEndpoint,
   HostComputeLoadBalancer,
   HostComputeNamespace,
@@ -34,6 +35,13 @@ export type HttpMethod = 'GET' | 'POST' | 'DELETE';
  */
 export interface HnsV1Api {
   call<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T>;
+  /**
+   * HCS network hot-add/remove on a container's compute system (vmcompute.dll HcsModifyComputeSystem), the
+   * apiVersion-1 container attach of hcsshim HotAttachEndpoint/HotDetachEndpoint; absent where the data plane
+   * has no HCS (callers then use HNS POST /endpoints/<id>/attach|detach). A missing compute system rejects
+   * with HCS_E_SYSTEM_NOT_FOUND.
+   */
+  modifyContainerNetwork?(containerId: string, endpointId: string, request: 'Add' | 'Remove'): Promise<void>;
 }
 
 /**
@@ -113,6 +121,11 @@ export interface HostNetworkService {
   createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint>;
   modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint>;
   deleteEndpoint(id: string): Promise<void>;
+  /**
+   * Endpoint statistics (HNS `GET /endpointstats/<id>`); absent where the data plane has none. The emulator
+   * reports zeros: it carries no packets.
+   */
+  endpointStats?(id: string): Promise<EndpointStats>;
 
   listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]>;
   getNamespace(id: string): Promise<HostComputeNamespace>;

@@ -139,6 +139,10 @@ export class V1OverV2 implements HnsV1Api {
         return this.endpoints(method, id, action, body, call);
       case 'policylists':
         return this.policyLists(method, id, action, body, call);
+      case 'endpointstats':
+        // hcsshim GetHNSEndpointStats; the plane's own counters (the emulator's are zeros: no packets cross it).
+        if (method !== 'GET' || !id || action || !this.hns.endpointStats) return unsupported();
+        return this.hns.endpointStats(id);
       case 'namespaces':
         return this.namespaces(method, id, action, body, call);
       default:

@@ -25,6 +25,20 @@ export class ConversionError extends Error {
   }
 }
 
+/**
+ * A v2 document with content the v1 form cannot carry (hcsshim's v1 types have no field for it). `field` is the
+ * path of the v2 field at fault; the hns-v1 data plane refuses the request as `unsupported` instead of dropping it.
+ */
+export class V1UnsupportedError extends ConversionError {
+  constructor(
+    readonly field: string,
+    why: string,
+  ) {
+    super(`${field}: ${why}`);
+    this.name = 'V1UnsupportedError';
+  }
+}
+
 type Rec = Record<string, unknown>;
 
 const DEFAULT_V4 = '0.0.0.0/0';
@@ -59,6 +73,47 @@ export function endpointPolicyV1ToV2(p: HnsV1Policy): EndpointPolicy {
 export function endpointPolicyV2ToV1(p: EndpointPolicy): HnsV1Policy {
   const v1 = policyDescriptor('endpoint', p.Type)?.v1;
   return v1?.toV1 ? v1.toV1((p.Settings ?? {}) as Rec) : flatten(p as { Type: string; Settings?: unknown });
+}
+
+/** Throws V1UnsupportedError when a v2 endpoint policy list holds content its v1 forms cannot carry. */
+export function assertEndpointPoliciesV1(policies: readonly EndpointPolicy[] | undefined, path = 'Policies'): void {
+  (policies ?? []).forEach((p, i) => {
+    const why = policyDescriptor('endpoint', p.Type)?.v1?.unsupported?.((p.Settings ?? {}) as Rec);
+    if (why) {
+      const m = /^(\S+) \((.*)\)$/.exec(why);
+      throw new V1UnsupportedError(`${path}[${i}].Settings.${m ? m[1] : why}`, m ? m[2] : `not expressible in HNS v1 ${p.Type}`);
+    }
+  });
+}
+
+const LB_PORT_MAPPING_FLAGS_V1: readonly [number, string][] = [
+  [2, 'LocalRoutedVIP'],
+  [4, 'UseMux'],
+  [8, 'PreserveDIP'],
+  [16, 'VipExternalIP'],
+];
+
+/**
+ * Throws V1UnsupportedError when a load balancer holds what a v1 ELB policy (hcsshim ELBPolicy: Protocol,
+ * InternalPort, ExternalPort, SourceVIP, VIPs, ILB, IsDSR) cannot say.
+ */
+export function assertLoadBalancerV1(lb: HostComputeLoadBalancer): void {
+  const flags = lb.Flags ?? 0;
+  if (flags & 2) throw new V1UnsupportedError('Flags', 'IPv6 (2): a v1 ELB policy has no address-family flag');
+  if (flags & ~3) throw new V1UnsupportedError('Flags', `${flags}: a v1 ELB policy carries only IsDSR`);
+  (lb.PortMappings ?? []).forEach((pm, i) => {
+    const f = pm.Flags ?? 0;
+    for (const [bit, name] of LB_PORT_MAPPING_FLAGS_V1) {
+      if (f & bit) throw new V1UnsupportedError(`PortMappings[${i}].Flags`, `${name} (${bit}): a v1 ELB policy carries only ILB`);
+    }
+    if (f & ~31) throw new V1UnsupportedError(`PortMappings[${i}].Flags`, `${f}: a v1 ELB policy carries only ILB`);
+    if (pm.DistributionType) {
+      throw new V1UnsupportedError(
+        `PortMappings[${i}].DistributionType`,
+        `${pm.DistributionType}: a v1 ELB policy has no distribution type`,
+      );
+    }
+  });
 }
 
 function subnetPolicyV1ToV2(p: HnsV1Policy): SubnetPolicy | undefined {

@@ -18,6 +18,9 @@ export const HRESULT = {
   HCN_E_NETWORK_NOT_FOUND: 0x803b0001,
   HCN_E_ENDPOINT_NOT_FOUND: 0x803b0002,
   HCN_E_LAYER_NOT_FOUND: 0x803b0003,
+  /** HCS (vmcompute.dll compute systems): hcsshim ErrComputeSystemDoesNotExist, ErrInvalidData-like JSON refusal. */
+  HCS_E_SYSTEM_NOT_FOUND: 0xc037010e,
+  HCS_E_INVALID_JSON: 0xc037010d,
   HCN_E_SWITCH_NOT_FOUND: 0x803b0004,
   HCN_E_SUBNET_NOT_FOUND: 0x803b0005,
   HCN_E_ADAPTER_NOT_FOUND: 0x803b0006,
@@ -118,6 +121,8 @@ const CLASS_BY_CODE = new Map<number, HnsErrorClass>([
   [HRESULT.HCN_E_ENDPOINT_NOT_FOUND, 'not-found'],
   [HRESULT.HCN_E_PORT_NOT_FOUND, 'not-found'],
   [HRESULT.HCN_E_POLICY_NOT_FOUND, 'not-found'],
+  [HRESULT.HCS_E_SYSTEM_NOT_FOUND, 'not-found'],
+  [HRESULT.HCS_E_INVALID_JSON, 'invalid-json'],
   [HRESULT.HCN_E_NETWORK_ALREADY_EXISTS, 'already-exists'],
   [HRESULT.HCN_E_LAYER_ALREADY_EXISTS, 'already-exists'],
   [HRESULT.HCN_E_POLICY_ALREADY_EXISTS, 'already-exists'],
@@ -221,8 +226,11 @@ export class HnsError extends Error {
   /** A v1 `{Success:false, Error}` envelope has no code; classify by HNS's text. */
   static fromV1Text(text: string, ctx: HnsErrorContext = {}): HnsError {
     const notFound = V1_NOT_FOUND_TEXT.some((re) => re.test(text));
-    const hr = notFound ? HRESULT.ERROR_NOT_FOUND : HRESULT.E_FAIL;
-    return new HnsError(hr, `hns failed with error : ${text}`, ctx, notFound ? 'not-found' : undefined);
+    if (notFound) return new HnsError(HRESULT.ERROR_NOT_FOUND, `hns failed with error : ${text}`, ctx, 'not-found');
+    // hcsshim's hnsResponse has only Success and Error: HNS's message text is all there is to classify by.
+    const t = text.trim().toLowerCase();
+    const known = Object.entries(HRESULT_MESSAGES).find(([, m]) => m && m.trim().length > 8 && t.startsWith(m.trim().toLowerCase()));
+    return new HnsError(known ? Number(known[0]) : HRESULT.E_FAIL, `hns failed with error : ${text}`, ctx);
   }
 
   toErrorRecord(): ErrorRecord {

@@ -9,7 +9,7 @@ import type { HostComputeLoadBalancer } from './loadbalancer';
 import type { HostComputeNetwork } from './network';
 import { HRESULT, HnsError } from './errors';
 import { findPolicies } from './policy';
-import { policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from './policies';
+import { gatingFeature, policiesOf, policyDescriptor, settingsOf, type FeatureNeed, type PolicyScope } from './policies';
 import { LoadBalancerDistribution, LoadBalancerFlags } from './loadbalancer';
 import { NetworkFlags } from './network';
 import type { ModifyEndpointRequest, ModifyNetworkRequest } from './modify';
@@ -65,7 +65,10 @@ export function requireFeatures(version: HnsVersion, needs: FeatureNeed[], call?
 function policyNeeds(scope: PolicyScope, policies: { Type?: unknown; Settings?: unknown }[] | undefined): FeatureNeed[] {
   const out: FeatureNeed[] = [];
   const present = policiesOf(scope).filter((d) => findPolicies(policies, d.type).length);
-  for (const d of present) if (d.feature) out.push({ feature: d.feature, what: `${d.type} policy` });
+  for (const d of present) {
+    const feature = gatingFeature(d, scope);
+    if (feature) out.push({ feature, what: `${d.type} policy` });
+  }
   for (const p of policies ?? []) out.push(...(policyDescriptor(scope, p.Type)?.needs?.(settingsOf(p)) ?? []));
   return out;
 }

@@ -12,3 +12,4 @@ export * from './v1';
 export * from './json';
 export * from './parse';
 export * from './validate';
+export * from './endpoint-stats';

@@ -92,6 +92,9 @@ describe('hcn data plane: C ABI against the stub library', function () {
     const e = await rejectsKind(hns.getNetwork(net.ID!), 'failure');
     assert.equal(e.call, 'HcnQueryNetworkProperties');
     assert.match(e.message, /reported a problem despite S_OK/);
+    // ERROR_GEN_FAILURE as hcsshim's checkForErrors, even though the record names another code.
+    assert.equal(e.hresult, HRESULT.ERROR_GEN_FAILURE);
+    assert.equal(e.hresult, 0x8007001f);
     assert.ok(e.record && JSON.parse(e.record).Success === false, 'keeps the raw record');
     undo();
     undo = undefined;
@@ -244,6 +247,64 @@ describe('hcn data plane: C ABI against the stub library', function () {
     assert.equal(versionCalls.length, 1, 'the version is read once');
     await old.deleteNetwork(net.ID!);
     await old.close();
+  });
+
+  it('gates as HNS does: endpoint L4Proxy and a user OutBoundNAT with Destinations are sent as given on an old HNS; the network L4Proxy is gated', async function () {
+    undo = withEnv({ HCNSTUB_HNS_VERSION: '9.1' });
+    const old = await openHcn();
+    try {
+      assert.equal((await old.features()).DSR, false);
+      const net = await old.createNetwork({ Name: 'gates', Type: 'L2Bridge' });
+      const ep = await old.createEndpoint(net.ID!, {
+        Name: 'gates-ep',
+        Policies: [
+          { Type: 'L4Proxy', Settings: { IP: '10.0.0.4', Port: '15001', ExceptionList: ['10.0.0.0/8'] } },
+          { Type: 'OutBoundNAT', Settings: { Destinations: ['10.244.1.5'] } },
+        ],
+      });
+      assert.deepEqual(
+        (await old.getEndpoint(ep.ID!)).Policies?.map((p) => p.Type),
+        ['L4Proxy', 'OutBoundNAT'],
+      );
+      const e = await rejectsKind(
+        old.modifyNetwork(net.ID!, networkPolicyRequest('Add', [{ Type: 'L4Proxy', Settings: { Port: '15001' } }])),
+        'unsupported',
+      );
+      assert.match(e.message, /L4Proxy policy needs HNS/);
+      await old.deleteEndpoint(ep.ID!);
+      await old.deleteNetwork(net.ID!);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it("applies hcsshim's client-side network checks before any HCN call, with hcsshim's messages", async function () {
+    const log = tempCallLog();
+    const h = await openHcn({ callLog: log });
+    try {
+      const subnet = (routes: { NextHop?: string; DestinationPrefix?: string }[]) => ({
+        Name: 'checks',
+        Type: 'L2Bridge' as const,
+        Ipams: [{ Type: 'Static' as const, Subnets: [{ IpAddressPrefix: '10.252.0.0/24', Routes: routes }] }],
+      });
+      const noHop = await rejectsKind(h.createNetwork(subnet([{ DestinationPrefix: '0.0.0.0/0' }])), 'bad-input');
+      assert.match(
+        noHop.message,
+        /network create error, subnet has address prefix but no gateway specified \(Ipams\[0\]\.Subnets\[0\]\.Routes\[0\]\.NextHop\)/,
+      );
+      const noDefault = await rejectsKind(
+        h.createNetwork(subnet([{ NextHop: '10.252.0.1', DestinationPrefix: '10.0.0.0/8' }])),
+        'bad-input',
+      );
+      assert.match(noDefault.message, /network create error, no default gateway/);
+      await rejectsKind(h.createNetwork(subnet([])), 'bad-input');
+      const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      assert.doesNotMatch(calls, /CreateNetwork/, 'nothing reached HCN');
+      const ok = await h.createNetwork(subnet([{ NextHop: '10.252.0.1', DestinationPrefix: '0.0.0.0/0' }]));
+      await h.deleteNetwork(ok.ID!);
+    } finally {
+      await h.close();
+    }
   });
 
   it('modifies a load balancer in place on HNS ≥ 15.4 and by delete + re-create (same ID) before it', async function () {

@@ -7,8 +7,10 @@ import * as assert from 'node:assert/strict';
 import { open } from '../../src/dataplane/windows/hnsv1';
 import { resolveOptions } from '../../src/dataplane/factory';
 import type { DataplaneOptions, HostNetworkService } from '../../src/dataplane/types';
-import { HRESULT, HnsError, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList } from '../../src/hns';
+import { HRESULT, HnsError, type HostComputeEndpoint, type HnsV1Endpoint, type HnsV1Network, type HnsV1PolicyList } from '../../src/hns';
 import { runConformance, rejectsKind } from '../conformance/suite';
+import { v1Attach, v1Detach } from '../../src/cni/plugins/common/hns';
+import { isComputeSystemMissing, networkModifyRequest } from '../../src/dataplane/windows/hcs';
 import { STUB_LIBRARY, assertNoLeaks, eventually, stub, withEnv } from './stub';
 
 const openV1 = (o: DataplaneOptions = {}): Promise<HostNetworkService> =>
@@ -193,6 +195,122 @@ describe('hns-v1 data plane: HNSCall against the stub library', function () {
     );
     assert.match(e.message, /no HNS v1 equivalent; use the hcn data plane/);
     assert.ok(e instanceof HnsError);
+    await hns.deleteNetwork(net.ID!);
+  });
+
+  it('refuses endpoint policies whose v1 form would lose content, naming the field, and sends only hcsshim v1 fields', async function () {
+    const net = await hns.createNetwork({ Name: 'v1pol', Type: 'L2Bridge' });
+    const refused: [NonNullable<HostComputeEndpoint['Policies']>[number], RegExp][] = [
+      [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'], Flags: 1 } }, /Policies\[0\]\.Settings\.Flags/],
+      [{ Type: 'OutBoundNAT', Settings: { MaxPortPoolUsage: 50 } }, /Policies\[0\]\.Settings\.MaxPortPoolUsage/],
+      [
+        { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080, Flags: 1 } },
+        /Settings\.Flags.*LocalRoutedVip/,
+      ],
+      [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080, Flags: 2 } }, /Settings\.Flags.*IPv6/],
+      [{ Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080, VIP: '10.0.0.4' } }, /Settings\.VIP/],
+      [{ Type: 'L4Proxy', Settings: { IP: '10.0.0.4', Port: '15001', Protocol: 6 } }, /Settings\.Protocol/],
+    ];
+    for (const [policy, field] of refused) {
+      const e = await rejectsKind(
+        hns.createEndpoint(net.ID!, {
+          Name: 'v1pol-ep',
+          Policies: [policy],
+        }),
+        'unsupported',
+      );
+      assert.match(e.message, field);
+      assert.equal(e.hresult, HRESULT.HCN_E_REQUEST_UNSUPPORTED);
+    }
+    assert.deepEqual(await hns.listEndpoints(), [], 'nothing created');
+
+    const ep = await hns.createEndpoint(net.ID!, {
+      Name: 'v1pol-ok',
+      Policies: [
+        { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080, VIP: '', Flags: 4 } },
+        { Type: 'L4Proxy', Settings: { IP: '10.0.0.4', Port: 15001, ExceptionList: ['10.0.0.0/8'] } },
+      ],
+    });
+    const raw = await hns.v1!.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
+    assert.deepEqual(raw.Policies, [
+      { Type: 'NAT', Protocol: 'tcp', InternalPort: 80, ExternalPort: 8080, ExternalPortReserved: true },
+      { Type: 'PROXY', IP: '10.0.0.4', Port: '15001', ExceptionList: ['10.0.0.0/8'] },
+    ]);
+    await hns.deleteEndpoint(ep.ID!);
+    await hns.deleteNetwork(net.ID!);
+  });
+
+  it('refuses a load balancer v1 cannot say (IPv6, DistributionType, LocalRoutedVIP/UseMux/PreserveDIP/VipExternalIP) naming the field', async function () {
+    const base = { FrontendVIPs: ['10.96.0.20'], SchemaVersion: { Major: 2, Minor: 0 } };
+    const pm = { Protocol: 6, InternalPort: 80, ExternalPort: 80 };
+    const cases: [object, RegExp][] = [
+      [{ ...base, Flags: 2, PortMappings: [pm] }, /Flags: IPv6/],
+      [{ ...base, PortMappings: [{ ...pm, DistributionType: 1 }] }, /PortMappings\[0\]\.DistributionType/],
+      [{ ...base, PortMappings: [{ ...pm, Flags: 2 }] }, /PortMappings\[0\]\.Flags: LocalRoutedVIP/],
+      [{ ...base, PortMappings: [{ ...pm, Flags: 1 | 4 }] }, /PortMappings\[0\]\.Flags: UseMux/],
+      [{ ...base, PortMappings: [{ ...pm, Flags: 8 }] }, /PortMappings\[0\]\.Flags: PreserveDIP/],
+      [{ ...base, PortMappings: [pm, { ...pm, ExternalPort: 81, Flags: 16 }] }, /PortMappings\[1\]\.Flags: VipExternalIP/],
+    ];
+    for (const [doc, field] of cases) {
+      const e = await rejectsKind(hns.createLoadBalancer(doc), 'unsupported');
+      assert.match(e.message, field);
+    }
+    assert.deepEqual(await hns.v1!.call('GET', '/policylists/'), [], 'nothing sent');
+    // A modify v1 cannot say leaves the existing load balancer untouched.
+    const lb = await hns.createLoadBalancer({ ...base, Flags: 1, PortMappings: [{ ...pm, Flags: 1 }] });
+    await rejectsKind(hns.modifyLoadBalancer(lb.ID!, { ...lb, PortMappings: [{ ...pm, Flags: 8 }] }), 'unsupported');
+    assert.equal((await hns.getLoadBalancer(lb.ID!)).Flags, 1);
+    await hns.deleteLoadBalancer(lb.ID!);
+  });
+
+  it('classifies Success:false envelopes by HNS text (hnsResponse has no ErrorCode)', async function () {
+    const net = await hns.createNetwork({
+      Name: 'v1text',
+      Type: 'L2Bridge',
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [{ IpAddressPrefix: '10.250.0.0/24', Routes: [{ NextHop: '10.250.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+        },
+      ],
+    });
+    const e = await rejectsKind(hns.createEndpoint(net.ID!, { Name: 'out', IpConfigurations: [{ IpAddress: '10.251.0.5' }] }), 'bad-input');
+    assert.equal(e.hresult, HRESULT.HCN_E_INVALID_IP);
+    assert.match(e.message, /hns failed with error : The IP address is invalid or not in any subnet of the network\. \(10\.251\.0\.5/);
+    await hns.deleteNetwork(net.ID!);
+  });
+
+  it('attaches containers through HCS as hcsshim HotAttachEndpoint/HotDetachEndpoint (HcsModifyComputeSystem Network Add/Remove)', async function () {
+    const net = await hns.createNetwork({ Name: 'hcs', Type: 'L2Bridge' });
+    const ep = await hns.v1!.call<HnsV1Endpoint>('POST', '/endpoints/', { Name: 'hcs-ep', VirtualNetwork: net.ID });
+    const pause = 'a'.repeat(64);
+    assert.ok(stub().createComputeSystem(pause));
+    const shared = async () => (await hns.v1!.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`)).SharedContainers ?? [];
+
+    await v1Attach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), [pause], 'hot-added: HNS shows the container');
+    await v1Detach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), []);
+
+    // A container without a compute system: ADD is not an error (the reference returns the endpoint) ...
+    await v1Attach(hns, ep.ID!, 'b'.repeat(64));
+    assert.deepEqual(await shared(), []);
+    // ... and a DEL after the container is gone drops HNS's record of it.
+    await v1Attach(hns, ep.ID!, pause);
+    assert.ok(stub().removeComputeSystem(pause));
+    await v1Detach(hns, ep.ID!, pause);
+    assert.deepEqual(await shared(), []);
+
+    // HCS's own failures carry the HRESULT, the call and HCS's message.
+    assert.ok(stub().createComputeSystem(pause));
+    const e = await rejectsKind(hns.v1!.modifyContainerNetwork!(pause, '00000000-0000-0000-0000-00000000000a', 'Add'), 'not-found');
+    assert.equal(e.call, 'HcsModifyComputeSystem');
+    assert.equal(isComputeSystemMissing(e), false);
+    const gone = await rejectsKind(hns.v1!.modifyContainerNetwork!('c'.repeat(64), ep.ID!, 'Add'), 'not-found');
+    assert.equal(gone.hresult, HRESULT.HCS_E_SYSTEM_NOT_FOUND);
+    assert.match(gone.message, /does not exist/);
+    assert.equal(networkModifyRequest('E1', 'Remove'), '{"ResourceType":"Network","RequestType":"Remove","Settings":"E1"}');
+    await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
     await hns.deleteNetwork(net.ID!);
   });
 });

@@ -16,6 +16,9 @@ export interface StubControl {
   hangingCalls(): number;
   maxConcurrentWrites(): number;
   lastGuid(): Buffer;
+  /** The stub's HCS registry: a container's compute system exists until removed (or HcnStubReset). */
+  createComputeSystem(id: string): boolean;
+  removeComputeSystem(id: string): boolean;
 }
 
 let control: StubControl | undefined;
@@ -33,7 +36,11 @@ export function stub(): StubControl {
   const hanging = lib.func('int HcnStubHangingCalls(void)');
   const maxWrites = lib.func('int HcnStubMaxConcurrentWrites(void)');
   const lastGuid = lib.func('void HcnStubLastGuid(_Out_ uint8_t *out)');
+  const createCs = lib.func('int HcsStubCreateComputeSystem(const char *id)');
+  const removeCs = lib.func('int HcsStubRemoveComputeSystem(const char *id)');
   control = {
+    createComputeSystem: (id) => Number(createCs(id)) === 1,
+    removeComputeSystem: (id) => Number(removeCs(id)) === 1,
     outstandingAllocations: () => Number(outstanding()),
     badFrees: () => Number(bad()),
     openHandles: () => Number(handles()),

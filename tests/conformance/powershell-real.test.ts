@@ -34,6 +34,7 @@ public static class SwitchyardStubControl {
   [DllImport(Lib)] public static extern long HcnStubBadFrees();
   [DllImport(Lib)] public static extern int HcnStubOpenHandles();
   [DllImport(Lib)] public static extern void HcnStubReset();
+  [DllImport(Lib, CharSet = CharSet.Ansi)] public static extern int HcsStubCreateComputeSystem(string id);
 }`;
 
 let shared: PsShell | undefined;
@@ -59,6 +60,32 @@ describe('powershell data plane under real PowerShell', function () {
   });
   after(async () => {
     await shared?.dispose();
+  });
+
+  it('hot-adds and removes a container network through the C# HCS binding (HcsModifyComputeSystem), HCS errors unsigned', async function () {
+    await control('HcnStubReset()');
+    const hns = new PowerShellDataplane({ shell: sharedShell, shellName: pwsh, modulePath: MODULE, timeoutMs: 60_000 });
+    try {
+      const pause = 'd'.repeat(64);
+      assert.equal(await control(`HcsStubCreateComputeSystem('${pause}')`), '1');
+      const net = await hns.createNetwork({ Name: 'hcs-ps', Type: 'L2Bridge', SchemaVersion: { Major: 2, Minor: 0 } });
+      const ep = await hns.v1!.call<{ ID: string; SharedContainers?: string[] }>('POST', '/endpoints/', {
+        Name: 'hcs-ps-ep',
+        VirtualNetwork: net.ID,
+      });
+      await hns.v1!.modifyContainerNetwork!(pause, ep.ID, 'Add');
+      const got = await hns.v1!.call<{ SharedContainers?: string[] }>('GET', `/endpoints/${ep.ID}`);
+      assert.deepEqual(got.SharedContainers, [pause]);
+      await hns.v1!.modifyContainerNetwork!(pause, ep.ID, 'Remove');
+      const err = await rejectsKind(hns.v1!.modifyContainerNetwork!('e'.repeat(64), ep.ID, 'Add'), 'not-found');
+      assert.equal(err.hresult, 0xc037010e, err.message);
+      await hns.v1!.call('DELETE', `/endpoints/${ep.ID}`);
+      await hns.deleteNetwork(net.ID!);
+    } finally {
+      await hns.close();
+    }
+    assert.equal(await control('HcnStubOpenHandles()'), '0', 'the compute-system handle was closed');
+    assert.equal(await control('HcnStubOutstandingAllocations()'), '0', 'the HCS result document was freed');
   });
 
   runConformance(

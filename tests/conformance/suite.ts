@@ -408,6 +408,7 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
     });
   });
   runCapabilityConformance(label, open, opts);
+  runHnsStrictnessConformance(label, open, opts);
 }
 
 /**
@@ -524,6 +525,153 @@ export function runCapabilityConformance(label: string, open: () => Promise<Host
         assert.ok(sameId((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, host[0].ID));
         await hns.detachEndpoint(host[0].ID!, ep.ID!);
         assert.equal((await hns.getEndpoint(ep.ID!)).HostComputeNamespace, undefined);
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+  });
+}
+
+/**
+ * HNS's own refusals and assignments (issue 12 point 6), held on every plane: what real HNS answers is what the
+ * stub, the emulator and linux answer. Each case names its reference in docs/windows.md ("Strictness cases").
+ */
+export function runHnsStrictnessConformance(label: string, open: () => Promise<HostNetworkService>, opts: ConformanceOptions = {}): void {
+  describe(`host network service strictness (as HNS): ${label}`, function () {
+    let hns: HostNetworkService;
+    const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
+    const net24 = (name: string, third: number): HostComputeNetwork => ({
+      Name: name,
+      Type: 'L2Bridge',
+      Ipams: [
+        {
+          Type: 'Static',
+          Subnets: [
+            { IpAddressPrefix: `10.248.${third}.0/24`, Routes: [{ NextHop: `10.248.${third}.1`, DestinationPrefix: '0.0.0.0/0' }] },
+          ],
+        },
+      ],
+      SchemaVersion: { Major: 2, Minor: 0 },
+    });
+    const endpointsOf = async (net: HostComputeNetwork): Promise<HostComputeEndpoint[]> =>
+      (await hns.listEndpoints()).filter((x) => sameId(x.HostComputeNetwork, net.ID));
+
+    beforeEach(async function () {
+      await opts.reset?.();
+      hns = await open();
+    });
+    afterEach(async function () {
+      await hns?.close();
+      await opts.verify?.();
+    });
+
+    it('an endpoint IP outside every subnet of its network is HCN_E_INVALID_IP, creating nothing', async function () {
+      const net = await hns.createNetwork(net24(`strict-ip-${unique()}`, 1));
+      try {
+        const e = await rejectsKind(
+          hns.createEndpoint(net.ID!, { Name: `strict-ip-${unique()}`, IpConfigurations: [{ IpAddress: '10.249.0.5', PrefixLength: 24 }] }),
+          'bad-input',
+        );
+        assert.equal(e.hresult, 0x803b001e, e.message);
+        assert.deepEqual(await endpointsOf(net), []);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('a second endpoint mapping the same host port and protocol is HCN_E_PORT_ALREADY_EXISTS', async function () {
+      if (!hns.capabilities.policies.endpoint.includes('PortMapping')) this.skip();
+      const net = await hns.createNetwork(net24(`strict-port-${unique()}`, 2));
+      const pm = { Type: 'PortMapping' as const, Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 30080 } };
+      try {
+        const first = await hns.createEndpoint(net.ID!, {
+          Name: `strict-port-a-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.2.5', PrefixLength: 24 }],
+          Policies: [pm],
+        });
+        const e = await rejectsKind(
+          hns.createEndpoint(net.ID!, {
+            Name: `strict-port-b-${unique()}`,
+            IpConfigurations: [{ IpAddress: '10.248.2.6', PrefixLength: 24 }],
+            Policies: [pm],
+          }),
+          'port-in-use',
+        );
+        assert.equal(e.hresult, 0x803b0013, e.message);
+        // Another protocol on the same port is a different mapping.
+        const udp = await hns.createEndpoint(net.ID!, {
+          Name: `strict-port-c-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.2.7', PrefixLength: 24 }],
+          Policies: [{ Type: 'PortMapping', Settings: { ...pm.Settings, Protocol: 17 } }],
+        });
+        assert.equal((await endpointsOf(net)).length, 2);
+        await hns.deleteEndpoint(udp.ID!);
+        await hns.deleteEndpoint(first.ID!);
+      } finally {
+        for (const ep of await endpointsOf(net)) await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('endpoint statistics (GET /endpointstats/<id>): counters of a known endpoint, not-found for an unknown one', async function () {
+      if (!hns.endpointStats) this.skip();
+      const net = await hns.createNetwork(net24(`strict-stats-${unique()}`, 4));
+      try {
+        const ep = await hns.createEndpoint(net.ID!, {
+          Name: `strict-stats-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.4.5', PrefixLength: 24 }],
+        });
+        const stats = await hns.endpointStats!(ep.ID!);
+        assert.ok(sameId(stats.EndpointID, ep.ID), JSON.stringify(stats));
+        for (const k of [
+          'BytesReceived',
+          'BytesSent',
+          'PacketsReceived',
+          'PacketsSent',
+          'DroppedPacketsIncoming',
+          'DroppedPacketsOutgoing',
+        ] as const) {
+          assert.ok(BigInt(stats[k]) >= 0n, `${k} is a non-negative counter: ${String(stats[k])}`);
+        }
+        await rejectsKind(hns.endpointStats!(randomUUID()), 'not-found');
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('a load-balancer feature outside capabilities.policies.loadBalancer is refused as unsupported naming the field, creating nothing', async function () {
+      const lbCaps = hns.capabilities.policies.loadBalancer;
+      const cases = [
+        { feature: 'IPv6', field: /Flags/, patch: { Flags: 2 }, mapping: {} },
+        { feature: 'SourceAffinity', field: /DistributionType/, patch: {}, mapping: { DistributionType: 2 } },
+        { feature: 'LocalRoutedVIP', field: /PortMappings\[0\]\.Flags/, patch: {}, mapping: { Flags: 2 } },
+      ].filter((c) => !lbCaps.includes(c.feature));
+      if (!cases.length) this.skip();
+      const net = await hns.createNetwork(net24(`strict-lb-${unique()}`, 3));
+      try {
+        const ep = await hns.createEndpoint(net.ID!, {
+          Name: `strict-lb-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.3.5', PrefixLength: 24 }],
+        });
+        for (const c of cases) {
+          const e = await rejectsKind(
+            hns.createLoadBalancer({
+              HostComputeEndpoints: [ep.ID!],
+              FrontendVIPs: ['10.96.3.10'],
+              PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, ...c.mapping }],
+              ...c.patch,
+              SchemaVersion: { Major: 2, Minor: 0 },
+            }),
+            'unsupported',
+          );
+          assert.match(e.message, c.field, `${c.feature}: ${e.message}`);
+        }
+        assert.deepEqual(
+          (await hns.listLoadBalancers()).filter((lb) => (lb.FrontendVIPs ?? []).includes('10.96.3.10')),
+          [],
+        );
         await hns.deleteEndpoint(ep.ID!);
       } finally {
         await hns.deleteNetwork(net.ID!);

@@ -5,6 +5,7 @@ import type { HostNetworkService } from '../../dataplane/types';
 import type { HostComputeEndpoint } from '../../hns/endpoint';
 import type { HostComputeNetwork } from '../../hns/network';
 import { SCHEMA_V2 } from '../../hns/schema';
+import { ENDPOINT_STATS_COUNTERS, type EndpointStats } from '../../hns/endpoint-stats';
 import { buildQuery } from '../../hns/query';
 import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
 import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
@@ -133,6 +134,25 @@ export function register(program: Command): void {
       await withService(cmd, async (svc) => {
         const ep = await resolveEndpoint(svc, ref);
         print(render(fmt, ep, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+      });
+    });
+
+  endpoint
+    .command('stats')
+    .description('traffic counters of one endpoint (HNS GET /endpointstats/<id>)')
+    .argument('<endpoint>', 'name or ID')
+    .option('-o, --output <format>', 'table|json|yaml', 'table')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const fmt = format(cmd);
+      await withService(cmd, async (svc) => {
+        if (!svc.endpointStats) throw new UsageError(`the ${svc.kind} data plane has no endpoint statistics`);
+        const ep = await resolveEndpoint(svc, ref);
+        const stats = await svc.endpointStats(ep.ID!);
+        const columns: Column<EndpointStats>[] = [
+          { header: 'ENDPOINT', get: () => ep.Name ?? ep.ID },
+          ...ENDPOINT_STATS_COUNTERS.map((k) => ({ header: k, get: (s: EndpointStats) => String(s[k]) })),
+        ];
+        print(render(fmt, stats, columns));
       });
     });
 

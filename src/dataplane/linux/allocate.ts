@@ -16,7 +16,7 @@ export function assignAddress(net: NetworkRecord, peers: EndpointRecord[], store
     if (!isIPv4(ipc.IpAddress)) throw new BadNetworkError(`IpConfigurations[0].IpAddress: "${ipc.IpAddress}" is not an IPv4 address`);
     if (!remote && net.subnet && !contains(parseCidr(net.subnet, 'subnet'), ipc.IpAddress)) {
       throw HnsError.of(
-        'HCN_E_ADDR_INVALID_OR_RESERVED',
+        'HCN_E_INVALID_IP',
         { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` },
         `IpConfigurations[0].IpAddress ${ipc.IpAddress} is outside the network's subnet ${net.subnet}`,
       );

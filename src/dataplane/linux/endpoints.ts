@@ -10,7 +10,7 @@ import { BadNetworkError } from './realize-network';
 import { detach } from './realize-endpoint';
 import { Rtnl } from './netlink/rtnl';
 import { queryMatcher } from './query';
-import { checkEndpointAddresses, checkEndpointPolicies } from './realizable';
+import { checkEndpointAddresses, checkEndpointPolicies, checkHostPorts } from './realizable';
 import { key, type EndpointRecord, type LinuxState } from './state';
 import { hostAddressPresent } from './host';
 
@@ -47,6 +47,7 @@ export async function createEndpoint(c: LinuxContext, networkId: string, doc: Ho
     const stored: HostComputeEndpoint = { ...clone(doc), ID: id, HostComputeNetwork: net.doc.ID, SchemaVersion: { ...SCHEMA_V2 } };
     checkEndpointAddresses(stored);
     checkEndpointPolicies(net, stored.Policies);
+    checkHostPorts(s, stored, 'HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`);
     const peers = Object.values(s.endpoints).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
     assignAddress(net, peers, stored, id);
     s.endpoints[key(id)] = { doc: stored };

@@ -4,6 +4,7 @@
  * vanished out of band is reported absent (and its record of realization dropped, the table rebuilt from
  * the others), so a caller that creates it again (the service proxy's drift repair) realizes it anew.
  */
+import { checkLoadBalancerRealizable } from './realizable';
 import { HnsError, SCHEMA_V2, type HostComputeLoadBalancer, type HostComputeQuery } from '../../hns';
 import type { LinuxContext } from './context';
 import { clone } from './clone';
@@ -56,6 +57,7 @@ function putLoadBalancer(
   mustExist: boolean,
 ): Promise<HostComputeLoadBalancer> {
   return c.mutate(call, `load balancer ${id}`, (s) => {
+    checkLoadBalancerRealizable(doc, call, `load balancer ${id}`);
     const k = key(id);
     const existing = s.loadBalancers[k];
     if (mustExist && !existing) throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `load balancer ${id}` });

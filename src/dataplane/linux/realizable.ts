@@ -3,8 +3,11 @@
  * advance): a document is realized fully or refused naming the field, never stored and ignored.
  */
 import {
+  HRESULT,
   HnsError,
+  getCI,
   policyTypeIs,
+  type HostComputeLoadBalancer,
   type EndpointPolicy,
   type HostComputeEndpoint,
   type HostComputeNetwork,
@@ -93,5 +96,44 @@ export function checkVniClash(s: LinuxState, rec: NetworkRecord): void {
       { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },
       `VSID ${rec.vni} (VNI on UDP port ${rec.port}) is already used by network ${other.doc.Name ?? ''} (${other.doc.ID})`,
     );
+  }
+}
+
+/** An IPv6 load balancer (Flags IPv6) would be stored and never reach the IPv4-only nftables maps. */
+export function checkLoadBalancerRealizable(doc: HostComputeLoadBalancer, call: string, subject: string): void {
+  if ((doc.Flags ?? 0) & 2) {
+    throw new HnsError(
+      HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+      'Flags: IPv6 (2) is not realized by the linux data plane (capabilities.policies.loadBalancer; IPv4 only)',
+      { call, subject },
+      'unsupported',
+    );
+  }
+}
+
+/** HNS refuses a second mapping of one host port (protocol, VIP) on the host: HCN_E_PORT_ALREADY_EXISTS. */
+export function checkHostPorts(s: LinuxState, doc: HostComputeEndpoint, call: string, subject: string): void {
+  const ports = (e: HostComputeEndpoint) =>
+    (e.Policies ?? [])
+      .filter((p) => policyTypeIs(p, 'PortMapping'))
+      .map((p) => ({
+        port: Number(getCI(p.Settings, 'ExternalPort') ?? 0),
+        proto: Number(getCI(p.Settings, 'Protocol') ?? 6),
+        vip: String(getCI(p.Settings, 'VIP') ?? '').toLowerCase(),
+      }))
+      .filter((m) => m.port > 0);
+  const mine = ports(doc);
+  if (!mine.length) return;
+  for (const other of Object.values(s.endpoints)) {
+    for (const t of ports(other.doc)) {
+      const m = mine.find((x) => x.port === t.port && x.proto === t.proto && x.vip === t.vip);
+      if (m) {
+        throw HnsError.of(
+          'HCN_E_PORT_ALREADY_EXISTS',
+          { call, subject },
+          `host port ${m.port}/${m.proto}${m.vip ? ' on ' + m.vip : ''} is already mapped by endpoint ${other.doc.Name ?? other.doc.ID}`,
+        );
+      }
+    }
   }
 }

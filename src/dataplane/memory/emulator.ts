@@ -6,6 +6,7 @@
  * (policy checks from the registry), subnets.ts, state.ts (the locked state file and crash recovery).
  */
 import { EMULATOR_CAPABILITIES } from '../capabilities';
+import { parseEndpointStats, type EndpointStats } from '../../hns/endpoint-stats';
 import * as path from 'node:path';
 import {
   DEFAULT_EMULATED_VERSION,
@@ -194,6 +195,12 @@ export class MemoryHns implements HostNetworkService {
     const ctx: Ctx = { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` };
     const req = normalizeKeys(clone(request)) as ModifyEndpointRequest;
     return this.store.mutate((s) => modifyEndpointIn(s, this.env(s), id, req, ctx));
+  }
+
+  /** The emulator carries no packets: every counter is 0; an unknown endpoint is not-found as in HNS. */
+  async endpointStats(id: string): Promise<EndpointStats> {
+    const ep = await this.getEndpoint(id);
+    return parseEndpointStats({ EndpointID: ep.ID, InstanceID: ep.ID }, ep.ID ?? id);
   }
 
   async deleteEndpoint(id: string): Promise<void> {

@@ -3,7 +3,7 @@
  * features it needs, what HNS refuses in its settings, and the host ports PortMapping policies claim.
  */
 import { getCI, policyTypeIs, type HnsVersion } from '../../hns';
-import { policyDescriptor, policyTypesOf, type PolicyDescriptor } from '../../hns/policies';
+import { gatingFeature, policyDescriptor, policyTypesOf, type PolicyDescriptor } from '../../hns/policies';
 import { fail, requireFeature, type Ctx } from './validate';
 
 function canonicalPolicy(t: unknown, scope: 'network' | 'endpoint', ctx: Ctx): PolicyDescriptor {
@@ -28,7 +28,8 @@ function checkPolicy(
   const p = raw as { Type?: unknown; Settings?: unknown };
   const d = canonicalPolicy(p?.Type, scope, ctx);
   const s = settings(p);
-  if (d.feature) requireFeature(version, d.feature, `${scope} policy ${d.type}`, ctx, 'HCN_E_INVALID_POLICY_TYPE');
+  const feature = gatingFeature(d, scope);
+  if (feature) requireFeature(version, feature, `${scope} policy ${d.type}`, ctx, 'HCN_E_INVALID_POLICY_TYPE');
   for (const need of d.needs?.(s) ?? []) requireFeature(version, need.feature, need.what, ctx, 'HCN_E_INVALID_POLICY_TYPE');
   d.hnsCheck?.(s, {
     invalid: (detail) => fail('HCN_E_INVALID_POLICY', ctx, `(${d.type}: ${detail})`),

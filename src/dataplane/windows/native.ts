@@ -146,8 +146,9 @@ export function hcnError(name: string, subject: string | undefined, hr: number, 
     try {
       const doc = JSON.parse(record) as { Error?: unknown; ErrorCode?: unknown };
       if (typeof doc.Error === 'string' && doc.Error.trim()) message = doc.Error;
-      // S_OK with a record: use the record's code when it has one, else ERROR_GEN_FAILURE as hcsshim does.
-      if (hr >= 0) code = typeof doc.ErrorCode === 'number' && doc.ErrorCode !== 0 ? doc.ErrorCode : HRESULT.ERROR_GEN_FAILURE;
+      // S_OK with a non-empty record is ERROR_GEN_FAILURE whatever the record says (hcsshim checkForErrors; the C#
+      // binding of ps-modules does the same), so every route classifies it alike.
+      if (hr >= 0) code = HRESULT.ERROR_GEN_FAILURE;
     } catch {
       message = record;
       if (hr >= 0) code = HRESULT.ERROR_GEN_FAILURE;

@@ -31,6 +31,11 @@ export interface V1Form {
   toV2?: (p: HnsV1Policy) => { Type: string; Settings: Rec };
   /** v2 settings → v1; absent: settings are flattened unchanged. */
   toV1?: (settings: Rec) => HnsV1Policy;
+  /**
+   * What in these v2 settings the v1 type cannot carry (hcsshim's v1 structs), as `Field (why)`; undefined
+   * when the v1 form says everything. The hns-v1 data plane refuses such a policy instead of dropping it.
+   */
+  unsupported?: (settings: Rec) => string | undefined;
 }
 
 /** Network policies v1 carries as a top-level network field (NetworkAdapterName, ManagementIP, ...). */
@@ -55,6 +60,8 @@ export interface PolicyDescriptor {
   readonly hnsCheck?: (settings: Rec, refuse: HnsRefusal) => void;
   /** The HNS feature the policy type needs at all. */
   readonly feature?: HnsFeature;
+  /** The scopes where HNS gates the type on `feature` (default: every scope the type is in). */
+  readonly featureScopes?: readonly PolicyScope[];
   /** Features particular settings need (NESTEDIPSET, loopback DSR). */
   readonly needs?: (settings: Rec) => FeatureNeed[];
   /** Endpoint- and subnet-policy v1 form. */
@@ -63,6 +70,11 @@ export interface PolicyDescriptor {
   readonly v1Network?: V1NetworkField;
   /** Settings the CLI shows in its --policy help. */
   readonly example?: Rec;
+}
+
+/** The feature a policy type is gated on in this scope, if any. */
+export function gatingFeature(d: PolicyDescriptor, scope: PolicyScope): HnsFeature | undefined {
+  return d.feature && (!d.featureScopes || d.featureScopes.includes(scope)) ? d.feature : undefined;
 }
 
 export function settingsOf(p: { Settings?: unknown } | undefined): Rec {

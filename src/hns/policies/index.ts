@@ -36,7 +36,7 @@ import { vswitchExtension } from './vswitch-extension';
 import { vxlanPort } from './vxlan-port';
 
 export type { FeatureNeed, HnsRefusal, PolicyDescriptor, PolicyScope, V1Form, V1NetworkField } from './descriptor';
-export { settingsOf } from './descriptor';
+export { gatingFeature, settingsOf } from './descriptor';
 
 /** Network policy types, in the order messages list them (docs/hcn-model.md). */
 export const NETWORK_POLICIES: readonly PolicyDescriptor[] = [

@@ -36,6 +36,9 @@ export const l4Proxy: PolicyDescriptor = {
   type: 'L4Proxy',
   keys: ['IP', 'Port', 'Protocol', 'ExceptionList', 'Exceptions', 'Destination'],
   feature: 'L4Proxy',
+  // hcsshim gates only the network L4Proxy policy on the feature (L4proxyPolicySupported); HNS takes the
+  // endpoint policy (hcnproxyctrl, L4WFPPROXY's predecessor) on every version that has the type.
+  featureScopes: ['network'],
   check,
   v1: {
     type: 'PROXY',
@@ -58,12 +61,13 @@ export const l4Proxy: PolicyDescriptor = {
       return clean({
         Type: 'PROXY',
         IP: g('IP'),
-        Port: g('Port'),
-        Protocol: g('Protocol'),
+        Port: g('Port') === undefined ? undefined : String(g('Port')),
         ExceptionList: g('ExceptionList') ?? g('Exceptions'),
         Destination: g('Destination'),
-        OutboundNat: g('OutboundNat'),
+        OutboundNat: g('OutboundNat') ?? g('OutboundNAT'),
       });
     },
+    // hcsshim's v1 ProxyPolicy: IP, Port (a string), ExceptionList, Destination, OutboundNat; no Protocol.
+    unsupported: (s) => (getCI(s, 'Protocol') !== undefined ? 'Protocol (the v1 PROXY policy has no protocol)' : undefined),
   },
 };

@@ -1,7 +1,8 @@
 /**
  * OutBoundNAT (endpoint): masquerade traffic leaving the cluster except to `Exceptions` (service CIDR, pod
- * CIDR, ...). With `Destinations` it is the loopback-DSR form (cni-plugins ApplyLoopbackDSRPolicy), which
- * needs the DSR feature.
+ * CIDR, ...). With `Destinations` it is the loopback-DSR form (cni-plugins ApplyLoopbackDSRPolicy). Not gated here:
+ * a user-supplied policy is sent as given, as the reference does; only the loopback-DSR policy the plugins add
+ * themselves is gated on DSR support (src/cni/plugins, dsrSupported).
  */
 import { getCI } from '../../net/json';
 import type { PolicyDescriptor } from './descriptor';
@@ -19,10 +20,6 @@ export interface OutboundNatSettings {
 export const outboundNat: PolicyDescriptor = {
   type: 'OutBoundNAT',
   keys: ['VirtualIP', 'Exceptions', 'Destinations', 'Flags', 'MaxPortPoolUsage'],
-  needs: (s) => {
-    const dest = s.Destinations;
-    return Array.isArray(dest) && dest.length ? [{ feature: 'DSR', what: 'loopback DSR (OutBoundNAT with Destinations)' }] : [];
-  },
   check: (c, p, s) => {
     if (s.VirtualIP !== undefined && s.VirtualIP !== '') c.ip(at(p, 'VirtualIP'), s.VirtualIP);
     for (const k of ['Exceptions', 'Destinations'] as const) {
@@ -60,8 +57,14 @@ export const outboundNat: PolicyDescriptor = {
         VIP: g('VirtualIP'),
         ExceptionList: g('Exceptions'),
         Destinations: g('Destinations'),
-        MaxPortPoolUsage: g('MaxPortPoolUsage'),
       });
+    },
+    // hcsshim's v1 OutboundNatPolicy: VIP, ExceptionList, Destinations only.
+    unsupported: (s) => {
+      const flags = getCI(s, 'Flags');
+      if (flags !== undefined && flags !== 0) return 'Flags (the v1 OutBoundNAT policy has no flags)';
+      if (getCI(s, 'MaxPortPoolUsage') !== undefined) return 'MaxPortPoolUsage (the v1 OutBoundNAT policy has no port pool limit)';
+      return undefined;
     },
   },
 };

@@ -58,15 +58,22 @@ export const portMapping: PolicyDescriptor = {
       const g = (k: string) => getCI(s, k);
       const proto = g('Protocol');
       const flags = num(g('Flags')) ?? 0;
-      const vip = g('VIP');
+      // hcsshim's v1 NatPolicy: Type, Protocol, InternalPort, ExternalPort, ExternalPortReserved (no VIP).
       return clean({
         Type: 'NAT',
         Protocol: typeof proto === 'number' ? protocolName(proto) : proto,
         InternalPort: g('InternalPort'),
         ExternalPort: g('ExternalPort'),
-        VIP: vip === '' ? undefined : vip,
         ExternalPortReserved: flags & 4 ? true : undefined,
       });
+    },
+    unsupported: (s) => {
+      const flags = num(getCI(s, 'Flags')) ?? 0;
+      if (flags & 1) return 'Flags (LocalRoutedVip: the v1 NAT policy has no flags but ExternalPortReserved)';
+      if (flags & 2) return 'Flags (IPv6: the v1 NAT policy has no flags but ExternalPortReserved)';
+      const vip = getCI(s, 'VIP');
+      if (vip !== undefined && vip !== '') return 'VIP (the v1 NAT policy has no VIP)';
+      return undefined;
     },
   },
 };

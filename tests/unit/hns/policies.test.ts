@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { ENDPOINT_POLICIES, NETWORK_POLICIES, SUBNET_POLICIES, policyDescriptor, policyTypesOf } from '../../../src/hns/policies';
 import { validateEndpoint, validateEndpointModify, validateNetwork } from '../../../src/hns/validate';
-import { endpointNeeds } from '../../../src/hns/features';
+import { endpointNeeds, networkNeeds } from '../../../src/hns/features';
 import { rejectsWith, tempState, l2bridge } from '../memory/helpers';
 
 describe('policy registry', () => {
@@ -68,11 +68,20 @@ describe('policy registry', () => {
   it('the feature table reads the registry: settings-dependent needs included', () => {
     const needs = endpointNeeds({
       Policies: [
+        // A user-supplied OutBoundNAT with Destinations is sent as given (issue 12): only the plugins gate loopback DSR.
         { Type: 'OutBoundNAT', Settings: { Destinations: ['10.0.0.1'] } },
+        { Type: 'L4Proxy', Settings: { Port: '15001' } },
         { Type: 'TierAcl', Settings: {} },
       ],
     } as never);
-    assert.deepEqual(needs.map((n) => n.feature).sort(), ['DSR', 'TierAcl']);
+    assert.deepEqual(needs.map((n) => n.feature).sort(), ['TierAcl']);
+    const net = networkNeeds({
+      Policies: [
+        { Type: 'SetPolicy', Settings: { Id: 'a', PolicyType: 'NESTEDIPSET', Values: '' } },
+        { Type: 'L4Proxy', Settings: {} },
+      ],
+    } as never);
+    assert.deepEqual(net.map((n) => n.feature).sort(), ['L4Proxy', 'NestedIpSet', 'SetPolicy']);
   });
 
   describe('ACL Action "Pass" (a TierAcl rule action only): validator and emulator agree', () => {

@@ -110,6 +110,11 @@ async function dispatch(h: HostNetworkService, op: PsOperation, p: PsPayload): P
           output = { Success: false, Error: e.message, ErrorCode: e.hresult };
         }
         break;
+      case 'ModifyContainerNetwork':
+        if (!h.v1?.modifyContainerNetwork) throw new HnsError(0x80004001, 'no HCS behind the fake shell', { call: 'HcsOpenComputeSystem' });
+        await h.v1.modifyContainerNetwork(p.ContainerId ?? '', p.Id ?? '', p.Request === 'Remove' ? 'Remove' : 'Add');
+        output = null;
+        break;
       case 'ListNetworks':
         output = await h.listNetworks(doc(p.Query));
         break;

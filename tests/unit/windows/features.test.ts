@@ -55,7 +55,7 @@ describe('windows data planes: feature gating', function () {
           ],
         }),
       ),
-      ['DSR', 'IPv6DualStack', 'TierAcl'],
+      ['IPv6DualStack', 'TierAcl'],
     );
     assert.deepEqual(
       features(endpointNeeds({ Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'] } }] })),

@@ -85,12 +85,35 @@ export async function v1DeleteEndpoint(service: HostNetworkService, id: string):
 }
 
 /** Container attach of a v1 endpoint (the HNS form of hcsshim's HotAttachEndpoint). */
+const computeSystemMissing = (e: unknown): boolean => isHnsError(e) && e.hresult === HRESULT.HCS_E_SYSTEM_NOT_FOUND;
+
+/**
+ * hcsshim HotAttachEndpoint: an HCS network hot-add on the container's compute system where the data plane has
+ * HCS; a container with no compute system is not an error (the reference returns the endpoint).
+ */
 export async function v1Attach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
-  await v1Of(service).call('POST', `/endpoints/${id}/attach`, { ContainerId: containerID, SystemType: 'Container' });
+  const v1 = v1Of(service);
+  if (v1.modifyContainerNetwork) {
+    await v1.modifyContainerNetwork(containerID, id, 'Add').catch((e) => {
+      if (!computeSystemMissing(e)) throw e;
+    });
+    return;
+  }
+  await v1.call('POST', `/endpoints/${id}/attach`, { ContainerId: containerID, SystemType: 'Container' });
 }
 
+/** hcsshim HotDetachEndpoint; when the container is gone, HNS's own record of it is dropped instead. */
 export async function v1Detach(service: HostNetworkService, id: string, containerID: string): Promise<void> {
-  await v1Of(service).call('POST', `/endpoints/${id}/detach`, { ContainerId: containerID, SystemType: 'Container' });
+  const v1 = v1Of(service);
+  if (v1.modifyContainerNetwork) {
+    try {
+      await v1.modifyContainerNetwork(containerID, id, 'Remove');
+      return;
+    } catch (e) {
+      if (!computeSystemMissing(e)) throw e;
+    }
+  }
+  await v1.call('POST', `/endpoints/${id}/detach`, { ContainerId: containerID, SystemType: 'Container' });
 }
 
 export const v1Attached = (ep: HnsV1Endpoint, containerID: string): boolean =>

@@ -7,6 +7,7 @@
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.
  */
+import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
@@ -40,6 +41,8 @@ import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';
 import { hnsCallApi } from '../hnsv1/hnscall';
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
+import { hcsApi, type HcsApi } from '../hcs';
 import { familyFns, type FamilyFns, type HcnFamily } from './bindings';
 
 /** Reads in flight at once when listing (writes are serialized per network; reads are not). */
@@ -277,7 +280,12 @@ export class HcnDataplane implements HostNetworkService {
     this.loadBalancers = new Family(lib, 'LoadBalancer', timeoutMs);
     let api: HnsV1Api | undefined;
     const v1 = () => (api ??= hnsCallApi(this.vmcompute(), timeoutMs, this.log));
-    this.v1 = { call: (method, path, body) => v1().call(method, path, body) };
+    let hcs: HcsApi | undefined;
+    this.v1 = {
+      call: (method, path, body) => v1().call(method, path, body),
+      modifyContainerNetwork: (containerId, endpointId, request) =>
+        (hcs ??= hcsApi(this.vmcompute(), timeoutMs)).modifyNetworkEndpoint(containerId, endpointId, request),
+    };
   }
 
   private track<T>(op: string, id: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
@@ -309,6 +317,7 @@ export class HcnDataplane implements HostNetworkService {
   createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
     return this.track('createNetwork', doc.ID, doc, async () => {
       const subject = `network ${JSON.stringify(doc.Name ?? '')}`;
+      checkNetworkAsHcsshim(doc, 'HcnCreateNetwork', subject);
       await this.gate(networkNeeds(doc), 'HcnCreateNetwork', subject);
       return this.writes.run(`network:${doc.Name ?? doc.ID ?? ''}`, () => this.networks.create(doc, subject));
     });
@@ -321,6 +330,14 @@ export class HcnDataplane implements HostNetworkService {
   }
   deleteNetwork(id: string): Promise<void> {
     return this.track('deleteNetwork', id, undefined, () => this.writes.run(id, () => this.networks.delete(id)));
+  }
+
+  /** Endpoint counters: HNSCall GET /endpointstats/<id>, as hcsshim GetHNSEndpointStats and windows_exporter read them. */
+  endpointStats(id: string): Promise<EndpointStats> {
+    return this.track('endpointStats', id, undefined, async () => {
+      parseGuid(id, 'endpoint ID');
+      return parseEndpointStats(await this.v1.call('GET', `/endpointstats/${id}`), id);
+    });
   }
 
   // ---- endpoints ----

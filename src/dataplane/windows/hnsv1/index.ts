@@ -5,7 +5,7 @@
  * HNSCall has no query and no modify request, so filters and policy changes are applied here and sent as
  * whole v1 objects (POST /endpoints/<id> is how hcsshim updates an endpoint).
  */
-import { WINDOWS_CAPABILITIES } from '../../capabilities';
+import { HNS_V1_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -25,8 +25,12 @@ import type {
 } from '../../../hns';
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { getCI } from '../../../hns/json';
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
 import {
   ConversionError,
+  V1UnsupportedError,
+  assertEndpointPoliciesV1,
+  assertLoadBalancerV1,
   endpointV1ToV2,
   endpointV2ToV1,
   isElbPolicyList,
@@ -52,6 +56,7 @@ import { parseGuid } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
 import { DEFAULT_TIMEOUT_MS, vmcomputeLibrary, type NativeLibrary } from '../native';
 import { hnsCall, type HnsCall } from './hnscall';
+import { hcsApi } from '../hcs';
 import { matches, parseFilter } from './filter';
 import { applyPolicyRequest, type AnyPolicy } from '../../../hns/modify';
 
@@ -66,6 +71,14 @@ function converted<T>(what: string, fn: () => T, call: string): T {
   try {
     return fn();
   } catch (e) {
+    if (e instanceof V1UnsupportedError) {
+      throw new HnsError(
+        HRESULT.HCN_E_REQUEST_UNSUPPORTED,
+        `${what}: ${e.message}; HNS v1 cannot express it (use the hcn data plane)`,
+        { call, subject: what },
+        'unsupported',
+      );
+    }
     if (e instanceof ConversionError) throw new HnsError(HRESULT.E_INVALIDARG, `${what} has no v1 form: ${e.message}`, { call });
     throw e;
   }
@@ -83,7 +96,7 @@ function namespaceFromV1(ns: HnsV1Namespace): HostComputeNamespace {
 
 export class HnsV1Dataplane implements HostNetworkService {
   readonly kind = 'hns-v1' as const;
-  readonly capabilities = WINDOWS_CAPABILITIES;
+  readonly capabilities = HNS_V1_CAPABILITIES;
   /** Logs each native call itself (see CallRecorder). */
   readonly recordsOwnCalls = true;
   readonly v1: HnsV1Api;
@@ -93,7 +106,11 @@ export class HnsV1Dataplane implements HostNetworkService {
 
   constructor(lib: NativeLibrary, timeoutMs: number, callLog?: string) {
     this.call = hnsCall(lib, timeoutMs, new CallRecorder(callLog));
-    this.v1 = { call: (method, path, body) => this.call(method, path, body) };
+    const hcs = hcsApi(lib, timeoutMs);
+    this.v1 = {
+      call: (method, path, body) => this.call(method, path, body),
+      modifyContainerNetwork: (containerId, endpointId, request) => hcs.modifyNetworkEndpoint(containerId, endpointId, request),
+    };
   }
 
   version(): Promise<HnsVersion> {
@@ -184,7 +201,14 @@ export class HnsV1Dataplane implements HostNetworkService {
     HnsV1Dataplane.id(networkId, 'network');
     const subject = `endpoint ${JSON.stringify(doc.Name ?? '')} on network ${networkId}`;
     await this.gate(endpointNeeds(doc), 'POST /endpoints/', subject);
-    const body = converted(subject, () => endpointV2ToV1({ ...doc, HostComputeNetwork: networkId }), 'POST /endpoints/');
+    const body = converted(
+      subject,
+      () => {
+        assertEndpointPoliciesV1(doc.Policies);
+        return endpointV2ToV1({ ...doc, HostComputeNetwork: networkId });
+      },
+      'POST /endpoints/',
+    );
     delete body.State;
     return this.writes.run(networkId, async () => endpointFromV1(await this.call<HnsV1Endpoint>('POST', '/endpoints/', body, subject)));
   }
@@ -201,6 +225,11 @@ export class HnsV1Dataplane implements HostNetworkService {
         'unsupported',
       );
     }
+    converted(
+      subject,
+      () => assertEndpointPoliciesV1(request.Settings.Policies as HostComputeEndpoint['Policies'], 'Settings.Policies'),
+      ctx.call,
+    );
     const v1 = await this.call<HnsV1Endpoint>('GET', `/endpoints/${id}`, undefined, subject);
     const current = endpointV1ToV2(v1);
     const policies = applyPolicyRequest(
@@ -212,6 +241,11 @@ export class HnsV1Dataplane implements HostNetworkService {
     // hcsshim HNSEndpoint.Update: POST the whole object back with the new policy list.
     const body = { ...v1, Policies: endpointV2ToV1({ ...current, Policies: policies as HostComputeEndpoint['Policies'] }).Policies ?? [] };
     return endpointFromV1(await this.call<HnsV1Endpoint>('POST', `/endpoints/${id}`, body, subject));
+  }
+  /** hcsshim GetHNSEndpointStats: GET /endpointstats/<id>. */
+  async endpointStats(id: string): Promise<EndpointStats> {
+    HnsV1Dataplane.id(id, 'endpoint');
+    return parseEndpointStats(await this.call('GET', `/endpointstats/${id}`, undefined, `endpoint ${id}`), id);
   }
   async deleteEndpoint(id: string): Promise<void> {
     HnsV1Dataplane.id(id, 'endpoint');
@@ -296,7 +330,14 @@ export class HnsV1Dataplane implements HostNetworkService {
         { call: 'POST /policylists/', subject },
       );
     }
-    const body = converted(subject, () => loadBalancerToPolicyList(doc), 'POST /policylists/');
+    const body = converted(
+      subject,
+      () => {
+        assertLoadBalancerV1(doc);
+        return loadBalancerToPolicyList(doc);
+      },
+      'POST /policylists/',
+    );
     if (!doc.ID) delete body.ID;
     const created = await this.call<HnsV1PolicyList>('POST', '/policylists/', body, subject);
     return converted(subject, () => policyListToLoadBalancer(created), 'POST /policylists/');
@@ -304,6 +345,8 @@ export class HnsV1Dataplane implements HostNetworkService {
   async modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     const subject = `load balancer ${id}`;
     await this.gate(loadBalancerNeeds(doc), `POST /policylists/`, subject);
+    // Refused before the old list is deleted: a modify v1 cannot express must leave the load balancer as it was.
+    converted(subject, () => assertLoadBalancerV1(doc), 'POST /policylists/');
     // v1 policy lists cannot be modified: delete and re-create under the same ID (hcsshim PolicyList.AddEndpoint).
     return this.writes.run(`lb:${id}`, async () => {
       await this.getLoadBalancer(id);

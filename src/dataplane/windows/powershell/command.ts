@@ -9,6 +9,7 @@
 export const PS_OPERATIONS = [
   'GetVersion',
   'V1Request',
+  'ModifyContainerNetwork',
   'ListNetworks',
   'GetNetwork',
   'NewNetwork',
@@ -44,6 +45,8 @@ export interface PsPayload {
   Query?: string;
   Method?: string;
   Path?: string;
+  /** ModifyContainerNetwork: the container whose compute system gets the endpoint (Id), Request Add|Remove. */
+  ContainerId?: string;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -4,6 +4,7 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,7 +77,16 @@ export class PowerShellDataplane implements HostNetworkService {
 
   constructor(private readonly opts: PowerShellDataplaneOptions) {
     this.log = new CallRecorder(opts.callLog);
-    this.v1 = { call: <T>(method: HttpMethod, p: string, body?: unknown) => this.v1Call<T>(method, p, body) };
+    this.v1 = {
+      call: <T>(method: HttpMethod, p: string, body?: unknown) => this.v1Call<T>(method, p, body),
+      modifyContainerNetwork: async (containerId, endpointId, request) => {
+        await this.run(
+          'ModifyContainerNetwork',
+          { ContainerId: containerId, Id: PowerShellDataplane.id(endpointId, 'endpoint'), Request: request },
+          `container ${containerId}`,
+        );
+      },
+    };
   }
 
   private shell(): Promise<PsShell> {
@@ -236,6 +246,7 @@ export class PowerShellDataplane implements HostNetworkService {
   createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
     return this.track('createNetwork', doc.ID, doc, async () => {
       const subject = `network ${JSON.stringify(doc.Name ?? '')}`;
+      checkNetworkAsHcsshim(doc, 'HcnCreateNetwork', subject);
       await this.gate(networkNeeds(doc), 'HcnCreateNetwork', subject);
       const payload: PsPayload = { Settings: PowerShellDataplane.settings(doc) };
       if (doc.ID) payload.Id = PowerShellDataplane.id(doc.ID, 'network');
