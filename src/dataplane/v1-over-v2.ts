@@ -1,7 +1,7 @@
 /**
- * The HNS v1 surface (HNSCall paths with v1 JSON, ../shared/reference/hcn-api.md §1.7) implemented over
+ * The HNS v1 surface (HNSCall paths with v1 JSON; docs/windows.md "hns-v1") implemented over
  * any HostNetworkService, so data planes without a native v1 API (memory, linux) answer the win-bridge /
- * win-overlay `apiVersion` 1 paths and the objects created by either API are visible to both (§8.5).
+ * win-overlay `apiVersion` 1 paths and the objects created by either API are visible to both, as on Windows.
  *
  * Two v1 facts have no v2 home and live in a V1SideStore: the containers an endpoint is attached to
  * (`SharedContainers`) and policy lists that are not load balancers (ROUTE lists).

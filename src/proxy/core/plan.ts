@@ -1,7 +1,7 @@
 /**
  * One Service + its EndpointSlices + the node's facts → the HNS load balancers and remote endpoints the
- * node needs for it, with kube-proxy winkernel's semantics (../shared/reference/flannel-kubeproxy-windows-ops.md
- * §2.4; docs/proxy.md has the table and the places where this deliberately differs).
+ * node needs for it, with kube-proxy winkernel's semantics (docs/proxy.md has the table, field by field, and
+ * the places where this deliberately differs).
  */
 import type { V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import {

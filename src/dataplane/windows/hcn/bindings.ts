@@ -1,6 +1,6 @@
 /**
  * koffi declarations of the computenetwork.dll functions the data plane uses, exactly as
- * ../shared/reference/hcn-api.md §1.3 gives them: HRESULT (int32) return, REFGUID as a pointer to the
+ * computenetwork.h declares them (docs/windows.md, "The hcn binding"): HRESULT (int32) return, REFGUID as a pointer to the
  * 16-byte GUID struct, PCWSTR as NUL-terminated UTF-16 (koffi encodes JS strings), every PWSTR* and handle
  * out-parameter as `_Out_ void **` so the binding keeps the raw pointer to free/close it.
  */
