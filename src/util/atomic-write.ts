@@ -5,15 +5,56 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * Refuses to replace a symlink (or anything but a regular file): a planted link must be an error, not
+ * silently turned into a regular file nor followed.
+ */
+export function refuseNonRegular(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isFile()) {
+    throw Object.assign(new Error(`${file} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refusing to replace it`), {
+      code: 'ELOOP',
+    });
+  }
+}
+
+/** mkdir -p with a fixed mode for the directories it creates (0700 unless told), whatever the umask. */
+export function mkdirPrivate(dir: string, mode = 0o700): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(d)) break;
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      continue;
+    }
+    if (process.platform !== 'win32') fs.chmodSync(d, mode);
+  }
+}
+
 export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirPrivate(dir);
+  refuseNonRegular(file);
   const tmp = path.join(
     dir,
     `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
   );
-  const fd = fs.openSync(tmp, 'w', mode);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), mode);
   try {
+    // The umask must not widen or narrow what the caller asked for.
+    if (process.platform !== 'win32') fs.fchmodSync(fd, mode);
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } finally {
