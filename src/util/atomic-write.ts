@@ -43,6 +43,22 @@ export function mkdirPrivate(dir: string, mode = 0o700): void {
   }
 }
 
+/**
+ * Reads a state file without following a symlink in its last component (ELOOP then) and refusing
+ * anything but a regular file; at most maxBytes (a state file is never that large; /dev/zero is not read).
+ */
+export function readFileNoFollow(file: string, maxBytes = 256 * 1024 * 1024): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EINVAL' });
+    if (st.size > maxBytes) throw Object.assign(new Error(`${file} is larger than ${maxBytes} bytes`), { code: 'EFBIG' });
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600): void {
   const dir = path.dirname(file);
   mkdirPrivate(dir);

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
-import { writeFileAtomicSync } from '../../util/atomic-write';
+import { mkdirPrivate, readFileNoFollow, writeFileAtomicSync } from '../../util/atomic-write';
 import { withFileLock } from '../../util/file-lock';
 
 export interface NetworkRecord {
@@ -56,7 +56,7 @@ export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, name
 export function loadState(file: string): LinuxState {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileNoFollow(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw e;
@@ -74,7 +74,7 @@ export function saveState(file: string, s: LinuxState): void {
 }
 
 export function withStateLock<T>(file: string, fn: () => Promise<T> | T): Promise<T> {
-  fs.mkdirSync(require('node:path').dirname(file), { recursive: true });
+  mkdirPrivate(require('node:path').dirname(file));
   return withFileLock(`${file}.lock`, fn);
 }
 
