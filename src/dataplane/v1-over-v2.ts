@@ -11,7 +11,6 @@
  * "Settings":"<endpointId>","RequestType":"Add"})`, cni-windows-plugins.md §3.1): both record the
  * container in the endpoint's SharedContainers and put the endpoint in v1 State 2 (Attached).
  */
-import * as fs from 'node:fs';
 import {
   HRESULT,
   HRESULT_MESSAGES,

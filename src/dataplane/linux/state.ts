@@ -2,7 +2,6 @@
  * The linux data plane's record of the HCN documents it realized, and of the kernel names it chose, kept in
  * one JSON file written atomically under a lock (so concurrent CNI processes on one node serialize).
  */
-import * as fs from 'node:fs';
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import { mkdirPrivate, readFileNoFollow, writeFileAtomicSync } from '../../util/atomic-write';
