@@ -25,6 +25,16 @@ interface Locker {
 }
 
 let locker: Locker | undefined;
+let pollOnly = false;
+
+/**
+ * Short-lived processes (a CNI call with a deadline) wait by polling: a flock blocked on a worker thread
+ * cannot be cancelled, and Node joins its worker threads on exit, so a call cut off by its deadline would
+ * not end until the holder let go. Long-lived processes (the agent) keep the kernel's wake-up.
+ */
+export function preferPollingLocks(): void {
+  pollOnly = true;
+}
 
 function posixLocker(): Locker {
   const koffi = require('koffi');
@@ -267,7 +277,7 @@ async function acquireKernelLock(file: string, timeoutMs: number): Promise<FileL
   let wait = 1;
   try {
     if (!l.tryLock(fd)) {
-      if (l.lockBlocking) await blockWithTimeout(l, fd, file, timeoutMs);
+      if (l.lockBlocking && !pollOnly) await blockWithTimeout(l, fd, file, timeoutMs);
       else {
         while (!l.tryLock(fd)) {
           if (Date.now() >= deadline) throw new LockTimeoutError(file, timeoutMs);

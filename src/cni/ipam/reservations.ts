@@ -28,8 +28,12 @@ export function storeOf(call: IpamCall, create: boolean): StoreView | undefined 
   } catch {
     return undefined;
   }
-  const store = new DiskStore(conf.dataDir, conf.name, create);
-  return { store, ranges: conf.ranges };
+  try {
+    return { store: new DiskStore(conf.dataDir, conf.name, create), ranges: conf.ranges };
+  } catch {
+    // An unusable dataDir: IPAM's own call reports it.
+    return undefined;
+  }
 }
 
 export function inRanges(view: StoreView, ip: IP): boolean {

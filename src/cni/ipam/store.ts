@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tryAcquireLock, withFileLock, type FileLock } from '../../util/file-lock';
+import { mkdirPrivate } from '../../util/atomic-write';
 import { formatIp as formatIP, parseIpGo as parseIP, type IP } from '../../net/ip';
 
 export const LINE_BREAK = '\r\n';
@@ -36,7 +37,8 @@ export class DiskStore {
   /** `create: false` opens an existing store only (readers such as STATUS never create directories). */
   constructor(dataDir: string, network: string, create = true) {
     this.dir = path.join(dataDir, network);
-    if (create) fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    // host-local's 0755, created level by level: Node's recursive mkdir never returns under /proc.
+    if (create) mkdirPrivate(this.dir, 0o755);
   }
 
   exists(): boolean {
