@@ -154,5 +154,6 @@ export async function repairInvariant(s: HostNetworkService, scope: InvariantSco
       if (ok) changed.push(`reserved ${v.ip} again for ${v.owner} (endpoint ${v.endpoint})`);
     }
   }
+  for (const n of store.removeStaleMarkers()) changed.push(`removed ${n}, left by a killed ADD`);
   return changed;
 }

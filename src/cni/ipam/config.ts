@@ -48,8 +48,14 @@ export interface IpamConfig {
   requestedIPs: IP[];
 }
 
-/** A refused IPAM config: CNI code 7 (invalid network config), naming the field, not echoing its value. */
-export class IpamConfigError extends CniError {
+/** host-local's own config refusals: plain errors (code 999), with host-local's messages. */
+export class IpamConfigError extends Error {}
+
+/**
+ * Refusals host-local is too lax to make (a wrong type silently ignored): CNI code 7 (invalid network
+ * config), naming the field, not echoing its value.
+ */
+export class IpamFieldError extends CniError {
   constructor(message: string) {
     super(ErrCode.InvalidNetworkConfig, message);
   }
@@ -57,8 +63,8 @@ export class IpamConfigError extends CniError {
 
 function optionalString(v: unknown, field: string, max = 4096): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new IpamConfigError(`${field} must be a string`);
-  if (v.length > max || v.includes('\0')) throw new IpamConfigError(`${field} must be a path of at most ${max} characters`);
+  if (typeof v !== 'string') throw new IpamFieldError(`${field} must be a string`);
+  if (v.length > max || v.includes('\0')) throw new IpamFieldError(`${field} must be a path of at most ${max} characters`);
   return v;
 }
 
@@ -86,7 +92,7 @@ function rawRange(v: unknown): Record<string, unknown> {
 /** Range.Canonicalize. */
 function canonicalRange(r: Record<string, unknown>): Range {
   if (typeof r.subnet !== 'string') throw new IpamConfigError('invalid CIDR address: ' + String(r.subnet ?? ''));
-  if (r.subnet !== r.subnet.trim()) throw new IpamConfigError('subnet: invalid CIDR address (surrounding spaces)');
+  if (r.subnet !== r.subnet.trim()) throw new IpamFieldError('subnet: invalid CIDR address (surrounding spaces)');
   const cidr = parseCIDR(r.subnet);
   if (!cidr) throw new IpamConfigError(`invalid CIDR address: ${r.subnet}`);
   const subnet: IPNet = { ip: cidr.ip, prefix: cidr.prefix };
@@ -208,6 +214,7 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
     try {
       ranges.push(canonicalSet(s));
     } catch (e) {
+      if (e instanceof IpamFieldError) throw new IpamFieldError(`invalid range set ${i}: ${e.msg}`);
       throw new IpamConfigError(`invalid range set ${i}: ${(e as Error).message}`);
     }
   });
@@ -228,7 +235,7 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
   }
   const routes: IpamRoute[] = [];
   if (ipam.routes !== undefined && ipam.routes !== null && !Array.isArray(ipam.routes)) {
-    throw new IpamConfigError('ipam.routes must be a list of {"dst","gw"}');
+    throw new IpamFieldError('ipam.routes must be a list of {"dst","gw"}');
   }
   const dataDir = optionalString(ipam.dataDir, 'ipam.dataDir');
   const resolvConf = optionalString(ipam.resolvConf, 'ipam.resolvConf');

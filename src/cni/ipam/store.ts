@@ -35,8 +35,12 @@ export class DiskStore {
   readonly dir: string;
 
   /** `create: false` opens an existing store only (readers such as STATUS never create directories). */
+  /** In-flight markers live beside the store, not in it: the store directory stays host-local's exactly. */
+  readonly markerDir: string;
+
   constructor(dataDir: string, network: string, create = true) {
     this.dir = path.join(dataDir, network);
+    this.markerDir = path.join(dataDir, '.switchyard-inflight', network);
     // host-local's 0755, created level by level: Node's recursive mkdir never returns under /proc.
     if (create) mkdirPrivate(this.dir, 0o755);
   }
@@ -60,7 +64,7 @@ export class DiskStore {
     const key = `${id.trim()}.${ifname}`;
     const safe =
       key.length <= 200 && /^[A-Za-z0-9_.-]+$/.test(key) ? key : require('node:crypto').createHash('sha256').update(key).digest('hex');
-    return path.join(this.dir, `.inflight.${safe}`);
+    return path.join(this.markerDir, `.inflight.${safe}`);
   }
 
   /**
@@ -71,6 +75,7 @@ export class DiskStore {
   async holdInflight(id: string, ifname: string): Promise<FileLock> {
     const { acquireLock } = require('../../util/file-lock') as typeof import('../../util/file-lock');
     const file = this.inflightFile(id, ifname);
+    mkdirPrivate(this.markerDir);
     for (;;) {
       const lock = await acquireLock(file);
       let current: number | undefined;
@@ -110,13 +115,38 @@ export class DiskStore {
     return false;
   }
 
+  /** Markers left by killed ADDs (not locked by anyone): removed while held, so a waiter moves on. */
+  removeStaleMarkers(): string[] {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.markerDir).filter((n) => n.startsWith('.inflight.'));
+    } catch {
+      return removed;
+    }
+    for (const n of names) {
+      const f = path.join(this.markerDir, n);
+      let l: FileLock | undefined;
+      try {
+        l = tryAcquireLock(f, false);
+      } catch {
+        continue;
+      }
+      if (!l) continue;
+      fs.rmSync(f, { force: true });
+      l.release();
+      removed.push(n);
+    }
+    return removed;
+  }
+
   private markersOf(id: string): string[] {
     const prefix = `.inflight.${id.trim()}.`;
     try {
       return fs
-        .readdirSync(this.dir)
+        .readdirSync(this.markerDir)
         .filter((n) => n.startsWith(prefix))
-        .map((n) => path.join(this.dir, n));
+        .map((n) => path.join(this.markerDir, n));
     } catch {
       return [];
     }
