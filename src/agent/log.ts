@@ -4,7 +4,7 @@
  * runtimeConfig or token in the first place (it logs names, IDs, prefixes and reasons).
  */
 import * as path from 'node:path';
-import { redact, type Logger } from '../util/log';
+import { prepareLogFile, redact, type Logger } from '../util/log';
 
 export interface AgentLogOptions {
   file?: string;
@@ -22,6 +22,8 @@ export interface AgentLogger extends Logger {
 
 export function createAgentLogger(opts: AgentLogOptions = {}): AgentLogger {
   const winston = require('winston') as typeof import('winston');
+  // Fixed modes (0600 file, 0700 new directories) and no symlink followed (src/util/log.ts).
+  if (opts.file) prepareLogFile(path.resolve(opts.file));
   const transports = opts.file
     ? [
         new winston.transports.File({
@@ -29,6 +31,7 @@ export function createAgentLogger(opts: AgentLogOptions = {}): AgentLogger {
           maxsize: opts.maxSize ?? 10 * 1024 * 1024,
           maxFiles: opts.maxFiles ?? 5,
           tailable: true,
+          options: { flags: 'a', mode: 0o600 },
         }),
       ]
     : [new winston.transports.Console({ stderrLevels: [] })];

@@ -53,6 +53,7 @@ import {
   type ObjectResult,
   readLive,
 } from '../reconcile';
+import { jsonDepthExceeds } from '../cni/protocol/skel';
 import { UsageError } from './errors';
 
 export { holds } from '../reconcile';
@@ -70,11 +71,28 @@ interface SourceDoc {
   value: unknown;
 }
 
+/** Longest object name accepted; HNS itself stores names of a few hundred characters at most. */
+export const NAME_LIMIT = 256;
+
+/**
+ * Names are printed in tables and logs: control characters (newlines, terminal escapes) are refused at
+ * input, with the field named and the value not echoed.
+ */
+export function checkName(doc: unknown, source: string): void {
+  if (!doc || typeof doc !== 'object') return;
+  const name = (doc as { Name?: unknown }).Name;
+  if (name === undefined) return;
+  if (typeof name !== 'string') throw new UsageError(`${source}: Name must be a string`);
+  if (name.length > NAME_LIMIT) throw new UsageError(`${source}: Name is longer than ${NAME_LIMIT} characters`);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw new UsageError(`${source}: Name contains control characters (newline, escape, …)`);
+}
+
 /** JSON (bigint-safe) or YAML (multi-document); lists are flattened. */
 export function readDocuments(text: string, file: string): SourceDoc[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new UsageError(`${file}: the file is empty: give HCN documents in JSON or YAML`);
   let values: unknown[];
+  if (jsonDepthExceeds(trimmed, 64)) throw new UsageError(`${file}: nesting deeper than 64 levels`);
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
       values = [parseHnsJson(trimmed)];
@@ -88,12 +106,24 @@ export function readDocuments(text: string, file: string): SourceDoc[] {
     for (const d of list) {
       const err = d.errors[0];
       if (err) throw new UsageError(`${file}: not valid YAML: ${err.message.split('\n')[0]}`);
+      // An unknown tag (`Type: !custom L2Bridge`) would be dropped silently by the parser: refuse it.
+      const tag = d.warnings.find((w) => /tag/i.test(w.message));
+      if (tag) throw new UsageError(`${file}: not valid YAML: ${tag.message.split('\n')[0]}`);
     }
-    values = list.map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
+    try {
+      // maxAliasCount bounds alias expansion (a "billion laughs" document).
+      values = list.map((d) => d.toJS({ maxAliasCount: 100 })).filter((v) => v !== null && v !== undefined);
+    } catch (e) {
+      throw new UsageError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   const out: SourceDoc[] = [];
   for (const v of values)
-    for (const item of Array.isArray(v) ? v : [v]) out.push({ source: `${file} document #${out.length + 1}`, value: item });
+    for (const item of Array.isArray(v) ? v : [v]) {
+      const source = `${file} document #${out.length + 1}`;
+      checkName(item, source);
+      out.push({ source, value: item });
+    }
   if (out.length === 0) throw new UsageError(`${file}: no documents found`);
   return out;
 }

@@ -3,22 +3,42 @@
  * Kept tiny: every entrypoint imports only this, the protocol and its own plugin module.
  */
 import * as fs from 'node:fs';
-import { dispatch, type PluginFuncs } from './protocol/skel';
+import { dispatch, STDIN_LIMIT, type PluginFuncs } from './protocol/skel';
 import { CniError, ErrCode } from './protocol/errors';
 import { ALL_VERSIONS } from './protocol/versions';
 import { getLogger } from '../util/log';
+import { preferPollingLocks } from '../util/file-lock';
 
 export const SWITCHYARD_VERSION = '0.1.0';
 
+/** Reads stdin up to STDIN_LIMIT (+1 byte, so the dispatcher can refuse a larger config with code 5). */
 function readStdin(): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     try {
-      resolve(fs.readFileSync(0));
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = fs.readSync(0, buf, 0, buf.length, null);
+        if (n === 0) break;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+        total += n;
+        if (total > STDIN_LIMIT) break;
+      }
+      resolve(Buffer.concat(chunks));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' || code === 'EOF') {
         const chunks: Buffer[] = [];
-        process.stdin.on('data', (d: Buffer) => chunks.push(d));
+        let total = 0;
+        process.stdin.on('data', (d: Buffer) => {
+          chunks.push(d);
+          total += d.length;
+          if (total > STDIN_LIMIT) {
+            process.stdin.destroy();
+            resolve(Buffer.concat(chunks));
+          }
+        });
         process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
         process.stdin.on('error', reject);
         return;
@@ -30,6 +50,7 @@ function readStdin(): Promise<Buffer> {
 
 export async function runPlugin(funcs: PluginFuncs, about: string, supported: readonly string[] = ALL_VERSIONS): Promise<void> {
   const started = process.hrtime.bigint();
+  preferPollingLocks();
   let outcome;
   try {
     outcome = await dispatch({ env: process.env, readStdin }, funcs, about, supported);
@@ -44,6 +65,9 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
   if (outcome.stderr) process.stderr.write(outcome.stderr);
   if (outcome.stdout) fs.writeSync(1, outcome.stdout);
   process.exitCode = outcome.exitCode;
+  // A call cut off by its deadline may still have work pending (a hung filesystem, a stuck delegate): the
+  // runtime has its answer, so the process ends now rather than whenever that work does.
+  if (outcome.deadline) setImmediate(() => process.exit(outcome.exitCode)).unref();
 }
 
 /**

@@ -11,7 +11,6 @@
  * "Settings":"<endpointId>","RequestType":"Add"})`, cni-windows-plugins.md §3.1): both record the
  * container in the endpoint's SharedContainers and put the endpoint in v1 State 2 (Attached).
  */
-import * as fs from 'node:fs';
 import {
   HRESULT,
   HRESULT_MESSAGES,
@@ -44,7 +43,7 @@ import {
 import type { HnsV1Api, HostNetworkService, HttpMethod } from './types';
 import { sameId } from '../net/id';
 import { acquireLock } from '../util/file-lock';
-import { writeFileAtomicSync } from '../util/atomic-write';
+import { mkdirPrivate, readFileNoFollow, writeFileAtomicSync } from '../util/atomic-write';
 
 export interface V1SideStore {
   /** True when SharedContainers are already in the endpoints' Health.Extra (no per-endpoint lookup needed). */
@@ -431,7 +430,7 @@ export class FileV1SideStore implements V1SideStore {
   private read(): SideFile {
     let text: string;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      text = readFileNoFollow(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { SharedContainers: {}, PolicyLists: [] };
       throw new Error(`HNS v1 side store ${this.file} cannot be read: ${(e as Error).message}`);
@@ -446,7 +445,7 @@ export class FileV1SideStore implements V1SideStore {
   }
 
   private async mutate<T>(fn: (d: SideFile) => T): Promise<T> {
-    fs.mkdirSync(require('node:path').dirname(this.file), { recursive: true });
+    mkdirPrivate(require('node:path').dirname(this.file));
     const lock = await acquireLock(this.file + '.lock');
     try {
       const d = this.read();

@@ -14,15 +14,72 @@ export interface AtomicWriteOptions {
   syncDir?: boolean;
 }
 
+/**
+ * Refuses to replace a symlink (or anything but a regular file): a planted link must be an error, not
+ * silently turned into a regular file nor followed.
+ */
+export function refuseNonRegular(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isFile()) {
+    throw Object.assign(new Error(`${file} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refusing to replace it`), {
+      code: 'ELOOP',
+    });
+  }
+}
+
+/** mkdir -p with a fixed mode for the directories it creates (0700 unless told), whatever the umask. */
+export function mkdirPrivate(dir: string, mode = 0o700): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(d)) break;
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      continue;
+    }
+    if (process.platform !== 'win32') fs.chmodSync(d, mode);
+  }
+}
+
+/**
+ * Reads a state file without following a symlink in its last component (ELOOP then) and refusing
+ * anything but a regular file; at most maxBytes (a state file is never that large; /dev/zero is not read).
+ */
+export function readFileNoFollow(file: string, maxBytes = 256 * 1024 * 1024): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EINVAL' });
+    if (st.size > maxBytes) throw Object.assign(new Error(`${file} is larger than ${maxBytes} bytes`), { code: 'EFBIG' });
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirPrivate(dir);
+  refuseNonRegular(file);
   const tmp = path.join(
     dir,
     `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
   );
-  const fd = fs.openSync(tmp, 'w', mode);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), mode);
   try {
+    // The umask must not widen or narrow what the caller asked for.
+    if (process.platform !== 'win32') fs.fchmodSync(fd, mode);
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } finally {
@@ -50,13 +107,20 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 
  */
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
+  // The same refusals as the synchronous form: fixed directory modes, no symlink replaced or followed.
+  mkdirPrivate(dir);
+  refuseNonRegular(file);
   const tmp = path.join(
     dir,
     `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
   );
-  const fh = await fs.promises.open(tmp, 'w', mode);
+  const fh = await fs.promises.open(
+    tmp,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0),
+    mode,
+  );
   try {
+    if (process.platform !== 'win32') await fh.chmod(mode);
     await fh.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
     await fh.sync();
   } finally {

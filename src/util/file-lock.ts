@@ -25,6 +25,16 @@ interface Locker {
 }
 
 let locker: Locker | undefined;
+let pollOnly = false;
+
+/**
+ * Short-lived processes (a CNI call with a deadline) wait by polling: a flock blocked on a worker thread
+ * cannot be cancelled, and Node joins its worker threads on exit, so a call cut off by its deadline would
+ * not end until the holder let go. Long-lived processes (the agent) keep the kernel's wake-up.
+ */
+export function preferPollingLocks(): void {
+  pollOnly = true;
+}
 
 function posixLocker(): Locker {
   const koffi = require('koffi');
@@ -112,6 +122,8 @@ export class LockTimeoutError extends Error {
 
 export interface FileLock {
   readonly file: string;
+  /** The locked file's inode, to tell whether the path still names it (lock files that get unlinked). */
+  readonly ino?: number;
   release(): void;
 }
 
@@ -196,6 +208,7 @@ export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Fil
     const lock = await acquireKernelLock(file, Math.max(1, timeoutMs - (Date.now() - started)));
     return {
       file,
+      ino: lock.ino,
       release() {
         try {
           lock.release();
@@ -210,14 +223,61 @@ export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Fil
   }
 }
 
+/**
+ * Opens a lock file without following a symlink in its last component (a link planted in a writable
+ * directory must not make root create or truncate a file elsewhere) and with a fixed mode whatever the
+ * umask: 0600.
+ */
+export function openLockFile(file: string, create = true): number {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0) | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`lock file ${file} is not a regular file`), { code: 'EINVAL' });
+    if (process.platform !== 'win32' && (st.mode & 0o777) !== 0o600 && st.uid === process.getuid?.()) fs.fchmodSync(fd, 0o600);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Takes the lock only if it is free right now (no waiting, no in-process queue: a second descriptor in
+ * the same process conflicts like another process would). Used to ask "is anyone holding this?".
+ */
+export function tryAcquireLock(file: string, create = true): FileLock | undefined {
+  const fd = openLockFile(file, create);
+  const l = getLocker();
+  let got = false;
+  try {
+    got = l.tryLock(fd);
+  } finally {
+    if (!got) fs.closeSync(fd);
+  }
+  if (!got) return undefined;
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        l.unlock(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
 async function acquireKernelLock(file: string, timeoutMs: number): Promise<FileLock> {
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openLockFile(file);
   const l = getLocker();
   const deadline = Date.now() + timeoutMs;
   let wait = 1;
   try {
     if (!l.tryLock(fd)) {
-      if (l.lockBlocking) await blockWithTimeout(l, fd, file, timeoutMs);
+      if (l.lockBlocking && !pollOnly) await blockWithTimeout(l, fd, file, timeoutMs);
       else {
         while (!l.tryLock(fd)) {
           if (Date.now() >= deadline) throw new LockTimeoutError(file, timeoutMs);
@@ -233,6 +293,7 @@ async function acquireKernelLock(file: string, timeoutMs: number): Promise<FileL
   let released = false;
   return {
     file,
+    ino: fs.fstatSync(fd).ino,
     release() {
       if (released) return;
       released = true;

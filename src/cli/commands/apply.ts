@@ -13,10 +13,29 @@ const COLUMNS: Column<ApplyOutcome>[] = [
   { header: 'RESULT', get: (o) => o.Result },
 ];
 
+/** Largest input `apply -f` reads (`/dev/zero` must not grow the process without bound): exit 2 beyond. */
+const INPUT_LIMIT = 16 * 1024 * 1024;
+
 function readInput(file: string): string {
   try {
-    return file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+    const fd = file === '-' ? 0 : fs.openSync(file, 'r');
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.alloc(64 * 1024);
+    try {
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        total += n;
+        if (total > INPUT_LIMIT) throw new UsageError(`-f/--filename: ${file} is larger than ${INPUT_LIMIT} bytes`);
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+    } finally {
+      if (fd !== 0) fs.closeSync(fd);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`-f/--filename: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

@@ -5,6 +5,7 @@
  * `ipRanges`, then the legacy top-level range under `ipam`, then `ipam.ranges`; their index is the N of
  * `last_reserved_ip.N`.
  */
+import { CniError, ErrCode } from '../protocol/errors';
 import {
   bits,
   contains,
@@ -47,7 +48,25 @@ export interface IpamConfig {
   requestedIPs: IP[];
 }
 
+/** host-local's own config refusals: plain errors (code 999), with host-local's messages. */
 export class IpamConfigError extends Error {}
+
+/**
+ * Refusals host-local is too lax to make (a wrong type silently ignored): CNI code 7 (invalid network
+ * config), naming the field, not echoing its value.
+ */
+export class IpamFieldError extends CniError {
+  constructor(message: string) {
+    super(ErrCode.InvalidNetworkConfig, message);
+  }
+}
+
+function optionalString(v: unknown, field: string, max = 4096): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new IpamFieldError(`${field} must be a string`);
+  if (v.length > max || v.includes('\0')) throw new IpamFieldError(`${field} must be a path of at most ${max} characters`);
+  return v;
+}
 
 export function defaultDataDir(): string {
   return '/var/lib/cni/networks';
@@ -73,6 +92,7 @@ function rawRange(v: unknown): Record<string, unknown> {
 /** Range.Canonicalize. */
 function canonicalRange(r: Record<string, unknown>): Range {
   if (typeof r.subnet !== 'string') throw new IpamConfigError('invalid CIDR address: ' + String(r.subnet ?? ''));
+  if (r.subnet !== r.subnet.trim()) throw new IpamFieldError('subnet: invalid CIDR address (surrounding spaces)');
   const cidr = parseCIDR(r.subnet);
   if (!cidr) throw new IpamConfigError(`invalid CIDR address: ${r.subnet}`);
   const subnet: IPNet = { ip: cidr.ip, prefix: cidr.prefix };
@@ -194,6 +214,7 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
     try {
       ranges.push(canonicalSet(s));
     } catch (e) {
+      if (e instanceof IpamFieldError) throw new IpamFieldError(`invalid range set ${i}: ${e.msg}`);
       throw new IpamConfigError(`invalid range set ${i}: ${(e as Error).message}`);
     }
   });
@@ -213,6 +234,11 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
     if (!ranges.some((s) => rangeSetContains(s, ip))) throw new IpamConfigError(`requested IP ${formatIP(ip)} is not in any range`);
   }
   const routes: IpamRoute[] = [];
+  if (ipam.routes !== undefined && ipam.routes !== null && !Array.isArray(ipam.routes)) {
+    throw new IpamFieldError('ipam.routes must be a list of {"dst","gw"}');
+  }
+  const dataDir = optionalString(ipam.dataDir, 'ipam.dataDir');
+  const resolvConf = optionalString(ipam.resolvConf, 'ipam.resolvConf');
   if (Array.isArray(ipam.routes)) {
     for (const r of ipam.routes as Record<string, unknown>[]) {
       if (!r || typeof r.dst !== 'string' || !parseCIDR(r.dst)) throw new IpamConfigError(`invalid CIDR address: ${String(r?.dst ?? '')}`);
@@ -224,8 +250,8 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
     cniVersion,
     type: typeof ipam.type === 'string' ? ipam.type : '',
     routes,
-    dataDir: typeof ipam.dataDir === 'string' && ipam.dataDir !== '' ? ipam.dataDir : defaultDataDir(),
-    resolvConf: typeof ipam.resolvConf === 'string' ? ipam.resolvConf : '',
+    dataDir: dataDir ? dataDir : defaultDataDir(),
+    resolvConf: resolvConf ?? '',
     ranges,
     requestedIPs: requested,
   };

@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { withFileLock } from '../../util/file-lock';
+import { tryAcquireLock, withFileLock, type FileLock } from '../../util/file-lock';
+import { mkdirPrivate } from '../../util/atomic-write';
 import { formatIp as formatIP, parseIpGo as parseIP, type IP } from '../../net/ip';
 
 export const LINE_BREAK = '\r\n';
@@ -20,12 +21,135 @@ export interface Reservation {
   ifname?: string;
 }
 
+/** Replaces a small file's content without following a symlink planted in its place. */
+function writeNoFollow(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class DiskStore {
   readonly dir: string;
 
-  constructor(dataDir: string, network: string) {
+  /** `create: false` opens an existing store only (readers such as STATUS never create directories). */
+  /** In-flight markers live beside the store, not in it: the store directory stays host-local's exactly. */
+  readonly markerDir: string;
+
+  constructor(dataDir: string, network: string, create = true) {
     this.dir = path.join(dataDir, network);
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    this.markerDir = path.join(dataDir, '.switchyard-inflight', network);
+    // host-local's 0755, created level by level: Node's recursive mkdir never returns under /proc.
+    if (create) mkdirPrivate(this.dir, 0o755);
+  }
+
+  exists(): boolean {
+    try {
+      return fs.statSync(this.dir).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The in-flight marker of an attachment: an ADD holds an flock on `.inflight.<id>.<ifname>` from before
+   * its IPAM ADD until its endpoint exists (or it has undone everything). The kernel drops the lock when
+   * the process dies, so "marker locked" means exactly "an ADD for this attachment is running now"; a
+   * killed ADD leaves an unlocked file, which means nothing. The name starts with a dot, so neither this
+   * store nor host-local takes it for a reservation.
+   */
+  inflightFile(id: string, ifname: string): string {
+    const key = `${id.trim()}.${ifname}`;
+    const safe =
+      key.length <= 200 && /^[A-Za-z0-9_.-]+$/.test(key) ? key : require('node:crypto').createHash('sha256').update(key).digest('hex');
+    return path.join(this.markerDir, `.inflight.${safe}`);
+  }
+
+  /**
+   * Holds the attachment's in-flight marker (waits for another ADD of the same attachment); releasing it
+   * removes the file, so a store holds markers only while calls run. A waiter that was granted the lock
+   * of a file its holder has just removed tries again on the path's new file.
+   */
+  async holdInflight(id: string, ifname: string): Promise<FileLock> {
+    const { acquireLock } = require('../../util/file-lock') as typeof import('../../util/file-lock');
+    const file = this.inflightFile(id, ifname);
+    mkdirPrivate(this.markerDir);
+    for (;;) {
+      const lock = await acquireLock(file);
+      let current: number | undefined;
+      try {
+        current = fs.lstatSync(file).ino;
+      } catch {
+        current = undefined;
+      }
+      if (current !== undefined && current === lock.ino) {
+        return {
+          file,
+          ino: lock.ino,
+          release() {
+            fs.rmSync(file, { force: true });
+            lock.release();
+          },
+        };
+      }
+      lock.release();
+    }
+  }
+
+  /** true when an ADD of (id, ifname) is running right now (its marker is locked). */
+  inflight(id: string, ifname: string | undefined): boolean {
+    const names = ifname === undefined ? this.markersOf(id) : [this.inflightFile(id, ifname)];
+    for (const f of names) {
+      let l: FileLock | undefined;
+      try {
+        l = tryAcquireLock(f, false);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      if (!l) return true;
+      l.release();
+    }
+    return false;
+  }
+
+  /** Markers left by killed ADDs (not locked by anyone): removed while held, so a waiter moves on. */
+  removeStaleMarkers(): string[] {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.markerDir).filter((n) => n.startsWith('.inflight.'));
+    } catch {
+      return removed;
+    }
+    for (const n of names) {
+      const f = path.join(this.markerDir, n);
+      let l: FileLock | undefined;
+      try {
+        l = tryAcquireLock(f, false);
+      } catch {
+        continue;
+      }
+      if (!l) continue;
+      fs.rmSync(f, { force: true });
+      l.release();
+      removed.push(n);
+    }
+    return removed;
+  }
+
+  private markersOf(id: string): string[] {
+    const prefix = `.inflight.${id.trim()}.`;
+    try {
+      return fs
+        .readdirSync(this.markerDir)
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => path.join(this.markerDir, n));
+    } catch {
+      return [];
+    }
   }
 
   private fileFor(name: string): string {
@@ -59,7 +183,7 @@ export class DiskStore {
       fs.rmSync(file, { force: true });
       throw e;
     }
-    fs.writeFileSync(this.fileFor(LAST_IP_PREFIX + rangeID), formatIP(ip), { mode: 0o600 });
+    writeNoFollow(this.fileFor(LAST_IP_PREFIX + rangeID), formatIP(ip));
     return true;
   }
 
@@ -75,7 +199,14 @@ export class DiskStore {
   /** Every reservation file in the directory (lock, last_reserved_ip.* and temp files are skipped). */
   list(): Reservation[] {
     const out: Reservation[] = [];
-    for (const name of fs.readdirSync(this.dir)) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
+      throw e;
+    }
+    for (const name of names) {
       if (name === 'lock' || name.startsWith(LAST_IP_PREFIX) || name.startsWith('.')) continue;
       const ip = parseIP(process.platform === 'win32' ? name.replace(/_/g, ':') : name);
       if (!ip) continue;
@@ -122,5 +253,28 @@ export class DiskStore {
 
   release(ip: IP): void {
     fs.rmSync(this.fileFor(formatIP(ip)), { force: true });
+  }
+
+  /** The reservation of one address, if any. */
+  holder(ip: IP): Reservation | undefined {
+    return this.list().find((r) => formatIP(r.ip) === formatIP(ip));
+  }
+
+  /** Reserves a known address for (id, ifname) without touching last_reserved_ip (a repair, not an allocation). */
+  reserveExact(id: string, ifname: string, ip: IP): boolean {
+    const file = this.fileFor(formatIP(ip));
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      fs.writeSync(fd, id.trim() + LINE_BREAK + ifname);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
   }
 }

@@ -48,6 +48,49 @@ export interface Outcome {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** Set when the call was cut off by its overall deadline (the standalone process then exits at once). */
+  deadline?: boolean;
+}
+
+/** Largest network config read from stdin (the agent route has the same limit): code 5 beyond. */
+export const STDIN_LIMIT = 1024 * 1024;
+/** Deepest JSON nesting accepted in a network config: code 6 beyond, before any recursive parse. */
+export const JSON_DEPTH_LIMIT = 64;
+/** Overall deadline of one call, below the runtimes' usual 60 s timeout (SWITCHYARD_CNI_DEADLINE_MS). */
+export const DEFAULT_DEADLINE_MS = 50_000;
+
+/** Nesting depth of a JSON text, counted without parsing (strings skipped), stopping past `limit`. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+class DeadlineError extends Error {
+  readonly cni: CniError;
+  constructor(ms: number) {
+    super(`deadline of ${ms} ms exceeded`);
+    this.cni = new CniError(
+      ErrCode.TryAgainLater,
+      `the call did not finish within its deadline of ${ms} ms`,
+      'a lock held elsewhere, a hung filesystem or a slow delegate; SWITCHYARD_CNI_DEADLINE_MS sets the deadline',
+    );
+  }
+}
+
+function deadlineOf(env: Record<string, string | undefined>): number {
+  const v = Number(env.SWITCHYARD_CNI_DEADLINE_MS);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_DEADLINE_MS;
 }
 
 const REQUIRED: Record<string, CniCommand[]> = {
@@ -90,8 +133,12 @@ function goErrorText(e: unknown): string {
 /** skel validateConfig: valid JSON with a valid `name`. */
 function validateConfig(stdin: Buffer): { node: JNode } | CniError {
   let node: JNode;
+  const text = stdin.toString('utf8');
+  if (jsonDepthExceeds(text, JSON_DEPTH_LIMIT)) {
+    return new CniError(ErrCode.DecodingFailure, `error unmarshall network config: nesting deeper than ${JSON_DEPTH_LIMIT} levels`);
+  }
   try {
-    node = parseGoJson(stdin.toString('utf8'));
+    node = parseGoJson(text);
   } catch (e) {
     return new CniError(ErrCode.DecodingFailure, `error unmarshall network config: ${goErrorText(e)}`);
   }
@@ -188,6 +235,9 @@ export async function dispatch(
     } catch (e) {
       return fail(new CniError(ErrCode.IOFailure, `error reading from stdin: ${goErrorText(e)}`));
     }
+    if (stdin.length > STDIN_LIMIT) {
+      return fail(new CniError(ErrCode.IOFailure, `network config on stdin is larger than ${STDIN_LIMIT} bytes`));
+    }
   }
   let config: JNode = { t: 'object', entries: [] };
   if (cmd !== 'VERSION') {
@@ -211,7 +261,7 @@ export async function dispatch(
     config,
     env,
   };
-  try {
+  const run = async (): Promise<string> => {
     let out: string;
     switch (cmd) {
       case 'ADD':
@@ -235,8 +285,23 @@ export async function dispatch(
       default:
         throw new CniError(ErrCode.InvalidEnvironmentVariables, `unknown CNI_COMMAND: ${cmd}`);
     }
+    return out;
+  };
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const ms = deadlineOf(env);
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineError(ms)), ms);
+    });
+    let out: string;
+    try {
+      out = await Promise.race([run(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
     return { stdout: out, stderr: '', exitCode: 0 };
   } catch (e) {
+    if (e instanceof DeadlineError) return { ...fail(e.cni), deadline: true };
     if (e instanceof VersionParseError || e instanceof GoUnmarshalTypeError || e instanceof GoJsonSyntaxError)
       return fail(new CniError(ErrCode.Internal, e.message));
     return fail(e);

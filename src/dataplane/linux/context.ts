@@ -19,14 +19,28 @@ import {
   type NetworkRecord,
 } from './state';
 
+/**
+ * The alias written on every link this instance creates: the state file names the instance, so two state
+ * files (another instance, a test run, a default state) never take each other's links for leftovers.
+ */
+export function ownerTagFor(statePath: string): string {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return `switchyard:${createHash('sha256').update(require('node:path').resolve(statePath)).digest('hex').slice(0, 16)}`;
+}
+
 export class LinuxContext {
+  readonly ownerTag: string;
+
   constructor(
     readonly rt: Rtnl,
     readonly statePath: string,
     /** The node namespace (SWITCHYARD_LINUX_NETNS) every kernel change happens in; undefined = this process's. */
     readonly netns: string | undefined,
     readonly env: NodeJS.ProcessEnv,
-  ) {}
+  ) {
+    this.ownerTag = ownerTagFor(statePath);
+    rt.ownerTag = this.ownerTag;
+  }
 
   /** The state file as this process last wrote it (identity, mtime, size), or undefined before any write. */
   private ownStamp?: string;

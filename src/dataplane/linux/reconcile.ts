@@ -1,8 +1,13 @@
 /**
- * Crash and reboot recovery: brings the kernel back in line with the state file when the data plane opens.
+ * Crash and reboot recovery: brings the kernel back in line with the state file when the data plane opens
+ * (only when something needs repair; the returned report says what changed).
  * Recreates networks whose links are gone (reboot), removes links left by an interrupted attach or by
  * objects no longer recorded, forgets attachments whose links disappeared, and reapplies the nft tables
  * when anything was rebuilt.
+ *
+ * Only links this instance created are ever deleted: every bridge, veth and vxlan it creates carries the
+ * instance's owner tag in its alias (LinuxContext.ownerTag, from the state file's path); a `syb*`/`syx*`/
+ * `syv*` link without that tag belongs to someone else (another state file, another instance) and is left alone.
  */
 import * as fs from 'node:fs';
 import type { LinuxContext } from './context';
@@ -40,7 +45,12 @@ function needsReconcile(c: LinuxContext, s: LinuxState): boolean {
     if (!veth || (br && veth.master !== br.index)) return true;
     wanted.add(ep.veth);
   }
-  return all.some((l) => OWN_LINK.test(l.name) && !wanted.has(l.name));
+  return all.some((l) => mine(c, l) && !wanted.has(l.name));
+}
+
+/** A link this instance created and may delete: our name pattern and our owner tag. */
+function mine(c: LinuxContext, l: { name: string; alias?: string }): boolean {
+  return OWN_LINK.test(l.name) && l.alias === c.ownerTag;
 }
 
 export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
@@ -49,7 +59,7 @@ export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
     // Nothing recorded: any link with our names is a leftover of a crashed first run.
     await withStateLock(c.statePath, () => {
       if (fs.existsSync(c.statePath)) return;
-      for (const l of c.rt.links()) if (OWN_LINK.test(l.name) && c.rt.deleteLink(l.name)) report.removedLinks.push(l.name);
+      for (const l of c.rt.links()) if (mine(c, l) && c.rt.deleteLink(l.name)) report.removedLinks.push(l.name);
     });
     return report;
   }
@@ -94,8 +104,8 @@ export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
         if (brLink && veth && veth.master !== brLink.index) c.rt.setLink(veth.index, { master: brLink.index, up: true }, ep.veth);
       }
     }
-    for (const name of links) {
-      if (OWN_LINK.test(name) && !wanted.has(name) && c.rt.deleteLink(name)) report.removedLinks.push(name);
+    for (const l of all) {
+      if (mine(c, l) && !wanted.has(l.name) && c.rt.deleteLink(l.name)) report.removedLinks.push(l.name);
     }
     if (rebuild || report.rebuiltNetworks.length) c.syncRules(s, true);
   });

@@ -2,10 +2,9 @@
  * The linux data plane's record of the HCN documents it realized, and of the kernel names it chose, kept in
  * one JSON file written atomically under a lock (so concurrent CNI processes on one node serialize).
  */
-import * as fs from 'node:fs';
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
-import { writeFileAtomic, writeFileAtomicSync } from '../../util/atomic-write';
+import { mkdirPrivate, readFileNoFollow, writeFileAtomic, writeFileAtomicSync } from '../../util/atomic-write';
 import { withFileLock } from '../../util/file-lock';
 
 export interface NetworkRecord {
@@ -59,7 +58,7 @@ export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, name
 export function loadState(file: string): LinuxState {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileNoFollow(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw e;
@@ -88,7 +87,7 @@ export function saveStateAsync(file: string, s: LinuxState): Promise<void> {
 }
 
 export function withStateLock<T>(file: string, fn: () => Promise<T> | T): Promise<T> {
-  fs.mkdirSync(require('node:path').dirname(file), { recursive: true });
+  mkdirPrivate(require('node:path').dirname(file));
   return withFileLock(`${file}.lock`, fn);
 }
 

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
-import { writeFileAtomic } from '../../util/atomic-write';
+import { mkdirPrivate, readFileNoFollow, writeFileAtomic } from '../../util/atomic-write';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
 import type {
   HnsV1PolicyList,
@@ -148,7 +148,7 @@ export class StateStore {
   read(): EmulatorState {
     let text: string;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      text = readFileNoFollow(this.file);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') return this.fresh();
@@ -214,7 +214,7 @@ export class StateStore {
   async mutate<T>(fn: (state: EmulatorState) => T): Promise<T> {
     let lock: FileLock;
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      mkdirPrivate(path.dirname(this.file));
       lock = await acquireLock(this.lockFile, this.opts.lockTimeoutMs);
     } catch (e) {
       if (e instanceof LockTimeoutError) throw e;

@@ -8,6 +8,9 @@ import type { HostComputeEndpoint, HnsV1Endpoint } from '../../../hns';
 import { annotate } from '../../protocol/errors';
 import type { BaseNetConf, DnsConf, Policy } from '../../config/netconf';
 import type { IP } from '../../ipam/ip';
+import { ipamAdd, type IpamCall } from '../../ipam';
+import { releaseStale } from '../../ipam/reservations';
+import type { CniResult } from '../../protocol/result';
 import {
   dsrSupported,
   PAUSE_NETNS,
@@ -20,14 +23,33 @@ import {
   v1EndpointByName,
   v2EndpointByName,
   v2RemoveEndpoint,
+  v2RemoveEndpointById,
 } from './hns';
 import { applyLoopbackDsr, hcnEndpointPolicies, hnsEndpointPolicies } from './policies';
 
 export const eqFold = (a: string | undefined, b: string) => (a ?? '').toLowerCase() === b.toLowerCase();
 
-/** What an ADD created, so a later failure can take it back (the reference leaves it behind). */
+/**
+ * What an ADD did, so a later failure takes back exactly that (the reference leaves an endpoint behind,
+ * and releases IPAM even when this ADD allocated nothing):
+ * - `undo` removes the endpoint this ADD created; `undoFailed` records that it could not, and then the
+ *   address stays reserved because the endpoint still carries it;
+ * - `allocated`: this ADD ran IPAM ADD, so its reservation is its own to release;
+ * - `reused`: the endpoint existed before this ADD (a retried or repeated ADD): its addresses must be
+ *   reserved for the owner (src/cni/invariant.ts), and `remove` replaces it when they are another's.
+ */
 export interface Created {
   undo?: () => Promise<void>;
+  undoFailed?: boolean;
+  allocated?: boolean;
+  reused?: { ips: string[]; remove: () => Promise<void> };
+}
+
+/** IPAM ADD for an endpoint this ADD is about to create, after dropping the attachment's stale reservations. */
+export async function allocateFor(call: IpamCall, created: Created): Promise<CniResult> {
+  await releaseStale(call, call.containerID);
+  created.allocated = true;
+  return ipamAdd(call);
 }
 
 /** endpointMacPrefix + the IPv4 octets in two-digit lowercase hex. */
@@ -119,6 +141,15 @@ export async function addHnsEndpoint(
       await v1Detach(s, id, containerID).catch(() => undefined);
       await v1DeleteEndpoint(s, id);
     };
+  } else if (netns === PAUSE_NETNS) {
+    const id = ep.ID!;
+    created.reused = {
+      ips: ep.IPAddress ? [ep.IPAddress] : [],
+      remove: async () => {
+        await v1Detach(s, id, containerID).catch(() => undefined);
+        await v1DeleteEndpoint(s, id);
+      },
+    };
   }
   if (!v1Attached(ep, containerID)) {
     try {
@@ -171,8 +202,14 @@ export async function addHcnEndpoint(
       throw annotate(e, 'failed to create the new HostComputeEndpoint');
     }
     isNew = true;
-    const made = ep;
-    created.undo = () => v2RemoveEndpoint(s, { ...made, HostComputeNamespace: netns });
+    const id = ep.ID!;
+    created.undo = () => v2RemoveEndpointById(s, id);
+  } else {
+    const id = ep.ID!;
+    created.reused = {
+      ips: (ep.IpConfigurations ?? []).map((c) => c.IpAddress ?? '').filter((x) => x !== ''),
+      remove: () => v2RemoveEndpointById(s, id),
+    };
   }
   // Already in this namespace (a repeated ADD): nothing to do, rather than failing on HCN's duplicate add.
   if (!sameId(ep.HostComputeNamespace, netns)) {

@@ -151,6 +151,21 @@ export async function v2RemoveEndpoint(service: HostNetworkService, ep: HostComp
   }
 }
 
+/**
+ * Removes an endpoint as it is now (re-read, so a rollback never detaches from a namespace the endpoint
+ * never joined, which fails on a non-GUID CNI_NETNS and used to skip the delete); absent is success.
+ */
+export async function v2RemoveEndpointById(service: HostNetworkService, id: string): Promise<void> {
+  let ep: HostComputeEndpoint;
+  try {
+    ep = await service.getEndpoint(id);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  await v2RemoveEndpoint(service, ep);
+}
+
 export function v2SubnetPrefix(net: HostComputeNetwork): string | undefined {
   return net.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix;
 }

@@ -10,7 +10,7 @@ import { CniError, ErrCode, annotate } from '../../protocol/errors';
 import { formatResult, parseResult, type CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { loadWinBridgeConf, loadWinOverlayConf, type BaseNetConf, type WinBridgeConf, type WinOverlayConf } from '../../config/netconf';
-import { ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
+import { ipamCheck, ipamGc, ipamStatus } from '../../ipam';
 import {
   endpointName,
   ipamCall,
@@ -28,6 +28,14 @@ import {
   withService,
 } from './hns';
 import type { Created } from './endpoints';
+import { gcRepair, guardedAdd, releaseAfterDel, scopeOf, statusCheck } from './attachment';
+import { describe, type Violation } from '../../invariant';
+import { writeCallStderr } from '../../call-context';
+
+/** STATUS succeeds with orphan reservations (they only waste addresses); it says so on stderr. */
+export function reportOrphans(found: Violation[]): void {
+  for (const v of found) writeCallStderr(Buffer.from(`switchyard: ${describe(v)} (GC releases it)\n`));
+}
 
 export type Flavor = 'win-bridge' | 'win-overlay';
 export type WinConf = WinBridgeConf | WinOverlayConf;
@@ -54,31 +62,17 @@ function requireV2(flavor: Flavor, conf: BaseNetConf & { apiVersion: number }, s
 
 async function cmdAdd(flavor: Flavor, add: AddFn, args: CmdArgs): Promise<string> {
   const conf = load(flavor, args);
-  const created: Created = {};
-  let ok = false;
-  try {
-    const out = await withService(args, async (s) => {
-      requireV2(flavor, conf, s);
-      try {
-        const result = await add(s, args, conf, created);
-        return formatResult(result, conf.cniVersion);
-      } catch (e) {
-        // Take back an endpoint this ADD created before failing later on (the reference leaves it).
-        if (created.undo) await created.undo().catch(() => undefined);
-        throw e;
-      }
-    });
-    ok = true;
-    return out;
-  } finally {
-    if (!ok && conf.ipam.type !== '') await ipamDel(ipamCall(args, conf)).catch(() => undefined);
-  }
+  const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
+  return guardedAdd(args, call, async (s, created) => {
+    requireV2(flavor, conf, s);
+    return formatResult(await add(s, args, conf, created), conf.cniVersion);
+  });
 }
 
 async function cmdDel(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
-  if (conf.ipam.type !== '') await ipamDel(ipamCall(args, conf));
   const epName = endpointName(args.containerID, args.netns, conf.name);
+  // Endpoint first, reservation second (common/attachment.ts).
   await withService(args, async (s) => {
     if (conf.apiVersion === 2) {
       let ep: HostComputeEndpoint | undefined;
@@ -106,6 +100,7 @@ async function cmdDel(flavor: Flavor, args: CmdArgs): Promise<void> {
     if (v1Attached(ep, args.containerID)) await v1Detach(s, ep.ID!, args.containerID).catch(() => undefined);
     await v1DeleteEndpoint(s, ep.ID!).catch(() => undefined);
   });
+  if (conf.ipam.type !== '') await releaseAfterDel(ipamCall(args, conf));
 }
 
 /** CHECK: the endpoint exists on the configured network, is attached, and carries prevResult's address. */
@@ -162,6 +157,8 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   const valid = conf.validAttachments ?? [];
   const errors: string[] = [];
+  const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
+  let networkId: string | undefined;
   await withService(args, async (s) => {
     const keep = new Set(valid.map((a) => `${a.containerID}_${conf.name}`));
     const suffix = `_${conf.name}`;
@@ -172,6 +169,7 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
       } catch {
         return;
       }
+      networkId = net.ID;
       const eps = await s.listEndpoints(buildQuery());
       for (const ep of eps) {
         if (!sameId(ep.HostComputeNetwork, net.ID) || !ep.Name?.endsWith(suffix) || keep.has(ep.Name)) continue;
@@ -185,6 +183,7 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
     } catch {
       return;
     }
+    networkId = net.ID;
     const eps = (await v1Of(s).call<HnsV1Endpoint[] | null>('GET', '/endpoints/')) ?? [];
     for (const ep of eps) {
       if (!sameId(ep.VirtualNetwork, net.ID) || !ep.Name?.endsWith(suffix) || keep.has(ep.Name)) continue;
@@ -196,12 +195,18 @@ async function cmdGc(flavor: Flavor, args: CmdArgs): Promise<void> {
       }
     }
   });
-  if (conf.ipam.type !== '') {
+  if (call) {
     try {
-      await ipamGc(ipamCall(args, conf), valid);
+      await ipamGc(call, valid);
     } catch (e) {
       errors.push(`IPAM GC: ${(e as Error).message}`);
     }
+  }
+  if (networkId) {
+    const id = networkId;
+    await withService(args, (s) => gcRepair(s, scopeOf(call, conf.name, id), valid)).catch((e) =>
+      errors.push(`invariant repair: ${(e as Error).message}`),
+    );
   }
   if (errors.length) throw new Error(errors.join('; '));
 }
@@ -211,12 +216,13 @@ async function cmdStatus(flavor: Flavor, args: CmdArgs): Promise<void> {
   const conf = load(flavor, args);
   await withService(args, async (s) => {
     requireV2(flavor, conf, s);
+    let id: string | undefined;
     try {
-      if (conf.apiVersion === 2) await v2NetworkByName(s, conf.name);
-      else await v1NetworkByName(s, conf.name);
+      id = (conf.apiVersion === 2 ? await v2NetworkByName(s, conf.name) : await v1NetworkByName(s, conf.name)).ID;
     } catch (e) {
       throw new CniError(ErrCode.PluginNotAvailable, `network ${conf.name} is not available`, (e as Error).message);
     }
+    if (id) reportOrphans(await statusCheck(s, scopeOf(conf.ipam.type !== '' ? ipamCall(args, conf) : undefined, conf.name, id)));
   });
   if (conf.ipam.type !== '') await ipamStatus(ipamCall(args, conf));
 }

@@ -12,7 +12,7 @@ import { CniError, ErrCode, annotate } from '../../protocol/errors';
 import { formatResult, type CniResult, type CniRoute } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardMode } from '../../config/netconf';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../ipam';
+import { ipamCheck, ipamGc, ipamStatus } from '../../ipam';
 import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../../ipam/ip';
 import {
   dsrSupported,
@@ -22,11 +22,13 @@ import {
   v2EndpointByName,
   v2NetworkByName,
   v2RemoveEndpoint,
+  v2RemoveEndpointById,
   withService,
 } from '../common/hns';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from '../common/policies';
-import { overlayMac } from '../common/endpoints';
-import { checkPrevResult } from '../common/win-commands';
+import { allocateFor, overlayMac, type Created } from '../common/endpoints';
+import { gcRepair, guardedAdd, releaseAfterDel, scopeOf, statusCheck } from '../common/attachment';
+import { checkPrevResult, reportOrphans } from '../common/win-commands';
 
 const MODE_TYPES: Record<SwitchyardMode, string[]> = {
   l2bridge: ['L2Bridge', 'L2Tunnel'],
@@ -91,6 +93,7 @@ async function buildEndpoint(
   conf: SwitchyardConf,
   net: HostComputeNetwork,
   epName: string,
+  created: Created,
 ): Promise<HostComputeEndpoint> {
   const policies = conf.policies.map((p) => ({ ...p }));
   const ipConfigs: { IpAddress: string; PrefixLength: number }[] = [];
@@ -100,7 +103,7 @@ async function buildEndpoint(
   if (conf.ipam.type !== '') {
     let r: CniResult;
     try {
-      r = await ipamAdd(ipamCall(args, conf));
+      r = await allocateFor(ipamCall(args, conf), created);
     } catch (e) {
       throw annotate(e, `IPAM ${conf.ipam.type} ADD failed`);
     }
@@ -185,56 +188,53 @@ function result(
 
 async function cmdAdd(args: CmdArgs): Promise<string> {
   const conf = loadSwitchyardConf(args.config);
-  let ok = false;
-  try {
-    const out = await withService(args, async (s) => {
-      const net = await lookupNetwork(s, conf);
-      const epName = endpointName(args.containerID, args.netns, conf.name);
-      let ep = await v2EndpointByName(s, epName);
-      if (ep && !sameId(ep.HostComputeNetwork, net.ID)) {
-        await v2RemoveEndpoint(s, ep);
-        ep = undefined;
-      }
-      let created: HostComputeEndpoint | undefined;
+  const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
+  return guardedAdd(args, call, async (s, created) => {
+    const net = await lookupNetwork(s, conf);
+    const epName = endpointName(args.containerID, args.netns, conf.name);
+    let ep = await v2EndpointByName(s, epName);
+    if (ep && !sameId(ep.HostComputeNetwork, net.ID)) {
+      await v2RemoveEndpoint(s, ep);
+      ep = undefined;
+    }
+    if (!ep) {
+      const doc = await buildEndpoint(s, args, conf, net, epName, created);
       try {
-        if (!ep) {
-          const doc = await buildEndpoint(s, args, conf, net, epName);
-          try {
-            ep = created = await s.createEndpoint(net.ID!, doc);
-          } catch (e) {
-            throw annotate(e, `failed to create endpoint ${epName} on network ${conf.network}`);
-          }
-        }
-        if (!sameId(ep.HostComputeNamespace, args.netns)) {
-          try {
-            await s.attachEndpoint(args.netns, ep.ID!, { interfaceName: args.ifName });
-          } catch (e) {
-            throw annotate(e, `failed to attach endpoint ${epName} to namespace ${args.netns}`);
-          }
-          // Some data planes know the interface's MAC only once it exists in the sandbox.
-          if (!s.capabilities.macKnownBeforeAttach || !ep.MacAddress) ep = await s.getEndpoint(ep.ID!);
-        }
-        return formatResult(result(conf, args, net, ep, s.capabilities.macFormat), conf.cniVersion);
+        ep = await s.createEndpoint(net.ID!, doc);
       } catch (e) {
-        if (created) await v2RemoveEndpoint(s, { ...created, HostComputeNamespace: args.netns }).catch(() => undefined);
-        throw e;
+        throw annotate(e, `failed to create endpoint ${epName} on network ${conf.network}`);
       }
-    });
-    ok = true;
-    return out;
-  } finally {
-    if (!ok && conf.ipam.type !== '') await ipamDel(ipamCall(args, conf)).catch(() => undefined);
-  }
+      const id = ep.ID!;
+      created.undo = () => v2RemoveEndpointById(s, id);
+    } else {
+      const id = ep.ID!;
+      created.reused = {
+        ips: (ep.IpConfigurations ?? []).map((c) => c.IpAddress ?? '').filter((x) => x !== ''),
+        remove: () => v2RemoveEndpointById(s, id),
+      };
+    }
+    if (!sameId(ep.HostComputeNamespace, args.netns)) {
+      try {
+        await s.attachEndpoint(args.netns, ep.ID!, { interfaceName: args.ifName });
+      } catch (e) {
+        throw annotate(e, `failed to attach endpoint ${epName} to namespace ${args.netns}`);
+      }
+      // Some data planes know the interface's MAC only once it exists in the sandbox.
+      if (!s.capabilities.macKnownBeforeAttach || !ep.MacAddress) ep = await s.getEndpoint(ep.ID!);
+    }
+    return formatResult(result(conf, args, net, ep, s.capabilities.macFormat), conf.cniVersion);
+  });
 }
 
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadSwitchyardConf(args.config);
-  if (conf.ipam.type !== '') await ipamDel(ipamCall(args, conf));
   const epName = endpointName(args.containerID, args.netns, conf.name);
+  // Endpoint first, reservation second (common/attachment.ts).
   await withService(args, async (s) => {
     const ep = await v2EndpointByName(s, epName);
     if (ep) await v2RemoveEndpoint(s, ep);
   });
+  if (conf.ipam.type !== '') await releaseAfterDel(ipamCall(args, conf));
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
@@ -258,6 +258,8 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadSwitchyardConf(args.config);
   const valid = conf.validAttachments ?? [];
   const errors: string[] = [];
+  const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
+  let networkId: string | undefined;
   await withService(args, async (s) => {
     let net: HostComputeNetwork;
     try {
@@ -265,24 +267,33 @@ async function cmdGc(args: CmdArgs): Promise<void> {
     } catch {
       return;
     }
+    networkId = net.ID;
     const keep = new Set(valid.map((a) => `${a.containerID}_${conf.name}`));
     for (const ep of await s.listEndpoints(buildQuery())) {
       if (!sameId(ep.HostComputeNetwork, net.ID) || !ep.Name?.endsWith(`_${conf.name}`) || keep.has(ep.Name)) continue;
       await v2RemoveEndpoint(s, ep).catch((e) => errors.push(`GC of endpoint ${ep.Name}: ${(e as Error).message}`));
     }
   });
-  if (conf.ipam.type !== '') await ipamGc(ipamCall(args, conf), valid).catch((e) => errors.push(`IPAM GC: ${(e as Error).message}`));
+  if (call) await ipamGc(call, valid).catch((e) => errors.push(`IPAM GC: ${(e as Error).message}`));
+  if (networkId) {
+    const id = networkId;
+    await withService(args, (s) => gcRepair(s, scopeOf(call, conf.name, id), valid)).catch((e) =>
+      errors.push(`invariant repair: ${(e as Error).message}`),
+    );
+  }
   if (errors.length) throw new Error(errors.join('; '));
 }
 
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadSwitchyardConf(args.config);
   await withService(args, async (s) => {
+    let net: HostComputeNetwork;
     try {
-      await lookupNetwork(s, conf);
+      net = await lookupNetwork(s, conf);
     } catch (e) {
       throw new CniError(ErrCode.PluginNotAvailable, `network ${conf.network} is not available`, (e as Error).message);
     }
+    if (net.ID) reportOrphans(await statusCheck(s, scopeOf(conf.ipam.type !== '' ? ipamCall(args, conf) : undefined, conf.name, net.ID)));
   });
   if (conf.ipam.type !== '') await ipamStatus(ipamCall(args, conf));
 }

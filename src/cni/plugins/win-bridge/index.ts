@@ -11,12 +11,20 @@ import { annotate } from '../../protocol/errors';
 import type { CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, type BaseNetConf, type Policy, type WinBridgeConf } from '../../config/netconf';
-import { ipamAdd } from '../../ipam';
 import { formatIP, parseCIDR } from '../../ipam/ip';
 import { endpointName, ipamCall, v1NetworkByName, v2NetworkByName } from '../common/hns';
 import { applyOutboundNat, applyPortMappings } from '../common/policies';
 import { hcnResult, hnsResult } from '../common/results';
-import { addHcnEndpoint, addHnsEndpoint, eqFold, generateHcn, generateHns, type Created, type EpInfo } from '../common/endpoints';
+import {
+  addHcnEndpoint,
+  addHnsEndpoint,
+  allocateFor,
+  eqFold,
+  generateHcn,
+  generateHns,
+  type Created,
+  type EpInfo,
+} from '../common/endpoints';
 import { windowsFamilyPlugin } from '../common/win-commands';
 import { bridgeGateway, requireGatewayOwner } from './gateway';
 
@@ -30,13 +38,14 @@ async function bridgeEndpointArgs(
   policies: Policy[],
   epName: string,
   networkId: string,
+  created: Created,
 ): Promise<EpInfo> {
   let ip = '';
   let gateway = '';
   if (conf.ipam.type !== '') {
     let r: CniResult;
     try {
-      r = await ipamAdd(ipamCall(args, conf));
+      r = await allocateFor(ipamCall(args, conf), created);
     } catch (e) {
       throw annotate(e, 'error while executing IPAM addition');
     }
@@ -114,7 +123,7 @@ async function addOver<N extends { ID?: string; Type?: string }, E>(
       async () => {
         let info: EpInfo;
         try {
-          info = await bridgeEndpointArgs(args, conf, api.api, policies, epName, net.ID!);
+          info = await bridgeEndpointArgs(args, conf, api.api, policies, epName, net.ID!, created);
         } catch (e) {
           throw annotate(e, 'error while processing endpoint args');
         }

@@ -12,12 +12,20 @@ import { annotate } from '../../protocol/errors';
 import type { CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, type WinOverlayConf } from '../../config/netconf';
-import { ipamAdd } from '../../ipam';
 import { formatIP, parseCIDR, parseIP } from '../../ipam/ip';
 import { dsrSupported, endpointName, ipamCall, v1NetworkByName, v2NetworkByName } from '../common/hns';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat } from '../common/policies';
 import { hcnResult, hnsResult } from '../common/results';
-import { addHcnEndpoint, addHnsEndpoint, eqFold, generateHcn, hnsEndpointDoc, overlayMac, type Created } from '../common/endpoints';
+import {
+  addHcnEndpoint,
+  addHnsEndpoint,
+  allocateFor,
+  eqFold,
+  generateHcn,
+  hnsEndpointDoc,
+  overlayMac,
+  type Created,
+} from '../common/endpoints';
 import { windowsFamilyPlugin } from '../common/win-commands';
 
 export function validMacPrefix(conf: WinOverlayConf): string {
@@ -73,7 +81,7 @@ async function overlayAdd(
           if (conf.ipam.type !== '') {
             let r: CniResult;
             try {
-              r = await ipamAdd(ipamCall(args, conf));
+              r = await allocateFor(ipamCall(args, conf), created);
             } catch (e) {
               throw annotate(e, 'error while ipam.ExecAdd');
             }
@@ -129,7 +137,7 @@ async function overlayAdd(
       async () => {
         let r: CniResult;
         try {
-          r = await ipamAdd(ipamCall(args, conf));
+          r = await allocateFor(ipamCall(args, conf), created);
         } catch (e) {
           throw annotate(e, 'error while ipam.ExecAdd');
         }

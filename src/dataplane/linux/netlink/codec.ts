@@ -39,6 +39,7 @@ export const IFLA = {
   LINK: 5,
   MASTER: 10,
   LINKINFO: 18,
+  IFALIAS: 20,
   NET_NS_FD: 28,
   GROUP: 27,
 } as const;

@@ -50,6 +50,8 @@ export interface Link {
   mtu: number;
   mac?: string;
   up: boolean;
+  /** IFLA_IFALIAS: Switchyard writes its owner tag there (reconcile deletes only links carrying its own). */
+  alias?: string;
 }
 
 export interface Address {
@@ -88,7 +90,28 @@ const ENOENT = 2;
 const ESRCH = 3;
 
 export class Rtnl {
+  /** Written as the alias of every bridge, veth and vxlan this instance creates (see linux/reconcile.ts). */
+  ownerTag?: string;
+
   constructor(readonly sock: NetlinkSocket) {}
+
+  /** Sets a link's alias (IFLA_IFALIAS; the kernel takes it on change, not on create). */
+  setAlias(index: number, alias: string): void {
+    this.sock.request(
+      RTM.NEWLINK,
+      0,
+      Buffer.concat([ifinfomsg({ index }), encodeAttrs([[IFLA.IFALIAS, str(alias)]])]),
+      `alias of link ${index}`,
+    );
+  }
+
+  private tagged(link: Link): Link {
+    if (this.ownerTag) {
+      this.setAlias(link.index, this.ownerTag);
+      link.alias = this.ownerTag;
+    }
+    return link;
+  }
 
   static open(netns?: string): Rtnl {
     return new Rtnl(NetlinkSocket.open(netns));
@@ -134,7 +157,7 @@ export class Rtnl {
 
   createBridge(name: string, o: { mtu?: number; mac?: string; up?: boolean } = {}): Link {
     this.newLink(name, 'bridge', undefined, linkAttrs(o), o.up ?? true);
-    return this.mustLink(name);
+    return this.tagged(this.mustLink(name));
   }
 
   /** A veth pair whose peer is created directly inside `peer.netnsFd` (no move between namespaces). */
@@ -148,7 +171,7 @@ export class Rtnl {
     const extra = linkAttrs(o);
     if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
     this.newLink(name, 'veth', [[VETH_INFO_PEER, peerBody]], extra, o.up ?? true);
-    return this.mustLink(name);
+    return this.tagged(this.mustLink(name));
   }
 
   createVxlan(
@@ -165,7 +188,7 @@ export class Rtnl {
     const extra = linkAttrs(o);
     if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
     this.newLink(name, 'vxlan', data, extra, true);
-    return this.mustLink(name);
+    return this.tagged(this.mustLink(name));
   }
 
   /** A macvlan (bridge mode) on `parent`, created directly inside `netnsFd` when given. */
@@ -383,6 +406,9 @@ function parseLink(b: Buffer): Link {
         break;
       case IFLA.MTU:
         if (len >= 8) link.mtu = b.readUInt32LE(start);
+        break;
+      case IFLA.IFALIAS:
+        link.alias = cstr(b, start, off + len);
         break;
       case IFLA.ADDRESS:
         if (len === 10) link.mac = macString(b.subarray(start, start + 6));
