@@ -7,10 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { etcdHealthy as healthy, freePort } from '../../../src/lab/etcd';
 
 export const ETCD_BIN = process.env.SWITCHYARD_ETCD_BIN ?? '/usr/bin/etcd';
 
@@ -24,32 +24,6 @@ export function etcdOrSkip(ctx: Mocha.Context): void {
     console.log(`    (skipped: ${ETCD_BIN} is missing; install Debian's etcd-server)`);
     ctx.skip();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function healthy(endpoint: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(`${endpoint}/health`, { timeout: 1000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
 }
 
 export class EtcdServer {
