@@ -3,6 +3,8 @@
  * so every problem names its field (`netConf.Backend.VNI: ...`, `--pod-cidr: ...`). Nothing here touches the
  * OS; reading the files named by the caller is the CLI's job (loadAgentConfig takes their text).
  */
+import { contains, hasHostBits, parseCidr, parseIp } from '../net/ip';
+import { isMac } from '../net/mac';
 import { defaultSubnetEnvPath } from './subnet/subnet-env';
 import type { BackendType, ClusterNetConf, NodeLease } from './subnet/types';
 import { parseProxySettings, type ProxySettings } from './proxy-config';
@@ -121,28 +123,17 @@ const CNI_KEYS = new Set(['confDir', 'binDir', 'confName', 'type', 'cniVersion',
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function parseIpv4(text: string): number[] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const o = m.slice(1).map(Number);
-  return o.every((x) => x <= 255) ? o : undefined;
-}
+/** A dotted-quad IPv4 address (src/net's strict parse, as HNS and Go's ParseIP read it). */
+const parseIpv4 = (text: string): boolean => parseIp(text)?.v === 4;
 
 /** A v4 CIDR with no host bits, or a message saying what is wrong with it. */
 export function checkCidr(text: unknown): string | undefined {
   if (typeof text !== 'string') return 'must be a CIDR string such as 10.244.1.0/24';
-  const [ip, len, extra] = text.split('/');
-  const o = parseIpv4(ip ?? '');
-  const n = Number(len);
-  if (!o || extra !== undefined || len === undefined || !/^\d+$/.test(len) || n > 32)
-    return `"${text}" is not an IPv4 CIDR such as 10.244.1.0/24`;
-  const v = ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
-  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
-  if ((v & ~mask) >>> 0 !== 0) return `"${text}" has host bits set (the network address is needed)`;
+  const net = parseCidr(text);
+  if (!net || net.ip.v !== 4) return `"${text}" is not an IPv4 CIDR such as 10.244.1.0/24`;
+  if (hasHostBits(net)) return `"${text}" has host bits set (the network address is needed)`;
   return undefined;
 }
-
-const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 
 /** flannel's net-conf.json → ClusterNetConf, each problem named after its field. */
 export function parseNetConf(raw: unknown, field: string, problems: string[]): ClusterNetConf | undefined {
@@ -229,7 +220,7 @@ function parsePeers(raw: unknown, problems: string[]): NodeLease[] {
     if (bt !== undefined && bt !== 'host-gw' && bt !== 'vxlan') problems.push(`${f}.backendType: must be host-gw or vxlan`);
     if (p.vni !== undefined && (typeof p.vni !== 'number' || !Number.isInteger(p.vni))) problems.push(`${f}.vni: must be an integer`);
     const mac = str(p, 'vtepMAC', `${f}.vtepMAC`, problems);
-    if (mac !== undefined && !MAC.test(mac)) problems.push(`${f}.vtepMAC: "${mac}" is not a MAC address`);
+    if (mac !== undefined && !isMac(mac)) problems.push(`${f}.vtepMAC: "${mac}" is not a MAC address`);
     if (problems.length > before) return [];
     return [
       {
@@ -416,11 +407,7 @@ export function buildAgentConfig(inp: ConfigInputs): AgentConfig {
 }
 
 function cidrInside(inner: string, outer: string): boolean {
-  const toInt = (ip: string) => ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
-  const [ia, il] = inner.split('/');
-  const [oa, ol] = outer.split('/');
-  const olen = Number(ol);
-  if (Number(il) < olen) return false;
-  const mask = olen === 0 ? 0 : (0xffffffff << (32 - olen)) >>> 0;
-  return (toInt(ia) & mask) >>> 0 === (toInt(oa) & mask) >>> 0;
+  const i = parseCidr(inner);
+  const o = parseCidr(outer);
+  return !!i && !!o && i.prefix >= o.prefix && contains(o, i.ip);
 }
