@@ -118,7 +118,8 @@ function pidsWith(needle: string): number[] {
   return pids;
 }
 
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+// Wine starts services slowly on a loaded machine: a generous bound, never a timing assertion.
+async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (ok()) return;
   assert.fail(`timed out waiting for ${what}`);
 }
