@@ -22,6 +22,7 @@ import type {
   ModifyNamespaceRequest,
   ModifyNetworkRequest,
 } from '../hns';
+import type { LoadBalancerBatch, LoadBalancerBatchResult } from './lb-batch';
 
 export type DataplaneKind = 'memory' | 'linux' | 'hcn' | 'hns-v1' | 'powershell';
 export const DATAPLANE_KINDS: readonly DataplaneKind[] = ['memory', 'linux', 'hcn', 'hns-v1', 'powershell'];
@@ -146,6 +147,12 @@ export interface HostNetworkService {
   /** Whole-document update (HNS ≥ 15.4 ModifyLoadbalancer); older hosts delete and re-create. */
   modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer>;
   deleteLoadBalancer(id: string): Promise<void>;
+  /**
+   * Many load-balancer changes in one call (lb-batch.ts): deletes first, then creates, then modifies, each with
+   * its own outcome, as the per-LB calls would have had. Windows planes loop over their per-LB calls; linux
+   * applies the whole batch as one nftables transaction and one state write.
+   */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult>;
 
   /**
    * True when the data plane writes native-level call records itself (every Hcn* call, HNSCall or cmdlet),

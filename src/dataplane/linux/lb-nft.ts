@@ -227,20 +227,25 @@ export function syncLoadBalancerTable(
   s: LinuxState,
   netns: string | undefined,
   env: NodeJS.ProcessEnv,
-  opts: { only?: Iterable<string>; force?: boolean; realizedOnly?: boolean } = {},
+  opts: { only?: Iterable<string>; force?: boolean; realizedOnly?: boolean; realized?: Map<string, RealizedLb | undefined> } = {},
 ): void {
   const before = s.lbNft ?? {};
-  const keys = opts.only
-    ? new Set(opts.only)
-    : opts.realizedOnly
-      ? new Set(Object.keys(before))
-      : new Set([...Object.keys(before), ...Object.keys(s.loadBalancers)]);
-  const after: Record<string, RealizedLb | undefined> = {};
-  for (const k of keys) {
-    const lb = s.loadBalancers[k];
-    after[k] = lb ? realizeLoadBalancer(lb.ID ?? k, lb, backendsOf(s, lb)) : undefined;
+  let after: Record<string, RealizedLb | undefined> = {};
+  if (opts.realized) {
+    // Realized and checked for frontend clashes by the caller (lb-staging.ts).
+    after = Object.fromEntries(opts.realized);
+  } else {
+    const keys = opts.only
+      ? new Set(opts.only)
+      : opts.realizedOnly
+        ? new Set(Object.keys(before))
+        : new Set([...Object.keys(before), ...Object.keys(s.loadBalancers)]);
+    for (const k of keys) {
+      const lb = s.loadBalancers[k];
+      after[k] = lb ? realizeLoadBalancer(lb.ID ?? k, lb, backendsOf(s, lb)) : undefined;
+    }
+    claimFrontends(s, before, after);
   }
-  claimFrontends(s, before, after);
   const next: Record<string, RealizedLb> = { ...before };
   for (const [k, r] of Object.entries(after)) {
     if (r) next[k] = r;
@@ -271,16 +276,19 @@ export function syncLoadBalancerTable(
   s.lbTable = true;
 }
 
+/** The frontend of a map element ("map|key|verdict" → "map|key"): what two LBs may not both realize. */
+export const frontendOf = (element: string) => element.slice(0, element.lastIndexOf('|'));
+
 /** Refuses a frontend (map key) that another LB already realizes, naming both: HNS refuses such an LB too. */
 function claimFrontends(s: LinuxState, before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>): void {
   const owner = new Map<string, string>();
   for (const [k, r] of Object.entries(before)) {
     if (k in after) continue;
-    for (const e of r.elements) owner.set(e.slice(0, e.lastIndexOf('|')), k);
+    for (const e of r.elements) owner.set(frontendOf(e), k);
   }
   for (const [k, r] of Object.entries(after)) {
     for (const e of r?.elements ?? []) {
-      const frontend = e.slice(0, e.lastIndexOf('|'));
+      const frontend = frontendOf(e);
       const other = owner.get(frontend);
       if (other && other !== k) {
         const [map, fk] = frontend.split('|');
