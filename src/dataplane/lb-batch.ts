@@ -7,28 +7,9 @@
  * the per-LB calls HNS would have received, so call counts mean the same on every plane.
  */
 import type { HostComputeLoadBalancer } from '../hns';
+import type { LoadBalancerBatch, LoadBalancerBatchResult, LoadBalancerOutcome } from './types';
 
-export interface LoadBalancerModify {
-  id: string;
-  doc: HostComputeLoadBalancer;
-}
-
-export interface LoadBalancerBatch {
-  /** Applied first, so a frontend they free can be claimed by a create of the same batch. */
-  delete?: readonly string[];
-  create?: readonly HostComputeLoadBalancer[];
-  modify?: readonly LoadBalancerModify[];
-}
-
-/** One operation's result: the stored document (create, modify) or the error a per-LB call would have thrown. */
-export type LoadBalancerOutcome = { ok: true; loadBalancer?: HostComputeLoadBalancer } | { ok: false; error: Error };
-
-/** Outcomes in the order of the batch's arrays. */
-export interface LoadBalancerBatchResult {
-  deleted: LoadBalancerOutcome[];
-  created: LoadBalancerOutcome[];
-  modified: LoadBalancerOutcome[];
-}
+export type { LoadBalancerBatch, LoadBalancerBatchResult, LoadBalancerModify, LoadBalancerOutcome } from './types';
 
 type PerLbCalls = {
   createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer>;

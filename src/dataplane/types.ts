@@ -22,7 +22,6 @@ import type {
   ModifyNamespaceRequest,
   ModifyNetworkRequest,
 } from '../hns';
-import type { LoadBalancerBatch, LoadBalancerBatchResult } from './lb-batch';
 
 export type DataplaneKind = 'memory' | 'linux' | 'hcn' | 'hns-v1' | 'powershell';
 export const DATAPLANE_KINDS: readonly DataplaneKind[] = ['memory', 'linux', 'hcn', 'hns-v1', 'powershell'];
@@ -168,6 +167,29 @@ export interface HostNetworkService {
 
   /** Release handles, sessions, sockets. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A load-balancer batch (applyLoadBalancers; helpers in lb-batch.ts). */
+export interface LoadBalancerModify {
+  id: string;
+  doc: HostComputeLoadBalancer;
+}
+
+export interface LoadBalancerBatch {
+  /** Applied first, so a frontend they free can be claimed by a create of the same batch. */
+  delete?: readonly string[];
+  create?: readonly HostComputeLoadBalancer[];
+  modify?: readonly LoadBalancerModify[];
+}
+
+/** One operation's result: the stored document (create, modify) or the error a per-LB call would have thrown. */
+export type LoadBalancerOutcome = { ok: true; loadBalancer?: HostComputeLoadBalancer } | { ok: false; error: Error };
+
+/** Outcomes in the order of the batch's arrays. */
+export interface LoadBalancerBatchResult {
+  deleted: LoadBalancerOutcome[];
+  created: LoadBalancerOutcome[];
+  modified: LoadBalancerOutcome[];
 }
 
 export interface AttachOptions {
