@@ -12,7 +12,7 @@ import type { LoadBalancerBatch, LoadBalancerBatchResult, LoadBalancerOutcome } 
 import type { LinuxContext } from './context';
 import { clone } from './clone';
 import { queryMatcher } from './query';
-import { kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
+import { elementsAt, kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
 import { LbBatchStaging } from './lb-staging';
 import { key, type LinuxState } from './state';
 import { toHnsError } from './errors';
@@ -24,7 +24,7 @@ async function kernelView(c: LinuxContext): Promise<LinuxState> {
   if (!Object.keys(realized).length) return s;
   const have = kernelLoadBalancerElements(c.netns);
   const drifted = Object.entries(realized)
-    .filter(([, r]) => r.elements.some((e) => !have.has(e)))
+    .filter(([k]) => elementsAt(s, k).some((e) => !have.has(e)))
     .map(([k]) => k);
   if (!drifted.length) return s;
   return c.mutate('HcnEnumerateLoadBalancers', 'load balancer table', (st) => {
@@ -80,7 +80,7 @@ export async function applyLoadBalancers(c: LinuxContext, batch: LoadBalancerBat
       };
       if (!staging.changed()) return result;
       try {
-        syncLoadBalancerTable(s, c.netns, c.env, { realized: staging.realized() });
+        syncLoadBalancerTable(s, c.netns, c.env, { changes: staging.changes(), before: staging.replaced() });
       } catch (e) {
         // Nothing of the batch reached the kernel (one transaction, and the rebuild failed too).
         staging.rollback();
