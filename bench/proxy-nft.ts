@@ -1,24 +1,25 @@
 /**
  * The service proxy on the linux data plane (root; a throwaway network namespace): N ClusterIP Services × 2
- * local endpoints realized in nftables. Prints the proxy's first full sync (one createLoadBalancer per LB,
- * each its own nft transaction and state write) against the same rules applied as one raw `nft -f` batch
- * (the binary, and libnftables in process), and a single endpoint change from the event handed to the proxy
- * to the kernel updated. Printed, never asserted.
- * Run: node scripts/build.js && node dist/bench/proxy-nft.js [services=10000] [changes=20]
+ * local endpoints realized in nftables. Prints the proxy's first full sync (every LB in one applyLoadBalancers
+ * batch: one nft transaction and one state write) side by side with the same rules applied as one raw
+ * `nft -f` batch (the binary, and libnftables in process), and a single endpoint change from the event handed
+ * to the proxy to the kernel updated. Printed, never asserted.
+ * Run: node scripts/build.js && node dist/bench/proxy-nft.js [services=10000] [changes=10]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { NetnsLab } from '../src/lab/netns-driver';
-import { fullTableText, LB_TABLE } from '../src/dataplane/linux/lb-nft';
+import { fullTableText, LB_TABLE, realizedTable } from '../src/dataplane/linux/lb-nft';
 import { applyRuleset } from '../src/dataplane/linux/nft';
 import { loadState } from '../src/dataplane/linux/state';
 import { MemoryOwnershipStore, ServiceProxy } from '../src/proxy/sync';
 import { intArg, pct } from './lib/stats';
 
 const N = intArg(0, 'services', 10000);
-const CHANGES = intArg(1, 'changes', 20);
+const CHANGES = intArg(1, 'changes', 10);
 const PODS = 200;
 const ms = (t0: number) => performance.now() - t0;
 const svcIp = (i: number) => `10.96.${Math.floor(i / 250)}.${2 + (i % 250)}`;
@@ -53,6 +54,12 @@ async function main(): Promise<void> {
       }) as V1EndpointSlice;
     const slices = Array.from({ length: N }, (_, i) => slice(i, [i % PODS, (i + 1) % PODS]));
     console.log(`service proxy, linux data plane (nftables, namespace ${node.name}): ${N} ClusterIP Services × 2 local endpoints`);
+    console.log(
+      `  load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (${os.cpus().length} CPUs)`,
+    );
 
     const proxy = new ServiceProxy({
       hns: dp,
@@ -67,11 +74,11 @@ async function main(): Promise<void> {
     let t0 = performance.now();
     await proxy.start();
     const full = ms(t0);
-    console.log(`  proxy full sync (${N} createLoadBalancer):       ${(full / 1000).toFixed(2)} s  (${(full / N).toFixed(2)} ms per LB)`);
+    console.log(`  proxy full sync (${N} creates in one batch):     ${(full / 1000).toFixed(2)} s  (${(full / N).toFixed(2)} ms per LB)`);
 
     // The same rules as one raw batch: the table the records describe, applied from scratch.
     const state = loadState(lab.nodeEnv(node).SWITCHYARD_LINUX_STATE!);
-    const text = fullTableText(Object.values(state.lbNft ?? {}));
+    const text = fullTableText(realizedTable(state));
     const file = path.join(lab.stateDir, 'lb.nft');
     fs.writeFileSync(file, text);
     const lines = text.split('\n').length;
@@ -111,7 +118,15 @@ async function main(): Promise<void> {
       `  single endpoint change, event → kernel:         remove median ${pct(change, 50).toFixed(1)} ms, p90 ${pct(change, 90).toFixed(1)} ms; ` +
         `add median ${pct(back, 50).toFixed(1)} ms, p90 ${pct(back, 90).toFixed(1)} ms (${CHANGES} each)`,
     );
-    console.log(`  (kernel map holds ${chain.split('goto').length - 1} elements)`);
+    console.log(
+      `  (kernel map holds ${chain.split('goto').length - 1} elements; state file ${(fs.statSync(lab.nodeEnv(node).SWITCHYARD_LINUX_STATE!).size / 1e6).toFixed(1)} MB)`,
+    );
+    console.log(
+      `  load average at end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     await proxy.stop();
   } finally {
     await lab.down();

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { stringifyHnsJson } from '../hns/json';
 import { isHnsError } from '../hns/errors';
 import type { CallRecord, HnsV1Api, HostNetworkService, HttpMethod } from './types';
+import { batchCalls, type LoadBalancerBatch, type LoadBalancerBatchResult } from './lb-batch';
 
 type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'capabilities' | 'v1' | 'close' | 'recordsOwnCalls'>;
 
@@ -41,6 +42,8 @@ const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
   createLoadBalancer: { body: 0 },
   modifyLoadBalancer: { id: 0, body: 1 },
   deleteLoadBalancer: { id: 0 },
+  // Recorded as the per-LB calls it stands for (logBatch), not as one line.
+  applyLoadBalancers: {},
 };
 
 export const LOGGED_V2_METHODS = Object.keys(V2_METHODS) as V2Method[];
@@ -102,6 +105,10 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
   for (const name of LOGGED_V2_METHODS) {
     const spec = V2_METHODS[name];
     if (typeof service[name] !== 'function') continue; // optional methods the data plane does not have stay absent
+    if (name === 'applyLoadBalancers') {
+      wrapper[name] = (batch: LoadBalancerBatch) => logBatch(writer, batch, () => service.applyLoadBalancers(batch));
+      continue;
+    }
     wrapper[name] = (...args: unknown[]) => {
       const id = spec.id !== undefined ? (args[spec.id] as string | undefined) : undefined;
       let body = spec.body !== undefined ? args[spec.body] : undefined;
@@ -126,6 +133,39 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
     wrapper.v1 = v1;
   }
   return wrapper as unknown as HostNetworkService;
+}
+
+/**
+ * A load-balancer batch as the per-LB calls HNS would have received (one line each, with its own outcome), so
+ * "one endpoint change = one modifyLoadBalancer" reads the same whether the caller batched or not.
+ */
+async function logBatch(
+  writer: CallLogWriter,
+  batch: LoadBalancerBatch,
+  run: () => Promise<LoadBalancerBatchResult>,
+): Promise<LoadBalancerBatchResult> {
+  const start = process.hrtime.bigint();
+  const calls = batchCalls(batch);
+  let outcomes: LoadBalancerBatchResult['created'] = [];
+  try {
+    const result = await run();
+    outcomes = [...result.deleted, ...result.created, ...result.modified];
+    return result;
+  } catch (e) {
+    outcomes = calls.map(() => ({ ok: false, error: e as Error }));
+    throw e;
+  } finally {
+    const ms = Number(process.hrtime.bigint() - start) / 1e6 / Math.max(1, calls.length);
+    calls.forEach((c, i) => {
+      const o = outcomes[i];
+      const rec: CallRecord = { api: 'v2', op: c.op, ok: o?.ok ?? false, pid: process.pid, ms };
+      const id = c.id ?? (o?.ok ? o.loadBalancer?.ID : undefined);
+      if (id !== undefined) rec.id = id;
+      if (c.body !== undefined) rec.body = c.body;
+      if (o && !o.ok && isHnsError(o.error)) rec.hresult = o.error.hresult;
+      writer.write(rec);
+    });
+  }
 }
 
 /** The records in a call log, oldest first; `fromOffset` (a byte offset from callLogSize) skips earlier ones. */

@@ -146,6 +146,12 @@ export interface HostNetworkService {
   /** Whole-document update (HNS ≥ 15.4 ModifyLoadbalancer); older hosts delete and re-create. */
   modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer>;
   deleteLoadBalancer(id: string): Promise<void>;
+  /**
+   * Many load-balancer changes in one call (lb-batch.ts): deletes first, then creates, then modifies, each with
+   * its own outcome, as the per-LB calls would have had. Windows planes loop over their per-LB calls; linux
+   * applies the whole batch as one nftables transaction and one state write.
+   */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult>;
 
   /**
    * True when the data plane writes native-level call records itself (every Hcn* call, HNSCall or cmdlet),
@@ -161,6 +167,29 @@ export interface HostNetworkService {
 
   /** Release handles, sessions, sockets. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A load-balancer batch (applyLoadBalancers; helpers in lb-batch.ts). */
+export interface LoadBalancerModify {
+  id: string;
+  doc: HostComputeLoadBalancer;
+}
+
+export interface LoadBalancerBatch {
+  /** Applied first, so a frontend they free can be claimed by a create of the same batch. */
+  delete?: readonly string[];
+  create?: readonly HostComputeLoadBalancer[];
+  modify?: readonly LoadBalancerModify[];
+}
+
+/** One operation's result: the stored document (create, modify) or the error a per-LB call would have thrown. */
+export type LoadBalancerOutcome = { ok: true; loadBalancer?: HostComputeLoadBalancer } | { ok: false; error: Error };
+
+/** Outcomes in the order of the batch's arrays. */
+export interface LoadBalancerBatchResult {
+  deleted: LoadBalancerOutcome[];
+  created: LoadBalancerOutcome[];
+  modified: LoadBalancerOutcome[];
 }
 
 export interface AttachOptions {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HostNetworkService } from '../dataplane/types';
+import { applyLoadBalancersOneByOne, type LoadBalancerBatch } from '../dataplane/lb-batch';
 
 export interface RecordedCall {
   call: string;
@@ -36,6 +37,8 @@ export function recordingDataplane(real: HostNetworkService): { svc: HostNetwork
     get(target, prop, receiver) {
       const name = String(prop);
       if (name === 'close') return () => real.close();
+      // A batch is recorded as the per-LB writes it stands for, none of them sent.
+      if (name === 'applyLoadBalancers') return (batch: LoadBalancerBatch) => applyLoadBalancersOneByOne(svc, batch);
       const call = WRITES[name];
       if (!call) {
         const v = Reflect.get(target, prop, receiver) as unknown;

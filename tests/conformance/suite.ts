@@ -35,6 +35,7 @@ export interface ConformanceOptions {
 }
 
 import { rejectsKind } from '../helpers/hns-errors';
+import { runLoadBalancerBatchConformance } from './lb-batch';
 
 export { rejectsKind };
 
@@ -409,6 +410,7 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
   });
   runCapabilityConformance(label, open, opts);
   runHnsStrictnessConformance(label, open, opts);
+  runLoadBalancerBatchConformance(label, open, opts);
 }
 
 /**

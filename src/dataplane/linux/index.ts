@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import type { AttachOptions, HostNetworkService } from '../types';
+import type { LoadBalancerBatch, LoadBalancerBatchResult } from '../lb-batch';
 import type { ResolvedDataplaneOptions } from '../factory';
 import { defaultStatePath } from '../factory';
 import {
@@ -165,5 +166,9 @@ export class LinuxDataplane implements HostNetworkService {
   }
   deleteLoadBalancer(id: string): Promise<void> {
     return lbs.deleteLoadBalancer(this.c, id);
+  }
+  /** One nft transaction and one state write for the whole batch. */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+    return lbs.applyLoadBalancers(this.c, batch);
   }
 }

@@ -218,38 +218,92 @@ export function backendsOf(s: LinuxState, lb: HostComputeLoadBalancer): LbBacken
 }
 
 /**
+ * What the state keeps per realized LB: the backends it was realized with. The realization is a pure function
+ * of the LB's document (beside it in `loadBalancers`) and these, so it is recomputed for the LBs a change
+ * touches instead of being stored (a 10,000-LB state stays a few MB). State files written before this hold
+ * the realization itself (RealizedLb), which is read as it is.
+ */
+export type LbRecord = { backends: LbBackend[] } | RealizedLb;
+
+/** The realization the kernel has for LB `k` per the state (undefined: none). */
+export function realizedAt(s: LinuxState, k: string): RealizedLb | undefined {
+  const rec = s.lbNft?.[k];
+  if (!rec) return undefined;
+  if ('elements' in rec) return rec;
+  const lb = s.loadBalancers[k];
+  return lb ? realizeLoadBalancer(lb.ID ?? k, lb, rec.backends) : undefined;
+}
+
+/** The map elements of LB `k` per the state (they depend on its document only). */
+export function elementsAt(s: LinuxState, k: string): string[] {
+  const rec = s.lbNft?.[k];
+  if (!rec) return [];
+  if ('elements' in rec) return rec.elements;
+  const lb = s.loadBalancers[k];
+  return lb ? realizeLoadBalancer(lb.ID ?? k, lb, []).elements : [];
+}
+
+/** Every LB's realization per the state (a rebuild, the bench's raw batch). */
+export function realizedTable(s: LinuxState): RealizedLb[] {
+  return Object.keys(s.lbNft ?? {})
+    .map((k) => realizedAt(s, k))
+    .filter((r): r is RealizedLb => r !== undefined);
+}
+
+/** An LB's new realization and the backends it was made from (undefined: the LB leaves the kernel). */
+export type LbChange = { realized: RealizedLb; backends: LbBackend[] } | undefined;
+
+/**
  * Brings the LB table to the state's load balancers. `only`: the LB keys that may have changed (others are
- * taken as realized); undefined = every LB (`realizedOnly`: every LB that has a record). `force`: rebuild the
- * table whatever the records say.
+ * taken as realized; their documents must be the ones they were realized with); undefined = every LB
+ * (`realizedOnly`: every LB that has a record). `force`: rebuild the table whatever the records say.
+ * `changes` + `before`: realized and checked by the caller (lb-staging.ts), with the realizations they replace.
  * Throws PolicyError (a bad document, a frontend two LBs claim) before touching the kernel.
  */
 export function syncLoadBalancerTable(
   s: LinuxState,
   netns: string | undefined,
   env: NodeJS.ProcessEnv,
-  opts: { only?: Iterable<string>; force?: boolean; realizedOnly?: boolean } = {},
+  opts: {
+    only?: Iterable<string>;
+    force?: boolean;
+    realizedOnly?: boolean;
+    changes?: Map<string, LbChange>;
+    before?: Map<string, RealizedLb | undefined>;
+  } = {},
 ): void {
-  const before = s.lbNft ?? {};
-  const keys = opts.only
-    ? new Set(opts.only)
-    : opts.realizedOnly
-      ? new Set(Object.keys(before))
-      : new Set([...Object.keys(before), ...Object.keys(s.loadBalancers)]);
-  const after: Record<string, RealizedLb | undefined> = {};
-  for (const k of keys) {
-    const lb = s.loadBalancers[k];
-    after[k] = lb ? realizeLoadBalancer(lb.ID ?? k, lb, backendsOf(s, lb)) : undefined;
+  const records = s.lbNft ?? {};
+  let changes = opts.changes;
+  if (!changes) {
+    changes = new Map();
+    const keys = opts.only
+      ? new Set(opts.only)
+      : opts.realizedOnly
+        ? new Set(Object.keys(records))
+        : new Set([...Object.keys(records), ...Object.keys(s.loadBalancers)]);
+    for (const k of keys) {
+      const lb = s.loadBalancers[k];
+      const backends = lb ? backendsOf(s, lb) : [];
+      changes.set(k, lb ? { realized: realizeLoadBalancer(lb.ID ?? k, lb, backends), backends } : undefined);
+    }
+    claimFrontends(s, changes);
   }
-  claimFrontends(s, before, after);
-  const next: Record<string, RealizedLb> = { ...before };
-  for (const [k, r] of Object.entries(after)) {
-    if (r) next[k] = r;
+  const before: Record<string, RealizedLb> = {};
+  const after: Record<string, RealizedLb | undefined> = {};
+  for (const [k, c] of changes) {
+    const prev = opts.before?.has(k) ? opts.before.get(k) : realizedAt(s, k);
+    if (prev) before[k] = prev;
+    after[k] = c?.realized;
+  }
+  const next: Record<string, LbRecord> = { ...records };
+  for (const [k, c] of changes) {
+    if (c) next[k] = { backends: c.backends };
     else delete next[k];
   }
   const library = env.SWITCHYARD_LIBNFTABLES || LIBNFTABLES;
   const empty = Object.keys(next).length === 0;
   if (empty) {
-    if (Object.keys(before).length || opts.force || s.lbTable) applyRuleset(netns, `table ${T}\ndelete table ${T}\n`, library);
+    if (Object.keys(records).length || opts.force || s.lbTable) applyRuleset(netns, `table ${T}\ndelete table ${T}\n`, library);
     s.lbNft = {};
     s.lbTable = false;
     return;
@@ -265,22 +319,26 @@ export function syncLoadBalancerTable(
   } catch (e) {
     if (!opts.force && !(e instanceof NftError)) throw e;
     // Out-of-band changes (the table or a chain removed) make a diff fail: rebuild everything in one go.
-    applyRuleset(netns, fullTableText(Object.values(next)), library);
+    const all = Object.keys(next).map((k) => (changes.has(k) ? changes.get(k)!.realized : realizedAt(s, k)));
+    applyRuleset(netns, fullTableText(all.filter((r): r is RealizedLb => r !== undefined)), library);
   }
   s.lbNft = next;
   s.lbTable = true;
 }
 
+/** The frontend of a map element ("map|key|verdict" → "map|key"): what two LBs may not both realize. */
+export const frontendOf = (element: string) => element.slice(0, element.lastIndexOf('|'));
+
 /** Refuses a frontend (map key) that another LB already realizes, naming both: HNS refuses such an LB too. */
-function claimFrontends(s: LinuxState, before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>): void {
+function claimFrontends(s: LinuxState, changes: Map<string, LbChange>): void {
   const owner = new Map<string, string>();
-  for (const [k, r] of Object.entries(before)) {
-    if (k in after) continue;
-    for (const e of r.elements) owner.set(e.slice(0, e.lastIndexOf('|')), k);
+  for (const k of Object.keys(s.lbNft ?? {})) {
+    if (changes.has(k)) continue;
+    for (const e of elementsAt(s, k)) owner.set(frontendOf(e), k);
   }
-  for (const [k, r] of Object.entries(after)) {
-    for (const e of r?.elements ?? []) {
-      const frontend = e.slice(0, e.lastIndexOf('|'));
+  for (const [k, c] of changes) {
+    for (const e of c?.realized.elements ?? []) {
+      const frontend = frontendOf(e);
       const other = owner.get(frontend);
       if (other && other !== k) {
         const [map, fk] = frontend.split('|');

@@ -1,16 +1,19 @@
 /**
- * Load balancers: stored documents realized in the `ip switchyard-lb` table (lb-nft.ts), one transaction per
- * call holding only this LB's element and chain changes. The kernel is the truth: an LB whose map elements
- * vanished out of band is reported absent (and its record of realization dropped, the table rebuilt from
- * the others), so a caller that creates it again (the service proxy's drift repair) realizes it anew.
+ * Load balancers: stored documents realized in the `ip switchyard-lb` table (lb-nft.ts). Every change goes
+ * through one path, applyLoadBalancers: a batch of deletes, creates and modifies is validated item by item
+ * (a refused item gets its own error and changes nothing), then the accepted ones are applied as one nft
+ * transaction holding only their element and chain changes, and the state is written once. The per-LB calls
+ * are batches of one. The kernel is the truth: an LB whose map elements vanished out of band is reported
+ * absent (and its record of realization dropped, the table rebuilt from the others), so a caller that creates
+ * it again (the service proxy's drift repair) realizes it anew.
  */
-import { checkLoadBalancerRealizable } from './realizable';
-import { HnsError, SCHEMA_V2, type HostComputeLoadBalancer, type HostComputeQuery } from '../../hns';
+import { HnsError, type HostComputeLoadBalancer, type HostComputeQuery } from '../../hns';
+import type { LoadBalancerBatch, LoadBalancerBatchResult, LoadBalancerOutcome } from '../lb-batch';
 import type { LinuxContext } from './context';
 import { clone } from './clone';
-import { newId } from './ids';
 import { queryMatcher } from './query';
-import { FrontendInUseError, kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
+import { elementsAt, kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
+import { LbBatchStaging } from './lb-staging';
 import { key, type LinuxState } from './state';
 import { toHnsError } from './errors';
 
@@ -21,7 +24,7 @@ async function kernelView(c: LinuxContext): Promise<LinuxState> {
   if (!Object.keys(realized).length) return s;
   const have = kernelLoadBalancerElements(c.netns);
   const drifted = Object.entries(realized)
-    .filter(([, r]) => r.elements.some((e) => !have.has(e)))
+    .filter(([k]) => elementsAt(s, k).some((e) => !have.has(e)))
     .map(([k]) => k);
   if (!drifted.length) return s;
   return c.mutate('HcnEnumerateLoadBalancers', 'load balancer table', (st) => {
@@ -49,48 +52,66 @@ export async function getLoadBalancer(c: LinuxContext, id: string): Promise<Host
   return clone(lb);
 }
 
-function putLoadBalancer(
-  c: LinuxContext,
-  call: string,
-  id: string,
-  doc: HostComputeLoadBalancer,
-  mustExist: boolean,
-): Promise<HostComputeLoadBalancer> {
-  return c.mutate(call, `load balancer ${id}`, (s) => {
-    checkLoadBalancerRealizable(doc, call, `load balancer ${id}`);
-    const k = key(id);
-    const existing = s.loadBalancers[k];
-    if (mustExist && !existing) throw HnsError.of('ERROR_NOT_FOUND', { call, subject: `load balancer ${id}` });
-    // A record without realization is an LB whose rules vanished: creating it again is the repair.
-    if (!mustExist && existing && realizedIn(s, k)) throw HnsError.of('ERROR_ALREADY_EXISTS', { call, subject: `load balancer ${id}` });
-    for (const epId of doc.HostComputeEndpoints ?? []) c.endpoint(s, epId, call);
-    const stored: HostComputeLoadBalancer = { ...clone(doc), ID: id, SchemaVersion: { ...SCHEMA_V2 } };
-    s.loadBalancers[k] = stored;
-    try {
-      syncLoadBalancerTable(s, c.netns, c.env, { only: [k] });
-    } catch (e) {
-      if (existing) s.loadBalancers[k] = existing;
-      else delete s.loadBalancers[k];
-      if (e instanceof FrontendInUseError) throw HnsError.of('HCN_E_PORT_ALREADY_EXISTS', { call, subject: e.message });
-      throw toHnsError(e, { call, subject: `load balancer ${id}` });
-    }
-    return clone(stored);
-  });
+/** Deletes, then creates, then modifies: one state read, one nft transaction, one state write. */
+export async function applyLoadBalancers(c: LinuxContext, batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+  const deletes = batch.delete ?? [];
+  const creates = batch.create ?? [];
+  const modifies = batch.modify ?? [];
+  const total = deletes.length + creates.length + modifies.length;
+  if (total === 0) return { deleted: [], created: [], modified: [] };
+  const single = total === 1;
+  // A batch of one fails with the per-LB call's name; a bigger one names the batch.
+  const call = single
+    ? deletes.length
+      ? 'HcnDeleteLoadBalancer'
+      : creates.length
+        ? 'HcnCreateLoadBalancer'
+        : 'HcnModifyLoadBalancer'
+    : 'HcnApplyLoadBalancers';
+  const subject = single ? `load balancer ${deletes[0] ?? creates[0]?.ID ?? modifies[0]?.id ?? ''}` : `${total} load balancer changes`;
+  let staging: LbBatchStaging | undefined;
+  try {
+    return await c.mutate(call, subject, (s) => {
+      staging = new LbBatchStaging(c, s);
+      const result: LoadBalancerBatchResult = {
+        deleted: deletes.map((id) => staging!.delete(id)),
+        created: creates.map((doc) => staging!.put(doc, false)),
+        modified: modifies.map((m) => staging!.put({ ...m.doc, ID: m.id }, true)),
+      };
+      if (!staging.changed()) return result;
+      try {
+        syncLoadBalancerTable(s, c.netns, c.env, { changes: staging.changes(), before: staging.replaced() });
+      } catch (e) {
+        // Nothing of the batch reached the kernel (one transaction, and the rebuild failed too).
+        staging.rollback();
+        const err = toHnsError(e, { call, subject });
+        const failed = (o: LoadBalancerOutcome): LoadBalancerOutcome => (o.ok ? { ok: false, error: err } : o);
+        return { deleted: result.deleted.map(failed), created: result.created.map(failed), modified: result.modified.map(failed) };
+      }
+      return result;
+    });
+  } catch (e) {
+    // The state could not be read or written: every change of the batch failed.
+    const err = toHnsError(e, { call, subject });
+    const all = (n: number): LoadBalancerOutcome[] => Array.from({ length: n }, () => ({ ok: false, error: err }));
+    return { deleted: all(deletes.length), created: all(creates.length), modified: all(modifies.length) };
+  }
 }
 
-export function createLoadBalancer(c: LinuxContext, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
-  return putLoadBalancer(c, 'HcnCreateLoadBalancer', doc.ID ?? newId(), doc, false);
+function only(outcomes: LoadBalancerOutcome[]): HostComputeLoadBalancer | undefined {
+  const o = outcomes[0];
+  if (!o.ok) throw o.error;
+  return o.loadBalancer;
 }
 
-export function modifyLoadBalancer(c: LinuxContext, id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
-  return putLoadBalancer(c, 'HcnModifyLoadBalancer', id, doc, true);
+export async function createLoadBalancer(c: LinuxContext, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+  return only((await applyLoadBalancers(c, { create: [doc] })).created)!;
+}
+
+export async function modifyLoadBalancer(c: LinuxContext, id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+  return only((await applyLoadBalancers(c, { modify: [{ id, doc }] })).modified)!;
 }
 
 export async function deleteLoadBalancer(c: LinuxContext, id: string): Promise<void> {
-  await c.mutate('HcnDeleteLoadBalancer', `load balancer ${id}`, (s) => {
-    const k = key(id);
-    if (!s.loadBalancers[k]) throw HnsError.of('ERROR_NOT_FOUND', { call: 'HcnDeleteLoadBalancer', subject: `load balancer ${id}` });
-    delete s.loadBalancers[k];
-    syncLoadBalancerTable(s, c.netns, c.env, { only: [k] });
-  });
+  only((await applyLoadBalancers(c, { delete: [id] })).deleted);
 }

@@ -49,7 +49,7 @@ export interface LinuxState {
   /** The last nftables ruleset applied, so unchanged documents cost no nft run. */
   ruleset?: string;
   /** What each load balancer put in the `ip switchyard-lb` table (lb-nft.ts), by LB key; lbTable: the table exists. */
-  lbNft?: Record<string, import('./lb-nft').RealizedLb>;
+  lbNft?: Record<string, import('./lb-nft').LbRecord>;
   lbTable?: boolean;
 }
 

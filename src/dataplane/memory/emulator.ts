@@ -36,6 +36,7 @@ import {
 } from '../../hns/convert';
 import { sameIpText as sameIp } from '../../net';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
+import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../lb-batch';
 import { V1OverV2 } from '../v1-over-v2';
 import { createEndpointIn, deleteEndpointIn, endpointV1, modifyEndpointIn } from './endpoints';
 import { createLoadBalancerIn, deleteLoadBalancerIn, modifyLoadBalancerIn } from './loadbalancer';
@@ -287,6 +288,11 @@ export class MemoryHns implements HostNetworkService {
   async deleteLoadBalancer(id: string): Promise<void> {
     const ctx: Ctx = { call: 'HcnDeleteLoadBalancer', subject: `load balancer ${id}` };
     await this.store.mutate((s) => deleteLoadBalancerIn(s, id, ctx));
+  }
+
+  /** The emulator is HNS: a batch is the per-LB calls HNS would receive (the call log records each one). */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+    return applyLoadBalancersOneByOne(this, batch);
   }
 
   // ---- v1-only state ------------------------------------------------------------------------

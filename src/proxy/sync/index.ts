@@ -4,3 +4,5 @@ export * from './ownership';
 export * from './counters';
 export * from './coexistence';
 export * from './facts';
+export * from './model';
+export * from './owned';

@@ -4,36 +4,39 @@
  *
  * - Incremental: an event marks its Service dirty; dirty Services are synced together after a short window
  *   (coalescing bursts); only their load balancers are recomputed and diffed against the in-memory model of
- *   what is programmed, so one endpoint change costs one modifyLoadBalancer (delete+create on HNS < 15.4).
+ *   what is programmed (model.ts), so one endpoint change costs one modifyLoadBalancer (delete+create on
+ *   HNS < 15.4). All the load-balancer changes of a sync go to HNS as one batch (lb-writer.ts).
  * - Full: at start and periodically it lists HNS's load balancers and endpoints, rebuilds the model from them,
- *   counts and repairs drift (an LB deleted or altered out of band, all of them after an HNS restart), and
- *   adopts what already matches (a restart costs no writes).
- * - Ownership: it changes only objects it created (ownership.ts); it refuses to start when kube-proxy's load
+ *   counts and repairs drift (full-sync.ts), and adopts what already matches (a restart costs no writes).
+ * - Ownership: it changes only objects it created (owned.ts); it refuses to start when kube-proxy's load
  *   balancers are present (coexistence.ts).
  * Programs only through the HostNetworkService interface.
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { isHnsError, type HostComputeLoadBalancer } from '../../hns';
+import type { HostComputeLoadBalancer } from '../../hns';
 import type { HostNetworkService } from '../../dataplane/types';
 import {
   isIPv4,
   loadBalancerShape,
   planService,
-  remoteEndpointDocument,
   renderLoadBalancer,
   serviceKey,
-  type DesiredRemoteEndpoint,
   type NodeFacts,
   type ProxyFinding,
   type ServicePlan,
 } from '../core';
-import { hnsCoexistenceError, looksLikeKubeProxy } from './coexistence';
 import { ProxyCounters } from './counters';
-import { readEndpoints, readNetwork, type EndpointIndex, type NetworkFacts, type NetworkRef } from './facts';
-import { hasOwnedTag, ownedIdFor, type OwnershipRecord, type OwnershipStore } from './ownership';
+import type { ProxyLogger, SyncContext } from './context';
+import { readEndpoints, type EndpointIndex, type NetworkFacts, type NetworkRef } from './facts';
+import { FindingReporter } from './findings';
+import { LbChanges, LoadBalancerWriter } from './lb-writer';
+import { ProgrammedModel } from './model';
+import { OwnedObjects } from './owned';
+import type { OwnershipStore } from './ownership';
+import { RemoteEndpoints } from './remotes';
+import { readHost, rebuildModel } from './full-sync';
 
-export type ProxyLogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type ProxyLogger = (level: ProxyLogLevel, message: string, fields?: Record<string, unknown>) => void;
+export type { ProxyLogLevel, ProxyLogger } from './context';
 
 export interface ServiceProxyOptions {
   hns: HostNetworkService;
@@ -65,12 +68,6 @@ interface Wanted {
   doc: HostComputeLoadBalancer;
 }
 
-interface Programmed {
-  id: string;
-  service: string;
-  doc: HostComputeLoadBalancer;
-}
-
 const EMPTY_PLAN = (service: string): ServicePlan => ({ service, loadBalancers: [], remoteEndpoints: [], findings: [] });
 
 export class ServiceProxy {
@@ -81,19 +78,12 @@ export class ServiceProxy {
   private network?: NetworkFacts;
   private endpoints: EndpointIndex = { local: new Map(), remote: new Map() };
   private features?: NodeFacts['features'];
-  private modifySupported = false;
-  /** Identity → what is programmed for it. */
-  private readonly programmed = new Map<string, Programmed>();
-  private readonly identitiesByService = new Map<string, Set<string>>();
-  /** Remote endpoint address → services that need it, and the reverse. */
-  private readonly remoteRefs = new Map<string, Set<string>>();
-  private readonly remotesByService = new Map<string, Set<string>>();
-  private readonly ownedLbs = new Map<string, string>();
-  private readonly ownedRemotes = new Map<string, string>();
-  private ownershipDirty = false;
-  private readonly reported = new Map<string, string>();
-  /** Remote addresses whose endpoint was recreated during the running full sync. */
-  private readonly refreshBackends = new Set<string>();
+  private readonly model = new ProgrammedModel();
+  private readonly owned: OwnedObjects;
+  private readonly ctx: SyncContext;
+  private readonly writer: LoadBalancerWriter;
+  private readonly remotes: RemoteEndpoints;
+  private readonly findings: FindingReporter;
   private readonly dirty = new Set<string>();
   private timer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
@@ -104,6 +94,16 @@ export class ServiceProxy {
 
   constructor(private readonly opts: ServiceProxyOptions) {
     this.log = opts.log ?? (() => undefined);
+    this.ctx = { hns: opts.hns, counters: this.counters, log: this.log };
+    this.owned = new OwnedObjects(opts.ownership);
+    this.writer = new LoadBalancerWriter(this.ctx, this.model, this.owned);
+    this.remotes = new RemoteEndpoints(
+      this.ctx,
+      this.owned,
+      () => this.network!.id,
+      () => this.endpoints,
+    );
+    this.findings = new FindingReporter(this.counters, this.log, opts.onFinding);
   }
 
   // ---- input -----------------------------------------------------------------------------------
@@ -167,9 +167,7 @@ export class ServiceProxy {
    */
   async start(): Promise<void> {
     if (!this.opts.nodeIPs.some(isIPv4)) throw new Error("proxy configuration: nodeIPs must contain the node's IPv4 address");
-    const record = await this.opts.ownership.load();
-    for (const [id, identity] of Object.entries(record?.loadBalancers ?? {})) this.ownedLbs.set(id.toUpperCase(), identity);
-    for (const [id, ip] of Object.entries(record?.remoteEndpoints ?? {})) this.ownedRemotes.set(id.toUpperCase(), ip);
+    await this.owned.load();
     await this.serialized(() => this.fullSync(true));
     this.started = true;
     const every = this.opts.resyncIntervalMs ?? 60_000;
@@ -205,7 +203,7 @@ export class ServiceProxy {
 
   /** The load balancers this proxy has programmed: identity → HNS ID. */
   programmedIds(): Map<string, string> {
-    return new Map([...this.programmed].map(([k, v]) => [k, v.id]));
+    return new Map([...this.model.entries()].map(([k, v]) => [k, v.id]));
   }
 
   private serialized(fn: () => Promise<void>): Promise<void> {
@@ -224,8 +222,8 @@ export class ServiceProxy {
     try {
       if (keys.some((k) => this.missingLocal(k))) this.endpoints = await readEndpoints(this.opts.hns, this.network!.id);
       await this.syncServices(keys.map((k) => [k, this.plan(k)]));
-      await this.collectRemoteEndpoints();
-      await this.saveOwnership();
+      await this.remotes.collect();
+      await this.owned.save();
     } catch (e) {
       // Keep the marks so the next sync (or the periodic full one) tries these Services again.
       for (const k of keys) this.dirty.add(k);
@@ -233,104 +231,41 @@ export class ServiceProxy {
       throw e;
     }
     this.counters.syncs++;
-    this.counters.programmedLoadBalancers = this.programmed.size;
+    this.counters.programmedLoadBalancers = this.model.size;
     this.counters.lastSyncMs = performance.now() - t0;
   }
 
   private async fullSync(first: boolean): Promise<void> {
     const t0 = performance.now();
-    const hns = this.opts.hns;
     // Everything is recomputed below; events arriving while this runs mark their Service again.
     this.dirty.clear();
     const previousNetwork = this.network?.id;
-    this.network = await readNetwork(hns, this.opts.network);
-    if (this.network.type === 'Overlay' && !this.opts.sourceVip) {
-      throw new Error(
-        `proxy configuration: sourceVip must be set on the Overlay network ${this.network.name} (the reserved source VIP endpoint's address)`,
-      );
-    }
-    this.features = await hns.features();
-    this.modifySupported = this.features.ModifyLoadbalancer;
-    this.endpoints = await readEndpoints(hns, this.network.id);
+    const host = await readHost(this.opts.hns, this.opts.network, this.opts.sourceVip);
+    this.network = host.network;
+    this.features = host.features;
+    this.writer.modifySupported = host.features.ModifyLoadbalancer;
+    this.endpoints = host.endpoints;
     if (previousNetwork && previousNetwork.toUpperCase() !== this.network.id.toUpperCase()) {
       this.log('warn', `network ${this.network.name} was recreated (${previousNetwork} → ${this.network.id}); reprogramming every service`);
     }
-    const live = await hns.listLoadBalancers();
-    const liveById = new Map(live.filter((l) => l.ID).map((l) => [l.ID!.toUpperCase(), l]));
 
     // Every Service's plan, to know the identities (and to recognise adoptable or tagged load balancers).
     const plans = new Map<string, ServicePlan>();
     for (const key of this.services.keys()) plans.set(key, this.plan(key));
-    const identityById = new Map<string, string>();
-    for (const plan of plans.values()) for (const lb of plan.loadBalancers) identityById.set(ownedIdFor(lb.identity), lb.identity);
-
-    const owned = (id: string) => this.ownedLbs.has(id) || hasOwnedTag(id);
-    const foreign = live.filter((l) => l.ID && !owned(l.ID.toUpperCase()) && looksLikeKubeProxy(l));
-    let adoptable: HostComputeLoadBalancer[] = [];
-    if (first && foreign.length) {
-      if (!this.opts.adoptForeign) throw hnsCoexistenceError(foreign);
-      adoptable = foreign;
-    }
-
-    // Drift against what this process programmed before.
-    for (const p of this.programmed.values()) {
-      const now = liveById.get(p.id.toUpperCase());
-      if (!now) {
-        this.counters.driftLoadBalancersMissing++;
-        this.log('warn', `load balancer ${p.id} of ${p.service} was deleted out of band; recreating it`, { service: p.service, id: p.id });
-      } else if (loadBalancerShape(now) !== loadBalancerShape(p.doc)) {
-        this.counters.driftLoadBalancersAltered++;
-        this.log('warn', `load balancer ${p.id} of ${p.service} was changed out of band; restoring it`, { service: p.service, id: p.id });
-      }
-    }
-    for (const [id, ip] of this.ownedRemotes) {
-      if (this.endpoints.remote.get(ip)?.toUpperCase() !== id) {
-        this.counters.driftRemoteEndpointsMissing++;
-        // Recreated below; the load balancers that used it are rewritten even if its ID comes back the same.
-        this.refreshBackends.add(ip);
-        this.ownedRemotes.delete(id);
-        this.ownershipDirty = true;
-      }
-    }
-
-    // Rebuild the model from HNS: owned LBs under their identity; unknown owned ones are deleted below.
-    this.programmed.clear();
-    this.identitiesByService.clear();
-    const orphans: string[] = [];
-    for (const [id, lb] of liveById) {
-      if (!owned(id)) continue;
-      const identity = this.ownedLbs.get(id) ?? identityById.get(id);
-      const service = identity ? identity.slice(0, identity.indexOf(':')) : undefined;
-      if (!identity || !service) {
-        orphans.push(id);
-        continue;
-      }
-      if (this.programmed.has(identity)) {
-        orphans.push(id); // a duplicate (e.g. created twice around a crash): keep one
-        continue;
-      }
-      this.track(identity, { id: lb.ID!, service, doc: lb });
-      if (!this.ownedLbs.has(id)) {
-        this.ownedLbs.set(id, identity);
-        this.ownershipDirty = true;
-      }
-    }
-    for (const id of [...this.ownedLbs.keys()]) {
-      if (!liveById.has(id)) {
-        this.ownedLbs.delete(id);
-        this.ownershipDirty = true;
-      }
-    }
-    for (const id of orphans) await this.deleteLb(id, 'no longer desired');
+    const { orphans, adoptable, refreshBackends } = rebuildModel(
+      { ...this.ctx, model: this.model, owned: this.owned, endpoints: this.endpoints, adoptForeign: !!this.opts.adoptForeign },
+      host.loadBalancers,
+      plans.values(),
+      first,
+    );
     // Services deleted while the proxy was away still have their (owned) load balancers: plan them empty.
-    for (const key of this.identitiesByService.keys()) if (!plans.has(key)) plans.set(key, EMPTY_PLAN(key));
+    for (const key of [...this.model.services()]) if (!plans.has(key)) plans.set(key, EMPTY_PLAN(key));
 
-    await this.syncServices(plans, first, adoptable);
-    this.refreshBackends.clear();
-    await this.collectRemoteEndpoints();
-    await this.saveOwnership();
+    await this.syncServices(plans, { starting: first, adoptable, refreshBackends, orphans });
+    await this.remotes.collect();
+    await this.owned.save();
     this.counters.fullSyncs++;
-    this.counters.programmedLoadBalancers = this.programmed.size;
+    this.counters.programmedLoadBalancers = this.model.size;
     this.counters.lastSyncMs = performance.now() - t0;
   }
 
@@ -368,227 +303,63 @@ export class ServiceProxy {
   }
 
   /**
-   * Brings Services to their plans in two passes: first every remote endpoint they need and every load balancer
-   * they no longer want (so a port or VIP moving between Services in one burst is free before it is claimed),
-   * then the creates and modifies.
+   * Brings Services to their plans: first every remote endpoint they need (the load balancers reference their
+   * IDs), then every load-balancer change as one batch (deletes first, so a port or VIP moving between
+   * Services in one burst is free before it is claimed).
    */
   private async syncServices(
     entries: Iterable<[string, ServicePlan]>,
-    starting = false,
-    adoptable: HostComputeLoadBalancer[] = [],
+    full: { starting: boolean; adoptable: HostComputeLoadBalancer[]; refreshBackends: Set<string>; orphans: string[] } = {
+      starting: false,
+      adoptable: [],
+      refreshBackends: new Set(),
+      orphans: [],
+    },
   ): Promise<void> {
-    const staged: [string, Wanted[]][] = [];
-    for (const [key, plan] of entries) staged.push([key, await this.prepareService(key, plan)]);
-    for (const [key, wanted] of staged) await this.applyService(key, wanted, starting, adoptable);
+    const changes = new LbChanges();
+    for (const id of full.orphans) changes.deletes.push({ id, why: 'no longer desired' });
+    const adopted = new Set<string>();
+    for (const [key, plan] of entries) {
+      this.findings.report(plan);
+      await this.remotes.require(key, plan.remoteEndpoints);
+      const wanted = this.wanted(plan);
+      const want = new Set(wanted.map((w) => w.identity));
+      for (const identity of this.model.identitiesOf(key)) {
+        if (!want.has(identity)) changes.deletes.push({ id: this.model.get(identity)!.id, identity, why: 'no longer desired' });
+      }
+      for (const { identity, backends, doc } of wanted) {
+        const cur = this.model.get(identity);
+        if (!cur) {
+          const shape = loadBalancerShape(doc);
+          const match = full.adoptable.find((a) => !adopted.has(a.ID!) && !this.model.hasId(a.ID!) && loadBalancerShape(a) === shape);
+          if (match) {
+            adopted.add(match.ID!);
+            this.adopt(identity, key, match);
+          } else changes.creates.push({ identity, service: key, doc });
+        } else if (loadBalancerShape(cur.doc) !== loadBalancerShape(doc) || backends.some((ip) => full.refreshBackends.has(ip))) {
+          changes.updates.push({ identity, cur, doc });
+        } else if (full.starting) {
+          this.counters.loadBalancersAdopted++;
+        }
+      }
+    }
+    await this.writer.apply(changes);
   }
 
-  private async prepareService(key: string, plan: ServicePlan): Promise<Wanted[]> {
-    this.report(plan);
-    // Remote endpoints first: the load balancers reference their IDs.
-    const needed = new Set<string>();
-    for (const r of plan.remoteEndpoints) {
-      needed.add(r.ip);
-      await this.ensureRemote(r, key);
-    }
-    for (const ip of this.remotesByService.get(key) ?? []) {
-      if (needed.has(ip)) continue;
-      const refs = this.remoteRefs.get(ip);
-      refs?.delete(key);
-      if (refs && refs.size === 0) this.remoteRefs.delete(ip);
-    }
-    for (const ip of needed) {
-      let refs = this.remoteRefs.get(ip);
-      if (!refs) this.remoteRefs.set(ip, (refs = new Set()));
-      refs.add(key);
-    }
-    if (needed.size) this.remotesByService.set(key, needed);
-    else this.remotesByService.delete(key);
-
+  private wanted(plan: ServicePlan): Wanted[] {
     const wanted: Wanted[] = [];
     for (const lb of plan.loadBalancers) {
       const doc = renderLoadBalancer(lb, (ip, local) => (local ? this.endpoints.local.get(ip) : this.endpoints.remote.get(ip)));
       if (doc.HostComputeEndpoints?.length) wanted.push({ identity: lb.identity, backends: lb.backends.map((b) => b.ip), doc });
     }
-    // Deletes first: a Service whose port or VIP changed frees the old frontend before claiming the new one.
-    const want = new Set(wanted.map((w) => w.identity));
-    for (const identity of [...(this.identitiesByService.get(key) ?? [])]) {
-      if (want.has(identity)) continue;
-      const cur = this.programmed.get(identity)!;
-      if (await this.deleteLb(cur.id, 'no longer desired')) this.untrack(identity);
-    }
     return wanted;
   }
 
-  private async applyService(key: string, wanted: Wanted[], starting: boolean, adoptable: HostComputeLoadBalancer[]): Promise<void> {
-    for (const { identity, backends, doc } of wanted) {
-      const cur = this.programmed.get(identity);
-      if (!cur) {
-        const match = adoptable.find(
-          (a) => loadBalancerShape(a) === loadBalancerShape(doc) && ![...this.programmed.values()].some((p) => p.id === a.ID),
-        );
-        if (match) this.adopt(identity, key, match);
-        else await this.createLb(identity, key, doc);
-      } else if (loadBalancerShape(cur.doc) !== loadBalancerShape(doc) || backends.some((ip) => this.refreshBackends.has(ip))) {
-        await this.updateLb(identity, cur, doc);
-      } else if (starting) {
-        this.counters.loadBalancersAdopted++;
-      }
-    }
-  }
-
   private adopt(identity: string, service: string, lb: HostComputeLoadBalancer): void {
-    this.track(identity, { id: lb.ID!, service, doc: lb });
-    this.ownedLbs.set(lb.ID!.toUpperCase(), identity);
-    this.ownershipDirty = true;
+    this.model.track(identity, { id: lb.ID!, service, doc: lb });
+    this.owned.addLoadBalancer(lb.ID!, identity);
     this.counters.loadBalancersAdopted++;
     this.log('info', `adopted load balancer ${lb.ID} for ${identity}`, { service, id: lb.ID });
-  }
-
-  private track(identity: string, p: Programmed): void {
-    this.programmed.set(identity, p);
-    let ids = this.identitiesByService.get(p.service);
-    if (!ids) this.identitiesByService.set(p.service, (ids = new Set()));
-    ids.add(identity);
-  }
-
-  private untrack(identity: string): void {
-    const p = this.programmed.get(identity);
-    if (!p) return;
-    this.programmed.delete(identity);
-    const ids = this.identitiesByService.get(p.service);
-    ids?.delete(identity);
-    if (ids && ids.size === 0) this.identitiesByService.delete(p.service);
-  }
-
-  private async createLb(identity: string, service: string, doc: HostComputeLoadBalancer): Promise<void> {
-    const id = ownedIdFor(identity);
-    try {
-      const created = await this.opts.hns.createLoadBalancer({ ID: id, ...doc });
-      this.track(identity, { id: created.ID ?? id, service, doc: created });
-      this.ownedLbs.set((created.ID ?? id).toUpperCase(), identity);
-      this.ownershipDirty = true;
-      this.counters.loadBalancersCreated++;
-    } catch (e) {
-      this.fail(e, `creating the load balancer ${identity}`, service);
-    }
-  }
-
-  private async updateLb(identity: string, cur: Programmed, doc: HostComputeLoadBalancer): Promise<void> {
-    if (this.modifySupported) {
-      try {
-        const updated = await this.opts.hns.modifyLoadBalancer(cur.id, doc);
-        this.track(identity, { ...cur, doc: { ...updated, ID: cur.id } });
-        this.counters.loadBalancersModified++;
-        return;
-      } catch (e) {
-        if (isHnsError(e, 'unsupported')) {
-          // kube-proxy does the same on "not implemented": fall back to delete+create from now on.
-          this.modifySupported = false;
-          this.log(
-            'warn',
-            `HNS refused modifyLoadBalancer (${(e as Error).message}); replacing load balancers by delete and create from now on`,
-          );
-        } else if (isHnsError(e, 'not-found')) {
-          this.untrack(identity);
-          this.ownedLbs.delete(cur.id.toUpperCase());
-          await this.createLb(identity, cur.service, doc);
-          return;
-        } else {
-          this.fail(e, `modifying the load balancer ${cur.id} (${identity})`, cur.service);
-          return;
-        }
-      }
-    }
-    if (!(await this.deleteLb(cur.id, 'replaced'))) return;
-    this.untrack(identity);
-    await this.createLb(identity, cur.service, doc);
-  }
-
-  /** Deletes an owned load balancer; a missing one counts as deleted. False when HNS refused. */
-  private async deleteLb(id: string, why: string): Promise<boolean> {
-    const upper = id.toUpperCase();
-    if (!this.ownedLbs.has(upper) && !hasOwnedTag(upper))
-      throw new Error(`internal: refusing to delete load balancer ${id}, which this proxy did not create`);
-    try {
-      await this.opts.hns.deleteLoadBalancer(id);
-      this.counters.loadBalancersDeleted++;
-    } catch (e) {
-      if (!isHnsError(e, 'not-found')) {
-        this.fail(e, `deleting the load balancer ${id} (${why})`);
-        return false;
-      }
-    }
-    this.ownedLbs.delete(upper);
-    this.ownershipDirty = true;
-    return true;
-  }
-
-  private async ensureRemote(r: DesiredRemoteEndpoint, service: string): Promise<void> {
-    if (this.endpoints.remote.has(r.ip)) return;
-    const identity = `remote:${this.network!.id.toUpperCase()}:${r.ip}`;
-    try {
-      const created = await this.opts.hns.createEndpoint(this.network!.id, {
-        ID: ownedIdFor(identity),
-        ...remoteEndpointDocument(r, this.network!.id),
-      });
-      this.endpoints.remote.set(r.ip, created.ID!);
-      this.ownedRemotes.set(created.ID!.toUpperCase(), r.ip);
-      this.ownershipDirty = true;
-      this.counters.remoteEndpointsCreated++;
-    } catch (e) {
-      this.fail(e, `creating the remote endpoint ${r.ip}${r.providerAddress ? ` (provider address ${r.providerAddress})` : ''}`, service);
-    }
-  }
-
-  /** Deletes owned remote endpoints no Service references any more. */
-  private async collectRemoteEndpoints(): Promise<void> {
-    for (const [id, ip] of [...this.ownedRemotes]) {
-      if (this.remoteRefs.has(ip)) continue;
-      try {
-        await this.opts.hns.deleteEndpoint(id);
-        this.counters.remoteEndpointsDeleted++;
-      } catch (e) {
-        if (!isHnsError(e, 'not-found')) {
-          this.fail(e, `deleting the remote endpoint ${ip} (${id})`);
-          continue;
-        }
-      }
-      this.ownedRemotes.delete(id);
-      if (this.endpoints.remote.get(ip)?.toUpperCase() === id) this.endpoints.remote.delete(ip);
-      this.ownershipDirty = true;
-    }
-  }
-
-  private async saveOwnership(): Promise<void> {
-    if (!this.ownershipDirty) return;
-    const record: OwnershipRecord = {
-      loadBalancers: Object.fromEntries(this.ownedLbs),
-      remoteEndpoints: Object.fromEntries(this.ownedRemotes),
-    };
-    await this.opts.ownership.save(record);
-    this.ownershipDirty = false;
-  }
-
-  private report(plan: ServicePlan): void {
-    const text = plan.findings.map((f) => `${f.reason}:${f.message}`).join('\n');
-    if ((this.reported.get(plan.service) ?? '') === text) return;
-    if (text) this.reported.set(plan.service, text);
-    else this.reported.delete(plan.service);
-    for (const f of plan.findings) {
-      this.counters.findings[f.reason] = (this.counters.findings[f.reason] ?? 0) + 1;
-      this.log(f.severity === 'degraded' ? 'warn' : 'info', `service ${f.service}: ${f.message}`, {
-        service: f.service,
-        reason: f.reason,
-        severity: f.severity,
-      });
-      this.opts.onFinding?.(f);
-    }
-  }
-
-  private fail(e: unknown, what: string, service?: string): void {
-    this.counters.errors++;
-    this.log('error', `${what}${service ? ` for service ${service}` : ''}: ${(e as Error).message}`, { service });
-    // The next full sync retries; until then the Service stays as HNS has it.
   }
 }
 

@@ -10,6 +10,7 @@
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
+import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
   HostComputeEndpoint,
@@ -423,6 +424,11 @@ export class HcnDataplane implements HostNetworkService {
   }
   deleteLoadBalancer(id: string): Promise<void> {
     return this.track('deleteLoadBalancer', id, undefined, () => this.loadBalancers.delete(id));
+  }
+
+  /** HNS has no batch call: each change is its own HNS call (and call-log record), in the batch's order. */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+    return applyLoadBalancersOneByOne(this, batch);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { HNS_V1_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
+import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
   HostComputeEndpoint,
@@ -357,6 +358,11 @@ export class HnsV1Dataplane implements HostNetworkService {
   async deleteLoadBalancer(id: string): Promise<void> {
     HnsV1Dataplane.id(id, 'load balancer');
     await this.call('DELETE', `/policylists/${id}`, undefined, `load balancer ${id}`);
+  }
+
+  /** HNS has no batch call: each change is its own HNS call (and call-log record), in the batch's order. */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+    return applyLoadBalancersOneByOne(this, batch);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttachOptions, HnsV1Api, HostNetworkService, HttpMethod } from '../../types';
+import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
 import { DataplaneConfigError, type ResolvedDataplaneOptions } from '../../factory';
 import type {
   HostComputeEndpoint,
@@ -402,6 +403,11 @@ export class PowerShellDataplane implements HostNetworkService {
     return this.track('deleteLoadBalancer', id, undefined, async () => {
       await this.run('RemoveLoadBalancer', { Id: PowerShellDataplane.id(id, 'load balancer') }, `load balancer ${id}`);
     });
+  }
+
+  /** HNS has no batch call: each change is its own HNS call (and call-log record), in the batch's order. */
+  applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult> {
+    return applyLoadBalancersOneByOne(this, batch);
   }
 
   async close(): Promise<void> {
