@@ -264,6 +264,23 @@ export function register(program: Command): void {
         for (const a of r.agents ?? []) print(`  ${a.node}: ${a.subnet ?? '?'}, SWITCHYARD_AGENT_SOCKET=${a.socket}\n`);
       }
     });
+  lab
+    .command('diagram')
+    .description('draw a running lab: every node (its network, host endpoint, pods) and the path between them (SVG, PNG or DOT)')
+    .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
+    .option('-o, --output <file>', 'FILE.svg, FILE.png or FILE.dot (default: SVG on stdout)')
+    .option('--width <px>', 'PNG width in pixels, 100..10000 (default: the picture at 96 dpi)')
+    .action(async (o: { prefix: string; output?: string; width?: string }) => {
+      const { pictureOptions, emitPicture } = require('./diagram') as typeof import('./diagram');
+      const out = pictureOptions(o);
+      if (!isRoot()) throw new UsageError('lab diagram needs root (it reads the nodes inside their network namespaces)');
+      const rec = NetnsLab()
+        .list()
+        .find((r) => r.spec.prefix === o.prefix);
+      if (!rec) throw new UsageError(`--prefix: no running lab with prefix "${o.prefix}" (lab list shows the running ones)`);
+      const { labClusterDot } = require('../../ops/lab-diagram') as typeof import('../../ops/lab-diagram');
+      await emitPicture(await labClusterDot(rec), out);
+    });
   options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo').action(
     (o: LabOpts) => demo(o),
   );
