@@ -31,6 +31,9 @@ export function format(cmd: Command): OutputFormat {
   return parseOutputFormat((cmd.opts() as { output?: string }).output);
 }
 
+/** Commands that change the data plane: under --dry-run they say what they would do, even when it is nothing. */
+const MUTATING = new Set(['create', 'delete', 'add', 'remove', 'update', 'attach', 'detach', 'apply']);
+
 /** Opens the data plane the global options (or SWITCHYARD_DATAPLANE / SWITCHYARD_STATE) select, runs fn, closes it. */
 export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService) => Promise<T>): Promise<T> {
   const g = globals(cmd);
@@ -55,7 +58,8 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
     const rec = recordingDataplane(svc);
     try {
       const out = await fn(rec.svc);
-      print(describeCalls(rec.calls, (v) => require('./output').toJson(v)));
+      // A read (list, get, status, diagram...) has nothing to report, and its output (JSON, SVG) stays whole.
+      if (rec.calls.length || MUTATING.has(cmd.name())) print(describeCalls(rec.calls, (v) => require('./output').toJson(v)));
       return out;
     } finally {
       await svc.close();

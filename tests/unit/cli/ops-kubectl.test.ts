@@ -222,6 +222,14 @@ describe('cli: --ignore-not-found, names in tables, numeric limits, dry-run word
       assert.equal(snapshot(), before);
     });
 
+    it('reads under --dry-run print only what they read (JSON and SVG stay whole)', () => {
+      assert.ok(Array.isArray(JSON.parse(sb.ok(['--dry-run', 'network', 'list', '-o', 'json']))));
+      assert.match(sb.ok(['--dry-run', 'diagram', '--no-agent']), /<\/svg>\n?$/);
+      // A mutating command that would change nothing still says so.
+      const same = sb.ok(['--dry-run', 'apply', '-f', sb.file('same.yaml', 'Name: cbr0\nType: L2Bridge\n'), '--no-headers']);
+      assert.match(same, /^Network +cbr0 +[0-9A-F-]{36} +unchanged \(dry run\)\n# dry run: no change would be made\n$/);
+    });
+
     it('apply and delete -f: every result says (dry run)', () => {
       const f = sb.file('more.yaml', 'Name: more\nType: NAT\n');
       const before = snapshot();
