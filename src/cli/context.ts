@@ -31,6 +31,9 @@ export function format(cmd: Command): OutputFormat {
   return parseOutputFormat((cmd.opts() as { output?: string }).output);
 }
 
+/** Commands that change the data plane: under --dry-run they say what they would do, even when it is nothing. */
+const MUTATING = new Set(['create', 'delete', 'add', 'remove', 'update', 'attach', 'detach', 'apply']);
+
 /** Opens the data plane the global options (or SWITCHYARD_DATAPLANE / SWITCHYARD_STATE) select, runs fn, closes it. */
 export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService) => Promise<T>): Promise<T> {
   const g = globals(cmd);
@@ -55,7 +58,8 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
     const rec = recordingDataplane(svc);
     try {
       const out = await fn(rec.svc);
-      print(describeCalls(rec.calls, (v) => require('./output').toJson(v)));
+      // A read (list, get, status, diagram...) has nothing to report, and its output (JSON, SVG) stays whole.
+      if (rec.calls.length || MUTATING.has(cmd.name())) print(describeCalls(rec.calls, (v) => require('./output').toJson(v)));
       return out;
     } finally {
       await svc.close();
@@ -70,6 +74,49 @@ export async function withService<T>(cmd: Command, fn: (svc: HostNetworkService)
 
 export function print(text: string): void {
   process.stdout.write(text);
+}
+
+/** Whether this run changes nothing (the global --dry-run). */
+export function isDryRun(cmd: Command): boolean {
+  return Boolean(globals(cmd).dryRun);
+}
+
+/** kubectl's wording of what a command did: "deleted", or "deleted (dry run)" when nothing was changed. */
+export function did(cmd: Command, verb: string): string {
+  return isDryRun(cmd) ? `${verb} (dry run)` : verb;
+}
+
+/**
+ * Prints what a create (or modify) made. In a dry run nothing was made, so a table would show an object that
+ * does not exist (with an ID HNS never gave): tables and `-o name` say `kind/name created (dry run)` as kubectl
+ * does, and json/yaml print the document that would have been sent.
+ */
+export function printMade(cmd: Command, fmt: string, what: string, verb: string, rendered: () => string): void {
+  if (isDryRun(cmd) && fmt !== 'json' && fmt !== 'yaml') return print(`${what} ${verb} (dry run)\n`);
+  print(rendered());
+}
+
+/**
+ * The names of the host's networks, endpoints and namespaces by ID (lower case), so tables can show a name
+ * where HNS stores a GUID (an endpoint's network and namespace, a load balancer's backends).
+ */
+export interface NameBook {
+  network(id: string | undefined): string | undefined;
+  endpoint(id: string | undefined): string | undefined;
+  namespace(id: string | undefined): string | undefined;
+}
+
+export const NO_NAMES: NameBook = { network: (id) => id, endpoint: (id) => id, namespace: (id) => id };
+
+export async function nameBook(svc: HostNetworkService): Promise<NameBook> {
+  const index = (objs: Named[], fallback: (o: Named) => string | undefined = () => undefined) =>
+    new Map(objs.filter((o) => o.ID).map((o) => [o.ID!.toLowerCase(), o.Name || fallback(o)]));
+  const [nets, eps, nss] = await Promise.all([svc.listNetworks(), svc.listEndpoints(), svc.listNamespaces()]);
+  // The host's namespace has no name in HCN: its type says what it is.
+  const hostDefault = (o: Named) => (String((o as { Type?: string }).Type).toLowerCase() === 'hostdefault' ? 'HostDefault' : undefined);
+  const maps = { network: index(nets), endpoint: index(eps), namespace: index(nss, hostDefault) };
+  const lookup = (m: Map<string, string | undefined>) => (id: string | undefined) => (id ? (m.get(id.toLowerCase()) ?? id) : undefined);
+  return { network: lookup(maps.network), endpoint: lookup(maps.endpoint), namespace: lookup(maps.namespace) };
 }
 
 // ---- name-or-ID resolution -----------------------------------------------------------------------------
@@ -161,11 +208,22 @@ export async function resolveFlag<T>(
   }
 }
 
-/** Resolves each ref first, so one typo in `delete a b c` deletes nothing. */
-export async function resolveAll<T>(refs: string[], one: (ref: string) => Promise<T>): Promise<T[]> {
+/**
+ * Resolves each ref first, so one typo in `delete a b c` deletes nothing. With `ignoreNotFound` (kubectl's
+ * --ignore-not-found) a ref that names nothing is skipped instead.
+ */
+export async function resolveAll<T>(refs: string[], one: (ref: string) => Promise<T>, ignoreNotFound = false): Promise<T[]> {
   const out: T[] = [];
-  for (const r of refs) out.push(await one(r));
+  for (const r of refs) {
+    try {
+      out.push(await one(r));
+    } catch (e) {
+      if (!(ignoreNotFound && isNotFound(e))) throw e;
+    }
+  }
   return out;
 }
+
+export const IGNORE_NOT_FOUND_HELP = 'an object that does not exist is not an error: exit 0, nothing printed for it';
 
 export { sameId };

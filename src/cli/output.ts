@@ -56,18 +56,22 @@ export function toTable<T>(rows: T[], columns: Column<T>[]): string {
 /**
  * Prints documents: a list prints as a JSON/YAML array, a single `get` as the document itself. `canonical`
  * (a parse* of src/hns/parse.ts) puts whatever the data plane returned into HNS's own spelling first, so the
- * output is what HCN accepts whatever casing drift the host produced.
+ * output is what HCN accepts whatever casing drift the host produced. `-o wide` adds every policy's type and
+ * the command's own `wide` columns (the GUIDs behind names the table shows).
  */
-export function render<T>(format: OutputFormat, data: T | T[], columns: Column<T>[], canonical: (doc: T) => T = (d) => d): string {
+export function render<T>(
+  format: OutputFormat,
+  data: T | T[],
+  columns: Column<T>[],
+  canonical: (doc: T) => T = (d) => d,
+  wide: Column<T>[] = [],
+): string {
   data = Array.isArray(data) ? data.map(canonical) : canonical(data);
   if (format === 'json') return toJson(data);
   if (format === 'yaml') return toYaml(data);
   const rows = Array.isArray(data) ? data : [data];
   if (format === 'name') return rows.map((d) => `${kindOf(d)}/${(d as Named).Name || (d as Named).ID}\n`).join('');
-  if (format === 'wide') {
-    const wide = WIDE_COLUMNS.filter((c) => c.header !== 'BACKENDS' || (rows.length > 0 && kindOf(rows[0]) === 'lb'));
-    return toTable(rows, [...columns, ...(wide as Column<T>[])]);
-  }
+  if (format === 'wide') return toTable(rows, [...columns, POLICY_TYPES as Column<T>, ...wide]);
   return toTable(rows, columns);
 }
 
@@ -84,14 +88,11 @@ export function kindOf(doc: unknown): string {
   return 'network';
 }
 
-/** What `-o wide` adds to every table: every policy's type (and for a load balancer its backends). */
-const WIDE_COLUMNS: Column<unknown>[] = [
-  {
-    header: 'POLICY TYPES',
-    get: (d) => ((d as { Policies?: { Type?: string }[] }).Policies ?? []).map((p) => p.Type).join(','),
-  },
-  { header: 'BACKENDS', get: (d) => ((d as { HostComputeEndpoints?: string[] }).HostComputeEndpoints ?? []).join(',') },
-];
+/** What `-o wide` adds to every table of HCN documents: every policy's type. */
+const POLICY_TYPES: Column<unknown> = {
+  header: 'POLICY TYPES',
+  get: (d) => ((d as { Policies?: { Type?: string }[] }).Policies ?? []).map((p) => p.Type).join(','),
+};
 
 /**
  * Thrown by a command that has printed its whole answer but must exit non-zero (e.g. `status` with problems):
@@ -104,11 +105,14 @@ export class ExitWith extends Error {
   }
 }
 
-/** A numeric flag: an integer within [min, max], else a UsageError naming the flag and its limits. */
-export function parseIntFlag(flag: string, value: string, min: number, max: number): number {
+/**
+ * A numeric flag: an integer within [min, max], else a UsageError naming the flag and its limits (and `why`
+ * the limits are what they are, when that helps).
+ */
+export function parseIntFlag(flag: string, value: string, min: number, max: number, why?: string): number {
   const n = Number(value);
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${flag}: "${value}" is not an integer in ${min}..${max}`);
+    throw new UsageError(`${flag}: "${value}" is not an integer in ${min}..${max}${why ? ` (${why})` : ''}`);
   }
   return n;
 }

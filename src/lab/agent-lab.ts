@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NetnsLab, nsPath } from './netns-driver';
-import type { LabNode, LabSpec } from './spec';
+import type { LabNode, LabPlan, LabSpec } from './spec';
 import { startLabEtcd, type LabEtcd } from './etcd';
 import { type LabProcess, isRunning, startProcess, stopProcess, waitUntil } from './processes';
 
@@ -62,6 +62,37 @@ export type AgentLabRecord = {
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ETCD_PREFIX = '/coreos.com/network';
+
+/**
+ * The text of a lab node's agent configuration (pure, so `lab up --dry-run` prints what `lab up` writes).
+ * `store` is etcd's client URL or the fake API server's kubeconfig path.
+ */
+export function agentConfigText(
+  plan: LabPlan,
+  a: Pick<LabAgent, 'node' | 'dir' | 'socket'>,
+  o: AgentLabOptions & { subnetSource: LabSubnetSource; store: string },
+): string {
+  const n = a.node;
+  const source =
+    o.subnetSource === 'etcd'
+      ? ['subnetSource: etcd', `etcd: {endpoints: ['${o.store}'], prefix: '${ETCD_PREFIX}'}`]
+      : ['subnetSource: kubernetes', `kubeconfig: '${o.store}'`];
+  const cni = [...(o.cniType ? [`type: ${o.cniType}`] : []), `confDir: '${a.dir}/net.d'`, "binDir: ''", `ipamDataDir: '${a.dir}/ipam'`];
+  const backend = plan.spec.type === 'Overlay' ? 'vxlan' : 'host-gw';
+  return [
+    `node: ${n.name}`,
+    ...source,
+    `publicIP: ${n.underlayIp}`,
+    'iface: eth0',
+    "metricsAddress: ''",
+    `socket: '${a.socket}'`,
+    `subnetEnv: '${a.dir}/subnet.env'`,
+    `resyncSeconds: ${o.resyncSeconds ?? 10}`,
+    `netConf: {Network: '${plan.spec.clusterCidr}', Backend: {Type: ${backend}, VNI: ${plan.spec.vni}}}`,
+    `cni: {${cni.join(', ')}}`,
+    '',
+  ].join('\n');
+}
 
 export class AgentLab {
   readonly lab: NetnsLab;
@@ -155,31 +186,8 @@ export class AgentLab {
   /** The agent's configuration file for a node (flannel-style net-conf, the node's underlay address, a private CNI dir). */
   writeConfig(a: LabAgent): void {
     fs.mkdirSync(a.dir, { recursive: true, mode: 0o700 });
-    const n = a.node;
-    const source =
-      this.subnetSource === 'etcd'
-        ? ['subnetSource: etcd', `etcd: {endpoints: ['${this.etcd!.endpoint}'], prefix: '${ETCD_PREFIX}'}`]
-        : ['subnetSource: kubernetes', `kubeconfig: '${this.apiserver!.kubeconfig}'`];
-    const cni = [
-      ...(this.opts.cniType ? [`type: ${this.opts.cniType}`] : []),
-      `confDir: '${a.dir}/net.d'`,
-      "binDir: ''",
-      `ipamDataDir: '${a.dir}/ipam'`,
-    ];
-    const text = [
-      `node: ${n.name}`,
-      ...source,
-      `publicIP: ${n.underlayIp}`,
-      'iface: eth0',
-      "metricsAddress: ''",
-      `socket: '${a.socket}'`,
-      `subnetEnv: '${a.dir}/subnet.env'`,
-      `resyncSeconds: ${this.opts.resyncSeconds ?? 10}`,
-      `netConf: {Network: '${this.lab.plan.spec.clusterCidr}', Backend: {Type: ${this.backend}, VNI: ${this.lab.plan.spec.vni}}}`,
-      `cni: {${cni.join(', ')}}`,
-      '',
-    ].join('\n');
-    fs.writeFileSync(a.config, text, { mode: 0o600 });
+    const store = this.subnetSource === 'etcd' ? this.etcd!.endpoint : this.apiserver!.kubeconfig;
+    fs.writeFileSync(a.config, agentConfigText(this.plan, a, { ...this.opts, subnetSource: this.subnetSource, store }), { mode: 0o600 });
   }
 
   private spawnAgent(a: LabAgent): void {

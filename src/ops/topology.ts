@@ -22,6 +22,62 @@ export interface Topology {
   title: string;
   nodes: TopoNode[];
   edges: TopoEdge[];
+  /** A cluster picture: one box per member node, titled; the single-node picture has none (one box, `title`). */
+  groups?: { id: string; title: string; members: string[] }[];
+}
+
+/** One node of a cluster picture: its data plane's objects and, when its agent answered, the agent's view. */
+export interface ClusterMember {
+  snap: DataplaneSnapshot;
+  agent?: AgentStatus;
+  /** Shown when there is no agent to name the node. */
+  name: string;
+}
+
+/**
+ * Several nodes in one picture: each node's objects in a box of its own, and each peer route that leads to
+ * another member drawn as an edge between the two networks, labelled with the path (VXLAN VNI or host-gw);
+ * peers outside the picture stay peer boxes.
+ */
+export function buildClusterTopology(members: ClusterMember[]): Topology {
+  const nodes: TopoNode[] = [];
+  const edges: TopoEdge[] = [];
+  const groups: NonNullable<Topology['groups']> = [];
+  const tops = members.map((m) => buildTopology(m.snap, m.agent));
+  const subnetOf = (m: ClusterMember) => m.agent?.subnet ?? subnetsOf(m.snap.networks[0] ?? {})[0]?.IpAddressPrefix;
+  tops.forEach((t, i) => {
+    const id = (x: string) => `m${i}_${x}`;
+    const m = members[i];
+    const mine: string[] = [];
+    const peerTo = new Map<string, number>();
+    for (const n of t.nodes) {
+      if (n.kind === 'peer') {
+        const j = members.findIndex((o, k) => k !== i && subnetOf(o) !== undefined && n.label.includes(subnetOf(o)!));
+        if (j >= 0) {
+          peerTo.set(n.id, j);
+          continue;
+        }
+        nodes.push({ ...n, id: id(n.id) });
+        continue;
+      }
+      nodes.push({ ...n, id: id(n.id) });
+      mine.push(id(n.id));
+    }
+    for (const e of t.edges) {
+      const j = peerTo.get(e.to);
+      if (j === undefined) {
+        edges.push({ ...e, from: id(e.from), to: id(e.to) });
+        continue;
+      }
+      // The other member's network holding the peer's subnet: the route's far end.
+      const target = tops[j].nodes.find((x) => x.kind === 'network' && x.label.some((l) => l.includes(subnetOf(members[j])!)));
+      const via = t.nodes.find((x) => x.id === e.to)?.label.find((l) => l.startsWith('node IP '));
+      const label = [e.label, via?.replace('node IP ', 'to ')].filter(Boolean).join(' ');
+      edges.push({ ...e, label, from: id(e.from), to: target ? `m${j}_${target.id}` : `m${j}_net0` });
+    }
+    groups.push({ id: `cluster_m${i}`, title: `node ${m.agent?.node ?? m.name}${subnetOf(m) ? ` ${subnetOf(m)}` : ''}`, members: mine });
+  });
+  return { title: `cluster of ${members.length} nodes`, nodes, edges, groups };
 }
 
 const PROTOCOLS: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
@@ -113,11 +169,16 @@ export function toDot(t: Topology): string {
     '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.6];',
     '  node [fontname="Helvetica", fontsize=10];',
     '  edge [fontname="Helvetica", fontsize=9];',
-    `  subgraph cluster_node { label=${quote(t.title)}; style=rounded; color="#777777";`,
   ];
-  for (const n of t.nodes) if (n.kind !== 'peer') out.push(`    ${n.id} [label=${label(n.label)}, ${SHAPES[n.kind]}];`);
-  out.push('  }');
-  for (const n of t.nodes) if (n.kind === 'peer') out.push(`  ${n.id} [label=${label(n.label)}, ${SHAPES[n.kind]}];`);
+  const groups = t.groups ?? [{ id: 'cluster_node', title: t.title, members: t.nodes.filter((n) => n.kind !== 'peer').map((n) => n.id) }];
+  if (t.groups) out.push(`  label=${quote(t.title)}; labelloc=t;`);
+  const grouped = new Set(groups.flatMap((g) => g.members));
+  for (const g of groups) {
+    out.push(`  subgraph ${g.id} { label=${quote(g.title)}; style=rounded; color="#777777";`);
+    for (const n of t.nodes) if (g.members.includes(n.id)) out.push(`    ${n.id} [label=${label(n.label)}, ${SHAPES[n.kind]}];`);
+    out.push('  }');
+  }
+  for (const n of t.nodes) if (!grouped.has(n.id)) out.push(`  ${n.id} [label=${label(n.label)}, ${SHAPES[n.kind]}];`);
   for (const e of t.edges) {
     const attrs = [...(e.label ? [`label=${quote(e.label)}`] : []), ...(e.style === 'dashed' ? ['style=dashed'] : [])];
     out.push(`  ${e.from} -> ${e.to}${attrs.length ? ` [${attrs.join(', ')}]` : ''};`);

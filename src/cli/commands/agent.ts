@@ -52,6 +52,18 @@ export function loadConfig(flags: Flags, global: { dataplane?: string; state?: s
   }
 }
 
+/** --dry-run: the agent's first pass on this node, printed (HCN calls with documents, files, listeners), nothing done. */
+async function dryRun(config: AgentConfig): Promise<void> {
+  const { agentDryRun } = require('../../ops/agent-dry-run') as typeof import('../../ops/agent-dry-run');
+  const { toJson } = require('../output') as typeof import('../output');
+  try {
+    process.stdout.write(await agentDryRun(config, toJson));
+  } catch (e) {
+    if ((e as Error).name === 'AgentConfigError') throw new UsageError((e as Error).message);
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('agent')
@@ -80,6 +92,7 @@ export function register(program: Command): void {
     .option('--proxy', 'run the service proxy (Services and EndpointSlices → load balancers; replaces kube-proxy on this node)')
     .action(async (flags: Flags, cmd: Command) => {
       const config = loadConfig(flags, globals(cmd));
+      if (globals(cmd).dryRun) return dryRun(config);
       const { startAgent } = require('../../agent/main') as typeof import('../../agent/main');
       let running: Awaited<ReturnType<typeof startAgent>>;
       try {

@@ -1,7 +1,7 @@
 /** switchyard apply -f FILE: create what a JSON/YAML file of HCN documents describes, idempotently by Name. */
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import { withService, format, print } from '../context';
+import { withService, format, print, isDryRun } from '../context';
 import { readDocuments, planApply, executeApply, type ApplyOutcome } from '../apply';
 import { render, type Column } from '../output';
 import { UsageError } from '../errors';
@@ -52,7 +52,9 @@ export function register(program: Command): void {
       await withService(cmd, async (svc) => {
         const planned = await planApply(svc, sources);
         const outcomes = await executeApply(svc, planned);
-        print(render(fmt, outcomes, COLUMNS));
+        // kubectl's wording: in a dry run every result says that nothing was done.
+        const shown = isDryRun(cmd) ? outcomes.map((o) => ({ ...o, Result: `${o.Result} (dry run)` as ApplyOutcome['Result'] })) : outcomes;
+        print(render(fmt, shown, COLUMNS));
       });
     });
 }

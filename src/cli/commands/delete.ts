@@ -13,7 +13,7 @@ import { sameId } from '../../hns/json';
 import { parseDocument, type HcnKind } from '../../hns/parse';
 import type { HostComputeLoadBalancer } from '../../hns/loadbalancer';
 import { readDocuments } from '../apply';
-import { withService, print } from '../context';
+import { withService, print, did } from '../context';
 import { UsageError } from '../errors';
 import { parseOutputFormat, render, type Column } from '../output';
 
@@ -21,7 +21,7 @@ interface Row {
   Kind: HcnKind;
   Name: string;
   ID: string;
-  Result: 'deleted' | 'not found' | 'kept (HostDefault)';
+  Result: string;
 }
 
 const COLUMNS: Column<Row>[] = [
@@ -85,7 +85,12 @@ export function register(program: Command): void {
           for (const d of docs.filter((x) => x.kind === kind).reverse()) {
             const want = d.doc as Doc;
             const live = await find(svc, kind, want);
-            const row: Row = { Kind: kind, Name: want.Name ?? live?.Name ?? '', ID: live?.ID ?? want.ID ?? '', Result: 'deleted' };
+            const row: Row = {
+              Kind: kind,
+              Name: want.Name ?? live?.Name ?? '',
+              ID: live?.ID ?? want.ID ?? '',
+              Result: did(cmd, 'deleted'),
+            };
             rows.push(row);
             if (!live) {
               if (!opts.ignoreNotFound)

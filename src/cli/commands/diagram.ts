@@ -23,18 +23,35 @@ export function register(program: Command): void {
     .option('--socket <path>', "the agent's local API (env SWITCHYARD_AGENT_SOCKET)")
     .option('--no-agent', 'do not ask the agent: draw the data plane only')
     .action(async (opts: { output?: string; width?: string; socket?: string; agent: boolean }, cmd: Command) => {
-      const ext = opts.output ? /\.(svg|png|dot)$/i.exec(opts.output)?.[1]?.toLowerCase() : 'svg';
-      if (!ext) throw new UsageError(`-o/--output: "${opts.output}" must end in .svg, .png or .dot`);
-      const width = opts.width !== undefined ? parseIntFlag('--width', opts.width, 100, 10000) : undefined;
+      const out = pictureOptions(opts);
       const agent = opts.agent ? ((await fetchAgentStatus(agentSocket(opts.socket))) as AgentStatus | undefined) : undefined;
       const dot = await withService(cmd, async (svc) => toDot(buildTopology(await readSnapshot(svc), agent)));
-      if (ext === 'dot') return write(opts.output, dot);
-      const svg = await dotToSvg(dot);
-      if (ext === 'svg') return write(opts.output, svg);
-      const png = svgToPng(svg, width);
-      write(opts.output, png.data);
-      process.stderr.write(`wrote ${opts.output} (${png.width}x${png.height})\n`);
+      await emitPicture(dot, out);
     });
+}
+
+export interface PictureOptions {
+  output?: string;
+  ext: 'svg' | 'png' | 'dot';
+  width?: number;
+}
+
+/** -o and --width, checked before anything is read. */
+export function pictureOptions(opts: { output?: string; width?: string }): PictureOptions {
+  const ext = opts.output ? /\.(svg|png|dot)$/i.exec(opts.output)?.[1]?.toLowerCase() : 'svg';
+  if (!ext) throw new UsageError(`-o/--output: "${opts.output}" must end in .svg, .png or .dot`);
+  const width = opts.width !== undefined ? parseIntFlag('--width', opts.width, 100, 10000) : undefined;
+  return { ...(opts.output ? { output: opts.output } : {}), ext: ext as PictureOptions['ext'], ...(width ? { width } : {}) };
+}
+
+/** Writes the picture as DOT, SVG (Graphviz's layout) or PNG (resvg), to the file or stdout. */
+export async function emitPicture(dot: string, o: PictureOptions): Promise<void> {
+  if (o.ext === 'dot') return write(o.output, dot);
+  const svg = await dotToSvg(dot);
+  if (o.ext === 'svg') return write(o.output, svg);
+  const png = svgToPng(svg, o.width);
+  write(o.output, png.data);
+  process.stderr.write(`wrote ${o.output} (${png.width}x${png.height})\n`);
 }
 
 function write(file: string | undefined, data: string | Buffer): void {

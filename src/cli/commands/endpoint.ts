@@ -9,33 +9,53 @@ import { ENDPOINT_STATS_COUNTERS, type EndpointStats } from '../../hns/endpoint-
 import { buildQuery } from '../../hns/query';
 import { endpointPolicyRequest, type RequestType } from '../../hns/modify';
 import { validateEndpoint, validateEndpointModify, assertValid, isIp, isMac, ipFamily, cidrContains } from '../../hns/validate';
-import { withService, format, print, resolveNetwork, resolveEndpoint, resolveAll, resolveFlag } from '../context';
+import {
+  withService,
+  format,
+  print,
+  printMade,
+  resolveNetwork,
+  resolveEndpoint,
+  resolveAll,
+  resolveFlag,
+  nameBook,
+  NO_NAMES,
+  did,
+  isDryRun,
+  IGNORE_NOT_FOUND_HELP,
+  type NameBook,
+} from '../context';
+import { isNotFound } from '../../hns/errors';
 import { render, type Column } from '../output';
 import { parseEndpoint } from '../../hns/parse';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
 
-export function endpointColumns(networkNames: Map<string, string> = new Map()): Column<HostComputeEndpoint>[] {
+/** The endpoint table: its network and namespace by name where they have one (`-o wide` adds their IDs). */
+export function endpointColumns(names: NameBook = NO_NAMES): Column<HostComputeEndpoint>[] {
   return [
     { header: 'ID', get: (e) => e.ID },
     { header: 'NAME', get: (e) => e.Name },
-    {
-      header: 'NETWORK',
-      get: (e) => (e.HostComputeNetwork ? (networkNames.get(e.HostComputeNetwork.toLowerCase()) ?? e.HostComputeNetwork) : undefined),
-    },
+    { header: 'NETWORK', get: (e) => names.network(e.HostComputeNetwork) },
     {
       header: 'IP',
       get: (e) =>
         (e.IpConfigurations ?? []).map((c) => (c.PrefixLength !== undefined ? `${c.IpAddress}/${c.PrefixLength}` : c.IpAddress)).join(','),
     },
     { header: 'MAC', get: (e) => e.MacAddress },
-    { header: 'NAMESPACE', get: (e) => e.HostComputeNamespace },
+    { header: 'NAMESPACE', get: (e) => names.namespace(e.HostComputeNamespace) },
     { header: 'POLICIES', get: (e) => (e.Policies ?? []).map((p) => p.Type).join(',') },
   ];
 }
 
-async function networkNames(svc: { listNetworks(): Promise<HostComputeNetwork[]> }): Promise<Map<string, string>> {
-  return new Map((await svc.listNetworks()).filter((n) => n.ID && n.Name).map((n) => [n.ID!.toLowerCase(), n.Name!]));
+export const ENDPOINT_WIDE: Column<HostComputeEndpoint>[] = [
+  { header: 'NETWORK ID', get: (e) => e.HostComputeNetwork },
+  { header: 'NAMESPACE ID', get: (e) => e.HostComputeNamespace },
+];
+
+/** Names are looked up only for the formats that print them. */
+async function namesFor(svc: HostNetworkService, fmt: string): Promise<NameBook> {
+  return fmt === 'table' || fmt === 'wide' ? nameBook(svc) : NO_NAMES;
 }
 
 interface CreateFlags {
@@ -103,7 +123,10 @@ export function register(program: Command): void {
         const doc = endpointFromFlags(opts, network);
         let created = await svc.createEndpoint(network.ID!, doc);
         if (opts.host) created = await attachToHost(svc, created);
-        print(render(fmt, created, endpointColumns(new Map([[network.ID!.toLowerCase(), network.Name ?? network.ID!]])), parseEndpoint));
+        const names = await namesFor(svc, fmt);
+        printMade(cmd, fmt, `endpoint/${doc.Name}`, 'created', () =>
+          render(fmt, created, endpointColumns(names), parseEndpoint, ENDPOINT_WIDE),
+        );
       });
     });
 
@@ -120,7 +143,7 @@ export function register(program: Command): void {
           const net = await resolveFlag('--network', 'network', opts.network, (r) => resolveNetwork(svc, r));
           eps = eps.filter((e) => e.HostComputeNetwork?.toLowerCase() === net.ID!.toLowerCase());
         }
-        print(render(fmt, eps, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+        print(render(fmt, eps, endpointColumns(await namesFor(svc, fmt)), parseEndpoint, ENDPOINT_WIDE));
       });
     });
 
@@ -133,7 +156,7 @@ export function register(program: Command): void {
       const fmt = format(cmd);
       await withService(cmd, async (svc) => {
         const ep = await resolveEndpoint(svc, ref);
-        print(render(fmt, ep, fmt === 'table' ? endpointColumns(await networkNames(svc)) : [], parseEndpoint));
+        print(render(fmt, ep, endpointColumns(await namesFor(svc, fmt)), parseEndpoint, ENDPOINT_WIDE));
       });
     });
 
@@ -160,12 +183,13 @@ export function register(program: Command): void {
     .command('delete')
     .description('delete endpoints by name or ID (HcnDeleteEndpoint)')
     .argument('<endpoint...>', 'names or IDs')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .option('--ignore-not-found', IGNORE_NOT_FOUND_HELP)
+    .action(async (refs: string[], opts: { ignoreNotFound?: boolean }, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const eps = await resolveAll(refs, (r) => resolveEndpoint(svc, r));
+        const eps = await resolveAll(refs, (r) => resolveEndpoint(svc, r), opts.ignoreNotFound);
         for (const e of eps) {
           await svc.deleteEndpoint(e.ID!);
-          print(`endpoint ${e.Name ?? ''} ${e.ID} deleted\n`);
+          print(`endpoint ${e.Name ? e.Name + ' ' : ''}${e.ID} ${did(cmd, 'deleted')}\n`);
         }
       });
     });
@@ -176,27 +200,34 @@ export function register(program: Command): void {
     ['remove', 'Remove'],
     ['update', 'Update'],
   ] as [string, RequestType][]) {
-    policyOption(policy.command(verb), 'endpoint', true)
+    const c = policyOption(policy.command(verb), 'endpoint', true)
       .description(`${verb} endpoint policies: ModifyEndpoint {ResourceType: Policy, RequestType: ${requestType}}`)
       .argument('<endpoint>', 'endpoint name or ID')
-      .option('-o, --output <format>', 'table|json|yaml', 'table')
-      .action(async (ref: string, opts: { policy: string[] }, cmd: Command) => {
-        const fmt = format(cmd);
-        const request = endpointPolicyRequest(requestType, policiesFromFlags(opts.policy, 'endpoint'));
-        assertValid('endpoint modify request', request, validateEndpointModify(request));
-        await withService(cmd, async (svc) => {
-          requirePolicyFeatures(await svc.version(), policiesFromFlags(opts.policy, 'endpoint'));
-          const ep = await resolveEndpoint(svc, ref);
-          print(
-            render(
-              fmt,
-              await svc.modifyEndpoint(ep.ID!, request),
-              fmt === 'table' ? endpointColumns(await networkNames(svc)) : [],
-              parseEndpoint,
-            ),
-          );
-        });
+      .option('-o, --output <format>', 'table|json|yaml', 'table');
+    if (verb === 'remove') c.option('--ignore-not-found', 'an endpoint that does not exist is not an error: exit 0, nothing printed');
+    c.action(async (ref: string, opts: { policy: string[]; ignoreNotFound?: boolean }, cmd: Command) => {
+      const fmt = format(cmd);
+      const policies = policiesFromFlags(opts.policy, 'endpoint');
+      const request = endpointPolicyRequest(requestType, policies);
+      assertValid('endpoint modify request', request, validateEndpointModify(request));
+      await withService(cmd, async (svc) => {
+        requirePolicyFeatures(await svc.version(), policies);
+        let ep: HostComputeEndpoint;
+        try {
+          ep = await resolveEndpoint(svc, ref);
+        } catch (e) {
+          if (opts.ignoreNotFound && isNotFound(e)) return;
+          throw e;
+        }
+        const after = await svc.modifyEndpoint(ep.ID!, request);
+        if (isDryRun(cmd) && fmt !== 'json' && fmt !== 'yaml') {
+          const n = policies.length;
+          const done = { add: 'added', remove: 'removed', update: 'set' }[verb];
+          return print(`endpoint/${ep.Name ?? ep.ID} configured (dry run): ${n} ${n === 1 ? 'policy' : 'policies'} would be ${done}\n`);
+        }
+        print(render(fmt, after, endpointColumns(await namesFor(svc, fmt)), parseEndpoint, ENDPOINT_WIDE));
       });
+    });
   }
 }
 

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { print } from '../context';
+import { isDryRun, print } from '../context';
+import { parseIntFlag, toJson } from '../output';
 import { UsageError } from '../errors';
 import type { LabNetworkType, LabSpec } from '../../lab/spec';
 import { LabSpecError, nodeNetwork, peerRoute, planLab } from '../../lab/spec';
@@ -38,8 +39,8 @@ function agentOptions(o: LabOpts): AgentLabOptions {
 function spec(o: LabOpts): LabSpec {
   const type = ({ overlay: 'Overlay', l2bridge: 'L2Bridge' } as Record<string, LabNetworkType>)[o.type.toLowerCase()];
   if (!type) throw new UsageError(`--type: "${o.type}" must be overlay or l2bridge`);
-  const nodes = Number(o.nodes);
-  const pods = Number(o.pods);
+  const nodes = parseIntFlag('--nodes', o.nodes, 1, MAX_NODES);
+  const pods = parseIntFlag('--pods', o.pods, 0, MAX_PODS);
   try {
     planLab({ prefix: o.prefix, nodes, podsPerNode: pods, type });
   } catch (e) {
@@ -55,13 +56,17 @@ function spec(o: LabOpts): LabSpec {
   return { prefix: o.prefix, nodes, podsPerNode: pods, type };
 }
 
+/** planLab's limits (src/lab/spec.ts): node underlay addresses .10 up, one /24 of pods per node. */
+const MAX_NODES = 50;
+const MAX_PODS = 200;
+
 const isRoot = () => process.platform === 'linux' && process.getuid?.() === 0;
 
 function options(c: Command, prefix: string): Command {
   return c
     .option('--prefix <name>', 'prefix of every namespace the lab creates', prefix)
-    .option('--nodes <n>', 'number of nodes', '2')
-    .option('--pods <n>', 'pods per node', '2')
+    .option('--nodes <n>', `number of nodes, 1..${MAX_NODES}`, '2')
+    .option('--pods <n>', `pods per node, 0..${MAX_PODS}`, '2')
     .option('--type <type>', 'overlay (vxlan) or l2bridge (host-gw)', 'overlay')
     .option('--no-agents', 'no agents: program each node directly (the lab before agents)')
     .option(
@@ -188,8 +193,7 @@ const NetnsLab = () => (require('../../lab/netns-driver') as typeof import('../.
 export function register(program: Command): void {
   const lab = program.command('lab').description('a multi-node pod network as network namespaces on this machine (root)');
   options(lab.command('up').description('bring a lab up and leave it running (remove it with `lab down`)'), 'sylab').action(
-    async (o: LabOpts) => {
-      if (!isRoot()) throw new UsageError('lab up needs root (network namespaces); `lab demo` runs on the emulator without it');
+    async (o: LabOpts, cmd: Command) => {
       const s = spec(o);
       const agentOpts = agentOptions(o);
       if (
@@ -198,6 +202,11 @@ export function register(program: Command): void {
           .some((r) => r.spec.prefix === s.prefix)
       )
         throw new UsageError(`--prefix: a lab "${s.prefix}" is running already (lab list; lab down --prefix ${s.prefix})`);
+      if (isDryRun(cmd)) {
+        const { describeLabUp } = require('../../ops/lab-dry-run') as typeof import('../../ops/lab-dry-run');
+        return print(describeLabUp(planLab(s), o.agents ? agentOpts : undefined, NetnsLab().recordPath(s.prefix), toJson));
+      }
+      if (!isRoot()) throw new UsageError('lab up needs root (network namespaces); `lab demo` runs on the emulator without it');
       if (o.agents) {
         const { AgentLab } = require('../../lab/agent-lab') as typeof import('../../lab/agent-lab');
         const l = new AgentLab(s, agentOpts);
@@ -221,12 +230,17 @@ export function register(program: Command): void {
     .command('down')
     .description('remove a lab left running by `lab up`: stop its agents and store, delete its namespaces and files')
     .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
-    .action((o: { prefix: string }) => {
-      if (!isRoot()) throw new UsageError('lab down needs root (network namespaces)');
+    .action((o: { prefix: string }, cmd: Command) => {
       let removed: string[];
       const rec = NetnsLab()
         .list()
         .find((r) => r.spec.prefix === o.prefix);
+      if (isDryRun(cmd)) {
+        if (!rec) throw new UsageError(`--prefix: no running lab with prefix "${o.prefix}" (lab list shows the running ones)`);
+        const { describeLabDown } = require('../../ops/lab-dry-run') as typeof import('../../ops/lab-dry-run');
+        return print(describeLabDown(rec, NetnsLab().recordPath(o.prefix)));
+      }
+      if (!isRoot()) throw new UsageError('lab down needs root (network namespaces)');
       try {
         removed = NetnsLab().teardown(o.prefix);
       } catch (e) {
@@ -249,6 +263,23 @@ export function register(program: Command): void {
         );
         for (const a of r.agents ?? []) print(`  ${a.node}: ${a.subnet ?? '?'}, SWITCHYARD_AGENT_SOCKET=${a.socket}\n`);
       }
+    });
+  lab
+    .command('diagram')
+    .description('draw a running lab: every node (its network, host endpoint, pods) and the path between them (SVG, PNG or DOT)')
+    .option('--prefix <name>', 'the prefix given to lab up', 'sylab')
+    .option('-o, --output <file>', 'FILE.svg, FILE.png or FILE.dot (default: SVG on stdout)')
+    .option('--width <px>', 'PNG width in pixels, 100..10000 (default: the picture at 96 dpi)')
+    .action(async (o: { prefix: string; output?: string; width?: string }) => {
+      const { pictureOptions, emitPicture } = require('./diagram') as typeof import('./diagram');
+      const out = pictureOptions(o);
+      if (!isRoot()) throw new UsageError('lab diagram needs root (it reads the nodes inside their network namespaces)');
+      const rec = NetnsLab()
+        .list()
+        .find((r) => r.spec.prefix === o.prefix);
+      if (!rec) throw new UsageError(`--prefix: no running lab with prefix "${o.prefix}" (lab list shows the running ones)`);
+      const { labClusterDot } = require('../../ops/lab-diagram') as typeof import('../../ops/lab-diagram');
+      await emitPicture(await labClusterDot(rec), out);
     });
   options(lab.command('demo').description('bring up nodes × pods, show addresses and pings, tear everything down'), 'sydemo').action(
     (o: LabOpts) => demo(o),

@@ -5,15 +5,30 @@ import { LoadBalancerFlags, LoadBalancerDistribution } from '../../hns/loadbalan
 import { SCHEMA_V2, Protocol } from '../../hns/schema';
 import { validateLoadBalancer, assertValid, isIp, ipFamily } from '../../hns/validate';
 import { supports, minimumVersion, formatVersion, type HnsFeature } from '../../hns/version';
-import { withService, format, print, resolveEndpoint, resolveLoadBalancer, resolveAll, resolveFlag } from '../context';
-import { render, type Column } from '../output';
+import {
+  withService,
+  format,
+  print,
+  printMade,
+  resolveEndpoint,
+  resolveLoadBalancer,
+  resolveAll,
+  resolveFlag,
+  nameBook,
+  NO_NAMES,
+  did,
+  IGNORE_NOT_FOUND_HELP,
+  type NameBook,
+} from '../context';
+import { parseIntFlag, render, type Column } from '../output';
 import { parseLoadBalancer } from '../../hns/parse';
 import { UsageError } from '../errors';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const PROTOCOL_NAMES: Record<number, string> = { [Protocol.TCP]: 'tcp', [Protocol.UDP]: 'udp' };
 
-export const LB_COLUMNS: Column<HostComputeLoadBalancer>[] = [
+/** The load balancer table: its backends by endpoint name (`-o wide` adds their IDs). */
+export const lbColumns = (names: NameBook = NO_NAMES): Column<HostComputeLoadBalancer>[] => [
   { header: 'ID', get: (l) => l.ID },
   { header: 'NAME', get: (l) => l.Name },
   { header: 'VIPS', get: (l) => (l.FrontendVIPs?.length ? l.FrontendVIPs.join(',') : '*') },
@@ -22,9 +37,15 @@ export const LB_COLUMNS: Column<HostComputeLoadBalancer>[] = [
     get: (l) =>
       (l.PortMappings ?? []).map((m) => `${PROTOCOL_NAMES[m.Protocol] ?? m.Protocol}/${m.ExternalPort}->${m.InternalPort}`).join(','),
   },
-  { header: 'ENDPOINTS', get: (l) => (l.HostComputeEndpoints ?? []).length },
+  { header: 'ENDPOINTS', get: (l) => (l.HostComputeEndpoints ?? []).map((id) => names.endpoint(id)).join(',') },
   { header: 'FLAGS', get: (l) => lbFlags(l).join(',') },
 ];
+
+const LB_WIDE: Column<HostComputeLoadBalancer>[] = [{ header: 'ENDPOINT IDS', get: (l) => (l.HostComputeEndpoints ?? []).join(',') }];
+
+async function namesFor(svc: Parameters<typeof nameBook>[0], fmt: string): Promise<NameBook> {
+  return fmt === 'table' || fmt === 'wide' ? nameBook(svc) : NO_NAMES;
+}
 
 function lbFlags(l: HostComputeLoadBalancer): string[] {
   const out: string[] = [];
@@ -35,10 +56,7 @@ function lbFlags(l: HostComputeLoadBalancer): string[] {
   return out;
 }
 
-function port(flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`${flag}: "${v}" is not a port (1-65535)`);
-  return Number(v);
-}
+const port = (flag: string, v: string): number => parseIntFlag(flag, v, 1, 65535);
 
 function protocol(v: string): number {
   const p = v.toLowerCase();
@@ -101,8 +119,8 @@ export function register(program: Command): void {
     .description('create a load balancer (HcnCreateLoadBalancer)')
     .requiredOption('--vip <ip>', 'frontend VIP (repeatable)', collect)
     .requiredOption('--protocol <tcp|udp>', 'tcp or udp')
-    .requiredOption('--port <port>', 'frontend (external) port')
-    .requiredOption('--target-port <port>', 'backend (internal) port on the endpoints')
+    .requiredOption('--port <port>', 'frontend (external) port, 1..65535')
+    .requiredOption('--target-port <port>', 'backend (internal) port on the endpoints, 1..65535')
     .requiredOption('--endpoint <endpoint...>', 'backend endpoints by name or ID (repeatable)')
     .option('--dsr', 'direct server return (HNS >= 9.3/10.2)')
     .option('--affinity', 'session affinity by source IP (HNS >= 12.0)')
@@ -130,7 +148,10 @@ export function register(program: Command): void {
           eps.map((e) => e.ID!),
         );
         assertValid('load balancer', doc, validateLoadBalancer(doc, { create: true }));
-        print(render(fmt, await svc.createLoadBalancer(doc), LB_COLUMNS, parseLoadBalancer));
+        const made = await svc.createLoadBalancer(doc);
+        const what = `lb/${doc.Name ?? `${doc.FrontendVIPs!.join(',')}:${doc.PortMappings![0].ExternalPort}`}`;
+        const names = await namesFor(svc, fmt);
+        printMade(cmd, fmt, what, 'created', () => render(fmt, made, lbColumns(names), parseLoadBalancer, LB_WIDE));
       });
     });
 
@@ -139,7 +160,9 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.listLoadBalancers(), LB_COLUMNS, parseLoadBalancer)));
+      await withService(cmd, async (svc) =>
+        print(render(fmt, await svc.listLoadBalancers(), lbColumns(await namesFor(svc, fmt)), parseLoadBalancer, LB_WIDE)),
+      );
     });
 
   lb.command('get')
@@ -148,18 +171,22 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await resolveLoadBalancer(svc, ref), LB_COLUMNS, parseLoadBalancer)));
+      await withService(cmd, async (svc) => {
+        const l = await resolveLoadBalancer(svc, ref);
+        print(render(fmt, l, lbColumns(await namesFor(svc, fmt)), parseLoadBalancer, LB_WIDE));
+      });
     });
 
   lb.command('delete')
     .description('delete load balancers by ID or name (HcnDeleteLoadBalancer)')
     .argument('<lb...>', 'IDs or names')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .option('--ignore-not-found', IGNORE_NOT_FOUND_HELP)
+    .action(async (refs: string[], opts: { ignoreNotFound?: boolean }, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const lbs = await resolveAll(refs, (r) => resolveLoadBalancer(svc, r));
+        const lbs = await resolveAll(refs, (r) => resolveLoadBalancer(svc, r), opts.ignoreNotFound);
         for (const l of lbs) {
           await svc.deleteLoadBalancer(l.ID!);
-          print(`load balancer ${l.Name ? l.Name + ' ' : ''}${l.ID} deleted\n`);
+          print(`load balancer ${l.Name ? l.Name + ' ' : ''}${l.ID} ${did(cmd, 'deleted')}\n`);
         }
       });
     });

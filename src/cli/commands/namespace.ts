@@ -3,13 +3,31 @@ import type { Command } from 'commander';
 import { NAMESPACE_TYPES, type HostComputeNamespace } from '../../hns/namespace';
 import { SCHEMA_V2 } from '../../hns/schema';
 import { validateNamespace, assertValid } from '../../hns/validate';
-import { withService, format, print, resolveNamespace, resolveEndpoint, resolveAll, resolveFlag } from '../context';
+import {
+  withService,
+  format,
+  print,
+  printMade,
+  resolveNamespace,
+  resolveEndpoint,
+  resolveAll,
+  resolveFlag,
+  nameBook,
+  NO_NAMES,
+  did,
+  IGNORE_NOT_FOUND_HELP,
+  type NameBook,
+} from '../context';
 import { render, type Column } from '../output';
 import { parseNamespace } from '../../hns/parse';
 import { UsageError } from '../errors';
 import { isGuid, normalizeGuid } from '../../net/id';
 
-export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
+const endpointIds = (n: HostComputeNamespace): string[] =>
+  (n.Resources ?? []).filter((r) => r.Type === 'Endpoint').map((r) => String(r.Data.ID ?? r.Data.Id));
+
+/** The namespace table: its endpoints by name (`-o wide` adds their IDs). */
+export const namespaceColumns = (names: NameBook = NO_NAMES): Column<HostComputeNamespace>[] => [
   { header: 'ID', get: (n) => n.ID },
   { header: 'NAME', get: (n) => n.Name },
   { header: 'TYPE', get: (n) => n.Type },
@@ -17,12 +35,17 @@ export const NAMESPACE_COLUMNS: Column<HostComputeNamespace>[] = [
   {
     header: 'ENDPOINTS',
     get: (n) =>
-      (n.Resources ?? [])
-        .filter((r) => r.Type === 'Endpoint')
-        .map((r) => r.Data.ID ?? r.Data.Id)
+      endpointIds(n)
+        .map((id) => names.endpoint(id))
         .join(','),
   },
 ];
+
+const NAMESPACE_WIDE: Column<HostComputeNamespace>[] = [{ header: 'ENDPOINT IDS', get: (n) => endpointIds(n).join(',') }];
+
+async function namesFor(svc: Parameters<typeof nameBook>[0], fmt: string): Promise<NameBook> {
+  return fmt === 'table' || fmt === 'wide' ? nameBook(svc) : NO_NAMES;
+}
 
 export function register(program: Command): void {
   const ns = program.command('namespace').description('HostComputeNamespace: create, list, get, delete, attach, detach endpoints');
@@ -45,7 +68,12 @@ export function register(program: Command): void {
       doc.Type = type;
       doc.SchemaVersion = { ...SCHEMA_V2 };
       assertValid('namespace', doc, validateNamespace(doc, { create: true }));
-      await withService(cmd, async (svc) => print(render(fmt, await svc.createNamespace(doc), NAMESPACE_COLUMNS, parseNamespace)));
+      await withService(cmd, async (svc) => {
+        const made = await svc.createNamespace(doc);
+        printMade(cmd, fmt, `namespace/${doc.Name ?? doc.ID ?? doc.Type}`, 'created', () =>
+          render(fmt, made, namespaceColumns(), parseNamespace, NAMESPACE_WIDE),
+        );
+      });
     });
 
   ns.command('list')
@@ -53,7 +81,9 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (_opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await svc.listNamespaces(), NAMESPACE_COLUMNS, parseNamespace)));
+      await withService(cmd, async (svc) =>
+        print(render(fmt, await svc.listNamespaces(), namespaceColumns(await namesFor(svc, fmt)), parseNamespace, NAMESPACE_WIDE)),
+      );
     });
 
   ns.command('get')
@@ -62,18 +92,22 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const fmt = format(cmd);
-      await withService(cmd, async (svc) => print(render(fmt, await resolveNamespace(svc, ref), NAMESPACE_COLUMNS, parseNamespace)));
+      await withService(cmd, async (svc) => {
+        const n = await resolveNamespace(svc, ref);
+        print(render(fmt, n, namespaceColumns(await namesFor(svc, fmt)), parseNamespace, NAMESPACE_WIDE));
+      });
     });
 
   ns.command('delete')
     .description('delete namespaces (HcnDeleteNamespace)')
     .argument('<namespace...>', 'IDs or names')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .option('--ignore-not-found', IGNORE_NOT_FOUND_HELP)
+    .action(async (refs: string[], opts: { ignoreNotFound?: boolean }, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const list = await resolveAll(refs, (r) => resolveNamespace(svc, r));
+        const list = await resolveAll(refs, (r) => resolveNamespace(svc, r), opts.ignoreNotFound);
         for (const n of list) {
           await svc.deleteNamespace(n.ID!);
-          print(`namespace ${n.Name ? n.Name + ' ' : ''}${n.ID} deleted\n`);
+          print(`namespace ${n.Name ? n.Name + ' ' : ''}${n.ID} ${did(cmd, 'deleted')}\n`);
         }
       });
     });
@@ -92,7 +126,8 @@ export function register(program: Command): void {
           const e = await resolveFlag('<endpoint>', 'endpoint', epRef, (r) => resolveEndpoint(svc, r));
           if (verb === 'attach') await svc.attachEndpoint(n.ID!, e.ID!);
           else await svc.detachEndpoint(n.ID!, e.ID!);
-          print(`endpoint ${e.Name ?? e.ID} ${verb === 'attach' ? 'attached to' : 'detached from'} namespace ${n.ID}\n`);
+          const ns = n.Name ? `${n.Name} ${n.ID}` : n.ID;
+          print(`endpoint ${e.Name ?? e.ID} ${did(cmd, `${verb === 'attach' ? 'attached to' : 'detached from'} namespace ${ns}`)}\n`);
         });
       });
   }

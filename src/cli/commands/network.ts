@@ -6,8 +6,9 @@ import type { NetworkPolicy } from '../../hns/policy';
 import { SCHEMA_V2 } from '../../hns/schema';
 import { validateNetwork, validateNetworkModify, assertValid, isCidr, isIp, cidrContains, ipFamily } from '../../hns/validate';
 import { findPolicies } from '../../hns/policy';
-import { withService, format, print, resolveNetwork, resolveAll } from '../context';
-import { render, type Column } from '../output';
+import { withService, format, print, printMade, resolveNetwork, resolveAll, did, IGNORE_NOT_FOUND_HELP, isDryRun } from '../context';
+import { isNotFound } from '../../hns/errors';
+import { parseIntFlag, render, type Column } from '../output';
 import { parseNetwork } from '../../hns/parse';
 import { UsageError } from '../errors';
 import { collect, policiesFromFlags, policyOption, requirePolicyFeatures } from '../policies';
@@ -17,6 +18,12 @@ import { supports, minimumVersion, formatVersion } from '../../hns/version';
 const CLI_TYPES = ['L2Bridge', 'Overlay', 'Transparent', 'NAT'] as const;
 /** flannel's default VNI on Windows (it refuses anything below 4096). */
 export const DEFAULT_VNI = 4096;
+/**
+ * The VSIDs HNS takes for an Overlay network: Hyper-V network virtualization reserves the ones below 4096
+ * (flannel refuses them on Windows for that reason), and a VXLAN VNI is 24 bits.
+ */
+export const VNI_MIN = 4096;
+export const VNI_MAX = 16777215;
 
 export const NETWORK_COLUMNS: Column<HostComputeNetwork>[] = [
   { header: 'ID', get: (n) => n.ID },
@@ -86,9 +93,7 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
   let vni: number | undefined;
   if (f.vni !== undefined) {
     if (type !== 'Overlay') throw new UsageError(`--vni: only Overlay networks carry a VNI (this is ${type})`);
-    if (!/^\d+$/.test(f.vni) || Number(f.vni) < 1 || Number(f.vni) > 16777215)
-      throw new UsageError(`--vni: "${f.vni}" is not a VXLAN network identifier (1-16777215; flannel uses 4096)`);
-    vni = Number(f.vni);
+    vni = parseIntFlag('--vni', f.vni, VNI_MIN, VNI_MAX, 'HNS reserves VSIDs below 4096; flannel uses 4096');
   } else if (type === 'Overlay') {
     vni = DEFAULT_VNI;
   }
@@ -151,7 +156,7 @@ export function register(program: Command): void {
     .option('--subnet <cidr>', 'pod subnet (repeat once for dual stack)', collect)
     .option('--gateway <ip>', 'gateway of the --subnet at the same position (default: its first address)', collect)
     .option('--adapter <name>', 'bind to this network adapter (NetAdapterName policy)')
-    .option('--vni <n>', `Overlay: VXLAN network identifier (VSID policy; default ${DEFAULT_VNI})`)
+    .option('--vni <n>', `Overlay: VXLAN network identifier, ${VNI_MIN}..${VNI_MAX} (VSID policy; default ${DEFAULT_VNI})`)
     .option('-o, --output <format>', 'table|json|yaml', 'table')
     .action(async (opts: CreateFlags, cmd: Command) => {
       const fmt = format(cmd);
@@ -163,7 +168,8 @@ export function register(program: Command): void {
             `--subnet: IPv6 subnets need HNS ${formatVersion(minimumVersion('IPv6DualStack'))} or later (dual stack); this host runs HNS ${formatVersion(version)}`,
           );
         }
-        print(render(fmt, await svc.createNetwork(doc), NETWORK_COLUMNS, parseNetwork));
+        const made = await svc.createNetwork(doc);
+        printMade(cmd, fmt, `network/${doc.Name}`, 'created', () => render(fmt, made, NETWORK_COLUMNS, parseNetwork));
       });
     });
 
@@ -190,12 +196,13 @@ export function register(program: Command): void {
     .command('delete')
     .description('delete networks by name or ID (HcnDeleteNetwork)')
     .argument('<network...>', 'names or IDs')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .option('--ignore-not-found', IGNORE_NOT_FOUND_HELP)
+    .action(async (refs: string[], opts: { ignoreNotFound?: boolean }, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const nets = await resolveAll(refs, (r) => resolveNetwork(svc, r));
+        const nets = await resolveAll(refs, (r) => resolveNetwork(svc, r), opts.ignoreNotFound);
         for (const n of nets) {
           await svc.deleteNetwork(n.ID!);
-          print(`network ${n.Name ?? ''} ${n.ID} deleted\n`);
+          print(`network ${n.Name ? n.Name + ' ' : ''}${n.ID} ${did(cmd, 'deleted')}\n`);
         }
       });
     });
@@ -207,23 +214,36 @@ export function register(program: Command): void {
     ['add', 'Add'],
     ['remove', 'Remove'],
   ] as const) {
-    policyOption(policy.command(verb), 'network', true)
+    const c = policyOption(policy.command(verb), 'network', true)
       .description(`${verb} network policies: ModifyNetwork {ResourceType: Policy, RequestType: ${requestType}}`)
       .argument('<network>', 'network name or ID')
-      .option('-o, --output <format>', 'table|json|yaml', 'table')
-      .action(async (ref: string, opts: { policy: string[] }, cmd: Command) => {
-        const fmt = format(cmd);
-        const policies = policiesFromFlags(opts.policy, 'network');
-        const request = networkPolicyRequest(requestType, policies);
-        assertValid('network modify request', request, validateNetworkModify(request));
-        await withService(cmd, async (svc) => {
-          requirePolicyFeatures(await svc.version(), policies);
-          const net = await resolveNetwork(svc, ref);
-          const after = await svc.modifyNetwork(net.ID!, request);
-          // A table shows the network's resulting policies (what flannel's peers look like now); json/yaml the document.
-          if (fmt === 'table' || fmt === 'wide') print(render(fmt, parseNetwork(after).Policies ?? [], POLICY_COLUMNS));
-          else print(render(fmt, after, NETWORK_COLUMNS, parseNetwork));
-        });
+      .option('-o, --output <format>', 'table|json|yaml', 'table');
+    if (verb === 'remove') c.option('--ignore-not-found', `a network that does not exist is not an error: exit 0, nothing printed`);
+    c.action(async (ref: string, opts: { policy: string[]; ignoreNotFound?: boolean }, cmd: Command) => {
+      const fmt = format(cmd);
+      const policies = policiesFromFlags(opts.policy, 'network');
+      const request = networkPolicyRequest(requestType, policies);
+      assertValid('network modify request', request, validateNetworkModify(request));
+      await withService(cmd, async (svc) => {
+        requirePolicyFeatures(await svc.version(), policies);
+        let net: HostComputeNetwork;
+        try {
+          net = await resolveNetwork(svc, ref);
+        } catch (e) {
+          if (opts.ignoreNotFound && isNotFound(e)) return;
+          throw e;
+        }
+        const after = await svc.modifyNetwork(net.ID!, request);
+        if (isDryRun(cmd) && fmt !== 'json' && fmt !== 'yaml') {
+          const n = policies.length;
+          return print(
+            `network/${net.Name ?? net.ID} configured (dry run): ${n} ${n === 1 ? 'policy' : 'policies'} would be ${verb === 'add' ? 'added' : 'removed'}\n`,
+          );
+        }
+        // A table shows the network's resulting policies (what flannel's peers look like now); json/yaml the document.
+        if (fmt === 'table' || fmt === 'wide') print(render(fmt, parseNetwork(after).Policies ?? [], POLICY_COLUMNS));
+        else print(render(fmt, after, NETWORK_COLUMNS, parseNetwork));
       });
+    });
   }
 }

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { print } from '../context';
 import { UsageError } from '../errors';
-import { toJson } from '../output';
+import { parseIntFlag, toJson } from '../output';
 
 interface CommonOpts {
   dryRun?: boolean;
@@ -55,13 +55,11 @@ export function register(program: Command): void {
     )
     .option('--config-in-place', 'use --config where it is instead of copying it')
     .option('--node <path>', 'node executable that runs the agent (default: the one running this command)')
-    .option('--stop-timeout <seconds>', 'graceful-stop wait before the agent is killed', '30')
+    .option('--stop-timeout <seconds>', 'graceful-stop wait in seconds before the agent is killed, 1..600', '30')
     .option('--host-exe <path>', 'Windows: the service host executable (default: native/build/switchyard-service.exe)')
     .action(async (o: InstallOpts) => {
       if (!o.config) throw new UsageError('--config: the agent configuration file is required');
-      const stop = Number(o.stopTimeout);
-      if (!Number.isInteger(stop) || stop < 1 || stop > 600)
-        throw new UsageError(`--stop-timeout: "${o.stopTimeout}" must be a whole number of seconds, 1..600`);
+      const stop = parseIntFlag('--stop-timeout', o.stopTimeout, 1, 600, 'seconds');
       await withBackend(o, (b, plan) =>
         b.install(
           {

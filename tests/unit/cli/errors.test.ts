@@ -53,7 +53,12 @@ describe('cli: bad input exits 2, names the field, changes nothing', function ()
     [
       'VNI out of range',
       ['network', 'create', '--type', 'Overlay', '--name', 'n', '--subnet', '10.0.0.0/24', '--vni', '99999999'],
-      /--vni: "99999999" is not a VXLAN network identifier/,
+      /--vni: "99999999" is not an integer in 4096\.\.16777215/,
+    ],
+    [
+      'VNI below the range HNS takes',
+      ['network', 'create', '--type', 'Overlay', '--name', 'n', '--subnet', '10.0.0.0/24', '--vni', '4095'],
+      /--vni: "4095" is not an integer in 4096\.\.16777215 \(HNS reserves VSIDs below 4096/,
     ],
     ['missing --name', ['network', 'create', '--type', 'NAT'], /required option '--name <name>' not specified/],
     [
@@ -104,7 +109,7 @@ describe('cli: bad input exits 2, names the field, changes nothing', function ()
     [
       'lb port',
       ['lb', 'create', '--vip', '10.96.0.10', '--protocol', 'tcp', '--port', '70000', '--target-port', '80', '--endpoint', 'ep1'],
-      /--port: "70000" is not a port \(1-65535\)/,
+      /--port: "70000" is not an integer in 1\.\.65535/,
     ],
     [
       'lb vip',

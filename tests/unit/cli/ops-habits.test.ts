@@ -64,8 +64,9 @@ describe('cli: kubectl habits', function () {
 
   it('-o wide adds policy types (and backends for load balancers); --no-headers drops the header line', () => {
     const wide = sb.ok(['lb', 'list', '-o', 'wide']);
-    assert.match(wide.split('\n')[0], /POLICY TYPES +BACKENDS$/);
-    assert.doesNotMatch(sb.ok(['network', 'list', '-o', 'wide']), /BACKENDS/);
+    assert.match(wide.split('\n')[0], /ENDPOINTS +FLAGS +POLICY TYPES +ENDPOINT IDS$/);
+    assert.match(wide, / web-1 +- +- +[0-9A-F-]{36}$/m);
+    assert.doesNotMatch(sb.ok(['network', 'list', '-o', 'wide']), /ENDPOINT IDS/);
     const plain = sb.ok(['network', 'list', '--no-headers']);
     assert.match(plain, /^[0-9A-F-]{36} +cbr1 +L2Bridge/);
     assert.equal(sb.run(['network', 'list', '-o', 'xml']).code, 2);

@@ -171,7 +171,9 @@ describe('cli: resources end to end (memory data plane)', function () {
     assert.deepEqual(lb.FrontendVIPs, ['10.96.0.10']);
     assert.deepEqual(lb.PortMappings, [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53, DistributionType: 2, Flags: 0 }]);
     assert.deepEqual(lb.HostComputeEndpoints?.map((x) => x.toLowerCase()).sort(), [ep1.ID!, ep2.ID!].map((x) => x.toLowerCase()).sort());
-    assert.match(sb.ok(['lb', 'list']), /10\.96\.0\.10\s+udp\/53->5353\s+2\s+dsr,affinity/);
+    // Tables name the backends; -o wide adds their IDs.
+    assert.match(sb.ok(['lb', 'list']), /10\.96\.0\.10\s+udp\/53->5353\s+ep1,ep2\s+dsr,affinity/);
+    assert.match(sb.ok(['lb', 'list', '-o', 'wide']), new RegExp(`ep1,ep2\\s+dsr,affinity\\s+-\\s+${ep1.ID},${ep2.ID}$`, 'im'));
     assert.deepEqual(parseHnsJson(sb.ok(['lb', 'get', 'dns', '-o', 'json'])), lb);
     assert.deepEqual(YAML.parse(sb.ok(['lb', 'list', '-o', 'yaml'])), [lb]);
   });
@@ -190,7 +192,10 @@ describe('cli: resources end to end (memory data plane)', function () {
       parseEndpoint(parseHnsJson(sb.ok(['endpoint', 'get', 'ep1', '-o', 'json']))).HostComputeNamespace?.toLowerCase(),
       ns.ID!.toLowerCase(),
     );
-    assert.match(sb.ok(['namespace', 'list']), new RegExp(`pod1\\s+Host\\s+\\d+\\s+${ep1.ID}`, 'i'));
+    assert.match(sb.ok(['namespace', 'list']), /pod1\s+Host\s+\d+\s+ep1$/m);
+    assert.match(sb.ok(['namespace', 'list', '-o', 'wide']), new RegExp(`pod1\\s+Host\\s+\\d+\\s+ep1\\s+-\\s+${ep1.ID}$`, 'im'));
+    // The endpoint's table names its namespace (the GUID is -o wide's).
+    assert.match(sb.ok(['endpoint', 'get', 'ep1']), /\s+pod1\s+-$/m);
     sb.ok(['namespace', 'detach', 'pod1', 'ep1']);
     assert.deepEqual(parseNamespace(parseHnsJson(sb.ok(['namespace', 'get', 'pod1', '-o', 'json']))).Resources ?? [], []);
   });
