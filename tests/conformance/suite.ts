@@ -16,9 +16,11 @@ import {
   networkPolicyRequest,
   endpointPolicyRequest,
   sameId,
+  type HnsV1Endpoint,
   type HostComputeEndpoint,
   type HostComputeNetwork,
 } from '../../src/hns';
+import { v1Attach, v1Detach } from '../../src/cni/plugins/common/hns';
 
 export interface ConformanceOptions {
   /** Called before each test (e.g. HcnStubReset, a fresh state file). */
@@ -32,6 +34,11 @@ export interface ConformanceOptions {
    * suite then checks the field is dropped rather than mangled. Default true: Version must come back exact.
    */
   networkVersion?: boolean;
+  /**
+   * The host's compute systems (what a container runtime creates before CNI ADD): the stub's HcsStub* exports,
+   * the emulator's `hcs`. Without it the HCS attach cases are skipped.
+   */
+  computeSystems?: (hns: HostNetworkService) => { create(id: string): unknown; remove(id: string): unknown };
 }
 
 import { rejectsKind } from '../helpers/hns-errors';
@@ -409,6 +416,7 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
   });
   runCapabilityConformance(label, open, opts);
   runHnsStrictnessConformance(label, open, opts);
+  runHcsAttachConformance(label, open, opts);
 }
 
 /**
@@ -674,6 +682,81 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
         );
         await hns.deleteEndpoint(ep.ID!);
       } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+  });
+}
+
+/**
+ * The apiVersion-1 container attach through HCS (hcsshim HotAttachEndpoint/HotDetachEndpoint): the same answers
+ * from the stub's vmcompute exports and the emulator's compute systems (docs/windows.md "HCS").
+ */
+export function runHcsAttachConformance(label: string, open: () => Promise<HostNetworkService>, opts: ConformanceOptions = {}): void {
+  describe(`HCS container attach (apiVersion 1): ${label}`, function () {
+    let hns: HostNetworkService;
+    const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
+    beforeEach(async function () {
+      await opts.reset?.();
+      hns = await open();
+      if (!opts.computeSystems || !hns.v1?.modifyContainerNetwork) this.skip();
+    });
+    afterEach(async function () {
+      await hns?.close();
+      await opts.verify?.();
+    });
+
+    it('hot-adds and hot-removes an endpoint on a running container; a missing container is not an error on ADD, and DEL drops the record', async function () {
+      const cs = opts.computeSystems!(hns);
+      const v1 = hns.v1!;
+      const net = await hns.createNetwork({
+        Name: `hcs-${unique()}`,
+        Type: 'L2Bridge',
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [{ IpAddressPrefix: '10.247.0.0/24', Routes: [{ NextHop: '10.247.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+          },
+        ],
+        SchemaVersion: { Major: 2, Minor: 0 },
+      });
+      const ep = await v1.call<HnsV1Endpoint>('POST', '/endpoints/', {
+        Name: `hcs-ep-${unique()}`,
+        VirtualNetwork: net.ID,
+        IPAddress: '10.247.0.5',
+      });
+      const shared = async () => {
+        const got = await v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
+        return [got.SharedContainers ?? [], got.State];
+      };
+      const pause = 'a'.repeat(63) + unique().slice(0, 1);
+      try {
+        await cs.create(pause);
+        await v1Attach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[pause], 2], 'hot-added: HNS shows the container, State Attached');
+        // A second hot-add of the same container changes nothing (HCS replaces the adapter's record).
+        await v1.modifyContainerNetwork!(pause, ep.ID!, 'Add');
+        assert.deepEqual((await shared())[0], [pause]);
+        await v1Detach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[], 1]);
+
+        // No compute system: ADD is not an error (the reference returns the endpoint) and records nothing.
+        await v1Attach(hns, ep.ID!, 'b'.repeat(64));
+        assert.deepEqual((await shared())[0], []);
+        const gone = await rejectsKind(v1.modifyContainerNetwork!('c'.repeat(64), ep.ID!, 'Add'), 'not-found');
+        assert.equal(gone.hresult, 0xc037010e, gone.message);
+        assert.match(gone.message, /does not exist/);
+        // An endpoint HNS does not know: HNS's not-found through HCS, not the missing-container code.
+        const noEp = await rejectsKind(v1.modifyContainerNetwork!(pause, randomUUID(), 'Add'), 'not-found');
+        assert.deepEqual([noEp.hresult, noEp.call], [0x80070490, 'HcsModifyComputeSystem']);
+
+        // The container goes away while attached: DEL falls back to dropping HNS's record.
+        await v1Attach(hns, ep.ID!, pause);
+        await cs.remove(pause);
+        await v1Detach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[], 1]);
+      } finally {
+        await v1.call('DELETE', `/endpoints/${ep.ID}`);
         await hns.deleteNetwork(net.ID!);
       }
     });

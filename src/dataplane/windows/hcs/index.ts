@@ -8,17 +8,10 @@
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { invoke, type NativeFn, type NativeLibrary, type Pointer } from '../native';
 
-export type HcsRequestType = 'Add' | 'Remove';
+import type { HcsApi } from './request';
+import { networkModifyRequest } from './request';
 
-/** hcsshim's ResourceModificationRequestResponse as it is marshalled for a network hot-add/remove. */
-export function networkModifyRequest(endpointId: string, request: HcsRequestType): string {
-  return JSON.stringify({ ResourceType: 'Network', RequestType: request, Settings: endpointId });
-}
-
-export interface HcsApi {
-  /** Hot-adds (Add) or hot-removes (Remove) the endpoint's network adapter on the container's compute system. */
-  modifyNetworkEndpoint(containerId: string, endpointId: string, request: HcsRequestType): Promise<void>;
-}
+export { networkModifyRequest, type HcsApi, type HcsRequestType } from './request';
 
 interface HcsFns {
   open: NativeFn;
