@@ -31,12 +31,11 @@ static void set_out16(char16_t **p) { if (p) *p = NULL; }
 static HRESULT success(const char *fn, char16_t **record) {
   /* HNS can return S_OK with an error record; callers must treat that as failure (hcsshim checkForErrors). */
   if (record && stub_record_on_success(fn)) {
-    sb_t b = {0};
-    sb_printf(&b, "{\"Success\":false,\"Error\":\"%s reported a problem despite S_OK \",\"ErrorCode\":%u}", fn,
-              (uint32_t)HCN_E_REQUEST_UNSUPPORTED); /* a code in the record must not change the classification */
-    char *t = sb_take(&b);
-    *record = stub_utf8_to_task_utf16(t);
-    free(t);
+    char msg[160], tail[32];
+    snprintf(msg, sizeof msg, "%s reported a problem despite S_OK ", fn);
+    /* a code in the record must not change the classification */
+    snprintf(tail, sizeof tail, "\"ErrorCode\":%u", (uint32_t)HCN_E_REQUEST_UNSUPPORTED);
+    stub_error_doc(record, "\"Success\":false", "Error", msg, tail);
   }
   return S_OK;
 }

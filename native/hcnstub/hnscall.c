@@ -11,17 +11,13 @@
 
 #include "stub.h"
 
-static void respond(char16_t **response, const char *text) {
-  if (response) *response = stub_utf8_to_task_utf16(text);
-}
-
 static HRESULT ok(char16_t **response, const char *output_raw) {
   sb_t b = {0};
   sb_puts(&b, "{\"Output\":");
   sb_puts(&b, output_raw ? output_raw : "null");
   sb_puts(&b, ",\"Success\":true}");
   char *t = sb_take(&b);
-  respond(response, t);
+  stub_respond(response, t);
   free(t);
   return S_OK;
 }
@@ -29,13 +25,7 @@ static HRESULT ok(char16_t **response, const char *output_raw) {
 /* Success:false with HNS's text only, as hcsshim's hnsResponse reads it (no ErrorCode: callers classify by text). */
 static HRESULT failed(char16_t **response, HRESULT code, const char *error) {
   (void)code;
-  sb_t b = {0};
-  sb_puts(&b, "{\"Success\":false,\"Error\":");
-  sb_quote(&b, error);
-  sb_puts(&b, "}");
-  char *t = sb_take(&b);
-  respond(response, t);
-  free(t);
+  stub_error_doc(response, "\"Success\":false", "Error", error, NULL);
   return S_OK; /* the call itself succeeded; the envelope carries the failure */
 }
 

@@ -151,6 +151,12 @@ const char *stub_hr_message(HRESULT hr);
  */
 HRESULT stub_check_endpoint(const char *net, const char *ep, int v2, char *why, size_t n);
 
+/* ---- result documents (envelope.c), task-allocated UTF-16 for the caller's CoTaskMemFree ---- */
+/* *out = text (nothing when out is NULL). */
+void stub_respond(char16_t **out, const char *text);
+/* *out = {<lead>,"<msg_key>":"<msg>",<tail>} (lead and tail are raw members, either may be NULL). */
+void stub_error_doc(char16_t **out, const char *lead, const char *msg_key, const char *msg, const char *tail);
+
 /* ---- HCS compute systems (hcs.c): forgotten by HcnStubReset ---- */
 void stub_hcs_reset(void);
 
