@@ -173,6 +173,12 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
     free(doc);
     return stub_fail(record, HCN_E_INVALID_JSON, "%s: the settings are not a JSON object", fn);
   }
+  jspan_t schema;
+  if ((k == K_NETWORK || k == K_ENDPOINT) && !json_get(doc, "SchemaVersion", &schema)) {
+    char *d = stub_v1_schema_to_v2(k == K_ENDPOINT, doc);
+    free(doc);
+    doc = d;
+  }
   char net_id[37] = "";
   if (k == K_ENDPOINT) {
     store_lock();
@@ -224,6 +230,13 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
       hr = stub_fail(record, hr, "%s", why);
       goto out;
     }
+    char *assigned = stub_assign_endpoint(store_find(K_NETWORK, net_id)->doc, doc, 1, &hr, why, sizeof why);
+    if (!assigned) {
+      hr = stub_fail(record, hr, "%s", why);
+      goto out;
+    }
+    free(doc);
+    doc = assigned;
     sb_t q = {0};
     sb_quote(&q, net_id);
     char *raw = sb_take(&q), *d = json_set(doc, "HostComputeNetwork", raw);

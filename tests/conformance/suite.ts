@@ -622,6 +622,87 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
       }
     });
 
+    it('an endpoint given no address, MAC or routes gets what HNS assigns: the next free address of the subnet with its prefix length, the default route, a pool MAC', async function () {
+      const net = await hns.createNetwork(net24(`strict-assign-${unique()}`, 5));
+      try {
+        const a = await hns.createEndpoint(net.ID!, { Name: `strict-assign-a-${unique()}` });
+        const b = await hns.createEndpoint(net.ID!, {
+          Name: `strict-assign-b-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.5.77' }],
+        });
+        const ipa = a.IpConfigurations?.[0]?.IpAddress ?? '';
+        assert.match(ipa, /^10\.248\.5\.(\d+)$/, JSON.stringify(a));
+        const host = Number(ipa.split('.')[3]);
+        assert.ok(host > 1 && host < 255, `${ipa}: not the network, gateway or broadcast address`);
+        assert.deepEqual(
+          [a.IpConfigurations?.[0]?.PrefixLength, b.IpConfigurations?.[0]?.PrefixLength, b.IpConfigurations?.[0]?.IpAddress],
+          [24, 24, '10.248.5.77'],
+        );
+        const c = await hns.createEndpoint(net.ID!, { Name: `strict-assign-c-${unique()}` });
+        assert.notEqual(c.IpConfigurations?.[0]?.IpAddress, ipa, 'a second endpoint gets another address');
+        for (const ep of [a, b, c]) {
+          const got = await hns.getEndpoint(ep.ID!);
+          const def = (got.Routes ?? []).find((r) => r.DestinationPrefix === '0.0.0.0/0');
+          assert.equal(def?.NextHop, '10.248.5.1', `default route of ${JSON.stringify(got)}`);
+        }
+        if (hns.capabilities.macKnownBeforeAttach) {
+          const macs = [a, c].map((e) => e.MacAddress ?? '');
+          for (const m of macs)
+            assert.match(m, hns.capabilities.macFormat === 'dashed' ? /^00-15-5D(-[0-9A-F]{2}){3}$/i : /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+          assert.notEqual(macs[0].toLowerCase(), macs[1].toLowerCase());
+        }
+        for (const ep of [a, b, c]) await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        for (const ep of await endpointsOf(net)) await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('a create document without SchemaVersion is read as v1 schema (Subnets/GatewayAddress, IPAddress, DNSServerList)', async function () {
+      if (!hns.capabilities.hnsV1) this.skip(); // planes that speak HNS v1 take its documents
+      const net = await hns.createNetwork({
+        Name: `strict-v1schema-${unique()}`,
+        Type: 'L2Bridge',
+        Subnets: [{ AddressPrefix: '10.248.6.0/24', GatewayAddress: '10.248.6.1' }],
+      } as unknown as HostComputeNetwork);
+      try {
+        const got = await hns.getNetwork(net.ID!);
+        const subnet = got.Ipams?.[0]?.Subnets?.[0];
+        assert.equal(subnet?.IpAddressPrefix, '10.248.6.0/24', JSON.stringify(got));
+        assert.equal(subnet?.Routes?.find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop, '10.248.6.1');
+        const ep = await hns.createEndpoint(net.ID!, {
+          Name: `strict-v1schema-${unique()}`,
+          IPAddress: '10.248.6.9',
+          DNSServerList: '10.96.0.10',
+        } as unknown as HostComputeEndpoint);
+        const e = await hns.getEndpoint(ep.ID!);
+        assert.deepEqual(
+          [
+            e.IpConfigurations?.[0]?.IpAddress,
+            e.IpConfigurations?.[0]?.PrefixLength,
+            e.Dns?.ServerList,
+            sameId(e.HostComputeNetwork, net.ID),
+          ],
+          ['10.248.6.9', 24, ['10.96.0.10'], true],
+          JSON.stringify(e),
+        );
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it("the v1 view of a network bound to an adapter reports the adapter's address as ManagementIP", async function () {
+      if (!hns.v1) this.skip();
+      const net = await hns.createNetwork(net24(`strict-mgmt-${unique()}`, 7));
+      try {
+        const v1 = await hns.v1.call<{ ManagementIP?: string }>('GET', `/networks/${net.ID}`);
+        assert.match(v1.ManagementIP ?? '', /^\d+\.\d+\.\d+\.\d+$/, JSON.stringify(v1));
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
     it('endpoint statistics (GET /endpointstats/<id>): counters of a known endpoint, not-found for an unknown one', async function () {
       if (!hns.endpointStats) this.skip();
       const net = await hns.createNetwork(net24(`strict-stats-${unique()}`, 4));

@@ -19,9 +19,7 @@ export interface ComputeSystemRecord {
   State: 'Running';
 }
 
-/** HCS HRESULTs the emulator answers with, and HCS's own wording (hcsshim internal/hcs/errors.go). */
-const HCS_E_SYSTEM_ALREADY_EXISTS = 0xc037010f;
-const E_HANDLE = 0x80070006;
+/** HCS's own wording (hcsshim internal/hcs/errors.go). */
 const NOT_FOUND_TEXT = 'A virtual machine or container with the specified identifier does not exist.';
 
 function hcsError(hr: number, call: string, subject: string, message: string): HnsError {
@@ -92,7 +90,7 @@ export class MemoryHcs implements HcsApi {
     return this.store.mutate((s) => {
       if (findSystem(s, id))
         throw hcsError(
-          HCS_E_SYSTEM_ALREADY_EXISTS,
+          HRESULT.HCS_E_SYSTEM_ALREADY_EXISTS,
           call,
           `container ${id}`,
           'A virtual machine or container with the specified identifier already exists.',
@@ -128,7 +126,7 @@ export class MemoryHcs implements HcsApi {
   async modifyComputeSystem(handle: ComputeSystemHandle, configuration: string): Promise<void> {
     const call = 'HcsModifyComputeSystem';
     const id = this.handles.get(handle);
-    if (id === undefined) throw hcsError(E_HANDLE, call, `handle ${handle}`, 'The handle is invalid.');
+    if (id === undefined) throw hcsError(HRESULT.E_HANDLE, call, `handle ${handle}`, 'The handle is invalid.');
     const subject = `container ${id}`;
     await this.store.mutate((s) => {
       const rec = findSystem(s, id);
@@ -139,7 +137,8 @@ export class MemoryHcs implements HcsApi {
   }
 
   async closeComputeSystem(handle: ComputeSystemHandle): Promise<void> {
-    if (!this.handles.delete(handle)) throw hcsError(E_HANDLE, 'HcsCloseComputeSystem', `handle ${handle}`, 'The handle is invalid.');
+    if (!this.handles.delete(handle))
+      throw hcsError(HRESULT.E_HANDLE, 'HcsCloseComputeSystem', `handle ${handle}`, 'The handle is invalid.');
   }
 
   /** Open, modify, close: the sequence of hcsshim modifyNetworkEndpoint (and of the vmcompute.dll binding). */

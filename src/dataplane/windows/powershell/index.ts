@@ -4,6 +4,7 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
@@ -24,7 +25,6 @@ import { HRESULT, HnsError } from '../../../hns/errors';
 import { canonicalNetworkType, getCI, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
-import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
@@ -229,7 +229,7 @@ export class PowerShellDataplane implements HostNetworkService {
     return stringifyHnsJson(q ?? buildQuery());
   }
   private static settings(doc: unknown): string {
-    return stringifyHnsJson({ SchemaVersion: SCHEMA_V2, ...(doc as object) });
+    return stringifyHnsJson(createSettingsObject(doc as object));
   }
 
   // ---- networks ----
@@ -288,7 +288,7 @@ export class PowerShellDataplane implements HostNetworkService {
       await this.gate(endpointNeeds(doc), 'HcnCreateEndpoint', subject);
       const payload: PsPayload = {
         NetworkId: networkId,
-        Settings: PowerShellDataplane.settings({ ...doc, HostComputeNetwork: doc.HostComputeNetwork ?? networkId }),
+        Settings: PowerShellDataplane.settings(endpointOnNetwork(doc, networkId)),
       };
       if (doc.ID) payload.Id = PowerShellDataplane.id(doc.ID, 'endpoint');
       return this.writes.run(networkId, async () => normalizeKeys(await this.run<HostComputeEndpoint>('NewEndpoint', payload, subject)));
