@@ -4,6 +4,7 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
 import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
@@ -302,6 +303,12 @@ export class PowerShellDataplane implements HostNetworkService {
         await this.run<HostComputeEndpoint>('SetEndpoint', { Id: id, Request: stringifyHnsJson(request) }, `endpoint ${id}`),
       );
     });
+  }
+  /** HNSCall GET /endpointstats/<id> through the module (hcsshim GetHNSEndpointStats), as the hcn plane reads them. */
+  endpointStats(id: string): Promise<EndpointStats> {
+    return this.track('endpointStats', id, undefined, async () =>
+      parseEndpointStats(await this.v1Call('GET', `/endpointstats/${PowerShellDataplane.id(id, 'endpoint')}`), id),
+    );
   }
   deleteEndpoint(id: string): Promise<void> {
     return this.track('deleteEndpoint', id, undefined, async () => {
