@@ -9,7 +9,7 @@ import { HRESULT, HnsError } from '../../../hns/errors';
 import { invoke, type NativeFn, type NativeLibrary, type Pointer } from '../native';
 
 import type { HcsApi } from './request';
-import { networkModifyRequest } from './request';
+import { networkModifyRequest, withHcsMessage } from './request';
 
 export { networkModifyRequest, type HcsApi, type HcsRequestType } from './request';
 
@@ -31,20 +31,6 @@ function fns(lib: NativeLibrary): HcsFns {
     ),
     close: lib.fn('HcsCloseComputeSystem', 'int32_t %CC%HcsCloseComputeSystem(void *ComputeSystem)'),
   };
-}
-
-/** HCS result documents carry {Error (HRESULT), ErrorMessage}; keep HCS's words in the error. */
-function withHcsMessage(e: unknown): unknown {
-  if (!(e instanceof HnsError) || !e.record) return e;
-  try {
-    const doc = JSON.parse(e.record) as { ErrorMessage?: unknown };
-    if (typeof doc.ErrorMessage === 'string' && doc.ErrorMessage.trim()) {
-      return new HnsError(e.hresult, doc.ErrorMessage.trim(), { call: e.call, subject: e.subject, record: e.record });
-    }
-  } catch {
-    /* not JSON: keep the error as it is */
-  }
-  return e;
 }
 
 export function hcsApi(lib: NativeLibrary, timeoutMs: number): HcsApi {

@@ -4,6 +4,7 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { withHcsMessage } from '../hcs/request';
 import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
 import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
@@ -85,7 +86,10 @@ export class PowerShellDataplane implements HostNetworkService {
           'ModifyContainerNetwork',
           { ContainerId: containerId, Id: PowerShellDataplane.id(endpointId, 'endpoint'), Request: request },
           `container ${containerId}`,
-        );
+        ).catch((e) => {
+          // HCS's own words from its result document, as the koffi binding reports them.
+          throw withHcsMessage(e);
+        });
       },
     };
   }
