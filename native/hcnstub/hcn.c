@@ -31,12 +31,11 @@ static void set_out16(char16_t **p) { if (p) *p = NULL; }
 static HRESULT success(const char *fn, char16_t **record) {
   /* HNS can return S_OK with an error record; callers must treat that as failure (hcsshim checkForErrors). */
   if (record && stub_record_on_success(fn)) {
-    sb_t b = {0};
-    sb_printf(&b, "{\"Success\":false,\"Error\":\"%s reported a problem despite S_OK \",\"ErrorCode\":%u}", fn,
-              (uint32_t)HCN_E_REQUEST_UNSUPPORTED); /* a code in the record must not change the classification */
-    char *t = sb_take(&b);
-    *record = stub_utf8_to_task_utf16(t);
-    free(t);
+    char msg[160], tail[32];
+    snprintf(msg, sizeof msg, "%s reported a problem despite S_OK ", fn);
+    /* a code in the record must not change the classification */
+    snprintf(tail, sizeof tail, "\"ErrorCode\":%u", (uint32_t)HCN_E_REQUEST_UNSUPPORTED);
+    stub_error_doc(record, "\"Success\":false", "Error", msg, tail);
   }
   return S_OK;
 }
@@ -174,6 +173,12 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
     free(doc);
     return stub_fail(record, HCN_E_INVALID_JSON, "%s: the settings are not a JSON object", fn);
   }
+  jspan_t schema;
+  if ((k == K_NETWORK || k == K_ENDPOINT) && !json_get(doc, "SchemaVersion", &schema)) {
+    char *d = stub_v1_schema_to_v2(k == K_ENDPOINT, doc);
+    free(doc);
+    doc = d;
+  }
   char net_id[37] = "";
   if (k == K_ENDPOINT) {
     store_lock();
@@ -225,6 +230,13 @@ static HRESULT do_create(kind_t k, const char *fn, void *network, const GUID *id
       hr = stub_fail(record, hr, "%s", why);
       goto out;
     }
+    char *assigned = stub_assign_endpoint(store_find(K_NETWORK, net_id)->doc, doc, 1, &hr, why, sizeof why);
+    if (!assigned) {
+      hr = stub_fail(record, hr, "%s", why);
+      goto out;
+    }
+    free(doc);
+    doc = assigned;
     sb_t q = {0};
     sb_quote(&q, net_id);
     char *raw = sb_take(&q), *d = json_set(doc, "HostComputeNetwork", raw);

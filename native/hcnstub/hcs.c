@@ -31,15 +31,9 @@ static int find_system(const char *id) {
 
 /* HCS's result document on failure (hcsshim processHcsResult reads Error and ErrorMessage). */
 static HRESULT hcs_fail(char16_t **result, HRESULT hr, const char *msg) {
-  if (result) {
-    sb_t b = {0};
-    sb_printf(&b, "{\"Error\":%d,\"ErrorMessage\":", (int)hr);
-    sb_quote(&b, msg);
-    sb_puts(&b, "}");
-    char *t = sb_take(&b);
-    *result = stub_utf8_to_task_utf16(t);
-    free(t);
-  }
+  char lead[32];
+  snprintf(lead, sizeof lead, "\"Error\":%d", (int)hr);
+  stub_error_doc(result, lead, "ErrorMessage", msg, NULL);
   return hr;
 }
 

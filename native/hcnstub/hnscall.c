@@ -11,17 +11,13 @@
 
 #include "stub.h"
 
-static void respond(char16_t **response, const char *text) {
-  if (response) *response = stub_utf8_to_task_utf16(text);
-}
-
 static HRESULT ok(char16_t **response, const char *output_raw) {
   sb_t b = {0};
   sb_puts(&b, "{\"Output\":");
   sb_puts(&b, output_raw ? output_raw : "null");
   sb_puts(&b, ",\"Success\":true}");
   char *t = sb_take(&b);
-  respond(response, t);
+  stub_respond(response, t);
   free(t);
   return S_OK;
 }
@@ -29,18 +25,28 @@ static HRESULT ok(char16_t **response, const char *output_raw) {
 /* Success:false with HNS's text only, as hcsshim's hnsResponse reads it (no ErrorCode: callers classify by text). */
 static HRESULT failed(char16_t **response, HRESULT code, const char *error) {
   (void)code;
-  sb_t b = {0};
-  sb_puts(&b, "{\"Success\":false,\"Error\":");
-  sb_quote(&b, error);
-  sb_puts(&b, "}");
-  char *t = sb_take(&b);
-  respond(response, t);
-  free(t);
+  stub_error_doc(response, "\"Success\":false", "Error", error, NULL);
   return S_OK; /* the call itself succeeded; the envelope carries the failure */
 }
 
 /* HRESULT-style failure: no envelope, like hcsshim's "hnsCall failed in Win32: ..." path. */
 static HRESULT hard_fail(HRESULT hr) { return hr; }
+
+/* The host adapter's address (HCNSTUB_MANAGEMENT_IP, default TEST-NET-1 192.0.2.10 as the emulator's). */
+const char *stub_management_ip(void) {
+  const char *v = getenv("HCNSTUB_MANAGEMENT_IP");
+  return v && *v ? v : "192.0.2.10";
+}
+
+/* Network types whose vSwitch is bound to a host adapter (the others are host-internal: NAT, ICS, Internal, Private). */
+int stub_adapter_bound(const char *doc) {
+  jspan_t v;
+  char *t = json_get(doc, "Type", &v) ? json_string(v) : NULL;
+  int bound = t && (strcasecmp(t, "L2Bridge") == 0 || strcasecmp(t, "L2Tunnel") == 0 || strcasecmp(t, "Overlay") == 0 ||
+                    strcasecmp(t, "Transparent") == 0);
+  free(t);
+  return bound;
+}
 
 void stub_version(unsigned *major, unsigned *minor) {
   const char *v = getenv("HCNSTUB_HNS_VERSION");
@@ -133,6 +139,7 @@ static void v2_network_as_v1(sb_t *b, const char *doc) {
   sb_puts(b, "]");
   char *mgmt = NULL;
   if (json_get(doc, "Policies", &v)) json_array_each(v, view_provider, &mgmt);
+  if (!mgmt && stub_adapter_bound(doc)) mgmt = strdup(stub_management_ip());
   if (mgmt) {
     sb_puts(b, ",\"ManagementIP\":");
     sb_quote(b, mgmt);
@@ -191,8 +198,30 @@ static void drop_resource(jspan_t item, void *vctx) {
   free(rid);
 }
 
+static HRESULT create_checked(kind_t k, const char *body, char16_t **response);
+
+/* A new endpoint gets HNS's fields first (stub_assign_endpoint); then the object is stored as for any kind. */
 static HRESULT create(kind_t k, const char *body, char16_t **response) {
   if (!json_valid(body, '{')) return hard_fail(HCN_E_INVALID_JSON);
+  if (k != K_V1_ENDPOINT) return create_checked(k, body, response);
+  char *net = string_member(body, "VirtualNetwork");
+  obj_t *n = net ? store_find(K_V1_NETWORK, net) : NULL;
+  if (!n && net) n = store_find(K_NETWORK, net);
+  free(net);
+  if (!n) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
+  char why[256], text[400];
+  HRESULT hr = stub_check_endpoint(n->doc, body, 0, why, sizeof why);
+  char *assigned = hr < 0 ? NULL : stub_assign_endpoint(n->doc, body, 0, &hr, why, sizeof why);
+  if (!assigned) {
+    snprintf(text, sizeof text, "%s %s", stub_hr_message(hr), why);
+    return failed(response, hr, text);
+  }
+  hr = create_checked(k, assigned, response);
+  free(assigned);
+  return hr;
+}
+
+static HRESULT create_checked(kind_t k, const char *body, char16_t **response) {
   if (k == K_V1_NETWORK) {
     char *name = string_member(body, "Name");
     for (obj_t *o = store_first(k); name && o; o = o->next) {
@@ -206,32 +235,30 @@ static HRESULT create(kind_t k, const char *body, char16_t **response) {
     }
     free(name);
   }
-  if (k == K_V1_ENDPOINT) {
-    char *net = string_member(body, "VirtualNetwork");
-    obj_t *n = net ? store_find(K_V1_NETWORK, net) : NULL;
-    if (!n && net) n = store_find(K_NETWORK, net);
-    free(net);
-    if (!n) return failed(response, ERROR_NOT_FOUND_HR, "Element not found.");
-    char why[256], text[400];
-    HRESULT hr = stub_check_endpoint(n->doc, body, 0, why, sizeof why);
-    if (hr < 0) {
-      snprintf(text, sizeof text, "%s %s", stub_hr_message(hr), why);
-      return failed(response, hr, text);
-    }
-  }
   GUID g;
+  char *with_mgmt = NULL;
+  jspan_t mv;
+  if (k == K_V1_NETWORK && stub_adapter_bound(body) && !json_get(body, "ManagementIP", &mv)) {
+    /* HNS reports the address of the adapter the network's vSwitch is bound to (hcsshim HNSNetwork.ManagementIP). */
+    sb_t q = {0};
+    sb_quote(&q, stub_management_ip());
+    char *raw = sb_take(&q);
+    body = with_mgmt = json_set(body, "ManagementIP", raw);
+    free(raw);
+  }
   char id[37];
   char *given = string_member(body, "ID");
   if (given && *given) {
-    if (!guid_parse(given, &g)) { free(given); return hard_fail((HRESULT)0x803B0019u); }
+    if (!guid_parse(given, &g)) { free(given); free(with_mgmt); return hard_fail((HRESULT)0x803B0019u); }
     guid_format(&g, id);
-    if (store_find(k, id)) { free(given); return hard_fail(ERROR_ALREADY_EXISTS_HR); }
+    if (store_find(k, id)) { free(given); free(with_mgmt); return hard_fail(ERROR_ALREADY_EXISTS_HR); }
   } else {
     do guid_generate(&g), guid_format(&g, id);
     while (store_find(k, id));
   }
   free(given);
   char *doc = with_id(body, id);
+  free(with_mgmt);
   if (k == K_V1_NAMESPACE) {
     jspan_t v;
     if (!json_get(doc, "ResourceList", &v)) { char *d = json_set(doc, "ResourceList", "[]"); free(doc); doc = d; }

@@ -227,3 +227,217 @@ HRESULT stub_check_endpoint(const char *net, const char *ep, int v2, char *why, 
   }
   return S_OK;
 }
+
+/* ---- HNS-assigned fields of a new local endpoint ---- */
+
+/* The first IPv4 subnet of the network: network address, prefix length and gateway (0 when none). */
+typedef struct {
+  int found, len;
+  uint32_t net, gw;
+} subnet4_t;
+
+static uint32_t ip4(const addr_t *a) { return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3]; }
+
+static int parse_prefix4(const char *prefix, uint32_t *net, int *len) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", prefix);
+  char *slash = strchr(buf, '/'), *end;
+  if (!slash) return 0;
+  *slash = 0;
+  addr_t a;
+  long l = strtol(slash + 1, &end, 10);
+  if (!parse_addr(buf, &a) || a.family != AF_INET || *end || l < 0 || l > 32) return 0;
+  *len = (int)l;
+  *net = ip4(&a) & (l ? 0xFFFFFFFFu << (32 - l) : 0);
+  return 1;
+}
+
+static void take_gateway(subnet4_t *s, char *gw) {
+  addr_t a;
+  if (gw && parse_addr(gw, &a) && a.family == AF_INET && !s->gw) s->gw = ip4(&a);
+  free(gw);
+}
+static void v2_route_gw(jspan_t route, void *ctx) {
+  jspan_t v;
+  if (json_span_get(route, "NextHop", &v)) take_gateway(ctx, json_string(v));
+}
+static void first_subnet4(jspan_t subnet, void *ctx, int v2) {
+  subnet4_t *s = ctx;
+  jspan_t v;
+  char *p = json_span_get(subnet, v2 ? "IpAddressPrefix" : "AddressPrefix", &v) ? json_string(v) : NULL;
+  if (!s->found && p && parse_prefix4(p, &s->net, &s->len)) {
+    s->found = 1;
+    if (v2 && json_span_get(subnet, "Routes", &v) && !span_is_null(v)) json_array_each(v, v2_route_gw, s);
+    if (!v2 && json_span_get(subnet, "GatewayAddress", &v)) take_gateway(s, json_string(v));
+  }
+  free(p);
+}
+static void v2_subnet4(jspan_t s, void *ctx) { first_subnet4(s, ctx, 1); }
+static void v1_subnet4(jspan_t s, void *ctx) { first_subnet4(s, ctx, 0); }
+static void v2_ipam4(jspan_t ipam, void *ctx) {
+  jspan_t subs;
+  if (json_span_get(ipam, "Subnets", &subs) && !span_is_null(subs)) json_array_each(subs, v2_subnet4, ctx);
+}
+
+/* Is this IPv4 address used by an endpoint (either API) of the network `net_id`? */
+static int ip4_used(const char *net_id, uint32_t ip) {
+  static const kind_t KINDS[] = {K_ENDPOINT, K_V1_ENDPOINT};
+  static const char *const NET_KEY[] = {"HostComputeNetwork", "VirtualNetwork"};
+  for (int k = 0; k < 2; k++) {
+    for (obj_t *o = store_first(KINDS[k]); o; o = o->next) {
+      jspan_t v;
+      char *n = json_get(o->doc, NET_KEY[k], &v) ? json_string(v) : NULL;
+      int same = n && strcasecmp(n, net_id) == 0;
+      free(n);
+      if (!same) continue;
+      ips_t a = {0};
+      endpoint_ips(o->doc, &a);
+      int hit = 0;
+      for (int i = 0; i < a.n; i++) {
+        addr_t x;
+        if (parse_addr(a.ips[i], &x) && x.family == AF_INET && ip4(&x) == ip) hit = 1;
+        free(a.ips[i]);
+      }
+      if (hit) return 1;
+    }
+  }
+  return 0;
+}
+
+static int mac_used(const char *mac) {
+  static const kind_t KINDS[] = {K_ENDPOINT, K_V1_ENDPOINT};
+  for (int k = 0; k < 2; k++)
+    for (obj_t *o = store_first(KINDS[k]); o; o = o->next) {
+      jspan_t v;
+      char *m = json_get(o->doc, "MacAddress", &v) ? json_string(v) : NULL;
+      int same = m && strcasecmp(m, mac) == 0;
+      free(m);
+      if (same) return 1;
+    }
+  return 0;
+}
+
+static void set_member(char **doc, const char *key, const char *raw) {
+  char *d = json_set(*doc, key, raw);
+  free(*doc);
+  *doc = d;
+}
+static void set_string(char **doc, const char *key, const char *value) {
+  sb_t q = {0};
+  sb_quote(&q, value);
+  char *raw = sb_take(&q);
+  set_member(doc, key, raw);
+  free(raw);
+}
+static void fmt4(uint32_t ip, char out[16]) { snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255, ip >> 8 & 255, ip & 255); }
+
+typedef struct {
+  sb_t out;
+  int len, any_ip;
+} ipcfg_ctx_t;
+
+/* IpConfigurations items: PrefixLength filled from the subnet when missing (HNS reports it on every address). */
+static void fill_prefix(jspan_t item, void *vctx) {
+  ipcfg_ctx_t *c = vctx;
+  jspan_t v;
+  char *t = json_compact(item);
+  if (json_span_get(item, "IpAddress", &v) && !span_is_null(v)) c->any_ip = 1;
+  if (c->any_ip && c->len >= 0 && !json_span_get(item, "PrefixLength", &v)) {
+    char num[8];
+    snprintf(num, sizeof num, "%d", c->len);
+    set_member(&t, "PrefixLength", num);
+  }
+  if (c->out.len > 1) sb_puts(&c->out, ",");
+  sb_puts(&c->out, t);
+  free(t);
+}
+
+char *stub_assign_endpoint(const char *net, const char *ep, int v2, HRESULT *hr, char *why, size_t n) {
+  char *doc = strdup(ep);
+  *hr = S_OK;
+  if (is_remote(ep)) return doc; /* remote endpoints describe pods elsewhere: HNS assigns nothing */
+  subnet4_t s = {0};
+  jspan_t v;
+  if (json_get(net, "Ipams", &v) && !span_is_null(v)) json_array_each(v, v2_ipam4, &s);
+  if (!s.found && json_get(net, "Subnets", &v) && !span_is_null(v)) json_array_each(v, v1_subnet4, &s);
+  char *net_id = json_get(net, "ID", &v) ? json_string(v) : NULL;
+  char gw[16] = "";
+  if (s.gw) fmt4(s.gw, gw);
+
+  /* the address: given ones get their prefix length, none means the next free one of the first IPv4 subnet */
+  ips_t a = {0};
+  endpoint_ips(ep, &a);
+  int have_ip = a.n > 0;
+  for (int i = 0; i < a.n; i++) free(a.ips[i]);
+  if (!have_ip && s.found && s.len <= 30) {
+    uint32_t size = s.len ? 1u << (32 - s.len) : 0, pick = 0;
+    for (uint32_t h = 1; h + 1 < size && !pick; h++) {
+      uint32_t ip = s.net + h;
+      if (ip != s.gw && !(net_id && ip4_used(net_id, ip))) pick = ip;
+    }
+    if (!pick) {
+      *hr = (HRESULT)0x803B002Fu; /* HCN_E_ADDR_INVALID_OR_RESERVED: the subnet is exhausted */
+      snprintf(why, n, "(no free address left in the network's subnet)");
+      free(net_id);
+      free(doc);
+      return NULL;
+    }
+    char ip[16], num[8];
+    fmt4(pick, ip);
+    snprintf(num, sizeof num, "%d", s.len);
+    if (v2) {
+      sb_t b = {0};
+      sb_puts(&b, "[{\"IpAddress\":");
+      sb_quote(&b, ip);
+      sb_printf(&b, ",\"PrefixLength\":%d}]", s.len);
+      char *raw = sb_take(&b);
+      set_member(&doc, "IpConfigurations", raw);
+      free(raw);
+    } else {
+      set_string(&doc, "IPAddress", ip);
+      set_member(&doc, "PrefixLength", num);
+    }
+  } else if (have_ip && s.found) {
+    if (v2 && json_get(doc, "IpConfigurations", &v) && !span_is_null(v)) {
+      ipcfg_ctx_t c = {{0}, s.len, 0};
+      sb_puts(&c.out, "[");
+      json_array_each(v, fill_prefix, &c);
+      sb_puts(&c.out, "]");
+      char *raw = sb_take(&c.out);
+      set_member(&doc, "IpConfigurations", raw);
+      free(raw);
+    } else if (!v2 && !json_get(doc, "PrefixLength", &v)) {
+      char num[8];
+      snprintf(num, sizeof num, "%d", s.len);
+      set_member(&doc, "PrefixLength", num);
+    }
+  }
+  free(net_id);
+
+  /* the default route through the subnet's gateway (v1: GatewayAddress) */
+  if (*gw && v2 && (!json_get(doc, "Routes", &v) || span_is_null(v))) {
+    sb_t b = {0};
+    sb_puts(&b, "[{\"NextHop\":");
+    sb_quote(&b, gw);
+    sb_puts(&b, ",\"DestinationPrefix\":\"0.0.0.0/0\"}]");
+    char *raw = sb_take(&b);
+    set_member(&doc, "Routes", raw);
+    free(raw);
+  } else if (*gw && !v2 && !json_get(doc, "GatewayAddress", &v)) {
+    set_string(&doc, "GatewayAddress", gw);
+  }
+
+  /* a MAC from the host's pool (Hyper-V's 00-15-5D prefix, as HNS's default MAC pool) */
+  char *mac = json_get(doc, "MacAddress", &v) ? json_string(v) : NULL;
+  if (!mac || !*mac) {
+    char m[18];
+    do {
+      GUID g;
+      guid_generate(&g);
+      snprintf(m, sizeof m, "00-15-5D-%02X-%02X-%02X", g.Data4[5], g.Data4[6], g.Data4[7]);
+    } while (mac_used(m));
+    set_string(&doc, "MacAddress", m);
+  }
+  free(mac);
+  return doc;
+}

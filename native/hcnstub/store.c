@@ -280,14 +280,10 @@ HRESULT stub_fail(char16_t **record, HRESULT hr, const char *fmt, ...) {
   }
   sb_puts(&msg, " "); /* HNS leaves a trailing space on Error */
   char *m = sb_take(&msg);
-  sb_t b = {0};
-  sb_puts(&b, "{\"Success\":false,\"Error\":");
-  sb_quote(&b, m);
-  sb_printf(&b, ",\"ErrorCode\":%u}", (uint32_t)hr);
+  char tail[32];
+  snprintf(tail, sizeof tail, "\"ErrorCode\":%u", (uint32_t)hr);
+  stub_error_doc(record, "\"Success\":false", "Error", m, tail);
   free(m);
-  char *text = sb_take(&b);
-  *record = stub_utf8_to_task_utf16(text);
-  free(text);
   return hr;
 }
 

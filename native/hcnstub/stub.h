@@ -137,6 +137,10 @@ void stub_write_delay(void);
 void stub_write_begin(const char *id);
 void stub_write_end(const char *id);
 
+/* The host adapter's address (HCNSTUB_MANAGEMENT_IP) that v1 views report as ManagementIP of adapter-bound networks. */
+const char *stub_management_ip(void);
+int stub_adapter_bound(const char *doc);
+
 /* HCNSTUB_HNS_VERSION (default 15.4) >= major.minor. */
 int stub_version_at_least(unsigned major, unsigned minor);
 void stub_version(unsigned *major, unsigned *minor);
@@ -150,6 +154,22 @@ const char *stub_hr_message(HRESULT hr);
  * S_OK or the HRESULT, with the detail (after HNS's message) in why.
  */
 HRESULT stub_check_endpoint(const char *net, const char *ep, int v2, char *why, size_t n);
+/*
+ * The fields HNS fills on a new local endpoint when they are not given (rules.c): an address from the network's
+ * first IPv4 subnet (not its network, gateway or broadcast address, not another endpoint's), PrefixLength from
+ * the subnet, the default route through the gateway (v1: GatewayAddress), a MAC 00-15-5D-xx-xx-xx. Returns the
+ * new malloc'd document, or NULL with *hr and why set (no address left). Called with the store locked.
+ */
+char *stub_assign_endpoint(const char *net, const char *ep, int v2, HRESULT *hr, char *why, size_t n);
+
+/* A create document without SchemaVersion read as v1 schema (v1schema.c): v1 members in their v2 form; malloc'd. */
+char *stub_v1_schema_to_v2(int endpoint, const char *doc);
+
+/* ---- result documents (envelope.c), task-allocated UTF-16 for the caller's CoTaskMemFree ---- */
+/* *out = text (nothing when out is NULL). */
+void stub_respond(char16_t **out, const char *text);
+/* *out = {<lead>,"<msg_key>":"<msg>",<tail>} (lead and tail are raw members, either may be NULL). */
+void stub_error_doc(char16_t **out, const char *lead, const char *msg_key, const char *msg, const char *tail);
 
 /* ---- HCS compute systems (hcs.c): forgotten by HcnStubReset ---- */
 void stub_hcs_reset(void);

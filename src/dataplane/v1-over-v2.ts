@@ -3,13 +3,15 @@
  * any HostNetworkService, so data planes without a native v1 API (memory, linux) answer the win-bridge /
  * win-overlay `apiVersion` 1 paths and the objects created by either API are visible to both, as on Windows.
  *
- * Two v1 facts have no v2 home and live in a V1SideStore: the containers an endpoint is attached to
- * (`SharedContainers`) and policy lists that are not load balancers (ROUTE lists).
+ * Two v1 facts have no v2 home and live in a V1SideStore (v1-side-store.ts): the containers an endpoint is
+ * attached to (`SharedContainers`) and policy lists that are not load balancers (ROUTE lists). Errors are worded
+ * as HNSCall words them (v1-errors.ts).
  *
- * `POST /endpoints/<id>/attach` with `{ContainerId, SystemType:"Container"}` also stands in for the HCS
- * call the reference v1 CNI path makes (`ModifyComputeSystem(<container>, {"ResourceType":"Network",
- * "Settings":"<endpointId>","RequestType":"Add"})`, cni-windows-plugins.md §3.1): both record the
- * container in the endpoint's SharedContainers and put the endpoint in v1 State 2 (Attached).
+ * The reference v1 CNI path attaches a container through HCS (`HcsModifyComputeSystem(<container>,
+ * {"ResourceType":"Network","RequestType":"Add","Settings":"<endpointId>"})`): a data plane with compute systems
+ * (the emulator, memory/compute-systems.ts) passes its HcsApi and `modifyContainerNetwork` is that call. HNS's own
+ * `POST /endpoints/<id>/attach` with `{ContainerId, SystemType:"Container"}` stays on the v1 surface (hcsshim
+ * `HNSEndpoint.ContainerAttach`); both record the container in SharedContainers (v1 State 2, Attached).
  */
 import {
   HRESULT,
@@ -42,43 +44,26 @@ import {
 } from '../hns/convert';
 import type { HnsV1Api, HostNetworkService, HttpMethod } from './types';
 import { sameId } from '../net/id';
-import { acquireLock } from '../util/file-lock';
-import { mkdirPrivate, readFileNoFollow, writeFileAtomicSync } from '../util/atomic-write';
+import type { HcsApi, HcsRequestType } from './windows/hcs/request';
+import { innerText, v1Error } from './v1-errors';
+import type { V1SideStore } from './v1-side-store';
 
-export interface V1SideStore {
-  /** True when SharedContainers are already in the endpoints' Health.Extra (no per-endpoint lookup needed). */
-  readonly embedded?: boolean;
-  sharedContainers(endpointId: string): Promise<string[]>;
-  /** Atomic read-modify-write of an endpoint's SharedContainers; `call` names the v1 call for errors. */
-  updateSharedContainers(endpointId: string, call: string, fn: (list: string[]) => string[]): Promise<string[]>;
-  /** Drops whatever is recorded for a deleted endpoint. */
-  forgetEndpoint?(endpointId: string): Promise<void>;
-  listPolicyLists(): Promise<HnsV1PolicyList[]>;
-  createPolicyList(pl: HnsV1PolicyList): Promise<HnsV1PolicyList>;
-  /** false when no such list is stored here. */
-  deletePolicyList(id: string): Promise<boolean>;
-}
+export { FileV1SideStore, type V1SideStore } from './v1-side-store';
 
 type Doc = Record<string, unknown>;
 
-/** The text HnsError carries without its `call subject:` prefix and `(0x…)` suffix. */
-function innerText(e: HnsError): string {
-  const where = [e.call, e.subject].filter(Boolean).join(' ');
-  let m = e.message;
-  if (where && m.startsWith(where + ': ')) m = m.slice(where.length + 2);
-  return m.replace(/ \(0x[0-9a-f]{8}\)$/, '').trim();
-}
-
-function v1Error(hr: number, call: string, subject: string | undefined, text?: string): HnsError {
-  const t = (text ?? HRESULT_MESSAGES[hr] ?? 'HNS error').trim();
-  return new HnsError(hr, `hns failed with error : ${t}`, { call, subject, record: t });
-}
-
 export class V1OverV2 implements HnsV1Api {
+  /** Present only when the data plane has compute systems (see the file comment). */
+  readonly modifyContainerNetwork?: (containerId: string, endpointId: string, request: HcsRequestType) => Promise<void>;
+
   constructor(
     private readonly hns: HostNetworkService,
     private readonly side: V1SideStore,
-  ) {}
+    hcs?: HcsApi,
+  ) {
+    if (hcs)
+      this.modifyContainerNetwork = (containerId, endpointId, request) => hcs.modifyNetworkEndpoint(containerId, endpointId, request);
+  }
 
   async call<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
     const call = `${method} ${path}`;
@@ -105,17 +90,6 @@ export class V1OverV2 implements HnsV1Api {
         throw v1Error(HRESULT.E_INVALIDARG, call, undefined, `${HRESULT_MESSAGES[HRESULT.E_INVALIDARG]!.trim()} (${e.message})`);
       throw e;
     }
-  }
-
-  /** The HCS container network request the v1 CNI path sends; same effect as POST /endpoints/<id>/attach|detach. */
-  async hcsModifyComputeSystem(
-    containerId: string,
-    request: { ResourceType: string; RequestType: string; Settings: string },
-  ): Promise<void> {
-    if (String(request.ResourceType).toLowerCase() !== 'network')
-      throw v1Error(HRESULT.E_INVALIDARG, 'HcsModifyComputeSystem', containerId, 'only Network resources are emulated');
-    const op = String(request.RequestType).toLowerCase() === 'remove' ? 'detach' : 'attach';
-    await this.call('POST', `/endpoints/${request.Settings}/${op}`, { ContainerId: containerId, SystemType: 'Container' });
   }
 
   private async route(method: HttpMethod, rawPath: string, body: unknown, call: string): Promise<unknown> {
@@ -409,96 +383,5 @@ export class V1OverV2 implements HnsV1Api {
       return namespaceV2ToV1(await this.hns.getNamespace(id));
     }
     throw v1Error(HRESULT.HCN_E_REQUEST_UNSUPPORTED, call, undefined);
-  }
-}
-
-interface SideFile {
-  SharedContainers: Record<string, string[]>;
-  PolicyLists: HnsV1PolicyList[];
-}
-
-/**
- * A V1SideStore in its own JSON file (locked, atomically replaced), for data planes whose objects live
- * elsewhere (the linux data plane). The memory emulator keeps the same records in its state file instead.
- */
-export class FileV1SideStore implements V1SideStore {
-  constructor(
-    private readonly file: string,
-    private readonly newId: () => string,
-  ) {}
-
-  private read(): SideFile {
-    let text: string;
-    try {
-      text = readFileNoFollow(this.file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { SharedContainers: {}, PolicyLists: [] };
-      throw new Error(`HNS v1 side store ${this.file} cannot be read: ${(e as Error).message}`);
-    }
-    try {
-      const doc = JSON.parse(text) as SideFile;
-      if (!doc || typeof doc.SharedContainers !== 'object' || !Array.isArray(doc.PolicyLists)) throw new Error('unexpected shape');
-      return doc;
-    } catch (e) {
-      throw new Error(`HNS v1 side store ${this.file} is corrupt (${(e as Error).message}); fix or remove it`);
-    }
-  }
-
-  private async mutate<T>(fn: (d: SideFile) => T): Promise<T> {
-    mkdirPrivate(require('node:path').dirname(this.file));
-    const lock = await acquireLock(this.file + '.lock');
-    try {
-      const d = this.read();
-      const r = fn(d);
-      writeFileAtomicSync(this.file, JSON.stringify(d, null, 1) + '\n');
-      return r;
-    } finally {
-      lock.release();
-    }
-  }
-
-  async sharedContainers(endpointId: string): Promise<string[]> {
-    return [...(this.read().SharedContainers[endpointId.toUpperCase()] ?? [])];
-  }
-
-  async updateSharedContainers(endpointId: string, _call: string, fn: (list: string[]) => string[]): Promise<string[]> {
-    const key = endpointId.toUpperCase();
-    return this.mutate((d) => {
-      const next = fn([...(d.SharedContainers[key] ?? [])]);
-      if (next.length) d.SharedContainers[key] = next;
-      else delete d.SharedContainers[key];
-      return next;
-    });
-  }
-
-  async forgetEndpoint(endpointId: string): Promise<void> {
-    const key = endpointId.toUpperCase();
-    if (!(key in this.read().SharedContainers)) return;
-    await this.mutate((d) => {
-      delete d.SharedContainers[key];
-    });
-  }
-
-  async listPolicyLists(): Promise<HnsV1PolicyList[]> {
-    return this.read().PolicyLists;
-  }
-
-  async createPolicyList(pl: HnsV1PolicyList): Promise<HnsV1PolicyList> {
-    return this.mutate((d) => {
-      const stored = { ...pl, ID: (pl.ID ?? this.newId()).toUpperCase() };
-      if (d.PolicyLists.some((p) => sameGuid(p.ID, stored.ID)))
-        throw v1Error(HRESULT.ERROR_ALREADY_EXISTS, 'POST /policylists/', `policy list ${stored.ID}`);
-      d.PolicyLists.push(stored);
-      return stored;
-    });
-  }
-
-  async deletePolicyList(id: string): Promise<boolean> {
-    if (!this.read().PolicyLists.some((p) => sameGuid(p.ID, id))) return false;
-    return this.mutate((d) => {
-      const before = d.PolicyLists.length;
-      d.PolicyLists = d.PolicyLists.filter((p) => !sameGuid(p.ID, id));
-      return d.PolicyLists.length !== before;
-    });
   }
 }

@@ -21,6 +21,8 @@ export const HRESULT = {
   /** HCS (vmcompute.dll compute systems): hcsshim ErrComputeSystemDoesNotExist, ErrInvalidData-like JSON refusal. */
   HCS_E_SYSTEM_NOT_FOUND: 0xc037010e,
   HCS_E_INVALID_JSON: 0xc037010d,
+  HCS_E_SYSTEM_ALREADY_EXISTS: 0xc037010f,
+  E_HANDLE: 0x80070006,
   HCN_E_SWITCH_NOT_FOUND: 0x803b0004,
   HCN_E_SUBNET_NOT_FOUND: 0x803b0005,
   HCN_E_ADAPTER_NOT_FOUND: 0x803b0006,

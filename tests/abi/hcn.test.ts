@@ -32,6 +32,11 @@ const openHcn = (o: DataplaneOptions = {}): Promise<HostNetworkService> =>
 runConformance('hcn over the stub computenetwork library', () => openHcn(), {
   reset: () => stub().reset(),
   verify: assertNoLeaks,
+
+  computeSystems: () => ({
+    create: (id) => assert.ok(stub().createComputeSystem(id)),
+    remove: (id) => assert.ok(stub().removeComputeSystem(id)),
+  }),
 });
 
 describe('hcn data plane: C ABI against the stub library', function () {

@@ -20,6 +20,11 @@ runConformance('hns-v1 over the stub vmcompute library (HNSCall)', () => openV1(
   reset: () => stub().reset(),
   verify: assertNoLeaks,
   networkVersion: false, // v1 networks have no Version field
+
+  computeSystems: () => ({
+    create: (id) => assert.ok(stub().createComputeSystem(id)),
+    remove: (id) => assert.ok(stub().removeComputeSystem(id)),
+  }),
 });
 
 describe('hns-v1 data plane: HNSCall against the stub library', function () {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADD, CHECK, DEL, createNamespace, createV1Network, files, makeLab, runSync, type Lab } from './helpers';
+import type { MemoryHns } from '../../src/dataplane/memory';
 import { winBridgeV1Endpoint } from '../fixtures/reference-documents';
 
 /** The §3.3 input of the reference note, with the IPAM store in the lab. */
@@ -49,14 +50,21 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
   });
   afterEach(() => lab.cleanup());
 
-  it('sends the §3.3 endpoint document and attaches the container', () => {
+  /** What the container runtime does before CNI ADD: the pause container's compute system exists (HCS). */
+  const runContainer = async (id: string) => ((await lab.service()) as MemoryHns).hcs.createComputeSystem(id);
+
+  it('sends the §3.3 endpoint document and hot-adds it to the container (HCS)', async () => {
+    await runContainer('abc123');
     const r = runSync('win-bridge', lab, ADD('abc123'), bridgeConf(lab));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const calls = lab.calls();
     const create = calls.find((c) => c.op === 'POST /endpoints/')!;
     assert.equal(JSON.stringify(create.body), JSON.stringify(winBridgeV1Endpoint(netId)));
-    const attach = calls.find((c) => /^POST \/endpoints\/.+\/attach$/.test(c.op))!;
-    assert.deepEqual(attach.body, { ContainerId: 'abc123', SystemType: 'Container' });
+    const attach = calls.find((c) => c.op === 'HcsModifyComputeSystem Add')!;
+    assert.deepEqual(attach.body, { ContainerId: 'abc123' });
+    assert.equal(calls.filter((c) => /\/attach$/.test(c.op)).length, 0, 'not HNS POST /endpoints/<id>/attach');
+    const ep = (await (await lab.service()).v1!.call<{ SharedContainers?: string[] }[]>('GET', '/endpoints/'))[0];
+    assert.deepEqual(ep.SharedContainers, ['abc123']);
     const mac = r.json().interfaces[0].mac as string;
     assert.match(mac, /^[0-9A-F]{2}(-[0-9A-F]{2}){5}$/);
     assert.equal(
@@ -251,7 +259,8 @@ describe('win-bridge (HNS v1, apiVersion 1)', () => {
     assert.equal(files(path.join(lab.ipamDir, 'cbr0')).filter((f) => f.startsWith('10.')).length, 1);
   });
 
-  it('CHECK verifies the endpoint, its attachment and prevResult', () => {
+  it('CHECK verifies the endpoint, its attachment and prevResult', async () => {
+    await runContainer('k1');
     const conf = bridgeConf(lab);
     const add = runSync('win-bridge', lab, ADD('k1'), conf);
     const ok = runSync('win-bridge', lab, CHECK('k1'), { ...conf, prevResult: add.json() });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { open } from '../../src/dataplane/memory';
 import { resolveOptions } from '../../src/dataplane/factory';
 import { runConformance } from './suite';
+import type { MemoryHns } from '../../src/dataplane/memory';
 
 let dir: string | undefined;
 
@@ -16,6 +17,10 @@ runConformance(
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-conf-mem-'));
     },
+    computeSystems: (hns) => ({
+      create: (id) => (hns as MemoryHns).hcs.createComputeSystem(id),
+      remove: (id) => (hns as MemoryHns).hcs.removeComputeSystem(id),
+    }),
   },
 );
 

@@ -35,6 +35,7 @@ public static class SwitchyardStubControl {
   [DllImport(Lib)] public static extern int HcnStubOpenHandles();
   [DllImport(Lib)] public static extern void HcnStubReset();
   [DllImport(Lib, CharSet = CharSet.Ansi)] public static extern int HcsStubCreateComputeSystem(string id);
+  [DllImport(Lib, CharSet = CharSet.Ansi)] public static extern int HcsStubRemoveComputeSystem(string id);
 }`;
 
 let shared: PsShell | undefined;
@@ -106,6 +107,11 @@ describe('powershell data plane under real PowerShell', function () {
         assert.equal(await control('HcnStubOutstandingAllocations()'), '0', 'every string the stub returned was freed with CoTaskMemFree');
         assert.equal(await control('HcnStubBadFrees()'), '0', 'nothing freed that the stub did not allocate');
       },
+      // The shared HCS attach case through the C# binding; container IDs in the case are hex digits only.
+      computeSystems: () => ({
+        create: async (id) => assert.equal(await control(`HcsStubCreateComputeSystem('${id}')`), '1'),
+        remove: async (id) => assert.equal(await control(`HcsStubRemoveComputeSystem('${id}')`), '1'),
+      }),
     },
   );
 });

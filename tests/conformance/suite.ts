@@ -16,9 +16,11 @@ import {
   networkPolicyRequest,
   endpointPolicyRequest,
   sameId,
+  type HnsV1Endpoint,
   type HostComputeEndpoint,
   type HostComputeNetwork,
 } from '../../src/hns';
+import { v1Attach, v1Detach } from '../../src/cni/plugins/common/hns';
 
 export interface ConformanceOptions {
   /** Called before each test (e.g. HcnStubReset, a fresh state file). */
@@ -32,6 +34,11 @@ export interface ConformanceOptions {
    * suite then checks the field is dropped rather than mangled. Default true: Version must come back exact.
    */
   networkVersion?: boolean;
+  /**
+   * The host's compute systems (what a container runtime creates before CNI ADD): the stub's HcsStub* exports,
+   * the emulator's `hcs`. Without it the HCS attach cases are skipped.
+   */
+  computeSystems?: (hns: HostNetworkService) => { create(id: string): unknown; remove(id: string): unknown };
 }
 
 import { rejectsKind } from '../helpers/hns-errors';
@@ -411,6 +418,7 @@ export function runConformance(label: string, open: () => Promise<HostNetworkSer
   runCapabilityConformance(label, open, opts);
   runHnsStrictnessConformance(label, open, opts);
   runLoadBalancerBatchConformance(label, open, opts);
+  runHcsAttachConformance(label, open, opts);
 }
 
 /**
@@ -616,6 +624,87 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
       }
     });
 
+    it('an endpoint given no address, MAC or routes gets what HNS assigns: the next free address of the subnet with its prefix length, the default route, a pool MAC', async function () {
+      const net = await hns.createNetwork(net24(`strict-assign-${unique()}`, 5));
+      try {
+        const a = await hns.createEndpoint(net.ID!, { Name: `strict-assign-a-${unique()}` });
+        const b = await hns.createEndpoint(net.ID!, {
+          Name: `strict-assign-b-${unique()}`,
+          IpConfigurations: [{ IpAddress: '10.248.5.77' }],
+        });
+        const ipa = a.IpConfigurations?.[0]?.IpAddress ?? '';
+        assert.match(ipa, /^10\.248\.5\.(\d+)$/, JSON.stringify(a));
+        const host = Number(ipa.split('.')[3]);
+        assert.ok(host > 1 && host < 255, `${ipa}: not the network, gateway or broadcast address`);
+        assert.deepEqual(
+          [a.IpConfigurations?.[0]?.PrefixLength, b.IpConfigurations?.[0]?.PrefixLength, b.IpConfigurations?.[0]?.IpAddress],
+          [24, 24, '10.248.5.77'],
+        );
+        const c = await hns.createEndpoint(net.ID!, { Name: `strict-assign-c-${unique()}` });
+        assert.notEqual(c.IpConfigurations?.[0]?.IpAddress, ipa, 'a second endpoint gets another address');
+        for (const ep of [a, b, c]) {
+          const got = await hns.getEndpoint(ep.ID!);
+          const def = (got.Routes ?? []).find((r) => r.DestinationPrefix === '0.0.0.0/0');
+          assert.equal(def?.NextHop, '10.248.5.1', `default route of ${JSON.stringify(got)}`);
+        }
+        if (hns.capabilities.macKnownBeforeAttach) {
+          const macs = [a, c].map((e) => e.MacAddress ?? '');
+          for (const m of macs)
+            assert.match(m, hns.capabilities.macFormat === 'dashed' ? /^00-15-5D(-[0-9A-F]{2}){3}$/i : /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+          assert.notEqual(macs[0].toLowerCase(), macs[1].toLowerCase());
+        }
+        for (const ep of [a, b, c]) await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        for (const ep of await endpointsOf(net)) await hns.deleteEndpoint(ep.ID!);
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('a create document without SchemaVersion is read as v1 schema (Subnets/GatewayAddress, IPAddress, DNSServerList)', async function () {
+      if (!hns.capabilities.hnsV1) this.skip(); // planes that speak HNS v1 take its documents
+      const net = await hns.createNetwork({
+        Name: `strict-v1schema-${unique()}`,
+        Type: 'L2Bridge',
+        Subnets: [{ AddressPrefix: '10.248.6.0/24', GatewayAddress: '10.248.6.1' }],
+      } as unknown as HostComputeNetwork);
+      try {
+        const got = await hns.getNetwork(net.ID!);
+        const subnet = got.Ipams?.[0]?.Subnets?.[0];
+        assert.equal(subnet?.IpAddressPrefix, '10.248.6.0/24', JSON.stringify(got));
+        assert.equal(subnet?.Routes?.find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop, '10.248.6.1');
+        const ep = await hns.createEndpoint(net.ID!, {
+          Name: `strict-v1schema-${unique()}`,
+          IPAddress: '10.248.6.9',
+          DNSServerList: '10.96.0.10',
+        } as unknown as HostComputeEndpoint);
+        const e = await hns.getEndpoint(ep.ID!);
+        assert.deepEqual(
+          [
+            e.IpConfigurations?.[0]?.IpAddress,
+            e.IpConfigurations?.[0]?.PrefixLength,
+            e.Dns?.ServerList,
+            sameId(e.HostComputeNetwork, net.ID),
+          ],
+          ['10.248.6.9', 24, ['10.96.0.10'], true],
+          JSON.stringify(e),
+        );
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it("the v1 view of a network bound to an adapter reports the adapter's address as ManagementIP", async function () {
+      if (!hns.v1) this.skip();
+      const net = await hns.createNetwork(net24(`strict-mgmt-${unique()}`, 7));
+      try {
+        const v1 = await hns.v1.call<{ ManagementIP?: string }>('GET', `/networks/${net.ID}`);
+        assert.match(v1.ManagementIP ?? '', /^\d+\.\d+\.\d+\.\d+$/, JSON.stringify(v1));
+      } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
     it('endpoint statistics (GET /endpointstats/<id>): counters of a known endpoint, not-found for an unknown one', async function () {
       if (!hns.endpointStats) this.skip();
       const net = await hns.createNetwork(net24(`strict-stats-${unique()}`, 4));
@@ -676,6 +765,81 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
         );
         await hns.deleteEndpoint(ep.ID!);
       } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+  });
+}
+
+/**
+ * The apiVersion-1 container attach through HCS (hcsshim HotAttachEndpoint/HotDetachEndpoint): the same answers
+ * from the stub's vmcompute exports and the emulator's compute systems (docs/windows.md "HCS").
+ */
+export function runHcsAttachConformance(label: string, open: () => Promise<HostNetworkService>, opts: ConformanceOptions = {}): void {
+  describe(`HCS container attach (apiVersion 1): ${label}`, function () {
+    let hns: HostNetworkService;
+    const unique = opts.unique ?? (() => randomUUID().slice(0, 8));
+    beforeEach(async function () {
+      await opts.reset?.();
+      hns = await open();
+      if (!opts.computeSystems || !hns.v1?.modifyContainerNetwork) this.skip();
+    });
+    afterEach(async function () {
+      await hns?.close();
+      await opts.verify?.();
+    });
+
+    it('hot-adds and hot-removes an endpoint on a running container; a missing container is not an error on ADD, and DEL drops the record', async function () {
+      const cs = opts.computeSystems!(hns);
+      const v1 = hns.v1!;
+      const net = await hns.createNetwork({
+        Name: `hcs-${unique()}`,
+        Type: 'L2Bridge',
+        Ipams: [
+          {
+            Type: 'Static',
+            Subnets: [{ IpAddressPrefix: '10.247.0.0/24', Routes: [{ NextHop: '10.247.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
+          },
+        ],
+        SchemaVersion: { Major: 2, Minor: 0 },
+      });
+      const ep = await v1.call<HnsV1Endpoint>('POST', '/endpoints/', {
+        Name: `hcs-ep-${unique()}`,
+        VirtualNetwork: net.ID,
+        IPAddress: '10.247.0.5',
+      });
+      const shared = async () => {
+        const got = await v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
+        return [got.SharedContainers ?? [], got.State];
+      };
+      const pause = 'a'.repeat(63) + unique().slice(0, 1);
+      try {
+        await cs.create(pause);
+        await v1Attach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[pause], 2], 'hot-added: HNS shows the container, State Attached');
+        // A second hot-add of the same container changes nothing (HCS replaces the adapter's record).
+        await v1.modifyContainerNetwork!(pause, ep.ID!, 'Add');
+        assert.deepEqual((await shared())[0], [pause]);
+        await v1Detach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[], 1]);
+
+        // No compute system: ADD is not an error (the reference returns the endpoint) and records nothing.
+        await v1Attach(hns, ep.ID!, 'b'.repeat(64));
+        assert.deepEqual((await shared())[0], []);
+        const gone = await rejectsKind(v1.modifyContainerNetwork!('c'.repeat(64), ep.ID!, 'Add'), 'not-found');
+        assert.equal(gone.hresult, 0xc037010e, gone.message);
+        assert.match(gone.message, /does not exist/);
+        // An endpoint HNS does not know: HNS's not-found through HCS, not the missing-container code.
+        const noEp = await rejectsKind(v1.modifyContainerNetwork!(pause, randomUUID(), 'Add'), 'not-found');
+        assert.deepEqual([noEp.hresult, noEp.call], [0x80070490, 'HcsModifyComputeSystem']);
+
+        // The container goes away while attached: DEL falls back to dropping HNS's record.
+        await v1Attach(hns, ep.ID!, pause);
+        await cs.remove(pause);
+        await v1Detach(hns, ep.ID!, pause);
+        assert.deepEqual(await shared(), [[], 1]);
+      } finally {
+        await v1.call('DELETE', `/endpoints/${ep.ID}`);
         await hns.deleteNetwork(net.ID!);
       }
     });

@@ -34,6 +34,8 @@ export function assignAddress(net: NetworkRecord, peers: EndpointRecord[], store
   const ip = stored.IpConfigurations?.[0]?.IpAddress;
   if (ip && stored.IpConfigurations![0].PrefixLength === undefined && net.subnet)
     stored.IpConfigurations![0].PrefixLength = Number(net.subnet.split('/')[1]);
+  // HNS reports the default route through the subnet's gateway on an endpoint that brings no routes (docs/windows.md).
+  if (!remote && ip && !stored.Routes && net.gateway) stored.Routes = [{ NextHop: net.gateway, DestinationPrefix: '0.0.0.0/0' }];
   if (!stored.MacAddress && ip)
     stored.MacAddress = ['0E', '2A', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())].join('-');
 }

@@ -29,6 +29,8 @@ import {
 } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
 import { LINUX_CAPABILITIES } from './capabilities';
+import { endpointStats } from './endpoint-stats';
+import type { EndpointStats } from '../../hns/endpoint-stats';
 import { isNetnsPath } from './netns';
 import { LinuxContext } from './context';
 import { E_FAIL } from './errors';
@@ -128,6 +130,9 @@ export class LinuxDataplane implements HostNetworkService {
   }
   deleteEndpoint(id: string): Promise<void> {
     return endpoints.deleteEndpoint(this.c, id);
+  }
+  async endpointStats(id: string): Promise<EndpointStats> {
+    return endpointStats(this.c, id);
   }
 
   async listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> {

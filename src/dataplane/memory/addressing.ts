@@ -116,6 +116,23 @@ export function assignAddresses(
   return out;
 }
 
+/**
+ * The routes HNS gives a local endpoint that brings none: the default route through the gateway of the subnet
+ * holding each address (docs/windows.md "Strictness cases"); none when the subnet has no gateway.
+ */
+export function defaultRoutes(net: HostComputeNetwork, configs: IpConfig[]): { NextHop: string; DestinationPrefix: string }[] {
+  const subnets = subnetsOf(net);
+  const out: { NextHop: string; DestinationPrefix: string }[] = [];
+  for (const c of configs) {
+    const ip = parseIp(c.IpAddress);
+    const info = ip ? subnets.find((x) => contains(x.cidr, ip)) : undefined;
+    if (!info?.gateway) continue;
+    const dest = info.cidr.ip.v === 4 ? '0.0.0.0/0' : '::/0';
+    if (!out.some((r) => r.DestinationPrefix === dest)) out.push({ NextHop: formatIp(info.gateway), DestinationPrefix: dest });
+  }
+  return out;
+}
+
 export function newMac(s: EmulatorState): string {
   const used = new Set(s.Endpoints.map((e) => (e.MacAddress ? macKey(e.MacAddress) : '')));
   for (;;) {

@@ -46,6 +46,7 @@ import { createNetworkIn, deleteNetworkIn, modifyNetworkIn } from './networks';
 import { filterList, parseQuery } from './query';
 import { StateStore, type EmulatedHost, type EmulatorState, type MutationEnv } from './state';
 import { MemoryV1SideStore } from './v1-side';
+import { MemoryHcs } from './compute-systems';
 import { fail, type Ctx } from './validate';
 
 export const DEFAULT_MANAGEMENT_IP = '192.0.2.10';
@@ -68,6 +69,8 @@ export class MemoryHns implements HostNetworkService {
   readonly capabilities = EMULATOR_CAPABILITIES;
   readonly v1: HnsV1Api;
   readonly store: StateStore;
+  /** The emulated host's compute systems (HCS): what the v1 container attach hot-adds endpoints to. */
+  readonly hcs: MemoryHcs;
   private cachedVersion?: HnsVersion;
 
   constructor(private readonly opts: MemoryHnsOptions) {
@@ -87,7 +90,8 @@ export class MemoryHns implements HostNetworkService {
         return [{ ID: id, NamespaceId: 1, NamespaceGuid: id, Type: 'HostDefault', Resources: [], SchemaVersion: { ...SCHEMA_V2 } }];
       },
     });
-    this.v1 = new V1OverV2(this, new MemoryV1SideStore(this));
+    this.hcs = new MemoryHcs(this.store);
+    this.v1 = new V1OverV2(this, new MemoryV1SideStore(this), this.hcs);
   }
 
   get statePath(): string {

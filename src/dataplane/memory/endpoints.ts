@@ -3,7 +3,7 @@ import { EndpointFlags, getCI, type HostComputeEndpoint, type ModifyEndpointRequ
 import { endpointV2ToV1 } from '../../hns/convert';
 import { applyPolicyRequest } from '../../hns/modify';
 import { isMac, parseIp } from '../../net';
-import { assignAddresses, checkPortCollisions, newMac } from './addressing';
+import { assignAddresses, checkPortCollisions, defaultRoutes, newMac } from './addressing';
 import { assignId, clone, endpointIn, findById, networkIn, sameGuid } from './lookup';
 import { checkEndpointPolicies, portsOf } from './policies';
 import type { EmulatorState, MutationEnv } from './state';
@@ -60,6 +60,10 @@ export function createEndpointIn(
   if (ep.Name === undefined) delete ep.Name;
   if (ipConfigs.length) ep.IpConfigurations = ipConfigs;
   else delete ep.IpConfigurations;
+  if (!remote && (ep.Routes === undefined || ep.Routes === null)) {
+    const routes = defaultRoutes(net, ipConfigs);
+    if (routes.length) ep.Routes = routes;
+  }
   if (policies.length) ep.Policies = policies as HostComputeEndpoint['Policies'];
   else delete ep.Policies;
   delete ep.State;

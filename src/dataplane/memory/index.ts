@@ -13,6 +13,7 @@ import { isMac, parseIp } from '../../net';
 export { MemoryHns, DEFAULT_MANAGEMENT_IP, DEFAULT_DR_MAC } from './emulator';
 export type { MemoryHnsOptions } from './emulator';
 export { EmulatorStateError } from './state';
+export { MemoryHcs, type ComputeSystemRecord, type ComputeSystemHandle } from './compute-systems';
 export type { EmulatorState, EmulatedHost } from './state';
 
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {

@@ -17,6 +17,7 @@ import type {
   HostComputeNamespace,
   HostComputeNetwork,
 } from '../../hns';
+import type { ComputeSystemRecord } from './compute-systems';
 
 export const STATE_KIND = 'switchyard-hns-emulator';
 export const STATE_FORMAT = 1;
@@ -48,6 +49,8 @@ export interface EmulatorState {
   LoadBalancers: HostComputeLoadBalancer[];
   /** v1 policy lists with no v2 counterpart (ROUTE lists); ELB lists live in LoadBalancers. */
   PolicyLists: HnsV1PolicyList[];
+  /** HCS compute systems (containers) of the emulated host; absent in files written before it existed. */
+  ComputeSystems?: ComputeSystemRecord[];
 }
 
 export class EmulatorStateError extends Error {
@@ -138,6 +141,7 @@ export class StateStore {
       Namespaces: this.opts.initialNamespaces(host),
       LoadBalancers: [],
       PolicyLists: [],
+      ComputeSystems: [],
     };
   }
 
@@ -176,6 +180,9 @@ export class StateStore {
     }
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
+    }
+    if (s.ComputeSystems !== undefined && !Array.isArray(s.ComputeSystems)) {
+      throw new EmulatorStateError(this.file, 'field "ComputeSystems" must be an array');
     }
     const h = s.Host as Partial<EmulatedHost> | undefined;
     if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');

@@ -1,6 +1,6 @@
 /** v1-only records (SharedContainers, ROUTE policy lists) kept in the emulator's own state file. */
 import type { HnsV1PolicyList } from '../../hns';
-import type { V1SideStore } from '../v1-over-v2';
+import type { V1SideStore } from '../v1-side-store';
 import type { MemoryHns } from './emulator';
 import { clone, newGuid, sameGuid } from './lookup';
 import { canonicalGuid, fail, isGuid } from './validate';

@@ -115,7 +115,7 @@ describe('memory data plane: HNS v1 surface', () => {
     );
   });
 
-  it('container attach records SharedContainers (State 2) and stands in for the HCS network request', async () => {
+  it('container attach (HNS POST attach, or the HCS network hot-add on a compute system) records SharedContainers (State 2)', async () => {
     const hns = t.open();
     const net = await hns.v1.call<HnsV1Network>('POST', '/networks/', FLANNEL_HOSTGW);
     const ep = await hns.v1.call<HnsV1Endpoint>('POST', '/endpoints/', winBridgeV1Endpoint(net.ID!));
@@ -131,10 +131,11 @@ describe('memory data plane: HNS v1 surface', () => {
       'already-attached',
       /already attached to the switch/,
     );
-    await (hns.v1 as V1OverV2).hcsModifyComputeSystem('def456', { ResourceType: 'Network', Settings: ep.ID!, RequestType: 'Add' });
+    await hns.hcs.createComputeSystem('def456');
+    await hns.v1.modifyContainerNetwork!('def456', ep.ID!, 'Add');
     assert.deepEqual((await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`)).SharedContainers, ['abc123', 'def456']);
     await hns.v1.call('POST', `/endpoints/${ep.ID}/detach`, { ContainerId: 'abc123', SystemType: 'Container' });
-    await (hns.v1 as V1OverV2).hcsModifyComputeSystem('def456', { ResourceType: 'Network', Settings: ep.ID!, RequestType: 'Remove' });
+    await hns.v1.modifyContainerNetwork!('def456', ep.ID!, 'Remove');
     const after = await hns.v1.call<HnsV1Endpoint>('GET', `/endpoints/${ep.ID}`);
     assert.equal(after.SharedContainers, undefined);
     assert.equal(after.State, 1);

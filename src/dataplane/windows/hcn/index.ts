@@ -7,6 +7,7 @@
  * open → query → close; modify = open → modify → query → close; delete by GUID. Handles are always closed in
  * `finally`. Writes to one network (modify, delete, endpoint create) are serialized.
  */
+import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
@@ -199,7 +200,7 @@ class Family<T extends { ID?: string }> {
     const guid = doc.ID ? parseGuid(doc.ID, `${LABEL[this.family]} ID`) : ZERO_GUID;
     const handle: [Pointer] = [null];
     const record: [Pointer] = [null];
-    const settings = stringifyHnsJson({ SchemaVersion: SCHEMA_V2, ...doc });
+    const settings = stringifyHnsJson(createSettingsObject(doc));
     const args = networkHandle === undefined ? [guid, settings, handle, record] : [networkHandle, guid, settings, handle, record];
     const r = await invoke(this.lib, this.f.create(), {
       name: this.f.createName,
@@ -352,8 +353,8 @@ export class HcnDataplane implements HostNetworkService {
     return this.track('createEndpoint', networkId, doc, async () => {
       const subject = `endpoint ${JSON.stringify(doc.Name ?? '')} on network ${networkId}`;
       await this.gate(endpointNeeds(doc), 'HcnCreateEndpoint', subject);
-      // hcsshim sets HostComputeNetwork in the JSON as well as passing the network handle.
-      const body: HostComputeEndpoint = { ...doc, HostComputeNetwork: doc.HostComputeNetwork ?? networkId };
+      // hcsshim sets HostComputeNetwork in the JSON as well as passing the network handle (VirtualNetwork in v1 schema).
+      const body: HostComputeEndpoint = endpointOnNetwork(doc, networkId);
       return this.writes.run(networkId, () => this.networks.withHandle(networkId, (nh) => this.endpoints.create(body, subject, nh)));
     });
   }

@@ -8,17 +8,10 @@
 import { HRESULT, HnsError } from '../../../hns/errors';
 import { invoke, type NativeFn, type NativeLibrary, type Pointer } from '../native';
 
-export type HcsRequestType = 'Add' | 'Remove';
+import type { HcsApi } from './request';
+import { networkModifyRequest, withHcsMessage } from './request';
 
-/** hcsshim's ResourceModificationRequestResponse as it is marshalled for a network hot-add/remove. */
-export function networkModifyRequest(endpointId: string, request: HcsRequestType): string {
-  return JSON.stringify({ ResourceType: 'Network', RequestType: request, Settings: endpointId });
-}
-
-export interface HcsApi {
-  /** Hot-adds (Add) or hot-removes (Remove) the endpoint's network adapter on the container's compute system. */
-  modifyNetworkEndpoint(containerId: string, endpointId: string, request: HcsRequestType): Promise<void>;
-}
+export { networkModifyRequest, type HcsApi, type HcsRequestType } from './request';
 
 interface HcsFns {
   open: NativeFn;
@@ -38,20 +31,6 @@ function fns(lib: NativeLibrary): HcsFns {
     ),
     close: lib.fn('HcsCloseComputeSystem', 'int32_t %CC%HcsCloseComputeSystem(void *ComputeSystem)'),
   };
-}
-
-/** HCS result documents carry {Error (HRESULT), ErrorMessage}; keep HCS's words in the error. */
-function withHcsMessage(e: unknown): unknown {
-  if (!(e instanceof HnsError) || !e.record) return e;
-  try {
-    const doc = JSON.parse(e.record) as { ErrorMessage?: unknown };
-    if (typeof doc.ErrorMessage === 'string' && doc.ErrorMessage.trim()) {
-      return new HnsError(e.hresult, doc.ErrorMessage.trim(), { call: e.call, subject: e.subject, record: e.record });
-    }
-  } catch {
-    /* not JSON: keep the error as it is */
-  }
-  return e;
 }
 
 export function hcsApi(lib: NativeLibrary, timeoutMs: number): HcsApi {

@@ -5,6 +5,7 @@
  * HNSCall has no query and no modify request, so filters and policy changes are applied here and sent as
  * whole v1 objects (POST /endpoints/<id> is how hcsshim updates an endpoint).
  */
+import { endpointOnNetwork, isV1NetworkDocument, isV1SchemaDocument } from '../v1-schema';
 import { HNS_V1_CAPABILITIES } from '../../capabilities';
 import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
 import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
@@ -144,7 +145,10 @@ export class HnsV1Dataplane implements HostNetworkService {
   async createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
     const subject = `network ${JSON.stringify(doc.Name ?? '')}`;
     await this.gate(networkNeeds(doc), 'POST /networks/', subject);
-    const body = converted(subject, () => networkV2ToV1(doc), 'POST /networks/');
+    // A v1-shaped document (SchemaVersion-less, as hcsshim's v1 tests send) is already what HNSCall takes.
+    const body = isV1NetworkDocument(doc)
+      ? (doc as unknown as HnsV1Network)
+      : converted(subject, () => networkV2ToV1(doc), 'POST /networks/');
     return this.writes.run(`network:${doc.Name ?? ''}`, async () =>
       networkV1ToV2(await this.call<HnsV1Network>('POST', '/networks/', body, subject)),
     );
@@ -205,6 +209,7 @@ export class HnsV1Dataplane implements HostNetworkService {
     const body = converted(
       subject,
       () => {
+        if (isV1SchemaDocument(doc)) return endpointOnNetwork(doc, networkId) as unknown as HnsV1Endpoint;
         assertEndpointPoliciesV1(doc.Policies);
         return endpointV2ToV1({ ...doc, HostComputeNetwork: networkId });
       },

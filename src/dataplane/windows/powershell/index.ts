@@ -4,6 +4,9 @@
  * constant command (command.ts) and reads back one JSON envelope {Success, Output | Error, ErrorCode, Call,
  * Record}. A call that does not answer in time kills the session; the next call starts a fresh one.
  */
+import { withHcsMessage } from '../hcs/request';
+import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
+import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
@@ -25,7 +28,6 @@ import { HRESULT, HnsError } from '../../../hns/errors';
 import { canonicalNetworkType, getCI, normalizeKeys, parseHnsJson, stringifyHnsJson } from '../../../hns/json';
 import { buildQuery } from '../../../hns/query';
 import { namespaceEndpointRequest } from '../../../hns/modify';
-import { SCHEMA_V2 } from '../../../hns/schema';
 import type { HnsV1Response } from '../../../hns/v1';
 import { featuresFor, type HnsFeatures, type HnsVersion } from '../../../hns/version';
 import { CallRecorder } from '../../call-log';
@@ -85,7 +87,10 @@ export class PowerShellDataplane implements HostNetworkService {
           'ModifyContainerNetwork',
           { ContainerId: containerId, Id: PowerShellDataplane.id(endpointId, 'endpoint'), Request: request },
           `container ${containerId}`,
-        );
+        ).catch((e) => {
+          // HCS's own words from its result document, as the koffi binding reports them.
+          throw withHcsMessage(e);
+        });
       },
     };
   }
@@ -230,7 +235,7 @@ export class PowerShellDataplane implements HostNetworkService {
     return stringifyHnsJson(q ?? buildQuery());
   }
   private static settings(doc: unknown): string {
-    return stringifyHnsJson({ SchemaVersion: SCHEMA_V2, ...(doc as object) });
+    return stringifyHnsJson(createSettingsObject(doc as object));
   }
 
   // ---- networks ----
@@ -289,7 +294,7 @@ export class PowerShellDataplane implements HostNetworkService {
       await this.gate(endpointNeeds(doc), 'HcnCreateEndpoint', subject);
       const payload: PsPayload = {
         NetworkId: networkId,
-        Settings: PowerShellDataplane.settings({ ...doc, HostComputeNetwork: doc.HostComputeNetwork ?? networkId }),
+        Settings: PowerShellDataplane.settings(endpointOnNetwork(doc, networkId)),
       };
       if (doc.ID) payload.Id = PowerShellDataplane.id(doc.ID, 'endpoint');
       return this.writes.run(networkId, async () => normalizeKeys(await this.run<HostComputeEndpoint>('NewEndpoint', payload, subject)));
@@ -303,6 +308,12 @@ export class PowerShellDataplane implements HostNetworkService {
         await this.run<HostComputeEndpoint>('SetEndpoint', { Id: id, Request: stringifyHnsJson(request) }, `endpoint ${id}`),
       );
     });
+  }
+  /** HNSCall GET /endpointstats/<id> through the module (hcsshim GetHNSEndpointStats), as the hcn plane reads them. */
+  endpointStats(id: string): Promise<EndpointStats> {
+    return this.track('endpointStats', id, undefined, async () =>
+      parseEndpointStats(await this.v1Call('GET', `/endpointstats/${PowerShellDataplane.id(id, 'endpoint')}`), id),
+    );
   }
   deleteEndpoint(id: string): Promise<void> {
     return this.track('deleteEndpoint', id, undefined, async () => {
