@@ -131,7 +131,8 @@ function checkDns(out: Issues, field: string, dns: DnsConf): void {
   out.each(`${field}.options`, dns.options, isDnsOption, 'must be a resolver option such as "ndots:5" (at most 255 characters)');
 }
 
-function checkBase(out: Issues, n: BaseNetConf): void {
+/** `api`: the HNS API the policies are written for (switchyard: always v2; win-*: v2 when apiVersion is 2). */
+function checkBase(out: Issues, n: BaseNetConf, api: number): void {
   if (n.ipam.type !== '' && !isPluginName(n.ipam.type))
     out.add('ipam.type', 'must be a plugin file name (letters, digits, ".", "_", "-"), not a path');
   checkDns(out, 'dns', n.dns);
@@ -150,7 +151,7 @@ function checkBase(out: Issues, n: BaseNetConf): void {
       if (pm.hostIP !== undefined && pm.hostIP !== '' && !parseIp(pm.hostIP)) out.add(`${f}.hostIP`, 'must be an IP address');
     });
   if (n.policies.length > LIST_MAX) out.add('policies', `must have at most ${LIST_MAX} entries`);
-  else n.policies.forEach((p, i) => checkPolicy(out, `policies[${i}]`, p, n.apiVersion));
+  else n.policies.forEach((p, i) => checkPolicy(out, `policies[${i}]`, p, api));
 }
 
 const PROTOCOLS: Record<string, number> = { icmpv4: 1, igmp: 2, tcp: 6, udp: 17, icmpv6: 58 };
@@ -165,21 +166,21 @@ const MAC_PREFIX = 'must be two hex bytes "xx-xx" (e.g. "0E-2A")';
 
 export function winBridgeIssues(n: WinBridgeConf): FieldIssue[] {
   const out = new Issues();
-  checkBase(out, n);
+  checkBase(out, n, n.apiVersion);
   if (n.ipMasqNetwork !== '' && !parseCidr(n.ipMasqNetwork)) out.add('ipMasqNetwork', 'must be a CIDR prefix (e.g. "10.244.0.0/16")');
   return out.list;
 }
 
 export function winOverlayIssues(n: WinOverlayConf): FieldIssue[] {
   const out = new Issues();
-  checkBase(out, n);
+  checkBase(out, n, n.apiVersion);
   if (n.endpointMacPrefix !== '' && !isMacPrefix(n.endpointMacPrefix)) out.add('endpointMacPrefix', MAC_PREFIX);
   return out.list;
 }
 
 export function switchyardIssues(n: SwitchyardConf): FieldIssue[] {
   const out = new Issues();
-  checkBase(out, n);
+  checkBase(out, n, 2);
   if (n.network.length > 256 || /[\p{Cc}]/u.test(n.network))
     out.add('network', 'must be an HNS network name of at most 256 characters without control characters');
   out.each('outboundNatExceptions', n.outboundNatExceptions, isIpOrCidr, 'must be an IP address or a CIDR prefix');
