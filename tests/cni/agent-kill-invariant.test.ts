@@ -5,7 +5,7 @@
  * every round: the invariant holds, CHECK passes for every live pod, and the endpoints and reservations
  * are exactly those of the live pods (nothing leaked, nothing lost). Memory data plane; win-bridge and
  * switchyard alternate by round. Seeded: SWITCHYARD_TEST_SEED replays, SWITCHYARD_AGENT_KILL_ROUNDS sets
- * the rounds (default 16).
+ * the rounds (default 10).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -32,7 +32,7 @@ const PODS = 12;
 describe('the invariant after the agent is SIGKILLed mid-call (native shim → agent, memory data plane)', function () {
   this.timeout(300_000);
   const seed = suiteSeed();
-  const rounds = Number(process.env.SWITCHYARD_AGENT_KILL_ROUNDS) > 0 ? Number(process.env.SWITCHYARD_AGENT_KILL_ROUNDS) : 16;
+  const rounds = Number(process.env.SWITCHYARD_AGENT_KILL_ROUNDS) > 0 ? Number(process.env.SWITCHYARD_AGENT_KILL_ROUNDS) : 10;
   let lab: RelLab;
   let bin: string;
   let agent: AgentProcess | undefined;
