@@ -70,6 +70,11 @@ export async function runPlugin(funcs: PluginFuncs, about: string, supported: re
   if (outcome.deadline) setImmediate(() => process.exit(outcome.exitCode)).unref();
 }
 
+function loggable(v: string | undefined, shape: RegExp): string | undefined {
+  if (v === undefined || v === '') return v;
+  return shape.test(v) ? v : '(malformed, not logged)';
+}
+
 /**
  * One line per invocation in SWITCHYARD_LOG_FILE (when set): which command for which container, how it
  * ended and how long it took. Only identity fields from the environment are logged, never the config
@@ -82,11 +87,13 @@ export function logOutcome(
   ms: number,
 ): void {
   const log = getLogger(about.split(' ')[1] ?? 'cni', env as NodeJS.ProcessEnv);
+  // Identity fields are logged only in the shape the runtime sends them: a value that fails the shape is
+  // an arbitrary string (issue 11, defect 7) and is named, not written.
   const meta: Record<string, unknown> = {
-    command: env.CNI_COMMAND,
-    containerId: env.CNI_CONTAINERID,
-    netns: env.CNI_NETNS,
-    ifname: env.CNI_IFNAME,
+    command: loggable(env.CNI_COMMAND, /^[A-Z]{1,16}$/),
+    containerId: loggable(env.CNI_CONTAINERID, /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,255}$/),
+    netns: loggable(env.CNI_NETNS, /^[\w./:{}-]{1,1024}$/),
+    ifname: loggable(env.CNI_IFNAME, /^[^\s/:]{1,15}$/),
     ms: Math.round(ms * 10) / 10,
   };
   if (outcome.exitCode === 0) return log.info('cni call succeeded', meta);

@@ -56,66 +56,74 @@ for (const umask of [0o000, 0o022]) {
   });
 }
 
-describe('no create follows a symlink', () => {
-  let lab: RelLab;
-  let ns: string[];
-  beforeEach(async () => {
-    lab = await makeRelLab();
-    ns = await namespaces(lab, 1);
-  });
-  afterEach(() => lab.cleanup());
-  const conf = () => netconf(lab, 'win-bridge', 'switchyard-ipam');
+// The symlink rules under both umasks too: a create that honoured the umask would still be a create.
+for (const umask of [0o000, 0o022]) describeSymlinkRules(umask);
 
-  it('a symlinked state lock is refused and its target never created', () => {
-    const victim = path.join(lab.dir, 'victim-lock');
-    fs.rmSync(lab.state + '.lock', { force: true });
-    fs.symlinkSync(victim, lab.state + '.lock');
-    const r = runSync('win-bridge', lab, { ...ADD('s1', ns[0]), CNI_PATH }, conf());
-    assert.equal(r.code, 1, r.stdout);
-    assert.equal(fs.existsSync(victim), false);
-  });
+function describeSymlinkRules(umask: number): void {
+  describe(`no create follows a symlink (umask ${umask.toString(8).padStart(3, '0')})`, () => {
+    let lab: RelLab;
+    let ns: string[];
+    let saved: number;
+    before(() => (saved = process.umask(umask)));
+    after(() => process.umask(saved));
+    beforeEach(async () => {
+      lab = await makeRelLab();
+      ns = await namespaces(lab, 1);
+    });
+    afterEach(() => lab.cleanup());
+    const conf = () => netconf(lab, 'win-bridge', 'switchyard-ipam');
 
-  it('a symlinked state file is refused, not followed and not replaced', () => {
-    const real = path.join(lab.dir, 'elsewhere.json');
-    fs.renameSync(lab.state, real);
-    fs.symlinkSync(real, lab.state);
-    const before = fs.readFileSync(real, 'utf8');
-    const r = runSync('win-bridge', lab, { ...ADD('s2', ns[0]), CNI_PATH }, conf());
-    assert.equal(r.code, 1, r.stdout);
-    assert.match(r.json().msg, /symbolic link|ELOOP/);
-    assert.ok(fs.lstatSync(lab.state).isSymbolicLink(), 'the link is still a link');
-    assert.equal(fs.readFileSync(real, 'utf8'), before);
-  });
+    it('a symlinked state lock is refused and its target never created', () => {
+      const victim = path.join(lab.dir, 'victim-lock');
+      fs.rmSync(lab.state + '.lock', { force: true });
+      fs.symlinkSync(victim, lab.state + '.lock');
+      const r = runSync('win-bridge', lab, { ...ADD('s1', ns[0]), CNI_PATH }, conf());
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(fs.existsSync(victim), false);
+    });
 
-  it('symlinked IPAM lock and last_reserved_ip files are refused and their targets never written', () => {
-    const store = path.join(lab.ipamDir, 'win-bridge', 'cbr0');
-    fs.mkdirSync(store, { recursive: true });
-    const victim = path.join(lab.dir, 'victim-ipam');
-    fs.symlinkSync(victim, path.join(store, 'lock'));
-    let r = runSync('win-bridge', lab, { ...ADD('s3', ns[0]), CNI_PATH }, conf());
-    assert.equal(r.code, 1, r.stdout);
-    assert.equal(fs.existsSync(victim), false);
-    fs.rmSync(path.join(store, 'lock'));
-    fs.writeFileSync(victim, 'keep');
-    fs.symlinkSync(victim, path.join(store, 'last_reserved_ip.0'));
-    r = runSync('win-bridge', lab, { ...ADD('s4', ns[0]), CNI_PATH }, conf());
-    assert.equal(r.code, 1, r.stdout);
-    assert.equal(fs.readFileSync(victim, 'utf8'), 'keep');
-    assert.deepEqual(
-      fs.readdirSync(store).filter((f) => f.startsWith('10.')),
-      [],
-      'a refused ADD leaves no reservation',
-    );
-  });
+    it('a symlinked state file is refused, not followed and not replaced', () => {
+      const real = path.join(lab.dir, 'elsewhere.json');
+      fs.renameSync(lab.state, real);
+      fs.symlinkSync(real, lab.state);
+      const before = fs.readFileSync(real, 'utf8');
+      const r = runSync('win-bridge', lab, { ...ADD('s2', ns[0]), CNI_PATH }, conf());
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.json().msg, /symbolic link|ELOOP/);
+      assert.ok(fs.lstatSync(lab.state).isSymbolicLink(), 'the link is still a link');
+      assert.equal(fs.readFileSync(real, 'utf8'), before);
+    });
 
-  it('a symlinked log file is not followed; the call still works', () => {
-    const victim = path.join(lab.dir, 'victim-log');
-    const log = path.join(lab.dir, 'cni.log');
-    fs.symlinkSync(victim, log);
-    lab.env.SWITCHYARD_LOG_FILE = log;
-    const r = runSync('win-bridge', lab, { ...ADD('s5', ns[0]), CNI_PATH }, conf());
-    assert.equal(r.code, 0, r.stdout);
-    assert.equal(fs.existsSync(victim), false);
-    assert.match(r.stderr, /not logging/);
+    it('symlinked IPAM lock and last_reserved_ip files are refused and their targets never written', () => {
+      const store = path.join(lab.ipamDir, 'win-bridge', 'cbr0');
+      fs.mkdirSync(store, { recursive: true });
+      const victim = path.join(lab.dir, 'victim-ipam');
+      fs.symlinkSync(victim, path.join(store, 'lock'));
+      let r = runSync('win-bridge', lab, { ...ADD('s3', ns[0]), CNI_PATH }, conf());
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(fs.existsSync(victim), false);
+      fs.rmSync(path.join(store, 'lock'));
+      fs.writeFileSync(victim, 'keep');
+      fs.symlinkSync(victim, path.join(store, 'last_reserved_ip.0'));
+      r = runSync('win-bridge', lab, { ...ADD('s4', ns[0]), CNI_PATH }, conf());
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'keep');
+      assert.deepEqual(
+        fs.readdirSync(store).filter((f) => f.startsWith('10.')),
+        [],
+        'a refused ADD leaves no reservation',
+      );
+    });
+
+    it('a symlinked log file is not followed; the call still works', () => {
+      const victim = path.join(lab.dir, 'victim-log');
+      const log = path.join(lab.dir, 'cni.log');
+      fs.symlinkSync(victim, log);
+      lab.env.SWITCHYARD_LOG_FILE = log;
+      const r = runSync('win-bridge', lab, { ...ADD('s5', ns[0]), CNI_PATH }, conf());
+      assert.equal(r.code, 0, r.stdout);
+      assert.equal(fs.existsSync(victim), false);
+      assert.match(r.stderr, /not logging/);
+    });
   });
-});
+}

@@ -98,7 +98,7 @@ describe('switchyard CNI type (explicit mode, HCN v2 through the data-plane inte
     const r = runSync('switchyard', lab, ADD('x', ns), conf({ mode: 'overlay' }));
     assert.deepEqual(r.json(), { code: 999, msg: 'network cbr0 has type L2Bridge, but mode "overlay" needs Overlay' });
     const bad = runSync('switchyard', lab, ADD('x', ns), conf({ mode: 'bridge' }));
-    assert.deepEqual(bad.json(), { code: 999, msg: 'invalid "mode" "bridge" in network pods: use one of l2bridge, overlay, transparent' });
+    assert.deepEqual(bad.json(), { code: 7, msg: 'invalid "mode" in network pods: use one of l2bridge, overlay, transparent' });
     assert.deepEqual(
       files(path.join(lab.ipamDir, 'pods')).filter((f) => f.startsWith('10.')),
       [],

@@ -72,7 +72,11 @@ describe('win-overlay (HNS v1)', () => {
 
   it('rejects a malformed endpointMacPrefix and honours a custom one', () => {
     const bad = runSync('win-overlay', lab, ADD('m1'), sampleConf(lab, { endpointMacPrefix: '0E2A' }));
-    assert.deepEqual(bad.json(), { code: 999, msg: 'endpointMacPrefix [0E2A] is invalid, value must be of the format xx-xx' });
+    assert.deepEqual(bad.json(), {
+      code: 7,
+      msg: 'invalid network config field "endpointMacPrefix" in network vxlan0',
+      details: 'endpointMacPrefix must be two hex bytes "xx-xx" (e.g. "0E-2A")',
+    });
     assert.deepEqual(
       files(path.join(lab.ipamDir, 'vxlan0')).filter((f) => f.startsWith('10.')),
       [],

@@ -5,6 +5,8 @@
  */
 import { goDecode, S, type Shape } from '../protocol/godecode';
 import { toPlain, type JNode } from '../protocol/gojson';
+import { CniError, ErrCode } from '../protocol/errors';
+import { refuseIssues, switchyardIssues, winBridgeIssues, winOverlayIssues } from './validate';
 
 export interface Policy {
   name: string;
@@ -155,23 +157,34 @@ function base(raw: Raw): BaseNetConf {
   };
 }
 
-export function loadWinBridgeConf(node: JNode): WinBridgeConf {
+/**
+ * Whether a command validates every field (validate.ts) before acting: DEL and GC only read the name and
+ * the IPAM section, and must keep working for a pod whose config would now be refused (a DEL that fails
+ * is retried forever and leaks the pod).
+ */
+const validates = (command: string | undefined) => command !== undefined && command !== 'DEL' && command !== 'GC';
+
+export function loadWinBridgeConf(node: JNode, command?: string): WinBridgeConf {
   const raw = decode(node, { ipMasqNetwork: S.string });
-  return { ...base(raw), ipMasqNetwork: (raw.ipMasqNetwork as string | undefined) ?? '' };
+  const conf = { ...base(raw), ipMasqNetwork: (raw.ipMasqNetwork as string | undefined) ?? '' };
+  if (validates(command)) refuseIssues(conf.name, winBridgeIssues(conf));
+  return conf;
 }
 
-export function loadWinOverlayConf(node: JNode): WinOverlayConf {
+export function loadWinOverlayConf(node: JNode, command?: string): WinOverlayConf {
   const raw = decode(node, { ipMasq: S.bool, endpointMacPrefix: S.string });
-  return {
+  const conf = {
     ...base(raw),
     ipMasq: (raw.ipMasq as boolean | undefined) ?? false,
     endpointMacPrefix: (raw.endpointMacPrefix as string | undefined) ?? '',
   };
+  if (validates(command)) refuseIssues(conf.name, winOverlayIssues(conf));
+  return conf;
 }
 
 const MODES: SwitchyardMode[] = ['l2bridge', 'overlay', 'transparent'];
 
-export function loadSwitchyardConf(node: JNode): SwitchyardConf {
+export function loadSwitchyardConf(node: JNode, command?: string): SwitchyardConf {
   const raw = decode(node, {
     mode: S.string,
     network: S.string,
@@ -184,16 +197,17 @@ export function loadSwitchyardConf(node: JNode): SwitchyardConf {
   const b = base(raw);
   const mode = ((raw.mode as string | undefined) ?? '').toLowerCase();
   if (!MODES.includes(mode as SwitchyardMode)) {
-    throw new NetConfError(`invalid "mode" ${JSON.stringify(raw.mode ?? '')} in network ${b.name}: use one of ${MODES.join(', ')}`);
+    // The value is not echoed: the error JSON is logged (docs/reliability.md).
+    throw new CniError(ErrCode.InvalidNetworkConfig, `invalid "mode" in network ${b.name}: use one of ${MODES.join(', ')}`);
   }
   const gateway = (raw.gateway as string | undefined) ?? 'network';
   if (gateway !== 'network' && gateway !== 'plus2') {
-    throw new NetConfError(`invalid "gateway" ${JSON.stringify(gateway)} in network ${b.name}: use "network" or "plus2"`);
+    throw new CniError(ErrCode.InvalidNetworkConfig, `invalid "gateway" in network ${b.name}: use "network" or "plus2"`);
   }
   const mtu = (raw.mtu as number | undefined) ?? 0;
   if (mtu !== 0 && (mtu < 576 || mtu > 65535))
-    throw new NetConfError(`invalid "mtu" ${mtu} in network ${b.name}: use 576..65535 or omit it`);
-  return {
+    throw new CniError(ErrCode.InvalidNetworkConfig, `invalid "mtu" ${mtu} in network ${b.name}: use 576..65535 or omit it`);
+  const conf: SwitchyardConf = {
     ...b,
     mode: mode as SwitchyardMode,
     network: (raw.network as string | undefined) || b.name,
@@ -203,6 +217,8 @@ export function loadSwitchyardConf(node: JNode): SwitchyardConf {
     endpointMacPrefix: (raw.endpointMacPrefix as string | undefined) ?? '',
     mtu,
   };
+  if (validates(command)) refuseIssues(conf.name, switchyardIssues(conf));
+  return conf;
 }
 
 /** NetConf.GetDNS: static dns with runtimeConfig.dns servers/searches replacing nameservers/search. */

@@ -79,7 +79,8 @@ function ipField(v: unknown, what: string): IP | undefined {
       `json: cannot unmarshal ${typeof v === 'number' ? 'number' : typeof v} into Go struct field Range.${what} of type net.IP`,
     );
   const ip = parseIP(v);
-  if (!ip) throw new IpamConfigError(`invalid IP address: ${v}`);
+  // host-local echoes the value; the error JSON is logged, so only the field is named (docs/reliability.md).
+  if (!ip) throw new IpamConfigError(`invalid IP address in ${what}`);
   return ip;
 }
 
@@ -91,10 +92,10 @@ function rawRange(v: unknown): Record<string, unknown> {
 
 /** Range.Canonicalize. */
 function canonicalRange(r: Record<string, unknown>): Range {
-  if (typeof r.subnet !== 'string') throw new IpamConfigError('invalid CIDR address: ' + String(r.subnet ?? ''));
+  if (typeof r.subnet !== 'string') throw new IpamConfigError('invalid CIDR address in subnet');
   if (r.subnet !== r.subnet.trim()) throw new IpamFieldError('subnet: invalid CIDR address (surrounding spaces)');
   const cidr = parseCIDR(r.subnet);
-  if (!cidr) throw new IpamConfigError(`invalid CIDR address: ${r.subnet}`);
+  if (!cidr) throw new IpamConfigError('invalid CIDR address in subnet');
   const subnet: IPNet = { ip: cidr.ip, prefix: cidr.prefix };
   const size = bits(subnet.ip);
   if (subnet.prefix > size - 2)
@@ -160,10 +161,10 @@ export function rangeSetString(set: RangeSet): string {
 function parseIpList(list: unknown, where: string): IP[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new IpamConfigError(`${where} must be a list of addresses`);
-  return list.map((x) => {
+  return list.map((x, i) => {
     const s = typeof x === 'string' ? x.split('/')[0] : '';
     const ip = parseIP(s);
-    if (!ip) throw new IpamConfigError(`invalid IP address: ${String(x)}`);
+    if (!ip) throw new IpamConfigError(`invalid IP address in ${where}[${i}]`);
     return ip;
   });
 }
@@ -172,15 +173,18 @@ function parseIpList(list: unknown, where: string): IP[] {
 function envArgIPs(cniArgs: string): IP[] {
   if (!cniArgs) return [];
   const out: IP[] = [];
-  for (const pair of cniArgs.split(';')) {
+  // CNI_ARGS carries whatever the runtime passes (pod names, tokens): messages name the pair, not its text.
+  const pairs = cniArgs.split(';');
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new IpamConfigError(`ARGS: invalid pair "${pair}"`);
+    if (eq <= 0) throw new IpamConfigError(`ARGS: invalid pair ${i + 1} of CNI_ARGS (not KEY=VALUE)`);
     const k = pair.slice(0, eq);
     const v = pair.slice(eq + 1);
     if (k === 'IP') {
       const ip = parseIP(v);
-      if (!ip) throw new IpamConfigError(`ARGS: error parsing value of pair "${pair}": invalid IP address: ${v}`);
+      if (!ip) throw new IpamConfigError(`ARGS: error parsing value of pair IP (pair ${i + 1} of CNI_ARGS): invalid IP address`);
       out.push(ip);
     }
   }
@@ -240,8 +244,10 @@ export function loadIpamConfig(conf: Record<string, unknown>, cniArgs: string): 
   const dataDir = optionalString(ipam.dataDir, 'ipam.dataDir');
   const resolvConf = optionalString(ipam.resolvConf, 'ipam.resolvConf');
   if (Array.isArray(ipam.routes)) {
-    for (const r of ipam.routes as Record<string, unknown>[]) {
-      if (!r || typeof r.dst !== 'string' || !parseCIDR(r.dst)) throw new IpamConfigError(`invalid CIDR address: ${String(r?.dst ?? '')}`);
+    for (const [i, r] of (ipam.routes as Record<string, unknown>[]).entries()) {
+      if (!r || typeof r.dst !== 'string' || !parseCIDR(r.dst)) throw new IpamConfigError(`invalid CIDR address in ipam.routes[${i}].dst`);
+      if (r.gw !== undefined && r.gw !== null && r.gw !== '' && (typeof r.gw !== 'string' || !parseIP(r.gw)))
+        throw new IpamFieldError(`ipam.routes[${i}].gw must be an IP address`);
       routes.push(typeof r.gw === 'string' && r.gw ? { dst: r.dst, gw: r.gw } : { dst: r.dst });
     }
   }

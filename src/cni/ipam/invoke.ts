@@ -14,7 +14,8 @@ export class DelegateError extends Error {}
 
 export function findInPath(plugin: string, cniPath: string, platform: NodeJS.Platform = process.platform): string {
   if (plugin === '') throw new DelegateError('no plugin name provided');
-  if (plugin.includes('/') || plugin.includes('\\')) throw new DelegateError(`invalid plugin name: ${plugin}`);
+  // Named, not echoed: the error JSON is logged and ipam.type is whatever the config says.
+  if (plugin.includes('/') || plugin.includes('\\')) throw new DelegateError('invalid plugin name in ipam.type: a path, not a file name');
   const sep = platform === 'win32' ? ';' : ':';
   const dirs = cniPath.split(sep).filter((d) => d !== '');
   if (dirs.length === 0) throw new DelegateError('no paths provided');

@@ -43,7 +43,7 @@ export type WinConf = WinBridgeConf | WinOverlayConf;
 export type AddFn = (s: HostNetworkService, args: CmdArgs, conf: WinConf, created: Created) => Promise<CniResult>;
 
 function load(flavor: Flavor, args: CmdArgs): WinConf {
-  return flavor === 'win-bridge' ? loadWinBridgeConf(args.config) : loadWinOverlayConf(args.config);
+  return flavor === 'win-bridge' ? loadWinBridgeConf(args.config, args.command) : loadWinOverlayConf(args.config, args.command);
 }
 
 /**

@@ -187,7 +187,7 @@ function result(
 }
 
 async function cmdAdd(args: CmdArgs): Promise<string> {
-  const conf = loadSwitchyardConf(args.config);
+  const conf = loadSwitchyardConf(args.config, args.command);
   const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
   return guardedAdd(args, call, async (s, created) => {
     const net = await lookupNetwork(s, conf);
@@ -227,7 +227,7 @@ async function cmdAdd(args: CmdArgs): Promise<string> {
 }
 
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadSwitchyardConf(args.config);
+  const conf = loadSwitchyardConf(args.config, args.command);
   const epName = endpointName(args.containerID, args.netns, conf.name);
   // Endpoint first, reservation second (common/attachment.ts).
   await withService(args, async (s) => {
@@ -238,7 +238,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadSwitchyardConf(args.config);
+  const conf = loadSwitchyardConf(args.config, args.command);
   const epName = endpointName(args.containerID, args.netns, conf.name);
   const ip = await withService(args, async (s) => {
     const net = await lookupNetwork(s, conf);
@@ -255,7 +255,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 }
 
 async function cmdGc(args: CmdArgs): Promise<void> {
-  const conf = loadSwitchyardConf(args.config);
+  const conf = loadSwitchyardConf(args.config, args.command);
   const valid = conf.validAttachments ?? [];
   const errors: string[] = [];
   const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
@@ -285,7 +285,7 @@ async function cmdGc(args: CmdArgs): Promise<void> {
 }
 
 async function cmdStatus(args: CmdArgs): Promise<void> {
-  const conf = loadSwitchyardConf(args.config);
+  const conf = loadSwitchyardConf(args.config, args.command);
   await withService(args, async (s) => {
     let net: HostComputeNetwork;
     try {

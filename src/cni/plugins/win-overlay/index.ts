@@ -31,7 +31,7 @@ import { windowsFamilyPlugin } from '../common/win-commands';
 export function validMacPrefix(conf: WinOverlayConf): string {
   if (conf.endpointMacPrefix === '') return '0E-2A';
   if (conf.endpointMacPrefix.length !== 5 || conf.endpointMacPrefix[2] !== '-') {
-    throw new Error(`endpointMacPrefix [${conf.endpointMacPrefix}] is invalid, value must be of the format xx-xx`);
+    throw new Error('endpointMacPrefix is invalid, value must be of the format xx-xx');
   }
   return conf.endpointMacPrefix;
 }
