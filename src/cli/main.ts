@@ -27,6 +27,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/diagnose'),
   () => require('./commands/diagram'),
   () => require('./commands/delete'),
+  () => require('./commands/repair'),
 ];
 
 export function buildProgram(): Command {
