@@ -13,6 +13,7 @@ import {
   loadState,
   saveState,
   saveStateAsync,
+  StateFileError,
   withStateLock,
   type EndpointRecord,
   type LinuxState,
@@ -100,6 +101,8 @@ export class LinuxContext {
         return out;
       });
     } catch (e) {
+      // A malformed state file is reported as reads report it: the same text whatever the command.
+      if (e instanceof StateFileError) throw e;
       throw toHnsError(e, { call, subject });
     }
   }
