@@ -84,6 +84,67 @@ describe('linux data plane: reads never write; repair deletes only links it owns
     ip('link', 'del', 'sybaaaaaaaaaa');
   });
 
+  it('as a non-root user, a read touches no link (not even an own leftover) and succeeds', function () {
+    if (spawnSync('setpriv', ['--version']).status !== 0) this.skip();
+    const sub = fs.mkdtempSync(path.join(dir, 'nobody-'));
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(sub, 0o755);
+    const state = path.join(sub, 'linux.json'); // absent: an empty node
+    ip('link', 'add', 'syb3333333333', 'type', 'bridge');
+    ip('link', 'set', 'syb3333333333', 'alias', ownerTagFor(state));
+    // Inside the test's namespace (a non-root process cannot setns into it itself), then privileges dropped.
+    const r = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        MAIN,
+        '--dataplane',
+        'linux',
+        'network',
+        'list',
+      ],
+      { env: { ...process.env, SWITCHYARD_LINUX_STATE: state, SWITCHYARD_LINUX_NETNS: '' }, encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ID\s+NAME/);
+    assert.match(ip('-o', 'link', 'show'), /syb3333333333/, 'the read left the link');
+    assert.equal(fs.existsSync(state), false, 'and wrote no state');
+    ip('link', 'del', 'syb3333333333');
+  });
+
+  it('an alias-less veth named after a recorded endpoint (killed before tagging) is repaired; another stays', async () => {
+    const state = path.join(dir, 'untagged.json');
+    const dp = await openDataplane({ kind: 'linux', statePath: state, env: env() });
+    try {
+      const net = await dp.createNetwork({
+        Name: 'untagged',
+        Type: 'L2Bridge',
+        Ipams: [{ Type: 'Static', Subnets: [{ IpAddressPrefix: '10.251.9.0/24' }] }],
+      });
+      const ep = await dp.createEndpoint(net.ID!, { Name: 'half-attached' });
+      const veth = `syv${ep.ID!.replace(/-/g, '').slice(0, 10).toLowerCase()}`;
+      ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'syfpeer1');
+      ip('link', 'add', 'syv0000000001', 'type', 'veth', 'peer', 'name', 'syfpeer2');
+      const report = await dp.repair!();
+      assert.deepEqual(report.actions, [`delete link ${veth} (ours, recorded by no object)`]);
+      const links = ip('-o', 'link', 'show');
+      assert.doesNotMatch(links, new RegExp(veth));
+      assert.match(links, /syv0000000001/, 'an untagged veth no endpoint of this state names is not ours');
+      await dp.deleteEndpoint(ep.ID!);
+      await dp.deleteNetwork(net.ID!);
+    } finally {
+      await dp.close();
+      spawnSync('ip', ['-n', ns, 'link', 'del', 'syv0000000001']);
+    }
+  });
+
   it('the first write repairs before it changes anything; without a state file only tagged links go', async () => {
     const state = path.join(dir, 'fresh.json');
     ip('link', 'add', 'syb1111111111', 'type', 'bridge');

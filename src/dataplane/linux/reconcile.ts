@@ -9,13 +9,14 @@
  *
  * Only links this instance created are ever deleted: every bridge, veth and vxlan it creates carries the
  * instance's owner tag in its alias (LinuxContext.ownerTag, from the state file's path); a `syb*`/`syx*`/
- * `syv*` link without that tag belongs to someone else (another state file, another instance) and is left alone.
+ * `syv*` link without that tag belongs to someone else (another state file, another instance) and is left
+ * alone — except an alias-less veth named after an endpoint this state records (see `mine`).
  */
 import * as fs from 'node:fs';
 import type { LinuxContext } from './context';
 import { markDetached } from './endpoints';
 import { writeSysctl } from './netns';
-import { OWN_LINK, realizeNetwork } from './realize-network';
+import { OWN_LINK, realizeNetwork, vethName } from './realize-network';
 import { addHostAddress, detach } from './realize-endpoint';
 import { hostAddressPresent } from './host';
 import { key, withStateLock, type LinuxState } from './state';
@@ -36,9 +37,15 @@ export interface ReconcileOptions {
 
 const emptyReport = (): ReconcileReport => ({ removedLinks: [], rebuiltNetworks: [], abandonedAttaches: [], actions: [] });
 
-/** A link this instance created and may delete: our name pattern and our owner tag. */
-function mine(c: LinuxContext, l: { name: string; alias?: string }): boolean {
-  return OWN_LINK.test(l.name) && l.alias === c.ownerTag;
+/**
+ * A link this instance created and may delete: our name pattern and our owner tag — or, for a veth without
+ * any alias, a name derived from an endpoint this state records: the kernel takes an alias only on change,
+ * so a process killed between creating a veth and tagging it leaves it untagged, and the endpoint's random
+ * ID in its name proves it ours all the same.
+ */
+function mine(c: LinuxContext, l: { name: string; alias?: string }, recordedVeths?: Set<string>): boolean {
+  if (!OWN_LINK.test(l.name)) return false;
+  return l.alias === c.ownerTag || (!l.alias && recordedVeths?.has(l.name) === true);
 }
 
 /**
@@ -100,8 +107,9 @@ function walk(c: LinuxContext, s: LinuxState, all: Link[], report: ReconcileRepo
         });
     }
   }
+  const recordedVeths = new Set(Object.values(s.endpoints).map((ep) => vethName(ep.doc.ID ?? '')));
   for (const l of all) {
-    if (mine(c, l) && !wanted.has(l.name))
+    if (mine(c, l, recordedVeths) && !wanted.has(l.name))
       act(`delete link ${l.name} (ours, recorded by no object)`, () => {
         if (c.rt.deleteLink(l.name)) report.removedLinks.push(l.name);
       });
