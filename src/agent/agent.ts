@@ -27,6 +27,7 @@ import { collectStale, HOST_ENDPOINT_ID, openStore, reserveAny, reserveExact, SO
 import { decidePeers, type PeerDecision } from './peers';
 import type { PlatformTraits } from './platform';
 import type { LocalAnnouncement, NodeLease, SubnetSource } from './subnet/types';
+import { toKernelMac } from '../net/mac';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -363,7 +364,7 @@ export class Agent implements HealthSource {
       if (!mac && !dr)
         mac = (findPolicies((await svc.getNetwork(netDoc.ID!)).Policies, 'DrMacAddress')[0]?.Settings as { Address?: string } | undefined)
           ?.Address;
-      const colon = mac?.replace(/-/g, ':').toLowerCase();
+      const colon = mac === undefined ? undefined : toKernelMac(mac);
       if (!colon)
         this.problems.push(
           `network ${this.networkName} reports no DrMacAddress policy: no VtepMAC to publish, so vxlan peers cannot reach this node's pods yet`,

@@ -4,7 +4,7 @@
  * OS; reading the files named by the caller is the CLI's job (loadAgentConfig takes their text).
  */
 import { contains, hasHostBits, parseCidr, parseIp } from '../net/ip';
-import { isMac } from '../net/mac';
+import { isMac, toKernelMac } from '../net/mac';
 import { defaultSubnetEnvPath } from './subnet/subnet-env';
 import type { BackendType, ClusterNetConf, NodeLease } from './subnet/types';
 import { parseProxySettings, type ProxySettings } from './proxy-config';
@@ -229,7 +229,7 @@ function parsePeers(raw: unknown, problems: string[]): NodeLease[] {
         publicIp: ip!,
         backendType: (bt as BackendType | undefined) ?? ('' as BackendType),
         ...(p.vni !== undefined ? { vni: Number(p.vni) } : {}),
-        ...(mac ? { vtepMac: mac.replace(/-/g, ':').toLowerCase() } : {}),
+        ...(mac ? { vtepMac: toKernelMac(mac) } : {}),
       },
     ];
   });

@@ -81,6 +81,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       backend: config.netConf.backend.type,
       metrics: server?.address ?? 'disabled',
     });
+    // Reconcile on start (reads never repair): what a crash or reboot left is put right before the agent reads.
+    if (svc.repair) for (const action of (await svc.repair()).actions) log.info('repaired', { action });
     const boot = await agent.start();
     writeFlannelSubnetEnv(config, agent, publicIp, log);
     if (config.proxy.enabled) {

@@ -10,6 +10,7 @@
  */
 import type { NetworkPolicy } from '../hns/policy';
 import type { ClusterNetConf, NodeLease } from './subnet/types';
+import { toKernelMac } from '../net/mac';
 
 export const NO_DR_MAC = '00:00:00:00:00:00';
 
@@ -89,7 +90,7 @@ export function decidePeers(net: ClusterNetConf, self: NodeLease, peers: NodeLea
           DestinationPrefix: lease.subnet,
           IsolationId: net.backend.type === 'vxlan' ? net.backend.vni : 0,
           ProviderAddress: lease.publicIp,
-          DistributedRouterMacAddress: net.backend.type === 'vxlan' ? lease.vtepMac!.replace(/-/g, ':').toLowerCase() : NO_DR_MAC,
+          DistributedRouterMacAddress: net.backend.type === 'vxlan' ? toKernelMac(lease.vtepMac!) : NO_DR_MAC,
         },
       },
     });

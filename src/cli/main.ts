@@ -27,6 +27,7 @@ const COMMAND_MODULES: readonly (() => CommandModule)[] = [
   () => require('./commands/diagnose'),
   () => require('./commands/diagram'),
   () => require('./commands/delete'),
+  () => require('./commands/repair'),
 ];
 
 export function buildProgram(): Command {
@@ -50,6 +51,9 @@ export function buildProgram(): Command {
   program.hook('preAction', (_program, action) => {
     const g = action.optsWithGlobals();
     require('./output').tableOptions.noHeaders = g.headers === false;
+    // Every --name (network, endpoint, namespace, lb create): the same rule as a document's Name in apply -f.
+    const name = (action.opts() as { name?: unknown }).name;
+    if (typeof name === 'string') (require('./apply') as typeof import('./apply')).checkName({ Name: name }, '--name');
     // A command with its own --dry-run (service install) gets the flag wherever it was written: commander
     // gives it to the program when the program declares it too.
     if (g.dryRun && action !== _program && action.options.some((o) => o.attributeName() === 'dryRun'))

@@ -34,12 +34,25 @@ export interface Column<T> {
   get(row: T): string | number | undefined;
 }
 
+/**
+ * A stored string made safe for a terminal: control characters (C0, DEL, C1: newlines, terminal escapes) and
+ * the Unicode line separators are printed as escapes (`\n`, `\x1b`, `\u2028`), never raw, so a name
+ * written by anyone into a state file cannot move the cursor, recolour or forge lines of a table.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = ch.charCodeAt(0);
+    return named[ch] ?? (code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`);
+  });
+}
+
 /** Left-aligned columns separated by two spaces, like kubectl. */
 export function toTable<T>(rows: T[], columns: Column<T>[]): string {
   const cells = rows.map((r) =>
     columns.map((c) => {
       const v = c.get(r);
-      return v === undefined || v === '' ? '-' : String(v);
+      return v === undefined || v === '' ? '-' : escapeControl(String(v));
     }),
   );
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i].length)));
@@ -70,7 +83,8 @@ export function render<T>(
   if (format === 'json') return toJson(data);
   if (format === 'yaml') return toYaml(data);
   const rows = Array.isArray(data) ? data : [data];
-  if (format === 'name') return rows.map((d) => `${kindOf(d)}/${(d as Named).Name || (d as Named).ID}\n`).join('');
+  if (format === 'name') return rows.map((d) => `${kindOf(d)}/${escapeControl(String((d as Named).Name || (d as Named).ID))}
+`).join('');
   if (format === 'wide') return toTable(rows, [...columns, POLICY_TYPES as Column<T>, ...wide]);
   return toTable(rows, columns);
 }

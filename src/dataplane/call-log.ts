@@ -30,6 +30,7 @@ const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
   modifyEndpoint: { id: 0, body: 1 },
   deleteEndpoint: { id: 0 },
   endpointStats: { id: 0 },
+  repair: { body: 0 },
   listNamespaces: { body: 0 },
   getNamespace: { id: 0 },
   createNamespace: { body: 0 },

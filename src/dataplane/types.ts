@@ -154,6 +154,13 @@ export interface HostNetworkService {
   applyLoadBalancers(batch: LoadBalancerBatch): Promise<LoadBalancerBatchResult>;
 
   /**
+   * Crash and reboot recovery on request (`switchyard repair`): brings what the data plane realized back in
+   * line with its records and says what it changed, one sentence per action (with dryRun: what it would
+   * change, changing nothing). Absent where the data plane keeps nothing that can drift (the emulator, HNS).
+   */
+  repair?(options?: { dryRun?: boolean }): Promise<{ actions: string[] }>;
+
+  /**
    * True when the data plane writes native-level call records itself (every Hcn* call, HNSCall or cmdlet),
    * so openDataplane does not also wrap it with the interface-level call log.
    */

@@ -1,8 +1,9 @@
 /**
  * Brings a lab plan up as network namespaces: a switch namespace holding the underlay bridge, one namespace
  * per node (uplink eth0 on the underlay) running its own linux data plane inside it, and one namespace per
- * pod attached through that data plane. Teardown deletes every namespace it created, which also removes
- * their links, routes, nft tables and sysctls; nothing is changed in the caller's own namespace.
+ * pod attached through that data plane. Teardown deletes every namespace it created, and every namespace
+ * the nodes' data planes created (`namespace create` on a node), which also removes their links, routes, nft
+ * tables and sysctls; nothing is changed in the caller's own namespace.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +14,7 @@ import type { HostComputeEndpoint } from '../hns';
 import { findPolicies, getCI } from '../hns';
 import { openDataplane } from '../dataplane/factory';
 import { Rtnl } from '../dataplane/linux/netlink/rtnl';
+import { loadState } from '../dataplane/linux/state';
 import { type LabProcess, stopProcessSync } from './processes';
 import { type LabNode, type LabPlan, type LabSpec, nodeNetwork, peerRoute, planLab } from './spec';
 
@@ -44,6 +46,34 @@ function deleteNetns(name: string): boolean {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }
   }
+}
+
+/**
+ * Namespaces the nodes' data planes created themselves (`switchyard namespace create` on a lab node makes a
+ * named netns `sy-<id>` in the machine's /var/run/netns, outside every lab namespace): read from each node's
+ * state file in the lab's state directory. Only names of that form, recorded as created, are returned.
+ */
+function dataplaneNamespaces(stateDir: string): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(stateDir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const f of files) {
+    let state;
+    try {
+      state = loadState(path.join(stateDir, f));
+    } catch {
+      continue; // not a data plane state (or unreadable): nothing of ours to find in it
+    }
+    for (const n of Object.values(state.namespaces ?? {})) {
+      const name = typeof n?.path === 'string' ? path.basename(n.path) : '';
+      if (n?.created && /^sy-[0-9a-f]{1,12}$/.test(name)) names.push(name);
+    }
+  }
+  return names;
 }
 
 export interface LabNodeRuntime {
@@ -114,6 +144,7 @@ export class NetnsLab {
     }
     for (const p of rec.processes ?? []) stopProcessSync(p);
     const removed: string[] = [];
+    for (const name of dataplaneNamespaces(rec.stateDir)) if (deleteNetns(name)) removed.push(name);
     for (const name of [...rec.namespaces].reverse()) {
       if (!/^[a-z0-9-]+$/.test(name)) continue;
       if (deleteNetns(name)) removed.push(name);
@@ -276,6 +307,8 @@ export class NetnsLab {
 
   async down(): Promise<void> {
     for (const r of this.runtimes.splice(0)) await r.dp.close().catch(() => undefined);
+    // Namespaces the nodes' data planes created (namespace create) live outside the lab's: remove them first.
+    for (const name of dataplaneNamespaces(this.stateDir)) deleteNetns(name);
     // Pods first, then nodes, then the switch: every link lives in one of these and goes with it.
     for (const name of this.created.splice(0).reverse()) {
       deleteNetns(name);

@@ -29,6 +29,11 @@ export function sameGuid(a: unknown, b: unknown): boolean {
   );
 }
 
+/** A GUID's hex digits only, lower case: the stem of kernel names derived from an object ID (`syb<first 10>`). */
+export function compactGuid(id: string): string {
+  return id.replace(/-/g, '').toLowerCase();
+}
+
 /** IDs and names HNS matches without regard to case; false when either is missing or empty. */
 export function sameId(a: string | undefined, b: string | undefined): boolean {
   return !!a && !!b && a.toLowerCase() === b.toLowerCase();

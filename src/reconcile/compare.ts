@@ -5,6 +5,9 @@
  */
 import { isGuid as guidGuard, isIp as ipGuard, isMac as macGuard } from '../hns/validate';
 import { getCI } from '../hns/json';
+import { canonicalIp as canonicalIpText } from '../net/ip';
+import { sameGuid } from '../net/id';
+import { sameMac, toHnsMac } from '../net/mac';
 
 // Plain predicates: the validators' type guards would narrow a string to `never` on the false branch.
 const isGuid = (s: string): boolean => guidGuard(s);
@@ -14,15 +17,13 @@ const isIp = (s: string): boolean => ipGuard(s);
 /** Fields HNS owns or changes by itself; a document that gives them never conflicts on them. */
 export const IGNORED_KEYS = new Set(['SchemaVersion', 'Version', 'Health', 'State']);
 
-function canonicalIp(text: string): string {
-  const ipaddr = require('ipaddr.js') as typeof import('ipaddr.js');
-  return ipaddr.parse(text).toString();
-}
+/** The canonical spelling of an address the validator accepted (IPv6 compressed, as HNS reports it). */
+const canonicalIp = (text: string): string => canonicalIpText(text) ?? text;
 
 export function sameString(a: string, b: string): boolean {
   if (a === b) return true;
-  if (isGuid(a) && isGuid(b)) return a.replace(/[{}]/g, '').toLowerCase() === b.replace(/[{}]/g, '').toLowerCase();
-  if (isMac(a) && isMac(b)) return a.replace(/:/g, '-').toLowerCase() === b.replace(/:/g, '-').toLowerCase();
+  if (isGuid(a) && isGuid(b)) return sameGuid(a, b);
+  if (isMac(a) && isMac(b)) return sameMac(a, b);
   if (isIp(a) && isIp(b)) return canonicalIp(a) === canonicalIp(b);
   return false;
 }
@@ -93,7 +94,7 @@ function canonicalValue(v: unknown): string {
   if (typeof v === 'string') {
     const t: string = v;
     if (isGuid(t)) return t.replace(/[{}]/g, '').toLowerCase();
-    if (isMac(t)) return t.replace(/:/g, '-').toLowerCase();
+    if (isMac(t)) return toHnsMac(t).toLowerCase();
     if (isIp(t)) return canonicalIp(t);
     const [ip, len] = t.split('/');
     if (len !== undefined && isIp(ip)) return `${canonicalIp(ip)}/${len}`;

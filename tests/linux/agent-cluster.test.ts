@@ -16,9 +16,10 @@ import { NetnsLab } from '../../src/lab/netns-driver';
 import type { LabNode } from '../../src/lab/spec';
 import { canRunNetns, uniquePrefix } from './helpers/lab';
 import { haveCniBin, runCni } from './helpers/cni';
+import { vtepMacOf, writeAgentConfig } from './helpers/agent-config';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
-const drMac = (ip: string) => ['0e', '5a', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+const drMac = vtepMacOf;
 
 interface NodeAgent {
   node: LabNode;
@@ -71,26 +72,7 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       });
       lab.underlay();
       for (const node of lab.plan.nodes) {
-        const dir = path.join(lab.stateDir, node.name);
-        fs.mkdirSync(dir, { recursive: true });
-        const other = lab.plan.nodes.find((n) => n !== node)!;
-        const config = path.join(dir, 'agent.yaml');
-        fs.writeFileSync(
-          config,
-          [
-            `node: ${node.name}`,
-            `podCIDR: ${node.podSubnet}`,
-            `publicIP: ${node.underlayIp}`,
-            'iface: eth0',
-            "metricsAddress: ''",
-            `socket: ${dir}/agent.sock`,
-            `subnetEnv: ${dir}/subnet.env`,
-            `netConf: {Network: 10.244.0.0/16, Backend: {Type: ${backend}, VNI: 4096}}`,
-            `cni: {type: switchyard, confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
-            'peers:',
-            `  - {node: ${other.name}, subnet: ${other.podSubnet}, publicIP: ${other.underlayIp}${backend === 'vxlan' ? `, vtepMAC: '${drMac(other.underlayIp)}'` : ''}}`,
-          ].join('\n'),
-        );
+        const { dir, config } = writeAgentConfig(lab, node, { backend, vni: 4096 });
         agents.push({ node, dir, config, out: '' });
       }
       for (const a of agents) start(a);

@@ -15,6 +15,7 @@ import type { LabNode } from '../../src/lab/spec';
 import { FakeApiServer, writeKubeconfig } from '../fixtures/fake-apiserver';
 import { canRunNetns, get, serve, uniquePrefix } from './helpers/lab';
 import { haveCniBin, runCni } from './helpers/cni';
+import { writeAgentConfig } from './helpers/agent-config';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
 
@@ -129,28 +130,14 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       const url = await api.start();
       const kubeconfig = writeKubeconfig(path.join(lab.stateDir, 'kubeconfig'), url);
       for (const node of lab.plan.nodes) {
-        const dir = path.join(lab.stateDir, node.name);
-        fs.mkdirSync(dir, { recursive: true });
-        const other = lab.plan.nodes.find((n) => n !== node)!;
-        const config = path.join(dir, 'agent.yaml');
-        fs.writeFileSync(
-          config,
-          [
-            `node: ${node.name}`,
-            `podCIDR: ${node.podSubnet}`,
-            `publicIP: ${node.underlayIp}`,
-            'iface: eth0',
-            "metricsAddress: '127.0.0.1:0'",
-            `socket: ${dir}/agent.sock`,
-            `subnetEnv: ${dir}/subnet.env`,
+        const { dir, config } = writeAgentConfig(lab, node, {
+          backend: 'host-gw',
+          metricsAddress: '127.0.0.1:0',
+          extra: (d) => [
             `kubeconfig: ${kubeconfig}`,
-            `proxy: {enabled: true, resyncSeconds: 1, coalesceMs: 10, ownershipFile: ${dir}/proxy-owned.json}`,
-            'netConf: {Network: 10.244.0.0/16, Backend: {Type: host-gw}}',
-            `cni: {type: switchyard, confDir: ${dir}/net.d, binDir: '', ipamDataDir: ${dir}/ipam}`,
-            'peers:',
-            `  - {node: ${other.name}, subnet: ${other.podSubnet}, publicIP: ${other.underlayIp}}`,
-          ].join('\n'),
-        );
+            `proxy: {enabled: true, resyncSeconds: 1, coalesceMs: 10, ownershipFile: ${d}/proxy-owned.json}`,
+          ],
+        });
         const a: NodeAgent = { node, dir, out: '' };
         a.child = spawn(process.execPath, [MAIN, '--dataplane', 'linux', 'agent', '--config', config], {
           env: { ...lab.nodeEnv(node), NODE_EXTRA_CA_CERTS: '' },

@@ -1,6 +1,7 @@
 /**
- * State survives a restart: a new process rebuilds its view from the state file and the kernel, recreates
- * links lost underneath it, and removes what a process killed in the middle of an attach left behind.
+ * State survives a restart: a new process rebuilds its view from the state file and the kernel; a repair
+ * (or the process's first write) recreates links lost underneath it and removes what a process killed in the
+ * middle of an attach left behind. Reads repair nothing.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -34,6 +35,12 @@ describe('linux data plane: restart and crash recovery', function () {
       before.map((e) => e.ID).filter((id) => id),
     );
     assert.deepEqual((await r.dp.getNetwork(r.networkId)).Policies, net.Policies);
+    assert.doesNotMatch(links(), new RegExp(`${bridge}:`), 'reads repair nothing');
+    const report = await r.dp.repair!();
+    assert.ok(
+      report.actions.some((a) => a.startsWith(`rebuild network`) && a.includes(bridge)),
+      report.actions.join('\n'),
+    );
     assert.match(links(), new RegExp(`${bridge}:`));
     assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.1\/24/);
     assert.match(lab.exec(node().name, ['nft', 'list', 'tables']), /table inet switchyard/);
@@ -49,6 +56,7 @@ describe('linux data plane: restart and crash recovery', function () {
     await r.dp.close();
     lab.exec(node().name, ['ip', 'link', 'del', bridge]);
     r.dp = await lab.openNode(node());
+    await r.dp.repair!();
     assert.match(lab.exec(node().name, ['ip', '-4', 'addr', 'show', 'dev', bridge]), /inet 10\.244\.1\.200\/24/);
     assert.ok((await r.dp.getNamespace(host.ID!)).Resources?.some((x) => x.Data.ID === ep.ID));
     // Taken off the bridge underneath the data plane: the endpoint no longer reports the host namespace.
@@ -83,7 +91,17 @@ describe('linux data plane: restart and crash recovery', function () {
     assert.match(lab.exec(podNs, ['ip', '-o', 'link', 'show']), /eth0@/);
 
     await r.dp.close();
-    r.dp = await lab.openNode(node()); // restart: reconcile on open
+    r.dp = await lab.openNode(node()); // restart: a read repairs nothing, a write or repair does
+    assert.equal((await r.dp.getEndpoint(leftover.ID!)).Name, 'crash-victim');
+    assert.match(links(), new RegExp(`${veth}@`), 'a read leaves the half-done attach alone');
+    const dry = await r.dp.repair!({ dryRun: true });
+    assert.ok(
+      dry.actions.some((a) => a.includes(`delete link ${veth}`)),
+      dry.actions.join('\n'),
+    );
+    assert.match(links(), new RegExp(`${veth}@`), 'a dry run changes nothing');
+    const done = await r.dp.repair!();
+    assert.deepEqual(done.actions, dry.actions, 'the repair does what the dry run said');
     assert.doesNotMatch(links(), new RegExp(veth));
     assert.doesNotMatch(lab.exec(podNs, ['ip', '-o', 'link', 'show']), /eth0/);
     const ep = await r.dp.getEndpoint(leftover.ID!);

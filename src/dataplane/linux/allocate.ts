@@ -4,7 +4,9 @@
  * address must pass.
  */
 import { EndpointFlags, HnsError, type HostComputeEndpoint } from '../../hns';
-import { contains, intToIp, isIPv4, lastHost, parseCidr } from './addr';
+import { isIPv4, parseV4Prefix } from './addr';
+import { contains, formatIp, lastOf, parseIp } from '../../net/ip';
+import { macFromIpv4, toHnsMac } from '../../net/mac';
 import { BadNetworkError } from './realize-network';
 import type { EndpointRecord, NetworkRecord } from './state';
 
@@ -14,7 +16,7 @@ export function assignAddress(net: NetworkRecord, peers: EndpointRecord[], store
   const ipc = stored.IpConfigurations?.[0];
   if (ipc?.IpAddress) {
     if (!isIPv4(ipc.IpAddress)) throw new BadNetworkError(`IpConfigurations[0].IpAddress: "${ipc.IpAddress}" is not an IPv4 address`);
-    if (!remote && net.subnet && !contains(parseCidr(net.subnet, 'subnet'), ipc.IpAddress)) {
+    if (!remote && net.subnet && !contains(parseV4Prefix(net.subnet, 'subnet'), parseIp(ipc.IpAddress)!)) {
       throw HnsError.of(
         'HCN_E_INVALID_IP',
         { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` },
@@ -36,16 +38,16 @@ export function assignAddress(net: NetworkRecord, peers: EndpointRecord[], store
     stored.IpConfigurations![0].PrefixLength = Number(net.subnet.split('/')[1]);
   // HNS reports the default route through the subnet's gateway on an endpoint that brings no routes (docs/windows.md).
   if (!remote && ip && !stored.Routes && net.gateway) stored.Routes = [{ NextHop: net.gateway, DestinationPrefix: '0.0.0.0/0' }];
-  if (!stored.MacAddress && ip)
-    stored.MacAddress = ['0E', '2A', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())].join('-');
+  if (!stored.MacAddress && ip) stored.MacAddress = toHnsMac(macFromIpv4('0E-2A', ip)!);
 }
 
 function allocate(net: NetworkRecord, peers: EndpointRecord[]): string {
-  const c = parseCidr(net.subnet!, 'subnet');
+  const c = parseV4Prefix(net.subnet!, 'subnet');
   const used = new Set(peers.map((e) => e.doc.IpConfigurations?.[0]?.IpAddress).filter(Boolean) as string[]);
   if (net.gateway) used.add(net.gateway);
-  for (let n = c.network + 2; n <= lastHost(c); n++) {
-    const ip = intToIp(n);
+  // From .2 up to the address before the broadcast address.
+  for (let n = c.ip.n + 2n; n < lastOf(c).n; n++) {
+    const ip = formatIp({ v: 4, n });
     if (!used.has(ip)) return ip;
   }
   throw HnsError.of(

@@ -13,6 +13,7 @@ import {
   loadState,
   saveState,
   saveStateAsync,
+  StateFileError,
   withStateLock,
   type EndpointRecord,
   type LinuxState,
@@ -80,8 +81,15 @@ export class LinuxContext {
     if (this.stamp() === stampBefore) this.ownStamp = stampBefore;
   }
 
+  /**
+   * Crash recovery before a write (set by the data plane): reads never repair, the first write of a process
+   * (and a write after another process's) does. Not run for the repair's own write.
+   */
+  beforeWrite?: () => Promise<void>;
+
   /** Runs `fn` on the state under the node-wide lock and writes it back; failures become HnsErrors. */
-  async mutate<T>(call: string, subject: string, fn: (s: LinuxState) => T): Promise<T> {
+  async mutate<T>(call: string, subject: string, fn: (s: LinuxState) => T, opts: { repairing?: boolean } = {}): Promise<T> {
+    if (!opts.repairing && this.beforeWrite) await this.beforeWrite();
     try {
       return await withStateLock(this.statePath, async () => {
         const s = this.read();
@@ -93,6 +101,8 @@ export class LinuxContext {
         return out;
       });
     } catch (e) {
+      // A malformed state file is reported as reads report it: the same text whatever the command.
+      if (e instanceof StateFileError) throw e;
       throw toHnsError(e, { call, subject });
     }
   }

@@ -39,7 +39,7 @@ import * as endpoints from './endpoints';
 import * as namespaces from './namespaces';
 import * as lbs from './loadbalancers';
 import { modifyEndpoint, modifyNetwork } from './modify';
-import { reconcile, type ReconcileReport } from './reconcile';
+import { reconcile, type ReconcileOptions, type ReconcileReport } from './reconcile';
 
 /** Options beyond DataplaneOptions, read from the environment so CNI processes and the lab can set them. */
 export function linuxStatePath(o: ResolvedDataplaneOptions): string {
@@ -53,9 +53,9 @@ export async function open(options: ResolvedDataplaneOptions): Promise<HostNetwo
   const netns = options.env.SWITCHYARD_LINUX_NETNS || undefined;
   if (netns && !isNetnsPath(netns))
     throw new HnsError(E_FAIL, `SWITCHYARD_LINUX_NETNS: ${netns} is not a network namespace path`, { call: 'open linux data plane' });
-  const dp = new LinuxDataplane(linuxStatePath(options), netns, options.emulatedVersion ?? DEFAULT_EMULATED_VERSION, options.env);
-  await dp.revalidate();
-  return dp;
+  // Opening reads nothing and repairs nothing: crash recovery runs before the first write (LinuxContext.mutate)
+  // or on request (repair), so `network list` never changes the kernel or the state file.
+  return new LinuxDataplane(linuxStatePath(options), netns, options.emulatedVersion ?? DEFAULT_EMULATED_VERSION, options.env);
 }
 
 export class LinuxDataplane implements HostNetworkService {
@@ -70,6 +70,7 @@ export class LinuxDataplane implements HostNetworkService {
     env: NodeJS.ProcessEnv,
   ) {
     this.c = new LinuxContext(Rtnl.open(netns), statePath, netns, env);
+    this.c.beforeWrite = () => this.checkBeforeWrite();
   }
 
   async version(): Promise<HnsVersion> {
@@ -88,15 +89,26 @@ export class LinuxDataplane implements HostNetworkService {
     this.c.rt.close();
   }
 
+  /** Crash recovery now (`switchyard repair`); with dryRun, only what it would change. */
+  repair(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    return reconcile(this.c, options);
+  }
+
   reconcile(): Promise<ReconcileReport> {
     return reconcile(this.c);
   }
 
-  /** Before a kept-open data plane serves another call: the open-time check again if another process wrote. */
-  async revalidate(): Promise<void> {
+  /**
+   * A kept-open data plane (the agent) calls this before each call. Reads never repair, so there is nothing
+   * to do here: the check runs before this process's next write when another process wrote meanwhile.
+   */
+  async revalidate(): Promise<void> {}
+
+  /** The first write of this process, or one after another process replaced the state file: repair first. */
+  private async checkBeforeWrite(): Promise<void> {
     const seen = this.c.foreignStamp();
     if (seen === undefined) return;
-    await this.reconcile();
+    await reconcile(this.c);
     this.c.checked(seen);
   }
 

@@ -17,21 +17,32 @@ import { LbBatchStaging } from './lb-staging';
 import { key, type LinuxState } from './state';
 import { toHnsError } from './errors';
 
-/** The state with LBs whose kernel realization is incomplete forgotten (rebuilding the table once if any). */
-async function kernelView(c: LinuxContext): Promise<LinuxState> {
-  const s = c.read();
+/** Keys of the LBs recorded as realized whose map elements are no longer all in the kernel. */
+function drifted(c: LinuxContext, s: LinuxState): string[] {
   const realized = s.lbNft ?? {};
-  if (!Object.keys(realized).length) return s;
+  if (!Object.keys(realized).length) return [];
   const have = kernelLoadBalancerElements(c.netns);
-  const drifted = Object.entries(realized)
+  return Object.entries(realized)
     .filter(([k]) => elementsAt(s, k).some((e) => !have.has(e)))
     .map(([k]) => k);
-  if (!drifted.length) return s;
-  return c.mutate('HcnEnumerateLoadBalancers', 'load balancer table', (st) => {
-    for (const k of drifted) delete st.lbNft?.[k];
-    syncLoadBalancerTable(st, c.netns, c.env, { force: true, realizedOnly: true });
-    return st;
-  });
+}
+
+/** The state with LBs whose kernel realization is incomplete left out. A read: nothing is written or rebuilt. */
+async function kernelView(c: LinuxContext): Promise<LinuxState> {
+  const s = c.read();
+  const gone = drifted(c, s);
+  if (!gone.length) return s;
+  const lbNft = { ...s.lbNft };
+  for (const k of gone) delete lbNft[k];
+  return { ...s, lbNft };
+}
+
+/** In a write: forgets the realization of drifted LBs and rebuilds the table from the others (the repair). */
+function forgetDrifted(c: LinuxContext, s: LinuxState): void {
+  const gone = drifted(c, s);
+  if (!gone.length) return;
+  for (const k of gone) delete s.lbNft?.[k];
+  syncLoadBalancerTable(s, c.netns, c.env, { force: true, realizedOnly: true });
 }
 
 const realizedIn = (s: LinuxState, k: string) => s.lbNft?.[k] !== undefined;
@@ -72,6 +83,9 @@ export async function applyLoadBalancers(c: LinuxContext, batch: LoadBalancerBat
   let staging: LbBatchStaging | undefined;
   try {
     return await c.mutate(call, subject, (s) => {
+      // Creating an LB the state still records is the drift repair: forget what vanished from the kernel first
+      // (a write, so reads stay reads). Other batches skip the kernel listing, which costs O(LBs).
+      if (creates.some((d) => d.ID !== undefined && s.loadBalancers[key(d.ID)] !== undefined)) forgetDrifted(c, s);
       staging = new LbBatchStaging(c, s);
       const result: LoadBalancerBatchResult = {
         deleted: deletes.map((id) => staging!.delete(id)),

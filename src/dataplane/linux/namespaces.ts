@@ -25,6 +25,7 @@ import { queryMatcher } from './query';
 import { attachToHost, hostNamespace, HOST_NAMESPACE_ID, isHostNamespace } from './host';
 import { childProcess } from './lazy';
 import { key, type LinuxState } from './state';
+import { compactGuid } from '../../net/id';
 
 export function listNamespaces(c: LinuxContext, query?: HostComputeQuery): HostComputeNamespace[] {
   const s = c.read();
@@ -56,7 +57,7 @@ export function createNamespace(c: LinuxContext, doc: HostComputeNamespace): Pro
     if (id.startsWith('/')) {
       if (!isNetnsPath(id)) throw new BadNetworkError(`ID: ${id} is not a network namespace path (e.g. /var/run/netns/<name>)`);
     } else {
-      const name = `sy-${id.replace(/-/g, '').slice(0, 12).toLowerCase()}`;
+      const name = `sy-${compactGuid(id).slice(0, 12)}`;
       childProcess().execFileSync('ip', ['netns', 'add', name], { stdio: ['ignore', 'ignore', 'pipe'] });
       nsPath = `/var/run/netns/${name}`;
       created = true;

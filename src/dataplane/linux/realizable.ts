@@ -14,7 +14,8 @@ import {
   type NetworkPolicy,
 } from '../../hns';
 import { LINUX_CAPABILITIES } from './capabilities';
-import { contains, isIPv4, parseCidr } from './addr';
+import { isIPv4, parseV4Prefix } from './addr';
+import { contains } from '../../net/ip';
 import { BadNetworkError } from './realize-network';
 import { key, type LinuxState, type NetworkRecord } from './state';
 
@@ -70,11 +71,11 @@ export function checkEndpointAddresses(doc: HostComputeEndpoint): void {
 /** HNS-class refusal of a subnet that overlaps another network's, naming that network. */
 export function checkSubnetOverlap(s: LinuxState, rec: NetworkRecord): void {
   if (!rec.subnet) return;
-  const mine = parseCidr(rec.subnet, 'Ipams[0].Subnets[0].IpAddressPrefix');
+  const mine = parseV4Prefix(rec.subnet, 'Ipams[0].Subnets[0].IpAddressPrefix');
   for (const other of Object.values(s.networks)) {
     if (!other.subnet || key(other.doc.ID ?? '') === key(rec.doc.ID ?? '')) continue;
-    const theirs = parseCidr(other.subnet, 'subnet');
-    if (contains(mine, theirs.text.split('/')[0]) || contains(theirs, mine.text.split('/')[0])) {
+    const theirs = parseV4Prefix(other.subnet, 'subnet');
+    if (contains(mine, theirs.ip) || contains(theirs, mine.ip)) {
       throw HnsError.of(
         'HCN_E_INVALID_SUBNET',
         { call: 'HcnCreateNetwork', subject: `network ${rec.doc.Name ?? rec.doc.ID}` },

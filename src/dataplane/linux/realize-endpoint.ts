@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import type { HostComputeEndpoint } from '../../hns';
 import { findPolicies, getCI } from '../../hns';
 import { Rtnl } from './netlink/rtnl';
-import { AddressError, parseCidr } from './addr';
+import { AddressError, parseV4Prefix } from './addr';
+import { formatIp } from '../../net/ip';
 import type { EndpointRecord, NetworkRecord } from './state';
 import { childProcess } from './lazy';
 
@@ -19,8 +20,8 @@ function defaultRoutes(doc: HostComputeEndpoint, net: NetworkRecord): { dst: str
   const routes = (doc.Routes ?? []).filter((r) => r.DestinationPrefix);
   if (routes.length) {
     return routes.map((r) => {
-      const c = parseCidr(r.DestinationPrefix!, 'Routes.DestinationPrefix');
-      return { dst: c.text.split('/')[0], prefixLen: c.prefixLen, gateway: r.NextHop && r.NextHop !== '0.0.0.0' ? r.NextHop : undefined };
+      const c = parseV4Prefix(r.DestinationPrefix!, 'Routes.DestinationPrefix');
+      return { dst: formatIp(c.ip), prefixLen: c.prefix, gateway: r.NextHop && r.NextHop !== '0.0.0.0' ? r.NextHop : undefined };
     });
   }
   return net.gateway ? [{ dst: '0.0.0.0', prefixLen: 0, gateway: net.gateway }] : [];
@@ -70,8 +71,8 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
 }
 
 function sameSubnet(ip: string, prefixLen: number, gw: string): boolean {
-  const c = parseCidr(`${ip}/${prefixLen}`, 'IpConfigurations');
-  return parseCidr(`${gw}/${prefixLen}`, 'gateway').network === c.network;
+  const c = parseV4Prefix(`${ip}/${prefixLen}`, 'IpConfigurations');
+  return parseV4Prefix(`${gw}/${prefixLen}`, 'gateway').ip.n === c.ip.n;
 }
 
 /** Removes the endpoint's links; idempotent (missing namespace or link is fine). */

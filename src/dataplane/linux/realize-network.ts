@@ -9,7 +9,10 @@ import type { HostComputeNetwork, NetworkPolicy, RemoteSubnetRouteSettings } fro
 import { canonicalNetworkType, findPolicies, getCI, policyTypeIs } from '../../hns';
 import type { Rtnl } from './netlink/rtnl';
 import { OsError } from './netlink/libc';
-import { contains, firstHost, intToIp, isIPv4, parseCidr } from './addr';
+import { isIPv4, parseV4Prefix } from './addr';
+import { contains, formatCidr, formatIp, nextIp, parseIp } from '../../net/ip';
+import { compactGuid } from '../../net/id';
+import { macFromIpv4, toHnsMac, toKernelMac } from '../../net/mac';
 import type { NetworkRecord } from './state';
 
 export const VXLAN_OVERHEAD = 50;
@@ -31,7 +34,7 @@ export class VniInUseError extends Error {
   }
 }
 
-const hex = (id: string) => id.replace(/-/g, '').toLowerCase();
+const hex = compactGuid;
 export const bridgeName = (id: string) => `syb${hex(id).slice(0, 10)}`;
 export const vxlanName = (id: string) => `syx${hex(id).slice(0, 10)}`;
 export const vethName = (id: string) => `syv${hex(id).slice(0, 10)}`;
@@ -39,7 +42,7 @@ export const OWN_LINK = /^sy[bxv][0-9a-f]{10}$/;
 
 /** A locally administered MAC derived from the provider address, stable across restarts. */
 export function defaultDrMac(pa: string): string {
-  return ['0e', '5a', ...pa.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+  return macFromIpv4('0e:5a', pa, ':')!;
 }
 
 function policySetting<T>(policies: NetworkPolicy[] | undefined, type: string, field: string): T | undefined {
@@ -66,16 +69,20 @@ export function planNetwork(doc: HostComputeNetwork, id: string, rt: Rtnl): Netw
   if (type !== 'Transparent') {
     if (!subnetDoc?.IpAddressPrefix)
       throw new BadNetworkError('Ipams[0].Subnets[0].IpAddressPrefix is required (the pod subnet, e.g. 10.244.1.0/24)');
-    const cidr = parseCidr(subnetDoc.IpAddressPrefix, 'Ipams[0].Subnets[0].IpAddressPrefix');
-    const gw = (subnetDoc.Routes ?? []).find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop ?? firstHost(cidr);
-    if (!isIPv4(gw) || !contains(cidr, gw))
-      throw new BadNetworkError(`Ipams[0].Subnets[0].Routes: gateway "${gw}" is not inside ${cidr.text}`);
-    rec.subnet = cidr.text;
+    const cidr = parseV4Prefix(subnetDoc.IpAddressPrefix, 'Ipams[0].Subnets[0].IpAddressPrefix');
+    const text = formatCidr(cidr.ip, cidr.prefix);
+    const gw = (subnetDoc.Routes ?? []).find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop ?? formatIp(nextIp(cidr.ip));
+    if (!isIPv4(gw) || !contains(cidr, parseIp(gw)!))
+      throw new BadNetworkError(`Ipams[0].Subnets[0].Routes: gateway "${gw}" is not inside ${text}`);
+    rec.subnet = text;
     rec.gateway = gw;
     rec.bridge = bridgeName(id);
   } else {
     if (!uplink) throw new BadNetworkError('Policies: a Transparent network needs a NetAdapterName policy naming the uplink interface');
-    if (subnetDoc?.IpAddressPrefix) rec.subnet = parseCidr(subnetDoc.IpAddressPrefix, 'Ipams[0].Subnets[0].IpAddressPrefix').text;
+    if (subnetDoc?.IpAddressPrefix) {
+      const c = parseV4Prefix(subnetDoc.IpAddressPrefix, 'Ipams[0].Subnets[0].IpAddressPrefix');
+      rec.subnet = formatCidr(c.ip, c.prefix);
+    }
     rec.gateway = subnetDoc?.Routes?.find((r) => r.DestinationPrefix === '0.0.0.0/0')?.NextHop;
   }
   if (uplink) {
@@ -108,7 +115,7 @@ export function planNetwork(doc: HostComputeNetwork, id: string, rt: Rtnl): Netw
     rec.vni = vni;
     rec.port = port;
     rec.providerAddress = local;
-    rec.drMac = (dr ?? defaultDrMac(local)).replace(/-/g, ':').toLowerCase();
+    rec.drMac = toKernelMac(dr ?? defaultDrMac(local));
     rec.vxlan = vxlanName(id);
     rec.mtu = rec.mtu - VXLAN_OVERHEAD;
   }
@@ -180,11 +187,12 @@ function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefi
   const mac = getCI<string>(s, 'DistributedRouterMacAddress');
   const vni = getCI<number>(s, 'IsolationId');
   if (!prefix) throw new BadNetworkError('RemoteSubnetRoute.DestinationPrefix is required');
-  const c = parseCidr(prefix, 'RemoteSubnetRoute.DestinationPrefix');
+  const c = parseV4Prefix(prefix, 'RemoteSubnetRoute.DestinationPrefix');
+  const cText = formatCidr(c.ip, c.prefix);
   if (!isIPv4(pa)) throw new BadNetworkError(`RemoteSubnetRoute.ProviderAddress: "${String(pa)}" is not the peer node's IPv4 address`);
-  if (rec.subnet && contains(parseCidr(rec.subnet, 'subnet'), intToIp(c.network))) {
+  if (rec.subnet && contains(parseV4Prefix(rec.subnet, 'subnet'), c.ip)) {
     throw new BadNetworkError(
-      `RemoteSubnetRoute.DestinationPrefix: ${c.text} is inside this network's own subnet ${rec.subnet}; a remote subnet route names another node's pod subnet`,
+      `RemoteSubnetRoute.DestinationPrefix: ${cText} is inside this network's own subnet ${rec.subnet}; a remote subnet route names another node's pod subnet`,
     );
   }
   if (rec.type === 'Overlay') {
@@ -193,7 +201,7 @@ function remoteRoute(rec: NetworkRecord, p: NetworkPolicy): RemoteRoute | undefi
     if (vni !== undefined && Number(vni) !== rec.vni)
       throw new BadNetworkError(`RemoteSubnetRoute.IsolationId: ${vni} does not match the network's VNI ${rec.vni}`);
   }
-  return { prefix: intToIp(c.network), prefixLen: c.prefixLen, peerGw: intToIp(c.network), pa, mac, vni };
+  return { prefix: formatIp(c.ip), prefixLen: c.prefix, peerGw: formatIp(c.ip), pa, mac, vni };
 }
 
 export function applyNetworkPolicy(rt: Rtnl, rec: NetworkRecord, p: NetworkPolicy): void {
@@ -234,7 +242,7 @@ export function describeNetwork(rec: NetworkRecord): HostComputeNetwork {
   const doc: HostComputeNetwork = { ...rec.doc, Policies: [...(rec.doc.Policies ?? [])] };
   if (rec.type === 'Overlay') {
     if (!findPolicies(doc.Policies, 'DrMacAddress').length)
-      doc.Policies!.push({ Type: 'DrMacAddress', Settings: { Address: rec.drMac!.replace(/:/g, '-').toUpperCase() } });
+      doc.Policies!.push({ Type: 'DrMacAddress', Settings: { Address: toHnsMac(rec.drMac!) } });
     if (!findPolicies(doc.Policies, 'ProviderAddress').length)
       doc.Policies!.push({ Type: 'ProviderAddress', Settings: { ProviderAddress: rec.providerAddress! } });
   }

@@ -7,6 +7,7 @@
  */
 import type { EndpointPolicy, AclPolicySettings, PortMappingSettings, OutboundNatSettings } from '../../hns';
 import { policyTypeIs } from '../../hns';
+import { compactGuid } from '../../net/id';
 
 export const TABLE = 'switchyard';
 
@@ -35,7 +36,7 @@ export class PolicyError extends Error {
 }
 
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp' };
-const short = (id: string) => id.replace(/-/g, '').slice(0, 12).toLowerCase();
+const short = (id: string) => compactGuid(id).slice(0, 12);
 const q = (name: string) => `"${name.replace(/[^A-Za-z0-9_.-]/g, '')}"`;
 
 function ipv4(s: string, field: string): string {

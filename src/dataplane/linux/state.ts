@@ -53,6 +53,14 @@ export interface LinuxState {
   lbTable?: boolean;
 }
 
+/** The state file cannot be used as it is (malformed JSON or entries); the message names the file and the fix. */
+export class StateFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateFileError';
+  }
+}
+
 export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, namespaces: {}, loadBalancers: {} });
 
 export function loadState(file: string): LinuxState {
@@ -64,11 +72,36 @@ export function loadState(file: string): LinuxState {
     throw e;
   }
   if (!text.trim()) return emptyState();
+  let parsed: unknown;
   try {
-    return { ...emptyState(), ...parseHnsJson<LinuxState>(text) };
+    parsed = parseHnsJson<unknown>(text);
   } catch (e) {
-    throw new Error(`linux data plane state ${file} is not valid JSON (${(e as Error).message}); move it away to start empty`);
+    throw new StateFileError(`linux data plane state ${file} is not valid JSON (${(e as Error).message}); move it away to start empty`);
   }
+  return checkState(file, parsed);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A malformed entry (`null`, a record without its document) is refused, naming the file and the entry, by
+ * every command alike (reads and writes), and the file is left as it is: never carried forward by a write.
+ */
+function checkState(file: string, parsed: unknown): LinuxState {
+  const bad = (what: string) => new StateFileError(`linux data plane state ${file}: ${what}; fix or remove that entry`);
+  if (!isObject(parsed)) throw bad('the file must hold a JSON object');
+  for (const field of ['networks', 'endpoints', 'namespaces', 'loadBalancers'] as const) {
+    const table = parsed[field];
+    if (table === undefined) continue;
+    if (!isObject(table)) throw bad(`"${field}" must be an object keyed by ID`);
+    for (const [k, rec] of Object.entries(table)) {
+      const entry = `entry ${field}["${k}"]`;
+      if (!isObject(rec)) throw bad(`${entry} must be an object, not ${rec === null ? 'null' : typeof rec}`);
+      const doc = field === 'loadBalancers' ? rec : rec.doc;
+      if (!isObject(doc) || typeof doc.ID !== 'string') throw bad(`${entry} has no document with a string "ID"`);
+    }
+  }
+  return { ...emptyState(), ...(parsed as Partial<LinuxState>) };
 }
 
 /**

@@ -180,6 +180,7 @@ export class StateStore {
     }
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
+      (s[k] as unknown[]).forEach((entry, i) => this.validateEntry(k, i, entry));
     }
     if (s.ComputeSystems !== undefined && !Array.isArray(s.ComputeSystems)) {
       throw new EmulatorStateError(this.file, 'field "ComputeSystems" must be an array');
@@ -194,6 +195,22 @@ export class StateStore {
       if (typeof h[k] !== 'string') throw new EmulatorStateError(this.file, `field "Host.${k}" must be a string`);
     }
     return s as EmulatorState;
+  }
+
+  /**
+   * Every stored object is a JSON object with a string ID: an entry like `null` would otherwise make reads
+   * fail later with a misleading error and writes carry it forward. Refused here, identically for every
+   * command, naming the entry to fix; the file is left as it is.
+   */
+  private validateEntry(field: string, i: number, entry: unknown): void {
+    const what = `entry ${field}[${i}]`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      const got = entry === null ? 'null' : Array.isArray(entry) ? 'an array' : `a ${typeof entry}`;
+      throw new EmulatorStateError(this.file, `${what} must be an object, not ${got}; fix or remove that entry`);
+    }
+    const id = (entry as { ID?: unknown }).ID;
+    if (typeof id !== 'string' || id === '' || id.length > 256)
+      throw new EmulatorStateError(this.file, `${what} has no string "ID"; fix or remove that entry`);
   }
 
   /**

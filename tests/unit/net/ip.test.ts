@@ -5,6 +5,7 @@ import {
   formatIp,
   hasHostBits,
   isMac,
+  macFromIpv4,
   macKey,
   parseCidr,
   parseCidrGo,
@@ -14,7 +15,7 @@ import {
   toHnsMac,
   toKernelMac,
 } from '../../../src/net';
-import { isGuid, normalizeGuid, sameGuid, sameId } from '../../../src/net/id';
+import { compactGuid, isGuid, normalizeGuid, sameGuid, sameId } from '../../../src/net/id';
 import { cloneJson, parseHnsJson, stringifyHnsJson } from '../../../src/net/json';
 import { isReserved, nextFree } from '../../../src/dataplane/memory/addressing';
 
@@ -77,11 +78,20 @@ describe('src/net: addresses, MACs, GUIDs, uint64 JSON', () => {
     assert.ok(!sameMac('0E-2A-0A-F4-01-05', '0e:2a:0a:f4:01:06'));
   });
 
+  it('derives MACs from IPv4 addresses as HNS, flannel and kube-proxy do', () => {
+    assert.equal(macFromIpv4('0E-2A', '10.244.1.7'), '0E-2A-0a-f4-01-07');
+    assert.equal(macFromIpv4('0e:5a', '192.168.77.10', ':'), '0e:5a:c0:a8:4d:0a');
+    assert.equal(macFromIpv4('02-11', parseIp('10.0.0.255')!), '02-11-0a-00-00-ff');
+    assert.equal(macFromIpv4('0E-2A', 'fd00::1'), undefined);
+    assert.equal(macFromIpv4('0E-2A', '10.1'), undefined);
+  });
+
   it('matches GUIDs and IDs case-insensitively, braces ignored', () => {
     assert.ok(isGuid('{9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10}') && !isGuid('9d1a6f6e'));
     assert.equal(normalizeGuid('{9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10}'), '9D1A6F6E-2C2B-4F3E-8A55-0C4E2F1A7B10');
     assert.ok(sameGuid('{9d1a6f6e-2c2b-4f3e-8a55-0c4e2f1a7b10}', '9D1A6F6E-2C2B-4F3E-8A55-0C4E2F1A7B10'));
     assert.ok(sameId('cbr0', 'CBR0') && !sameId(undefined, undefined) && !sameId('', ''));
+    assert.equal(compactGuid('9D1A6F6E-2C2B-4F3E-8A55-0C4E2F1A7B10'), '9d1a6f6e2c2b4f3e8a550c4e2f1a7b10');
   });
 
   it('keeps uint64 values exact through parse, stringify and clone', () => {

@@ -87,8 +87,12 @@ export function scopeOf(call: IpamCall | undefined, name: string, networkId: str
   return { name, networkId, view };
 }
 
-/** GC's last step: repair what the invariant says is wrong; returns what was changed. */
+/**
+ * GC's last step: the data plane's own crash recovery (links a killed call left; reads never repair), then
+ * what the invariant says is wrong; returns what the invariant repair changed.
+ */
 export async function gcRepair(s: HostNetworkService, scope: InvariantScope | undefined, valid: { containerID: string; ifname: string }[]) {
+  await s.repair?.();
   if (!scope) return [];
   return repairInvariant(s, scope, new Map(valid.map((a) => [a.containerID, a.ifname])));
 }

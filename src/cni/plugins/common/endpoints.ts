@@ -26,6 +26,7 @@ import {
   v2RemoveEndpointById,
 } from './hns';
 import { applyLoopbackDsr, hcnEndpointPolicies, hnsEndpointPolicies } from './policies';
+import { macFromIpv4 } from '../../../net/mac';
 
 export const eqFold = (a: string | undefined, b: string) => (a ?? '').toLowerCase() === b.toLowerCase();
 
@@ -54,8 +55,7 @@ export async function allocateFor(call: IpamCall, created: Created): Promise<Cni
 
 /** endpointMacPrefix + the IPv4 octets in two-digit lowercase hex. */
 export function overlayMac(prefix: string, ip: IP): string {
-  const n = Number(ip.n);
-  return `${prefix}-${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join('-')}`;
+  return macFromIpv4(prefix, ip)!;
 }
 
 // ---- documents ---------------------------------------------------------------------------------

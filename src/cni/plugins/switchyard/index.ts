@@ -27,6 +27,7 @@ import {
 } from '../common/hns';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat, applyPortMappings, hcnEndpointPolicies } from '../common/policies';
 import { allocateFor, overlayMac, type Created } from '../common/endpoints';
+import { toKernelMac } from '../../../net/mac';
 import { gcRepair, guardedAdd, releaseAfterDel, scopeOf, statusCheck } from '../common/attachment';
 import { checkPrevResult, reportOrphans } from '../common/win-commands';
 
@@ -149,7 +150,7 @@ async function buildEndpoint(
 /** Linux tools print MACs as 0e:2a:…; HNS writes 0E-2A-…. */
 function macFor(format: DataplaneCapabilities['macFormat'], mac: string | undefined): string | undefined {
   if (!mac) return undefined;
-  return format === 'colon' ? mac.replace(/-/g, ':').toLowerCase() : mac;
+  return format === 'colon' ? toKernelMac(mac) : mac;
 }
 
 function result(
