@@ -83,8 +83,13 @@ export function render<T>(
   if (format === 'json') return toJson(data);
   if (format === 'yaml') return toYaml(data);
   const rows = Array.isArray(data) ? data : [data];
-  if (format === 'name') return rows.map((d) => `${kindOf(d)}/${escapeControl(String((d as Named).Name || (d as Named).ID))}
-`).join('');
+  if (format === 'name')
+    return rows
+      .map(
+        (d) => `${kindOf(d)}/${escapeControl(String((d as Named).Name || (d as Named).ID))}
+`,
+      )
+      .join('');
   if (format === 'wide') return toTable(rows, [...columns, POLICY_TYPES as Column<T>, ...wide]);
   return toTable(rows, columns);
 }
