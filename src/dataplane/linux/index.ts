@@ -89,6 +89,14 @@ export class LinuxDataplane implements HostNetworkService {
     return reconcile(this.c);
   }
 
+  /**
+   * One CNI call's data-plane work (LinuxContext.batch): its state writes are deferred to its end and
+   * shared with concurrent calls; resolves once they and the kernel work it started are done.
+   */
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.c.batch(fn);
+  }
+
   /** Before a kept-open data plane serves another call: the open-time check again if another process wrote. */
   async revalidate(): Promise<void> {
     const seen = this.c.foreignStamp();

@@ -63,12 +63,22 @@ export function loadState(file: string): LinuxState {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw e;
   }
+  return parseState(text, file);
+}
+
+/** The state from the file's text (empty text: an empty state); `file` names it in the error. */
+export function parseState(text: string, file: string): LinuxState {
   if (!text.trim()) return emptyState();
   try {
     return { ...emptyState(), ...parseHnsJson<LinuxState>(text) };
   } catch (e) {
     throw new Error(`linux data plane state ${file} is not valid JSON (${(e as Error).message}); move it away to start empty`);
   }
+}
+
+/** The file's bytes for a state (saveState writes exactly these). */
+export function serializeState(s: LinuxState): string {
+  return stringifyHnsJson(s, 1);
 }
 
 /**
