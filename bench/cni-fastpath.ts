@@ -5,7 +5,8 @@
  *  1. Entrypoint start: VERSION of each executable (median / p95 of N sequential runs, interleaved).
  *  2. Linux data plane, as root: 50 pods ADD then DEL, sequential and 8-way parallel, every executable run
  *     through `nsenter --net=<node netns>` (the agent itself runs in that namespace), the switchyard type in
- *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network).
+ *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network); the routes
+ *     interleaved wave by wave (see interleaved) so that load from other work on the machine hits all alike.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
  */
@@ -127,6 +128,41 @@ function row(
   return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}${ratio}`;
 }
 
+type PodsResult = Awaited<ReturnType<typeof podsRun>>;
+
+/**
+ * The routes side by side, interleaved so that a change of the machine's load (other work on a shared VM)
+ * hits every route alike: pods go in waves of `width` (1 = sequential), each wave run through every route
+ * in turn, `width` calls at once. Per-call latencies are collected per route; a route's wall time is the
+ * sum of its waves' (waves of 8 instead of one continuous 8-wide pool: the same for every route).
+ */
+async function interleaved(
+  routes: { route: Route; cni: (i: number) => NodeJS.ProcessEnv; wrap: string[] }[],
+  width: number,
+): Promise<PodsResult[]> {
+  const out: PodsResult[] = routes.map(() => ({ add: [], del: [], addWall: 0, delWall: 0 }));
+  for (const command of ['ADD', 'DEL'] as const) {
+    for (let first = 0; first < PODS; first += width) {
+      const wave = Array.from({ length: Math.min(width, PODS - first) }, (_, k) => first + k);
+      for (const [j, { route, cni, wrap }] of routes.entries()) {
+        const t0 = process.hrtime.bigint();
+        const ms = await Promise.all(
+          wave.map((i) => timedExec(route.file, { ...route.env, ...cni(i), CNI_COMMAND: command }, route.conf, wrap)),
+        );
+        const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (command === 'ADD') {
+          out[j].add.push(...ms);
+          out[j].addWall += wall;
+        } else {
+          out[j].del.push(...ms);
+          out[j].delWall += wall;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['  skipped: needs root (network namespaces)'];
   if (!fs.existsSync(path.join(REF_BIN, 'bridge'))) return [`  skipped: needs ${REF_BIN}/bridge (containernetworking-plugins)`];
@@ -138,7 +174,7 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
       ['sequential', 1],
       [`${PAR}-way`, PAR],
     ] as const) {
-      let ref: Awaited<ReturnType<typeof podsRun>> | undefined;
+      const routes: Parameters<typeof interleaved>[0] = [];
       for (const kind of ['reference', 'node', 'agent'] as const) {
         const r = `${tag}${width}${kind[0]}`;
         const nodeNs = ns.add(`syfp${r}`, true);
@@ -171,11 +207,11 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
             };
           }
         }
-        const cni = (i: number) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN);
-        const res = await podsRun(route, cni, width, inNetns(nodeNs));
-        if (kind === 'reference') ref = res;
-        rows.push(row(route.label, mode, res, kind === 'reference' ? undefined : ref));
+        routes.push({ route, cni: (i) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), wrap: inNetns(nodeNs) });
       }
+      const [ref, ...rest] = await interleaved(routes, width);
+      rows.push(row(routes[0].route.label, mode, ref));
+      rest.forEach((res, k) => rows.push(row(routes[k + 1].route.label, mode, res, ref)));
     }
   } finally {
     for (const a of agents) await a.stop();
@@ -283,7 +319,7 @@ async function main(): Promise<void> {
     console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
     for (const r of start) console.log(r);
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs), every executable through nsenter into the node netns`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs, summed over waves of ${PAR}), every executable through nsenter into the node netns; routes interleaved`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);

@@ -13,12 +13,11 @@ export interface Libc {
   setns(fd: number, nstype: number): number;
   errno(): number;
   /**
-   * send and recv on a worker thread, for requests the kernel takes long to answer (a link deletion waits
-   * for RCU inside send): the JS thread serves other work meanwhile. The result is the syscall's return;
+   * send on a worker thread, for requests the kernel takes long to answer (a link deletion waits for RCU
+   * inside send): the JS thread serves other work meanwhile. The result is the syscall's return;
    * errno is not available from the worker (a negative return is reported without it).
    */
   sendAsync(fd: number, buf: Buffer, len: number, flags: number): Promise<number>;
-  recvAsync(fd: number, buf: Buffer, len: number, flags: number): Promise<number>;
 }
 
 let cached: Libc | undefined;
@@ -45,7 +44,6 @@ export function libc(): Libc {
     setns: (fd, t) => setns(fd, t) as number,
     errno: () => koffi.errno(),
     sendAsync: (fd, b, l, f) => onWorker(send, fd, b, l, f),
-    recvAsync: (fd, b, l, f) => onWorker(recv, fd, b, l, f),
   };
   return cached;
 }

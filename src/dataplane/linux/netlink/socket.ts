@@ -63,8 +63,8 @@ export class NetlinkSocket {
   }
 
   /**
-   * request() with the send and the receive on a worker thread (libc.ts sendAsync): for requests the
-   * kernel answers slowly, so the JS thread is not held. Use a socket of its own: a request made on the
+   * request() with the send on a worker thread (libc.ts sendAsync): for requests the kernel answers
+   * slowly (it does the work inside sendmsg), so the JS thread is not held. Use a socket of its own: a request made on the
    * same socket meanwhile would read this one's answer.
    */
   async requestAsync(type: number, flags: number, body: Buffer, subject?: string): Promise<void> {
@@ -74,12 +74,13 @@ export class NetlinkSocket {
     const op = RTM_NAMES[type] ?? `netlink ${type}`;
     const msg = message(type, flags | NLM_F.REQUEST | NLM_F.ACK, seq, body);
     if ((await c.sendAsync(this.fd, msg, msg.length, 0)) < 0) throw new OsError(op, EIO, subject);
-    const rx = Buffer.alloc(RECV_SIZE);
+    // rtnetlink handles a request inside sendmsg: the acknowledgement is queued by the time send returns,
+    // so it is read here without another trip through the worker pool.
     const out: NlMessage[] = [];
     for (;;) {
-      const n = await c.recvAsync(this.fd, rx, RECV_SIZE, 0);
-      if (n < 0) throw new OsError(`${op} (recv)`, EIO, subject);
-      if (this.parse(rx, n, seq, NLM_F.ACK, op, subject, out)) return;
+      const n = c.recv(this.fd, this.rx, RECV_SIZE, 0);
+      if (n < 0) throw new OsError(`${op} (recv)`, c.errno(), subject);
+      if (this.parse(this.rx, n, seq, NLM_F.ACK, op, subject, out)) return;
     }
   }
 
