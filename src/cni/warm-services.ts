@@ -2,7 +2,8 @@
  * Data planes kept open across the agent's CNI calls (issue 10's warm state): opening one per call costs a
  * netlink socket, the koffi bindings and a link dump (the linux plane's open-time reconcile check). One
  * open data plane per distinct data-plane selection (the call's SWITCHYARD_* variables), shared by
- * concurrent calls: every operation still re-reads the state file under its lock, so standalone plugins
+ * concurrent calls: every mutation works on the newest state under the state lock (re-read from the file
+ * whenever this process let the lock go: linux/state-store.ts), so standalone plugins
  * writing the same state interleave as before. What a standalone process may leave behind when killed is
  * what the open-time check repairs; a kept-open plane runs that check again before a call whenever
  * another process replaced the state file since this one last wrote or checked it (`revalidate`).
