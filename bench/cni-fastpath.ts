@@ -5,22 +5,33 @@
  *  1. Entrypoint start: VERSION of each executable (median / p95 of N sequential runs, interleaved).
  *  2. Linux data plane, as root: 50 pods ADD then DEL, sequential and 8-way parallel, every executable run
  *     through `nsenter --net=<node netns>` (the agent itself runs in that namespace), the switchyard type in
- *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network).
+ *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network); the routes
+ *     interleaved wave by wave (see interleaved) so that load from other work on the machine hits all alike.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataplane } from '../src/dataplane/factory';
 import { intArg, pct, pool } from './lib/stats';
+import {
+  createSwitchyardNetwork,
+  inNetns,
+  Namespaces,
+  pluginEnv,
+  podEnv,
+  REF_BIN,
+  referenceConf,
+  switchyardConf,
+  timedExec,
+} from './lib/cni-lab';
 
 const ROOT = path.resolve(__dirname, '../..');
 const NODE_BIN = path.join(ROOT, 'dist/cni/bin');
 const SHIM_BIN = path.join(ROOT, 'dist/cni/install/linux');
-const REF_BIN = '/usr/lib/cni';
 const PODS = intArg(0, 'pods', 50);
 const PAR = intArg(1, 'parallel', 8);
 const RUNS = intArg(2, 'runs', 30);
@@ -59,24 +70,6 @@ function startAgent(socket: string, env: NodeJS.ProcessEnv, netns?: string): Pro
   });
 }
 
-function runOnce(file: string, env: NodeJS.ProcessEnv, stdin: string, wrap: string[] = []): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const [cmd, ...args] = [...wrap, file];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${file} ${env.CNI_COMMAND} ${env.CNI_CONTAINERID ?? ''} exited ${code}: ${out}`));
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(stdin);
-  });
-}
-
 const f1 = (x: number) => x.toFixed(1).padStart(6);
 
 function startup(env: NodeJS.ProcessEnv, socket: string): string[] {
@@ -111,12 +104,14 @@ async function podsRun(
   cni: (i: number) => NodeJS.ProcessEnv,
   width: number,
   wrap: string[],
+  afterAdd?: () => void,
 ): Promise<{ add: number[]; del: number[]; addWall: number; delWall: number }> {
   let t0 = process.hrtime.bigint();
-  const add = await pool(PODS, width, (i) => runOnce(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'ADD' }, route.conf, wrap));
+  const add = await pool(PODS, width, (i) => timedExec(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'ADD' }, route.conf, wrap));
   const addWall = Number(process.hrtime.bigint() - t0) / 1e6;
+  afterAdd?.();
   t0 = process.hrtime.bigint();
-  const del = await pool(PODS, width, (i) => runOnce(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'DEL' }, route.conf, wrap));
+  const del = await pool(PODS, width, (i) => timedExec(route.file, { ...route.env, ...cni(i), CNI_COMMAND: 'DEL' }, route.conf, wrap));
   const delWall = Number(process.hrtime.bigint() - t0) / 1e6;
   return { add, del, addWall, delWall };
 }
@@ -133,70 +128,73 @@ function row(
   return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}${ratio}`;
 }
 
+type PodsResult = Awaited<ReturnType<typeof podsRun>>;
+
+/**
+ * The routes side by side, interleaved so that a change of the machine's load (other work on a shared VM)
+ * hits every route alike: pods go in waves of `width` (1 = sequential), each wave run through every route
+ * in turn, `width` calls at once. Per-call latencies are collected per route; a route's wall time is the
+ * sum of its waves' (waves of 8 instead of one continuous 8-wide pool: the same for every route).
+ */
+async function interleaved(
+  routes: { route: Route; cni: (i: number) => NodeJS.ProcessEnv; wrap: string[] }[],
+  width: number,
+): Promise<PodsResult[]> {
+  const out: PodsResult[] = routes.map(() => ({ add: [], del: [], addWall: 0, delWall: 0 }));
+  for (const command of ['ADD', 'DEL'] as const) {
+    for (let first = 0; first < PODS; first += width) {
+      const wave = Array.from({ length: Math.min(width, PODS - first) }, (_, k) => first + k);
+      for (const [j, { route, cni, wrap }] of routes.entries()) {
+        const t0 = process.hrtime.bigint();
+        const ms = await Promise.all(
+          wave.map((i) => timedExec(route.file, { ...route.env, ...cni(i), CNI_COMMAND: command }, route.conf, wrap)),
+        );
+        const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (command === 'ADD') {
+          out[j].add.push(...ms);
+          out[j].addWall += wall;
+        } else {
+          out[j].del.push(...ms);
+          out[j].delWall += wall;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['  skipped: needs root (network namespaces)'];
   if (!fs.existsSync(path.join(REF_BIN, 'bridge'))) return [`  skipped: needs ${REF_BIN}/bridge (containernetworking-plugins)`];
   const rows: string[] = [];
-  const created: string[] = [];
+  const ns = new Namespaces();
   const agents: Agent[] = [];
-  const addNs = (name: string) => {
-    execFileSync('ip', ['netns', 'add', name]);
-    created.push(name);
-    return `/var/run/netns/${name}`;
-  };
   try {
     for (const [mode, width] of [
       ['sequential', 1],
       [`${PAR}-way`, PAR],
     ] as const) {
-      let ref: Awaited<ReturnType<typeof podsRun>> | undefined;
+      const routes: Parameters<typeof interleaved>[0] = [];
       for (const kind of ['reference', 'node', 'agent'] as const) {
         const r = `${tag}${width}${kind[0]}`;
-        const nodeNs = addNs(`syfp${r}`);
-        execFileSync('ip', ['-n', `syfp${r}`, 'link', 'set', 'lo', 'up']);
+        const nodeNs = ns.add(`syfp${r}`, true);
         const runEnv: NodeJS.ProcessEnv = {
           ...env,
           SWITCHYARD_DATAPLANE: 'linux',
           SWITCHYARD_LINUX_STATE: path.join(dir, `state-${r}.json`),
         };
-        const podNs = Array.from({ length: PODS }, (_, i) => addNs(`syfp${r}p${i}`));
+        const podNs = Array.from({ length: PODS }, (_, i) => ns.add(`syfp${r}p${i}`));
         let route: Route;
         if (kind === 'reference') {
           route = {
             label: 'reference bridge + host-local',
             file: path.join(REF_BIN, 'bridge'),
             env: runEnv,
-            conf: JSON.stringify({
-              cniVersion: '1.0.0',
-              name: `ref${r}`,
-              type: 'bridge',
-              bridge: `cni${r}`.slice(0, 15),
-              isGateway: true,
-              ipMasq: false,
-              ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: path.join(dir, `ref${r}`) },
-            }),
+            conf: referenceConf(r, path.join(dir, `ref${r}`)),
           };
         } else {
-          const dp = await openDataplane({ kind: 'linux', env: { ...runEnv, SWITCHYARD_LINUX_NETNS: nodeNs } });
-          await dp.createNetwork({
-            Name: `net${r}`,
-            Type: 'L2Bridge',
-            Ipams: [
-              {
-                Type: 'Static',
-                Subnets: [{ IpAddressPrefix: '10.89.0.0/16', Routes: [{ NextHop: '10.89.0.1', DestinationPrefix: '0.0.0.0/0' }] }],
-              },
-            ],
-          });
-          await dp.close();
-          const conf = JSON.stringify({
-            cniVersion: '1.0.0',
-            name: 'sy',
-            type: 'switchyard',
-            mode: 'l2bridge',
-            network: `net${r}`,
-            ipam: { type: 'switchyard-ipam', subnet: '10.89.0.0/16', dataDir: path.join(dir, `sy${r}`) },
-          });
+          await createSwitchyardNetwork(runEnv, nodeNs, `net${r}`);
+          const conf = switchyardConf(`net${r}`, path.join(dir, `sy${r}`));
           if (kind === 'node') route = { label: 'switchyard, Node entrypoint', file: path.join(NODE_BIN, 'switchyard'), env: runEnv, conf };
           else {
             const socket = path.join(dir, `agent-${r}`, 'agent.sock');
@@ -209,20 +207,15 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
             };
           }
         }
-        const cni = (i: number) => ({
-          CNI_CONTAINERID: `c${r}${i}`,
-          CNI_NETNS: podNs[i],
-          CNI_IFNAME: 'eth0',
-          CNI_PATH: kind === 'reference' ? REF_BIN : NODE_BIN,
-        });
-        const res = await podsRun(route, cni, width, ['nsenter', `--net=${nodeNs}`]);
-        if (kind === 'reference') ref = res;
-        rows.push(row(route.label, mode, res, kind === 'reference' ? undefined : ref));
+        routes.push({ route, cni: (i) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), wrap: inNetns(nodeNs) });
       }
+      const [ref, ...rest] = await interleaved(routes, width);
+      rows.push(row(routes[0].route.label, mode, ref));
+      rest.forEach((res, k) => rows.push(row(routes[k + 1].route.label, mode, res, ref)));
     }
   } finally {
     for (const a of agents) await a.stop();
-    for (const n of created.reverse()) execFileSync('ip', ['netns', 'del', n]);
+    ns.cleanup();
   }
   return rows;
 }
@@ -271,17 +264,34 @@ async function memoryPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[
           };
         }
         const cni = (i: number) => ({ CNI_CONTAINERID: `m${i}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: NODE_BIN });
-        const res = await podsRun(route, cni, width, []);
-        const calls = fs
-          .readFileSync(callLog, 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as { op: string });
-        const perPod = calls.length / PODS;
-        // The first ADD's calls: sequential runs log one call after another, the ADD ending with its attach.
-        const addOps = calls.slice(0, calls.findIndex((c) => c.op === 'attachEndpoint') + 1).map((c) => c.op);
-        rows.push(`${row(route.label, mode, res)}   calls/pod (ADD+DEL) ${perPod.toFixed(1)}`);
-        if (width === 1 && kind === 'node') rows.push(`  data-plane calls per win-bridge v2 ADD: ${addOps.length} (${addOps.join(', ')})`);
+        const readCalls = () =>
+          fs
+            .readFileSync(callLog, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { op: string }).op);
+        let addCalls: string[] = [];
+        const res = await podsRun(route, cni, width, [], () => (addCalls = readCalls()));
+        const perPod = readCalls().length / PODS;
+        rows.push(`${row(route.label, mode, res)}   calls/pod: ADD ${(addCalls.length / PODS).toFixed(2)}, ADD+DEL ${perPod.toFixed(2)}`);
+        if (width === 1) {
+          // Sequential ADDs log one call after another, each ADD ending with its attach: the first ADD's
+          // calls, and the most frequent count (a kept-open data plane's caches are warm after the first).
+          const perAdd: string[][] = [[]];
+          for (const op of addCalls) {
+            perAdd[perAdd.length - 1].push(op);
+            if (op === 'attachEndpoint') perAdd.push([]);
+          }
+          perAdd.pop();
+          const counts = new Map<number, number>();
+          for (const ops of perAdd) counts.set(ops.length, (counts.get(ops.length) ?? 0) + 1);
+          const [mode] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+          const typical = perAdd.find((ops) => ops.length === mode)!;
+          rows.push(
+            `    data-plane calls per ADD: first ${perAdd[0].length} (${perAdd[0].join(', ')}); ` +
+              `${counts.get(mode)} of ${perAdd.length}: ${mode} (${typical.join(', ')})`,
+          );
+        }
       }
     }
   } finally {
@@ -295,9 +305,7 @@ async function main(): Promise<void> {
     console.error(`needs ${SHIM_BIN} (npm run build)`);
     process.exit(2);
   }
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS; // ~45 ms per Node start here; runtimes do not set it
-  delete env.NODE_OPTIONS; // flags make V8 reject the code cache
+  const env = pluginEnv();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-fastpath-'));
   try {
     const socket = path.join(dir, 'version', 'agent.sock');
@@ -311,7 +319,7 @@ async function main(): Promise<void> {
     console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
     for (const r of start) console.log(r);
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs), every executable through nsenter into the node netns`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs, summed over waves of ${PAR}), every executable through nsenter into the node netns; routes interleaved`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);

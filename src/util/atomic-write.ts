@@ -141,3 +141,62 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
     }
   }
 }
+
+/** A replacement written and synced to its temp file, not yet in place: `commit` renames it over the target. */
+export interface PreparedWrite {
+  /** Puts the new file in place (rename; synchronous, so commits made on one thread land in call order). */
+  commit(): void;
+  /** Drops the temp file (a newer replacement was committed first). */
+  abort(): void;
+}
+
+/**
+ * The slow half of writeFileAtomic without the rename, so a caller committing several generations of one
+ * file from different calls can skip a stale one and keep renames in order (a rename dispatched to the
+ * thread pool could land after a newer one). The temp file is written synchronously (a small file: page
+ * cache only) and only the fsync, the part that waits for the disk, goes to libuv's thread pool: one
+ * round trip through it instead of one per step, which on a loaded machine costs a scheduling delay
+ * each. The same refusals and modes as writeFileAtomic; the directory is not synced (callers that need
+ * that use writeFileAtomic).
+ */
+export async function prepareAtomicWrite(file: string, data: string | Buffer, mode = 0o600): Promise<PreparedWrite> {
+  const dir = path.dirname(file);
+  mkdirPrivate(dir);
+  refuseNonRegular(file);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
+  );
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), mode);
+  try {
+    try {
+      if (process.platform !== 'win32') fs.fchmodSync(fd, mode);
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      await new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  let done = false;
+  return {
+    commit() {
+      if (done) return;
+      done = true;
+      refuseNonRegular(file);
+      try {
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
+    },
+    abort() {
+      if (done) return;
+      done = true;
+      fs.rmSync(tmp, { force: true });
+    },
+  };
+}

@@ -2,23 +2,15 @@
  * What every resource module of the linux data plane shares: the node's netlink socket, the state file and
  * its lock, lookups that fail with the HNS error of a missing object, and the nft ruleset sync.
  */
-import * as fs from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { HnsError } from '../../hns';
 import type { Rtnl } from './netlink/rtnl';
 import { readSysctl, writeSysctl } from './netns';
 import { toHnsError } from './errors';
 import { syncRuleset } from './policy-sync';
-import {
-  key,
-  loadState,
-  saveState,
-  saveStateAsync,
-  StateFileError,
-  withStateLock,
-  type EndpointRecord,
-  type LinuxState,
-  type NetworkRecord,
-} from './state';
+import { nftApplyCount } from './nft';
+import { key, StateFileError, type EndpointRecord, type LinuxState, type NetworkRecord } from './state';
+import { StateStore } from './state-store';
 
 /**
  * The alias written on every link this instance creates: the state file names the instance, so two state
@@ -41,44 +33,37 @@ export class LinuxContext {
   ) {
     this.ownerTag = ownerTagFor(statePath);
     rt.ownerTag = this.ownerTag;
+    this.store = new StateStore(statePath);
   }
 
-  /** The state file as this process last wrote it (identity, mtime, size), or undefined before any write. */
-  private ownStamp?: string;
+  /** The state file, its lock and this process's unwritten changes (state-store.ts). */
+  readonly store: StateStore;
+  /** Kernel work started by mutations and finished outside the lock (link deletions); see afterMutation. */
+  private readonly kernelWork = new Set<Promise<void>>();
+  /** The running batch's share of that work. */
+  private readonly batchWork = new AsyncLocalStorage<Promise<void>[]>();
 
   read(): LinuxState {
-    return loadState(this.statePath);
+    return this.store.read();
   }
 
+  /** Writes the state durably now, inside a mutation (an intent record before the kernel change it announces). */
   save(s: LinuxState): void {
-    saveState(this.statePath, s);
-    // Under the state lock: no other writer can come between the rename and this stat.
-    this.ownStamp = this.stamp();
-  }
-
-  private stamp(): string {
-    try {
-      const st = fs.statSync(this.statePath, { bigint: true });
-      return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
-    } catch {
-      return 'absent';
-    }
+    this.store.saveNow(s);
   }
 
   /**
    * The state file's stamp when another process (a standalone plugin, the CLI) replaced it since this one
    * last wrote or checked it, else undefined. A data plane kept open across calls (the agent's warm data
    * plane) then re-runs the open-time reconcile check, since that process may have been killed half-way.
-   * Every write replaces the file (a new inode), so a foreign write is never mistaken for this process's own.
    */
   foreignStamp(): string | undefined {
-    const now = this.stamp();
-    return now === this.ownStamp ? undefined : now;
+    return this.store.foreignStamp();
   }
 
   /** The file as stamped before a reconcile check that found (and wrote) nothing is known good. */
   checked(stampBefore: string): void {
-    if (this.stamp() === stampBefore) this.ownStamp = stampBefore;
+    this.store.checked(stampBefore);
   }
 
   /**
@@ -87,24 +72,88 @@ export class LinuxContext {
    */
   beforeWrite?: () => Promise<void>;
 
-  /** Runs `fn` on the state under the node-wide lock and writes it back; failures become HnsErrors. */
-  async mutate<T>(call: string, subject: string, fn: (s: LinuxState) => T, opts: { repairing?: boolean } = {}): Promise<T> {
+  /**
+   * Runs `fn` on the newest state under the node-wide lock (state-store.ts); failures become HnsErrors.
+   * Durable when it returns, unless `deferrable` and inside a batch: the per-pod mutations whose kernel
+   * changes something else finds again after a crash (owner-tagged veths: the reconcile sweep) may wait
+   * for the batch's end; one that changed the nft tables, or that calls persistBeforeReturn, may not.
+   */
+  async mutate<T>(
+    call: string,
+    subject: string,
+    fn: (s: LinuxState) => T,
+    opts: { deferrable?: boolean; repairing?: boolean } = {},
+  ): Promise<T> {
     if (!opts.repairing && this.beforeWrite) await this.beforeWrite();
+    let nftBefore = 0;
     try {
-      return await withStateLock(this.statePath, async () => {
-        const s = this.read();
-        const out = fn(s);
-        // The write (fsync, rename) waits on the disk off the event loop: other calls in this process
-        // (the agent) run meanwhile; this one still holds the lock until the file is in place.
-        await saveStateAsync(this.statePath, s);
-        this.ownStamp = this.stamp();
-        return out;
-      });
+      return await this.store.mutate(
+        (s) => {
+          this.persistNow = false;
+          nftBefore = nftApplyCount();
+          return fn(s);
+        },
+        () => opts.deferrable === true && !this.persistNow && nftApplyCount() === nftBefore,
+      );
     } catch (e) {
       // A malformed state file is reported as reads report it: the same text whatever the command.
       if (e instanceof StateFileError) throw e;
       throw toHnsError(e, { call, subject });
     }
+  }
+
+  private persistNow = false;
+
+  /** Inside a deferrable mutation: it made a kernel change only its record can undo, so it is written before it returns. */
+  persistBeforeReturn(): void {
+    this.persistNow = true;
+  }
+
+  /**
+   * One CNI call's data-plane work: its state writes are deferred to the end and shared with concurrent
+   * calls (one fsync), and the kernel work its mutations left running is awaited; resolves once both are
+   * done, and fails if either did.
+   */
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.store.batch(async () => {
+      const mine: Promise<void>[] = [];
+      const ran = await this.batchWork.run(mine, fn).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      // Even when fn failed, the call's answer waits until the kernel work it started is over; the state
+      // write starts now and runs meanwhile (the batch's end waits for it).
+      if (mine.length > 0) void this.store.flush().catch(() => undefined);
+      const failed = (await Promise.allSettled(mine)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!ran.ok) throw ran.error;
+      if (failed) throw failed.reason;
+      return ran.value;
+    });
+  }
+
+  /**
+   * Kernel work a mutation started that needs neither the lock nor this thread (a veth deletion waits
+   * ~15 ms in the kernel for RCU). Inside a batch it is awaited by the batch's end (the state write runs
+   * meanwhile) and this resolves at once; outside, this resolves when the work is done. A failure leaves a
+   * link the state no longer records, so the next revalidate runs the reconcile sweep.
+   */
+  afterMutation(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((e) => {
+      this.store.forgetStamp();
+      throw e;
+    });
+    const settled = tracked.catch(() => undefined);
+    this.kernelWork.add(settled);
+    void settled.then(() => this.kernelWork.delete(settled));
+    const batch = this.batchWork.getStore();
+    if (!batch) return tracked;
+    batch.push(tracked);
+    return Promise.resolve();
+  }
+
+  /** Waits for the kernel work started so far (an attach must not race a deletion of the same pod interface). */
+  async settleKernel(): Promise<void> {
+    while (this.kernelWork.size > 0) await Promise.all([...this.kernelWork]);
   }
 
   network(s: LinuxState, id: string, call: string): NetworkRecord {

@@ -7,7 +7,7 @@ import { newId } from './ids';
 import { failpoint } from './failpoints';
 import { assignAddress } from './allocate';
 import { BadNetworkError } from './realize-network';
-import { detach } from './realize-endpoint';
+import { detachLater } from './realize-endpoint';
 import { Rtnl } from './netlink/rtnl';
 import { queryMatcher } from './query';
 import { checkEndpointAddresses, checkEndpointPolicies, checkHostPorts } from './realizable';
@@ -39,36 +39,49 @@ export async function createEndpoint(c: LinuxContext, networkId: string, doc: Ho
   const id = doc.ID ?? newId();
   // In a CNI ADD the IPAM reservation exists by now: the first of the three crash points of that path.
   failpoint(c.env, 'linux.endpoint.before-create');
-  const created = await c.mutate('HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`, (s) => {
-    const net = c.network(s, networkId, 'HcnCreateEndpoint');
-    if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
-    if (doc.HostComputeNamespace)
-      throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
-    const stored: HostComputeEndpoint = { ...clone(doc), ID: id, HostComputeNetwork: net.doc.ID, SchemaVersion: { ...SCHEMA_V2 } };
-    checkEndpointAddresses(stored);
-    checkEndpointPolicies(net, stored.Policies);
-    checkHostPorts(s, stored, 'HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`);
-    const peers = Object.values(s.endpoints).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
-    assignAddress(net, peers, stored, id);
-    s.endpoints[key(id)] = { doc: stored };
-    c.syncRules(s, false, s.endpoints[key(id)]);
-    return clone(stored);
-  });
+  const created = await c.mutate(
+    'HcnCreateEndpoint',
+    `endpoint ${doc.Name ?? id}`,
+    (s) => {
+      const net = c.network(s, networkId, 'HcnCreateEndpoint');
+      if (s.endpoints[key(id)]) throw HnsError.of('ERROR_ALREADY_EXISTS', { call: 'HcnCreateEndpoint', subject: `endpoint ${id}` });
+      if (doc.HostComputeNamespace)
+        throw new BadNetworkError('HostComputeNamespace is read-only: attach the endpoint to a namespace instead');
+      const stored: HostComputeEndpoint = { ...clone(doc), ID: id, HostComputeNetwork: net.doc.ID, SchemaVersion: { ...SCHEMA_V2 } };
+      checkEndpointAddresses(stored);
+      checkEndpointPolicies(net, stored.Policies);
+      checkHostPorts(s, stored, 'HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`);
+      const peers = Object.values(s.endpoints).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
+      assignAddress(net, peers, stored, id);
+      s.endpoints[key(id)] = { doc: stored };
+      c.syncRules(s, false, s.endpoints[key(id)]);
+      return clone(stored);
+    },
+    { deferrable: true },
+  );
   failpoint(c.env, 'linux.endpoint.after-create');
   return created;
 }
 
 export async function deleteEndpoint(c: LinuxContext, id: string): Promise<void> {
-  await c.mutate('HcnDeleteEndpoint', `endpoint ${id}`, (s) => {
-    const ep = c.endpoint(s, id, 'HcnDeleteEndpoint');
-    detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
-    delete s.endpoints[key(id)];
-    for (const ns of Object.values(s.namespaces))
-      ns.doc.Resources = (ns.doc.Resources ?? []).filter(
-        (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(id)),
-      );
-    c.syncRules(s, false, ep);
-  });
+  // As detachEndpoint: the record first, a pod veth's deletion after it and off the lock.
+  const unlink = await c.mutate(
+    'HcnDeleteEndpoint',
+    `endpoint ${id}`,
+    (s) => {
+      const ep = c.endpoint(s, id, 'HcnDeleteEndpoint');
+      const rest = detachLater(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
+      delete s.endpoints[key(id)];
+      for (const ns of Object.values(s.namespaces))
+        ns.doc.Resources = (ns.doc.Resources ?? []).filter(
+          (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(id)),
+        );
+      c.syncRules(s, false, ep);
+      return rest;
+    },
+    { deferrable: true },
+  );
+  await c.afterMutation(unlink());
 }
 
 /**

@@ -99,6 +99,14 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   /**
+   * One CNI call's data-plane work (LinuxContext.batch): its state writes are deferred to its end and
+   * shared with concurrent calls; resolves once they and the kernel work it started are done.
+   */
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.c.batch(fn);
+  }
+
+  /**
    * A kept-open data plane (the agent) calls this before each call. Reads never repair, so there is nothing
    * to do here: the check runs before this process's next write when another process wrote meanwhile.
    */

@@ -20,7 +20,7 @@ import { failpoint } from './failpoints';
 import { liveView, markDetached } from './endpoints';
 import { isNetnsPath } from './netns';
 import { BadNetworkError, vethName } from './realize-network';
-import { attach, detach } from './realize-endpoint';
+import { attach, detach, detachLater } from './realize-endpoint';
 import { queryMatcher } from './query';
 import { attachToHost, hostNamespace, HOST_NAMESPACE_ID, isHostNamespace } from './host';
 import { childProcess } from './lazy';
@@ -131,82 +131,100 @@ export async function attachEndpoint(c: LinuxContext, namespaceId: string, endpo
       { call, subject: `endpoint ${endpointId}` },
       'bad-input',
     );
-  await c.mutate(call, `endpoint ${endpointId}`, (s) => {
-    const ep = c.endpoint(s, endpointId, call);
-    const toHost = isHostNamespace(namespaceId);
-    const ns = toHost ? '' : nsPath(s, namespaceId, call);
-    if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint)
-      throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
-    const net = c.network(s, ep.doc.HostComputeNetwork ?? '', call);
-    if (toHost) {
-      if (ep.attached)
-        throw HnsError.of(
-          'HCN_E_ENDPOINT_ALREADY_ATTACHED',
-          { call, subject: `endpoint ${endpointId}` },
-          `endpoint is already attached to ${ep.host ? 'the host' : ep.netns}`,
-        );
-      attachToHost(c, net, ep, call);
-      c.syncRules(s, false, ep);
-      return;
-    }
-    if (ep.attached) {
-      // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
-      if (liveView(ep).HostComputeNamespace)
-        throw HnsError.of(
-          'HCN_E_ENDPOINT_ALREADY_ATTACHED',
-          { call, subject: `endpoint ${endpointId}` },
-          `endpoint is already attached to ${ep.netns}`,
-        );
-      detach(c.rt, net, ep);
-      markDetached(ep);
-    }
-    if (net.type === 'Transparent') {
-      // A macvlan lives only inside the pod namespace, where the orphan sweep cannot see it: record the
-      // intent before creating it so reconcile finds it after a crash. (Host veths are found by name.)
-      ep.attaching = { netns: ns, ifname };
-      c.save(s);
-    }
-    let linked = false;
-    try {
-      const r = attach(c.rt, net, ep, ns, ifname, vethName(ep.doc.ID!));
-      linked = true;
-      failpoint(c.env, 'linux.attach.after-links');
-      ep.veth = r.veth;
-      ep.netns = ns;
-      ep.ifname = ifname;
-      ep.attached = true;
-      delete ep.attaching;
-      c.syncRules(s, false, ep);
-    } catch (e) {
-      // attach() removes what it created when it fails itself; later failures (nft) undo the links here.
-      if (linked) detach(c.rt, net, { ...ep, netns: ns, ifname, veth: net.type === 'Transparent' ? undefined : vethName(ep.doc.ID!) });
-      markDetached(ep);
-      throw e;
-    }
-    const reg = s.namespaces[key(namespaceId)];
-    if (reg) reg.doc.Resources = [...(reg.doc.Resources ?? []), { Type: 'Endpoint', Data: { ID: ep.doc.ID } }];
-    ep.doc.HostComputeNamespace = reg ? reg.doc.ID : ns;
-  });
+  // A pod interface being deleted (an earlier detach's veth) may carry the name this attach creates.
+  await c.settleKernel();
+  await c.mutate(
+    call,
+    `endpoint ${endpointId}`,
+    (s) => {
+      const ep = c.endpoint(s, endpointId, call);
+      const toHost = isHostNamespace(namespaceId);
+      const ns = toHost ? '' : nsPath(s, namespaceId, call);
+      if ((ep.doc.Flags ?? 0) & EndpointFlags.RemoteEndpoint)
+        throw HnsError.of('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION', { call, subject: `endpoint ${endpointId}` });
+      const net = c.network(s, ep.doc.HostComputeNetwork ?? '', call);
+      if (toHost) {
+        if (ep.attached)
+          throw HnsError.of(
+            'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+            { call, subject: `endpoint ${endpointId}` },
+            `endpoint is already attached to ${ep.host ? 'the host' : ep.netns}`,
+          );
+        attachToHost(c, net, ep, call);
+        c.persistBeforeReturn();
+        c.syncRules(s, false, ep);
+        return;
+      }
+      if (ep.attached) {
+        // An attachment whose pod interface vanished (netns deleted, link removed) is stale: clear it and re-attach.
+        if (liveView(ep).HostComputeNamespace)
+          throw HnsError.of(
+            'HCN_E_ENDPOINT_ALREADY_ATTACHED',
+            { call, subject: `endpoint ${endpointId}` },
+            `endpoint is already attached to ${ep.netns}`,
+          );
+        detach(c.rt, net, ep);
+        markDetached(ep);
+      }
+      if (net.type === 'Transparent') {
+        // A macvlan lives only inside the pod namespace, where the orphan sweep cannot see it: record the
+        // intent before creating it so reconcile finds it after a crash. (Host veths are found by name.)
+        ep.attaching = { netns: ns, ifname };
+        c.save(s);
+      }
+      let linked = false;
+      try {
+        const r = attach(c.rt, net, ep, ns, ifname, vethName(ep.doc.ID!));
+        linked = true;
+        failpoint(c.env, 'linux.attach.after-links');
+        ep.veth = r.veth;
+        ep.netns = ns;
+        ep.ifname = ifname;
+        ep.attached = true;
+        delete ep.attaching;
+        c.syncRules(s, false, ep);
+      } catch (e) {
+        // attach() removes what it created when it fails itself; later failures (nft) undo the links here.
+        if (linked) detach(c.rt, net, { ...ep, netns: ns, ifname, veth: net.type === 'Transparent' ? undefined : vethName(ep.doc.ID!) });
+        markDetached(ep);
+        throw e;
+      }
+      const reg = s.namespaces[key(namespaceId)];
+      if (reg) reg.doc.Resources = [...(reg.doc.Resources ?? []), { Type: 'Endpoint', Data: { ID: ep.doc.ID } }];
+      ep.doc.HostComputeNamespace = reg ? reg.doc.ID : ns;
+    },
+    { deferrable: true },
+  );
 }
 
 export async function detachEndpoint(c: LinuxContext, namespaceId: string, endpointId: string): Promise<void> {
   const call = 'HcnModifyNamespace(Remove Endpoint)';
-  await c.mutate(call, `endpoint ${endpointId}`, (s) => {
-    const ep = c.endpoint(s, endpointId, call);
-    const ns = isHostNamespace(namespaceId) ? undefined : nsPath(s, namespaceId, call);
-    if (!ep.attached || (ns === undefined ? !ep.host : ep.netns !== ns))
-      throw HnsError.of(
-        'HCN_E_ENDPOINT_NOT_ATTACHED',
-        { call, subject: `endpoint ${endpointId}` },
-        `endpoint is not attached to ${namespaceId}`,
-      );
-    detach(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
-    markDetached(ep);
-    const reg = s.namespaces[key(namespaceId)];
-    if (reg)
-      reg.doc.Resources = (reg.doc.Resources ?? []).filter(
-        (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(endpointId)),
-      );
-    c.syncRules(s, false, ep);
-  });
+  // The record goes first and the pod veth after it, off the lock (a crash in between leaves a link of
+  // ours that no record wants: the reconcile sweep removes it).
+  const unlink = await c.mutate(
+    call,
+    `endpoint ${endpointId}`,
+    (s) => {
+      const ep = c.endpoint(s, endpointId, call);
+      const ns = isHostNamespace(namespaceId) ? undefined : nsPath(s, namespaceId, call);
+      if (!ep.attached || (ns === undefined ? !ep.host : ep.netns !== ns))
+        throw HnsError.of(
+          'HCN_E_ENDPOINT_NOT_ATTACHED',
+          { call, subject: `endpoint ${endpointId}` },
+          `endpoint is not attached to ${namespaceId}`,
+        );
+      if (ep.host) c.persistBeforeReturn();
+      const rest = detachLater(c.rt, s.networks[key(ep.doc.HostComputeNetwork ?? '')], ep);
+      markDetached(ep);
+      const reg = s.namespaces[key(namespaceId)];
+      if (reg)
+        reg.doc.Resources = (reg.doc.Resources ?? []).filter(
+          (r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === key(endpointId)),
+        );
+      c.syncRules(s, false, ep);
+      return rest;
+    },
+    { deferrable: true },
+  );
+  await c.afterMutation(unlink());
 }

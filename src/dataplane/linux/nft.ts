@@ -66,6 +66,16 @@ export function loadLibnftables(library: string = LIBNFTABLES): NftLib | null {
   return bound;
 }
 
+let applied = 0;
+
+/**
+ * How many rulesets this process has applied (or tried to): a mutation compares it before and after to
+ * tell whether it changed the kernel's nft tables, a change only its durable record can undo (state-store.ts).
+ */
+export function nftApplyCount(): number {
+  return applied;
+}
+
 export function nftArgv(netns: string | undefined, args: string[]): [string, string[]] {
   return netns ? ['nsenter', [`--net=${netns}`, 'nft', ...args]] : ['nft', args];
 }
@@ -75,6 +85,7 @@ export function nftArgv(netns: string | undefined, args: string[]): [string, str
  * soname; `none` forces the `nft` binary). The JS thread returns to its own namespace whatever happens.
  */
 export function applyRuleset(netns: string | undefined, ruleset: string, library: string = LIBNFTABLES): void {
+  applied++;
   const lib = loadLibnftables(library);
   if (lib) {
     const err = withNetns(netns, () => lib.run(ruleset));

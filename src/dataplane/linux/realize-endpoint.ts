@@ -94,6 +94,20 @@ export function detach(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointR
   }
 }
 
+/**
+ * detach in two halves: what must happen under the state lock happens now (host addresses, a macvlan in the
+ * pod namespace); the returned function starts the rest, a pod veth's deletion, which waits ~15 ms in the
+ * kernel for RCU and needs neither the lock nor the JS thread (Rtnl.deleteLinkAsync).
+ */
+export function detachLater(node: Rtnl, net: NetworkRecord | undefined, ep: EndpointRecord): () => Promise<void> {
+  const veth = ep.veth;
+  if (ep.host || net?.type === 'Transparent' || !veth) {
+    detach(node, net, ep);
+    return () => Promise.resolve();
+  }
+  return () => node.deleteLinkAsync(veth).then(() => undefined);
+}
+
 /** The host endpoint's address on the network's bridge: ip/<subnet prefix>, so the node answers for it. */
 export function hostAddress(net: NetworkRecord, ep: EndpointRecord): { ip: string; prefixLen: number } | undefined {
   const ip = ep.doc.IpConfigurations?.[0]?.IpAddress;

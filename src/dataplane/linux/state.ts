@@ -71,6 +71,11 @@ export function loadState(file: string): LinuxState {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw e;
   }
+  return parseState(text, file);
+}
+
+/** The state from the file's text (empty text: an empty state); `file` names it in the error. */
+export function parseState(text: string, file: string): LinuxState {
   if (!text.trim()) return emptyState();
   let parsed: unknown;
   try {
@@ -102,6 +107,11 @@ function checkState(file: string, parsed: unknown): LinuxState {
     }
   }
   return { ...emptyState(), ...(parsed as Partial<LinuxState>) };
+}
+
+/** The file's bytes for a state (saveState writes exactly these). */
+export function serializeState(s: LinuxState): string {
+  return stringifyHnsJson(s, 1);
 }
 
 /**

@@ -18,6 +18,7 @@ import { ipamDel, type IpamCall } from '../../ipam';
 import { ensureReserved, storeOf, withInflight } from '../../ipam/reservations';
 import { checkInvariant, describe, repairInvariant, type InvariantScope, type Violation } from '../../invariant';
 import { withService } from './hns';
+import { takeStaleNetwork } from '../../call-context';
 import type { Created } from './endpoints';
 
 /**
@@ -71,7 +72,15 @@ export async function guardedAdd(
     }
   };
   const run = async () => (await once(0)) ?? (await once(1))!;
-  return call ? withInflight(call, args.containerID, run) : run();
+  const guarded = () => (call ? withInflight(call, args.containerID, run) : run());
+  try {
+    return await guarded();
+  } catch (e) {
+    // A network from the agent's lookup cache was gone (or re-created): everything this ADD did has been
+    // taken back above, and it runs once more as a fresh call would (v2NetworkForAdd).
+    if (takeStaleNetwork()) return guarded();
+    throw e;
+  }
 }
 
 /** DEL's IPAM half, after the endpoint is gone. */

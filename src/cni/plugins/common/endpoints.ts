@@ -12,7 +12,9 @@ import { ipamAdd, type IpamCall } from '../../ipam';
 import { releaseStale } from '../../ipam/reservations';
 import type { CniResult } from '../../protocol/result';
 import {
+  checkCachedNetwork,
   dsrSupported,
+  networkGone,
   PAUSE_NETNS,
   sameId,
   v1Attach,
@@ -114,6 +116,7 @@ export async function addHnsEndpoint(
 ): Promise<HnsV1Endpoint> {
   let ep = await v1EndpointByName(s, epName);
   if (ep && !sameId(ep.VirtualNetwork, networkId)) {
+    checkCachedNetwork(s, networkId, epName);
     try {
       await v1DeleteEndpoint(s, ep.ID!);
     } catch (e) {
@@ -133,6 +136,7 @@ export async function addHnsEndpoint(
     try {
       ep = await v1CreateEndpoint(s, doc);
     } catch (e) {
+      networkGone(s, networkId, e);
       throw annotate(e, 'failed to create the new HNSEndpoint');
     }
     isNew = true;
@@ -185,6 +189,7 @@ export async function addHcnEndpoint(
     throw annotate(e, `failed to find HostComputeEndpoint ${epName}`);
   }
   if (ep && !sameId(ep.HostComputeNetwork, networkId)) {
+    checkCachedNetwork(s, networkId, epName);
     await v2RemoveEndpoint(s, ep);
     ep = undefined;
   }
@@ -199,6 +204,7 @@ export async function addHcnEndpoint(
     try {
       ep = await s.createEndpoint(networkId, doc);
     } catch (e) {
+      networkGone(s, networkId, e);
       throw annotate(e, 'failed to create the new HostComputeEndpoint');
     }
     isNew = true;

@@ -10,7 +10,8 @@ import type { CmdArgs } from '../../protocol/skel';
 import { toPlain } from '../../protocol/gojson';
 import type { BaseNetConf } from '../../config/netconf';
 import type { IpamCall } from '../../ipam';
-import { callServices } from '../../call-context';
+import { callServices, noteNetworkFailure, suspectCachedNetwork } from '../../call-context';
+import { inBatch } from '../../warm-services';
 
 export const PAUSE_NETNS = 'none';
 
@@ -128,6 +129,37 @@ export async function v2NetworkByName(service: HostNetworkService, name: string)
   return found;
 }
 
+/**
+ * v2NetworkByName for an ADD: inside the agent, from the warm lookup cache (warm-services.ts), which saves
+ * one data-plane call per pod; a create on a vanished network drops the entry and retries the ADD
+ * (networkGone, guardedAdd). Other commands (CHECK, STATUS, GC, DEL) always look the network up.
+ */
+export function v2NetworkForAdd(service: HostNetworkService, name: string): Promise<HostComputeNetwork> {
+  const warm = callServices();
+  return warm ? warm.networkByName(service, `v2:${name}`, () => v2NetworkByName(service, name)) : v2NetworkByName(service, name);
+}
+
+/** v1NetworkByName for an ADD, as v2NetworkForAdd. */
+export function v1NetworkForAdd(service: HostNetworkService, name: string): Promise<HnsV1Network> {
+  const warm = callServices();
+  return warm ? warm.networkByName(service, `v1:${name}`, () => v1NetworkByName(service, name)) : v1NetworkByName(service, name);
+}
+
+/** An endpoint create on `networkId` failed with `e`: see noteNetworkFailure (a cached network that is gone). */
+export function networkGone(service: HostNetworkService, networkId: string | undefined, e: unknown): void {
+  noteNetworkFailure(service, networkId, e, isNotFound);
+}
+
+/**
+ * An existing endpoint `name` is on another network than `networkId`. When that ID is a cached one, the
+ * cache is suspect rather than the endpoint: throws so that the ADD is retried with a fresh lookup
+ * (guardedAdd) before anything is removed; otherwise returns and the caller replaces the endpoint.
+ */
+export function checkCachedNetwork(service: HostNetworkService, networkId: string, name: string): void {
+  if (suspectCachedNetwork(service, networkId))
+    throw new Error(`endpoint ${name} is on another network than the cached ${networkId}: looking the network up again`);
+}
+
 export async function v2EndpointByName(service: HostNetworkService, name: string): Promise<HostComputeEndpoint | undefined> {
   const list = await service.listEndpoints(buildQuery({ Name: name }));
   return list.find((e) => e.Name === name) ?? list[0];
@@ -181,7 +213,7 @@ export async function withService<T>(args: CmdArgs, fn: (s: HostNetworkService) 
   if (warm) return warm.with(args.env, fn);
   const service = await openService(args.env);
   try {
-    return await fn(service);
+    return await inBatch(service, fn);
   } finally {
     await service.close();
   }

@@ -15,12 +15,15 @@ import { effectiveDns, loadSwitchyardConf, type SwitchyardConf, type SwitchyardM
 import { ipamCheck, ipamGc, ipamStatus } from '../../ipam';
 import { contains, formatIP, networkOf, parseCIDR, parseIP, type IP } from '../../ipam/ip';
 import {
+  checkCachedNetwork,
   dsrSupported,
   endpointName,
   ipamCall,
+  networkGone,
   sameId,
   v2EndpointByName,
   v2NetworkByName,
+  v2NetworkForAdd,
   v2RemoveEndpoint,
   v2RemoveEndpointById,
   withService,
@@ -37,10 +40,10 @@ const MODE_TYPES: Record<SwitchyardMode, string[]> = {
   transparent: ['Transparent'],
 };
 
-async function lookupNetwork(s: HostNetworkService, conf: SwitchyardConf): Promise<HostComputeNetwork> {
+async function lookupNetwork(s: HostNetworkService, conf: SwitchyardConf, forAdd = false): Promise<HostComputeNetwork> {
   let net: HostComputeNetwork;
   try {
-    net = await v2NetworkByName(s, conf.network);
+    net = await (forAdd ? v2NetworkForAdd : v2NetworkByName)(s, conf.network);
   } catch (e) {
     throw annotate(
       e,
@@ -191,10 +194,11 @@ async function cmdAdd(args: CmdArgs): Promise<string> {
   const conf = loadSwitchyardConf(args.config, args.command);
   const call = conf.ipam.type !== '' ? ipamCall(args, conf) : undefined;
   return guardedAdd(args, call, async (s, created) => {
-    const net = await lookupNetwork(s, conf);
+    const net = await lookupNetwork(s, conf, true);
     const epName = endpointName(args.containerID, args.netns, conf.name);
     let ep = await v2EndpointByName(s, epName);
     if (ep && !sameId(ep.HostComputeNetwork, net.ID)) {
+      checkCachedNetwork(s, net.ID!, epName);
       await v2RemoveEndpoint(s, ep);
       ep = undefined;
     }
@@ -203,6 +207,7 @@ async function cmdAdd(args: CmdArgs): Promise<string> {
       try {
         ep = await s.createEndpoint(net.ID!, doc);
       } catch (e) {
+        networkGone(s, net.ID, e);
         throw annotate(e, `failed to create endpoint ${epName} on network ${conf.network}`);
       }
       const id = ep.ID!;

@@ -12,7 +12,7 @@ import type { CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, type BaseNetConf, type Policy, type WinBridgeConf } from '../../config/netconf';
 import { formatIP, parseCIDR } from '../../ipam/ip';
-import { endpointName, ipamCall, v1NetworkByName, v2NetworkByName } from '../common/hns';
+import { endpointName, ipamCall, v1NetworkForAdd, v2NetworkForAdd } from '../common/hns';
 import { applyOutboundNat, applyPortMappings } from '../common/policies';
 import { hcnResult, hnsResult } from '../common/results';
 import {
@@ -76,7 +76,7 @@ interface Surface<N extends { ID?: string; Type?: string }, E> {
 const V2: Surface<HostComputeNetwork, HostComputeEndpoint> = {
   api: 2,
   object: 'HostComputeEndpoint',
-  network: v2NetworkByName,
+  network: v2NetworkForAdd,
   bridgeType: (t) => t === 'L2Bridge' || t === 'L2Tunnel',
   add: (s, args, epName, networkId, make, created) =>
     addHcnEndpoint(s, epName, networkId, args.netns, args.ifName, make as () => Promise<HostComputeEndpoint>, created),
@@ -87,7 +87,7 @@ const V2: Surface<HostComputeNetwork, HostComputeEndpoint> = {
 const V1: Surface<HnsV1Network, HnsV1Endpoint> = {
   api: 1,
   object: 'HNSEndpoint',
-  network: v1NetworkByName,
+  network: v1NetworkForAdd,
   bridgeType: (t) => eqFold(t, 'L2Bridge') || eqFold(t, 'L2Tunnel'),
   add: (s, args, epName, networkId, make, created) =>
     addHnsEndpoint(s, epName, networkId, args.containerID, args.netns, make as () => Promise<HnsV1Endpoint>, created),

@@ -13,7 +13,7 @@ import type { CniResult } from '../../protocol/result';
 import type { CmdArgs, PluginFuncs } from '../../protocol/skel';
 import { effectiveDns, type WinOverlayConf } from '../../config/netconf';
 import { formatIP, parseCIDR, parseIP } from '../../ipam/ip';
-import { dsrSupported, endpointName, ipamCall, v1NetworkByName, v2NetworkByName } from '../common/hns';
+import { dsrSupported, endpointName, ipamCall, v1NetworkForAdd, v2NetworkForAdd } from '../common/hns';
 import { applyDefaultPA, applyLoopbackDsr, applyOutboundNat } from '../common/policies';
 import { hcnResult, hnsResult } from '../common/results';
 import {
@@ -50,14 +50,14 @@ async function overlayAdd(
     let v1net: HnsV1Network | undefined;
     if (s.capabilities.hnsV1) {
       try {
-        v1net = await v1NetworkByName(s, name);
+        v1net = await v1NetworkForAdd(s, name);
       } catch {
         v1net = undefined;
       }
     }
     let net: HostComputeNetwork;
     try {
-      net = await v2NetworkByName(s, name);
+      net = await v2NetworkForAdd(s, name);
     } catch (e) {
       throw annotate(e, `error while hcn.GetNetworkByName(${name})`);
     }
@@ -121,7 +121,7 @@ async function overlayAdd(
   }
   let net: HnsV1Network;
   try {
-    net = await v1NetworkByName(s, name);
+    net = await v1NetworkForAdd(s, name);
   } catch (e) {
     throw annotate(e, `error while GETHNSNewtorkByName(${name})`);
   }

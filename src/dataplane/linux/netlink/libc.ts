@@ -12,6 +12,12 @@ export interface Libc {
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
   errno(): number;
+  /**
+   * send on a worker thread, for requests the kernel takes long to answer (a link deletion waits for RCU
+   * inside send): the JS thread serves other work meanwhile. The result is the syscall's return;
+   * errno is not available from the worker (a negative return is reported without it).
+   */
+  sendAsync(fd: number, buf: Buffer, len: number, flags: number): Promise<number>;
 }
 
 let cached: Libc | undefined;
@@ -37,8 +43,15 @@ export function libc(): Libc {
     close: (fd) => close(fd) as number,
     setns: (fd, t) => setns(fd, t) as number,
     errno: () => koffi.errno(),
+    sendAsync: (fd, b, l, f) => onWorker(send, fd, b, l, f),
   };
   return cached;
+}
+
+function onWorker(fn: { async: (...args: unknown[]) => unknown }, ...args: unknown[]): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fn.async(...args, (err: unknown, res: unknown) => (err ? reject(err as Error) : resolve(Number(res)))),
+  );
 }
 
 const SYSTEM_ERRORS = (require('node:util') as typeof import('node:util')).getSystemErrorMap();

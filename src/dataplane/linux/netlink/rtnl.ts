@@ -217,6 +217,23 @@ export class Rtnl {
     }
   }
 
+  /**
+   * deleteLink on a socket of its own with the kernel's wait off the JS thread: deleting a veth waits
+   * for RCU (~15 ms) inside the request, during which the caller's process can serve other work.
+   */
+  async deleteLinkAsync(name: string): Promise<boolean> {
+    const sock = NetlinkSocket.open(this.sock.netns);
+    try {
+      await sock.requestAsync(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
+      return true;
+    } catch (e) {
+      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return false;
+      throw e;
+    } finally {
+      sock.close();
+    }
+  }
+
   // ---- addresses ---------------------------------------------------------------------------------
   addAddress(index: number, ip: string, prefixLen: number, subject?: string): void {
     const fam = familyOf(ip);

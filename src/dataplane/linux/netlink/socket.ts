@@ -10,6 +10,8 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 const RECV_SIZE = 1 << 16;
+/** Reported when a worker-thread send/recv fails: errno is not available there. */
+const EIO = 5;
 
 export interface NlMessage {
   type: number;
@@ -60,6 +62,28 @@ export class NetlinkSocket {
     return this.exchange(type, NLM_F.REQUEST | NLM_F.DUMP, body, subject);
   }
 
+  /**
+   * request() with the send on a worker thread (libc.ts sendAsync): for requests the kernel answers
+   * slowly (it does the work inside sendmsg), so the JS thread is not held. Use a socket of its own: a request made on the
+   * same socket meanwhile would read this one's answer.
+   */
+  async requestAsync(type: number, flags: number, body: Buffer, subject?: string): Promise<void> {
+    if (this.fd < 0) throw new Error('netlink socket is closed');
+    const c = libc();
+    const seq = ++this.seq;
+    const op = RTM_NAMES[type] ?? `netlink ${type}`;
+    const msg = message(type, flags | NLM_F.REQUEST | NLM_F.ACK, seq, body);
+    if ((await c.sendAsync(this.fd, msg, msg.length, 0)) < 0) throw new OsError(op, EIO, subject);
+    // rtnetlink handles a request inside sendmsg: the acknowledgement is queued by the time send returns,
+    // so it is read here without another trip through the worker pool.
+    const out: NlMessage[] = [];
+    for (;;) {
+      const n = c.recv(this.fd, this.rx, RECV_SIZE, 0);
+      if (n < 0) throw new OsError(`${op} (recv)`, c.errno(), subject);
+      if (this.parse(this.rx, n, seq, NLM_F.ACK, op, subject, out)) return;
+    }
+  }
+
   private exchange(type: number, flags: number, body: Buffer, subject?: string): NlMessage[] {
     if (this.fd < 0) throw new Error('netlink socket is closed');
     const c = libc();
@@ -71,25 +95,31 @@ export class NetlinkSocket {
     for (;;) {
       const n = c.recv(this.fd, this.rx, RECV_SIZE, 0);
       if (n < 0) throw new OsError(`${op} (recv)`, c.errno(), subject);
-      let off = 0;
-      while (off + 16 <= n) {
-        const len = this.rx.readUInt32LE(off);
-        const mtype = this.rx.readUInt16LE(off + 4);
-        const mflags = this.rx.readUInt16LE(off + 6);
-        const mseq = this.rx.readUInt32LE(off + 8);
-        if (len < 16 || off + len > n) break;
-        const mbody = Buffer.from(this.rx.subarray(off + 16, off + len));
-        off += (len + 3) & ~3;
-        if (mseq !== seq) continue; // a late answer to an earlier request
-        if (mtype === NLMSG.ERROR) {
-          const err = -mbody.readInt32LE(0);
-          if (err !== 0) throw new OsError(op, err, subject);
-          return out;
-        }
-        if (mtype === NLMSG.DONE) return out;
-        out.push({ type: mtype, flags: mflags, seq: mseq, body: mbody });
-        if (!(mflags & NLM_F.MULTI) && !(flags & NLM_F.ACK)) return out;
-      }
+      if (this.parse(this.rx, n, seq, flags, op, subject, out)) return out;
     }
+  }
+
+  /** Adds the answers to `seq` in rx[0..n) to out; true when the exchange is complete (throws on a negative ack). */
+  private parse(rx: Buffer, n: number, seq: number, flags: number, op: string, subject: string | undefined, out: NlMessage[]): boolean {
+    let off = 0;
+    while (off + 16 <= n) {
+      const len = rx.readUInt32LE(off);
+      const mtype = rx.readUInt16LE(off + 4);
+      const mflags = rx.readUInt16LE(off + 6);
+      const mseq = rx.readUInt32LE(off + 8);
+      if (len < 16 || off + len > n) break;
+      const mbody = Buffer.from(rx.subarray(off + 16, off + len));
+      off += (len + 3) & ~3;
+      if (mseq !== seq) continue; // a late answer to an earlier request
+      if (mtype === NLMSG.ERROR) {
+        const err = -mbody.readInt32LE(0);
+        if (err !== 0) throw new OsError(op, err, subject);
+        return true;
+      }
+      if (mtype === NLMSG.DONE) return true;
+      out.push({ type: mtype, flags: mflags, seq: mseq, body: mbody });
+      if (!(mflags & NLM_F.MULTI) && !(flags & NLM_F.ACK)) return true;
+    }
+    return false;
   }
 }
