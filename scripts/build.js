@@ -10,6 +10,9 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
 
+// tsc never removes what it emitted for a source that was since moved or deleted, and Node would still
+// resolve `plugins/switchyard` to a stale `switchyard.js` before `switchyard/index.js`: start clean.
+for (const dir of ['src', 'tests', 'bench']) fs.rmSync(path.join(root, 'dist', dir), { recursive: true, force: true });
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
 fs.chmodSync(path.join(root, 'dist/src/cli/main.js'), 0o755);
 
