@@ -376,11 +376,14 @@ export class Agent implements HealthSource {
     }
     if (!this.gcDone) {
       this.gcDone = true;
-      const eps = (await svc.listEndpoints()).filter((e) => e.HostComputeNetwork?.toLowerCase() === netDoc.ID?.toLowerCase());
-      const freed = await collectStale(openStore(this.c.cni.ipamDataDir, this.networkName), this.networkName, eps);
-      if (freed.length)
-        log.info('released IPAM reservations whose endpoint no longer exists', { network: this.networkName, addresses: freed });
-      void live;
+      const keep = [this.hostIp, this.sourceVip].filter((x): x is string => !!x);
+      const changed = await collectStale(svc, openStore(this.c.cni.ipamDataDir, this.networkName), {
+        network: this.networkName,
+        networkId: netDoc.ID!,
+        subnet: this.lease!.subnet,
+        keep,
+      });
+      if (changed.length) log.info('boot IPAM collection (the CNI invariant)', { network: this.networkName, changes: changed });
     }
     const hostOk = !traits.hostEndpoint || !!this.hostEndpointId;
     if (!hostOk) return;

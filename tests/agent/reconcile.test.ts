@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { networkPolicyRequest, type HostComputeNetwork, type NetworkPolicy } from '../../src/hns';
+import { DiskStore } from '../../src/cni/ipam/store';
 import { AgentLab, HOSTGW_NETCONF, PLANES, peer } from './helpers';
 
 const body = <T>(r: { body?: unknown }) => r.body as T;
@@ -293,10 +294,17 @@ for (const plane of PLANES) {
       const old = new Date(Date.now() - 3600_000);
       fs.utimesSync(path.join(store, '10.244.1.50'), old, old);
       fs.writeFileSync(path.join(store, '10.244.1.51'), 'just-allocating\r\neth0');
-      await lab.start();
+      // An ADD in flight holds its attachment's marker (the CNI invariant's test, not the file's age).
+      const inflight = await new DiskStore(path.join(lab.dir, 'ipam'), 'flannel.4096').holdInflight('just-allocating', 'eth0');
+      try {
+        await lab.start();
+      } finally {
+        inflight.release();
+      }
       assert.equal(fs.existsSync(path.join(store, '10.244.1.50')), false, 'stale reservation kept');
-      assert.equal(fs.existsSync(path.join(store, '10.244.1.51')), true, 'a fresh reservation (an ADD in flight) was collected');
-      assert.equal(fs.existsSync(path.join(store, '10.244.1.2')), true);
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.51')), true, 'a reservation of an ADD in flight was collected');
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.2')), true, "the host endpoint's own reservation was collected");
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.3')), true, "the source VIP's own reservation was collected");
     });
 
     it('a deleted host endpoint and a deleted CNI config come back; both counted as repairs', async () => {

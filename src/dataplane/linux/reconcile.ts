@@ -2,7 +2,8 @@
  * Crash and reboot recovery: brings the kernel back in line with the state file when the data plane opens
  * (only when something needs repair; the returned report says what changed).
  * Recreates networks whose links are gone (reboot), removes links left by an interrupted attach or by
- * objects no longer recorded, forgets attachments whose links disappeared, and reapplies the nft tables
+ * objects no longer recorded, forgets attachments whose links disappeared (and the whole pod endpoint when
+ * its container namespace is gone too), and reapplies the nft tables
  * when anything was rebuilt.
  *
  * Only links this instance created are ever deleted: every bridge, veth and vxlan it creates carries the
@@ -16,12 +17,14 @@ import { writeSysctl } from './netns';
 import { OWN_LINK, realizeNetwork } from './realize-network';
 import { addHostAddress, detach } from './realize-endpoint';
 import { hostAddressPresent } from './host';
-import { key, withStateLock, type LinuxState } from './state';
+import { key, withStateLock, type EndpointRecord, type LinuxState } from './state';
 
 export interface ReconcileReport {
   removedLinks: string[];
   rebuiltNetworks: string[];
   abandonedAttaches: string[];
+  /** Pod endpoints whose interface and namespace are both gone (a reboot): their records are dropped. */
+  removedEndpoints: string[];
 }
 
 /** Cheap check for per-pod processes: whether anything at all needs repair (no lock, no state write). */
@@ -48,13 +51,20 @@ function needsReconcile(c: LinuxContext, s: LinuxState): boolean {
   return all.some((l) => mine(c, l) && !wanted.has(l.name));
 }
 
+function dropEndpoint(s: LinuxState, ep: EndpointRecord): void {
+  const id = key(ep.doc.ID!);
+  delete s.endpoints[id];
+  for (const ns of Object.values(s.namespaces))
+    ns.doc.Resources = (ns.doc.Resources ?? []).filter((r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === id));
+}
+
 /** A link this instance created and may delete: our name pattern and our owner tag. */
 function mine(c: LinuxContext, l: { name: string; alias?: string }): boolean {
   return OWN_LINK.test(l.name) && l.alias === c.ownerTag;
 }
 
 export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { removedLinks: [], rebuiltNetworks: [], abandonedAttaches: [] };
+  const report: ReconcileReport = { removedLinks: [], rebuiltNetworks: [], abandonedAttaches: [], removedEndpoints: [] };
   if (!fs.existsSync(c.statePath)) {
     // Nothing recorded: any link with our names is a leftover of a crashed first run.
     await withStateLock(c.statePath, () => {
@@ -93,7 +103,13 @@ export async function reconcile(c: LinuxContext): Promise<ReconcileReport> {
         report.abandonedAttaches.push(ep.doc.ID!);
         rebuild = true;
       } else if (ep.attached && ep.veth && !links.has(ep.veth)) {
-        markDetached(ep);
+        // Interface and container namespace both gone (a reboot, a runtime that never ran DEL): nothing of the
+        // endpoint is left but this instance's record, which would keep its address looking live to IPAM GC,
+        // as HNS drops a rebooted node's endpoints. A namespace that still exists keeps the record (detached).
+        if (ep.netns && !fs.existsSync(ep.netns)) {
+          dropEndpoint(s, ep);
+          report.removedEndpoints.push(ep.doc.ID!);
+        } else markDetached(ep);
         rebuild = true;
       } else if (ep.attached && ep.veth) {
         wanted.add(ep.veth);
