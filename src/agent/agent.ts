@@ -5,6 +5,7 @@
  * demand; one graceful stop path. It never deletes the network or pods' endpoints: a restart adopts what is
  * there, so pods keep their connectivity.
  */
+import * as path from 'node:path';
 import type { HostNetworkService } from '../dataplane/types';
 import type { HostComputeNetwork } from '../hns/network';
 import { findPolicies, type NetworkPolicy } from '../hns/policy';
@@ -24,6 +25,7 @@ import {
   SOURCE_VIP_ENDPOINT,
 } from './network/desired';
 import { collectStale, HOST_ENDPOINT_ID, openStore, reserveAny, reserveExact, SOURCE_VIP_ID } from './network/reservations';
+import { CreatedLedger, createdRecordPath } from './network/created';
 import { decidePeers, type PeerDecision } from './peers';
 import type { PlatformTraits } from './platform';
 import type { LocalAnnouncement, NodeLease, SubnetSource } from './subnet/types';
@@ -104,8 +106,23 @@ export class Agent implements HealthSource {
   private lastLoopAt = Date.now();
   private readonly listeners: ((r: ReconcileReport) => void)[] = [];
 
+  /** What this agent created, for `agent cleanup` (never what it adopted). */
+  readonly ledger: CreatedLedger;
+
   constructor(private readonly d: AgentDeps) {
     this.c = d.config;
+    this.ledger = new CreatedLedger(createdRecordPath(this.c.cni.ipamDataDir, this.networkName));
+  }
+
+  /** Records a file this agent wrote (e.g. subnet.env), so cleanup removes it. */
+  noteCreatedFile(file: string): void {
+    this.ledger.addFile(file);
+    this.flushLedger();
+  }
+
+  private flushLedger(): void {
+    const err = this.ledger.flush();
+    if (err) this.d.log.warn(err);
   }
 
   get networkName(): string {
@@ -207,8 +224,13 @@ export class Agent implements HealthSource {
   private async ensurePlaceholder(): Promise<void> {
     const { svc, log } = this.d;
     const existing = (await svc.listNetworks()).find((n) => n.Name === PLACEHOLDER_NETWORK);
-    if (existing) return;
+    if (existing) {
+      this.ledger.adoptedNetwork('placeholder', PLACEHOLDER_NETWORK, existing.ID!);
+      return;
+    }
     const created = await svc.createNetwork(placeholderNetwork(this.c.netConf, this.c.iface));
+    this.ledger.setNetwork('placeholder', { name: PLACEHOLDER_NETWORK, id: created.ID! });
+    this.flushLedger();
     log.info('created the placeholder network (the vSwitch exists from now on)', { network: PLACEHOLDER_NETWORK, id: created.ID });
   }
 
@@ -265,6 +287,7 @@ export class Agent implements HealthSource {
         const netDoc = applied.find((a) => a.key === netKey)?.document as HostComputeNetwork | undefined;
         this.networkId = netDoc?.ID;
         this.networkOk = !!netDoc;
+        this.recordCreated(applied, desired.networks![0].doc.Policies ?? []);
         const epAfter = (n: string) => applied.find((a) => a.key === `Endpoint/${n}`)?.document?.ID;
         this.hostEndpointId = this.hostIp && traits.hostEndpoint ? epAfter(hostEndpointName(net)) : undefined;
         this.sourceVipId = this.sourceVip ? epAfter(SOURCE_VIP_ENDPOINT) : undefined;
@@ -295,6 +318,24 @@ export class Agent implements HealthSource {
     this.passes++;
     this.last = report;
     return report;
+  }
+
+  private recordCreated(applied: Awaited<ReturnType<typeof applyPlan>>, policies: NetworkPolicy[]): void {
+    const own = new Set([hostEndpointName(this.c.netConf), SOURCE_VIP_ENDPOINT]);
+    for (const a of applied) {
+      const id = a.document?.ID;
+      const name = (a.document as { Name?: string } | undefined)?.Name;
+      if (!id || !name) continue;
+      if (a.kind === 'Network' && name === this.networkName) {
+        if (a.result === 'created') this.ledger.setNetwork('network', { name, id });
+        else this.ledger.adoptedNetwork('network', name, id);
+      }
+      if (a.kind === 'Endpoint' && own.has(name) && a.result === 'created') this.ledger.addEndpoint({ name, id });
+    }
+    this.ledger.setPeerPolicies(
+      policies.filter((p) => p.Type === 'RemoteSubnetRoute').map((p) => String(getCI(p.Settings, 'DestinationPrefix') ?? '')),
+    );
+    this.flushLedger();
   }
 
   private describeConflict(cf: Conflict, networks: HostComputeNetwork[]): string {
@@ -392,10 +433,13 @@ export class Agent implements HealthSource {
       const conf = buildConflist({ cni, net, lease: this.lease!, networkName: this.networkName, nodeIp: this.d.publicIp });
       if (!this.binariesInstalled && cni.binDir) {
         const copied = installBinaries(cni.sourceBinDir ?? defaultSourceBinDir(), cni.binDir);
+        for (const f of copied) this.ledger.addFile(path.join(cni.binDir, f));
         if (copied.length) log.info('installed CNI entrypoints', { dir: cni.binDir, files: copied });
         this.binariesInstalled = true;
       }
       const wrote = writeConflist(cni.confDir, cni.confName, conf);
+      if (wrote) this.ledger.addFile(path.join(cni.confDir, cni.confName));
+      this.flushLedger();
       if (wrote) {
         const line = `write CNI config ${cni.confName}: ${this.cniWritten ? 'missing or changed' : 'network ready'}`;
         report.steps.push(line);
