@@ -10,11 +10,13 @@ import type { HostNetworkService } from '../dataplane/types';
 import type { HostComputeNetwork } from '../hns/network';
 import { findPolicies, type NetworkPolicy } from '../hns/policy';
 import { getCI } from '../hns/json';
-import { applyPlan, describeStep, plan, policyIdentity, readLive, type Conflict, type Step } from '../reconcile';
+import { applyPlan, describeStep, plan, policyIdentity, readLive, type Step } from '../reconcile';
+import { describeConflict } from './conflicts';
 import type { Logger } from '../util/log';
 import type { AgentConfig } from './config';
 import { buildConflist, conflistPresent, defaultSourceBinDir, installBinaries, writeConflist } from './cniconf';
-import { cniSummary, type AgentMetrics, type CniSummary, type HealthSource } from './metrics';
+import { cniSummary, type AgentMetrics, type HealthSource } from './metrics';
+import type { AgentStatus, ReconcileReport } from './report';
 import {
   desiredState,
   hostEndpointName,
@@ -26,6 +28,7 @@ import {
 } from './network/desired';
 import { collectStale, HOST_ENDPOINT_ID, openStore, reserveAny, reserveExact, SOURCE_VIP_ID } from './network/reservations';
 import { CreatedLedger, createdRecordPath } from './network/created';
+import { hostRouteKey, reconcileHostRoutes, routeInterface } from './network/host-routes';
 import { decidePeers, type PeerDecision } from './peers';
 import type { PlatformTraits } from './platform';
 import type { LocalAnnouncement, NodeLease, SubnetSource } from './subnet/types';
@@ -45,37 +48,7 @@ export interface AgentDeps {
   coalesceMs?: number;
 }
 
-export interface ReconcileReport {
-  reason: string;
-  at: string;
-  durationMs: number;
-  /** What was done, one line per step (`modify Network/cbr0: RemoteSubnetRoute 10.244.3.0/24 missing`). */
-  steps: string[];
-  /** Steps that repaired drift (something the agent had programmed was gone or changed). */
-  repairs: string[];
-  error?: string;
-}
-
-export interface AgentStatus {
-  node: string;
-  subnetSource: string;
-  subnet?: string;
-  backend: { type: string; vni?: number; port?: number };
-  network: { name: string; id?: string; type: string; ready: boolean };
-  hostEndpoint?: { name: string; ip: string; id?: string; ready: boolean };
-  sourceVip?: { ip: string; endpoint: string; id?: string };
-  vtepMac?: string;
-  cniConfig: { file: string; written: boolean };
-  peers: { node: string; subnet: string; publicIp: string; state: string; reason?: string }[];
-  lastReconcile?: ReconcileReport;
-  reconciles: number;
-  problems: string[];
-  ready: boolean;
-  missing: string[];
-  /** Drift repairs since start, and CNI calls served through the local API (added by the API's handler). */
-  driftRepairs?: number;
-  cni?: CniSummary;
-}
+export type { AgentStatus, ReconcileReport } from './report';
 
 const subjectOf = (key: string, p?: NetworkPolicy) => (p ? `${key}|${policyIdentity(p)}` : key);
 
@@ -273,12 +246,13 @@ export class Agent implements HealthSource {
         providerAddress: traits.sendsProviderAddress ? this.d.publicIp : undefined,
         hostEndpointIp: traits.hostEndpoint ? this.hostIp : undefined,
         sourceVip: this.sourceVip,
-        peerPolicies: this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
+        // host-gw peers become host routes where the data plane has a route table (flannel's Windows way).
+        peerPolicies: this.peerRoutes() ? [] : this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
       });
       const p = plan(desired, live);
       const netKey = `Network/${name}`;
       const netConflict = p.conflicts.find((x) => x.key === netKey);
-      for (const cf of p.conflicts) problems.push(this.describeConflict(cf, live.networks));
+      for (const cf of p.conflicts) problems.push(describeConflict(cf, live.networks, lease.subnet, net.backend.type));
       problems.push(...p.problems);
       if (netConflict) {
         this.networkOk = false;
@@ -287,7 +261,13 @@ export class Agent implements HealthSource {
         const netDoc = applied.find((a) => a.key === netKey)?.document as HostComputeNetwork | undefined;
         this.networkId = netDoc?.ID;
         this.networkOk = !!netDoc;
-        this.recordCreated(applied, desired.networks![0].doc.Policies ?? []);
+        this.ledger.recordApplied(
+          applied,
+          this.networkName,
+          [hostEndpointName(net), SOURCE_VIP_ENDPOINT],
+          desired.networks![0].doc.Policies ?? [],
+        );
+        this.flushLedger();
         const epAfter = (n: string) => applied.find((a) => a.key === `Endpoint/${n}`)?.document?.ID;
         this.hostEndpointId = this.hostIp && traits.hostEndpoint ? epAfter(hostEndpointName(net)) : undefined;
         this.sourceVipId = this.sourceVip ? epAfter(SOURCE_VIP_ENDPOINT) : undefined;
@@ -300,6 +280,7 @@ export class Agent implements HealthSource {
             ...desired.endpoints!.map((e) => subjectOf(`Endpoint/${e.doc.Name}`)),
           ].filter((s) => !p.conflicts.some((cf) => s.startsWith(cf.key))),
         );
+        if (netDoc && this.peerRoutes()) problems.push(...(await this.routePeers(report)));
         this.problems = problems;
         if (netDoc) await this.afterNetwork(netDoc, live, report);
       }
@@ -320,38 +301,30 @@ export class Agent implements HealthSource {
     return report;
   }
 
-  private recordCreated(applied: Awaited<ReturnType<typeof applyPlan>>, policies: NetworkPolicy[]): void {
-    const own = new Set([hostEndpointName(this.c.netConf), SOURCE_VIP_ENDPOINT]);
-    for (const a of applied) {
-      const id = a.document?.ID;
-      const name = (a.document as { Name?: string } | undefined)?.Name;
-      if (!id || !name) continue;
-      if (a.kind === 'Network' && name === this.networkName) {
-        if (a.result === 'created') this.ledger.setNetwork('network', { name, id });
-        else this.ledger.adoptedNetwork('network', name, id);
-      }
-      if (a.kind === 'Endpoint' && own.has(name) && a.result === 'created') this.ledger.addEndpoint({ name, id });
-    }
-    this.ledger.setPeerPolicies(
-      policies.filter((p) => p.Type === 'RemoteSubnetRoute').map((p) => String(getCI(p.Settings, 'DestinationPrefix') ?? '')),
-    );
-    this.flushLedger();
+  private peerRoutes(): boolean {
+    return this.d.traits.hostRoutes && this.c.netConf.backend.type === 'host-gw';
   }
 
-  private describeConflict(cf: Conflict, networks: HostComputeNetwork[]): string {
-    if (cf.kind === 'Network') {
-      const live = networks.find((n) => n.Name === cf.name);
-      const prefix = live?.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix;
-      const detail = cf.fields.map((f) =>
-        f === 'Ipams'
-          ? `Ipams (it has subnet ${prefix ?? 'none'}, this node's is ${this.lease!.subnet})`
-          : f === 'Type'
-            ? `Type (it is ${live?.Type}, the backend needs ${this.c.netConf.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge'})`
-            : f,
-      );
-      return `network ${cf.name} (${cf.id}) exists and differs in ${detail.join(', ')}: not recreated (pods may be using it); delete it or fix the node's configuration`;
+  private routedBefore = new Set<string>();
+
+  private async routePeers(report: ReconcileReport): Promise<string[]> {
+    const via = routeInterface(this.c.iface);
+    const desired = this.decisions
+      .filter((x) => x.state === 'programmed')
+      .map((x) => ({ destinationPrefix: x.lease.subnet, nextHop: x.lease.publicIp, ...(via ? { interfaceAlias: via } : {}) }));
+    const r = await reconcileHostRoutes(this.d.svc.hostRoutes!, desired, this.ledger.record.hostRoutes, this.routedBefore);
+    for (const step of r.steps) {
+      report.steps.push(step.line);
+      if (step.repair) {
+        report.repairs.push(step.line);
+        this.d.metrics.driftRepairs.inc({ kind: 'HostRoute' });
+        this.d.log.warn('repaired drift', { step: step.line });
+      } else this.d.log.info(report.reason === 'start' ? 'boot' : 'programmed', { step: step.line });
     }
-    return `${cf.kind.toLowerCase()} ${cf.name ?? cf.key} (${cf.id}) exists and differs in ${cf.fields.join(', ')}`;
+    this.routedBefore = new Set(desired.map(hostRouteKey));
+    this.ledger.setHostRoutes(desired);
+    this.flushLedger();
+    return r.problems;
   }
 
   private noteStep(s: Step, report: ReconcileReport): void {

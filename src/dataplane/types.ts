@@ -99,6 +99,11 @@ export interface DataplaneCapabilities {
    * data plane to pick it (linux); false where HNS takes it from the adapter and reports it back (Windows).
    */
   readonly providerAddressInDocument: boolean;
+  /**
+   * True when `hostRoutes` (the host's IPv4 route table) is offered: host-gw peers are then host routes, as
+   * flannel's Windows backend adds them; false or absent: they are RemoteSubnetRoute network policies.
+   */
+  readonly hostRoutes?: boolean;
 }
 
 export interface HostNetworkService {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { networkPolicyRequest, type HostComputeNetwork, type NetworkPolicy } from '../../src/hns';
 import { DiskStore } from '../../src/cni/ipam/store';
+import { readCallLog } from '../../src/dataplane/call-log';
 import { AgentLab, HOSTGW_NETCONF, PLANES, peer } from './helpers';
 
 const body = <T>(r: { body?: unknown }) => r.body as T;
@@ -232,7 +233,7 @@ for (const plane of PLANES) {
       assert.match(await r.metrics.registry.getSingleMetricAsString('switchyard_agent_peers'), /state="refused"\} 2/);
     });
 
-    it('host-gw: L2Bridge cbr0, host endpoint cbr0_ep at .2, no source VIP, peers as routes via their address', async () => {
+    it('host-gw: L2Bridge cbr0, host endpoint cbr0_ep at .2, no source VIP, peers as host routes via their address', async () => {
       const m = lab.mark();
       const cfg = lab.config(
         { cni: { confDir: path.join(lab.dir, 'net.d'), ipamDataDir: path.join(lab.dir, 'ipam'), binDir: '' } },
@@ -242,17 +243,18 @@ for (const plane of PLANES) {
       const writes = lab.writes(m);
       const net = body<HostComputeNetwork>(writes.find((w) => w.op === 'createNetwork' && body<HostComputeNetwork>(w).Name === 'cbr0')!);
       assert.equal(net.Type, 'L2Bridge');
-      assert.deepEqual(rsrs(net), [
-        {
-          Type: 'RemoteSubnetRoute',
-          Settings: {
-            DestinationPrefix: '10.244.2.0/24',
-            IsolationId: 0,
-            ProviderAddress: '192.168.0.11',
-            DistributedRouterMacAddress: '00:00:00:00:00:00',
-          },
-        },
-      ]);
+      // flannel's Windows host-gw: a route in the host's table (New-NetRoute), no network policy.
+      assert.deepEqual(rsrs(net), []);
+      assert.deepEqual(
+        readCallLog(lab.callLog, m)
+          .filter((c) => c.op === 'addHostRoute')
+          .map((c) => c.body),
+        [{ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11' }],
+      );
+      assert.deepEqual(
+        (await lab.svc!.hostRoutes!.list()).map((x) => `${x.destinationPrefix} via ${x.nextHop}`),
+        ['10.244.2.0/24 via 192.168.0.11'],
+      );
       assert.deepEqual(
         writes.filter((w) => w.op === 'createEndpoint').map((w) => body<{ Name: string }>(w).Name),
         ['cbr0_ep'],
@@ -261,6 +263,31 @@ for (const plane of PLANES) {
       const conf = JSON.parse(fs.readFileSync(path.join(lab.dir, 'net.d', '10-switchyard.conflist'), 'utf8'));
       assert.equal(conf.plugins[0].type, 'win-bridge');
       assert.equal(conf.plugins[0].ipMasqNetwork, '10.244.0.0/16');
+    });
+
+    it('host-gw: a host route deleted out of band comes back (a repair); a peer that leaves has its route removed, a foreign route stays', async () => {
+      const hg = (n: number) => peer(n, { backendType: 'host-gw', vni: undefined, vtepMac: undefined });
+      const cfg = lab.config({ iface: 'Ethernet' }, HOSTGW_NETCONF);
+      const r = await lab.start(cfg, [hg(2), hg(3)]);
+      const routes = lab.svc!.hostRoutes!;
+      const via = 'vEthernet (Ethernet)';
+      const show = async () => (await routes.list()).map((x) => `${x.destinationPrefix} via ${x.nextHop} on ${x.interfaceAlias}`).sort();
+      assert.deepEqual(await show(), [`10.244.2.0/24 via 192.168.0.11 on ${via}`, `10.244.3.0/24 via 192.168.0.12 on ${via}`]);
+      await routes.add({ destinationPrefix: '172.16.0.0/16', nextHop: '192.168.0.1', interfaceAlias: via });
+      await routes.delete({ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11', interfaceAlias: via });
+      const m = lab.mark();
+      const report = await r.agent.reconcileNow('periodic');
+      assert.deepEqual(report.repairs, [`add host route 10.244.2.0/24 via 192.168.0.11 on "${via}": missing`]);
+      assert.deepEqual(
+        readCallLog(lab.callLog, m)
+          .filter((c) => c.op === 'addHostRoute')
+          .map((c) => c.body),
+        [{ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11', interfaceAlias: via }],
+      );
+      lab.source!.setPeers([hg(2)]);
+      const after = await r.agent.reconcileNow('peer left');
+      assert.ok(after.steps.includes(`delete host route 10.244.3.0/24 via 192.168.0.12 on "${via}": peer gone`), after.steps.join('\n'));
+      assert.deepEqual(await show(), [`10.244.2.0/24 via 192.168.0.11 on ${via}`, `172.16.0.0/16 via 192.168.0.1 on ${via}`]);
     });
 
     it('an existing network that differs is reported with what differs, never recreated; not ready', async () => {

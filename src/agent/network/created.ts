@@ -7,6 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readFileNoFollow, writeFileAtomicSync } from '../../util/atomic-write';
+import { getCI } from '../../hns/json';
+import type { NetworkPolicy } from '../../hns/policy';
+import type { AppliedObject } from '../../reconcile';
 
 export interface CreatedObject {
   name: string;
@@ -101,6 +104,23 @@ export class CreatedLedger {
   addFile(file: string): void {
     const abs = path.resolve(file);
     if (!this.rec.files.includes(abs)) this.rec.files = [...this.rec.files, abs].sort();
+  }
+
+  /** What a reconcile pass applied: the network and the agent's endpoints it created, the peer policies it holds. */
+  recordApplied(applied: AppliedObject[], network: string, endpointNames: string[], policies: NetworkPolicy[]): void {
+    for (const a of applied) {
+      const id = a.document?.ID;
+      const name = (a.document as { Name?: string } | undefined)?.Name;
+      if (!id || !name) continue;
+      if (a.kind === 'Network' && name === network) {
+        if (a.result === 'created') this.setNetwork('network', { name, id });
+        else this.adoptedNetwork('network', name, id);
+      }
+      if (a.kind === 'Endpoint' && endpointNames.includes(name) && a.result === 'created') this.addEndpoint({ name, id });
+    }
+    this.setPeerPolicies(
+      policies.filter((p) => p.Type === 'RemoteSubnetRoute').map((p) => String(getCI(p.Settings, 'DestinationPrefix') ?? '')),
+    );
   }
 
   /** Writes the record when it changed; a failure is returned (the caller logs it), never thrown. */

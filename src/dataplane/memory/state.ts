@@ -4,6 +4,7 @@
  * and replace it atomically, so concurrent processes never lose an update and a killed process leaves
  * either the old or the new file. Reads take no lock: the file is only ever replaced whole.
  */
+import type { HostRoute } from '../types';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
@@ -48,6 +49,8 @@ export interface EmulatorState {
   LoadBalancers: HostComputeLoadBalancer[];
   /** v1 policy lists with no v2 counterpart (ROUTE lists); ELB lists live in LoadBalancers. */
   PolicyLists: HnsV1PolicyList[];
+  /** The host's IPv4 route table (routes.ts); absent in files written before it existed. */
+  HostRoutes?: HostRoute[];
 }
 
 export class EmulatorStateError extends Error {
@@ -177,6 +180,8 @@ export class StateStore {
     for (const k of ['Networks', 'Endpoints', 'Namespaces', 'LoadBalancers', 'PolicyLists'] as const) {
       if (!Array.isArray(s[k])) throw new EmulatorStateError(this.file, `field "${k}" must be an array`);
     }
+    if (s.HostRoutes !== undefined && !Array.isArray(s.HostRoutes))
+      throw new EmulatorStateError(this.file, 'field "HostRoutes" must be an array');
     const h = s.Host as Partial<EmulatedHost> | undefined;
     if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
     if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {
