@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanupAgent, CleanupRefusedError } from '../../src/agent/cleanup';
-import { AgentLab, PLANES, peer } from './helpers';
+import { AgentLab, HOSTGW_NETCONF, PLANES, peer } from './helpers';
 
 for (const plane of PLANES) {
   describe(`agent cleanup on the ${plane.name} data plane`, function () {
@@ -89,6 +89,21 @@ for (const plane of PLANES) {
         false,
       );
       assert.ok(fs.existsSync(podRes), "the pod's reservation is the CNI's, not the agent's");
+    });
+
+    it('host-gw: removes the host routes it added for peers, and leaves a route someone else added', async () => {
+      const config = lab.config({ iface: 'Ethernet' }, HOSTGW_NETCONF);
+      await lab.start(config, [peer(2, { backendType: 'host-gw', vni: undefined, vtepMac: undefined })]);
+      const routes = lab.svc!.hostRoutes!;
+      const via = 'vEthernet (Ethernet)';
+      await routes.add({ destinationPrefix: '172.16.0.0/16', nextHop: '192.168.0.1', interfaceAlias: via });
+      await lab.running!.stop();
+      const r = await cleanupAgent(config, lab.svc!);
+      assert.ok(r.removed.includes('host route 10.244.2.0/24 via 192.168.0.11'), r.removed.join('\n'));
+      assert.deepEqual(
+        (await routes.list()).map((x) => `${x.destinationPrefix} via ${x.nextHop}`),
+        ['172.16.0.0/16 via 192.168.0.1'],
+      );
     });
 
     it('an adopted network stays, with its foreign policies; only the peer policies the agent added come off', async () => {
