@@ -6,8 +6,10 @@
  * after RestartSec. The agent bundle (dist/) is a copy installed from; the upgrade replaces that copy's files and
  * restarts the service with `switchyard service stop` and `start`. Asserted: the new agent runs from the replaced
  * bundle, it created and deleted nothing (the network was adopted, the bridge is the same link), and a continuous
- * ping between pods on two nodes lost no packet. A SIGKILLed agent is restarted by the supervisor. Losses are
- * counted; no timing is asserted.
+ * ping between pods on two nodes lost no packet. A SIGKILLed agent is restarted by the supervisor. Then
+ * `service uninstall --purge` runs this build's `agent cleanup` on the linux data plane: refused while a pod's
+ * endpoint remains, and once it is deleted the node's bridge, conflist, subnet.env and the agent's reservation go.
+ * Losses are counted; no timing is asserted.
  */
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -211,5 +213,27 @@ describe('linux: upgrading the agent through `switchyard service` keeps pod traf
     }, 60_000);
     assert.ok(back, 'the killed agent was not restarted');
     assert.match(fs.readFileSync(path.join(tmp, 'systemd', 'exits'), 'utf8'), /^128$/m);
+  });
+
+  it("uninstall --purge runs `agent cleanup`: refused while a pod remains (naming it), then the node's network and the agent's files go", () => {
+    const a = lab.agent(lab.plan.nodes[0]);
+    const node = lab.plan.nodes[0];
+    const net = lab.netConf(node).name as string;
+    const files = [path.join(a.dir, 'net.d', '10-switchyard.conflist'), path.join(a.dir, 'subnet.env')];
+    const hostRes = path.join(a.dir, 'ipam', net, lab.subnet(node)!.replace(/0\/24$/, '2'));
+    for (const f of [...files, hostRes]) assert.ok(fs.existsSync(f), f);
+    const refused = cli('uninstall', '--purge', '--root', path.join(tmp, 'root'));
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, new RegExp(`${pod(0).containerId}_${net.replace(/\./g, '\\.')}`), refused.stderr);
+    assert.match(lab.exec(node.name, ['ip', '-o', 'link', 'show', 'type', 'bridge']), /\S/, 'a refused cleanup removed the bridge');
+    lab.delPod(pod(0));
+    const purged = cli('uninstall', '--purge', '--root', path.join(tmp, 'root'));
+    assert.equal(purged.status, 0, purged.stderr + purged.stdout);
+    assert.match(purged.stdout, new RegExp(`removed network ${net.replace(/\./g, '\\.')}`));
+    assert.equal(lab.exec(node.name, ['ip', '-o', 'link', 'show', 'type', 'bridge']).trim(), '', 'the bridge is left');
+    for (const f of [...files, hostRes]) assert.equal(fs.existsSync(f), false, `${f} left`);
+    assert.equal(fs.existsSync(env.FAKE_SYSTEMD_UNIT!), false, 'the unit is left');
+    // The other node is untouched: its pod still reaches its node.
+    assert.ok(lab.ok(pod(1).name, ['ping', '-c', '1', '-W', '2', lab.plan.nodes[1].underlayIp]));
   });
 });
