@@ -867,7 +867,19 @@ $script:Operations = @(
 )
 
 function Get-SwitchyardHostRouteArgs {
-    # A host route from the payload's Settings JSON, as NetTCPIP parameters (data, never script text).
+    <#
+    .SYNOPSIS
+    Turns a host route from the data plane's payload into Get-NetRoute/New-NetRoute parameters.
+    .DESCRIPTION
+    The route ({"destinationPrefix","nextHop","interfaceAlias"} JSON text) becomes a parameter hashtable to
+    splat, so its values reach NetTCPIP as data and never as script text.
+    .PARAMETER Json
+    The route as JSON text.
+    .EXAMPLE
+    Get-SwitchyardHostRouteArgs -Json '{"destinationPrefix":"10.244.3.0/24","nextHop":"192.168.1.24"}'
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
     param([Parameter(Mandatory = $true)][string]$Json)
     $r = ConvertFrom-Json -InputObject $Json
     $a = @{ AddressFamily = 'IPv4'; DestinationPrefix = [string]$r.destinationPrefix; NextHop = [string]$r.nextHop }

@@ -43,6 +43,8 @@ const ERROR_NOT_FOUND = 1168;
 const ERROR_OBJECT_ALREADY_EXISTS = 5010;
 const ERROR_ALREADY_EXISTS = 183;
 const IF_MAX_STRING_SIZE = 256;
+/** HRESULT_FROM_WIN32's high half (severity error, FACILITY_WIN32), taken from a named Win32 HRESULT. */
+const WIN32_FACILITY = (HRESULT.E_INVALIDARG & 0xffff0000) >>> 0;
 
 interface Fns {
   init: NativeFn;
@@ -106,7 +108,7 @@ function win32Error(call: string, subject: string, code: number): HnsError {
   if (code === ERROR_OBJECT_ALREADY_EXISTS || code === ERROR_ALREADY_EXISTS)
     return HnsError.of('ERROR_OBJECT_ALREADY_EXISTS', { call, subject });
   if (code === ERROR_NOT_FOUND) return HnsError.of('ERROR_NOT_FOUND', { call, subject });
-  return new HnsError((0x80070000 | (code & 0xffff)) >>> 0, `Win32 error ${code}`, { call, subject });
+  return new HnsError((WIN32_FACILITY | (code & 0xffff)) >>> 0, `Win32 error ${code}`, { call, subject });
 }
 
 export class IpHelperRouteTable implements HostRouteTable {
