@@ -862,8 +862,30 @@ $script:Operations = @(
     'ListNetworks', 'GetNetwork', 'NewNetwork', 'SetNetwork', 'RemoveNetwork',
     'ListEndpoints', 'GetEndpoint', 'NewEndpoint', 'SetEndpoint', 'RemoveEndpoint',
     'ListNamespaces', 'GetNamespace', 'NewNamespace', 'SetNamespace', 'RemoveNamespace',
-    'ListLoadBalancers', 'GetLoadBalancer', 'NewLoadBalancer', 'SetLoadBalancer', 'RemoveLoadBalancer'
+    'ListLoadBalancers', 'GetLoadBalancer', 'NewLoadBalancer', 'SetLoadBalancer', 'RemoveLoadBalancer',
+    'ListHostRoutes', 'NewHostRoute', 'RemoveHostRoute'
 )
+
+function Get-SwitchyardHostRouteArgs {
+    <#
+    .SYNOPSIS
+    Turns a host route from the data plane's payload into Get-NetRoute/New-NetRoute parameters.
+    .DESCRIPTION
+    The route ({"destinationPrefix","nextHop","interfaceAlias"} JSON text) becomes a parameter hashtable to
+    splat, so its values reach NetTCPIP as data and never as script text.
+    .PARAMETER Json
+    The route as JSON text.
+    .EXAMPLE
+    Get-SwitchyardHostRouteArgs -Json '{"destinationPrefix":"10.244.3.0/24","nextHop":"192.168.1.24"}'
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param([Parameter(Mandatory = $true)][string]$Json)
+    $r = ConvertFrom-Json -InputObject $Json
+    $a = @{ AddressFamily = 'IPv4'; DestinationPrefix = [string]$r.destinationPrefix; NextHop = [string]$r.nextHop }
+    if ($r.interfaceAlias) { $a.InterfaceAlias = [string]$r.interfaceAlias }
+    $a
+}
 
 function Invoke-SwitchyardHnsOperation {
     <#
@@ -932,6 +954,34 @@ function Invoke-SwitchyardHnsOperation {
             'NewLoadBalancer' { New-SwitchyardHnsLoadBalancer -Id $newId -Json (& $field 'Settings') @change }
             'SetLoadBalancer' { Set-SwitchyardHnsLoadBalancer -Id (& $field 'Id') -Json (& $field 'Settings') @change }
             'RemoveLoadBalancer' { Remove-SwitchyardHnsLoadBalancer -Id (& $field 'Id') -Confirm:$false -WhatIf:([bool]$WhatIfPreference) }
+            'ListHostRoutes' {
+                $rows = @(Get-NetRoute -AddressFamily IPv4 -ErrorAction Stop | Where-Object { $_.NextHop -ne '0.0.0.0' } | ForEach-Object {
+                        [ordered]@{ destinationPrefix = [string]$_.DestinationPrefix; nextHop = [string]$_.NextHop; interfaceAlias = [string]$_.InterfaceAlias; metric = [int]$_.RouteMetric }
+                    })
+                ConvertTo-Json -Compress -Depth 3 -InputObject $rows
+            }
+            'NewHostRoute' {
+                $a = Get-SwitchyardHostRouteArgs -Json (& $field 'Settings')
+                if (Get-NetRoute @a -ErrorAction SilentlyContinue) {
+                    throw [Switchyard.Hns.HnsException]::new('New-NetRoute', [uint32]0x80071392, "route $($a.DestinationPrefix) via $($a.NextHop) already exists")
+                }
+                $metric = (ConvertFrom-Json -InputObject (& $field 'Settings')).metric
+                $new = @{} + $a
+                $new.Remove('AddressFamily')
+                if ($null -ne $metric) { $new.RouteMetric = [int]$metric }
+                if (-not $new.ContainsKey('InterfaceAlias')) { $new.InterfaceIndex = (Find-NetRoute -RemoteIPAddress $a.NextHop -ErrorAction Stop | Select-Object -First 1).InterfaceIndex }
+                if (-not $WhatIfPreference) { $null = New-NetRoute @new -Confirm:$false -ErrorAction Stop }
+                'null'
+            }
+            'RemoveHostRoute' {
+                $a = Get-SwitchyardHostRouteArgs -Json (& $field 'Settings')
+                $found = @(Get-NetRoute @a -ErrorAction SilentlyContinue)
+                if ($found.Count -eq 0) {
+                    throw [Switchyard.Hns.HnsException]::new('Remove-NetRoute', [uint32]0x80070490, "no route $($a.DestinationPrefix) via $($a.NextHop)")
+                }
+                if (-not $WhatIfPreference) { $found | Remove-NetRoute -Confirm:$false -ErrorAction Stop }
+                'null'
+            }
         }
         $output = if ($null -eq $out -or "$out" -eq '') { 'null' } else { [string]$out }
         ConvertTo-SwitchyardAsciiJson -Text ('{"Success":true,"Output":' + $output + '}')

@@ -5,15 +5,18 @@
  * demand; one graceful stop path. It never deletes the network or pods' endpoints: a restart adopts what is
  * there, so pods keep their connectivity.
  */
+import * as path from 'node:path';
 import type { HostNetworkService } from '../dataplane/types';
 import type { HostComputeNetwork } from '../hns/network';
 import { findPolicies, type NetworkPolicy } from '../hns/policy';
 import { getCI } from '../hns/json';
-import { applyPlan, describeStep, plan, policyIdentity, readLive, type Conflict, type Step } from '../reconcile';
+import { applyPlan, describeStep, plan, policyIdentity, readLive, type Step } from '../reconcile';
+import { describeConflict } from './conflicts';
 import type { Logger } from '../util/log';
 import type { AgentConfig } from './config';
 import { buildConflist, conflistPresent, defaultSourceBinDir, installBinaries, writeConflist } from './cniconf';
-import { cniSummary, type AgentMetrics, type CniSummary, type HealthSource } from './metrics';
+import { cniSummary, type AgentMetrics, type HealthSource } from './metrics';
+import type { AgentStatus, ReconcileReport } from './report';
 import {
   desiredState,
   hostEndpointName,
@@ -24,6 +27,8 @@ import {
   SOURCE_VIP_ENDPOINT,
 } from './network/desired';
 import { collectStale, HOST_ENDPOINT_ID, openStore, reserveAny, reserveExact, SOURCE_VIP_ID } from './network/reservations';
+import { CreatedLedger, createdRecordPath } from './network/created';
+import { hostRouteKey, reconcileHostRoutes, routeInterface } from './network/host-routes';
 import { decidePeers, type PeerDecision } from './peers';
 import type { PlatformTraits } from './platform';
 import type { LocalAnnouncement, NodeLease, SubnetSource } from './subnet/types';
@@ -44,37 +49,7 @@ export interface AgentDeps {
   coalesceMs?: number;
 }
 
-export interface ReconcileReport {
-  reason: string;
-  at: string;
-  durationMs: number;
-  /** What was done, one line per step (`modify Network/cbr0: RemoteSubnetRoute 10.244.3.0/24 missing`). */
-  steps: string[];
-  /** Steps that repaired drift (something the agent had programmed was gone or changed). */
-  repairs: string[];
-  error?: string;
-}
-
-export interface AgentStatus {
-  node: string;
-  subnetSource: string;
-  subnet?: string;
-  backend: { type: string; vni?: number; port?: number };
-  network: { name: string; id?: string; type: string; ready: boolean };
-  hostEndpoint?: { name: string; ip: string; id?: string; ready: boolean };
-  sourceVip?: { ip: string; endpoint: string; id?: string };
-  vtepMac?: string;
-  cniConfig: { file: string; written: boolean };
-  peers: { node: string; subnet: string; publicIp: string; state: string; reason?: string }[];
-  lastReconcile?: ReconcileReport;
-  reconciles: number;
-  problems: string[];
-  ready: boolean;
-  missing: string[];
-  /** Drift repairs since start, and CNI calls served through the local API (added by the API's handler). */
-  driftRepairs?: number;
-  cni?: CniSummary;
-}
+export type { AgentStatus, ReconcileReport } from './report';
 
 const subjectOf = (key: string, p?: NetworkPolicy) => (p ? `${key}|${policyIdentity(p)}` : key);
 
@@ -105,8 +80,23 @@ export class Agent implements HealthSource {
   private lastLoopAt = Date.now();
   private readonly listeners: ((r: ReconcileReport) => void)[] = [];
 
+  /** What this agent created, for `agent cleanup` (never what it adopted). */
+  readonly ledger: CreatedLedger;
+
   constructor(private readonly d: AgentDeps) {
     this.c = d.config;
+    this.ledger = new CreatedLedger(createdRecordPath(this.c.cni.ipamDataDir, this.networkName));
+  }
+
+  /** Records a file this agent wrote (e.g. subnet.env), so cleanup removes it. */
+  noteCreatedFile(file: string): void {
+    this.ledger.addFile(file);
+    this.flushLedger();
+  }
+
+  private flushLedger(): void {
+    const err = this.ledger.flush();
+    if (err) this.d.log.warn(err);
   }
 
   get networkName(): string {
@@ -208,8 +198,13 @@ export class Agent implements HealthSource {
   private async ensurePlaceholder(): Promise<void> {
     const { svc, log } = this.d;
     const existing = (await svc.listNetworks()).find((n) => n.Name === PLACEHOLDER_NETWORK);
-    if (existing) return;
+    if (existing) {
+      this.ledger.adoptedNetwork('placeholder', PLACEHOLDER_NETWORK, existing.ID!);
+      return;
+    }
     const created = await svc.createNetwork(placeholderNetwork(this.c.netConf, this.c.iface));
+    this.ledger.setNetwork('placeholder', { name: PLACEHOLDER_NETWORK, id: created.ID! });
+    this.flushLedger();
     log.info('created the placeholder network (the vSwitch exists from now on)', { network: PLACEHOLDER_NETWORK, id: created.ID });
   }
 
@@ -252,12 +247,13 @@ export class Agent implements HealthSource {
         providerAddress: traits.sendsProviderAddress ? this.d.publicIp : undefined,
         hostEndpointIp: traits.hostEndpoint ? this.hostIp : undefined,
         sourceVip: this.sourceVip,
-        peerPolicies: this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
+        // host-gw peers become host routes where the data plane has a route table (flannel's Windows way).
+        peerPolicies: this.peerRoutes() ? [] : this.decisions.filter((x) => x.state === 'programmed').map((x) => x.policy!),
       });
       const p = plan(desired, live);
       const netKey = `Network/${name}`;
       const netConflict = p.conflicts.find((x) => x.key === netKey);
-      for (const cf of p.conflicts) problems.push(this.describeConflict(cf, live.networks));
+      for (const cf of p.conflicts) problems.push(describeConflict(cf, live.networks, lease.subnet, net.backend.type));
       problems.push(...p.problems);
       if (netConflict) {
         this.networkOk = false;
@@ -266,6 +262,13 @@ export class Agent implements HealthSource {
         const netDoc = applied.find((a) => a.key === netKey)?.document as HostComputeNetwork | undefined;
         this.networkId = netDoc?.ID;
         this.networkOk = !!netDoc;
+        this.ledger.recordApplied(
+          applied,
+          this.networkName,
+          [hostEndpointName(net), SOURCE_VIP_ENDPOINT],
+          desired.networks![0].doc.Policies ?? [],
+        );
+        this.flushLedger();
         const epAfter = (n: string) => applied.find((a) => a.key === `Endpoint/${n}`)?.document?.ID;
         this.hostEndpointId = this.hostIp && traits.hostEndpoint ? epAfter(hostEndpointName(net)) : undefined;
         this.sourceVipId = this.sourceVip ? epAfter(SOURCE_VIP_ENDPOINT) : undefined;
@@ -278,6 +281,7 @@ export class Agent implements HealthSource {
             ...desired.endpoints!.map((e) => subjectOf(`Endpoint/${e.doc.Name}`)),
           ].filter((s) => !p.conflicts.some((cf) => s.startsWith(cf.key))),
         );
+        if (netDoc && this.peerRoutes()) problems.push(...(await this.routePeers(report)));
         this.problems = problems;
         if (netDoc) await this.afterNetwork(netDoc, live, report);
       }
@@ -298,20 +302,30 @@ export class Agent implements HealthSource {
     return report;
   }
 
-  private describeConflict(cf: Conflict, networks: HostComputeNetwork[]): string {
-    if (cf.kind === 'Network') {
-      const live = networks.find((n) => n.Name === cf.name);
-      const prefix = live?.Ipams?.[0]?.Subnets?.[0]?.IpAddressPrefix;
-      const detail = cf.fields.map((f) =>
-        f === 'Ipams'
-          ? `Ipams (it has subnet ${prefix ?? 'none'}, this node's is ${this.lease!.subnet})`
-          : f === 'Type'
-            ? `Type (it is ${live?.Type}, the backend needs ${this.c.netConf.backend.type === 'vxlan' ? 'Overlay' : 'L2Bridge'})`
-            : f,
-      );
-      return `network ${cf.name} (${cf.id}) exists and differs in ${detail.join(', ')}: not recreated (pods may be using it); delete it or fix the node's configuration`;
+  private peerRoutes(): boolean {
+    return this.d.traits.hostRoutes && this.c.netConf.backend.type === 'host-gw';
+  }
+
+  private routedBefore = new Set<string>();
+
+  private async routePeers(report: ReconcileReport): Promise<string[]> {
+    const via = routeInterface(this.c.iface);
+    const desired = this.decisions
+      .filter((x) => x.state === 'programmed')
+      .map((x) => ({ destinationPrefix: x.lease.subnet, nextHop: x.lease.publicIp, ...(via ? { interfaceAlias: via } : {}) }));
+    const r = await reconcileHostRoutes(this.d.svc.hostRoutes!, desired, this.ledger.record.hostRoutes, this.routedBefore);
+    for (const step of r.steps) {
+      report.steps.push(step.line);
+      if (step.repair) {
+        report.repairs.push(step.line);
+        this.d.metrics.driftRepairs.inc({ kind: 'HostRoute' });
+        this.d.log.warn('repaired drift', { step: step.line });
+      } else this.d.log.info(report.reason === 'start' ? 'boot' : 'programmed', { step: step.line });
     }
-    return `${cf.kind.toLowerCase()} ${cf.name ?? cf.key} (${cf.id}) exists and differs in ${cf.fields.join(', ')}`;
+    this.routedBefore = new Set(desired.map(hostRouteKey));
+    this.ledger.setHostRoutes(desired);
+    this.flushLedger();
+    return r.problems;
   }
 
   private noteStep(s: Step, report: ReconcileReport): void {
@@ -377,11 +391,14 @@ export class Agent implements HealthSource {
     }
     if (!this.gcDone) {
       this.gcDone = true;
-      const eps = (await svc.listEndpoints()).filter((e) => e.HostComputeNetwork?.toLowerCase() === netDoc.ID?.toLowerCase());
-      const freed = await collectStale(openStore(this.c.cni.ipamDataDir, this.networkName), this.networkName, eps);
-      if (freed.length)
-        log.info('released IPAM reservations whose endpoint no longer exists', { network: this.networkName, addresses: freed });
-      void live;
+      const keep = [this.hostIp, this.sourceVip].filter((x): x is string => !!x);
+      const changed = await collectStale(svc, openStore(this.c.cni.ipamDataDir, this.networkName), {
+        network: this.networkName,
+        networkId: netDoc.ID!,
+        subnet: this.lease!.subnet,
+        keep,
+      });
+      if (changed.length) log.info('boot IPAM collection (the CNI invariant)', { network: this.networkName, changes: changed });
     }
     const hostOk = !traits.hostEndpoint || !!this.hostEndpointId;
     if (!hostOk) return;
@@ -390,10 +407,13 @@ export class Agent implements HealthSource {
       const conf = buildConflist({ cni, net, lease: this.lease!, networkName: this.networkName, nodeIp: this.d.publicIp });
       if (!this.binariesInstalled && cni.binDir) {
         const copied = installBinaries(cni.sourceBinDir ?? defaultSourceBinDir(), cni.binDir);
+        for (const f of copied) this.ledger.addFile(path.join(cni.binDir, f));
         if (copied.length) log.info('installed CNI entrypoints', { dir: cni.binDir, files: copied });
         this.binariesInstalled = true;
       }
       const wrote = writeConflist(cni.confDir, cni.confName, conf);
+      if (wrote) this.ledger.addFile(path.join(cni.confDir, cni.confName));
+      this.flushLedger();
       if (wrote) {
         const line = `write CNI config ${cni.confName}: ${this.cniWritten ? 'missing or changed' : 'network ready'}`;
         report.steps.push(line);

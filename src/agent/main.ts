@@ -158,8 +158,10 @@ function writeFlannelSubnetEnv(config: AgentConfig, agent: Agent, publicIp: stri
     // flannel's FLANNEL_MTU: the uplink's, less the 50 bytes of VXLAN encapsulation on the vxlan backend.
     const uplink = interfaceMtu(publicIp) ?? 1500;
     const mtu = config.netConf.backend.type === 'vxlan' ? uplink - 50 : uplink;
-    if (writeSubnetEnv(config.subnetEnv, { network: config.netConf.network, subnet, mtu, ipMasq: true }))
+    if (writeSubnetEnv(config.subnetEnv, { network: config.netConf.network, subnet, mtu, ipMasq: true })) {
+      agent.noteCreatedFile(config.subnetEnv);
       log.info('subnet.env written', { file: config.subnetEnv, subnet });
+    }
   } catch (e) {
     log.warn('subnet.env not written', { file: config.subnetEnv, error: (e as Error).message });
   }

@@ -19,14 +19,21 @@ export interface PlatformTraits {
    * address; Windows HNS fills it in itself (flannel reads it back, never sends it).
    */
   sendsProviderAddress: boolean;
+  /**
+   * host-gw peers are routes in the host's route table (capabilities.hostRoutes and the table present:
+   * Windows, the emulator), as flannel's Windows host-gw backend adds them; otherwise RemoteSubnetRoute
+   * policies on the network (linux realizes those with rtnetlink).
+   */
+  hostRoutes: boolean;
 }
 
-export function platformTraits(svc: Pick<HostNetworkService, 'capabilities'>): PlatformTraits {
+export function platformTraits(svc: Pick<HostNetworkService, 'capabilities' | 'hostRoutes'>): PlatformTraits {
   const c = svc.capabilities;
   return {
     placeholderNetwork: c.externalPlaceholderNetwork,
     hostEndpoint: c.hostEndpoints,
     sendsProviderAddress: c.providerAddressInDocument,
+    hostRoutes: c.hostRoutes === true && svc.hostRoutes !== undefined,
   };
 }
 

@@ -10,10 +10,10 @@
 import * as fs from 'node:fs';
 import { stringifyHnsJson } from '../hns/json';
 import { isHnsError } from '../hns/errors';
-import type { CallRecord, HnsV1Api, HostNetworkService, HttpMethod } from './types';
+import type { CallRecord, HnsV1Api, HostNetworkService, HostRouteTable, HttpMethod } from './types';
 import { batchCalls, type LoadBalancerBatch, type LoadBalancerBatchResult } from './lb-batch';
 
-type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'capabilities' | 'v1' | 'close' | 'recordsOwnCalls'>;
+type V2Method = Exclude<keyof HostNetworkService, 'kind' | 'capabilities' | 'v1' | 'close' | 'recordsOwnCalls' | 'hostRoutes'>;
 
 /** Which argument of each v2 method is the object ID and which is the body worth recording. */
 const V2_METHODS: Record<V2Method, { id?: number; body?: number }> = {
@@ -132,6 +132,15 @@ export function withCallLog(service: HostNetworkService, file: string): HostNetw
         );
     }
     wrapper.v1 = v1;
+  }
+  const routes = service.hostRoutes;
+  if (routes) {
+    const table: HostRouteTable = {
+      list: () => logged('v2', 'listHostRoutes', undefined, undefined, () => routes.list()),
+      add: (r) => logged('v2', 'addHostRoute', undefined, r, () => routes.add(r)),
+      delete: (r) => logged('v2', 'deleteHostRoute', undefined, r, () => routes.delete(r)),
+    };
+    wrapper.hostRoutes = table;
   }
   return wrapper as unknown as HostNetworkService;
 }

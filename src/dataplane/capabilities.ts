@@ -23,6 +23,7 @@ export const WINDOWS_CAPABILITIES: DataplaneCapabilities = Object.freeze({
   externalPlaceholderNetwork: true,
   realizesPackets: true,
   providerAddressInDocument: false,
+  hostRoutes: true,
 });
 
 /** The emulator answers as Windows HNS does, with no packets behind it. */
@@ -35,4 +36,6 @@ export const EMULATOR_CAPABILITIES: DataplaneCapabilities = Object.freeze({ ...W
 export const HNS_V1_CAPABILITIES: DataplaneCapabilities = Object.freeze({
   ...WINDOWS_CAPABILITIES,
   policies: Object.freeze({ ...WINDOWS_CAPABILITIES.policies, loadBalancer: Object.freeze(['DSR', 'ILB']) }),
+  // The HNSCall data plane has no route table of its own: host-gw peers stay network policies there.
+  hostRoutes: false,
 });

@@ -99,6 +99,11 @@ export interface DataplaneCapabilities {
    * data plane to pick it (linux); false where HNS takes it from the adapter and reports it back (Windows).
    */
   readonly providerAddressInDocument: boolean;
+  /**
+   * True when `hostRoutes` (the host's IPv4 route table) is offered: host-gw peers are then host routes, as
+   * flannel's Windows backend adds them; false or absent: they are RemoteSubnetRoute network policies.
+   */
+  readonly hostRoutes?: boolean;
 }
 
 export interface HostNetworkService {
@@ -172,6 +177,14 @@ export interface HostNetworkService {
    */
   readonly v1?: HnsV1Api;
 
+  /**
+   * The node's IP routing table (Windows: the IP Helper forward table, what `New-NetRoute` edits; the
+   * emulator: a table it keeps), where the data plane has one to offer: flannel's Windows host-gw backend
+   * routes a peer's pod subnet via the peer's address this way, as HNS has no object for a plain next hop.
+   * Absent where peers are realized from the network's RemoteSubnetRoute policies instead (linux: rtnetlink).
+   */
+  readonly hostRoutes?: HostRouteTable;
+
   /** Release handles, sessions, sockets. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -197,6 +210,29 @@ export interface LoadBalancerBatchResult {
   deleted: LoadBalancerOutcome[];
   created: LoadBalancerOutcome[];
   modified: LoadBalancerOutcome[];
+}
+
+/** One IPv4 host route: DestinationPrefix via NextHop, out of one interface. */
+export interface HostRoute {
+  /** e.g. 10.244.3.0/24 */
+  destinationPrefix: string;
+  nextHop: string;
+  /**
+   * The interface (Windows: its alias, e.g. `vEthernet (Ethernet)`); absent: the interface the next hop is
+   * reached through (the best route to it).
+   */
+  interfaceAlias?: string;
+  /** Route metric; absent: the system's default. */
+  metric?: number;
+}
+
+export interface HostRouteTable {
+  /** The IPv4 routes that have a next hop (on-link and local routes are not listed). */
+  list(): Promise<HostRoute[]>;
+  /** Adds the route; an equal one (same prefix, next hop and interface) existing is an HnsError 'already-exists'. */
+  add(route: HostRoute): Promise<void>;
+  /** Deletes the route with this prefix, next hop (and interface, when given); none is an HnsError 'not-found'. */
+  delete(route: HostRoute): Promise<void>;
 }
 
 export interface AttachOptions {

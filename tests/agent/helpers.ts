@@ -11,6 +11,7 @@ import { StaticSubnetSource } from '../../src/agent/subnet/static';
 import { createAgentLogger } from '../../src/agent/log';
 import type { NodeLease } from '../../src/agent/subnet/types';
 import { STUB_LIBRARY, stub } from '../abi/stub';
+import { iphlpStub } from '../abi/iphlp-stub';
 
 export interface Plane {
   name: 'memory' | 'hcn-stub';
@@ -32,7 +33,10 @@ export const PLANES: Plane[] = [
   {
     name: 'hcn-stub',
     available: () => fs.existsSync(STUB_LIBRARY),
-    reset: () => stub().reset(),
+    reset: () => {
+      stub().reset();
+      iphlpStub().reset();
+    },
     open: (_dir, callLog) =>
       openDataplane({ kind: 'hcn', hcnLibrary: STUB_LIBRARY, vmcomputeLibrary: STUB_LIBRARY, statePath: '/nonexistent', callLog, env: {} }),
     prepare: async (svc) => {

@@ -6,6 +6,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { networkPolicyRequest, type HostComputeNetwork, type NetworkPolicy } from '../../src/hns';
+import { DiskStore } from '../../src/cni/ipam/store';
+import { readCallLog } from '../../src/dataplane/call-log';
 import { AgentLab, HOSTGW_NETCONF, PLANES, peer } from './helpers';
 
 const body = <T>(r: { body?: unknown }) => r.body as T;
@@ -231,7 +233,7 @@ for (const plane of PLANES) {
       assert.match(await r.metrics.registry.getSingleMetricAsString('switchyard_agent_peers'), /state="refused"\} 2/);
     });
 
-    it('host-gw: L2Bridge cbr0, host endpoint cbr0_ep at .2, no source VIP, peers as routes via their address', async () => {
+    it('host-gw: L2Bridge cbr0, host endpoint cbr0_ep at .2, no source VIP, peers as host routes via their address', async () => {
       const m = lab.mark();
       const cfg = lab.config(
         { cni: { confDir: path.join(lab.dir, 'net.d'), ipamDataDir: path.join(lab.dir, 'ipam'), binDir: '' } },
@@ -241,17 +243,18 @@ for (const plane of PLANES) {
       const writes = lab.writes(m);
       const net = body<HostComputeNetwork>(writes.find((w) => w.op === 'createNetwork' && body<HostComputeNetwork>(w).Name === 'cbr0')!);
       assert.equal(net.Type, 'L2Bridge');
-      assert.deepEqual(rsrs(net), [
-        {
-          Type: 'RemoteSubnetRoute',
-          Settings: {
-            DestinationPrefix: '10.244.2.0/24',
-            IsolationId: 0,
-            ProviderAddress: '192.168.0.11',
-            DistributedRouterMacAddress: '00:00:00:00:00:00',
-          },
-        },
-      ]);
+      // flannel's Windows host-gw: a route in the host's table (New-NetRoute), no network policy.
+      assert.deepEqual(rsrs(net), []);
+      assert.deepEqual(
+        readCallLog(lab.callLog, m)
+          .filter((c) => c.op === 'addHostRoute')
+          .map((c) => c.body),
+        [{ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11' }],
+      );
+      assert.deepEqual(
+        (await lab.svc!.hostRoutes!.list()).map((x) => `${x.destinationPrefix} via ${x.nextHop}`),
+        ['10.244.2.0/24 via 192.168.0.11'],
+      );
       assert.deepEqual(
         writes.filter((w) => w.op === 'createEndpoint').map((w) => body<{ Name: string }>(w).Name),
         ['cbr0_ep'],
@@ -260,6 +263,31 @@ for (const plane of PLANES) {
       const conf = JSON.parse(fs.readFileSync(path.join(lab.dir, 'net.d', '10-switchyard.conflist'), 'utf8'));
       assert.equal(conf.plugins[0].type, 'win-bridge');
       assert.equal(conf.plugins[0].ipMasqNetwork, '10.244.0.0/16');
+    });
+
+    it('host-gw: a host route deleted out of band comes back (a repair); a peer that leaves has its route removed, a foreign route stays', async () => {
+      const hg = (n: number) => peer(n, { backendType: 'host-gw', vni: undefined, vtepMac: undefined });
+      const cfg = lab.config({ iface: 'Ethernet' }, HOSTGW_NETCONF);
+      const r = await lab.start(cfg, [hg(2), hg(3)]);
+      const routes = lab.svc!.hostRoutes!;
+      const via = 'vEthernet (Ethernet)';
+      const show = async () => (await routes.list()).map((x) => `${x.destinationPrefix} via ${x.nextHop} on ${x.interfaceAlias}`).sort();
+      assert.deepEqual(await show(), [`10.244.2.0/24 via 192.168.0.11 on ${via}`, `10.244.3.0/24 via 192.168.0.12 on ${via}`]);
+      await routes.add({ destinationPrefix: '172.16.0.0/16', nextHop: '192.168.0.1', interfaceAlias: via });
+      await routes.delete({ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11', interfaceAlias: via });
+      const m = lab.mark();
+      const report = await r.agent.reconcileNow('periodic');
+      assert.deepEqual(report.repairs, [`add host route 10.244.2.0/24 via 192.168.0.11 on "${via}": missing`]);
+      assert.deepEqual(
+        readCallLog(lab.callLog, m)
+          .filter((c) => c.op === 'addHostRoute')
+          .map((c) => c.body),
+        [{ destinationPrefix: '10.244.2.0/24', nextHop: '192.168.0.11', interfaceAlias: via }],
+      );
+      lab.source!.setPeers([hg(2)]);
+      const after = await r.agent.reconcileNow('peer left');
+      assert.ok(after.steps.includes(`delete host route 10.244.3.0/24 via 192.168.0.12 on "${via}": peer gone`), after.steps.join('\n'));
+      assert.deepEqual(await show(), [`10.244.2.0/24 via 192.168.0.11 on ${via}`, `172.16.0.0/16 via 192.168.0.1 on ${via}`]);
     });
 
     it('an existing network that differs is reported with what differs, never recreated; not ready', async () => {
@@ -293,10 +321,17 @@ for (const plane of PLANES) {
       const old = new Date(Date.now() - 3600_000);
       fs.utimesSync(path.join(store, '10.244.1.50'), old, old);
       fs.writeFileSync(path.join(store, '10.244.1.51'), 'just-allocating\r\neth0');
-      await lab.start();
+      // An ADD in flight holds its attachment's marker (the CNI invariant's test, not the file's age).
+      const inflight = await new DiskStore(path.join(lab.dir, 'ipam'), 'flannel.4096').holdInflight('just-allocating', 'eth0');
+      try {
+        await lab.start();
+      } finally {
+        inflight.release();
+      }
       assert.equal(fs.existsSync(path.join(store, '10.244.1.50')), false, 'stale reservation kept');
-      assert.equal(fs.existsSync(path.join(store, '10.244.1.51')), true, 'a fresh reservation (an ADD in flight) was collected');
-      assert.equal(fs.existsSync(path.join(store, '10.244.1.2')), true);
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.51')), true, 'a reservation of an ADD in flight was collected');
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.2')), true, "the host endpoint's own reservation was collected");
+      assert.equal(fs.existsSync(path.join(store, '10.244.1.3')), true, "the source VIP's own reservation was collected");
     });
 
     it('a deleted host endpoint and a deleted CNI config come back; both counted as repairs', async () => {

@@ -8,8 +8,9 @@
  *   lease deleted): its routes, and for vxlan its FDB and neighbour entries, are gone on the others;
  * - SIGKILL and restart of an agent: a continuous ping loses nothing, the pods' veths are untouched;
  * - a reboot simulation (agent down, the node's pod links, routes and nft ruleset wiped, its pods gone
- *   without CNI DEL): the restarted agent rebuilds the network and a new ADD works across nodes (the stale
- *   IPAM reservation's collection is pending: see the skipped test).
+ *   without CNI DEL): the restarted agent rebuilds the network, the pod's endpoint record (its veth and
+ *   namespace gone) is dropped by the data plane's reconcile, the boot GC (the CNI invariant) releases its
+ *   reservation, and a new ADD works across nodes.
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -171,11 +172,10 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
       assert.ok(ping(lab, pod(0).name, fresh.ip), `${pod(0).ip} → ${fresh.ip}`);
     });
 
-    // Known gap (reported): the linux data plane keeps the rebooted pod's endpoint record (detached, its
-    // namespace gone), and the agent's boot collection counts any recorded endpoint as live, so the
-    // reservation stays until CNI GC runs. Pending until the collection (or the data plane) drops such records.
-    it.skip("reboot simulation: the rebooted pod's stale IPAM reservation is collected at boot", () => {
+    it("reboot simulation: the rebooted pod's endpoint record is dropped and its stale IPAM reservation collected at boot", () => {
       assert.equal(fs.existsSync(path.join(rebootedStore, rebootedIp)), false, fs.readdirSync(rebootedStore).join(','));
+      const log = fs.readFileSync(lab.agent(lab.plan.nodes[1]).log, 'utf8');
+      assert.match(log, new RegExp(`released ${rebootedIp.replace(/\./g, '\\.')} \\(reserved for`), 'the collection is logged');
     });
   });
 }

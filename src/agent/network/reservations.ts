@@ -3,8 +3,10 @@
  * (`<dataDir>/<network name>`), so no pod is ever handed the host endpoint's .2 or the source VIP; and the
  * boot-time collection of reservations whose endpoint is gone (CNI DEL never runs after a hard reboot).
  */
-import * as fs from 'node:fs';
 import { DiskStore } from '../../cni/ipam/store';
+import type { RangeSet } from '../../cni/ipam/config';
+import { repairInvariant } from '../../cni/invariant';
+import type { HostNetworkService } from '../../dataplane/types';
 import {
   formatIp as formatIP,
   parseIpGo as parseIP,
@@ -14,13 +16,12 @@ import {
   lastOf,
   networkOf,
   sameIp as sameIP,
+  type IP,
 } from '../../net/ip';
-import type { HostComputeEndpoint } from '../../hns/endpoint';
 
 export const HOST_ENDPOINT_ID = 'switchyard-agent-host-endpoint';
 export const SOURCE_VIP_ID = 'switchyard-agent-source-vip';
 const IFNAME = 'agent';
-const OWN = new Set([HOST_ENDPOINT_ID, SOURCE_VIP_ID]);
 
 export class ReservationError extends Error {}
 
@@ -60,42 +61,39 @@ export async function reserveAny(store: DiskStore, id: string, subnet: string): 
 }
 
 /**
- * Releases reservations in the store that no endpoint of the network accounts for (by address, or by the
- * CNI's `<containerID>_<network>` name), except the agent's own and those younger than minAgeMs.
- * Returns the released addresses.
+ * The boot collection, through the CNI's own endpoint/reservation invariant (src/cni/invariant.ts, the one
+ * CNI GC and STATUS use): a reservation in the subnet that no endpoint `<owner>_<network>` of the network
+ * carries, and whose attachment has no ADD in flight (its marker unlocked), is released. The agent's own
+ * addresses (host endpoint, source VIP) are outside the ranges it checks, so they are never collected.
+ * Returns what was changed, one line each.
  */
 export async function collectStale(
+  svc: HostNetworkService,
   store: DiskStore,
-  network: string,
-  endpoints: HostComputeEndpoint[],
-  minAgeMs = 60_000,
-  now = Date.now(),
+  scope: { network: string; networkId: string; subnet: string; keep: string[] },
 ): Promise<string[]> {
-  const ips = new Set<string>();
-  const names = new Set<string>();
-  for (const ep of endpoints) {
-    if (ep.Name) names.add(ep.Name);
-    for (const c of ep.IpConfigurations ?? []) {
-      const ip = c.IpAddress ? parseIP(c.IpAddress) : undefined;
-      if (ip) ips.add(formatIP(ip));
-    }
+  return repairInvariant(
+    svc,
+    { name: scope.network, networkId: scope.networkId, view: { store, ranges: [rangesExcept(scope.subnet, scope.keep)] } },
+    new Map(),
+  );
+}
+
+/** The subnet's usable addresses minus `keep`, as host-local ranges (one range set: any of them). */
+export function rangesExcept(subnet: string, keep: string[]): RangeSet {
+  const c = parseCIDR(subnet)!;
+  const net = { ip: networkOf(c.ip, c.prefix), prefix: c.prefix };
+  const first = nextIP(net.ip);
+  const last = { v: net.ip.v, n: lastOf(net).n - 1n };
+  const holes = keep
+    .map((k) => parseIP(k))
+    .filter((ip): ip is IP => !!ip && ip.n >= first.n && ip.n <= last.n)
+    .sort((x, y) => (x.n < y.n ? -1 : x.n > y.n ? 1 : 0));
+  const out: RangeSet = [];
+  let start = first;
+  for (const h of [...holes, { v: net.ip.v, n: last.n + 1n }]) {
+    if (h.n > start.n) out.push({ subnet: net, rangeStart: start, rangeEnd: { v: h.v, n: h.n - 1n }, gateway: first });
+    start = { v: h.v, n: h.n + 1n };
   }
-  return store.locked(() => {
-    const freed: string[] = [];
-    for (const r of store.list()) {
-      if (OWN.has(r.containerID)) continue;
-      if (ips.has(formatIP(r.ip)) || names.has(`${r.containerID}_${network}`)) continue;
-      // A CNI ADD reserves before it creates the endpoint: a fresh reservation may be one in flight.
-      let mtime: number;
-      try {
-        mtime = fs.statSync(r.file).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (now - mtime < minAgeMs) continue;
-      store.release(r.ip);
-      freed.push(formatIP(r.ip));
-    }
-    return freed;
-  });
+  return out;
 }

@@ -23,15 +23,8 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import { getLogger, type Logger } from '../../util/log';
 import { isLeasable, parseSubnetKey, pickFreeSubnet, subnetKey, subnetRange, type SubnetRange } from './allocate';
-import {
-  DEFAULT_ETCD_PREFIX,
-  formatNetConf,
-  leaseValueJson,
-  netConfDifferences,
-  normalizeMac,
-  parseLeaseValue,
-  parseNetConf,
-} from './flannel';
+import { DEFAULT_ETCD_PREFIX, formatNetConf, leaseValueJson, netConfDifferences, normalizeMac, parseNetConf } from './flannel';
+import { EtcdPeerTable } from './etcd-peers';
 import type { ClusterNetConf, LocalAnnouncement, NodeLease, SubnetSource } from './types';
 
 export interface EtcdSourceOptions {
@@ -84,10 +77,7 @@ export class EtcdSubnetSource implements SubnetSource {
   private own?: OwnLease;
   private range?: SubnetRange;
   private readonly granted = new Set<string>();
-  private readonly peerMap = new Map<string, NodeLease>();
-  /** Lease keys whose value Switchyard cannot program, with why. */
-  private readonly badLeases = new Map<string, string>();
-  private readonly listeners: (() => void)[] = [];
+  private readonly table: EtcdPeerTable;
   private watcher?: { cancel(): Promise<void> };
   private renewTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
@@ -111,6 +101,7 @@ export class EtcdSubnetSource implements SubnetSource {
     if (!(this.margin > 0 && this.margin < this.ttl))
       throw new Error(`etcd renew margin ${this.margin} s: must be positive and below the TTL (${this.ttl} s)`);
     this.log = opts.log ?? getLogger('agent.subnet.etcd');
+    this.table = new EtcdPeerTable(this.subnetsPrefix, this.log);
   }
 
   private get subnetsPrefix(): string {
@@ -149,17 +140,15 @@ export class EtcdSubnetSource implements SubnetSource {
   }
 
   peers(): NodeLease[] {
-    return [...this.peerMap.values()].sort((a, b) => a.subnet.localeCompare(b.subnet, 'en', { numeric: true }));
+    return this.table.peers();
   }
 
   unusable(): { node: string; why: string }[] {
-    return [...this.badLeases]
-      .map(([key, why]) => ({ node: key.slice(this.subnetsPrefix.length), why }))
-      .sort((a, b) => a.node.localeCompare(b.node));
+    return this.table.unusable();
   }
 
   onChange(listener: () => void): void {
-    this.listeners.push(listener);
+    this.table.onChange(listener);
   }
 
   async close(): Promise<void> {
@@ -400,39 +389,6 @@ export class EtcdSubnetSource implements SubnetSource {
 
   // -- peers --------------------------------------------------------------------------------------------
 
-  private emit(): void {
-    for (const l of this.listeners) {
-      try {
-        l();
-      } catch (e) {
-        this.log.error('subnet change listener failed', { error: (e as Error).message });
-      }
-    }
-  }
-
-  private peerFrom(key: string, value: string): NodeLease | undefined {
-    const subnet = parseSubnetKey(key);
-    if (!subnet) return undefined;
-    try {
-      const lease = parseLeaseValue(subnet, value);
-      this.badLeases.delete(key);
-      return lease;
-    } catch (e) {
-      const why = (e as Error).message;
-      if (this.badLeases.get(key) !== why) this.log.warn('ignoring a lease Switchyard cannot program', { key, error: why });
-      this.badLeases.set(key, why);
-      return undefined;
-    }
-  }
-
-  private setPeer(key: string, lease: NodeLease | undefined): boolean {
-    if (lease === undefined && !this.peerMap.has(key)) return false;
-    const before = this.peerMap.get(key);
-    if (lease) this.peerMap.set(key, lease);
-    else this.peerMap.delete(key);
-    return JSON.stringify(before ?? null) !== JSON.stringify(lease ?? null);
-  }
-
   /** Full list, then a watch from the list's revision: the only way peers are (re)learned. */
   private resync(): Promise<void> {
     this.resyncing ??= this.doResync().finally(() => {
@@ -446,15 +402,7 @@ export class EtcdSubnetSource implements SubnetSource {
     this.watcher = undefined;
     await old?.cancel().catch(() => undefined);
     const { revision, leases } = await this.listLeases();
-    let changed = false;
-    const seen = new Set<string>();
-    for (const l of leases) {
-      if (l.key === this.own?.key) continue;
-      seen.add(l.key);
-      changed = this.setPeer(l.key, this.peerFrom(l.key, l.value)) || changed;
-    }
-    for (const k of [...this.peerMap.keys()]) if (!seen.has(k)) changed = this.setPeer(k, undefined) || changed;
-    for (const k of [...this.badLeases.keys()]) if (!seen.has(k)) this.badLeases.delete(k);
+    const changed = this.table.replaceAll(leases.filter((l) => l.key !== this.own?.key));
     if (this.own && !leases.some((l) => l.key === this.own!.key)) void this.reclaim();
     if (this.closed) return;
     const w = await this.client!.watch()
@@ -470,7 +418,7 @@ export class EtcdSubnetSource implements SubnetSource {
     w.on('delete', (kv) => this.onDelete(kv.key.toString()));
     w.on('disconnected', (err) => this.log.warn('etcd watch disconnected; the client resumes it', { error: err.message }));
     w.on('error', (err) => this.onWatchError(w, err));
-    if (changed) this.emit();
+    if (changed) this.table.emit();
   }
 
   private onPut(key: string, value: string, leaseId: string): void {
@@ -479,7 +427,7 @@ export class EtcdSubnetSource implements SubnetSource {
         this.log.warn("this node's lease key was written by someone else", { key, value });
       return;
     }
-    if (this.setPeer(key, this.peerFrom(key, value))) this.emit();
+    if (this.table.put(key, value)) this.table.emit();
   }
 
   private onDelete(key: string): void {
@@ -487,8 +435,7 @@ export class EtcdSubnetSource implements SubnetSource {
       if (!this.closed) void this.reclaim();
       return;
     }
-    this.badLeases.delete(key);
-    if (this.setPeer(key, undefined)) this.emit();
+    if (this.table.remove(key)) this.table.emit();
   }
 
   private onWatchError(w: unknown, err: Error): void {

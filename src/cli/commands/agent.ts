@@ -65,7 +65,7 @@ async function dryRun(config: AgentConfig): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const agentCmd = program
     .command('agent')
     .description(
       'run the node agent in the foreground: ensure the pod network, program peers, write the CNI config, reconcile until SIGTERM/SIGINT',
@@ -146,5 +146,30 @@ export function register(program: Command): void {
         process.on('SIGINT', int);
         process.on('SIGHUP', hup);
       });
+    });
+  agentCmd
+    .command('cleanup')
+    .description(
+      "remove what the agent created on this node (its network if it created it, host and source-VIP endpoints, peer policies and routes, the conflist, the entrypoints it copied, subnet.env, its IPAM reservations); refused while pods' endpoints remain, unless --force. Run with the agent's configuration, the agent stopped",
+    )
+    .option('--config <file>', "the agent's configuration file")
+    .option('--force', "also when pods' endpoints remain (a network the agent created is deleted with them)")
+    .action(async (_opts: unknown, cmd: Command) => {
+      // The agent's own flags given after `cleanup` are parsed by `agent`: read both levels.
+      const all = cmd.optsWithGlobals() as Flags & { force?: boolean; dataplane?: string; state?: string };
+      const { force, dataplane, state, ...rest } = all;
+      const { headers: _h, dryRun: _d, ...flags } = rest as Flags & { headers?: unknown; dryRun?: unknown };
+      const config = loadConfig(flags as Flags, { dataplane, state });
+      const { openDataplane } = require('../../dataplane/factory') as typeof import('../../dataplane/factory');
+      const { cleanupAgent } = require('../../agent/cleanup') as typeof import('../../agent/cleanup');
+      const svc = await openDataplane({ kind: config.dataplane as never, statePath: config.state });
+      try {
+        const r = await cleanupAgent(config, svc, { force: !!force });
+        if (r.nothingRecorded) process.stdout.write('nothing to clean up: this agent has recorded nothing it created on this node\n');
+        for (const line of r.removed) process.stdout.write(`removed ${line}\n`);
+        if (!r.nothingRecorded && r.removed.length === 0) process.stdout.write('nothing left to remove\n');
+      } finally {
+        await svc.close();
+      }
     });
 }

@@ -4,8 +4,8 @@
  * or when asked (`switchyard repair`, with a dry run that only says what it would do) — never on a read:
  * listing or getting objects changes neither the kernel nor the state file.
  * Recreates networks whose links are gone (reboot), removes links left by an interrupted attach or by
- * objects no longer recorded, forgets attachments whose links disappeared, and reapplies the nft tables
- * when anything was rebuilt. The report says what changed (or would change), one line per action.
+ * objects no longer recorded, forgets attachments whose links disappeared (and the whole pod endpoint when
+ * its container namespace is gone too), and reapplies the nft tables when anything was rebuilt. The report says what changed (or would change), one line per action.
  *
  * Only links this instance created are ever deleted: every bridge, veth and vxlan it creates carries the
  * instance's owner tag in its alias (LinuxContext.ownerTag, from the state file's path); a `syb*`/`syx*`/
@@ -19,13 +19,15 @@ import { writeSysctl } from './netns';
 import { OWN_LINK, realizeNetwork, vethName } from './realize-network';
 import { addHostAddress, detach } from './realize-endpoint';
 import { hostAddressPresent } from './host';
-import { key, withStateLock, type LinuxState } from './state';
+import { key, withStateLock, type EndpointRecord, type LinuxState } from './state';
 import type { Link } from './netlink/rtnl';
 
 export interface ReconcileReport {
   removedLinks: string[];
   rebuiltNetworks: string[];
   abandonedAttaches: string[];
+  /** Pod endpoints whose interface and namespace are both gone (a reboot): their records are dropped. */
+  removedEndpoints: string[];
   /** Every change made (or, in a dry run, that would be made), in order, as a sentence. */
   actions: string[];
 }
@@ -35,7 +37,13 @@ export interface ReconcileOptions {
   dryRun?: boolean;
 }
 
-const emptyReport = (): ReconcileReport => ({ removedLinks: [], rebuiltNetworks: [], abandonedAttaches: [], actions: [] });
+const emptyReport = (): ReconcileReport => ({
+  removedLinks: [],
+  rebuiltNetworks: [],
+  abandonedAttaches: [],
+  removedEndpoints: [],
+  actions: [],
+});
 
 /**
  * A link this instance created and may delete: our name pattern and our owner tag — or, for a veth without
@@ -46,6 +54,13 @@ const emptyReport = (): ReconcileReport => ({ removedLinks: [], rebuiltNetworks:
 function mine(c: LinuxContext, l: { name: string; alias?: string }, recordedVeths?: Set<string>): boolean {
   if (!OWN_LINK.test(l.name)) return false;
   return l.alias === c.ownerTag || (!l.alias && recordedVeths?.has(l.name) === true);
+}
+
+function dropEndpoint(s: LinuxState, ep: EndpointRecord): void {
+  const id = key(ep.doc.ID!);
+  delete s.endpoints[id];
+  for (const ns of Object.values(s.namespaces))
+    ns.doc.Resources = (ns.doc.Resources ?? []).filter((r) => !(r.Type === 'Endpoint' && key(String(r.Data.ID ?? r.Data.Id ?? '')) === id));
 }
 
 /**
@@ -91,7 +106,15 @@ function walk(c: LinuxContext, s: LinuxState, all: Link[], report: ReconcileRepo
       report.abandonedAttaches.push(ep.doc.ID!);
       rebuild = true;
     } else if (ep.attached && ep.veth && !links.has(ep.veth)) {
-      act(`forget endpoint ${ep.doc.ID}'s attachment to ${ep.netns ?? '?'} (${ep.veth} is gone)`, () => markDetached(ep));
+      // Interface and container namespace both gone (a reboot, a runtime that never ran DEL): nothing of the
+      // endpoint is left but this instance's record, which would keep its address looking live to IPAM GC,
+      // as HNS drops a rebooted node's endpoints. A namespace that still exists keeps the record (detached).
+      if (ep.netns && !fs.existsSync(ep.netns))
+        act(`drop endpoint ${ep.doc.ID} (${ep.veth} and its namespace ${ep.netns} are gone)`, () => {
+          dropEndpoint(s, ep);
+          report.removedEndpoints.push(ep.doc.ID!);
+        });
+      else act(`forget endpoint ${ep.doc.ID}'s attachment to ${ep.netns ?? '?'} (${ep.veth} is gone)`, () => markDetached(ep));
       rebuild = true;
     } else if (ep.attached && ep.veth) {
       wanted.add(ep.veth);

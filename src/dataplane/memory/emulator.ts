@@ -6,6 +6,7 @@
  * (policy checks from the registry), subnets.ts, state.ts (the locked state file and crash recovery).
  */
 import { EMULATOR_CAPABILITIES } from '../capabilities';
+import { MemoryHostRoutes } from './routes';
 import { parseEndpointStats, type EndpointStats } from '../../hns/endpoint-stats';
 import * as path from 'node:path';
 import {
@@ -35,7 +36,7 @@ import {
   networkV2ToV1,
 } from '../../hns/convert';
 import { sameIpText as sameIp } from '../../net';
-import type { AttachOptions, HnsV1Api, HostNetworkService } from '../types';
+import type { AttachOptions, HnsV1Api, HostNetworkService, HostRouteTable } from '../types';
 import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../lb-batch';
 import { V1OverV2 } from '../v1-over-v2';
 import { createEndpointIn, deleteEndpointIn, endpointV1, modifyEndpointIn } from './endpoints';
@@ -71,6 +72,8 @@ export class MemoryHns implements HostNetworkService {
   readonly store: StateStore;
   /** The emulated host's compute systems (HCS): what the v1 container attach hot-adds endpoints to. */
   readonly hcs: MemoryHcs;
+  /** The emulated host's route table (what New-NetRoute edits on Windows). */
+  readonly hostRoutes: HostRouteTable;
   private cachedVersion?: HnsVersion;
 
   constructor(private readonly opts: MemoryHnsOptions) {
@@ -92,6 +95,7 @@ export class MemoryHns implements HostNetworkService {
     });
     this.hcs = new MemoryHcs(this.store);
     this.v1 = new V1OverV2(this, new MemoryV1SideStore(this), this.hcs);
+    this.hostRoutes = new MemoryHostRoutes(this.store);
   }
 
   get statePath(): string {

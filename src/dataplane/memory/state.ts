@@ -4,6 +4,7 @@
  * and replace it atomically, so concurrent processes never lose an update and a killed process leaves
  * either the old or the new file. Reads take no lock: the file is only ever replaced whole.
  */
+import type { HostRoute } from '../types';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock, LockTimeoutError, type FileLock } from '../../util/file-lock';
@@ -51,6 +52,8 @@ export interface EmulatorState {
   PolicyLists: HnsV1PolicyList[];
   /** HCS compute systems (containers) of the emulated host; absent in files written before it existed. */
   ComputeSystems?: ComputeSystemRecord[];
+  /** The host's IPv4 route table (routes.ts); absent in files written before it existed. */
+  HostRoutes?: HostRoute[];
 }
 
 export class EmulatorStateError extends Error {
@@ -185,6 +188,8 @@ export class StateStore {
     if (s.ComputeSystems !== undefined && !Array.isArray(s.ComputeSystems)) {
       throw new EmulatorStateError(this.file, 'field "ComputeSystems" must be an array');
     }
+    if (s.HostRoutes !== undefined && !Array.isArray(s.HostRoutes))
+      throw new EmulatorStateError(this.file, 'field "HostRoutes" must be an array');
     const h = s.Host as Partial<EmulatedHost> | undefined;
     if (!h || typeof h !== 'object') throw new EmulatorStateError(this.file, 'field "Host" is missing');
     if (!h.Version || typeof h.Version.Major !== 'number' || typeof h.Version.Minor !== 'number') {

@@ -10,7 +10,7 @@
 import { createSettingsObject, endpointOnNetwork } from '../v1-schema';
 import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
-import type { AttachOptions, HnsV1Api, HostNetworkService } from '../../types';
+import type { AttachOptions, HnsV1Api, HostNetworkService, HostRouteTable } from '../../types';
 import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
 import type { ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -41,6 +41,7 @@ import {
 import { VersionReader } from '../version-reader';
 import { ZERO_GUID, parseGuid, type GuidStruct } from '../guid';
 import { KeyedQueue } from '../keyed-queue';
+import { IpHelperRouteTable, iphlpapiPath } from '../iphlp-routes';
 import { DEFAULT_TIMEOUT_MS, hcnLibrary, invoke, vmcomputeLibrary, type NativeLibrary, type Pointer } from '../native';
 import { hnsCallApi } from '../hnsv1/hnscall';
 import { parseEndpointStats, type EndpointStats } from '../../../hns/endpoint-stats';
@@ -268,14 +269,25 @@ export class HcnDataplane implements HostNetworkService {
   private readonly log: CallRecorder;
   private readonly versionReader = new VersionReader(() => this.v1.call('GET', '/globals/version'));
   private closed = false;
+  /** The IP Helper route table (iphlpapi.dll; the stub's on Linux), each call in the call log. */
+  readonly hostRoutes?: HostRouteTable;
 
   constructor(
     lib: NativeLibrary,
     private readonly vmcompute: () => NativeLibrary,
     timeoutMs: number,
     callLog?: string,
+    iphlpapi?: string,
   ) {
     this.log = new CallRecorder(callLog);
+    if (iphlpapi) {
+      const t = new IpHelperRouteTable(iphlpapi, timeoutMs);
+      this.hostRoutes = {
+        list: () => this.track('listHostRoutes', undefined, undefined, () => t.list()),
+        add: (r) => this.track('addHostRoute', undefined, r, () => t.add(r)),
+        delete: (r) => this.track('deleteHostRoute', undefined, r, () => t.delete(r)),
+      };
+    }
     this.networks = new Family(lib, 'Network', timeoutMs, fixNetwork);
     this.endpoints = new Family(lib, 'Endpoint', timeoutMs);
     this.namespaces = new Family(lib, 'Namespace', timeoutMs);
@@ -440,5 +452,11 @@ export class HcnDataplane implements HostNetworkService {
 export async function open(options: ResolvedDataplaneOptions): Promise<HostNetworkService> {
   const lib = hcnLibrary(options);
   let vm: NativeLibrary | undefined;
-  return new HcnDataplane(lib, () => (vm ??= vmcomputeLibrary(options)), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.callLog);
+  return new HcnDataplane(
+    lib,
+    () => (vm ??= vmcomputeLibrary(options)),
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    options.callLog,
+    iphlpapiPath({ hcnLibrary: options.hcnLibrary, env: options.env }),
+  );
 }

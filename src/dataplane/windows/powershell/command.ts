@@ -30,6 +30,9 @@ export const PS_OPERATIONS = [
   'NewLoadBalancer',
   'SetLoadBalancer',
   'RemoveLoadBalancer',
+  'ListHostRoutes',
+  'NewHostRoute',
+  'RemoveHostRoute',
 ] as const;
 export type PsOperation = (typeof PS_OPERATIONS)[number];
 

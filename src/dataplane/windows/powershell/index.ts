@@ -11,7 +11,7 @@ import { checkNetworkAsHcsshim } from '../../../hns/client-checks';
 import { WINDOWS_CAPABILITIES } from '../../capabilities';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AttachOptions, HnsV1Api, HostNetworkService, HttpMethod } from '../../types';
+import type { AttachOptions, HnsV1Api, HostNetworkService, HostRoute, HostRouteTable, HttpMethod } from '../../types';
 import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBatchResult } from '../../lb-batch';
 import { DataplaneConfigError, type ResolvedDataplaneOptions } from '../../factory';
 import type {
@@ -77,6 +77,29 @@ export class PowerShellDataplane implements HostNetworkService {
   private readonly writes = new KeyedQueue();
   private readonly log: CallRecorder;
   private readonly versionReader = new VersionReader(() => this.run('GetVersion', {}));
+
+  /**
+   * The host's route table through NetTCPIP's Get-NetRoute / New-NetRoute / Remove-NetRoute, each route passed
+   * as data (the payload's Settings), never as script text.
+   */
+  readonly hostRoutes: HostRouteTable = {
+    list: () =>
+      this.track('listHostRoutes', undefined, undefined, async () => (await this.run<HostRoute[] | null>('ListHostRoutes', {})) ?? []),
+    add: (r) =>
+      this.track(
+        'addHostRoute',
+        undefined,
+        r,
+        async () => void (await this.run('NewHostRoute', { Settings: JSON.stringify(r) }, r.destinationPrefix)),
+      ),
+    delete: (r) =>
+      this.track(
+        'deleteHostRoute',
+        undefined,
+        r,
+        async () => void (await this.run('RemoveHostRoute', { Settings: JSON.stringify(r) }, r.destinationPrefix)),
+      ),
+  };
 
   constructor(private readonly opts: PowerShellDataplaneOptions) {
     this.log = new CallRecorder(opts.callLog);
