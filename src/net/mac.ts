@@ -40,3 +40,8 @@ export function macFromIpv4(prefix: string, ipv4: string | IP, sep: '-' | ':' = 
   const n = Number(ip.n);
   return [prefix, ...[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0'))].join(sep);
 }
+
+/** Bytes as an HNS MAC (upper case, dashes), e.g. a random MAC under the Hyper-V OUI 00-15-5D. */
+export function formatMac(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join('-');
+}

@@ -3,7 +3,7 @@
  * reports what is wrong with a one-line hint saying what to check or do. `error` makes `switchyard status`
  * exit non-zero; `warning` is printed but does not.
  */
-import * as ipaddr from 'ipaddr.js';
+import { cidrContains, networkOf, parseCidr, sameIp } from '../net/ip';
 import type { AgentStatus } from '../agent/agent';
 import { sameId } from '../hns/json';
 import { findPolicies } from '../hns/policy';
@@ -19,29 +19,16 @@ export interface Problem {
 
 type Finder = (snap: DataplaneSnapshot, agent?: AgentStatus) => Problem[];
 
-function cidr(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
-  try {
-    return ipaddr.parseCIDR(s);
-  } catch {
-    return undefined;
-  }
-}
-
 function overlaps(a: string, b: string): boolean {
-  const x = cidr(a);
-  const y = cidr(b);
-  if (!x || !y || x[0].kind() !== y[0].kind()) return false;
-  return x[0].match(y[0], Math.min(x[1], y[1]));
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x || !y || x.ip.v !== y.ip.v) return false;
+  const p = Math.min(x.prefix, y.prefix);
+  return sameIp(networkOf(x.ip, p), networkOf(y.ip, p));
 }
 
 function contains(prefix: string, ip: string): boolean {
-  const c = cidr(prefix);
-  try {
-    const a = ipaddr.parse(ip.split('/')[0]);
-    return !!c && a.kind() === c[0].kind() && a.match(c);
-  } catch {
-    return false;
-  }
+  return cidrContains(prefix, ip.split('/')[0]);
 }
 
 /** A peer route whose VNI is not the network's: VXLAN packets are dropped by the receiver. */

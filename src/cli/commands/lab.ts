@@ -15,6 +15,7 @@ import { UsageError } from '../errors';
 import type { LabNetworkType, LabSpec } from '../../lab/spec';
 import { LabSpecError, nodeNetwork, peerRoute, planLab } from '../../lab/spec';
 import type { AgentLab, AgentLabOptions, LabCniType } from '../../lab/agent-lab';
+import { macFromIpv4, toHnsMac } from '../../net/mac';
 
 interface LabOpts {
   prefix: string;
@@ -165,10 +166,7 @@ async function emulatorDemo(s: LabSpec): Promise<void> {
       const net = await dp.createNetwork(nodeNetwork(plan, n));
       nets.push({
         id: net.ID!,
-        dr: `0E-5A-${n.underlayIp
-          .split('.')
-          .map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase())
-          .join('-')}`,
+        dr: toHnsMac(macFromIpv4('0E-5A', n.underlayIp)!),
       });
       print(`node ${n.name}: network ${net.ID} (${net.Type}), pod subnet ${n.podSubnet}\n`);
       for (const p of n.pods) {

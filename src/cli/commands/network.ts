@@ -1,6 +1,6 @@
 /** switchyard network create|list|get|delete, network policy add|remove */
 import type { Command } from 'commander';
-import * as ipaddr from 'ipaddr.js';
+import { formatCidr, formatIp, networkOf, nextIp, parseCidr } from '../../net/ip';
 import type { HostComputeNetwork, Subnet } from '../../hns/network';
 import type { NetworkPolicy } from '../../hns/policy';
 import { SCHEMA_V2 } from '../../hns/schema';
@@ -126,23 +126,17 @@ export function networkFromFlags(f: CreateFlags): HostComputeNetwork {
 }
 
 function networkAddress(prefix: string): string {
-  const [range, bits] = ipaddr.parseCIDR(prefix);
-  const net = range.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(prefix) : ipaddr.IPv6.networkAddressFromCIDR(prefix);
-  return `${net.toString()}/${bits}`;
+  const c = parseCidr(prefix)!;
+  return formatCidr(networkOf(c.ip, c.prefix), c.prefix);
 }
 
 /** The gateway flannel and win-overlay use: the first host address of the subnet. */
 export function firstHost(prefix: string): string {
-  const [range, bits] = ipaddr.parseCIDR(prefix);
-  const isV4 = range.kind() === 'ipv4';
-  const bytes = (isV4 ? ipaddr.IPv4.networkAddressFromCIDR(prefix) : ipaddr.IPv6.networkAddressFromCIDR(prefix)).toByteArray();
-  if (bits < (isV4 ? 31 : 127)) {
-    for (let i = bytes.length - 1; i >= 0; i--) {
-      bytes[i] = (bytes[i] + 1) & 0xff;
-      if (bytes[i] !== 0) break;
-    }
-  }
-  return ipaddr.fromByteArray(bytes).toString();
+  const c = parseCidr(prefix)!;
+  const net = networkOf(c.ip, c.prefix);
+  // /31, /32 (and /127, /128) have no network address to skip.
+  const hostless = c.prefix >= (c.ip.v === 4 ? 31 : 127);
+  return formatIp(hostless ? net : nextIp(net));
 }
 
 export function register(program: Command): void {

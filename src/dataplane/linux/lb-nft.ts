@@ -20,6 +20,7 @@ import { applyRuleset, LIBNFTABLES, NftError, nftArgv } from './nft';
 import { PolicyError } from './ruleset';
 import { childProcess } from './lazy';
 import { key, type LinuxState } from './state';
+import { isIpv4, parseIp } from '../../net/ip';
 
 export const LB_TABLE = 'switchyard-lb';
 /** Connection mark of connections to masquerade ("SY"). */
@@ -44,15 +45,11 @@ export interface LbBackend {
 
 const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const idPart = (id: string) => id.replace(/-/g, '').toLowerCase();
-const hexIp = (ip: string) =>
-  ip
-    .split('.')
-    .map((o) => Number(o).toString(16).padStart(2, '0'))
-    .join('');
+/** The address as 8 hex digits (a name part of nft objects). */
+const hexIp = (ip: string) => parseIp(ip)!.n.toString(16).padStart(8, '0');
 
 function ipv4(s: string, field: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new PolicyError(`${field}: "${s}" is not an IPv4 address`);
+  if (!isIpv4(s.trim())) throw new PolicyError(`${field}: "${s}" is not an IPv4 address`);
   return s.trim();
 }
 function port(n: unknown, field: string): number {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EndpointFlags, type HostComputeEndpoint, type HostComputeNetwork, type IpConfig } from '../../hns';
-import { contains, formatIp, hostMask, lastOf, macKey, networkOf, parseIp, sameIpText, type IP, type IPNet } from '../../net';
+import { contains, formatIp, formatMac, hostMask, lastOf, macKey, networkOf, parseIp, sameIpText, type IP, type IPNet } from '../../net';
 import { sameGuid } from './lookup';
 import type { EmulatorState } from './state';
 import { portsOf, type PortKey } from './policies';
@@ -137,7 +137,7 @@ export function newMac(s: EmulatorState): string {
   const used = new Set(s.Endpoints.map((e) => (e.MacAddress ? macKey(e.MacAddress) : '')));
   for (;;) {
     const b = randomBytes(3);
-    const mac = ['00', '15', '5D', ...[...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase())].join('-');
+    const mac = formatMac([0x00, 0x15, 0x5d, ...b]);
     if (!used.has(macKey(mac))) return mac;
   }
 }
