@@ -68,7 +68,11 @@ export function readFileNoFollow(file: string, maxBytes = 256 * 1024 * 1024): st
   }
 }
 
-export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): void {
+/**
+ * A new temp file next to `file` (created exclusively, never through a symlink) with the caller's mode,
+ * after the directory is made private and the target is checked to be a regular file or absent.
+ */
+function openTemp(file: string, mode: number): { dir: string; tmp: string; fd: number } {
   const dir = path.dirname(file);
   mkdirPrivate(dir);
   refuseNonRegular(file);
@@ -77,6 +81,11 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 
     `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
   );
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), mode);
+  return { dir, tmp, fd };
+}
+
+export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600, opts: AtomicWriteOptions = {}): void {
+  const { dir, tmp, fd } = openTemp(file, mode);
   try {
     // The umask must not widen or narrow what the caller asked for.
     if (process.platform !== 'win32') fs.fchmodSync(fd, mode);
@@ -160,14 +169,7 @@ export interface PreparedWrite {
  * that use writeFileAtomic).
  */
 export async function prepareAtomicWrite(file: string, data: string | Buffer, mode = 0o600): Promise<PreparedWrite> {
-  const dir = path.dirname(file);
-  mkdirPrivate(dir);
-  refuseNonRegular(file);
-  const tmp = path.join(
-    dir,
-    `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`,
-  );
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), mode);
+  const { tmp, fd } = openTemp(file, mode);
   try {
     try {
       if (process.platform !== 'win32') fs.fchmodSync(fd, mode);

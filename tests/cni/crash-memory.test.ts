@@ -8,9 +8,9 @@
  * SWITCHYARD_TEST_SEED=<seed> replays a run; SWITCHYARD_CRASH_OPS sets the operations per combination.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { ADD, BIN, CHECK, DEL, type CniEnv } from './helpers';
+import { runKillable as spawnKillable, type KillableOutcome } from '../helpers/killable';
 import {
   CNI_PATH,
   HAVE_HOST_LOCAL,
@@ -29,40 +29,10 @@ import {
   type RelLab,
 } from './reliability-lab';
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  killed: boolean;
-}
-
-function runKillable(plugin: string, lab: RelLab, cni: CniEnv, stdin: object, killAfterMs: number | undefined): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...lab.env };
-    for (const [k, v] of Object.entries(cni)) if (v !== undefined) env[k] = v;
-    const child = spawn(path.join(BIN, plugin), [], { env, detached: true });
-    let out = '';
-    let killed = false;
-    let timer: NodeJS.Timeout | undefined;
-    if (killAfterMs !== undefined) {
-      timer = setTimeout(() => {
-        killed = true;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, killAfterMs);
-    }
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', () => {});
-    child.on('error', reject);
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(stdin));
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout: out, killed: killed && signal === 'SIGKILL' });
-    });
-  });
+function runKillable(plugin: string, lab: RelLab, cni: CniEnv, stdin: object, killAfterMs: number | undefined): Promise<KillableOutcome> {
+  const env: NodeJS.ProcessEnv = { ...lab.env };
+  for (const [k, v] of Object.entries(cni)) if (v !== undefined) env[k] = v;
+  return spawnKillable(path.join(BIN, plugin), env, stdin, killAfterMs);
 }
 
 interface Figures {

@@ -11,7 +11,6 @@
  * The lab (node and pod namespaces) is removed in `after`, also when the test fails.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NetnsLab } from '../../src/lab/netns-driver';
@@ -20,6 +19,7 @@ import { checkInvariant, describe as describeViolation, networkEndpoints } from 
 import { loadIpamConfig } from '../../src/cni/ipam/config';
 import { DiskStore } from '../../src/cni/ipam/store';
 import { prng, suiteSeed } from '../cni/reliability-lab';
+import { runKillable as spawnKillable, type KillableOutcome } from '../helpers/killable';
 import { canRunNetns, uniquePrefix } from './helpers/lab';
 import { CNI_BIN, REFERENCE_BIN, haveCniBin } from './helpers/cni';
 
@@ -37,12 +37,6 @@ interface Combo {
   conf: Record<string, unknown>;
   pods: { id: string; ns: string }[];
   live: Map<number, unknown>;
-}
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  killed: boolean;
 }
 
 const PODS = 8;
@@ -122,41 +116,21 @@ describe('crash injection: ADD/DEL with random SIGKILLs, then GC (linux data pla
       );
   });
 
-  function runKillable(plugin: string, cni: Record<string, string>, stdin: object, killAfterMs: number | undefined): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = {
-        ...lab.nodeEnv(node()),
-        SWITCHYARD_DATAPLANE: 'linux',
-        CNI_PATH: `${CNI_BIN}:${REFERENCE_BIN}`,
-        ...cni,
-      };
-      delete env.NODE_EXTRA_CA_CERTS;
-      delete env.SWITCHYARD_FAILPOINT;
-      // Its own process group, killed whole as a reboot would: a delegated host-local dies too.
-      const child = spawn(path.join(CNI_BIN, plugin), [], { env, detached: true });
-      let out = '';
-      let killed = false;
-      let timer: NodeJS.Timeout | undefined;
-      if (killAfterMs !== undefined) {
-        timer = setTimeout(() => {
-          killed = true;
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }, killAfterMs);
-      }
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', () => {});
-      child.on('error', reject);
-      child.stdin.on('error', () => {});
-      child.stdin.end(JSON.stringify(stdin));
-      child.on('close', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout: out, killed: killed && signal === 'SIGKILL' });
-      });
-    });
+  function runKillable(
+    plugin: string,
+    cni: Record<string, string>,
+    stdin: object,
+    killAfterMs: number | undefined,
+  ): Promise<KillableOutcome> {
+    const env: NodeJS.ProcessEnv = {
+      ...lab.nodeEnv(node()),
+      SWITCHYARD_DATAPLANE: 'linux',
+      CNI_PATH: `${CNI_BIN}:${REFERENCE_BIN}`,
+      ...cni,
+    };
+    delete env.NODE_EXTRA_CA_CERTS;
+    delete env.SWITCHYARD_FAILPOINT;
+    return spawnKillable(path.join(CNI_BIN, plugin), env, stdin, killAfterMs);
   }
 
   const cniEnv = (cmd: string, c: Combo, i: number) => ({

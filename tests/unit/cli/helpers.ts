@@ -62,3 +62,19 @@ export class CliSandbox {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The entries of a tar.gz (the bundle's top folder stripped) and their text. */
+export function tarList(file: string): Map<string, string> {
+  const tar = require('tar') as typeof import('tar');
+  const out = new Map<string, string>();
+  tar.t({
+    file,
+    sync: true,
+    onReadEntry: (e) => {
+      const chunks: Buffer[] = [];
+      e.on('data', (c: Buffer) => chunks.push(c));
+      e.on('end', () => out.set(e.path.split('/').slice(1).join('/'), Buffer.concat(chunks).toString('utf8')));
+    },
+  });
+  return out;
+}

@@ -10,7 +10,7 @@ import { openDataplane } from '../../../src/dataplane/factory';
 import { COLLECTORS, WINDOWS_SCRIPTS, type DiagnoseContext } from '../../../src/ops/diagnose/collectors';
 import { runDiagnose } from '../../../src/ops/diagnose/run';
 import { redactFile, redactText } from '../../../src/ops/diagnose/redact';
-import { CliSandbox } from './helpers';
+import { CliSandbox, tarList } from './helpers';
 
 const SECRETS = ['eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.sig', 'LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ', 'hunter2', 'etcd-pa55', 'abc.def.ghi'];
 
@@ -36,21 +36,6 @@ const NETCONF = {
   name: 'cbr0',
   plugins: [{ type: 'flannel', delegate: { type: 'win-bridge', etcdPassword: SECRETS[3], kubernetes: { token: SECRETS[4] } } }],
 };
-
-function tarList(file: string): Map<string, string> {
-  const tar = require('tar') as typeof import('tar');
-  const out = new Map<string, string>();
-  tar.t({
-    file,
-    sync: true,
-    onReadEntry: (e) => {
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => out.set(e.path.split('/').slice(1).join('/'), Buffer.concat(chunks).toString('utf8')));
-    },
-  });
-  return out;
-}
 
 describe('cli: diagnose', function () {
   this.timeout(60_000);

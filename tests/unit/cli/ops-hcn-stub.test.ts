@@ -7,24 +7,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CliSandbox, ROOT } from './helpers';
+import { CliSandbox, ROOT, tarList } from './helpers';
 
 const STUB = path.join(ROOT, 'native/build/libhcnstub.so');
-
-function tarEntries(file: string): Map<string, string> {
-  const tar = require('tar') as typeof import('tar');
-  const out = new Map<string, string>();
-  tar.t({
-    file,
-    sync: true,
-    onReadEntry: (e) => {
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => out.set(e.path.split('/').slice(1).join('/'), Buffer.concat(chunks).toString('utf8')));
-    },
-  });
-  return out;
-}
 
 describe('cli: operator tools on the hcn data plane (FFI over the stub library)', function () {
   this.timeout(60_000);
@@ -83,7 +68,7 @@ describe('cli: operator tools on the hcn data plane (FFI over the stub library)'
       env,
     );
     assert.equal(r.code, 0, r.stderr);
-    const files = tarEntries(path.join(sb.dir, 'hcn.tar.gz'));
+    const files = tarList(path.join(sb.dir, 'hcn.tar.gz'));
     assert.match(files.get('versions.json')!, /"dataplane": "hcn"/);
     assert.match(files.get('hns/endpoints.json')!, new RegExp(pod.ID, 'i'));
     assert.match(files.get('hns/networks.json')!, /"Name": "cbr0"/);
