@@ -47,9 +47,9 @@ const emptyReport = (): ReconcileReport => ({
 
 /**
  * A link this instance created and may delete: our name pattern and our owner tag — or, for a veth without
- * any alias, a name derived from an endpoint this state records: the kernel takes an alias only on change,
- * so a process killed between creating a veth and tagging it leaves it untagged, and the endpoint's random
- * ID in its name proves it ours all the same.
+ * any alias, a name derived from an endpoint this state records. Links are created with their tag in the same
+ * netlink datagram (Rtnl.newLink); the second rule covers veths left untagged by builds that tagged them with
+ * a separate call, where the endpoint's random ID in the name proves them ours all the same.
  */
 function mine(c: LinuxContext, l: { name: string; alias?: string }, recordedVeths?: Set<string>): boolean {
   if (!OWN_LINK.test(l.name)) return false;

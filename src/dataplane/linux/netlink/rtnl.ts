@@ -88,6 +88,7 @@ export interface PeerSpec {
 const ENODEV = 19;
 const ENOENT = 2;
 const ESRCH = 3;
+const EEXIST = 17;
 
 export class Rtnl {
   /** Written as the alias of every bridge, veth and vxlan this instance creates (see linux/reconcile.ts). */
@@ -106,7 +107,8 @@ export class Rtnl {
   }
 
   private tagged(link: Link): Link {
-    if (this.ownerTag) {
+    // Links made by newLink carry the tag from their creation; this is for any made otherwise.
+    if (this.ownerTag && link.alias !== this.ownerTag) {
       this.setAlias(link.index, this.ownerTag);
       link.alias = this.ownerTag;
     }
@@ -152,7 +154,30 @@ export class Rtnl {
       ifinfomsg({ flags: up ? IFF_UP : 0, change: up ? IFF_UP : 0 }),
       encodeAttrs([[IFLA.IFNAME, str(name)], ...extra, [IFLA.LINKINFO, info]]),
     ]);
-    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `${kind} ${name}`);
+    const create = { type: RTM.NEWLINK, flags: NLM_F.CREATE | NLM_F.EXCL, body, subject: `${kind} ${name}` };
+    if (!this.ownerTag) {
+      this.sock.request(create.type, create.flags, create.body, create.subject);
+      return;
+    }
+    // The owner tag goes in the same datagram as the create: the kernel takes an alias only on change, and a
+    // process killed between two system calls would leave a link nobody may prove theirs (reconcile.ts). The
+    // name is checked free first, so the alias message can only ever tag the link this create makes.
+    if (this.linkByName(name)) throw new OsError('RTM_NEWLINK', EEXIST, `${kind} ${name}`);
+    this.sock.requestAll([
+      create,
+      {
+        type: RTM.NEWLINK,
+        flags: 0,
+        body: Buffer.concat([
+          ifinfomsg(),
+          encodeAttrs([
+            [IFLA.IFNAME, str(name)],
+            [IFLA.IFALIAS, str(this.ownerTag)],
+          ]),
+        ]),
+        subject: `alias of ${kind} ${name}`,
+      },
+    ]);
   }
 
   createBridge(name: string, o: { mtu?: number; mac?: string; up?: boolean } = {}): Link {

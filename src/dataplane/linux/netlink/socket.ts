@@ -58,6 +58,42 @@ export class NetlinkSocket {
     return this.exchange(type, flags | NLM_F.REQUEST | NLM_F.ACK, body, subject);
   }
 
+  /**
+   * Several requests in one sendmsg, each acknowledged: rtnetlink handles every message of the datagram
+   * inside that one system call, so no signal (SIGKILL included) can land between them — what makes a link
+   * and its owner tag appear together. Every message is processed even if an earlier one fails; the first
+   * negative acknowledgement is thrown after all were read.
+   */
+  requestAll(reqs: readonly { type: number; flags: number; body: Buffer; subject?: string }[]): void {
+    if (this.fd < 0) throw new Error('netlink socket is closed');
+    const c = libc();
+    const first = this.seq + 1;
+    const msgs = reqs.map((r) => message(r.type, r.flags | NLM_F.REQUEST | NLM_F.ACK, ++this.seq, r.body));
+    const all = Buffer.concat(msgs);
+    const op = (i: number) => RTM_NAMES[reqs[i].type] ?? `netlink ${reqs[i].type}`;
+    if (c.send(this.fd, all, all.length, 0) < 0) throw new OsError(op(0), c.errno(), reqs[0].subject);
+    let failure: OsError | undefined;
+    for (let i = 0; i < reqs.length; i++) {
+      try {
+        const out: NlMessage[] = [];
+        for (;;) {
+          const n = c.recv(this.fd, this.rx, RECV_SIZE, 0);
+          if (n < 0) throw new OsError(`${op(i)} (recv)`, c.errno(), reqs[i].subject);
+          if (this.parseAcks(n, first + i, op(i), reqs[i].subject, out)) break;
+        }
+      } catch (e) {
+        if (!(e instanceof OsError)) throw e;
+        failure ??= e;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /** Each acknowledgement comes as a datagram of its own (netlink_ack unicasts one per message), in order. */
+  private parseAcks(n: number, seq: number, op: string, subject: string | undefined, out: NlMessage[]): boolean {
+    return this.parse(this.rx, n, seq, NLM_F.ACK, op, subject, out);
+  }
+
   dump(type: number, body: Buffer, subject?: string): NlMessage[] {
     return this.exchange(type, NLM_F.REQUEST | NLM_F.DUMP, body, subject);
   }
