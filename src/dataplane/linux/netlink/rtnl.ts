@@ -147,7 +147,12 @@ export class Rtnl {
     return l;
   }
 
-  private newLink(name: string, kind: string, data: Attr[] | undefined, extra: Attr[], up: boolean): void {
+  /**
+   * Creates a link; `tag`: with the owner tag. Macvlans are not tagged (they are created straight into the pod
+   * namespace and found through their intent record): the alias message names the link by name in this
+   * socket's namespace, where another link may carry that name (the node's own eth0).
+   */
+  private newLink(name: string, kind: string, data: Attr[] | undefined, extra: Attr[], up: boolean, tag = true): void {
     const info: Attr[] = [[IFLA_INFO.KIND, Buffer.from(kind)]];
     if (data) info.push([IFLA_INFO.DATA, data]);
     const body = Buffer.concat([
@@ -155,7 +160,7 @@ export class Rtnl {
       encodeAttrs([[IFLA.IFNAME, str(name)], ...extra, [IFLA.LINKINFO, info]]),
     ]);
     const create = { type: RTM.NEWLINK, flags: NLM_F.CREATE | NLM_F.EXCL, body, subject: `${kind} ${name}` };
-    if (!this.ownerTag) {
+    if (!this.ownerTag || !tag) {
       this.sock.request(create.type, create.flags, create.body, create.subject);
       return;
     }
@@ -220,7 +225,7 @@ export class Rtnl {
   createMacvlan(name: string, parent: number, o: { netnsFd?: number; mac?: string; mtu?: number }): void {
     const extra: Attr[] = [[IFLA.LINK, u32(parent)], ...linkAttrs(o)];
     if (o.netnsFd !== undefined) extra.push([IFLA.NET_NS_FD, u32(o.netnsFd)]);
-    this.newLink(name, 'macvlan', [[IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE)]], extra, true);
+    this.newLink(name, 'macvlan', [[IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE)]], extra, true, false);
   }
 
   setLink(index: number, o: { up?: boolean; master?: number; mtu?: number; mac?: string; name?: string }, subject?: string): void {
