@@ -102,8 +102,8 @@ static HRESULT call_create_network(const char *json, void **h, char **rec) {
 
 /* The object's own ID: the last "ID" member (a namespace lists its resources' IDs before its own). */
 static int parse_id(const char *doc, GUID *g) {
-  const char *p = NULL;
-  for (const char *q = doc; (q = strstr(q, "\"ID\":\"")); q++) p = q;
+  /* Query results are in HNS's order: the object's own ID is the first member, nested IDs come later. */
+  const char *p = strstr(doc, "\"ID\":\"");
   unsigned d1, d2, d3, b[8];
   if (!p || sscanf(p + 6, "%8x-%4x-%4x-%2x%2x-%2x%2x%2x%2x%2x%2x", &d1, &d2, &d3, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7]) != 11) return 0;
   g->Data1 = d1; g->Data2 = (uint16_t)d2; g->Data3 = (uint16_t)d3;

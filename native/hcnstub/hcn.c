@@ -311,7 +311,11 @@ static HRESULT do_query(kind_t k, const char *fn, void *h, const char16_t *query
   obj_t *o = id ? store_find(k, id) : NULL;
   if (!id) hr = stub_fail(record, E_HANDLE, "%s: not an open %s handle", fn, KIND_LABEL[k]);
   else if (!o) hr = stub_fail(record, ERROR_NOT_FOUND_HR, "%s %s was deleted", KIND_LABEL[k], id);
-  else *props = stub_utf8_to_task_utf16(o->doc);
+  else {
+    char *view = stub_reserialise(k, o->doc);
+    *props = stub_utf8_to_task_utf16(view);
+    free(view);
+  }
   store_unlock();
   return hr < 0 ? hr : success(fn, record);
 }

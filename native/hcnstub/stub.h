@@ -165,6 +165,12 @@ char *stub_assign_endpoint(const char *net, const char *ep, int v2, HRESULT *hr,
 /* A create document without SchemaVersion read as v1 schema (v1schema.c): v1 members in their v2 form; malloc'd. */
 char *stub_v1_schema_to_v2(int endpoint, const char *doc);
 
+/*
+ * A v2 query result (reserialise.c): the stored document's schema members for kind k in HNS's order and
+ * spelling, others dropped, integers as uint64; malloc'd. Other kinds come back as a copy.
+ */
+char *stub_reserialise(kind_t k, const char *doc);
+
 /* ---- result documents (envelope.c), task-allocated UTF-16 for the caller's CoTaskMemFree ---- */
 /* *out = text (nothing when out is NULL). */
 void stub_respond(char16_t **out, const char *text);

@@ -43,6 +43,7 @@ export interface ConformanceOptions {
 
 import { rejectsKind } from '../helpers/hns-errors';
 import { runLoadBalancerBatchConformance } from './lb-batch';
+import { inHnsOrder, schemaKeys } from './hns-order';
 
 export { rejectsKind };
 
@@ -728,6 +729,50 @@ export function runHnsStrictnessConformance(label: string, open: () => Promise<H
         await rejectsKind(hns.endpointStats!(randomUUID()), 'not-found');
         await hns.deleteEndpoint(ep.ID!);
       } finally {
+        await hns.deleteNetwork(net.ID!);
+      }
+    });
+
+    it('query results are re-serialised as HNS does: schema members in HNS order, unknown members dropped, a uint64 Version exact', async function () {
+      const max = 18446744073709551615n;
+      const base = net24(`strict-order-${unique()}`, 6);
+      // Keys scrambled against HNS's order, plus a member no HNS schema has.
+      const scrambled = {
+        SchemaVersion: base.SchemaVersion,
+        Ipams: base.Ipams,
+        SwitchyardUnknownMember: 'dropped',
+        Type: base.Type,
+        ...(opts.networkVersion === false ? {} : { Version: max }),
+        Name: base.Name,
+      } as HostComputeNetwork;
+      const net = await hns.createNetwork(scrambled);
+      try {
+        const ep = await hns.createEndpoint(net.ID!, {
+          MacAddress: '00-15-5D-AA-BB-01',
+          SwitchyardUnknownMember: 'dropped',
+          IpConfigurations: [{ IpAddress: '10.248.6.9', PrefixLength: 24 }],
+          Name: `strict-order-ep-${unique()}`,
+        } as HostComputeEndpoint);
+        const docs: Array<['network' | 'endpoint', string, object]> = [
+          ['network', 'create', net],
+          ['network', 'get', await hns.getNetwork(net.ID!)],
+          ['network', 'list', (await hns.listNetworks(buildQuery({ Name: net.Name! })))[0] ?? {}],
+          ['endpoint', 'create', ep],
+          ['endpoint', 'get', await hns.getEndpoint(ep.ID!)],
+        ];
+        for (const [kind, how, doc] of docs) {
+          const keys = schemaKeys(kind, doc);
+          assert.deepEqual(keys, inHnsOrder(kind, keys), `${kind} ${how}: members in HNS order`);
+          assert.ok(!('SwitchyardUnknownMember' in doc), `${kind} ${how}: the unknown member is dropped`);
+        }
+        for (const [kind, how, doc] of docs.filter(([k]) => k === 'network')) {
+          const v = (doc as HostComputeNetwork).Version;
+          if (opts.networkVersion === false) assert.equal(v, undefined, `${kind} ${how}: dropped, not rounded`);
+          else assert.equal(typeof v === 'number' ? BigInt(v) : v, max, `${kind} ${how}: Version ${String(v)}`);
+        }
+        await hns.deleteEndpoint(ep.ID!);
+      } finally {
+        for (const ep of await endpointsOf(net)) await hns.deleteEndpoint(ep.ID!);
         await hns.deleteNetwork(net.ID!);
       }
     });

@@ -27,6 +27,7 @@ import {
   type ModifyNamespaceRequest,
   type ModifyNetworkRequest,
 } from '../../hns';
+import { hnsView } from '../hns-view';
 import { Rtnl } from './netlink/rtnl';
 import { LINUX_CAPABILITIES } from './capabilities';
 import { endpointStats } from './endpoint-stats';
@@ -121,32 +122,32 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   async listNetworks(query?: HostComputeQuery): Promise<HostComputeNetwork[]> {
-    return networks.listNetworks(this.c, query);
+    return (await networks.listNetworks(this.c, query)).map((d) => hnsView('network', d));
   }
   async getNetwork(id: string): Promise<HostComputeNetwork> {
-    return networks.getNetwork(this.c, id);
+    return hnsView('network', await networks.getNetwork(this.c, id));
   }
-  createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
-    return networks.createNetwork(this.c, doc);
+  async createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
+    return hnsView('network', await networks.createNetwork(this.c, doc));
   }
-  modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
-    return modifyNetwork(this.c, id, request);
+  async modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
+    return hnsView('network', await modifyNetwork(this.c, id, request));
   }
   deleteNetwork(id: string): Promise<void> {
     return networks.deleteNetwork(this.c, id);
   }
 
   async listEndpoints(query?: HostComputeQuery): Promise<HostComputeEndpoint[]> {
-    return endpoints.listEndpoints(this.c, query);
+    return (await endpoints.listEndpoints(this.c, query)).map((d) => hnsView('endpoint', d));
   }
   async getEndpoint(id: string): Promise<HostComputeEndpoint> {
-    return endpoints.getEndpoint(this.c, id);
+    return hnsView('endpoint', await endpoints.getEndpoint(this.c, id));
   }
-  createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
-    return endpoints.createEndpoint(this.c, networkId, doc);
+  async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
+    return hnsView('endpoint', await endpoints.createEndpoint(this.c, networkId, doc));
   }
-  modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
-    return modifyEndpoint(this.c, id, request);
+  async modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
+    return hnsView('endpoint', await modifyEndpoint(this.c, id, request));
   }
   deleteEndpoint(id: string): Promise<void> {
     return endpoints.deleteEndpoint(this.c, id);
@@ -156,16 +157,16 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   async listNamespaces(query?: HostComputeQuery): Promise<HostComputeNamespace[]> {
-    return namespaces.listNamespaces(this.c, query);
+    return (await namespaces.listNamespaces(this.c, query)).map((d) => hnsView('namespace', d));
   }
   async getNamespace(id: string): Promise<HostComputeNamespace> {
-    return namespaces.getNamespace(this.c, id);
+    return hnsView('namespace', await namespaces.getNamespace(this.c, id));
   }
-  createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
-    return namespaces.createNamespace(this.c, doc);
+  async createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
+    return hnsView('namespace', await namespaces.createNamespace(this.c, doc));
   }
-  modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
-    return namespaces.modifyNamespace(this.c, id, request);
+  async modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
+    return hnsView('namespace', await namespaces.modifyNamespace(this.c, id, request));
   }
   deleteNamespace(id: string): Promise<void> {
     return namespaces.deleteNamespace(this.c, id);
@@ -178,16 +179,16 @@ export class LinuxDataplane implements HostNetworkService {
   }
 
   async listLoadBalancers(query?: HostComputeQuery): Promise<HostComputeLoadBalancer[]> {
-    return lbs.listLoadBalancers(this.c, query);
+    return (await lbs.listLoadBalancers(this.c, query)).map((d) => hnsView('loadBalancer', d));
   }
   async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
-    return lbs.getLoadBalancer(this.c, id);
+    return hnsView('loadBalancer', await lbs.getLoadBalancer(this.c, id));
   }
-  createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
-    return lbs.createLoadBalancer(this.c, doc);
+  async createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+    return hnsView('loadBalancer', await lbs.createLoadBalancer(this.c, doc));
   }
-  modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
-    return lbs.modifyLoadBalancer(this.c, id, doc);
+  async modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
+    return hnsView('loadBalancer', await lbs.modifyLoadBalancer(this.c, id, doc));
   }
   deleteLoadBalancer(id: string): Promise<void> {
     return lbs.deleteLoadBalancer(this.c, id);

@@ -41,6 +41,7 @@ import { applyLoadBalancersOneByOne, type LoadBalancerBatch, type LoadBalancerBa
 import { V1OverV2 } from '../v1-over-v2';
 import { createEndpointIn, deleteEndpointIn, endpointV1, modifyEndpointIn } from './endpoints';
 import { createLoadBalancerIn, deleteLoadBalancerIn, modifyLoadBalancerIn } from './loadbalancer';
+import { hnsView } from '../hns-view';
 import { clone, endpointIn, findById, guidFromText, loadBalancerIn, namespaceIn, networkIn, sameGuid } from './lookup';
 import { createNamespaceIn, deleteNamespaceIn, modifyNamespaceIn } from './namespaces';
 import { createNetworkIn, deleteNetworkIn, modifyNetworkIn } from './networks';
@@ -146,11 +147,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'type') return typeof v === 'string' && String(n.Type ?? 'NAT').toLowerCase() === v.toLowerCase();
       return undefined;
     }) as HostComputeNetwork[];
-    return clone(v1 ? (out.map(networkV2ToV1) as unknown as HostComputeNetwork[]) : out);
+    return clone(v1 ? (out.map(networkV2ToV1) as unknown as HostComputeNetwork[]) : out.map((n) => hnsView('network', n)));
   }
 
   async getNetwork(id: string): Promise<HostComputeNetwork> {
-    return clone(networkIn(this.store.read(), id, { call: 'HcnOpenNetwork', subject: `network ${id}` }));
+    return clone(hnsView('network', networkIn(this.store.read(), id, { call: 'HcnOpenNetwork', subject: `network ${id}` })));
   }
 
   async createNetwork(doc: HostComputeNetwork): Promise<HostComputeNetwork> {
@@ -158,13 +159,13 @@ export class MemoryHns implements HostNetworkService {
     if (!doc || typeof doc !== 'object') fail('HCN_E_INVALID_JSON', ctx, '(the network document must be a JSON object)');
     let input = normalizeKeys(clone(doc)) as HostComputeNetwork;
     if (looksLikeV1Network(input)) input = networkV1ToV2(input as never);
-    return this.store.mutate((s) => createNetworkIn(s, this.env(s), input, ctx));
+    return hnsView('network', await this.store.mutate((s) => createNetworkIn(s, this.env(s), input, ctx)));
   }
 
   async modifyNetwork(id: string, request: ModifyNetworkRequest): Promise<HostComputeNetwork> {
     const req = normalizeKeys(clone(request)) as ModifyNetworkRequest;
     const ctx: Ctx = { call: 'HcnModifyNetwork', subject: `network ${id}`, requestType: String(req?.RequestType) };
-    return this.store.mutate((s) => modifyNetworkIn(s, this.env(s), id, req, ctx));
+    return hnsView('network', await this.store.mutate((s) => modifyNetworkIn(s, this.env(s), id, req, ctx)));
   }
 
   async deleteNetwork(id: string): Promise<void> {
@@ -185,11 +186,11 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'ipaddress') return ((e.IpConfigurations as IpConfig[]) ?? []).some((c) => sameIp(c.IpAddress, v));
       return undefined;
     }) as HostComputeEndpoint[];
-    return clone(v1 ? out.map((e) => endpointV1(s, e)) : out);
+    return clone(v1 ? out.map((e) => endpointV1(s, e)) : out.map((e) => hnsView('endpoint', e)));
   }
 
   async getEndpoint(id: string): Promise<HostComputeEndpoint> {
-    return clone(endpointIn(this.store.read(), id, { call: 'HcnOpenEndpoint', subject: `endpoint ${id}` }));
+    return clone(hnsView('endpoint', endpointIn(this.store.read(), id, { call: 'HcnOpenEndpoint', subject: `endpoint ${id}` })));
   }
 
   async createEndpoint(networkId: string, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
@@ -197,13 +198,13 @@ export class MemoryHns implements HostNetworkService {
     if (!doc || typeof doc !== 'object') fail('HCN_E_INVALID_JSON', ctx, '(the endpoint document must be a JSON object)');
     let input = normalizeKeys(clone(doc)) as HostComputeEndpoint;
     if (looksLikeV1Endpoint(input)) input = endpointV1ToV2(input as never);
-    return this.store.mutate((s) => createEndpointIn(s, this.env(s), networkId, input, ctx));
+    return hnsView('endpoint', await this.store.mutate((s) => createEndpointIn(s, this.env(s), networkId, input, ctx)));
   }
 
   async modifyEndpoint(id: string, request: ModifyEndpointRequest): Promise<HostComputeEndpoint> {
     const ctx: Ctx = { call: 'HcnModifyEndpoint', subject: `endpoint ${id}` };
     const req = normalizeKeys(clone(request)) as ModifyEndpointRequest;
-    return this.store.mutate((s) => modifyEndpointIn(s, this.env(s), id, req, ctx));
+    return hnsView('endpoint', await this.store.mutate((s) => modifyEndpointIn(s, this.env(s), id, req, ctx)));
   }
 
   /** The emulator carries no packets: every counter is 0; an unknown endpoint is not-found as in HNS. */
@@ -229,23 +230,23 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'namespaceid' || k === 'compartmentid') return n.NamespaceId === Number(v);
       return undefined;
     }) as HostComputeNamespace[];
-    return clone(v1 ? (out.map(namespaceV2ToV1) as unknown as HostComputeNamespace[]) : out);
+    return clone(v1 ? (out.map(namespaceV2ToV1) as unknown as HostComputeNamespace[]) : out.map((n) => hnsView('namespace', n)));
   }
 
   async getNamespace(id: string): Promise<HostComputeNamespace> {
-    return clone(namespaceIn(this.store.read(), id, { call: 'HcnOpenNamespace', subject: `namespace ${id}` }));
+    return clone(hnsView('namespace', namespaceIn(this.store.read(), id, { call: 'HcnOpenNamespace', subject: `namespace ${id}` })));
   }
 
   async createNamespace(doc: HostComputeNamespace): Promise<HostComputeNamespace> {
     const ctx: Ctx = { call: 'HcnCreateNamespace', subject: 'namespace' };
     const input = normalizeKeys(clone(doc ?? {})) as HostComputeNamespace;
-    return this.store.mutate((s) => createNamespaceIn(s, input, ctx));
+    return hnsView('namespace', await this.store.mutate((s) => createNamespaceIn(s, input, ctx)));
   }
 
   async modifyNamespace(id: string, request: ModifyNamespaceRequest): Promise<HostComputeNamespace> {
     const ctx: Ctx = { call: 'HcnModifyNamespace', subject: `namespace ${id}` };
     const req = normalizeKeys(clone(request)) as ModifyNamespaceRequest;
-    return this.store.mutate((s) => modifyNamespaceIn(s, id, req, ctx));
+    return hnsView('namespace', await this.store.mutate((s) => modifyNamespaceIn(s, id, req, ctx)));
   }
 
   async deleteNamespace(id: string): Promise<void> {
@@ -273,24 +274,28 @@ export class MemoryHns implements HostNetworkService {
       if (k === 'frontendvips' || k === 'vip') return ((lb.FrontendVIPs as string[]) ?? []).some((x) => sameIp(x, v));
       return undefined;
     }) as HostComputeLoadBalancer[];
-    return clone(v1 ? (out.map(loadBalancerToPolicyList) as unknown as HostComputeLoadBalancer[]) : out);
+    return clone(
+      v1 ? (out.map(loadBalancerToPolicyList) as unknown as HostComputeLoadBalancer[]) : out.map((l) => hnsView('loadBalancer', l)),
+    );
   }
 
   async getLoadBalancer(id: string): Promise<HostComputeLoadBalancer> {
-    return clone(loadBalancerIn(this.store.read(), id, { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` }));
+    return clone(
+      hnsView('loadBalancer', loadBalancerIn(this.store.read(), id, { call: 'HcnOpenLoadBalancer', subject: `load balancer ${id}` })),
+    );
   }
 
   async createLoadBalancer(doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     const ctx: Ctx = { call: 'HcnCreateLoadBalancer', subject: 'load balancer' };
     if (!doc || typeof doc !== 'object') fail('HCN_E_INVALID_JSON', ctx, '(the load balancer document must be a JSON object)');
     const input = normalizeKeys(clone(doc)) as HostComputeLoadBalancer;
-    return this.store.mutate((s) => createLoadBalancerIn(s, this.env(s), input, ctx));
+    return hnsView('loadBalancer', await this.store.mutate((s) => createLoadBalancerIn(s, this.env(s), input, ctx)));
   }
 
   async modifyLoadBalancer(id: string, doc: HostComputeLoadBalancer): Promise<HostComputeLoadBalancer> {
     const ctx: Ctx = { call: 'HcnModifyLoadBalancer', subject: `load balancer ${id}` };
     const input = normalizeKeys(clone(doc ?? {})) as HostComputeLoadBalancer;
-    return this.store.mutate((s) => modifyLoadBalancerIn(s, this.env(s), id, input, ctx));
+    return hnsView('loadBalancer', await this.store.mutate((s) => modifyLoadBalancerIn(s, this.env(s), id, input, ctx)));
   }
 
   async deleteLoadBalancer(id: string): Promise<void> {
