@@ -92,8 +92,11 @@ static void keep_other(jspan_t item, void *vctx) {
   free(v);
 }
 
-/* Adds or removes the container in the endpoint's SharedContainers (State 2 while any container uses it). */
-static void set_attached(obj_t *ep, const char *container, int add) {
+/*
+ * Adds or removes the container in the endpoint's SharedContainers (State 2 while any container uses it);
+ * returns whether it was there before. Shared by HCS hot-add and HNSCall attach/detach.
+ */
+int stub_set_shared_container(obj_t *ep, const char *container, int add) {
   containers_t c = {container, 0, {0}};
   sb_puts(&c.out, "[");
   jspan_t cur;
@@ -108,6 +111,16 @@ static void set_attached(obj_t *ep, const char *container, int add) {
   store_set_doc(ep, json_set(ep->doc, "SharedContainers", arr));
   free(arr);
   store_set_doc(ep, json_set(ep->doc, "State", any ? "2" : "1"));
+  return c.found;
+}
+
+/* Whether the container is in the endpoint's SharedContainers. */
+int stub_has_shared_container(obj_t *ep, const char *container) {
+  containers_t c = {container, 0, {0}};
+  jspan_t cur;
+  if (json_get(ep->doc, "SharedContainers", &cur) && !span_is_null(cur)) json_array_each(cur, keep_other, &c);
+  free(c.out.p);
+  return c.found;
 }
 
 EXPORT HRESULT HcsModifyComputeSystem(void *ComputeSystem, const char16_t *Configuration, char16_t **Result) {
@@ -138,7 +151,7 @@ EXPORT HRESULT HcsModifyComputeSystem(void *ComputeSystem, const char16_t *Confi
     else if (!ep)
       hr = hcs_fail(Result, ERROR_NOT_FOUND_HR, "Element not found.");
     else
-      set_attached(ep, systems[i].id, add);
+      stub_set_shared_container(ep, systems[i].id, add);
   }
   store_unlock();
   free(resource);

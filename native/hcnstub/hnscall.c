@@ -275,23 +275,6 @@ static void merge(const char *key, jspan_t val, void *ctx) {
   free(raw);
 }
 
-typedef struct {
-  const char *container;
-  int found;
-  sb_t out;
-} sc_ctx_t;
-
-static void shared_filter(jspan_t item, void *vctx) {
-  sc_ctx_t *c = vctx;
-  char *v = json_string(item);
-  if (v && strcasecmp(v, c->container) == 0) c->found = 1;
-  else if (v) {
-    if (c->out.len > 1) sb_puts(&c->out, ",");
-    sb_quote(&c->out, v);
-  }
-  free(v);
-}
-
 /*
  * POST /endpoints/<id>/attach|detach. SystemType Container records the container in SharedContainers (the
  * endpoint is Attached, State 2, while any container uses it); SystemType Host toggles the host attachment
@@ -309,28 +292,15 @@ static HRESULT attach_detach(obj_t *o, int attach, const char *body, char16_t **
   if (!is_container && !is_host) {
     hr = failed(response, HCN_E_REQUEST_UNSUPPORTED, "SystemType must be Container (with ContainerId) or Host.");
   } else if (is_container) {
-    sc_ctx_t c = {container, 0, {0}};
-    sb_puts(&c.out, "[");
-    jspan_t cur;
-    if (json_get(o->doc, "SharedContainers", &cur) && !span_is_null(cur)) json_array_each(cur, shared_filter, &c);
-    if (attach && c.found) {
+    int found = stub_has_shared_container(o, container);
+    if (attach && found) {
       hr = failed(response, HCN_E_ENDPOINT_ALREADY_ATTACHED, "This endpoint is already attached to the switch.");
-    } else if (!attach && !c.found) {
+    } else if (!attach && !found) {
       hr = failed(response, HCN_E_ENDPOINT_NOT_ATTACHED, "The endpoint must be attached.");
     } else {
-      if (attach) {
-        if (c.out.len > 1) sb_puts(&c.out, ",");
-        sb_quote(&c.out, container);
-      }
-      sb_puts(&c.out, "]");
-      int any = c.out.len > 2;
-      char *arr = sb_take(&c.out);
-      store_set_doc(o, json_set(o->doc, "SharedContainers", arr));
-      free(arr);
-      store_set_doc(o, json_set(o->doc, "State", any ? "2" : "1"));
+      stub_set_shared_container(o, container, attach);
       hr = ok(response, o->doc);
     }
-    free(c.out.p);
   } else {
     jspan_t h;
     int attached = json_get(o->doc, "HcnStubHostAttached", &h) && strncmp(h.start, "true", 4) == 0;

@@ -117,6 +117,9 @@ obj_t *store_add(kind_t k, const char *id, char *doc);
 void store_remove(obj_t *o);
 void store_set_doc(obj_t *o, char *doc);
 void store_reset(void);
+/* An endpoint's SharedContainers (hcs.c): the HCS hot-add and HNSCall attach/detach share them. */
+int stub_set_shared_container(obj_t *ep, const char *container, int add);
+int stub_has_shared_container(obj_t *ep, const char *container);
 /* NamespaceId (compartment) handed to the next namespace; persisted with HCNSTUB_STATE_FILE. */
 extern int stub_next_namespace_id;
 

@@ -163,26 +163,7 @@ export class DiskStore {
 
   /** false when the address is already taken (the file exists). */
   reserve(id: string, ifname: string, ip: IP, rangeID: string): boolean {
-    const file = this.fileFor(formatIP(ip));
-    let fd: number;
-    try {
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    }
-    try {
-      fs.writeSync(fd, id.trim() + LINE_BREAK + ifname);
-      fs.closeSync(fd);
-    } catch (e) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already closed */
-      }
-      fs.rmSync(file, { force: true });
-      throw e;
-    }
+    if (!this.reserveExact(id, ifname, ip)) return false;
     writeNoFollow(this.fileFor(LAST_IP_PREFIX + rangeID), formatIP(ip));
     return true;
   }
@@ -272,8 +253,15 @@ export class DiskStore {
     }
     try {
       fs.writeSync(fd, id.trim() + LINE_BREAK + ifname);
-    } finally {
       fs.closeSync(fd);
+    } catch (e) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+      fs.rmSync(file, { force: true });
+      throw e;
     }
     return true;
   }
