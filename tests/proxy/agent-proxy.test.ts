@@ -125,8 +125,43 @@ for (const plane of PLANES) {
         ['modifyLoadBalancer'],
       );
 
+      // A Service the proxy cannot program as asked: its finding becomes an event about that Service (with the
+      // UID `kubectl describe service` selects on), besides the log line and the metric.
+      api.create('services', {
+        metadata: { name: 'named', namespace: 'default' },
+        spec: { clusterIP: '10.96.0.11', ports: [{ name: 'http', port: 80, targetPort: 'web', protocol: 'TCP' }] },
+      });
+      // Pods that name the port "web" on two numbers: one LB has one InternalPort (MixedTargetPorts).
+      for (const [n, ip, p] of [
+        ['named-1', '10.244.2.7', 8080],
+        ['named-2', '10.244.2.8', 9090],
+      ] as const)
+        api.create(
+          'endpointslices',
+          {
+            metadata: { name: n, namespace: 'default', labels: { 'kubernetes.io/service-name': 'named' } },
+            addressType: 'IPv4',
+            endpoints: [{ addresses: [ip], conditions: { ready: true }, nodeName: 'n2' }],
+            ports: [{ name: 'http', port: p, protocol: 'TCP' }],
+          },
+          'discovery.k8s.io',
+        );
+      const namedEvents = () => api.objects('events', 'default', 'events.k8s.io').filter((e) => e.regarding?.name === 'named');
+      await until(
+        () => namedEvents().length > 0,
+        `an event about service default/named: ${JSON.stringify(running.proxy!.events.counts)} ${JSON.stringify(running.proxy!.proxy.counters.findings)}`,
+      );
+      const ev = namedEvents()[0];
+      assert.equal(ev.reason, 'MixedTargetPorts');
+      assert.equal(ev.type, 'Warning');
+      assert.equal(ev.regarding.uid, api.get('services', 'named', 'default')!.metadata.uid);
+      assert.match(ev.note, /target port "web" resolves to several numbers/);
+
+      await running.proxy!.events.flush(); // the post's reply, which the counter waits for, may still be on its way
       const text = await scrape(running.metricsAddress!);
-      assert.match(text, /switchyard_proxy_load_balancers 1/);
+      assert.match(text, /switchyard_proxy_events_total\{result="posted"\} 1/);
+      assert.match(text, /switchyard_proxy_findings_total\{reason="MixedTargetPorts",severity="degraded"\} 1/);
+      assert.match(text, /switchyard_proxy_load_balancers 2/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="full"\} 1/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="incremental"\} [1-9]/);
 
