@@ -157,7 +157,9 @@ for (const plane of PLANES) {
       assert.equal(ev.regarding.uid, api.get('services', 'named', 'default')!.metadata.uid);
       assert.match(ev.note, /target port "web" resolves to several numbers/);
 
-      await running.proxy!.events.flush(); // the post's reply, which the counter waits for, may still be on its way
+      // The finding is reported while the sync plans; its LB write and the event post's reply may still be on their way.
+      await running.proxy!.proxy.flush();
+      await running.proxy!.events.flush();
       const text = await scrape(running.metricsAddress!);
       assert.match(text, /switchyard_proxy_events_total\{result="posted"\} 1/);
       assert.match(text, /switchyard_proxy_findings_total\{reason="MixedTargetPorts",severity="degraded"\} 1/);
