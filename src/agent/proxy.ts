@@ -25,6 +25,8 @@ export interface RunningProxy {
   readonly proxy: import('../proxy/sync').ServiceProxy;
   /** Findings posted as Kubernetes events (counts; flush() waits for the posts in flight). */
   readonly events: import('../proxy/events').FindingEvents;
+  /** The health check node ports of ETP Local LoadBalancer Services (kube-proxy's service health servers). */
+  readonly health: import('../proxy/health/server').ServiceHealthServer;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startProxy(d: {
   const { ProxyInformers } = require('../proxy/informers') as typeof import('../proxy/informers');
   const { loadKubeConfig } = require('./subnet/kubernetes') as typeof import('./subnet/kubernetes');
   const { FindingEvents } = require('../proxy/events') as typeof import('../proxy/events');
+  const { ServiceHealthServer } = require('../proxy/health/server') as typeof import('../proxy/health/server');
 
   // Only a data plane with real packets on a Linux host can meet kube-proxy's kernel rules; HNS load
   // balancers of kube-proxy are found by the proxy's own first sync on every plane.
@@ -82,6 +85,12 @@ export async function startProxy(d: {
     log: (level, message, fields) => log[level](`proxy: ${message}`, fields),
   });
   metrics.bindEvents(events.counts);
+  const health = new ServiceHealthServer({
+    addresses: settings.healthCheckAddresses ?? [d.nodeIp],
+    log: (level, message) => log[level](`proxy: ${message}`),
+  });
+  // Updates are chained so listeners open and close in sync order; a failed bind is logged by the server.
+  let healthUpdate: Promise<void> = Promise.resolve();
   const proxy = new ServiceProxy({
     hns: svc,
     network: { name: d.facts.networkName },
@@ -100,6 +109,9 @@ export async function startProxy(d: {
       log.warn(`proxy: ${f.service}: ${f.message}`, { reason: f.reason, severity: f.severity });
       events.record(f);
     },
+    onSynced: () => {
+      healthUpdate = healthUpdate.then(() => health.update(proxy.healthChecks(), proxy.healthy())).catch(() => undefined);
+    },
   });
   metrics.bind(proxy.counters);
   const inf = new ProxyInformers(kc, proxy, { log: (level, message) => log[level](`proxy: ${message}`) });
@@ -111,16 +123,21 @@ export async function startProxy(d: {
     await inf.stop().catch(() => undefined);
     await proxy.stop().catch(() => undefined);
     await events.flush();
+    await healthUpdate;
+    await health.close();
     throw e;
   }
   log.info('service proxy started', { network: d.facts.networkName, loadBalancers: proxy.counters.programmedLoadBalancers });
   return {
     proxy,
     events,
+    health,
     async stop() {
       await inf.stop();
       await proxy.stop();
       await events.flush();
+      await healthUpdate;
+      await health.close();
     },
   };
 }

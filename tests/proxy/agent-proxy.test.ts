@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { buildAgentConfig, AgentConfigError } from '../../src/agent/config';
 import { FakeApiServer, writeKubeconfig } from '../fixtures/fake-apiserver';
 import { AgentLab, HOSTGW_NETCONF, PLANES } from '../agent/helpers';
+import { freePort, httpGet } from './helpers';
 
 const base = { node: 'n1', podCIDR: '10.244.1.0/24', netConf: HOSTGW_NETCONF };
 const build = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) =>
@@ -98,7 +99,13 @@ for (const plane of PLANES) {
         {
           kubeconfig,
           metricsAddress: '127.0.0.1:0',
-          proxy: { enabled: true, coalesceMs: 0, resyncSeconds: 0, ownershipFile: path.join(lab.dir, 'owned.json') },
+          proxy: {
+            enabled: true,
+            coalesceMs: 0,
+            resyncSeconds: 0,
+            ownershipFile: path.join(lab.dir, 'owned.json'),
+            healthCheckAddresses: ['127.0.0.1'],
+          },
           cni: { type: 'win-bridge', confDir: path.join(lab.dir, 'net.d'), binDir: '', ipamDataDir: path.join(lab.dir, 'ipam') },
         },
         HOSTGW_NETCONF,
@@ -166,6 +173,51 @@ for (const plane of PLANES) {
       assert.match(text, /switchyard_proxy_load_balancers 2/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="full"\} 1/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="incremental"\} [1-9]/);
+
+      // An ETP Local LoadBalancer Service: its health check node port answers 200 while this node (n1) has a
+      // local ready endpoint and 503 once the endpoint is on another node; it closes when the Service goes.
+      const hcPort = await freePort();
+      const lbSlice = (node: string) => ({
+        metadata: { name: 'lb-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'lb' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.244.1.9'], conditions: { ready: true }, nodeName: node }],
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      });
+      api.create('services', {
+        metadata: { name: 'lb', namespace: 'default' },
+        spec: {
+          type: 'LoadBalancer',
+          externalTrafficPolicy: 'Local',
+          healthCheckNodePort: hcPort,
+          clusterIP: '10.96.0.12',
+          ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' }],
+        },
+      });
+      api.create('endpointslices', lbSlice('n1'), 'discovery.k8s.io');
+      const probe = async () => {
+        try {
+          const r = await httpGet(hcPort);
+          return { status: r.status, local: JSON.parse(r.body).localEndpoints as number };
+        } catch {
+          return { status: 0, local: -1 };
+        }
+      };
+      let last = { status: 0, local: -1 };
+      const probeUntil = async (status: number, what: string) => {
+        for (let i = 0; i < 200; i++) {
+          last = await probe();
+          if (last.status === status) return;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.fail(`${what}: last answer ${JSON.stringify(last)}`);
+      };
+      await probeUntil(200, 'the health check node port answers 200 with a local endpoint');
+      assert.equal(last.local, 1);
+      api.patch('endpointslices', 'lb-1', lbSlice('n2'), 'default', 'discovery.k8s.io');
+      await probeUntil(503, 'the health check node port answers 503 without a local endpoint');
+      assert.equal(last.local, 0);
+      api.remove('services', 'lb', 'default');
+      await probeUntil(0, 'the health check node port closes with its Service');
 
       await running.stop();
       lab.running = undefined;
