@@ -1,6 +1,5 @@
 /** Builders for Services, EndpointSlices and a node's HNS network, shared by the proxy tests and the bench. */
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -168,17 +167,8 @@ export function withoutId<T extends { ID?: string }>(doc: T): Omit<T, 'ID'> {
   return rest;
 }
 
-/** A TCP port free on loopback right now (for listeners a test starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port free on loopback right now (for listeners a test starts): the lab's etcd helper. */
+export { freePort } from '../../src/lab/etcd';
 
 /** GET / on 127.0.0.1:port: status, headers and body. */
 export function httpGet(port: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
