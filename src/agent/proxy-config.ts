@@ -16,9 +16,21 @@ export interface ProxySettings {
   enableDSR: boolean;
   /** Take over kube-proxy's load balancers equal to a desired one instead of refusing to start. */
   adoptForeign: boolean;
+  /** Where health check node ports listen (IPv4 addresses); default the node IP (kube-proxy: the node port addresses). */
+  healthCheckAddresses?: string[];
 }
 
-export const PROXY_KEYS = ['enabled', 'resyncSeconds', 'coalesceMs', 'ownershipFile', 'hostMac', 'enableDSR', 'adoptForeign'];
+export const PROXY_KEYS = [
+  'enabled',
+  'resyncSeconds',
+  'coalesceMs',
+  'ownershipFile',
+  'hostMac',
+  'enableDSR',
+  'adoptForeign',
+  'healthCheckAddresses',
+];
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 
@@ -68,6 +80,12 @@ export function parseProxySettings(
   if (o.hostMac !== undefined) {
     if (typeof o.hostMac !== 'string' || !MAC.test(o.hostMac)) problems.push(`proxy.hostMac: "${String(o.hostMac)}" is not a MAC address`);
     else out.hostMac = o.hostMac;
+  }
+  if (o.healthCheckAddresses !== undefined) {
+    const v = o.healthCheckAddresses;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((a) => typeof a === 'string' && IPV4.test(a)))
+      problems.push('proxy.healthCheckAddresses: must be a non-empty list of IPv4 addresses');
+    else out.healthCheckAddresses = [...(v as string[])];
   }
   if (enabled && ctx.subnetSource !== 'kubernetes' && !ctx.kubeconfig)
     problems.push(

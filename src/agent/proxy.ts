@@ -2,8 +2,8 @@
  * `switchyard agent --proxy`: the service proxy inside the agent. Services and EndpointSlices come through the
  * agent's kubeconfig (informers), node facts from the agent (its network, source VIP and address), and the
  * proxy programs load balancers through the agent's data plane. At start it refuses to run beside kube-proxy
- * (its nft/iptables rules on a Linux node, its HNS load balancers anywhere); findings become log lines and a
- * metric; its counters are exported on the agent's /metrics. It stops with the agent (programmed load
+ * (its nft/iptables rules on a Linux node, its HNS load balancers anywhere); findings become log lines, a
+ * metric and Kubernetes events about their Service (src/proxy/events.ts); its counters are exported on the agent's /metrics. It stops with the agent (programmed load
  * balancers stay: a restart adopts them).
  */
 import { execFile } from 'node:child_process';
@@ -23,6 +23,10 @@ export interface ProxyFactsSource {
 
 export interface RunningProxy {
   readonly proxy: import('../proxy/sync').ServiceProxy;
+  /** Findings posted as Kubernetes events (counts; flush() waits for the posts in flight). */
+  readonly events: import('../proxy/events').FindingEvents;
+  /** The health check node ports of ETP Local LoadBalancer Services (kube-proxy's service health servers). */
+  readonly health: import('../proxy/health/server').ServiceHealthServer;
   stop(): Promise<void>;
 }
 
@@ -63,6 +67,8 @@ export async function startProxy(d: {
   const { FileOwnershipStore } = require('../proxy/platform/ownership-file') as typeof import('../proxy/platform/ownership-file');
   const { ProxyInformers } = require('../proxy/informers') as typeof import('../proxy/informers');
   const { loadKubeConfig } = require('./subnet/kubernetes') as typeof import('./subnet/kubernetes');
+  const { FindingEvents } = require('../proxy/events') as typeof import('../proxy/events');
+  const { ServiceHealthServer } = require('../proxy/health/server') as typeof import('../proxy/health/server');
 
   // Only a data plane with real packets on a Linux host can meet kube-proxy's kernel rules; HNS load
   // balancers of kube-proxy are found by the proxy's own first sync on every plane.
@@ -70,6 +76,21 @@ export async function startProxy(d: {
 
   const metrics = proxyMetrics(d.registry);
   const sourceVip = d.facts.sourceVip();
+  const kc = loadKubeConfig(config.kubeconfig, d.env);
+  // The informers are made below; the events look the Service's UID up in them when one is reported.
+  const made: { informers?: import('../proxy/informers').ProxyInformers } = {};
+  const events = new FindingEvents(kc, {
+    nodeName: config.node,
+    serviceUid: (ns, name) => made.informers?.serviceUid(ns, name),
+    log: (level, message, fields) => log[level](`proxy: ${message}`, fields),
+  });
+  metrics.bindEvents(events.counts);
+  const health = new ServiceHealthServer({
+    addresses: settings.healthCheckAddresses ?? [d.nodeIp],
+    log: (level, message) => log[level](`proxy: ${message}`),
+  });
+  // Updates are chained so listeners open and close in sync order; a failed bind is logged by the server.
+  let healthUpdate: Promise<void> = Promise.resolve();
   const proxy = new ServiceProxy({
     hns: svc,
     network: { name: d.facts.networkName },
@@ -86,25 +107,37 @@ export async function startProxy(d: {
     onFinding: (f) => {
       metrics.findings.inc({ reason: f.reason, severity: f.severity });
       log.warn(`proxy: ${f.service}: ${f.message}`, { reason: f.reason, severity: f.severity });
+      events.record(f);
+    },
+    onSynced: () => {
+      healthUpdate = healthUpdate.then(() => health.update(proxy.healthChecks(), proxy.healthy())).catch(() => undefined);
     },
   });
   metrics.bind(proxy.counters);
-  const kc = loadKubeConfig(config.kubeconfig, d.env);
-  const informers = new ProxyInformers(kc, proxy, { log: (level, message) => log[level](`proxy: ${message}`) });
+  const inf = new ProxyInformers(kc, proxy, { log: (level, message) => log[level](`proxy: ${message}`) });
+  made.informers = inf;
   try {
-    await informers.start();
+    await inf.start();
     await proxy.start();
   } catch (e) {
-    await informers.stop().catch(() => undefined);
+    await inf.stop().catch(() => undefined);
     await proxy.stop().catch(() => undefined);
+    await events.flush();
+    await healthUpdate;
+    await health.close();
     throw e;
   }
   log.info('service proxy started', { network: d.facts.networkName, loadBalancers: proxy.counters.programmedLoadBalancers });
   return {
     proxy,
+    events,
+    health,
     async stop() {
-      await informers.stop();
+      await inf.stop();
       await proxy.stop();
+      await events.flush();
+      await healthUpdate;
+      await health.close();
     },
   };
 }
@@ -168,10 +201,24 @@ function proxyMetrics(registry: Registry) {
     labelNames: ['reason', 'severity'],
     registers,
   });
+  let eventCounts: { posted: number; failed: number; dropped: number } | undefined;
+  new prom.Counter({
+    name: 'switchyard_proxy_events_total',
+    help: 'Kubernetes events the service proxy made for its findings, by result (posted, failed, dropped by the rate limit)',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      if (!eventCounts) return;
+      for (const r of ['posted', 'failed', 'dropped'] as const) this.inc({ result: r }, delta(`events.${r}`, eventCounts[r]));
+    },
+  });
   return {
     findings,
     bind(c: import('../proxy/sync').ProxyCounters) {
       counters = c;
+    },
+    bindEvents(c: { posted: number; failed: number; dropped: number }) {
+      eventCounts = c;
     },
   };
 }

@@ -103,6 +103,11 @@ export class ProxyInformers {
     this.synced = true;
   }
 
+  /** The UID of a watched Service (for events about it), if the informer has it. */
+  serviceUid(namespace: string, name: string): string | undefined {
+    return this.services.get(name, namespace)?.metadata?.uid;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);

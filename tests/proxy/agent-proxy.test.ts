@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { buildAgentConfig, AgentConfigError } from '../../src/agent/config';
 import { FakeApiServer, writeKubeconfig } from '../fixtures/fake-apiserver';
 import { AgentLab, HOSTGW_NETCONF, PLANES } from '../agent/helpers';
+import { freePort, httpGet } from './helpers';
 
 const base = { node: 'n1', podCIDR: '10.244.1.0/24', netConf: HOSTGW_NETCONF };
 const build = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) =>
@@ -98,7 +99,13 @@ for (const plane of PLANES) {
         {
           kubeconfig,
           metricsAddress: '127.0.0.1:0',
-          proxy: { enabled: true, coalesceMs: 0, resyncSeconds: 0, ownershipFile: path.join(lab.dir, 'owned.json') },
+          proxy: {
+            enabled: true,
+            coalesceMs: 0,
+            resyncSeconds: 0,
+            ownershipFile: path.join(lab.dir, 'owned.json'),
+            healthCheckAddresses: ['127.0.0.1'],
+          },
           cni: { type: 'win-bridge', confDir: path.join(lab.dir, 'net.d'), binDir: '', ipamDataDir: path.join(lab.dir, 'ipam') },
         },
         HOSTGW_NETCONF,
@@ -125,10 +132,92 @@ for (const plane of PLANES) {
         ['modifyLoadBalancer'],
       );
 
+      // A Service the proxy cannot program as asked: its finding becomes an event about that Service (with the
+      // UID `kubectl describe service` selects on), besides the log line and the metric.
+      api.create('services', {
+        metadata: { name: 'named', namespace: 'default' },
+        spec: { clusterIP: '10.96.0.11', ports: [{ name: 'http', port: 80, targetPort: 'web', protocol: 'TCP' }] },
+      });
+      // Pods that name the port "web" on two numbers: one LB has one InternalPort (MixedTargetPorts).
+      for (const [n, ip, p] of [
+        ['named-1', '10.244.2.7', 8080],
+        ['named-2', '10.244.2.8', 9090],
+      ] as const)
+        api.create(
+          'endpointslices',
+          {
+            metadata: { name: n, namespace: 'default', labels: { 'kubernetes.io/service-name': 'named' } },
+            addressType: 'IPv4',
+            endpoints: [{ addresses: [ip], conditions: { ready: true }, nodeName: 'n2' }],
+            ports: [{ name: 'http', port: p, protocol: 'TCP' }],
+          },
+          'discovery.k8s.io',
+        );
+      const namedEvents = () => api.objects('events', 'default', 'events.k8s.io').filter((e) => e.regarding?.name === 'named');
+      await until(
+        () => namedEvents().length > 0,
+        `an event about service default/named: ${JSON.stringify(running.proxy!.events.counts)} ${JSON.stringify(running.proxy!.proxy.counters.findings)}`,
+      );
+      const ev = namedEvents()[0];
+      assert.equal(ev.reason, 'MixedTargetPorts');
+      assert.equal(ev.type, 'Warning');
+      assert.equal(ev.regarding.uid, api.get('services', 'named', 'default')!.metadata.uid);
+      assert.match(ev.note, /target port "web" resolves to several numbers/);
+
+      // The finding is reported while the sync plans; its LB write and the event post's reply may still be on their way.
+      await running.proxy!.proxy.flush();
+      await running.proxy!.events.flush();
       const text = await scrape(running.metricsAddress!);
-      assert.match(text, /switchyard_proxy_load_balancers 1/);
+      assert.match(text, /switchyard_proxy_events_total\{result="posted"\} 1/);
+      assert.match(text, /switchyard_proxy_findings_total\{reason="MixedTargetPorts",severity="degraded"\} 1/);
+      assert.match(text, /switchyard_proxy_load_balancers 2/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="full"\} 1/);
       assert.match(text, /switchyard_proxy_syncs_total\{kind="incremental"\} [1-9]/);
+
+      // An ETP Local LoadBalancer Service: its health check node port answers 200 while this node (n1) has a
+      // local ready endpoint and 503 once the endpoint is on another node; it closes when the Service goes.
+      const hcPort = await freePort();
+      const lbSlice = (node: string) => ({
+        metadata: { name: 'lb-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'lb' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.244.1.9'], conditions: { ready: true }, nodeName: node }],
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      });
+      api.create('services', {
+        metadata: { name: 'lb', namespace: 'default' },
+        spec: {
+          type: 'LoadBalancer',
+          externalTrafficPolicy: 'Local',
+          healthCheckNodePort: hcPort,
+          clusterIP: '10.96.0.12',
+          ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' }],
+        },
+      });
+      api.create('endpointslices', lbSlice('n1'), 'discovery.k8s.io');
+      const probe = async () => {
+        try {
+          const r = await httpGet(hcPort);
+          return { status: r.status, local: JSON.parse(r.body).localEndpoints as number };
+        } catch {
+          return { status: 0, local: -1 };
+        }
+      };
+      let last = { status: 0, local: -1 };
+      const probeUntil = async (status: number, what: string) => {
+        for (let i = 0; i < 200; i++) {
+          last = await probe();
+          if (last.status === status) return;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.fail(`${what}: last answer ${JSON.stringify(last)}`);
+      };
+      await probeUntil(200, 'the health check node port answers 200 with a local endpoint');
+      assert.equal(last.local, 1);
+      api.patch('endpointslices', 'lb-1', lbSlice('n2'), 'default', 'discovery.k8s.io');
+      await probeUntil(503, 'the health check node port answers 503 without a local endpoint');
+      assert.equal(last.local, 0);
+      api.remove('services', 'lb', 'default');
+      await probeUntil(0, 'the health check node port closes with its Service');
 
       await running.stop();
       lab.running = undefined;

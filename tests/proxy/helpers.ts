@@ -1,4 +1,5 @@
 /** Builders for Services, EndpointSlices and a node's HNS network, shared by the proxy tests and the bench. */
+import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -164,4 +165,20 @@ export function writes(records: CallRecord[]): CallRecord[] {
 export function withoutId<T extends { ID?: string }>(doc: T): Omit<T, 'ID'> {
   const { ID: _id, ...rest } = doc;
   return rest;
+}
+
+/** A TCP port free on loopback right now (for listeners a test starts): the lab's etcd helper. */
+export { freePort } from '../../src/lab/etcd';
+
+/** GET / on 127.0.0.1:port: status, headers and body. */
+export function httpGet(port: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
+  });
 }

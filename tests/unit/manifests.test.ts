@@ -152,7 +152,8 @@ describe('manifests: RBAC matches the API calls in src/', () => {
     patchNodeStatus: [['', 'nodes/status', 'patch']],
     listServiceForAllNamespaces: [['', 'services', 'list']],
     listEndpointSliceForAllNamespaces: [['discovery.k8s.io', 'endpointslices', 'list']],
-    createNamespacedEvent: [['', 'events', 'create']],
+    // src/ posts events through the events.k8s.io/v1 client only (src/proxy/events.ts).
+    createNamespacedEvent: [['events.k8s.io', 'events', 'create']],
   };
   const pathRules: Record<string, [string, string][]> = {
     '/api/v1/nodes': [['', 'nodes']],

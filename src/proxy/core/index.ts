@@ -4,3 +4,4 @@ export * from './addr';
 export * from './endpoints';
 export * from './plan';
 export * from './documents';
+export * from './health';

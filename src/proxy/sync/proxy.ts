@@ -16,11 +16,13 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { HostComputeLoadBalancer } from '../../hns';
 import type { HostNetworkService } from '../../dataplane/types';
 import {
+  healthCheckOf,
   isIPv4,
   loadBalancerShape,
   planService,
   renderLoadBalancer,
   serviceKey,
+  type HealthCheckService,
   type NodeFacts,
   type ProxyFinding,
   type ServicePlan,
@@ -60,6 +62,8 @@ export interface ServiceProxyOptions {
   log?: ProxyLogger;
   /** Each finding once per change of its text (the caller makes events and metrics of them). */
   onFinding?: (finding: ProxyFinding) => void;
+  /** After every sync, successful or not (the caller updates what follows the programmed state: health checks). */
+  onSynced?: () => void;
 }
 
 interface Wanted {
@@ -90,6 +94,7 @@ export class ServiceProxy {
   private chain: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
+  private lastSyncOk = true;
   private readonly log: ProxyLogger;
 
   constructor(private readonly opts: ServiceProxyOptions) {
@@ -201,15 +206,48 @@ export class ServiceProxy {
     return this.serialized(() => this.fullSync(false));
   }
 
+  /** The health check node ports this node serves (ETP Local LoadBalancer Services), from the current input. */
+  healthChecks(): HealthCheckService[] {
+    const out: HealthCheckService[] = [];
+    for (const [key, svc] of this.services) {
+      const h = healthCheckOf(svc, [...(this.slices.get(key)?.values() ?? [])], this.opts.nodeName);
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
+  /** kube-proxy's serviceProxyHealthy: started, not stopped, and the last sync programmed what it had to. */
+  healthy(): boolean {
+    return this.started && !this.stopped && this.lastSyncOk;
+  }
+
   /** The load balancers this proxy has programmed: identity → HNS ID. */
   programmedIds(): Map<string, string> {
     return new Map([...this.model.entries()].map(([k, v]) => [k, v.id]));
   }
 
   private serialized(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn);
+    const run = this.chain.then(fn).then(
+      () => {
+        this.lastSyncOk = true;
+        this.synced();
+      },
+      (e: unknown) => {
+        this.lastSyncOk = false;
+        this.synced();
+        throw e;
+      },
+    );
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  private synced(): void {
+    try {
+      this.opts.onSynced?.();
+    } catch (e) {
+      this.log('error', `after-sync hook failed: ${(e as Error).message}`);
+    }
   }
 
   // ---- syncs -----------------------------------------------------------------------------------
