@@ -60,7 +60,7 @@ export function errnoName(errno: number): string {
   return SYSTEM_ERRORS.get(-errno)?.[0] ?? `errno ${errno}`;
 }
 
-function errnoMessage(errno: number): string {
+export function errnoMessage(errno: number): string {
   return SYSTEM_ERRORS.get(-errno)?.[1] ?? `errno ${errno}`;
 }
 

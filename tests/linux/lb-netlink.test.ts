@@ -1,0 +1,158 @@
+/**
+ * Load-balancer changes sent as nf_tables netlink batches (lb-nft.ts diffBatch, nftnl/) against the same
+ * changes as nft text through libnftables (diffText): after each step of a sequence of LB changes, two
+ * namespaces, one fed each way, list the same `ip switchyard-lb` table (handles aside). A batch the kernel
+ * refuses changes nothing and names the object it refused. Root; own namespaces, removed afterwards.
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { LoadBalancerDistribution, LoadBalancerPortMappingFlags } from '../../src/hns';
+import type { HostComputeLoadBalancer } from '../../src/hns';
+import {
+  diffBatch,
+  diffLb,
+  diffText,
+  fullTableText,
+  LB_TABLE,
+  realizeLoadBalancer,
+  type LbBackend,
+  type RealizedLb,
+} from '../../src/dataplane/linux/lb-nft';
+import { applyRuleset } from '../../src/dataplane/linux/nft';
+import { NftBatch } from '../../src/dataplane/linux/nftnl/batch';
+import { NftnlError, sendBatch } from '../../src/dataplane/linux/nftnl/socket';
+import { NFPROTO_IPV4 } from '../../src/dataplane/linux/nftnl/wire';
+import { canRunNetns, uniquePrefix } from './helpers/lab';
+
+const A = '53575944-0000-5000-8000-00000000000a';
+const B = '53575944-0000-5000-8000-00000000000b';
+const C = '53575944-0000-5000-8000-00000000000c';
+const be = (n: number, remote = false): LbBackend => ({ ip: `10.244.${remote ? 2 : 1}.${n}`, remote });
+
+const clusterIp = (): HostComputeLoadBalancer => ({
+  FrontendVIPs: ['10.96.0.10'],
+  PortMappings: [
+    { Protocol: 6, InternalPort: 8080, ExternalPort: 80 },
+    { Protocol: 17, InternalPort: 53, ExternalPort: 53 },
+  ],
+});
+const nodePort = (affinity: boolean): HostComputeLoadBalancer => ({
+  PortMappings: [
+    {
+      Protocol: 6,
+      InternalPort: 8080,
+      ExternalPort: 30080,
+      Flags: LoadBalancerPortMappingFlags.LocalRoutedVIP,
+      ...(affinity ? { DistributionType: LoadBalancerDistribution.SourceIP } : {}),
+    },
+  ],
+});
+const externalIp = (): HostComputeLoadBalancer => ({
+  FrontendVIPs: ['192.0.2.7'],
+  PortMappings: [{ Protocol: 6, InternalPort: 8443, ExternalPort: 443, Flags: LoadBalancerPortMappingFlags.VipExternalIP }],
+});
+
+type Step = [what: string, changes: Record<string, [HostComputeLoadBalancer, LbBackend[]] | undefined>];
+const STEPS: Step[] = [
+  ['add a ClusterIP service with no backend (reject)', { [A]: [clusterIp(), []] }],
+  ['0 → 1 backend', { [A]: [clusterIp(), [be(5)]] }],
+  ['1 → 2 backends', { [A]: [clusterIp(), [be(5), be(6)]] }],
+  ['2 → 3 backends, one remote', { [A]: [clusterIp(), [be(5), be(6), be(7, true)]] }],
+  ['an endpoint removed (3 → 2)', { [A]: [clusterIp(), [be(5), be(7, true)]] }],
+  [
+    'a NodePort service with affinity, and an external IP service',
+    { [B]: [nodePort(true), [be(5), be(8, true)]], [C]: [externalIp(), [be(9, true)]] },
+  ],
+  ['affinity off', { [B]: [nodePort(false), [be(5), be(8, true)]] }],
+  ['affinity on again, 3 backends', { [B]: [nodePort(true), [be(5), be(6), be(8, true)]] }],
+  ['two services in one change: 2 → 1 backend and 1 → 0', { [A]: [clusterIp(), [be(7, true)]], [C]: [externalIp(), []] }],
+  ['1 → 0 backends', { [A]: [clusterIp(), []] }],
+  ['delete the ClusterIP and NodePort services', { [A]: undefined, [B]: undefined }],
+  ['delete the last one', { [C]: undefined }],
+];
+
+describe('linux load balancers: nf_tables netlink batches', function () {
+  this.timeout(60000);
+  const names: string[] = [];
+  let viaText: string;
+  let viaNetlink: string;
+  const path = (n: string) => `/var/run/netns/${n}`;
+
+  function table(name: string): unknown {
+    const doc = JSON.parse(execFileSync('ip', ['netns', 'exec', name, 'nft', '-j', 'list', 'table', 'ip', LB_TABLE]).toString()) as {
+      nftables: Array<Record<string, unknown>>;
+    };
+    const strip = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(strip)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .filter(([k]) => k !== 'handle')
+                .map(([k, x]) => [k, strip(x)]),
+            )
+          : v;
+    return strip(doc.nftables.filter((o) => !('metainfo' in o)));
+  }
+
+  before(function () {
+    if (!canRunNetns()) this.skip();
+    viaText = uniquePrefix('sylbt');
+    viaNetlink = uniquePrefix('sylbn');
+    for (const n of [viaText, viaNetlink]) {
+      execFileSync('ip', ['netns', 'add', n]);
+      names.push(n);
+      applyRuleset(path(n), fullTableText([]));
+    }
+  });
+  after(() => {
+    for (const n of names) execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+  });
+
+  it('every step of a sequence of LB changes leaves the same table as the nft text transaction', () => {
+    const realized: Record<string, RealizedLb> = {};
+    let seen = '';
+    for (const [what, changes] of STEPS) {
+      const after: Record<string, RealizedLb | undefined> = {};
+      for (const [id, c] of Object.entries(changes)) after[id] = c ? realizeLoadBalancer(id, c[0], c[1]) : undefined;
+      const before = Object.fromEntries(
+        Object.keys(after)
+          .filter((k) => realized[k])
+          .map((k) => [k, realized[k]]),
+      );
+      applyRuleset(path(viaText), diffText(before, after, true));
+      sendBatch(path(viaNetlink), diffBatch(diffLb(before, after)!));
+      const listed = table(viaText);
+      assert.deepEqual(table(viaNetlink), listed, `after "${what}"`);
+      seen += JSON.stringify(listed);
+      for (const [k, r] of Object.entries(after)) {
+        if (r) realized[k] = r;
+        else delete realized[k];
+      }
+    }
+    // The sequence went through every form of rule the table has (not a vacuous comparison).
+    for (const form of ['"numgen"', '"vmap"', '"reject"', '"dnat"', '"mangle"', '"op":"update"', '"timeout":10800', '"goto"'])
+      assert.ok(seen.includes(form), `the steps never produced ${form}`);
+    assert.ok(!JSON.stringify(table(viaText)).includes('"ep-'), 'every endpoint chain is gone at the end');
+  });
+
+  it('a refused batch changes nothing and names the refused object with the errno', () => {
+    const lb = realizeLoadBalancer(A, clusterIp(), [be(5), be(6)]);
+    sendBatch(path(viaNetlink), diffBatch(diffLb({}, { [A]: lb })!));
+    const before = table(viaNetlink);
+    const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
+    b.newChain('svc-refused');
+    b.appendRule('svc-refused', 'goto ep-does-not-exist');
+    b.addElement('service-ips', '10.96.9.9 . tcp . 80', 'goto svc-refused');
+    assert.throws(
+      () => sendBatch(path(viaNetlink), b),
+      (e: Error) =>
+        e instanceof NftnlError &&
+        e.code === 'ENOENT' &&
+        e.op === 'NFT_MSG_NEWRULE' &&
+        e.message.includes('rule "goto ep-does-not-exist" in chain svc-refused') &&
+        e.message.includes(LB_TABLE),
+    );
+    assert.deepEqual(table(viaNetlink), before);
+  });
+});
