@@ -136,6 +136,28 @@ describe('linux load balancers: nf_tables netlink batches', function () {
     assert.ok(!JSON.stringify(table(viaText)).includes('"ep-'), 'every endpoint chain is gone at the end');
   });
 
+  it('a large transaction (2,000 LBs, megabytes) goes as one datagram and is applied whole', () => {
+    const after: Record<string, RealizedLb> = {};
+    for (let i = 0; i < 2000; i++) {
+      const id = `53575944-0000-5000-8001-${String(i).padStart(12, '0')}`;
+      after[id] = realizeLoadBalancer(
+        id,
+        { FrontendVIPs: [`10.97.${i >> 8}.${i & 255}`], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] },
+        [be(5), be(6)],
+      );
+    }
+    const batch = diffBatch(diffLb({}, after)!);
+    assert.ok(batch.encode(1).length > 1 << 20, 'the batch is over 1 MB');
+    sendBatch(path(viaNetlink), batch);
+    const map = execFileSync('ip', ['netns', 'exec', viaNetlink, 'nft', 'list', 'map', 'ip', LB_TABLE, 'service-ips']).toString();
+    assert.equal(map.match(/10\.97\./g)?.length, 2000);
+    sendBatch(path(viaNetlink), diffBatch(diffLb(after, Object.fromEntries(Object.keys(after).map((k) => [k, undefined])))!));
+    assert.doesNotMatch(
+      execFileSync('ip', ['netns', 'exec', viaNetlink, 'nft', 'list', 'table', 'ip', LB_TABLE]).toString(),
+      /10\.97\.|8001/,
+    );
+  });
+
   it('a refused batch changes nothing and names the refused object with the errno', () => {
     const lb = realizeLoadBalancer(A, clusterIp(), [be(5), be(6)]);
     sendBatch(path(viaNetlink), diffBatch(diffLb({}, { [A]: lb })!));

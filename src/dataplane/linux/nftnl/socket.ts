@@ -4,6 +4,9 @@
  * datagrams), inside sendmsg: when send returns, every error is queued, so the answer is read without
  * blocking. The send buffer is raised to the batch's size (SO_SNDBUFFORCE, as nft does) so one datagram
  * carries any transaction.
+ * A socket per batch, closed on a worker thread: closing a netfilter socket after a commit waits for nf_tables'
+ * release work (an RCU grace period, ~10-20 ms, as long as the rest of a small change), and a socket kept open
+ * would keep a deleted namespace (and its links) alive.
  */
 import { errnoMessage, errnoName, libc, OsError } from '../netlink/libc';
 import { withNetns } from '../netns';
@@ -94,7 +97,7 @@ export function sendBatch(netns: string | undefined, batch: NftBatch): void {
     }
     readVerdict(fd, batch, first);
   } finally {
-    c.close(fd);
+    c.closeInBackground(fd);
   }
 }
 
