@@ -20,9 +20,11 @@ import {
 } from '../../src/dataplane/linux/lb-nft';
 import { applyRuleset } from '../../src/dataplane/linux/nft';
 import { NftBatch } from '../../src/dataplane/linux/nftnl/batch';
-import { NftnlError, sendBatch } from '../../src/dataplane/linux/nftnl/socket';
+import { NftnlError, nftnlBatchesSent, sendBatch } from '../../src/dataplane/linux/nftnl/socket';
 import { NFPROTO_IPV4 } from '../../src/dataplane/linux/nftnl/wire';
-import { canRunNetns, uniquePrefix } from './helpers/lab';
+import type { ChildProcess } from 'node:child_process';
+import { NetnsLab } from '../../src/lab/netns-driver';
+import { canRunNetns, get, serve, uniquePrefix } from './helpers/lab';
 
 const A = '53575944-0000-5000-8000-00000000000a';
 const B = '53575944-0000-5000-8000-00000000000b';
@@ -176,5 +178,56 @@ describe('linux load balancers: nf_tables netlink batches', function () {
         e.message.includes(LB_TABLE),
     );
     assert.deepEqual(table(viaNetlink), before);
+  });
+});
+
+describe('linux data plane: load-balancer changes go to the kernel as netlink batches (traffic)', function () {
+  this.timeout(120000);
+  let lab: NetnsLab | undefined;
+  const servers: ChildProcess[] = [];
+  let ids: Map<string, string>;
+
+  before(async function () {
+    if (!canRunNetns()) this.skip();
+    lab = new NetnsLab({ prefix: uniquePrefix('sylbd'), nodes: 1, podsPerNode: 3, type: 'L2Bridge' });
+    try {
+      lab.underlay();
+      for (const n of lab.plan.nodes) lab.exec(n.name, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
+      await lab.network();
+      ids = await lab.pods();
+      for (const p of lab.plan.nodes[0].pods.slice(1)) servers.push(await serve(p.name, 8080, p.name));
+    } catch (e) {
+      await lab.down();
+      throw e;
+    }
+  });
+  after(async () => {
+    for (const s of servers) s.kill();
+    await lab?.down();
+  });
+
+  it('each modify (1 → 2 → 1 backend) is one batch; a pod reaches the backends the LB names', async () => {
+    const { dp } = lab!.runtimes[0];
+    const [client, p0, p1] = lab!.plan.nodes[0].pods;
+    const doc = (pods: string[]) => ({
+      HostComputeEndpoints: pods.map((p) => ids.get(p)!),
+      FrontendVIPs: ['10.96.0.20'],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    });
+    const answers = (n: number) => new Set(Array.from({ length: n }, () => get(client.name, '10.96.0.20', 80)?.split(' ')[0]));
+    const lb = await dp.createLoadBalancer(doc([p0.name]));
+    assert.deepEqual([...answers(3)], [p0.name]);
+    const sent = nftnlBatchesSent();
+    await dp.modifyLoadBalancer(lb.ID!, doc([p0.name, p1.name]));
+    assert.equal(nftnlBatchesSent(), sent + 1);
+    let seen = new Set<string | undefined>();
+    for (let i = 0; i < 24 && seen.size < 2; i++) seen = new Set([...seen, ...answers(1)]);
+    assert.deepEqual([...seen].sort(), [p0.name, p1.name].sort());
+    await dp.modifyLoadBalancer(lb.ID!, doc([p1.name]));
+    assert.equal(nftnlBatchesSent(), sent + 2);
+    assert.deepEqual([...answers(5)], [p1.name]);
+    // The last LB deleted: the table goes with it (text, `delete table`).
+    await dp.deleteLoadBalancer(lb.ID!);
+    assert.deepEqual([...answers(1)], [undefined]);
   });
 });

@@ -9,9 +9,10 @@
  *   frontend (node port, external IP) sends it to another node, so the reply comes back through this node.
  * What is realized is recorded per LB in the state (`lbNft`), and a change is the difference between that
  * record and the LB's new realization (element adds/deletes, new/flushed/deleted chains and sets) applied as
- * one nft transaction: nothing is listed to find what to change, and the endpoint policies' table
- * (ruleset.ts) is never touched. When a transaction fails (the table was removed out of band), the whole
- * table is rebuilt from the records in one transaction. `kernelLoadBalancerKeys` lists the two maps for drift
+ * one transaction — an nf_tables netlink batch (nftnl/) when the table exists, nft text otherwise: nothing is
+ * listed to find what to change, and the endpoint policies' table (ruleset.ts) is never touched. When a
+ * transaction fails (the table was removed out of band), the whole table is rebuilt from the records in one
+ * transaction. `kernelLoadBalancerKeys` lists the two maps for drift
  * checks. Pure except apply/list.
  */
 import { EndpointFlags, LoadBalancerDistribution, LoadBalancerFlags, LoadBalancerPortMappingFlags } from '../../hns';
@@ -388,10 +389,10 @@ function applyDiff(netns: string | undefined, d: LbDiff | undefined, haveTable: 
       }
     }
   }
-  applyRuleset(netns, renderDiffText(d ?? EMPTY_DIFF, haveTable), library);
+  // Nothing to change (records without the table flag, from an older state file): as before, no table text.
+  if (!d) return noteNftChange();
+  applyRuleset(netns, renderDiffText(d, haveTable), library);
 }
-
-const EMPTY_DIFF: LbDiff = { addSets: [], addChains: [], fill: [], delElements: [], addElements: [], dropChains: [], dropSets: [] };
 
 /** The frontend of a map element ("map|key|verdict" → "map|key"): what two LBs may not both realize. */
 export const frontendOf = (element: string) => element.slice(0, element.lastIndexOf('|'));

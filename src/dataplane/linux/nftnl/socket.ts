@@ -79,9 +79,17 @@ function open(netns: string | undefined): number {
   return fd;
 }
 
+let sent = 0;
+
+/** How many batches this process has sent (tests tell the netlink path from the libnftables one). */
+export function nftnlBatchesSent(): number {
+  return sent;
+}
+
 /** Applies the batch in one transaction; throws NftnlError naming the first refused object. */
 export function sendBatch(netns: string | undefined, batch: NftBatch): void {
   if (!batch.messages.length) return;
+  sent++;
   const c = libc();
   const fd = open(netns);
   try {
