@@ -3,8 +3,11 @@
  * local endpoints realized in nftables. Prints the proxy's first full sync (every LB in one applyLoadBalancers
  * batch: one nft transaction and one state write) side by side with the same rules applied as one raw
  * `nft -f` batch (the binary, and libnftables in process), and a single endpoint change from the event handed
- * to the proxy to the kernel updated. Printed, never asserted.
+ * to the proxy to the kernel updated, and that change's transaction alone sent both ways (nf_tables netlink
+ * batch, the data plane's path; nft text through libnftables, which first downloads the table's chains and sets).
+ * Printed, never asserted.
  * Run: node scripts/build.js && node dist/bench/proxy-nft.js [services=10000] [changes=10]
+ * (SWITCHYARD_NFT_NETLINK=0 makes the data plane send incremental changes as nft text, the path before netlink.)
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +15,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { NetnsLab } from '../src/lab/netns-driver';
-import { fullTableText, LB_TABLE, realizedTable } from '../src/dataplane/linux/lb-nft';
+import {
+  backendsOf,
+  diffBatch,
+  diffLb,
+  diffText,
+  fullTableText,
+  LB_TABLE,
+  realizedAt,
+  realizedTable,
+  realizeLoadBalancer,
+} from '../src/dataplane/linux/lb-nft';
+import { NftBatch } from '../src/dataplane/linux/nftnl/batch';
+import { sendBatch } from '../src/dataplane/linux/nftnl/socket';
+import { NFPROTO_IPV4 } from '../src/dataplane/linux/nftnl/wire';
 import { applyRuleset } from '../src/dataplane/linux/nft';
 import { loadState } from '../src/dataplane/linux/state';
 import { MemoryOwnershipStore, ServiceProxy } from '../src/proxy/sync';
@@ -54,6 +70,9 @@ async function main(): Promise<void> {
       }) as V1EndpointSlice;
     const slices = Array.from({ length: N }, (_, i) => slice(i, [i % PODS, (i + 1) % PODS]));
     console.log(`service proxy, linux data plane (nftables, namespace ${node.name}): ${N} ClusterIP Services × 2 local endpoints`);
+    console.log(
+      `  incremental changes reach the kernel as ${process.env.SWITCHYARD_NFT_NETLINK === '0' ? 'nft text through libnftables (SWITCHYARD_NFT_NETLINK=0)' : 'nf_tables netlink batches'}`,
+    );
     console.log(
       `  load average at start: ${os
         .loadavg()
@@ -117,6 +136,55 @@ async function main(): Promise<void> {
     console.log(
       `  single endpoint change, event → kernel:         remove median ${pct(change, 50).toFixed(1)} ms, p90 ${pct(change, 90).toFixed(1)} ms; ` +
         `add median ${pct(back, 50).toFixed(1)} ms, p90 ${pct(back, 90).toFixed(1)} ms (${CHANGES} each)`,
+    );
+    // The transaction of one such change alone, both ways (forward, then back), on the table the proxy built.
+    const now = loadState(lab.nodeEnv(node).SWITCHYARD_LINUX_STATE!);
+    const k = Object.keys(now.lbNft ?? {})[0];
+    const lb = now.loadBalancers[k];
+    const two = realizedAt(now, k)!;
+    const one = realizeLoadBalancer(lb.ID ?? k, lb, backendsOf(now, lb).slice(0, 1));
+    const viaNetlink: number[] = [];
+    const viaText: number[] = [];
+    const element: number[] = [];
+    const pause = () => new Promise((r) => setTimeout(r, 50)); // the previous commit's release work done, as between events
+    const svcChain = Object.keys(two.chains).find((c) => c.startsWith('svc-'))!;
+    for (let c = 0; c < CHANGES; c++) {
+      for (const [from, to] of [
+        [two, one],
+        [one, two],
+      ]) {
+        await pause();
+        t0 = performance.now();
+        sendBatch(ns, diffBatch(diffLb({ [k]: from }, { [k]: to })!));
+        viaNetlink.push(ms(t0));
+      }
+      for (const [from, to] of [
+        [two, one],
+        [one, two],
+      ]) {
+        await pause();
+        t0 = performance.now();
+        applyRuleset(ns, diffText({ [k]: from }, { [k]: to }, true));
+        viaText.push(ms(t0));
+      }
+      // The kernel's share: any element or rule with a verdict makes the commit validate every chain reachable
+      // from the base chains (nf_tables_api.c nft_table_validate), whatever sends it.
+      for (const add of [true, false]) {
+        const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
+        if (add) b.addElement('service-ips', '10.95.0.1 . tcp . 80', `goto ${svcChain}`);
+        else b.deleteElement('service-ips', '10.95.0.1 . tcp . 80');
+        await pause();
+        t0 = performance.now();
+        sendBatch(ns, b);
+        element.push(ms(t0));
+      }
+    }
+    console.log(
+      `  that change's transaction alone:                netlink batch median ${pct(viaNetlink, 50).toFixed(2)} ms, p90 ${pct(viaNetlink, 90).toFixed(2)} ms; ` +
+        `nft text via libnftables median ${pct(viaText, 50).toFixed(1)} ms, p90 ${pct(viaText, 90).toFixed(1)} ms`,
+    );
+    console.log(
+      `  one verdict-map element alone (netlink):        median ${pct(element, 50).toFixed(2)} ms, p90 ${pct(element, 90).toFixed(2)} ms (the kernel's table validation)`,
     );
     console.log(
       `  (kernel map holds ${chain.split('goto').length - 1} elements; state file ${(fs.statSync(lab.nodeEnv(node).SWITCHYARD_LINUX_STATE!).size / 1e6).toFixed(1)} MB)`,

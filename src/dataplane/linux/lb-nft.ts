@@ -9,14 +9,20 @@
  *   frontend (node port, external IP) sends it to another node, so the reply comes back through this node.
  * What is realized is recorded per LB in the state (`lbNft`), and a change is the difference between that
  * record and the LB's new realization (element adds/deletes, new/flushed/deleted chains and sets) applied as
- * one nft transaction: nothing is listed to find what to change, and the endpoint policies' table
- * (ruleset.ts) is never touched. When a transaction fails (the table was removed out of band), the whole
- * table is rebuilt from the records in one transaction. `kernelLoadBalancerKeys` lists the two maps for drift
+ * one transaction — an nf_tables netlink batch (nftnl/) when the table exists, nft text otherwise: nothing is
+ * listed to find what to change, and the endpoint policies' table (ruleset.ts) is never touched. When a
+ * transaction fails (the table was removed out of band), the whole table is rebuilt from the records in one
+ * transaction. `kernelLoadBalancerKeys` lists the two maps for drift
  * checks. Pure except apply/list.
  */
 import { EndpointFlags, LoadBalancerDistribution, LoadBalancerFlags, LoadBalancerPortMappingFlags } from '../../hns';
 import type { HostComputeLoadBalancer } from '../../hns';
-import { applyRuleset, LIBNFTABLES, NftError, nftArgv } from './nft';
+import { applyRuleset, LIBNFTABLES, NftError, nftArgv, noteNftChange } from './nft';
+import { NftBatch } from './nftnl/batch';
+import { UnsupportedRuleError } from './nftnl/lb-rules';
+import { NetlinkUnavailableError, NftnlError, sendBatch } from './nftnl/socket';
+import { OsError } from './netlink/libc';
+import { NFPROTO_IPV4 } from './nftnl/wire';
 import { PolicyError } from './ruleset';
 import { childProcess } from './lazy';
 import { key, type LinuxState } from './state';
@@ -26,7 +32,8 @@ export const LB_TABLE = 'switchyard-lb';
 /** Connection mark of connections to masquerade ("SY"). */
 export const LB_MASQ_MARK = '0x5359';
 /** kube-proxy's default ClientIP affinity timeout (HNS documents carry none). */
-const AFFINITY_TIMEOUT = '10800s';
+const AFFINITY_TIMEOUT_MS = 10800 * 1000;
+const AFFINITY_TIMEOUT = `${AFFINITY_TIMEOUT_MS / 1000}s`;
 
 /** What one LB put in the kernel: map elements ("map|key|verdict"), chains with their rules, sets. */
 export interface RealizedLb {
@@ -146,58 +153,92 @@ export function fullTableText(realized: Iterable<RealizedLb>): string {
   return lines.join('\n') + '\n';
 }
 
-/** The transaction that turns `before` (per LB key) into `after`; empty when nothing changes. */
-export function diffText(before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>, haveTable: boolean): string {
-  const addSets: string[] = [];
-  const addChains: string[] = [];
-  const fill: string[] = [];
-  const delElements: string[] = [];
-  const addElements: string[] = [];
-  const dropChains: string[] = [];
-  const dropSets: string[] = [];
+/** What turns `before` (per LB key) into `after`: the objects to add, refill, and remove. */
+export interface LbDiff {
+  addSets: string[];
+  addChains: string[];
+  /** Chains whose rules are (re)written: new ones (flush false) and changed ones (flushed first). */
+  fill: Array<{ chain: string; flush: boolean; rules: string[] }>;
+  delElements: string[];
+  addElements: string[];
+  dropChains: string[];
+  dropSets: string[];
+}
+
+/** The difference between two realizations per LB key; undefined when nothing changes. */
+export function diffLb(before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>): LbDiff | undefined {
+  const d: LbDiff = { addSets: [], addChains: [], fill: [], delElements: [], addElements: [], dropChains: [], dropSets: [] };
   for (const [k, next] of Object.entries(after)) {
     const prev = before[k];
     const pe = new Set(prev?.elements ?? []);
     const ne = new Set(next?.elements ?? []);
-    for (const e of pe) if (!ne.has(e)) delElements.push(e);
-    for (const e of ne) if (!pe.has(e)) addElements.push(e);
+    for (const e of pe) if (!ne.has(e)) d.delElements.push(e);
+    for (const e of ne) if (!pe.has(e)) d.addElements.push(e);
     const ps = new Set(prev?.sets ?? []);
     const ns = new Set(next?.sets ?? []);
-    for (const s of ns) if (!ps.has(s)) addSets.push(s);
-    for (const s of ps) if (!ns.has(s)) dropSets.push(s);
+    for (const s of ns) if (!ps.has(s)) d.addSets.push(s);
+    for (const s of ps) if (!ns.has(s)) d.dropSets.push(s);
     for (const [name, rules] of Object.entries(next?.chains ?? {})) {
       const old = prev?.chains[name];
       if (!old) {
-        addChains.push(name);
-        fill.push(...chainRules(name, rules));
+        d.addChains.push(name);
+        d.fill.push({ chain: name, flush: false, rules });
       } else if (old.join('\n') !== rules.join('\n')) {
-        fill.push(`flush chain ${T} ${name}`, ...chainRules(name, rules));
+        d.fill.push({ chain: name, flush: true, rules });
       }
     }
-    for (const name of Object.keys(prev?.chains ?? {})) if (!next?.chains[name]) dropChains.push(name);
+    for (const name of Object.keys(prev?.chains ?? {})) if (!next?.chains[name]) d.dropChains.push(name);
   }
-  if (
-    !addSets.length &&
-    !addChains.length &&
-    !fill.length &&
-    !delElements.length &&
-    !addElements.length &&
-    !dropChains.length &&
-    !dropSets.length
-  )
-    return '';
+  const empty = Object.values(d).every((list: unknown[]) => list.length === 0);
+  return empty ? undefined : d;
+}
+
+/**
+ * The transaction as nft text. New chains exist (empty) before any rule jumps to them; elements go after the
+ * chains they name and are removed before the chains they named are deleted. diffBatch keeps the same order.
+ */
+export function diffText(before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>, haveTable: boolean): string {
+  const d = diffLb(before, after);
+  return d ? renderDiffText(d, haveTable) : '';
+}
+
+function renderDiffText(d: LbDiff, haveTable: boolean): string {
   const lines = haveTable ? [] : baseTable();
-  lines.push(...addSets.map(setDecl));
-  lines.push(...addChains.map((c) => `add chain ${T} ${c}`));
-  // New chains exist (empty) before any rule jumps to them; elements go after the chains they name and
-  // are removed before the chains they named are deleted.
-  lines.push(...fill);
-  lines.push(...delElements.map((e) => element(e, 'delete')));
-  lines.push(...addElements.map((e) => element(e, 'add')));
-  lines.push(...dropChains.map((c) => `flush chain ${T} ${c}`));
-  lines.push(...dropChains.map((c) => `delete chain ${T} ${c}`));
-  lines.push(...dropSets.map((s) => `delete set ${T} ${s}`));
+  lines.push(...d.addSets.map(setDecl));
+  lines.push(...d.addChains.map((c) => `add chain ${T} ${c}`));
+  for (const f of d.fill) {
+    if (f.flush) lines.push(`flush chain ${T} ${f.chain}`);
+    lines.push(...chainRules(f.chain, f.rules));
+  }
+  lines.push(...d.delElements.map((e) => element(e, 'delete')));
+  lines.push(...d.addElements.map((e) => element(e, 'add')));
+  lines.push(...d.dropChains.map((c) => `flush chain ${T} ${c}`));
+  lines.push(...d.dropChains.map((c) => `delete chain ${T} ${c}`));
+  lines.push(...d.dropSets.map((s) => `delete set ${T} ${s}`));
   return lines.join('\n') + '\n';
+}
+
+/** The same transaction as nf_tables netlink messages (the table exists). Throws UnsupportedRuleError for unknown rule text. */
+export function diffBatch(d: LbDiff): NftBatch {
+  const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
+  for (const s of d.addSets) b.newDynamicSet(s, AFFINITY_TIMEOUT_MS);
+  for (const c of d.addChains) b.newChain(c);
+  for (const f of d.fill) {
+    if (f.flush) b.flushChain(f.chain);
+    for (const r of f.rules) b.appendRule(f.chain, r);
+  }
+  for (const e of d.delElements) {
+    const [map, k] = e.split('|');
+    b.deleteElement(map, k);
+  }
+  for (const e of d.addElements) {
+    const [map, k, verdict] = e.split('|');
+    b.addElement(map, k, verdict);
+  }
+  for (const c of d.dropChains) b.flushChain(c);
+  for (const c of d.dropChains) b.deleteChain(c);
+  for (const s of d.dropSets) b.deleteSet(s);
+  return b;
 }
 
 /** An LB's backends from the state: its endpoints' addresses, and whether each is on another node. */
@@ -305,22 +346,52 @@ export function syncLoadBalancerTable(
     s.lbTable = false;
     return;
   }
-  const text = opts.force ? '' : diffText(before, after, !!s.lbTable);
-  if (!opts.force && !text && s.lbTable) {
+  const diff = opts.force ? undefined : diffLb(before, after);
+  if (!opts.force && !diff && s.lbTable) {
     s.lbNft = next;
     return;
   }
   try {
     if (opts.force) throw new Error('rebuild');
-    applyRuleset(netns, text, library);
+    applyDiff(netns, diff, !!s.lbTable, env, library);
   } catch (e) {
-    if (!opts.force && !(e instanceof NftError)) throw e;
+    if (!opts.force && !(e instanceof NftError) && !(e instanceof NftnlError) && !(e instanceof OsError)) throw e;
     // Out-of-band changes (the table or a chain removed) make a diff fail: rebuild everything in one go.
+    // (An OsError after the batch was sent leaves its outcome unknown: the rebuild makes it certain.)
     const all = Object.keys(next).map((k) => (changes.has(k) ? changes.get(k)!.realized : realizedAt(s, k)));
     applyRuleset(netns, fullTableText(all.filter((r): r is RealizedLb => r !== undefined)), library);
   }
   s.lbNft = next;
   s.lbTable = true;
+}
+
+/**
+ * Applies a change to the table: as nf_tables netlink messages when the table exists (libnftables would first
+ * download every chain and set of the table to resolve the names, O(table) per change), else, and when the
+ * netlink path is off (SWITCHYARD_NFT_NETLINK=0) or cannot encode a rule, as nft text through libnftables.
+ * Either way one transaction.
+ */
+function applyDiff(netns: string | undefined, d: LbDiff | undefined, haveTable: boolean, env: NodeJS.ProcessEnv, library: string): void {
+  if (d && haveTable && env.SWITCHYARD_NFT_NETLINK !== '0') {
+    let batch: NftBatch | undefined;
+    try {
+      batch = diffBatch(d);
+    } catch (e) {
+      if (!(e instanceof UnsupportedRuleError)) throw e;
+    }
+    if (batch) {
+      noteNftChange();
+      try {
+        sendBatch(netns, batch);
+        return;
+      } catch (e) {
+        if (!(e instanceof NetlinkUnavailableError)) throw e;
+      }
+    }
+  }
+  // Nothing to change (records without the table flag, from an older state file): as before, no table text.
+  if (!d) return noteNftChange();
+  applyRuleset(netns, renderDiffText(d, haveTable), library);
 }
 
 /** The frontend of a map element ("map|key|verdict" → "map|key"): what two LBs may not both realize. */

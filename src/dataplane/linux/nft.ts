@@ -76,6 +76,11 @@ export function nftApplyCount(): number {
   return applied;
 }
 
+/** Counts a change made to the nft tables by other means (nf_tables netlink batches, lb-nft.ts). */
+export function noteNftChange(): void {
+  applied++;
+}
+
 export function nftArgv(netns: string | undefined, args: string[]): [string, string[]] {
   return netns ? ['nsenter', [`--net=${netns}`, 'nft', ...args]] : ['nft', args];
 }

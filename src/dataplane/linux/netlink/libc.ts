@@ -18,6 +18,11 @@ export interface Libc {
    * errno is not available from the worker (a negative return is reported without it).
    */
   sendAsync(fd: number, buf: Buffer, len: number, flags: number): Promise<number>;
+  /**
+   * close on a worker thread, the JS thread not waiting: closing a netfilter socket right after an nf_tables
+   * commit waits for the commit's release work (an RCU grace period). Errors are ignored (nothing to do).
+   */
+  closeInBackground(fd: number): void;
 }
 
 let cached: Libc | undefined;
@@ -44,6 +49,7 @@ export function libc(): Libc {
     setns: (fd, t) => setns(fd, t) as number,
     errno: () => koffi.errno(),
     sendAsync: (fd, b, l, f) => onWorker(send, fd, b, l, f),
+    closeInBackground: (fd) => void onWorker(close, fd).catch(() => undefined),
   };
   return cached;
 }
@@ -60,7 +66,7 @@ export function errnoName(errno: number): string {
   return SYSTEM_ERRORS.get(-errno)?.[0] ?? `errno ${errno}`;
 }
 
-function errnoMessage(errno: number): string {
+export function errnoMessage(errno: number): string {
   return SYSTEM_ERRORS.get(-errno)?.[1] ?? `errno ${errno}`;
 }
 

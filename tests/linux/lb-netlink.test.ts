@@ -1,0 +1,233 @@
+/**
+ * Load-balancer changes sent as nf_tables netlink batches (lb-nft.ts diffBatch, nftnl/) against the same
+ * changes as nft text through libnftables (diffText): after each step of a sequence of LB changes, two
+ * namespaces, one fed each way, list the same `ip switchyard-lb` table (handles aside). A batch the kernel
+ * refuses changes nothing and names the object it refused. Root; own namespaces, removed afterwards.
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { LoadBalancerDistribution, LoadBalancerPortMappingFlags } from '../../src/hns';
+import type { HostComputeLoadBalancer } from '../../src/hns';
+import {
+  diffBatch,
+  diffLb,
+  diffText,
+  fullTableText,
+  LB_TABLE,
+  realizeLoadBalancer,
+  type LbBackend,
+  type RealizedLb,
+} from '../../src/dataplane/linux/lb-nft';
+import { applyRuleset } from '../../src/dataplane/linux/nft';
+import { NftBatch } from '../../src/dataplane/linux/nftnl/batch';
+import { NftnlError, nftnlBatchesSent, sendBatch } from '../../src/dataplane/linux/nftnl/socket';
+import { NFPROTO_IPV4 } from '../../src/dataplane/linux/nftnl/wire';
+import type { ChildProcess } from 'node:child_process';
+import { NetnsLab } from '../../src/lab/netns-driver';
+import { canRunNetns, get, serve, uniquePrefix } from './helpers/lab';
+
+const A = '53575944-0000-5000-8000-00000000000a';
+const B = '53575944-0000-5000-8000-00000000000b';
+const C = '53575944-0000-5000-8000-00000000000c';
+const be = (n: number, remote = false): LbBackend => ({ ip: `10.244.${remote ? 2 : 1}.${n}`, remote });
+
+const clusterIp = (): HostComputeLoadBalancer => ({
+  FrontendVIPs: ['10.96.0.10'],
+  PortMappings: [
+    { Protocol: 6, InternalPort: 8080, ExternalPort: 80 },
+    { Protocol: 17, InternalPort: 53, ExternalPort: 53 },
+  ],
+});
+const nodePort = (affinity: boolean): HostComputeLoadBalancer => ({
+  PortMappings: [
+    {
+      Protocol: 6,
+      InternalPort: 8080,
+      ExternalPort: 30080,
+      Flags: LoadBalancerPortMappingFlags.LocalRoutedVIP,
+      ...(affinity ? { DistributionType: LoadBalancerDistribution.SourceIP } : {}),
+    },
+  ],
+});
+const externalIp = (): HostComputeLoadBalancer => ({
+  FrontendVIPs: ['192.0.2.7'],
+  PortMappings: [{ Protocol: 6, InternalPort: 8443, ExternalPort: 443, Flags: LoadBalancerPortMappingFlags.VipExternalIP }],
+});
+
+type Step = [what: string, changes: Record<string, [HostComputeLoadBalancer, LbBackend[]] | undefined>];
+const STEPS: Step[] = [
+  ['add a ClusterIP service with no backend (reject)', { [A]: [clusterIp(), []] }],
+  ['0 → 1 backend', { [A]: [clusterIp(), [be(5)]] }],
+  ['1 → 2 backends', { [A]: [clusterIp(), [be(5), be(6)]] }],
+  ['2 → 3 backends, one remote', { [A]: [clusterIp(), [be(5), be(6), be(7, true)]] }],
+  ['an endpoint removed (3 → 2)', { [A]: [clusterIp(), [be(5), be(7, true)]] }],
+  [
+    'a NodePort service with affinity, and an external IP service',
+    { [B]: [nodePort(true), [be(5), be(8, true)]], [C]: [externalIp(), [be(9, true)]] },
+  ],
+  ['affinity off', { [B]: [nodePort(false), [be(5), be(8, true)]] }],
+  ['affinity on again, 3 backends', { [B]: [nodePort(true), [be(5), be(6), be(8, true)]] }],
+  ['two services in one change: 2 → 1 backend and 1 → 0', { [A]: [clusterIp(), [be(7, true)]], [C]: [externalIp(), []] }],
+  ['1 → 0 backends', { [A]: [clusterIp(), []] }],
+  ['delete the ClusterIP and NodePort services', { [A]: undefined, [B]: undefined }],
+  ['delete the last one', { [C]: undefined }],
+];
+
+describe('linux load balancers: nf_tables netlink batches', function () {
+  this.timeout(60000);
+  const names: string[] = [];
+  let viaText: string;
+  let viaNetlink: string;
+  const path = (n: string) => `/var/run/netns/${n}`;
+
+  function table(name: string): unknown {
+    const doc = JSON.parse(execFileSync('ip', ['netns', 'exec', name, 'nft', '-j', 'list', 'table', 'ip', LB_TABLE]).toString()) as {
+      nftables: Array<Record<string, unknown>>;
+    };
+    const strip = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(strip)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .filter(([k]) => k !== 'handle')
+                .map(([k, x]) => [k, strip(x)]),
+            )
+          : v;
+    return strip(doc.nftables.filter((o) => !('metainfo' in o)));
+  }
+
+  before(function () {
+    if (!canRunNetns()) this.skip();
+    viaText = uniquePrefix('sylbt');
+    viaNetlink = uniquePrefix('sylbn');
+    for (const n of [viaText, viaNetlink]) {
+      execFileSync('ip', ['netns', 'add', n]);
+      names.push(n);
+      applyRuleset(path(n), fullTableText([]));
+    }
+  });
+  after(() => {
+    for (const n of names) execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+  });
+
+  it('every step of a sequence of LB changes leaves the same table as the nft text transaction', () => {
+    const realized: Record<string, RealizedLb> = {};
+    let seen = '';
+    for (const [what, changes] of STEPS) {
+      const after: Record<string, RealizedLb | undefined> = {};
+      for (const [id, c] of Object.entries(changes)) after[id] = c ? realizeLoadBalancer(id, c[0], c[1]) : undefined;
+      const before = Object.fromEntries(
+        Object.keys(after)
+          .filter((k) => realized[k])
+          .map((k) => [k, realized[k]]),
+      );
+      applyRuleset(path(viaText), diffText(before, after, true));
+      sendBatch(path(viaNetlink), diffBatch(diffLb(before, after)!));
+      const listed = table(viaText);
+      assert.deepEqual(table(viaNetlink), listed, `after "${what}"`);
+      seen += JSON.stringify(listed);
+      for (const [k, r] of Object.entries(after)) {
+        if (r) realized[k] = r;
+        else delete realized[k];
+      }
+    }
+    // The sequence went through every form of rule the table has (not a vacuous comparison).
+    for (const form of ['"numgen"', '"vmap"', '"reject"', '"dnat"', '"mangle"', '"op":"update"', '"timeout":10800', '"goto"'])
+      assert.ok(seen.includes(form), `the steps never produced ${form}`);
+    assert.ok(!JSON.stringify(table(viaText)).includes('"ep-'), 'every endpoint chain is gone at the end');
+  });
+
+  it('a large transaction (2,000 LBs, megabytes) goes as one datagram and is applied whole', () => {
+    const after: Record<string, RealizedLb> = {};
+    for (let i = 0; i < 2000; i++) {
+      const id = `53575944-0000-5000-8001-${String(i).padStart(12, '0')}`;
+      after[id] = realizeLoadBalancer(
+        id,
+        { FrontendVIPs: [`10.97.${i >> 8}.${i & 255}`], PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }] },
+        [be(5), be(6)],
+      );
+    }
+    const batch = diffBatch(diffLb({}, after)!);
+    assert.ok(batch.encode(1).length > 1 << 20, 'the batch is over 1 MB');
+    sendBatch(path(viaNetlink), batch);
+    const map = execFileSync('ip', ['netns', 'exec', viaNetlink, 'nft', 'list', 'map', 'ip', LB_TABLE, 'service-ips']).toString();
+    assert.equal(map.match(/10\.97\./g)?.length, 2000);
+    sendBatch(path(viaNetlink), diffBatch(diffLb(after, Object.fromEntries(Object.keys(after).map((k) => [k, undefined])))!));
+    assert.doesNotMatch(
+      execFileSync('ip', ['netns', 'exec', viaNetlink, 'nft', 'list', 'table', 'ip', LB_TABLE]).toString(),
+      /10\.97\.|8001/,
+    );
+  });
+
+  it('a refused batch changes nothing and names the refused object with the errno', () => {
+    const lb = realizeLoadBalancer(A, clusterIp(), [be(5), be(6)]);
+    sendBatch(path(viaNetlink), diffBatch(diffLb({}, { [A]: lb })!));
+    const before = table(viaNetlink);
+    const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
+    b.newChain('svc-refused');
+    b.appendRule('svc-refused', 'goto ep-does-not-exist');
+    b.addElement('service-ips', '10.96.9.9 . tcp . 80', 'goto svc-refused');
+    assert.throws(
+      () => sendBatch(path(viaNetlink), b),
+      (e: Error) =>
+        e instanceof NftnlError &&
+        e.code === 'ENOENT' &&
+        e.op === 'NFT_MSG_NEWRULE' &&
+        e.message.includes('rule "goto ep-does-not-exist" in chain svc-refused') &&
+        e.message.includes(LB_TABLE),
+    );
+    assert.deepEqual(table(viaNetlink), before);
+  });
+});
+
+describe('linux data plane: load-balancer changes go to the kernel as netlink batches (traffic)', function () {
+  this.timeout(120000);
+  let lab: NetnsLab | undefined;
+  const servers: ChildProcess[] = [];
+  let ids: Map<string, string>;
+
+  before(async function () {
+    if (!canRunNetns()) this.skip();
+    lab = new NetnsLab({ prefix: uniquePrefix('sylbd'), nodes: 1, podsPerNode: 3, type: 'L2Bridge' });
+    try {
+      lab.underlay();
+      for (const n of lab.plan.nodes) lab.exec(n.name, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
+      await lab.network();
+      ids = await lab.pods();
+      for (const p of lab.plan.nodes[0].pods.slice(1)) servers.push(await serve(p.name, 8080, p.name));
+    } catch (e) {
+      await lab.down();
+      throw e;
+    }
+  });
+  after(async () => {
+    for (const s of servers) s.kill();
+    await lab?.down();
+  });
+
+  it('each modify (1 → 2 → 1 backend) is one batch; a pod reaches the backends the LB names', async () => {
+    const { dp } = lab!.runtimes[0];
+    const [client, p0, p1] = lab!.plan.nodes[0].pods;
+    const doc = (pods: string[]) => ({
+      HostComputeEndpoints: pods.map((p) => ids.get(p)!),
+      FrontendVIPs: ['10.96.0.20'],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    });
+    const answers = (n: number) => new Set(Array.from({ length: n }, () => get(client.name, '10.96.0.20', 80)?.split(' ')[0]));
+    const lb = await dp.createLoadBalancer(doc([p0.name]));
+    assert.deepEqual([...answers(3)], [p0.name]);
+    const sent = nftnlBatchesSent();
+    await dp.modifyLoadBalancer(lb.ID!, doc([p0.name, p1.name]));
+    assert.equal(nftnlBatchesSent(), sent + 1);
+    let seen = new Set<string | undefined>();
+    for (let i = 0; i < 24 && seen.size < 2; i++) seen = new Set([...seen, ...answers(1)]);
+    assert.deepEqual([...seen].sort(), [p0.name, p1.name].sort());
+    await dp.modifyLoadBalancer(lb.ID!, doc([p1.name]));
+    assert.equal(nftnlBatchesSent(), sent + 2);
+    assert.deepEqual([...answers(5)], [p1.name]);
+    // The last LB deleted: the table goes with it (text, `delete table`).
+    await dp.deleteLoadBalancer(lb.ID!);
+    assert.deepEqual([...answers(1)], [undefined]);
+  });
+});
