@@ -7,7 +7,8 @@
  *  - `width` concurrent calls in waves: wall time of all ADDs and DELs;
  *  - the same sequential ADD/DEL through the agent's API socket with an in-process client (framing, peer
  *    check, base64, the reply) to show the per-call overhead around execCni.
- * Run: node dist/bench/agent-add-profile.js [pods=50] [width=8]; `node --cpu-prof dist/bench/...` for a profile.
+ * Run: node dist/bench/agent-add-profile.js [pods=50] [width=8]; `node --cpu-prof dist/bench/...` for a profile;
+ * PROFILE_NETLINK=1 adds spans around the netlink calls (Rtnl methods, socket opens).
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
