@@ -74,6 +74,20 @@ describe('IPAM: host-local compatible store and delegation', () => {
     });
   });
 
+  it('rewrites last_reserved_ip whole when the new address is shorter, and host-local continues from it', () => {
+    const conf = ipamConf('switchyard-ipam', { subnet: '10.61.0.0/24' });
+    const dir = path.join(lab.ipamDir, 'shared');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'last_reserved_ip.0'), '10.61.0.254');
+    const a = runSync('switchyard-ipam', lab, ADD('wrap1', '/x'), conf);
+    assert.equal(a.code, 0, a.stdout);
+    assert.equal(a.json().ips[0].address, '10.61.0.2/24', 'wrapped to the first address after the gateway');
+    assert.equal(fs.readFileSync(path.join(dir, 'last_reserved_ip.0'), 'utf8'), '10.61.0.2');
+    const b = runSync(HOST_LOCAL, lab, ADD('wrap2', '/x'), conf);
+    assert.equal(b.code, 0, b.stdout);
+    assert.equal(JSON.parse(b.stdout).ips[0].address, '10.61.0.3/24');
+  });
+
   it("rejects bad ranges with host-local's messages", () => {
     const e = (over: Record<string, unknown>) => runSync('switchyard-ipam', lab, ADD('z', '/x'), ipamConf('switchyard-ipam', over)).json();
     assert.deepEqual(e({ subnet: '10.0.0.0/31' }), {

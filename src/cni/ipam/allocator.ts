@@ -55,7 +55,19 @@ class RangeIter {
   }
 }
 
-export function allocate(store: DiskStore, set: RangeSet, rangeID: number, id: string, ifname: string, requested?: IP): Allocation {
+/**
+ * `held`: the addresses (id, ifname) holds now, when the caller has just listed the store under the same
+ * lock hold (saves a second directory scan); else they are read here.
+ */
+export function allocate(
+  store: DiskStore,
+  set: RangeSet,
+  rangeID: number,
+  id: string,
+  ifname: string,
+  requested?: IP,
+  held?: readonly IP[],
+): Allocation {
   if (requested) {
     const r = rangeSetContains(set, requested);
     if (!r) throw new AllocationError(`${formatIP(requested)} not in range set ${rangeSetString(set)}`);
@@ -65,9 +77,9 @@ export function allocate(store: DiskStore, set: RangeSet, rangeID: number, id: s
     }
     return { address: requested, prefix: r.subnet.prefix, gateway: r.gateway };
   }
-  for (const held of store.getByID(id, ifname)) {
-    if (rangeSetContains(set, held))
-      throw new AllocationError(`${formatIP(held)} has been allocated to ${id}, duplicate allocation is not allowed`);
+  for (const h of held ?? store.getByID(id, ifname)) {
+    if (rangeSetContains(set, h))
+      throw new AllocationError(`${formatIP(h)} has been allocated to ${id}, duplicate allocation is not allowed`);
   }
   const iter = new RangeIter(set, store.lastReservedIP(String(rangeID)));
   // Bounded by the iterator's lap detection; reserve() is the create-exclusive test-and-set.

@@ -41,12 +41,31 @@ function load(req: IpamRequest): IpamConfig {
   return loadIpamConfig(req.config, req.args);
 }
 
-export async function hostLocalAdd(req: IpamRequest): Promise<CniResult> {
+export interface AddOptions {
+  /**
+   * Release, first and under the same lock hold, what this attachment still holds in the ranges (the
+   * left-overs of a killed ADD: reservations.ts releaseStale, which callers without this option run as a
+   * separate step). The caller holds the attachment's in-flight marker and has checked that no endpoint
+   * carries those addresses.
+   */
+  dropStale?: boolean;
+}
+
+export async function hostLocalAdd(req: IpamRequest, opts: AddOptions = {}): Promise<CniResult> {
   const conf = load(req);
   const result: CniResult = { cniVersion: '1.1.0', ips: [] };
   if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf);
   const store = new DiskStore(conf.dataDir, conf.name);
+  const owner = req.containerID.trim();
   await store.locked(() => {
+    // One directory scan per ADD: the attachment's own reservations (host-local's duplicate check, and
+    // the stale ones dropped first) come from it; the allocation itself is create-exclusive per address.
+    const held: IP[] = [];
+    for (const r of store.list()) {
+      if (r.containerID !== owner || (r.ifname !== undefined && r.ifname !== req.ifName)) continue;
+      if (opts.dropStale && conf.ranges.some((set) => rangeSetContains(set, r.ip) !== undefined)) store.release(r.ip);
+      else held.push(r.ip);
+    }
     const requested = [...conf.requestedIPs];
     const done: number[] = [];
     const rollback = () => {
@@ -57,7 +76,8 @@ export async function hostLocalAdd(req: IpamRequest): Promise<CniResult> {
       const k = requested.findIndex((ip) => rangeSetContains(set, ip) !== undefined);
       const want: IP | undefined = k >= 0 ? requested.splice(k, 1)[0] : undefined;
       try {
-        const a = allocate(store, set, idx, req.containerID, req.ifName, want);
+        const a = allocate(store, set, idx, req.containerID, req.ifName, want, held);
+        held.push(a.address);
         result.ips!.push({ address: formatCIDR(a.address, a.prefix), gateway: formatIP(a.gateway) });
         done.push(idx);
       } catch (e) {
@@ -79,10 +99,12 @@ export async function hostLocalDel(req: IpamRequest): Promise<void> {
   const store = new DiskStore(conf.dataDir, conf.name);
   const errors: string[] = [];
   await store.locked(() => {
-    // One release per range set, as host-local does; the first call frees every file of the attachment.
+    // One release per range set, as host-local does; the first that succeeds frees every file of the
+    // attachment (the others would scan the directory again to find nothing).
     for (let idx = 0; idx < conf.ranges.length; idx++) {
       try {
         store.releaseByID(req.containerID, req.ifName);
+        break;
       } catch (e) {
         errors.push((e as Error).message);
       }

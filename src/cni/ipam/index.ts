@@ -6,6 +6,7 @@
  */
 import { parseResult, type CniResult } from '../protocol/result';
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus, type IpamRequest } from './hostlocal';
+import { releaseStale } from './reservations';
 
 export const BUILTIN_IPAM = 'switchyard-ipam';
 
@@ -42,8 +43,13 @@ function run(call: IpamCall, command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC')
   return delegate(call.type, { cniPath: call.cniPath, env: call.env, stdin: call.stdin, command });
 }
 
-export async function ipamAdd(call: IpamCall): Promise<CniResult> {
-  if (inProcess(call)) return hostLocalAdd(request(call));
+/**
+ * `dropStale`: first release what the attachment still holds in the ranges (reservations.ts releaseStale);
+ * in process this happens in the same lock hold and directory scan as the allocation.
+ */
+export async function ipamAdd(call: IpamCall, opts: { dropStale?: boolean } = {}): Promise<CniResult> {
+  if (inProcess(call)) return hostLocalAdd(request(call), opts);
+  if (opts.dropStale) await releaseStale(call, call.containerID);
   const out = await run(call, 'ADD');
   let value: unknown;
   try {

@@ -92,13 +92,16 @@ export async function deleteEndpoint(c: LinuxContext, id: string): Promise<void>
 export function liveView(ep: EndpointRecord): HostComputeEndpoint {
   const doc = clone(ep.doc);
   if (!ep.attached || !ep.netns || !ep.ifname) return doc;
-  if (!fs.existsSync(ep.netns)) {
-    delete doc.HostComputeNamespace;
+  let nsFd: number;
+  try {
+    nsFd = fs.openSync(ep.netns, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') delete doc.HostComputeNamespace;
     return doc;
   }
   let pod: Rtnl | undefined;
   try {
-    pod = Rtnl.open(ep.netns);
+    pod = Rtnl.openIn(nsFd, ep.netns);
     const link = pod.linkByName(ep.ifname);
     if (!link) {
       delete doc.HostComputeNamespace;
@@ -111,6 +114,7 @@ export function liveView(ep: EndpointRecord): HostComputeEndpoint {
     return doc;
   } finally {
     pod?.close();
+    fs.closeSync(nsFd);
   }
 }
 

@@ -10,7 +10,6 @@ const CLONE_NEWNET = 0x40000000;
 
 export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
   if (!nsPath) return fn();
-  const c = libc();
   const self = fs.openSync('/proc/thread-self/ns/net', 'r');
   let target: number;
   try {
@@ -24,16 +23,31 @@ export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
     );
   }
   try {
-    if (c.setns(target, CLONE_NEWNET) !== 0) throw new OsError('setns', c.errno(), nsPath);
-    try {
-      return fn();
-    } finally {
-      // Failing to return would leave the JS thread in the wrong namespace: nothing sensible can go on.
-      if (c.setns(self, CLONE_NEWNET) !== 0) throw new OsError('setns back to the original namespace', c.errno());
-    }
+    return inNetns(self, target, nsPath, fn);
   } finally {
     fs.closeSync(target);
     fs.closeSync(self);
+  }
+}
+
+/** withNetns for a namespace the caller has open already (`label` names it in errors). */
+export function withNetnsFd<T>(nsFd: number, label: string, fn: () => T): T {
+  const self = fs.openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    return inNetns(self, nsFd, label, fn);
+  } finally {
+    fs.closeSync(self);
+  }
+}
+
+function inNetns<T>(self: number, target: number, label: string, fn: () => T): T {
+  const c = libc();
+  if (c.setns(target, CLONE_NEWNET) !== 0) throw new OsError('setns', c.errno(), label);
+  try {
+    return fn();
+  } finally {
+    // Failing to return would leave the JS thread in the wrong namespace: nothing sensible can go on.
+    if (c.setns(self, CLONE_NEWNET) !== 0) throw new OsError('setns back to the original namespace', c.errno());
   }
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { HostComputeEndpoint } from '../../hns';
 import { findPolicies, getCI } from '../../hns';
-import { Rtnl } from './netlink/rtnl';
+import { addAddressRequest, addRouteRequest, LOOPBACK_IFINDEX, Rtnl, setLinkRequest, type NlRequest } from './netlink/rtnl';
 import { AddressError, parseV4Prefix } from './addr';
 import { formatIp } from '../../net/ip';
 import type { EndpointRecord, NetworkRecord } from './state';
@@ -27,16 +27,19 @@ function defaultRoutes(doc: HostComputeEndpoint, net: NetworkRecord): { dst: str
   return net.gateway ? [{ dst: '0.0.0.0', prefixLen: 0, gateway: net.gateway }] : [];
 }
 
+/**
+ * One socket in the pod namespace (opened from the descriptor the veth's peer is created with), and the
+ * pod side in two round trips after the create: the new interface's index, then one datagram that brings
+ * it and lo up and adds its address and routes (Rtnl.apply: in order, each acknowledged).
+ */
 export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns: string, ifname: string, vethName: string): AttachResult {
-  const ip = ep.doc.IpConfigurations?.[0]?.IpAddress;
-  const prefixLen = ep.doc.IpConfigurations?.[0]?.PrefixLength ?? Number(net.subnet?.split('/')[1] ?? 32);
   const mac = ep.doc.MacAddress;
   const nsFd = fs.openSync(netns, 'r');
   let pod: Rtnl | undefined;
   let createdVeth = false;
   let createdPodLink = false;
   try {
-    pod = Rtnl.open(netns);
+    pod = Rtnl.openIn(nsFd, netns);
     if (pod.linkByName(ifname)) throw Object.assign(new Error(`interface ${ifname} already exists in ${netns}`), { code: 'EEXIST' });
     if (net.type === 'Transparent') {
       const up = node.mustLink(net.uplink!);
@@ -44,20 +47,10 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
       createdPodLink = true;
     } else {
       const br = node.mustLink(net.bridge!);
-      node.createVeth(vethName, { master: br.index, mtu: net.mtu, peer: { name: ifname, netnsFd: nsFd, mac, mtu: net.mtu } });
+      node.addVeth(vethName, { master: br.index, mtu: net.mtu, peer: { name: ifname, netnsFd: nsFd, mac, mtu: net.mtu } });
       createdVeth = true;
     }
-    const link = pod.mustLink(ifname);
-    pod.setLink(link.index, { up: true }, `${ifname} in ${netns}`);
-    const lo = pod.linkByName('lo');
-    if (lo && !lo.up) pod.setLink(lo.index, { up: true }, `lo in ${netns}`);
-    if (ip) pod.addAddress(link.index, ip, prefixLen, `${ip}/${prefixLen} on ${ifname} in ${netns}`);
-    for (const r of defaultRoutes(ep.doc, net))
-      pod.addRoute({
-        ...r,
-        oif: link.index,
-        onlink: !!r.gateway && net.type !== 'Transparent' && !!net.subnet && !!ip && !sameSubnet(ip, prefixLen, r.gateway!),
-      });
+    pod.apply(podChanges(pod, net, ep, netns, ifname));
     applyQos(ep.doc, netns, ifname);
     return { veth: createdVeth ? vethName : undefined };
   } catch (e) {
@@ -68,6 +61,28 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
     pod?.close();
     fs.closeSync(nsFd);
   }
+}
+
+/** The pod side after the create: the new interface and lo up, its address and routes (one datagram). */
+function podChanges(pod: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns: string, ifname: string): NlRequest[] {
+  const ip = ep.doc.IpConfigurations?.[0]?.IpAddress;
+  const prefixLen = ep.doc.IpConfigurations?.[0]?.PrefixLength ?? Number(net.subnet?.split('/')[1] ?? 32);
+  const link = pod.mustLink(ifname);
+  // lo: brought up as before when it is down (setting an up link up again changes nothing).
+  const changes: NlRequest[] = [
+    setLinkRequest(link.index, { up: true }, `${ifname} in ${netns}`),
+    setLinkRequest(LOOPBACK_IFINDEX, { up: true }, `lo in ${netns}`),
+  ];
+  if (ip) changes.push(addAddressRequest(link.index, ip, prefixLen, `${ip}/${prefixLen} on ${ifname} in ${netns}`));
+  for (const r of defaultRoutes(ep.doc, net))
+    changes.push(
+      addRouteRequest({
+        ...r,
+        oif: link.index,
+        onlink: !!r.gateway && net.type !== 'Transparent' && !!net.subnet && !!ip && !sameSubnet(ip, prefixLen, r.gateway!),
+      }),
+    );
+  return changes;
 }
 
 function sameSubnet(ip: string, prefixLen: number, gw: string): boolean {

@@ -9,7 +9,6 @@ import { annotate } from '../../protocol/errors';
 import type { BaseNetConf, DnsConf, Policy } from '../../config/netconf';
 import type { IP } from '../../ipam/ip';
 import { ipamAdd, type IpamCall } from '../../ipam';
-import { releaseStale } from '../../ipam/reservations';
 import type { CniResult } from '../../protocol/result';
 import {
   checkCachedNetwork,
@@ -50,9 +49,8 @@ export interface Created {
 
 /** IPAM ADD for an endpoint this ADD is about to create, after dropping the attachment's stale reservations. */
 export async function allocateFor(call: IpamCall, created: Created): Promise<CniResult> {
-  await releaseStale(call, call.containerID);
   created.allocated = true;
-  return ipamAdd(call);
+  return ipamAdd(call, { dropStale: true });
 }
 
 /** endpointMacPrefix + the IPv4 octets in two-digit lowercase hex. */

@@ -119,6 +119,11 @@ export class Rtnl {
     return new Rtnl(NetlinkSocket.open(netns));
   }
 
+  /** An instance bound to the namespace open as `nsFd` (`netns`: its path). */
+  static openIn(nsFd: number, netns: string): Rtnl {
+    return new Rtnl(NetlinkSocket.openIn(nsFd, netns));
+  }
+
   close(): void {
     this.sock.close();
   }
@@ -192,6 +197,12 @@ export class Rtnl {
 
   /** A veth pair whose peer is created directly inside `peer.netnsFd` (no move between namespaces). */
   createVeth(name: string, o: { mtu?: number; master?: number; mac?: string; up?: boolean; peer: PeerSpec }): Link {
+    this.addVeth(name, o);
+    return this.tagged(this.mustLink(name));
+  }
+
+  /** createVeth without reading the link back (it carries the owner tag from its creation). */
+  addVeth(name: string, o: { mtu?: number; master?: number; mac?: string; up?: boolean; peer: PeerSpec }): void {
     const p = o.peer;
     const peerBody = Buffer.concat([
       // The peer cannot be brought up from here (the kernel answers ENOTCONN): the caller does it inside the namespace.
@@ -201,7 +212,6 @@ export class Rtnl {
     const extra = linkAttrs(o);
     if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
     this.newLink(name, 'veth', [[VETH_INFO_PEER, peerBody]], extra, o.up ?? true);
-    return this.tagged(this.mustLink(name));
   }
 
   createVxlan(
@@ -229,11 +239,16 @@ export class Rtnl {
   }
 
   setLink(index: number, o: { up?: boolean; master?: number; mtu?: number; mac?: string; name?: string }, subject?: string): void {
-    const attrs: Attr[] = linkAttrs(o);
-    if (o.master !== undefined) attrs.push([IFLA.MASTER, u32(o.master)]);
-    if (o.name) attrs.push([IFLA.IFNAME, str(o.name)]);
-    const up = o.up === undefined ? {} : { flags: o.up ? IFF_UP : 0, change: IFF_UP };
-    this.sock.request(RTM.NEWLINK, 0, Buffer.concat([ifinfomsg({ index, ...up }), encodeAttrs(attrs)]), subject ?? `link ${index}`);
+    const r = setLinkRequest(index, o, subject);
+    this.sock.request(r.type, r.flags, r.body, r.subject);
+  }
+
+  /**
+   * Several changes in one datagram (setLinkRequest, addAddressRequest, addRouteRequest), applied in order:
+   * one system call instead of one per change. Every change is attempted; the first failure is thrown.
+   */
+  apply(reqs: readonly NlRequest[]): void {
+    if (reqs.length) this.sock.requestAll(reqs);
   }
 
   /** Deletes a link by name; false when it did not exist (idempotent delete). */
@@ -266,17 +281,8 @@ export class Rtnl {
 
   // ---- addresses ---------------------------------------------------------------------------------
   addAddress(index: number, ip: string, prefixLen: number, subject?: string): void {
-    const fam = familyOf(ip);
-    const attrs: Attr[] = [
-      [IFA.LOCAL, ipBytes(ip)],
-      [IFA.ADDRESS, ipBytes(ip)],
-    ];
-    this.sock.request(
-      RTM.NEWADDR,
-      NLM_F.CREATE | NLM_F.REPLACE,
-      Buffer.concat([ifaddrmsg(fam, prefixLen, index), encodeAttrs(attrs)]),
-      subject ?? `${ip}/${prefixLen}`,
-    );
+    const r = addAddressRequest(index, ip, prefixLen, subject);
+    this.sock.request(r.type, r.flags, r.body, r.subject);
   }
 
   deleteAddress(index: number, ip: string, prefixLen: number): boolean {
@@ -307,7 +313,8 @@ export class Rtnl {
 
   // ---- routes ------------------------------------------------------------------------------------
   addRoute(r: RouteSpec, replace = true): void {
-    this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | (replace ? NLM_F.REPLACE : NLM_F.EXCL), routeBody(r), routeSubject(r));
+    const q = addRouteRequest(r, replace);
+    this.sock.request(q.type, q.flags, q.body, q.subject);
   }
 
   deleteRoute(r: RouteSpec): boolean {
@@ -393,6 +400,51 @@ export class Rtnl {
       };
     });
   }
+}
+
+/** One rtnetlink change, for Rtnl.apply. */
+export interface NlRequest {
+  type: number;
+  flags: number;
+  body: Buffer;
+  subject?: string;
+}
+
+/** The loopback device's index in every network namespace (the kernel registers it first: LOOPBACK_IFINDEX). */
+export const LOOPBACK_IFINDEX = 1;
+
+export function setLinkRequest(
+  index: number,
+  o: { up?: boolean; master?: number; mtu?: number; mac?: string; name?: string },
+  subject?: string,
+): NlRequest {
+  const attrs: Attr[] = linkAttrs(o);
+  if (o.master !== undefined) attrs.push([IFLA.MASTER, u32(o.master)]);
+  if (o.name) attrs.push([IFLA.IFNAME, str(o.name)]);
+  const up = o.up === undefined ? {} : { flags: o.up ? IFF_UP : 0, change: IFF_UP };
+  return {
+    type: RTM.NEWLINK,
+    flags: 0,
+    body: Buffer.concat([ifinfomsg({ index, ...up }), encodeAttrs(attrs)]),
+    subject: subject ?? `link ${index}`,
+  };
+}
+
+export function addAddressRequest(index: number, ip: string, prefixLen: number, subject?: string): NlRequest {
+  const attrs: Attr[] = [
+    [IFA.LOCAL, ipBytes(ip)],
+    [IFA.ADDRESS, ipBytes(ip)],
+  ];
+  return {
+    type: RTM.NEWADDR,
+    flags: NLM_F.CREATE | NLM_F.REPLACE,
+    body: Buffer.concat([ifaddrmsg(familyOf(ip), prefixLen, index), encodeAttrs(attrs)]),
+    subject: subject ?? `${ip}/${prefixLen}`,
+  };
+}
+
+export function addRouteRequest(r: RouteSpec, replace = true): NlRequest {
+  return { type: RTM.NEWROUTE, flags: NLM_F.CREATE | (replace ? NLM_F.REPLACE : NLM_F.EXCL), body: routeBody(r), subject: routeSubject(r) };
 }
 
 function ignoreMissing(fn: () => unknown): boolean {

@@ -1,7 +1,7 @@
 /** A NETLINK_ROUTE socket: one request at a time, acknowledged, errors carrying errno and the operation. */
 import { libc, OsError } from './libc';
 import { message, NLM_F, NLMSG, RTM_NAMES } from './codec';
-import { withNetns } from '../netns';
+import { withNetns, withNetnsFd } from '../netns';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -36,6 +36,25 @@ export class NetlinkSocket {
   static open(netns?: string): NetlinkSocket {
     const c = libc();
     const fd = withNetns(netns, () => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (fd < 0) throw new OsError('socket(AF_NETLINK)', c.errno(), netns);
+    const sa = Buffer.alloc(12);
+    sa.writeUInt16LE(AF_NETLINK, 0);
+    if (c.bind(fd, sa, sa.length) !== 0) {
+      const e = c.errno();
+      c.close(fd);
+      throw new OsError('bind(AF_NETLINK)', e, netns);
+    }
+    c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, Buffer.from([1, 0, 0, 0]), 4);
+    return new NetlinkSocket(fd, netns);
+  }
+
+  /**
+   * open() for a namespace the caller holds open as `nsFd` (no second open of its path); `netns` is that
+   * path, for errors and for sockets opened beside this one (Rtnl.deleteLinkAsync).
+   */
+  static openIn(nsFd: number, netns: string): NetlinkSocket {
+    const c = libc();
+    const fd = withNetnsFd(nsFd, netns, () => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (fd < 0) throw new OsError('socket(AF_NETLINK)', c.errno(), netns);
     const sa = Buffer.alloc(12);
     sa.writeUInt16LE(AF_NETLINK, 0);
