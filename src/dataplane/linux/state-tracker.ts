@@ -1,0 +1,265 @@
+/**
+ * What one mutation of the kept state changed, and how to take it back: `fn` works on a proxy of the
+ * store's parsed state that writes through to it, logs every write's previous value (the undo log) and
+ * marks the top-level entry it falls under (`table/key`, or a top-level field) as changed.
+ *
+ * Why a proxy and not a copy: a copy (or re-parsing the file, as the store did) costs O(state) per
+ * mutation, and a 10,000-LB state is several MB. Reads through the proxy cost a lookup per object touched;
+ * only the changed entries are serialized afterwards (for the journal record) and re-parsed (so the kept
+ * state never shares an object with the caller, and holds exactly what a reader of the file gets).
+ */
+import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
+import type { LinuxState } from './state';
+
+/** One change of a commit, in the order a reader replays them (state-journal.ts writes them as a record). */
+export type StateOp =
+  /** table[key] = the entry whose JSON is `text` */
+  | { op: 's'; table: string; key: string; text: string }
+  /** delete table[key] */
+  | { op: 'd'; table: string; key: string }
+  /** the top-level field becomes an empty table (entries follow as 's') */
+  | { op: 't'; field: string }
+  /** the top-level field becomes the value whose JSON is `text` */
+  | { op: 'f'; field: string; text: string }
+  /** the top-level field is removed */
+  | { op: 'u'; field: string };
+
+/** Every live or finished proxy → the object it stands for (stored values are unwrapped through it). */
+const targets = new WeakMap<object, object>();
+
+const unwrap = <T>(v: T): T => (v !== null && typeof v === 'object' ? ((targets.get(v) as T | undefined) ?? v) : v);
+
+export const isTable = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !targets.has(v as object);
+
+interface UndoStep {
+  obj: Record<PropertyKey, unknown>;
+  prop: PropertyKey;
+  had: boolean;
+  old: unknown;
+}
+
+const SEP = '\u0000';
+
+export class StateTracker {
+  /** The proxy `fn` gets. */
+  readonly root: LinuxState;
+  private undo: UndoStep[] = [];
+  private proxies = new WeakMap<object, object>();
+  /** Entries written under since the last checkpoint: "table\0key". */
+  private dirty = new Set<string>();
+  /** Top-level fields assigned or deleted since the last checkpoint → their value before (a shallow copy for tables). */
+  private replaced = new Map<string, unknown>();
+  /** Top-level non-table values written under since the last checkpoint. */
+  private dirtyTop = new Set<string>();
+  /** The newest text written for each entry / top-level field (what the file holds after the commit). */
+  private texts = new Map<string, string | undefined>();
+  private live = true;
+
+  constructor(private readonly raw: LinuxState) {
+    this.root = this.proxy(raw as unknown as object, { kind: 'root' }) as LinuxState;
+  }
+
+  /** The changes since the last checkpoint, serialized; the state is left as it is. */
+  collect(): StateOp[] {
+    const ops: StateOp[] = [];
+    const raw = this.raw as unknown as Record<string, unknown>;
+    const doneTables = new Set<string>();
+    for (const [field, before] of this.replaced) {
+      const now = raw[field];
+      doneTables.add(field);
+      if (!(field in raw)) {
+        ops.push({ op: 'u', field });
+        this.texts.set(`${field}`, undefined);
+      } else if (isTable(now)) {
+        const old =
+          before !== null && typeof before === 'object' && isTable(unwrap(before))
+            ? (unwrap(before) as Record<string, unknown>)
+            : undefined;
+        if (!old) ops.push({ op: 't', field });
+        for (const k of Object.keys(now)) {
+          if (old && Object.prototype.hasOwnProperty.call(old, k) && unwrap(now[k]) === unwrap(old[k]) && !this.dirty.has(field + SEP + k))
+            continue;
+          ops.push(this.setOp(field, k, now[k]));
+        }
+        if (old) for (const k of Object.keys(old)) if (!Object.prototype.hasOwnProperty.call(now, k)) ops.push(this.delOp(field, k));
+      } else {
+        const text = stringifyHnsJson(now);
+        if (text === undefined) ops.push({ op: 'u', field });
+        else ops.push({ op: 'f', field, text });
+        this.texts.set(field, text);
+      }
+    }
+    for (const field of this.dirtyTop) {
+      if (doneTables.has(field)) continue;
+      const text = stringifyHnsJson(raw[field]);
+      ops.push(text === undefined ? { op: 'u', field } : { op: 'f', field, text });
+      this.texts.set(field, text);
+    }
+    for (const id of this.dirty) {
+      const [table, k] = id.split(SEP) as [string, string];
+      if (doneTables.has(table)) continue;
+      const t = raw[table];
+      if (isTable(t) && Object.prototype.hasOwnProperty.call(t, k)) ops.push(this.setOp(table, k, t[k]));
+      else ops.push(this.delOp(table, k));
+    }
+    return ops;
+  }
+
+  /** The changes collected so far are on disk: a later failure of `fn` takes back only what follows. */
+  checkpoint(): void {
+    this.undo = [];
+    this.dirty.clear();
+    this.dirtyTop.clear();
+    const raw = this.raw as unknown as Record<string, unknown>;
+    for (const field of [...this.replaced.keys()]) {
+      const now = raw[field];
+      this.replaced.set(field, isTable(now) ? shallowUnwrapped(now) : now);
+    }
+  }
+
+  /** `fn` failed: every write since the last checkpoint is undone, newest first. */
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) {
+      const u = this.undo[i];
+      if (u.had) u.obj[u.prop] = u.old;
+      else delete u.obj[u.prop];
+    }
+    this.undo = [];
+    this.dirty.clear();
+    this.dirtyTop.clear();
+  }
+
+  /**
+   * Ends the mutation: every entry written (per the texts collected) is replaced by a fresh parse of its
+   * text, tables assigned whole are rebuilt from unwrapped values, and the proxies stop accepting writes.
+   */
+  finish(): void {
+    this.live = false;
+    const raw = this.raw as unknown as Record<string, unknown>;
+    const parse = (text: string) => parseHnsJson<unknown>(text);
+    for (const field of this.replaced.keys()) {
+      const now = raw[field];
+      if (isTable(now) || targets.has(now as object)) {
+        const table = unwrap(now) as Record<string, unknown>;
+        if (isTable(table)) raw[field] = shallowUnwrapped(table);
+      }
+    }
+    for (const [id, text] of this.texts) {
+      const i = id.indexOf(SEP);
+      if (i < 0) {
+        if (text === undefined) delete raw[id];
+        else if (!isTable(raw[id]) || !this.replaced.has(id)) raw[id] = parse(text);
+        continue;
+      }
+      const t = raw[id.slice(0, i)];
+      if (!isTable(t)) continue;
+      const k = id.slice(i + 1);
+      if (text === undefined) delete t[k];
+      else t[k] = parse(text);
+    }
+  }
+
+  private setOp(table: string, key: string, value: unknown): StateOp {
+    const text = stringifyHnsJson(value) ?? 'null';
+    this.texts.set(table + SEP + key, text);
+    return { op: 's', table, key, text };
+  }
+
+  private delOp(table: string, key: string): StateOp {
+    this.texts.set(table + SEP + key, undefined);
+    return { op: 'd', table, key };
+  }
+
+  private proxy(target: object, owner: Owner): object {
+    const cached = this.proxies.get(target);
+    if (cached) return cached;
+    const p = new Proxy(target, this.handler(owner));
+    this.proxies.set(target, p);
+    targets.set(p, target);
+    return p;
+  }
+
+  private wrap(v: unknown, owner: Owner): unknown {
+    if (v === null || typeof v !== 'object' || targets.has(v)) return v;
+    return this.proxy(v, owner);
+  }
+
+  private handler(owner: Owner): ProxyHandler<object> {
+    const tracker = this;
+    const childOwner = (prop: PropertyKey, value: unknown): Owner => {
+      if (owner.kind === 'root') return isTable(value) ? { kind: 'table', table: String(prop) } : { kind: 'top', field: String(prop) };
+      if (owner.kind === 'table') return { kind: 'entry', id: owner.table + SEP + String(prop) };
+      return owner;
+    };
+    const write = (obj: object, prop: PropertyKey) => {
+      if (!tracker.live) throw new Error('linux data plane state: an object of a finished mutation was written to (copy it first)');
+      if (typeof prop === 'symbol') return;
+      const o = obj as Record<PropertyKey, unknown>;
+      const had = Object.prototype.hasOwnProperty.call(o, prop);
+      tracker.undo.push({ obj: o, prop, had, old: o[prop] });
+      if (owner.kind === 'root') {
+        // The value before, not a copy: the old table is changed afterwards only through proxies, which mark what they change.
+        if (!tracker.replaced.has(String(prop))) tracker.replaced.set(String(prop), o[prop]);
+      } else if (owner.kind === 'table') tracker.dirty.add(owner.table + SEP + prop);
+      else if (owner.kind === 'entry') tracker.dirty.add(owner.id);
+      else tracker.dirtyTop.add(owner.field);
+    };
+    return {
+      get(obj, prop, receiver) {
+        const v = Reflect.get(obj, prop, receiver);
+        if (typeof prop === 'symbol' || v === null || typeof v !== 'object') return v;
+        return tracker.wrap(v, childOwner(prop, v));
+      },
+      set(obj, prop, value) {
+        write(obj, prop);
+        (obj as Record<PropertyKey, unknown>)[prop] = unwrap(value);
+        return true;
+      },
+      deleteProperty(obj, prop) {
+        if (!Object.prototype.hasOwnProperty.call(obj, prop)) return true;
+        write(obj, prop);
+        delete (obj as Record<PropertyKey, unknown>)[prop];
+        return true;
+      },
+      defineProperty(obj, prop, desc) {
+        write(obj, prop);
+        return Reflect.defineProperty(obj, prop, 'value' in desc ? { ...desc, value: unwrap(desc.value) } : desc);
+      },
+    };
+  }
+}
+
+type Owner = { kind: 'root' } | { kind: 'table'; table: string } | { kind: 'entry'; id: string } | { kind: 'top'; field: string };
+
+function shallowUnwrapped(t: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const src = unwrap(t) as Record<string, unknown>;
+  for (const k of Object.keys(src)) out[k] = unwrap(src[k]);
+  return out;
+}
+
+/**
+ * A mutation's result without proxies: what `fn` returned from the state is handed back as a copy, as
+ * it was when every mutation re-parsed the file (the caller may keep and change it).
+ */
+export function detach<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (targets.has(v)) return parseHnsJson<T>(stringifyHnsJson(v));
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    v.forEach((x, i) => {
+      const d = detach(x);
+      if (d !== x) (copy ??= [...v])[i] = d;
+    });
+    return (copy ?? v) as T;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const d = detach(x);
+    if (d !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = d;
+  }
+  return (copy ?? v) as T;
+}
