@@ -186,43 +186,42 @@ export class StateTracker {
   }
 
   private handler(owner: Owner): ProxyHandler<object> {
-    const tracker = this;
     const childOwner = (prop: PropertyKey, value: unknown): Owner => {
       if (owner.kind === 'root') return isTable(value) ? { kind: 'table', table: String(prop) } : { kind: 'top', field: String(prop) };
       if (owner.kind === 'table') return { kind: 'entry', id: owner.table + SEP + String(prop) };
       return owner;
     };
     const write = (obj: object, prop: PropertyKey) => {
-      if (!tracker.live) throw new Error('linux data plane state: an object of a finished mutation was written to (copy it first)');
+      if (!this.live) throw new Error('linux data plane state: an object of a finished mutation was written to (copy it first)');
       if (typeof prop === 'symbol') return;
       const o = obj as Record<PropertyKey, unknown>;
       const had = Object.prototype.hasOwnProperty.call(o, prop);
-      tracker.undo.push({ obj: o, prop, had, old: o[prop] });
+      this.undo.push({ obj: o, prop, had, old: o[prop] });
       if (owner.kind === 'root') {
         // The value before, not a copy: the old table is changed afterwards only through proxies, which mark what they change.
-        if (!tracker.replaced.has(String(prop))) tracker.replaced.set(String(prop), o[prop]);
-      } else if (owner.kind === 'table') tracker.dirty.add(owner.table + SEP + prop);
-      else if (owner.kind === 'entry') tracker.dirty.add(owner.id);
-      else tracker.dirtyTop.add(owner.field);
+        if (!this.replaced.has(String(prop))) this.replaced.set(String(prop), o[prop]);
+      } else if (owner.kind === 'table') this.dirty.add(owner.table + SEP + prop);
+      else if (owner.kind === 'entry') this.dirty.add(owner.id);
+      else this.dirtyTop.add(owner.field);
     };
     return {
-      get(obj, prop, receiver) {
+      get: (obj, prop, receiver) => {
         const v = Reflect.get(obj, prop, receiver);
         if (typeof prop === 'symbol' || v === null || typeof v !== 'object') return v;
-        return tracker.wrap(v, childOwner(prop, v));
+        return this.wrap(v, childOwner(prop, v));
       },
-      set(obj, prop, value) {
+      set: (obj, prop, value) => {
         write(obj, prop);
         (obj as Record<PropertyKey, unknown>)[prop] = unwrap(value);
         return true;
       },
-      deleteProperty(obj, prop) {
+      deleteProperty: (obj, prop) => {
         if (!Object.prototype.hasOwnProperty.call(obj, prop)) return true;
         write(obj, prop);
         delete (obj as Record<PropertyKey, unknown>)[prop];
         return true;
       },
-      defineProperty(obj, prop, desc) {
+      defineProperty: (obj, prop, desc) => {
         write(obj, prop);
         return Reflect.defineProperty(obj, prop, 'value' in desc ? { ...desc, value: unwrap(desc.value) } : desc);
       },
