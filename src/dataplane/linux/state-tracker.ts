@@ -196,6 +196,8 @@ export class StateTracker {
       if (typeof prop === 'symbol') return;
       const o = obj as Record<PropertyKey, unknown>;
       const had = Object.prototype.hasOwnProperty.call(o, prop);
+      // Writing past an array's end grows its length as a side effect: undone after the element.
+      if (Array.isArray(o) && prop !== 'length') this.undo.push({ obj: o, prop: 'length', had: true, old: o.length });
       this.undo.push({ obj: o, prop, had, old: o[prop] });
       if (owner.kind === 'root') {
         // The value before, not a copy: the old table is changed afterwards only through proxies, which mark what they change.
