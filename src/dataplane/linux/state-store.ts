@@ -125,8 +125,23 @@ export class StateStore {
    */
   read(): LinuxState {
     if (this.lock) return this.loaded();
-    if (this.state && this.keptStamp !== undefined && this.stamp() === this.keptStamp) return this.state;
+    if (this.keptValid()) return this.state!;
     return loadState(this.file);
+  }
+
+  /**
+   * Whether the kept state is what the files hold: their stamps are the ones this process left. Only for
+   * a state large enough to journal: a small file is re-read (cheap), since several rewrites by another
+   * process within one tick of the coarse mtime clock could reuse an inode with the same size.
+   */
+  private keptValid(): boolean {
+    return (
+      this.state !== undefined &&
+      this.keptStamp !== undefined &&
+      this.disk !== undefined &&
+      this.disk.snapshotBytes >= this.journalMinBytes &&
+      this.stamp() === this.keptStamp
+    );
   }
 
   /**
@@ -308,7 +323,7 @@ export class StateStore {
         const lock = await acquireLock(`${this.file}.lock`);
         this.lock = lock;
         // Another process wrote since this one let go: what is kept is stale.
-        if (this.keptStamp === undefined || this.stamp() !== this.keptStamp) this.dropKept();
+        if (!this.keptValid()) this.dropKept();
         this.writesThisHold = 0;
       })().finally(() => (this.acquiring = undefined));
       await this.acquiring;
@@ -380,6 +395,7 @@ export class StateStore {
   /** Writes the pending changes (up to `gen`), or compacts: asynchronously, the fsync off the event loop. */
   private async writeRound(gen: number, compact: boolean): Promise<void> {
     if (this.durable >= gen && !(compact && this.compactWanted)) return;
+    if (!this.state || !this.disk) return; // dropped by a failed saveNow: nothing of it is written
     const record = this.pending.size > 0 && !compact ? encodeRecord(this.pending.values()) : undefined;
     const d = this.disk!;
     const seq = this.writeSeq;
