@@ -354,6 +354,9 @@ export class StateStore {
   /** One write per round for every waiter registered so far: the group commit; then a compaction if one is due. */
   private async writeLoop(): Promise<void> {
     while (this.waiters.length > 0 || (this.compactWanted && this.lock)) {
+      // A compaction serializes the whole state on this thread: first let the callers just answered run.
+      if (this.waiters.length === 0) await new Promise((r) => setImmediate(r));
+      if (this.waiters.length === 0 && !(this.compactWanted && this.lock)) break;
       const batch = this.waiters;
       this.waiters = [];
       const gen = this.gen;

@@ -24,13 +24,15 @@ export type StateOp =
   /** the top-level field is removed */
   | { op: 'u'; field: string };
 
-/** Every live or finished proxy → the object it stands for (stored values are unwrapped through it). */
-const targets = new WeakMap<object, object>();
+/** Read through any proxy of a tracker (live or finished), the object it stands for; on anything else, undefined. */
+const RAW = Symbol('raw');
 
-const unwrap = <T>(v: T): T => (v !== null && typeof v === 'object' ? ((targets.get(v) as T | undefined) ?? v) : v);
+const rawOf = (v: object): object | undefined => (v as { [RAW]?: object })[RAW];
+
+const unwrap = <T>(v: T): T => (v !== null && typeof v === 'object' ? ((rawOf(v) as T | undefined) ?? v) : v);
 
 export const isTable = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && !targets.has(v as object);
+  v !== null && typeof v === 'object' && !Array.isArray(v) && rawOf(v) === undefined;
 
 interface UndoStep {
   obj: Record<PropertyKey, unknown>;
@@ -45,7 +47,7 @@ export class StateTracker {
   /** The proxy `fn` gets. */
   readonly root: LinuxState;
   private undo: UndoStep[] = [];
-  private proxies = new WeakMap<object, object>();
+  private proxies = new Map<object, object>();
   /** Entries written under since the last checkpoint: "table\0key". */
   private dirty = new Set<string>();
   /** Top-level fields assigned or deleted since the last checkpoint → their value before (a shallow copy for tables). */
@@ -136,11 +138,12 @@ export class StateTracker {
    */
   finish(): void {
     this.live = false;
+    this.proxies.clear();
     const raw = this.raw as unknown as Record<string, unknown>;
     const parse = (text: string) => parseHnsJson<unknown>(text);
     for (const field of this.replaced.keys()) {
       const now = raw[field];
-      if (isTable(now) || targets.has(now as object)) {
+      if (isTable(now) || (now !== null && typeof now === 'object' && rawOf(now) !== undefined)) {
         const table = unwrap(now) as Record<string, unknown>;
         if (isTable(table)) raw[field] = shallowUnwrapped(table);
       }
@@ -171,64 +174,63 @@ export class StateTracker {
     return { op: 'd', table, key };
   }
 
+  /** What each proxied object falls under (one handler serves every proxy of the mutation). */
+  private owners = new Map<object, Owner>();
+
   private proxy(target: object, owner: Owner): object {
-    const cached = this.proxies.get(target);
-    if (cached) return cached;
-    const p = new Proxy(target, this.handler(owner));
+    const p = new Proxy(target, this.handler);
     this.proxies.set(target, p);
-    targets.set(p, target);
+    this.owners.set(target, owner);
     return p;
   }
 
-  private wrap(v: unknown, owner: Owner): unknown {
-    if (v === null || typeof v !== 'object' || targets.has(v)) return v;
-    return this.proxy(v, owner);
+  private childOwner(owner: Owner, prop: string, value: unknown): Owner {
+    if (owner.kind === 'root') return isTable(value) ? { kind: 'table', table: prop } : { kind: 'top', field: prop };
+    if (owner.kind === 'table') return { kind: 'entry', id: owner.table + SEP + prop };
+    return owner;
   }
 
-  private handler(owner: Owner): ProxyHandler<object> {
-    const childOwner = (prop: PropertyKey, value: unknown): Owner => {
-      if (owner.kind === 'root') return isTable(value) ? { kind: 'table', table: String(prop) } : { kind: 'top', field: String(prop) };
-      if (owner.kind === 'table') return { kind: 'entry', id: owner.table + SEP + String(prop) };
-      return owner;
-    };
-    const write = (obj: object, prop: PropertyKey) => {
-      if (!this.live) throw new Error('linux data plane state: an object of a finished mutation was written to (copy it first)');
-      if (typeof prop === 'symbol') return;
-      const o = obj as Record<PropertyKey, unknown>;
-      const had = Object.prototype.hasOwnProperty.call(o, prop);
-      // Writing past an array's end grows its length as a side effect: undone after the element.
-      if (Array.isArray(o) && prop !== 'length') this.undo.push({ obj: o, prop: 'length', had: true, old: o.length });
-      this.undo.push({ obj: o, prop, had, old: o[prop] });
-      if (owner.kind === 'root') {
-        // The value before, not a copy: the old table is changed afterwards only through proxies, which mark what they change.
-        if (!this.replaced.has(String(prop))) this.replaced.set(String(prop), o[prop]);
-      } else if (owner.kind === 'table') this.dirty.add(owner.table + SEP + prop);
-      else if (owner.kind === 'entry') this.dirty.add(owner.id);
-      else this.dirtyTop.add(owner.field);
-    };
-    return {
-      get: (obj, prop, receiver) => {
-        const v = Reflect.get(obj, prop, receiver);
-        if (typeof prop === 'symbol' || v === null || typeof v !== 'object') return v;
-        return this.wrap(v, childOwner(prop, v));
-      },
-      set: (obj, prop, value) => {
-        write(obj, prop);
-        (obj as Record<PropertyKey, unknown>)[prop] = unwrap(value);
-        return true;
-      },
-      deleteProperty: (obj, prop) => {
-        if (!Object.prototype.hasOwnProperty.call(obj, prop)) return true;
-        write(obj, prop);
-        delete (obj as Record<PropertyKey, unknown>)[prop];
-        return true;
-      },
-      defineProperty: (obj, prop, desc) => {
-        write(obj, prop);
-        return Reflect.defineProperty(obj, prop, 'value' in desc ? { ...desc, value: unwrap(desc.value) } : desc);
-      },
-    };
+  private write(obj: object, prop: PropertyKey): void {
+    if (!this.live) throw new Error('linux data plane state: an object of a finished mutation was written to (copy it first)');
+    if (typeof prop === 'symbol') return;
+    const owner = this.owners.get(obj)!;
+    const o = obj as Record<PropertyKey, unknown>;
+    const had = Object.prototype.hasOwnProperty.call(o, prop);
+    // Writing past an array's end grows its length as a side effect: undone after the element.
+    if (Array.isArray(o) && prop !== 'length') this.undo.push({ obj: o, prop: 'length', had: true, old: o.length });
+    this.undo.push({ obj: o, prop, had, old: o[prop] });
+    if (owner.kind === 'root') {
+      // The value before, not a copy: the old table is changed afterwards only through proxies, which mark what they change.
+      if (!this.replaced.has(String(prop))) this.replaced.set(String(prop), o[prop]);
+    } else if (owner.kind === 'table') this.dirty.add(owner.table + SEP + String(prop));
+    else if (owner.kind === 'entry') this.dirty.add(owner.id);
+    else this.dirtyTop.add(owner.field);
   }
+
+  private readonly handler: ProxyHandler<object> = {
+    get: (obj, prop, receiver) => {
+      if (prop === RAW) return obj;
+      const v: unknown = Reflect.get(obj, prop, receiver);
+      if (typeof prop === 'symbol' || v === null || typeof v !== 'object') return v;
+      if (rawOf(v) !== undefined) return v;
+      return this.proxies.get(v) ?? this.proxy(v, this.childOwner(this.owners.get(obj)!, prop, v));
+    },
+    set: (obj, prop, value) => {
+      this.write(obj, prop);
+      (obj as Record<PropertyKey, unknown>)[prop] = unwrap(value);
+      return true;
+    },
+    deleteProperty: (obj, prop) => {
+      if (!Object.prototype.hasOwnProperty.call(obj, prop)) return true;
+      this.write(obj, prop);
+      delete (obj as Record<PropertyKey, unknown>)[prop];
+      return true;
+    },
+    defineProperty: (obj, prop, desc) => {
+      this.write(obj, prop);
+      return Reflect.defineProperty(obj, prop, 'value' in desc ? { ...desc, value: unwrap(desc.value) } : desc);
+    },
+  };
 }
 
 type Owner = { kind: 'root' } | { kind: 'table'; table: string } | { kind: 'entry'; id: string } | { kind: 'top'; field: string };
@@ -246,7 +248,7 @@ function shallowUnwrapped(t: unknown): Record<string, unknown> {
  */
 export function detach<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
-  if (targets.has(v)) return parseHnsJson<T>(stringifyHnsJson(v));
+  if (rawOf(v) !== undefined) return parseHnsJson<T>(stringifyHnsJson(v));
   if (Array.isArray(v)) {
     let copy: unknown[] | undefined;
     v.forEach((x, i) => {
