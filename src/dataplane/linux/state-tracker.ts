@@ -48,6 +48,10 @@ export class StateTracker {
   readonly root: LinuxState;
   private undo: UndoStep[] = [];
   private proxies = new Map<object, object>();
+  /** This mutation's proxies → their targets (cheaper than asking a proxy through its trap). */
+  private targetOf = new Map<object, object>();
+  /** Tables assigned whole, rebuilt by the last collect with plain values (finish puts them in place). */
+  private rebuilt = new Map<string, Record<string, unknown>>();
   /** Entries written under since the last checkpoint: "table\0key". */
   private dirty = new Set<string>();
   /** Top-level fields assigned or deleted since the last checkpoint → their value before (a shallow copy for tables). */
@@ -65,6 +69,7 @@ export class StateTracker {
   /** The changes since the last checkpoint, serialized; the state is left as it is. */
   collect(): StateOp[] {
     const ops: StateOp[] = [];
+    this.rebuilt.clear();
     const raw = this.raw as unknown as Record<string, unknown>;
     const doneTables = new Set<string>();
     for (const [field, before] of this.replaced) {
@@ -79,11 +84,21 @@ export class StateTracker {
             ? (unwrap(before) as Record<string, unknown>)
             : undefined;
         if (!old) ops.push({ op: 't', field });
+        const table: Record<string, unknown> = {};
+        const dirty = this.dirty.size > 0;
         for (const k of Object.keys(now)) {
-          if (old && Object.prototype.hasOwnProperty.call(old, k) && unwrap(now[k]) === unwrap(old[k]) && !this.dirty.has(field + SEP + k))
+          const v = this.unwrap(now[k]);
+          table[k] = v;
+          if (
+            old &&
+            Object.prototype.hasOwnProperty.call(old, k) &&
+            v === this.unwrap(old[k]) &&
+            !(dirty && this.dirty.has(field + SEP + k))
+          )
             continue;
-          ops.push(this.setOp(field, k, now[k]));
+          ops.push(this.setOp(field, k, v));
         }
+        this.rebuilt.set(field, table);
         if (old) for (const k of Object.keys(old)) if (!Object.prototype.hasOwnProperty.call(now, k)) ops.push(this.delOp(field, k));
       } else {
         const text = stringifyHnsJson(now);
@@ -130,6 +145,7 @@ export class StateTracker {
     this.undo = [];
     this.dirty.clear();
     this.dirtyTop.clear();
+    this.rebuilt.clear();
   }
 
   /**
@@ -143,7 +159,9 @@ export class StateTracker {
     const parse = (text: string) => parseHnsJson<unknown>(text);
     for (const field of this.replaced.keys()) {
       const now = raw[field];
-      if (isTable(now) || (now !== null && typeof now === 'object' && rawOf(now) !== undefined)) {
+      const rebuilt = this.rebuilt.get(field);
+      if (rebuilt) raw[field] = rebuilt;
+      else if (isTable(now) || (now !== null && typeof now === 'object' && rawOf(now) !== undefined)) {
         const table = unwrap(now) as Record<string, unknown>;
         if (isTable(table)) raw[field] = shallowUnwrapped(table);
       }
@@ -177,9 +195,15 @@ export class StateTracker {
   /** What each proxied object falls under (one handler serves every proxy of the mutation). */
   private owners = new Map<object, Owner>();
 
+  private unwrap<T>(v: T): T {
+    if (v === null || typeof v !== 'object') return v;
+    return (this.targetOf.get(v) as T | undefined) ?? unwrap(v);
+  }
+
   private proxy(target: object, owner: Owner): object {
     const p = new Proxy(target, this.handler);
     this.proxies.set(target, p);
+    this.targetOf.set(p, target);
     this.owners.set(target, owner);
     return p;
   }
@@ -217,7 +241,7 @@ export class StateTracker {
     },
     set: (obj, prop, value) => {
       this.write(obj, prop);
-      (obj as Record<PropertyKey, unknown>)[prop] = unwrap(value);
+      (obj as Record<PropertyKey, unknown>)[prop] = this.unwrap(value);
       return true;
     },
     deleteProperty: (obj, prop) => {
