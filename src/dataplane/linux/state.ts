@@ -4,7 +4,7 @@
  */
 import type { HostComputeEndpoint, HostComputeLoadBalancer, HostComputeNamespace, HostComputeNetwork } from '../../hns';
 import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
-import { mkdirPrivate, readFileNoFollow, writeFileAtomic, writeFileAtomicSync } from '../../util/atomic-write';
+import { mkdirPrivate, writeFileAtomic, writeFileAtomicSync } from '../../util/atomic-write';
 import { withFileLock } from '../../util/file-lock';
 
 export interface NetworkRecord {
@@ -63,15 +63,12 @@ export class StateFileError extends Error {
 
 export const emptyState = (): LinuxState => ({ networks: {}, endpoints: {}, namespaces: {}, loadBalancers: {} });
 
+/**
+ * The state as every reader sees it: the snapshot file with its journal's records applied
+ * (state-journal.ts). A read: nothing is written, a torn journal tail included.
+ */
 export function loadState(file: string): LinuxState {
-  let text: string;
-  try {
-    text = readFileNoFollow(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw e;
-  }
-  return parseState(text, file);
+  return (require('./state-journal') as typeof import('./state-journal')).readStateFiles(file).state;
 }
 
 /** The state from the file's text (empty text: an empty state); `file` names it in the error. */
@@ -93,20 +90,27 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * every command alike (reads and writes), and the file is left as it is: never carried forward by a write.
  */
 function checkState(file: string, parsed: unknown): LinuxState {
-  const bad = (what: string) => new StateFileError(`linux data plane state ${file}: ${what}; fix or remove that entry`);
-  if (!isObject(parsed)) throw bad('the file must hold a JSON object');
-  for (const field of ['networks', 'endpoints', 'namespaces', 'loadBalancers'] as const) {
+  if (!isObject(parsed)) throw bad(file, 'the file must hold a JSON object');
+  for (const field of CHECKED_TABLES) {
     const table = parsed[field];
     if (table === undefined) continue;
-    if (!isObject(table)) throw bad(`"${field}" must be an object keyed by ID`);
-    for (const [k, rec] of Object.entries(table)) {
-      const entry = `entry ${field}["${k}"]`;
-      if (!isObject(rec)) throw bad(`${entry} must be an object, not ${rec === null ? 'null' : typeof rec}`);
-      const doc = field === 'loadBalancers' ? rec : rec.doc;
-      if (!isObject(doc) || typeof doc.ID !== 'string') throw bad(`${entry} has no document with a string "ID"`);
-    }
+    if (!isObject(table)) throw bad(file, `"${field}" must be an object keyed by ID`);
+    for (const [k, rec] of Object.entries(table)) checkEntry(file, field, k, rec);
   }
   return { ...emptyState(), ...(parsed as Partial<LinuxState>) };
+}
+
+const CHECKED_TABLES = ['networks', 'endpoints', 'namespaces', 'loadBalancers'] as const;
+
+const bad = (file: string, what: string) => new StateFileError(`linux data plane state ${file}: ${what}; fix or remove that entry`);
+
+/** One entry of a table as checkState checks it (the journal's records are checked alike). */
+export function checkEntry(file: string, field: string, k: string, rec: unknown): void {
+  if (!(CHECKED_TABLES as readonly string[]).includes(field)) return;
+  const entry = `entry ${field}["${k}"]`;
+  if (!isObject(rec)) throw bad(file, `${entry} must be an object, not ${rec === null ? 'null' : typeof rec}`);
+  const doc = field === 'loadBalancers' ? rec : rec.doc;
+  if (!isObject(doc) || typeof doc.ID !== 'string') throw bad(file, `${entry} has no document with a string "ID"`);
 }
 
 /** The file's bytes for a state (saveState writes exactly these). */
