@@ -3,7 +3,16 @@
  * transaction that changes one LB touches only its own elements and chains.
  */
 import * as assert from 'node:assert/strict';
-import { BACKEND_SLOTS, diffLb, diffText, realizeLoadBalancer, slotRanges } from '../../src/dataplane/linux/lb-nft';
+import {
+  BACKEND_SLOTS,
+  diffLb,
+  diffText,
+  FrontendInUseError,
+  realizeLoadBalancer,
+  slotRanges,
+  syncLoadBalancerTable,
+} from '../../src/dataplane/linux/lb-nft';
+import { emptyState, key } from '../../src/dataplane/linux/state';
 import { PolicyError } from '../../src/dataplane/linux/ruleset';
 
 const ID = '53575944-0000-5000-8000-000000000001';
@@ -181,5 +190,20 @@ describe('linux load balancers in nftables (pure)', () => {
       `delete chain ip switchyard-lb svc-${id}-0`,
       `delete map ip switchyard-lb be-${id}-0`,
     ]);
+  });
+
+  it('a resync (reconcile) refuses an unrealized LB whose frontend another LB realizes, before touching the kernel', () => {
+    const other = '53575944-0000-5000-8000-000000000002';
+    const s = emptyState();
+    s.loadBalancers[key(ID)] = { ...lb(), ID };
+    s.loadBalancers[key(other)] = { ...lb(), ID: other };
+    s.lbNft = { [key(ID)]: { backends: [] } };
+    s.lbTable = true;
+    // A nonexistent namespace: reaching the kernel would fail with another error.
+    for (const only of [[key(other)], undefined])
+      assert.throws(
+        () => syncLoadBalancerTable(s, '/nonexistent/netns', {}, { only }),
+        (e: Error) => e instanceof FrontendInUseError && e.message.includes('10.96.0.10 . tcp . 80') && e.message.includes(ID),
+      );
   });
 });

@@ -516,6 +516,14 @@ export const frontendOf = (element: string) => element.slice(0, element.lastInde
 
 /** Refuses a frontend (map key) that another LB already realizes, naming both: HNS refuses such an LB too. */
 function claimFrontends(s: LinuxState, changes: Map<string, LbChange>): void {
+  // A backend change (an endpoint deleted or re-addressed) keeps every LB's frontends: nothing new is claimed,
+  // and the index of every other LB's frontends (a realization per LB, O(LBs)) is not needed.
+  const keepsFrontends = (k: string, c: LbChange) => {
+    if (!c) return true;
+    const mine = new Set(elementsAt(s, k).map(frontendOf));
+    return c.realized.elements.every((e) => mine.has(frontendOf(e)));
+  };
+  if ([...changes].every(([k, c]) => s.lbNft?.[k] !== undefined && keepsFrontends(k, c))) return;
   const owner = new Map<string, string>();
   for (const k of Object.keys(s.lbNft ?? {})) {
     if (changes.has(k)) continue;
