@@ -4,7 +4,9 @@
  * batch: one nft transaction and one state write) side by side with the same rules applied as one raw
  * `nft -f` batch (the binary, and libnftables in process), and a single endpoint change from the event handed
  * to the proxy to the kernel updated, and that change's transaction alone sent both ways (nf_tables netlink
- * batch, the data plane's path; nft text through libnftables, which first downloads the table's chains and sets).
+ * batch, the data plane's path; nft text through libnftables, which first downloads the table's chains and sets):
+ * backend-map elements only. For comparison, the same change on an LB with session affinity (per-endpoint chains:
+ * rules and verdicts, so the kernel re-validates the table) and one verdict-map element alone.
  * Printed, never asserted.
  * Run: node scripts/build.js && node dist/bench/proxy-nft.js [services=10000] [changes=10]
  * (SWITCHYARD_NFT_NETLINK=0 makes the data plane send incremental changes as nft text, the path before netlink.)
@@ -146,6 +148,18 @@ async function main(): Promise<void> {
     const viaNetlink: number[] = [];
     const viaText: number[] = [];
     const element: number[] = [];
+    const perEndpoint: number[] = [];
+    // The same change on an LB that keeps per-endpoint chains (session affinity): rules and verdicts.
+    const affId = '53575944-0000-5000-8000-0000000af001';
+    const affDoc = {
+      ...lb,
+      ID: affId,
+      FrontendVIPs: ['10.95.0.2'],
+      PortMappings: (lb.PortMappings ?? []).map((pm) => ({ ...pm, DistributionType: 2 })),
+    };
+    const affTwo = realizeLoadBalancer(affId, affDoc, backendsOf(now, lb));
+    const affOne = realizeLoadBalancer(affId, affDoc, backendsOf(now, lb).slice(0, 1));
+    sendBatch(ns, diffBatch(diffLb({}, { a: affTwo })!));
     const pause = () => new Promise((r) => setTimeout(r, 50)); // the previous commit's release work done, as between events
     const svcChain = Object.keys(two.chains).find((c) => c.startsWith('svc-'))!;
     for (let c = 0; c < CHANGES; c++) {
@@ -167,6 +181,15 @@ async function main(): Promise<void> {
         applyRuleset(ns, diffText({ [k]: from }, { [k]: to }, true));
         viaText.push(ms(t0));
       }
+      for (const [from, to] of [
+        [affTwo, affOne],
+        [affOne, affTwo],
+      ]) {
+        await pause();
+        t0 = performance.now();
+        sendBatch(ns, diffBatch(diffLb({ a: from }, { a: to })!));
+        perEndpoint.push(ms(t0));
+      }
       // The kernel's share: any element or rule with a verdict makes the commit validate every chain reachable
       // from the base chains (nf_tables_api.c nft_table_validate), whatever sends it.
       for (const add of [true, false]) {
@@ -182,6 +205,10 @@ async function main(): Promise<void> {
     console.log(
       `  that change's transaction alone:                netlink batch median ${pct(viaNetlink, 50).toFixed(2)} ms, p90 ${pct(viaNetlink, 90).toFixed(2)} ms; ` +
         `nft text via libnftables median ${pct(viaText, 50).toFixed(1)} ms, p90 ${pct(viaText, 90).toFixed(1)} ms`,
+    );
+    sendBatch(ns, diffBatch(diffLb({ a: affTwo }, { a: undefined })!));
+    console.log(
+      `  the same change on an affinity LB (per-endpoint chains, netlink): median ${pct(perEndpoint, 50).toFixed(2)} ms, p90 ${pct(perEndpoint, 90).toFixed(2)} ms`,
     );
     console.log(
       `  one verdict-map element alone (netlink):        median ${pct(element, 50).toFixed(2)} ms, p90 ${pct(element, 90).toFixed(2)} ms (the kernel's table validation)`,

@@ -21,7 +21,7 @@ import {
 import { applyRuleset } from '../../src/dataplane/linux/nft';
 import { NftBatch } from '../../src/dataplane/linux/nftnl/batch';
 import { NftnlError, nftnlBatchesSent, sendBatch } from '../../src/dataplane/linux/nftnl/socket';
-import { NFPROTO_IPV4 } from '../../src/dataplane/linux/nftnl/wire';
+import { NFPROTO_IPV4, NFT_MSG } from '../../src/dataplane/linux/nftnl/wire';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsLab } from '../../src/lab/netns-driver';
 import { canRunNetns, get, serve, uniquePrefix } from './helpers/lab';
@@ -38,12 +38,12 @@ const clusterIp = (): HostComputeLoadBalancer => ({
     { Protocol: 17, InternalPort: 53, ExternalPort: 53 },
   ],
 });
-const nodePort = (affinity: boolean): HostComputeLoadBalancer => ({
+const nodePort = (affinity: boolean, port = 30080): HostComputeLoadBalancer => ({
   PortMappings: [
     {
       Protocol: 6,
       InternalPort: 8080,
-      ExternalPort: 30080,
+      ExternalPort: port,
       Flags: LoadBalancerPortMappingFlags.LocalRoutedVIP,
       ...(affinity ? { DistributionType: LoadBalancerDistribution.SourceIP } : {}),
     },
@@ -54,22 +54,36 @@ const externalIp = (): HostComputeLoadBalancer => ({
   PortMappings: [{ Protocol: 6, InternalPort: 8443, ExternalPort: 443, Flags: LoadBalancerPortMappingFlags.VipExternalIP }],
 });
 
+const D = '53575944-0000-5000-8000-00000000000d';
+
 type Step = [what: string, changes: Record<string, [HostComputeLoadBalancer, LbBackend[]] | undefined>];
+// A (ClusterIP, TCP and UDP) and D (NodePort, local backends) are backend-map LBs: their backend changes are map
+// elements only, old ranges deleted and new ones added in one batch (2 → 1 → 2 → 3 → 0 without overlap errors).
 const STEPS: Step[] = [
   ['add a ClusterIP service with no backend (reject)', { [A]: [clusterIp(), []] }],
   ['0 → 1 backend', { [A]: [clusterIp(), [be(5)]] }],
   ['1 → 2 backends', { [A]: [clusterIp(), [be(5), be(6)]] }],
   ['2 → 3 backends, one remote', { [A]: [clusterIp(), [be(5), be(6), be(7, true)]] }],
   ['an endpoint removed (3 → 2)', { [A]: [clusterIp(), [be(5), be(7, true)]] }],
+  ['2 → 1', { [A]: [clusterIp(), [be(6)]] }],
+  ['1 → 2 (the same first backend)', { [A]: [clusterIp(), [be(6), be(5)]] }],
+  ['2 → 3', { [A]: [clusterIp(), [be(6), be(5), be(7)]] }],
+  ['3 → 0', { [A]: [clusterIp(), []] }],
+  ['0 → 3', { [A]: [clusterIp(), [be(5), be(6), be(7, true)]] }],
   [
     'a NodePort service with affinity, and an external IP service',
     { [B]: [nodePort(true), [be(5), be(8, true)]], [C]: [externalIp(), [be(9, true)]] },
   ],
   ['affinity off', { [B]: [nodePort(false), [be(5), be(8, true)]] }],
   ['affinity on again, 3 backends', { [B]: [nodePort(true), [be(5), be(6), be(8, true)]] }],
-  ['two services in one change: 2 → 1 backend and 1 → 0', { [A]: [clusterIp(), [be(7, true)]], [C]: [externalIp(), []] }],
+  ['a NodePort service with local backends only (backend map)', { [D]: [nodePort(false, 30081), [be(5), be(6)]] }],
+  ['its affinity on (per-endpoint chains)', { [D]: [nodePort(true, 30081), [be(5), be(6)]] }],
+  ['and off again (backend map)', { [D]: [nodePort(false, 30081), [be(5), be(6)]] }],
+  ['a remote backend on the NodePort (per-endpoint chains, masquerade mark)', { [D]: [nodePort(false, 30081), [be(5), be(8, true)]] }],
+  ['the remote backend gone (backend map)', { [D]: [nodePort(false, 30081), [be(5)]] }],
+  ['two services in one change: 3 → 1 backend and 1 → 0', { [A]: [clusterIp(), [be(7, true)]], [C]: [externalIp(), []] }],
   ['1 → 0 backends', { [A]: [clusterIp(), []] }],
-  ['delete the ClusterIP and NodePort services', { [A]: undefined, [B]: undefined }],
+  ['delete the ClusterIP and NodePort services', { [A]: undefined, [B]: undefined, [D]: undefined }],
   ['delete the last one', { [C]: undefined }],
 ];
 
@@ -123,7 +137,11 @@ describe('linux load balancers: nf_tables netlink batches', function () {
           .map((k) => [k, realized[k]]),
       );
       applyRuleset(path(viaText), diffText(before, after, true));
-      sendBatch(path(viaNetlink), diffBatch(diffLb(before, after)!));
+      const batch = diffBatch(diffLb(before, after)!);
+      // A backend change of a backend-map LB is map elements only: no rule, no verdict (no table validation).
+      if (Object.keys(after).length === 1 && before[A]?.maps?.length && after[A]?.maps?.length)
+        assert.ok(batch.messages.length && batch.messages.every((m) => m.msg === NFT_MSG.NEWSETELEM || m.msg === NFT_MSG.DELSETELEM), what);
+      sendBatch(path(viaNetlink), batch);
       const listed = table(viaText);
       assert.deepEqual(table(viaNetlink), listed, `after "${what}"`);
       seen += JSON.stringify(listed);
@@ -133,9 +151,22 @@ describe('linux load balancers: nf_tables netlink batches', function () {
       }
     }
     // The sequence went through every form of rule the table has (not a vacuous comparison).
-    for (const form of ['"numgen"', '"vmap"', '"reject"', '"dnat"', '"mangle"', '"op":"update"', '"timeout":10800', '"goto"'])
+    for (const form of [
+      '"numgen"',
+      '"vmap"',
+      '"reject"',
+      '"dnat"',
+      '"mangle"',
+      '"op":"update"',
+      '"timeout":10800',
+      '"goto"',
+      '"flags":["interval"]',
+      '"data":"@be-',
+      '{"range":[21846,43690]}',
+    ])
       assert.ok(seen.includes(form), `the steps never produced ${form}`);
     assert.ok(!JSON.stringify(table(viaText)).includes('"ep-'), 'every endpoint chain is gone at the end');
+    assert.ok(!JSON.stringify(table(viaText)).includes('"be-'), 'every backend map is gone at the end');
   });
 
   it('a large transaction (2,000 LBs, megabytes) goes as one datagram and is applied whole', () => {
@@ -189,7 +220,7 @@ describe('linux data plane: load-balancer changes go to the kernel as netlink ba
 
   before(async function () {
     if (!canRunNetns()) this.skip();
-    lab = new NetnsLab({ prefix: uniquePrefix('sylbd'), nodes: 1, podsPerNode: 3, type: 'L2Bridge' });
+    lab = new NetnsLab({ prefix: uniquePrefix('sylbd'), nodes: 1, podsPerNode: 4, type: 'L2Bridge' });
     try {
       lab.underlay();
       for (const n of lab.plan.nodes) lab.exec(n.name, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
@@ -206,28 +237,53 @@ describe('linux data plane: load-balancer changes go to the kernel as netlink ba
     await lab?.down();
   });
 
-  it('each modify (1 → 2 → 1 backend) is one batch; a pod reaches the backends the LB names', async () => {
+  it('each modify (1 → 2 → 3 → 1 → 0 backends) is one batch; a pod reaches every backend the LB names; with none, the connection is refused', async () => {
     const { dp } = lab!.runtimes[0];
-    const [client, p0, p1] = lab!.plan.nodes[0].pods;
+    const [client, ...backends] = lab!.plan.nodes[0].pods;
+    const names = backends.map((p) => p.name);
     const doc = (pods: string[]) => ({
       HostComputeEndpoints: pods.map((p) => ids.get(p)!),
       FrontendVIPs: ['10.96.0.20'],
       PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
     });
     const answers = (n: number) => new Set(Array.from({ length: n }, () => get(client.name, '10.96.0.20', 80)?.split(' ')[0]));
-    const lb = await dp.createLoadBalancer(doc([p0.name]));
-    assert.deepEqual([...answers(3)], [p0.name]);
+    // Connects until every expected backend answered (random choice: no fixed count is certain, 60 tries make a miss
+    // of one of three backends a 1-in-10^10 event); what answered is compared, never how fast.
+    const reached = (want: string[]) => {
+      let seen = new Set<string | undefined>();
+      for (let i = 0; i < 60 && ![...want].every((w) => seen.has(w)); i++) seen = new Set([...seen, ...answers(1)]);
+      return [...seen].sort();
+    };
+    const lb = await dp.createLoadBalancer(doc([names[0]]));
+    assert.deepEqual([...answers(3)], [names[0]]);
     const sent = nftnlBatchesSent();
-    await dp.modifyLoadBalancer(lb.ID!, doc([p0.name, p1.name]));
+    await dp.modifyLoadBalancer(lb.ID!, doc(names.slice(0, 2)));
     assert.equal(nftnlBatchesSent(), sent + 1);
-    let seen = new Set<string | undefined>();
-    for (let i = 0; i < 24 && seen.size < 2; i++) seen = new Set([...seen, ...answers(1)]);
-    assert.deepEqual([...seen].sort(), [p0.name, p1.name].sort());
-    await dp.modifyLoadBalancer(lb.ID!, doc([p1.name]));
+    assert.deepEqual(reached(names.slice(0, 2)), names.slice(0, 2).sort());
+    await dp.modifyLoadBalancer(lb.ID!, doc(names));
     assert.equal(nftnlBatchesSent(), sent + 2);
-    assert.deepEqual([...answers(5)], [p1.name]);
+    assert.deepEqual(reached(names), [...names].sort());
+    await dp.modifyLoadBalancer(lb.ID!, doc([names[1]]));
+    assert.equal(nftnlBatchesSent(), sent + 3);
+    assert.deepEqual([...answers(5)], [names[1]]);
+    // No backend: the map lookup misses and the connection is refused (a TCP reset), not left to time out.
+    await dp.modifyLoadBalancer(lb.ID!, doc([]));
+    assert.equal(nftnlBatchesSent(), sent + 4);
+    assert.equal(connectError(client.name, '10.96.0.20', 80), 'ECONNREFUSED');
+    await dp.modifyLoadBalancer(lb.ID!, doc([names[2]]));
+    assert.deepEqual([...answers(3)], [names[2]]);
     // The last LB deleted: the table goes with it (text, `delete table`).
     await dp.deleteLoadBalancer(lb.ID!);
     assert.deepEqual([...answers(1)], [undefined]);
   });
 });
+
+/** The error code of a TCP connection attempt from namespace `ns` ("connected" when it succeeds). */
+function connectError(ns: string, host: string, port: number): string {
+  const script =
+    "const s=require('net').connect(+process.argv[2],process.argv[1]);s.setTimeout(3000,()=>{console.log('ETIMEDOUT');process.exit(0)});" +
+    "s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)});";
+  return execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)])
+    .toString()
+    .trim();
+}

@@ -3,12 +3,16 @@
  * `ip switchyard-lb`:
  * - one verdict-map lookup per packet: `service-ips` (VIP . protocol . port → the LB's chain) and, on node
  *   addresses (`fib daddr type local`), `service-nodeports` (protocol . port → chain);
- * - a chain per LB port mapping choosing an endpoint chain with `numgen random`, after the per-endpoint
- *   affinity sets (ClientIP: `update @aff-… { ip saddr }` with kube-proxy's 3 h timeout; HNS has no timeout);
- * - an endpoint chain per backend that DNATs, marking the connection for masquerade when an external
- *   frontend (node port, external IP) sends it to another node, so the reply comes back through this node.
+ * - a chain per LB port mapping. Most port mappings (no session affinity, no masquerade mark) DNAT in one rule
+ *   through a backend map `be-…` (a random slot 0..65535 → backend address . port, each backend an equal range
+ *   of slots): a backend change is then only map elements, data the kernel commits without re-validating the
+ *   table's chains (a new rule or a verdict element makes it walk every chain of the table, O(table)).
+ * - The others choose an endpoint chain with `numgen random`, after the per-endpoint affinity sets (ClientIP:
+ *   `update @aff-… { ip saddr }` with kube-proxy's 3 h timeout; HNS has no timeout); an endpoint chain per backend
+ *   DNATs, marking the connection for masquerade when an external frontend (node port, external IP) sends it to
+ *   another node, so the reply comes back through this node.
  * What is realized is recorded per LB in the state (`lbNft`), and a change is the difference between that
- * record and the LB's new realization (element adds/deletes, new/flushed/deleted chains and sets) applied as
+ * record and the LB's new realization (element adds/deletes, new/flushed/deleted chains, sets and maps) applied as
  * one transaction — an nf_tables netlink batch (nftnl/) when the table exists, nft text otherwise: nothing is
  * listed to find what to change, and the endpoint policies' table (ruleset.ts) is never touched. When a
  * transaction fails (the table was removed out of band), the whole table is rebuilt from the records in one
@@ -35,11 +39,38 @@ export const LB_MASQ_MARK = '0x5359';
 const AFFINITY_TIMEOUT_MS = 10800 * 1000;
 const AFFINITY_TIMEOUT = `${AFFINITY_TIMEOUT_MS / 1000}s`;
 
-/** What one LB put in the kernel: map elements ("map|key|verdict"), chains with their rules, sets. */
+/**
+ * What one LB put in the kernel: verdict-map elements ("map|key|verdict"), chains with their rules, affinity
+ * sets, and backend maps with their elements ("map|first-last slot|address . port"). The backend-map fields are
+ * absent from realizations recorded by older versions (read as none).
+ */
 export interface RealizedLb {
   elements: string[];
   chains: Record<string, string[]>;
   sets: string[];
+  maps?: string[];
+  mapElements?: string[];
+}
+
+/** The slots `numgen random mod BACKEND_SLOTS` draws from; a backend map splits them among the backends. */
+export const BACKEND_SLOTS = 65536;
+
+/**
+ * The slots split into n contiguous ranges as equal as possible (the first 65536 mod n one slot longer), in
+ * order, covering 0..65535 once: backend k answers (its range's length)/65536 of the new connections.
+ */
+export function slotRanges(n: number): Array<[first: number, last: number]> {
+  const out: Array<[number, number]> = [];
+  if (n <= 0) return out;
+  const base = Math.floor(BACKEND_SLOTS / n);
+  const longer = BACKEND_SLOTS % n;
+  let first = 0;
+  for (let k = 0; k < n; k++) {
+    const len = base + (k < longer ? 1 : 0);
+    out.push([first, first + len - 1]);
+    first += len;
+  }
+  return out;
 }
 
 /** A frontend (VIP . protocol . port, or a node port) another LB already realizes. */
@@ -72,7 +103,8 @@ export function realizeLoadBalancer(id: string, doc: HostComputeLoadBalancer, ba
     throw new PolicyError(`${where}: IPv6 load balancers are not supported by the linux data plane`);
   // DSR (Flags 1) is realized as plain DNAT (replies pass this node), as before this table existed; features().DSR
   // is false so the service proxy never asks for it and reports ETP Local without DSR as a finding.
-  const out: RealizedLb = { elements: [], chains: {}, sets: [] };
+  if (backends.length > BACKEND_SLOTS) throw new PolicyError(`${where}: ${backends.length} backends (at most ${BACKEND_SLOTS})`);
+  const out: RealizedLb = { elements: [], chains: {}, sets: [], maps: [], mapElements: [] };
   const vips = (doc.FrontendVIPs ?? []).map((v, i) => ipv4(v, `${where} FrontendVIPs[${i}]`));
   (doc.PortMappings ?? []).forEach((pm, i) => {
     const proto = PROTO[Number(pm.Protocol)];
@@ -88,6 +120,25 @@ export function realizeLoadBalancer(id: string, doc: HostComputeLoadBalancer, ba
       pm.DistributionType === LoadBalancerDistribution.SourceIP || pm.DistributionType === LoadBalancerDistribution.SourceIPProtocol;
     const rules: string[] = [];
     const eps: string[] = [];
+    // Without per-backend statements (affinity, the masquerade mark) the backends are data: ranges of random
+    // slots in a map the chain's one dnat reads. A backend change then only swaps map elements, which the
+    // kernel applies without re-validating the table (a verdict or a new rule would make it walk every chain).
+    if (!affinity && !(external && backends.some((b) => b.remote))) {
+      const map = `be-${idPart(id)}-${i}`;
+      out.maps!.push(map);
+      slotRanges(backends.length).forEach(([first, last], k) =>
+        out.mapElements!.push(`${map}|${first}-${last}|${backends[k].ip} . ${int}`),
+      );
+      // The lookup misses when the map is empty (no backend): the rejects answer, as kube-proxy's do.
+      out.chains[svc] = [
+        `meta l4proto ${proto} dnat ip to numgen random mod ${BACKEND_SLOTS} map @${map}`,
+        'meta l4proto tcp reject with tcp reset',
+        'reject',
+      ];
+      if (vips.length === 0) out.elements.push(`service-nodeports|${proto} . ${ext}|goto ${svc}`);
+      for (const vip of vips) out.elements.push(`service-ips|${vip} . ${proto} . ${ext}|goto ${svc}`);
+      return;
+    }
     for (const b of backends) {
       const ep = `ep-${idPart(id)}-${i}-${hexIp(b.ip)}`;
       eps.push(ep);
@@ -132,6 +183,12 @@ function baseTable(): string[] {
   ];
 }
 
+const mapDecl = (name: string) =>
+  `add map ${T} ${name} { typeof numgen random mod ${BACKEND_SLOTS} : ip daddr . th dport; flags interval; }`;
+const mapElement = (e: string, op: 'add' | 'delete') => {
+  const [map, range, value] = e.split('|');
+  return op === 'add' ? `add element ${T} ${map} { ${range} : ${value} }` : `delete element ${T} ${map} { ${range} }`;
+};
 const setDecl = (name: string) => `add set ${T} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${AFFINITY_TIMEOUT}; }`;
 const chainRules = (name: string, rules: string[]) => rules.map((r) => `add rule ${T} ${name} ${r}`);
 const element = (e: string, op: 'add' | 'delete') => {
@@ -145,8 +202,10 @@ export function fullTableText(realized: Iterable<RealizedLb>): string {
   const elements: string[] = [];
   for (const r of realized) {
     for (const s of r.sets) lines.push(setDecl(s));
+    for (const m of r.maps ?? []) lines.push(mapDecl(m));
     for (const name of Object.keys(r.chains)) lines.push(`add chain ${T} ${name}`);
     for (const [name, rules] of Object.entries(r.chains)) lines.push(...chainRules(name, rules));
+    for (const e of r.mapElements ?? []) lines.push(mapElement(e, 'add'));
     elements.push(...r.elements);
   }
   for (const e of elements) lines.push(element(e, 'add'));
@@ -156,18 +215,35 @@ export function fullTableText(realized: Iterable<RealizedLb>): string {
 /** What turns `before` (per LB key) into `after`: the objects to add, refill, and remove. */
 export interface LbDiff {
   addSets: string[];
+  addMaps: string[];
   addChains: string[];
   /** Chains whose rules are (re)written: new ones (flush false) and changed ones (flushed first). */
   fill: Array<{ chain: string; flush: boolean; rules: string[] }>;
   delElements: string[];
   addElements: string[];
+  /** Backend-map elements ("map|range|value"): the old ranges go before the new ones (no overlap in between). */
+  delMapElements: string[];
+  addMapElements: string[];
   dropChains: string[];
   dropSets: string[];
+  dropMaps: string[];
 }
 
 /** The difference between two realizations per LB key; undefined when nothing changes. */
 export function diffLb(before: Record<string, RealizedLb>, after: Record<string, RealizedLb | undefined>): LbDiff | undefined {
-  const d: LbDiff = { addSets: [], addChains: [], fill: [], delElements: [], addElements: [], dropChains: [], dropSets: [] };
+  const d: LbDiff = {
+    addSets: [],
+    addMaps: [],
+    addChains: [],
+    fill: [],
+    delElements: [],
+    addElements: [],
+    delMapElements: [],
+    addMapElements: [],
+    dropChains: [],
+    dropSets: [],
+    dropMaps: [],
+  };
   for (const [k, next] of Object.entries(after)) {
     const prev = before[k];
     const pe = new Set(prev?.elements ?? []);
@@ -178,6 +254,15 @@ export function diffLb(before: Record<string, RealizedLb>, after: Record<string,
     const ns = new Set(next?.sets ?? []);
     for (const s of ns) if (!ps.has(s)) d.addSets.push(s);
     for (const s of ps) if (!ns.has(s)) d.dropSets.push(s);
+    const pm = new Set(prev?.maps ?? []);
+    const nm = new Set(next?.maps ?? []);
+    for (const m of nm) if (!pm.has(m)) d.addMaps.push(m);
+    for (const m of pm) if (!nm.has(m)) d.dropMaps.push(m);
+    const pme = new Set(prev?.mapElements ?? []);
+    const nme = new Set(next?.mapElements ?? []);
+    // A map that goes takes its elements with it.
+    for (const e of pme) if (!nme.has(e) && nm.has(e.slice(0, e.indexOf('|')))) d.delMapElements.push(e);
+    for (const e of nme) if (!pme.has(e)) d.addMapElements.push(e);
     for (const [name, rules] of Object.entries(next?.chains ?? {})) {
       const old = prev?.chains[name];
       if (!old) {
@@ -205,6 +290,7 @@ export function diffText(before: Record<string, RealizedLb>, after: Record<strin
 function renderDiffText(d: LbDiff, haveTable: boolean): string {
   const lines = haveTable ? [] : baseTable();
   lines.push(...d.addSets.map(setDecl));
+  lines.push(...d.addMaps.map(mapDecl));
   lines.push(...d.addChains.map((c) => `add chain ${T} ${c}`));
   for (const f of d.fill) {
     if (f.flush) lines.push(`flush chain ${T} ${f.chain}`);
@@ -212,9 +298,12 @@ function renderDiffText(d: LbDiff, haveTable: boolean): string {
   }
   lines.push(...d.delElements.map((e) => element(e, 'delete')));
   lines.push(...d.addElements.map((e) => element(e, 'add')));
+  lines.push(...d.delMapElements.map((e) => mapElement(e, 'delete')));
+  lines.push(...d.addMapElements.map((e) => mapElement(e, 'add')));
   lines.push(...d.dropChains.map((c) => `flush chain ${T} ${c}`));
   lines.push(...d.dropChains.map((c) => `delete chain ${T} ${c}`));
   lines.push(...d.dropSets.map((s) => `delete set ${T} ${s}`));
+  lines.push(...d.dropMaps.map((m) => `delete map ${T} ${m}`));
   return lines.join('\n') + '\n';
 }
 
@@ -222,6 +311,7 @@ function renderDiffText(d: LbDiff, haveTable: boolean): string {
 export function diffBatch(d: LbDiff): NftBatch {
   const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
   for (const s of d.addSets) b.newDynamicSet(s, AFFINITY_TIMEOUT_MS);
+  for (const m of d.addMaps) b.newBackendMap(m);
   for (const c of d.addChains) b.newChain(c);
   for (const f of d.fill) {
     if (f.flush) b.flushChain(f.chain);
@@ -235,10 +325,25 @@ export function diffBatch(d: LbDiff): NftBatch {
     const [map, k, verdict] = e.split('|');
     b.addElement(map, k, verdict);
   }
+  for (const [map, entries] of byMap(d.delMapElements)) b.backendElements('delete', map, entries);
+  for (const [map, entries] of byMap(d.addMapElements)) b.backendElements('add', map, entries);
   for (const c of d.dropChains) b.flushChain(c);
   for (const c of d.dropChains) b.deleteChain(c);
   for (const s of d.dropSets) b.deleteSet(s);
+  for (const m of d.dropMaps) b.deleteSet(m);
   return b;
+}
+
+/** Backend-map elements grouped per map (one message each): map → [range, value]. */
+function byMap(elements: string[]): Map<string, Array<[string, string]>> {
+  const out = new Map<string, Array<[string, string]>>();
+  for (const e of elements) {
+    const [map, range, value] = e.split('|');
+    let list = out.get(map);
+    if (!list) out.set(map, (list = []));
+    list.push([range, value]);
+  }
+  return out;
 }
 
 /** An LB's backends from the state: its endpoints' addresses, and whether each is on another node. */
@@ -333,35 +438,47 @@ export function syncLoadBalancerTable(
     if (prev) before[k] = prev;
     after[k] = c?.realized;
   }
-  const next: Record<string, LbRecord> = { ...records };
-  for (const [k, c] of changes) {
-    if (c) next[k] = { backends: c.backends };
-    else delete next[k];
-  }
   const library = env.SWITCHYARD_LIBNFTABLES || LIBNFTABLES;
-  const empty = Object.keys(next).length === 0;
-  if (empty) {
+  // Whether any LB is left after the change, without counting them (a change costs O(change), not O(LBs)).
+  let remains = false;
+  for (const c of changes.values()) if (c) remains = true;
+  if (!remains) {
+    for (const k in records) {
+      if (changes.has(k)) continue;
+      remains = true;
+      break;
+    }
+  }
+  if (!remains) {
     if (Object.keys(records).length || opts.force || s.lbTable) applyRuleset(netns, `table ${T}\ndelete table ${T}\n`, library);
     s.lbNft = {};
     s.lbTable = false;
     return;
   }
   const diff = opts.force ? undefined : diffLb(before, after);
-  if (!opts.force && !diff && s.lbTable) {
-    s.lbNft = next;
-    return;
+  if (opts.force || diff || !s.lbTable) {
+    try {
+      if (opts.force) throw new Error('rebuild');
+      applyDiff(netns, diff, !!s.lbTable, env, library);
+    } catch (e) {
+      if (!opts.force && !(e instanceof NftError) && !(e instanceof NftnlError) && !(e instanceof OsError)) throw e;
+      // Out-of-band changes (the table or a chain removed) make a diff fail: rebuild everything in one go.
+      // (An OsError after the batch was sent leaves its outcome unknown: the rebuild makes it certain.)
+      const all: RealizedLb[] = [];
+      for (const k of Object.keys(records)) {
+        const r = changes.has(k) ? changes.get(k)?.realized : realizedAt(s, k);
+        if (r) all.push(r);
+      }
+      for (const [k, c] of changes) if (c && !(k in records)) all.push(c.realized);
+      applyRuleset(netns, fullTableText(all), library);
+    }
   }
-  try {
-    if (opts.force) throw new Error('rebuild');
-    applyDiff(netns, diff, !!s.lbTable, env, library);
-  } catch (e) {
-    if (!opts.force && !(e instanceof NftError) && !(e instanceof NftnlError) && !(e instanceof OsError)) throw e;
-    // Out-of-band changes (the table or a chain removed) make a diff fail: rebuild everything in one go.
-    // (An OsError after the batch was sent leaves its outcome unknown: the rebuild makes it certain.)
-    const all = Object.keys(next).map((k) => (changes.has(k) ? changes.get(k)!.realized : realizedAt(s, k)));
-    applyRuleset(netns, fullTableText(all.filter((r): r is RealizedLb => r !== undefined)), library);
+  // The records change in place, the changed keys only: the state journal records what a change touched.
+  const recs = (s.lbNft ??= {});
+  for (const [k, c] of changes) {
+    if (c) recs[k] = { backends: c.backends };
+    else delete recs[k];
   }
-  s.lbNft = next;
   s.lbTable = true;
 }
 
@@ -399,6 +516,14 @@ export const frontendOf = (element: string) => element.slice(0, element.lastInde
 
 /** Refuses a frontend (map key) that another LB already realizes, naming both: HNS refuses such an LB too. */
 function claimFrontends(s: LinuxState, changes: Map<string, LbChange>): void {
+  // A backend change (an endpoint deleted or re-addressed) keeps every LB's frontends: nothing new is claimed,
+  // and the index of every other LB's frontends (a realization per LB, O(LBs)) is not needed.
+  const keepsFrontends = (k: string, c: LbChange) => {
+    if (!c) return true;
+    const mine = new Set(elementsAt(s, k).map(frontendOf));
+    return c.realized.elements.every((e) => mine.has(frontendOf(e)));
+  };
+  if ([...changes].every(([k, c]) => s.lbNft?.[k] !== undefined && keepsFrontends(k, c))) return;
   const owner = new Map<string, string>();
   for (const k of Object.keys(s.lbNft ?? {})) {
     if (changes.has(k)) continue;

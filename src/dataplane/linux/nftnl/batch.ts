@@ -3,12 +3,13 @@
  * the whole batch or nothing. Every message keeps a subject (the chain, set or element it concerns) so a
  * refusal can be reported naming the object.
  */
-import { encodeRule, elementKey, elementVerdict } from './lb-rules';
+import { backendValue, encodeRule, elementKey, elementVerdict, slotRange } from './lb-rules';
 import { hostU32, verdictData } from './expr';
 import {
   be32,
   be64,
   CHAIN_ATTR,
+  concatType,
   cstr,
   DATA,
   DATATYPE,
@@ -28,6 +29,7 @@ import {
   SET_DESC_SIZE,
   SET_FLAG,
   SETELEM,
+  SET_ELEM_INTERVAL_END,
   SETELEM_LIST,
   type Attr,
 } from './wire';
@@ -48,6 +50,16 @@ const KEY_BIG_ENDIAN_UDATA = Buffer.from('000402000000', 'hex');
  * interval. `nft list` reads it back to print the map the way it was written.
  */
 const NUMGEN_VMAP_UDATA = Buffer.from('00040100000001040000000004080004010000000100060400000000', 'hex');
+
+/**
+ * nft 1.0.6's user data for `typeof numgen random mod 65536 : ip daddr . th dport` (key in host byte order,
+ * then the key's and the data's expressions), so that `nft list` prints the backend maps as nft would.
+ */
+const BACKEND_MAP_UDATA = Buffer.from(
+  '000401000000010400000000031a0004170000000112000401000000010400000100020400000000043400040d000000012c0014000407000000010c' +
+    '00040c00000001040c0000000114000407000000010c00040b000000010402000000060400000000',
+  'hex',
+);
 
 export class NftBatch {
   readonly messages: BatchMessage[] = [];
@@ -141,6 +153,61 @@ export class NftBatch {
         [SET_ATTR.USERDATA, KEY_BIG_ENDIAN_UDATA],
       ],
       `set ${name}`,
+    );
+  }
+
+  /**
+   * A backend map (`typeof numgen random mod 65536 : ip daddr . th dport; flags interval`): slot ranges →
+   * address . port, read by the service chain's dnat. Its elements are data, not verdicts: changing them
+   * never makes the kernel re-validate the table's chains.
+   */
+  newBackendMap(name: string): void {
+    const id = ++this.setIds;
+    this.add(
+      NFT_MSG.NEWSET,
+      NLM_F.CREATE,
+      [
+        this.tableAttr,
+        [SET_ATTR.NAME, cstr(name)],
+        [SET_ATTR.FLAGS, be32(SET_FLAG.MAP | SET_FLAG.INTERVAL)],
+        [SET_ATTR.KEY_TYPE, be32(DATATYPE.INTEGER)],
+        [SET_ATTR.KEY_LEN, be32(4)],
+        [SET_ATTR.DATA_TYPE, be32(concatType(DATATYPE.IPADDR, DATATYPE.INET_SERVICE))],
+        [SET_ATTR.DATA_LEN, be32(8)],
+        [SET_ATTR.ID, be32(id)],
+        [SET_ATTR.USERDATA, BACKEND_MAP_UDATA],
+      ],
+      `map ${name}`,
+    );
+  }
+
+  /**
+   * Adds (value given) or deletes slot ranges of a backend map, one message: each range as a start element
+   * (key = first slot, big-endian as the rule's byteorder leaves it) and an end element flagged INTERVAL_END
+   * (key = last slot + 1), as nft sends them.
+   */
+  backendElements(op: 'add' | 'delete', map: string, entries: Array<[range: string, value?: string]>): void {
+    if (!entries.length) return;
+    const elems: Attr[] = [];
+    for (const [range, value] of entries) {
+      const [start, end] = slotRange(range);
+      const startElem: Attr[] = [[SETELEM.KEY, [[DATA.VALUE, be32(start)]]]];
+      if (op === 'add') startElem.push([SETELEM.DATA, [[DATA.VALUE, backendValue(value ?? '')]]]);
+      elems.push([LIST_ELEM + elems.length, startElem]);
+      elems.push([
+        LIST_ELEM + elems.length,
+        [
+          [SETELEM.FLAGS, be32(SET_ELEM_INTERVAL_END)],
+          [SETELEM.KEY, [[DATA.VALUE, be32(end + 1)]]],
+        ],
+      ]);
+    }
+    const text = entries.map(([r, v]) => (op === 'add' ? `${r} : ${v}` : r)).join(', ');
+    this.add(
+      op === 'add' ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM,
+      op === 'add' ? NLM_F.CREATE : 0,
+      [this.tableAttr, [SETELEM_LIST.SET, cstr(map)], [SETELEM_LIST.ELEMENTS, elems]],
+      `element ${map} { ${text} }`,
     );
   }
 

@@ -7,6 +7,8 @@ import { be32, cstr, DATA, EXPR, LIST_ELEM, NFPROTO_IPV4, NFT_GOTO, NFT_JUMP, VE
 export const REG_VERDICT = 0;
 export const REG_1 = 1;
 export const REG_2 = 2;
+/** NFT_REG32_01: the second 32-bit slot of register 1 (the port of an `ip . port` map value). */
+export const REG32_01 = 9;
 
 const expr = (name: string, data: Attr[]): Attr => [
   LIST_ELEM,
@@ -100,6 +102,28 @@ export const dnatIpv4 = (addrReg: number, protoReg: number): Attr =>
     [3, be32(addrReg)],
     [5, be32(protoReg)],
     [7, be32(2)],
+  ]);
+
+/**
+ * nat dnat ip to the address and port a map lookup left in registers (nft sends no flags attribute for this
+ * form: the kernel derives them from the registers given).
+ */
+export const dnatIpv4FromRegs = (addrReg: number, protoReg: number): Attr =>
+  expr('nat', [
+    [1, be32(1)], // NFT_NAT_DNAT
+    [2, be32(NFPROTO_IPV4)],
+    [3, be32(addrReg)],
+    [5, be32(protoReg)],
+  ]);
+
+/** byteorder hton: a host-order u32 register (numgen's result) to network order, as an interval map's key is. */
+export const byteorderHton32 = (sreg: number, dreg: number): Attr =>
+  expr('byteorder', [
+    [1, be32(sreg)],
+    [2, be32(dreg)],
+    [3, be32(1)], // NFT_BYTEORDER_HTON
+    [4, be32(4)], // length
+    [5, be32(4)], // element size
   ]);
 
 /** reject: a TCP reset (type 1), or ICMP port unreachable (type 0, code 3). */

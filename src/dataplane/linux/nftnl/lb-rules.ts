@@ -4,9 +4,11 @@
  * else is refused with UnsupportedRuleError, and the caller falls back to libnftables for the transaction.
  */
 import {
+  byteorderHton32,
   cmpEq,
   ctSetMark,
   dnatIpv4,
+  dnatIpv4FromRegs,
   dynsetUpdate,
   hostU32,
   immediateValue,
@@ -18,6 +20,7 @@ import {
   payloadNetwork,
   REG_1,
   REG_2,
+  REG32_01,
   REG_VERDICT,
   reject,
 } from './expr';
@@ -83,6 +86,16 @@ export function encodeRule(rule: string, vmapId: number): EncodedRule {
     return {
       exprs: [...l4proto(m[1]), immediateValue(REG_1, ipv4Bytes(m[2])), immediateValue(REG_2, portBytes(m[3])), dnatIpv4(REG_1, REG_2)],
     };
+  if ((m = new RegExp(`^meta l4proto (tcp|udp|sctp) dnat ip to numgen random mod (\\d+) map @${NAME}$`).exec(rule)))
+    return {
+      exprs: [
+        ...l4proto(m[1]),
+        numgenRandom(REG_1, Number(m[2])),
+        byteorderHton32(REG_1, REG_1),
+        lookup(m[3], REG_1, { dreg: REG_1 }),
+        dnatIpv4FromRegs(REG_1, REG32_01),
+      ],
+    };
   if (rule === 'meta l4proto tcp reject with tcp reset') return { exprs: [...l4proto('tcp'), reject('tcp reset')] };
   if (rule === 'reject') return { exprs: [reject('icmp port-unreachable')] };
   if ((m = /^numgen random mod (\d+) vmap \{ (.*) \}$/.exec(rule))) {
@@ -117,4 +130,19 @@ export function elementVerdict(verdict: string): { kind: 'goto' | 'jump'; chain:
   const m = new RegExp(`^(goto|jump) ${NAME}$`).exec(verdict);
   if (!m) throw new UnsupportedRuleError(`verdict "${verdict}"`);
   return { kind: m[1] as 'goto' | 'jump', chain: m[2] };
+}
+
+/** A backend map value ("10.244.1.5 . 8080"): the address, then the port big-endian in its own 4-byte slot. */
+export function backendValue(value: string): Buffer {
+  const m = /^([\d.]+) \. (\d+)$/.exec(value);
+  if (!m) throw new UnsupportedRuleError(`map value "${value}"`);
+  return Buffer.concat([ipv4Bytes(m[1]), portBytes(m[2]), Buffer.alloc(2)]);
+}
+
+/** A slot range ("0-32767") of a backend map. */
+export function slotRange(range: string): [start: number, end: number] {
+  const m = /^(\d+)-(\d+)$/.exec(range);
+  const [start, end] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(start <= end && end < 0xffffffff)) throw new UnsupportedRuleError(`interval "${range}"`);
+  return [start, end];
 }

@@ -40,9 +40,11 @@ export const SET_ATTR = {
   USERDATA: 13,
 } as const;
 export const SET_DESC_SIZE = 1;
-export const SET_FLAG = { ANONYMOUS: 0x1, CONSTANT: 0x2, MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20 } as const;
+export const SET_FLAG = { ANONYMOUS: 0x1, CONSTANT: 0x2, INTERVAL: 0x4, MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20 } as const;
 export const SETELEM_LIST = { TABLE: 1, SET: 2, ELEMENTS: 3, SET_ID: 4 } as const;
-export const SETELEM = { KEY: 1, DATA: 2 } as const;
+export const SETELEM = { KEY: 1, DATA: 2, FLAGS: 3 } as const;
+/** NFT_SET_ELEM_INTERVAL_END: the element closes an interval (its key is the first value after it). */
+export const SET_ELEM_INTERVAL_END = 1;
 export const LIST_ELEM = 1;
 export const EXPR = { NAME: 1, DATA: 2 } as const;
 export const DATA = { VALUE: 1, VERDICT: 2 } as const;
@@ -50,7 +52,9 @@ export const VERDICT = { CODE: 1, CHAIN: 2 } as const;
 export const NFT_JUMP = -3;
 export const NFT_GOTO = -4;
 /** nft's datatypes (the set key types the kernel stores for nft to print them back). */
-export const DATATYPE = { INTEGER: 4, IPADDR: 7 } as const;
+export const DATATYPE = { INTEGER: 4, IPADDR: 7, INET_SERVICE: 13 } as const;
+/** nft's concatenated datatype: each component's type in 6 bits, the first one highest (ipv4_addr . inet_service = 461). */
+export const concatType = (...types: number[]) => types.reduce((acc, t) => (acc << 6) | t, 0);
 /** NFT_DATA_VERDICT: a map's data type when it maps to verdicts. */
 export const NFT_DATA_VERDICT = 0xffffff00;
 
