@@ -210,6 +210,24 @@ describe('linux load balancers: nf_tables netlink batches', function () {
     );
     assert.deepEqual(table(viaNetlink), before);
   });
+
+  it('the socket kept between batches never carries a batch into a namespace deleted and made again under its name', () => {
+    const again = uniquePrefix('sylbr');
+    execFileSync('ip', ['netns', 'add', again]);
+    names.push(again);
+    applyRuleset(path(again), fullTableText([]));
+    const chainIn = (n: string) =>
+      execFileSync('ip', ['netns', 'exec', n, 'nft', 'list', 'table', 'ip', LB_TABLE]).toString().includes('chain svc-kept');
+    const b = new NftBatch(NFPROTO_IPV4, LB_TABLE);
+    b.newChain('svc-kept');
+    sendBatch(path(again), b); // the socket is now kept for that path
+    assert.ok(chainIn(again));
+    execFileSync('ip', ['netns', 'del', again]);
+    execFileSync('ip', ['netns', 'add', again]);
+    applyRuleset(path(again), fullTableText([]));
+    sendBatch(path(again), b);
+    assert.ok(chainIn(again), 'the batch reached the namespace now named so, not the deleted one');
+  });
 });
 
 describe('linux data plane: load-balancer changes go to the kernel as netlink batches (traffic)', function () {

@@ -324,4 +324,35 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
     assert.match(get(pods[A0].ns, '10.96.0.10', 80) ?? '', new RegExp(`^${pods[B0].ns} `));
     for (const x of agents) assert.equal(x.child?.exitCode, null, x.out);
   });
+
+  it("a Service's backend slot ranges deleted out of band are back after the next resync, and counted", async () => {
+    const a = agents[0];
+    const node = a.node.name;
+    const backendMaps = () =>
+      (
+        JSON.parse(lab.exec(node, ['nft', '-j', 'list', 'maps', 'ip'])) as {
+          nftables: Array<{ map?: { table: string; name: string; elem?: unknown[] } }>;
+        }
+      ).nftables
+        .map((o) => o.map)
+        .filter(
+          (m): m is { table: string; name: string; elem?: unknown[] } => !!m && m.table === 'switchyard-lb' && m.name.startsWith('be-'),
+        );
+    const ranges = () => backendMaps().reduce((n, m) => n + (m.elem?.length ?? 0), 0);
+    const want = ranges();
+    assert.ok(want > 0);
+    const repaired = (t: string) => Number(/switchyard_proxy_drift_repairs_total\{kind="loadbalancer-missing"\} (\d+)/.exec(t)?.[1] ?? 0);
+    const before = repaired(await metrics(a));
+    for (const m of backendMaps()) lab.exec(node, ['nft', 'flush', 'map', 'ip', 'switchyard-lb', m.name]);
+    assert.equal(ranges(), 0);
+    await waitFor(() => ranges() === want, `the slot ranges back:\n${a.out.slice(-3000)}`);
+    let after = 0;
+    for (let i = 0; i < 50 && after <= before; i++) {
+      after = repaired(await metrics(a));
+      if (after <= before) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(after > before, `drift repairs ${before} → ${after}`);
+    assert.match(get(pods[A0].ns, '10.96.0.10', 80) ?? '', new RegExp(`^${pods[B0].ns} `));
+    for (const x of agents) assert.equal(x.child?.exitCode, null, x.out);
+  });
 });

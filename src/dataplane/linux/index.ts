@@ -39,6 +39,7 @@ import * as networks from './networks';
 import * as endpoints from './endpoints';
 import * as namespaces from './namespaces';
 import * as lbs from './loadbalancers';
+import { closeIdleSockets } from './nftnl/socket';
 import { modifyEndpoint, modifyNetwork } from './modify';
 import { reconcile, type ReconcileOptions, type ReconcileReport } from './reconcile';
 
@@ -88,6 +89,8 @@ export class LinuxDataplane implements HostNetworkService {
 
   async close(): Promise<void> {
     this.c.rt.close();
+    // The netfilter socket kept for the next LB batch in this namespace (nftnl/socket.ts) goes with the plane.
+    closeIdleSockets(this.c.netns);
   }
 
   /** Crash recovery now (`switchyard repair`); with dryRun, only what it would change. */

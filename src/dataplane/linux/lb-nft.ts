@@ -550,24 +550,32 @@ function claimFrontends(s: LinuxState, changes: Map<string, LbChange>): void {
  */
 export function kernelLoadBalancerElements(netns: string | undefined): Set<string> {
   const out = new Set<string>();
-  for (const map of ['service-ips', 'service-nodeports']) {
-    const [cmd, argv] = nftArgv(netns, ['-j', 'list', 'map', 'ip', LB_TABLE, map]);
-    let text: string;
-    try {
-      text = childProcess()
-        .execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 })
-        .toString();
-    } catch {
-      continue; // no table or map: nothing realized
-    }
-    const doc = JSON.parse(text) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
-    for (const item of doc.nftables) {
-      for (const el of item.map?.elem ?? []) {
-        const [k, v] = el as [unknown, Record<string, { target?: string }>];
-        const parts = (k as { concat?: unknown[] }).concat ?? [k];
-        const verdict = Object.entries(v).map(([op, t]) => `${op} ${t.target}`)[0];
-        out.add(`${map}|${parts.map(String).join(' . ')}|${verdict}`);
+  // Every map of the ip family with its elements in one listing: the two verdict maps and the backend maps.
+  const [cmd, argv] = nftArgv(netns, ['-j', 'list', 'maps', 'ip']);
+  let text: string;
+  try {
+    text = childProcess()
+      .execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 })
+      .toString();
+  } catch {
+    return out; // no nftables in that namespace: nothing realized
+  }
+  const doc = JSON.parse(text) as { nftables: Array<{ map?: { table?: string; name?: string; elem?: unknown[] } }> };
+  for (const item of doc.nftables) {
+    const map = item.map;
+    if (!map || map.table !== LB_TABLE || !map.name) continue;
+    for (const el of map.elem ?? []) {
+      const [k, v] = el as [unknown, unknown];
+      if (map.name.startsWith('be-')) {
+        // A slot range → backend address . port (lb-nft's mapElements form; a one-slot range lists as a number).
+        const r = (k as { range?: [number, number] }).range ?? [Number(k), Number(k)];
+        const data = (v as { concat?: unknown[] }).concat ?? [];
+        out.add(`${map.name}|${r[0]}-${r[1]}|${data.map(String).join(' . ')}`);
+        continue;
       }
+      const parts = (k as { concat?: unknown[] }).concat ?? [k];
+      const verdict = Object.entries(v as Record<string, { target?: string }>).map(([op, t]) => `${op} ${t.target}`)[0];
+      out.add(`${map.name}|${parts.map(String).join(' . ')}|${verdict}`);
     }
   }
   return out;

@@ -12,19 +12,22 @@ import type { LoadBalancerBatch, LoadBalancerBatchResult, LoadBalancerOutcome } 
 import type { LinuxContext } from './context';
 import { clone } from './clone';
 import { queryMatcher } from './query';
-import { elementsAt, kernelLoadBalancerElements, syncLoadBalancerTable } from './lb-nft';
+import { elementsAt, kernelLoadBalancerElements, realizedAt, syncLoadBalancerTable } from './lb-nft';
 import { LbBatchStaging } from './lb-staging';
 import { key, type LinuxState } from './state';
 import { toHnsError } from './errors';
 
-/** Keys of the LBs recorded as realized whose map elements are no longer all in the kernel. */
+/**
+ * Keys of the LBs recorded as realized whose map elements are no longer all in the kernel: a frontend in a
+ * verdict map, or a slot range of a backend map (a range deleted out of band would send its share of
+ * connections to the reject rules).
+ */
 function drifted(c: LinuxContext, s: LinuxState): string[] {
   const realized = s.lbNft ?? {};
   if (!Object.keys(realized).length) return [];
   const have = kernelLoadBalancerElements(c.netns);
-  return Object.entries(realized)
-    .filter(([k]) => elementsAt(s, k).some((e) => !have.has(e)))
-    .map(([k]) => k);
+  const missing = (e: string) => !have.has(e);
+  return Object.keys(realized).filter((k) => elementsAt(s, k).some(missing) || (realizedAt(s, k)?.mapElements ?? []).some(missing));
 }
 
 /** The state with LBs whose kernel realization is incomplete left out. A read: nothing is written or rebuilt. */

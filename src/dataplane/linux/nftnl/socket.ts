@@ -4,10 +4,13 @@
  * datagrams), inside sendmsg: when send returns, every error is queued, so the answer is read without
  * blocking. The send buffer is raised to the batch's size (SO_SNDBUFFORCE, as nft does) so one datagram
  * carries any transaction.
- * A socket per batch, closed on a worker thread: closing a netfilter socket after a commit waits for nf_tables'
- * release work (an RCU grace period, ~10-20 ms, as long as the rest of a small change), and a socket kept open
- * would keep a deleted namespace (and its links) alive.
+ * One socket per namespace is kept for IDLE_CLOSE_MS after a batch and reused by the next: closing a netfilter
+ * socket right after a commit waits for nf_tables' release work (an RCU grace period, ~10-20 ms) while holding
+ * the commit mutex, so a change that followed closely used to wait for its predecessor's close. Once idle the
+ * socket is closed on a worker thread (by then the release work is long done); the short bound keeps a deleted
+ * namespace (and its links) alive no longer than that. A socket whose exchange failed is never reused.
  */
+import * as fs from 'node:fs';
 import { errnoMessage, errnoName, libc, OsError } from '../netlink/libc';
 import { withNetns } from '../netns';
 import type { NftBatch } from './batch';
@@ -81,6 +84,74 @@ function open(netns: string | undefined): number {
 
 let sent = 0;
 
+/** How long an idle socket is kept for the next batch (ms). */
+const IDLE_CLOSE_MS = 250;
+const idle = new Map<string, { fd: number; timer: NodeJS.Timeout; identity: string }>();
+
+/**
+ * Which namespace a path names now (device and inode of the nsfs file): a namespace deleted and made again
+ * under the same name is another one, and a socket kept for the old one must not carry the new one's batch.
+ */
+function identity(netns: string | undefined): string {
+  if (netns === undefined) return '';
+  try {
+    const st = fs.statSync(netns);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return '?';
+  }
+}
+
+/** A socket for `netns`: the kept one (drained of anything left unread) if it is still that namespace's, else a new one. */
+function take(netns: string | undefined): { fd: number; identity: string } {
+  const key = netns ?? '';
+  const now = identity(netns);
+  const kept = idle.get(key);
+  if (kept) {
+    idle.delete(key);
+    clearTimeout(kept.timer);
+    if (kept.identity !== now || now === '?') libc().closeInBackground(kept.fd);
+    else {
+      drain(kept.fd);
+      return { fd: kept.fd, identity: now };
+    }
+  }
+  return { fd: open(netns), identity: now };
+}
+
+function drain(fd: number): void {
+  const c = libc();
+  const rx = Buffer.alloc(RECV_SIZE);
+  while (c.recv(fd, rx, RECV_SIZE, MSG_DONTWAIT) > 0);
+}
+
+/** Keeps `fd` for the next batch in `netns`, closing whatever was kept there before. */
+function keep(netns: string | undefined, fd: number, id: string): void {
+  const key = netns ?? '';
+  const old = idle.get(key);
+  if (old) {
+    clearTimeout(old.timer);
+    libc().closeInBackground(old.fd);
+  }
+  const timer = setTimeout(() => {
+    if (idle.get(key)?.fd !== fd) return;
+    idle.delete(key);
+    libc().closeInBackground(fd);
+  }, IDLE_CLOSE_MS);
+  timer.unref?.();
+  idle.set(key, { fd, timer, identity: id });
+}
+
+/** Closes the socket kept for `netns` (the caller's namespace when undefined) now: its data plane is closing. */
+export function closeIdleSockets(netns: string | undefined): void {
+  for (const [key, kept] of [...idle]) {
+    if (key !== (netns ?? '')) continue;
+    idle.delete(key);
+    clearTimeout(kept.timer);
+    libc().closeInBackground(kept.fd);
+  }
+}
+
 /** How many batches this process has sent (tests tell the netlink path from the libnftables one). */
 export function nftnlBatchesSent(): number {
   return sent;
@@ -91,7 +162,8 @@ export function sendBatch(netns: string | undefined, batch: NftBatch): void {
   if (!batch.messages.length) return;
   sent++;
   const c = libc();
-  const fd = open(netns);
+  const { fd, identity: id } = take(netns);
+  let reusable = false;
   try {
     const first = (seq = (seq + batch.messages.length + 2) % 0x7fff0000);
     const data = batch.encode(first);
@@ -103,9 +175,17 @@ export function sendBatch(netns: string | undefined, batch: NftBatch): void {
       const e = c.errno();
       throw new OsError(e === EMSGSIZE ? `send (a ${data.length}-byte nf_tables batch)` : 'send (nf_tables batch)', e, netns);
     }
-    readVerdict(fd, batch, first);
+    try {
+      readVerdict(fd, batch, first);
+    } catch (e) {
+      // A refusal was read to its end: the socket is clean. Anything else (a failed recv) leaves it unknown.
+      reusable = e instanceof NftnlError && e.op !== 'batch';
+      throw e;
+    }
+    reusable = true;
   } finally {
-    c.closeInBackground(fd);
+    if (reusable) keep(netns, fd, id);
+    else c.closeInBackground(fd);
   }
 }
 
