@@ -44,7 +44,8 @@ const svcIp = (i: number) => `10.96.${Math.floor(i / 250)}.${2 + (i % 250)}`;
 
 async function main(): Promise<void> {
   // State on /dev/shm as in proxy-sync.ts: the figures are the data plane's work, not the disk's fsync latency.
-  const shm = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/sy-bench-nft-') : undefined;
+  // BENCH_STATE_ON_DISK=1 keeps it on the default (disk) location instead, fdatasync included.
+  const shm = process.env.BENCH_STATE_ON_DISK !== '1' && fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/sy-bench-nft-') : undefined;
   const lab = new NetnsLab({ prefix: `sybn${Math.random().toString(16).slice(2, 6)}`, nodes: 1, podsPerNode: 0, type: 'L2Bridge' }, shm);
   try {
     lab.underlay();
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
       }) as V1EndpointSlice;
     const slices = Array.from({ length: N }, (_, i) => slice(i, [i % PODS, (i + 1) % PODS]));
     console.log(`service proxy, linux data plane (nftables, namespace ${node.name}): ${N} ClusterIP Services × 2 local endpoints`);
+    console.log(`  state: ${shm ? 'on /dev/shm (no disk flush)' : `on disk, ${lab.stateDir} (fdatasync per commit)`}`);
     console.log(
       `  incremental changes reach the kernel as ${process.env.SWITCHYARD_NFT_NETLINK === '0' ? 'nft text through libnftables (SWITCHYARD_NFT_NETLINK=0)' : 'nf_tables netlink batches'}`,
     );
