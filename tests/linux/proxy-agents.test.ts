@@ -305,22 +305,27 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
     assert.deepEqual([...new Set(late.map((l) => l.name))], [pods[B0].ns], text);
   });
 
-  it('an nft element deleted out of band is back after the next resync, and counted', async () => {
-    const a = agents[0];
-    const node = a.node.name;
-    const element = () => lab.exec(node, ['nft', 'list', 'map', 'ip', 'switchyard-lb', 'service-ips']).includes('10.96.0.10 . tcp . 80');
-    assert.ok(element());
-    const repaired = (t: string) => Number(/switchyard_proxy_drift_repairs_total\{kind="loadbalancer-missing"\} (\d+)/.exec(t)?.[1] ?? 0);
-    const before = repaired(await metrics(a));
-    lab.exec(node, ['nft', 'delete', 'element', 'ip', 'switchyard-lb', 'service-ips', '{ 10.96.0.10 . tcp . 80 }']);
-    assert.ok(!element());
-    await waitFor(() => element(), `the element back:\n${a.out.slice(-3000)}`);
+  const repaired = (t: string) => Number(/switchyard_proxy_drift_repairs_total\{kind="loadbalancer-missing"\} (\d+)/.exec(t)?.[1] ?? 0);
+  /** Waits until the agent's /metrics counts more missing-LB repairs than `before`. */
+  async function repairsCounted(a: NodeAgent, before: number): Promise<void> {
     let after = 0;
     for (let i = 0; i < 50 && after <= before; i++) {
       after = repaired(await metrics(a));
       if (after <= before) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(after > before, `drift repairs ${before} → ${after}`);
+  }
+
+  it('an nft element deleted out of band is back after the next resync, and counted', async () => {
+    const a = agents[0];
+    const node = a.node.name;
+    const element = () => lab.exec(node, ['nft', 'list', 'map', 'ip', 'switchyard-lb', 'service-ips']).includes('10.96.0.10 . tcp . 80');
+    assert.ok(element());
+    const before = repaired(await metrics(a));
+    lab.exec(node, ['nft', 'delete', 'element', 'ip', 'switchyard-lb', 'service-ips', '{ 10.96.0.10 . tcp . 80 }']);
+    assert.ok(!element());
+    await waitFor(() => element(), `the element back:\n${a.out.slice(-3000)}`);
+    await repairsCounted(a, before);
     assert.match(get(pods[A0].ns, '10.96.0.10', 80) ?? '', new RegExp(`^${pods[B0].ns} `));
     for (const x of agents) assert.equal(x.child?.exitCode, null, x.out);
   });
@@ -341,17 +346,11 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
     const ranges = () => backendMaps().reduce((n, m) => n + (m.elem?.length ?? 0), 0);
     const want = ranges();
     assert.ok(want > 0);
-    const repaired = (t: string) => Number(/switchyard_proxy_drift_repairs_total\{kind="loadbalancer-missing"\} (\d+)/.exec(t)?.[1] ?? 0);
     const before = repaired(await metrics(a));
     for (const m of backendMaps()) lab.exec(node, ['nft', 'flush', 'map', 'ip', 'switchyard-lb', m.name]);
     assert.equal(ranges(), 0);
     await waitFor(() => ranges() === want, `the slot ranges back:\n${a.out.slice(-3000)}`);
-    let after = 0;
-    for (let i = 0; i < 50 && after <= before; i++) {
-      after = repaired(await metrics(a));
-      if (after <= before) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(after > before, `drift repairs ${before} → ${after}`);
+    await repairsCounted(a, before);
     assert.match(get(pods[A0].ns, '10.96.0.10', 80) ?? '', new RegExp(`^${pods[B0].ns} `));
     for (const x of agents) assert.equal(x.child?.exitCode, null, x.out);
   });

@@ -7,6 +7,7 @@ const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
 const NETLINK_ROUTE = 0;
+const NETLINK_NETFILTER = 12;
 const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 const RECV_SIZE = 1 << 16;
@@ -18,6 +19,36 @@ export interface NlMessage {
   flags: number;
   seq: number;
   body: Buffer;
+}
+
+/**
+ * A new AF_NETLINK socket of `protocol`, created inside the namespace `enter` switches to (sockets stay in the
+ * namespace they were made in) and bound; closed again if binding fails. `Err` is the error thrown, naming
+ * the call and the namespace.
+ */
+export function boundNetlinkSocket(
+  protocol: number,
+  netns: string | undefined,
+  enter: (make: () => number) => number,
+  Err: new (op: string, errno: number, subject?: string) => OsError = OsError,
+): number {
+  const c = libc();
+  const what =
+    protocol === NETLINK_ROUTE
+      ? 'AF_NETLINK'
+      : protocol === NETLINK_NETFILTER
+        ? 'AF_NETLINK, NETLINK_NETFILTER'
+        : `AF_NETLINK, ${protocol}`;
+  const fd = enter(() => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+  if (fd < 0) throw new Err(`socket(${what})`, c.errno(), netns);
+  const sa = Buffer.alloc(12);
+  sa.writeUInt16LE(AF_NETLINK, 0);
+  if (c.bind(fd, sa, sa.length) !== 0) {
+    const e = c.errno();
+    c.close(fd);
+    throw new Err(`bind(${what})`, e, netns);
+  }
+  return fd;
 }
 
 export class NetlinkSocket {
@@ -35,15 +66,7 @@ export class NetlinkSocket {
   /** Opens a socket in `netns` (a namespace path) or in the caller's namespace. */
   static open(netns?: string): NetlinkSocket {
     const c = libc();
-    const fd = withNetns(netns, () => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (fd < 0) throw new OsError('socket(AF_NETLINK)', c.errno(), netns);
-    const sa = Buffer.alloc(12);
-    sa.writeUInt16LE(AF_NETLINK, 0);
-    if (c.bind(fd, sa, sa.length) !== 0) {
-      const e = c.errno();
-      c.close(fd);
-      throw new OsError('bind(AF_NETLINK)', e, netns);
-    }
+    const fd = boundNetlinkSocket(NETLINK_ROUTE, netns, (make) => withNetns(netns, make));
     c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, Buffer.from([1, 0, 0, 0]), 4);
     return new NetlinkSocket(fd, netns);
   }
@@ -54,15 +77,7 @@ export class NetlinkSocket {
    */
   static openIn(nsFd: number, netns: string): NetlinkSocket {
     const c = libc();
-    const fd = withNetnsFd(nsFd, netns, () => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (fd < 0) throw new OsError('socket(AF_NETLINK)', c.errno(), netns);
-    const sa = Buffer.alloc(12);
-    sa.writeUInt16LE(AF_NETLINK, 0);
-    if (c.bind(fd, sa, sa.length) !== 0) {
-      const e = c.errno();
-      c.close(fd);
-      throw new OsError('bind(AF_NETLINK)', e, netns);
-    }
+    const fd = boundNetlinkSocket(NETLINK_ROUTE, netns, (make) => withNetnsFd(nsFd, netns, make));
     c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, Buffer.from([1, 0, 0, 0]), 4);
     return new NetlinkSocket(fd, netns);
   }

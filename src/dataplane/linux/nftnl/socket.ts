@@ -13,12 +13,10 @@
 import * as fs from 'node:fs';
 import { errnoMessage, errnoName, libc, OsError } from '../netlink/libc';
 import { withNetns } from '../netns';
+import { boundNetlinkSocket } from '../netlink/socket';
 import type { NftBatch } from './batch';
 import { NFT_MSG_NAMES } from './wire';
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
 const NETLINK_NETFILTER = 12;
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
@@ -67,16 +65,7 @@ let seq = Math.floor(Math.random() * 1e6);
 
 /** Opens the socket in `netns` (or the caller's namespace); throws OsError when netfilter netlink is unavailable. */
 function open(netns: string | undefined): number {
-  const c = libc();
-  const fd = withNetns(netns, () => c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-  if (fd < 0) throw new NetlinkUnavailableError('socket(AF_NETLINK, NETLINK_NETFILTER)', c.errno(), netns);
-  const sa = Buffer.alloc(12);
-  sa.writeUInt16LE(AF_NETLINK, 0);
-  if (c.bind(fd, sa, sa.length) !== 0) {
-    const e = c.errno();
-    c.close(fd);
-    throw new NetlinkUnavailableError('bind(AF_NETLINK, NETLINK_NETFILTER)', e, netns);
-  }
+  const fd = boundNetlinkSocket(NETLINK_NETFILTER, netns, (make) => withNetns(netns, make), NetlinkUnavailableError);
   // Errors carry the refused message's header only, not the whole message back.
   setInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
   return fd;
