@@ -89,6 +89,8 @@ export class ServiceProxy {
   private readonly remotes: RemoteEndpoints;
   private readonly findings: FindingReporter;
   private readonly dirty = new Set<string>();
+  /** Service key → its health check node port, for the Services that have one. */
+  private readonly health = new Map<string, HealthCheckService>();
   private timer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
@@ -119,6 +121,8 @@ export class ServiceProxy {
     this.slices.clear();
     for (const s of services) this.services.set(serviceKey(s), s);
     for (const s of slices) this.putSlice(s);
+    this.health.clear();
+    for (const key of this.services.keys()) this.refreshHealth(key);
   }
 
   upsertService(svc: V1Service): void {
@@ -156,6 +160,7 @@ export class ServiceProxy {
 
   private markDirty(key: string): void {
     this.dirty.add(key);
+    this.refreshHealth(key);
     if (!this.started || this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -208,12 +213,15 @@ export class ServiceProxy {
 
   /** The health check node ports this node serves (ETP Local LoadBalancer Services), from the current input. */
   healthChecks(): HealthCheckService[] {
-    const out: HealthCheckService[] = [];
-    for (const [key, svc] of this.services) {
-      const h = healthCheckOf(svc, [...(this.slices.get(key)?.values() ?? [])], this.opts.nodeName);
-      if (h) out.push(h);
-    }
-    return out;
+    return [...this.health.values()];
+  }
+
+  /** Recomputes Service `key`'s health check from its input (kept per Service: a sync reads, never scans). */
+  private refreshHealth(key: string): void {
+    const svc = this.services.get(key);
+    const h = svc && healthCheckOf(svc, [...(this.slices.get(key)?.values() ?? [])], this.opts.nodeName);
+    if (h) this.health.set(key, h);
+    else this.health.delete(key);
   }
 
   /** kube-proxy's serviceProxyHealthy: started, not stopped, and the last sync programmed what it had to. */

@@ -138,21 +138,18 @@ export class NftBatch {
 
   /** A set of IPv4 addresses that rules add to (`flags dynamic,timeout`), elements expiring after timeoutMs. */
   newDynamicSet(name: string, timeoutMs: number): void {
-    const id = ++this.setIds;
-    this.add(
-      NFT_MSG.NEWSET,
-      NLM_F.CREATE,
+    this.newNamedSet(
+      `set ${name}`,
+      name,
       [
-        this.tableAttr,
-        [SET_ATTR.NAME, cstr(name)],
         [SET_ATTR.FLAGS, be32(SET_FLAG.TIMEOUT | SET_FLAG.EVAL)],
         [SET_ATTR.KEY_TYPE, be32(DATATYPE.IPADDR)],
         [SET_ATTR.KEY_LEN, be32(4)],
-        [SET_ATTR.ID, be32(id)],
+      ],
+      [
         [SET_ATTR.TIMEOUT, be64(timeoutMs)],
         [SET_ATTR.USERDATA, KEY_BIG_ENDIAN_UDATA],
       ],
-      `set ${name}`,
     );
   }
 
@@ -162,22 +159,27 @@ export class NftBatch {
    * never makes the kernel re-validate the table's chains.
    */
   newBackendMap(name: string): void {
-    const id = ++this.setIds;
-    this.add(
-      NFT_MSG.NEWSET,
-      NLM_F.CREATE,
+    this.newNamedSet(
+      `map ${name}`,
+      name,
       [
-        this.tableAttr,
-        [SET_ATTR.NAME, cstr(name)],
         [SET_ATTR.FLAGS, be32(SET_FLAG.MAP | SET_FLAG.INTERVAL)],
         [SET_ATTR.KEY_TYPE, be32(DATATYPE.INTEGER)],
         [SET_ATTR.KEY_LEN, be32(4)],
         [SET_ATTR.DATA_TYPE, be32(concatType(DATATYPE.IPADDR, DATATYPE.INET_SERVICE))],
         [SET_ATTR.DATA_LEN, be32(8)],
-        [SET_ATTR.ID, be32(id)],
-        [SET_ATTR.USERDATA, BACKEND_MAP_UDATA],
       ],
-      `map ${name}`,
+      [[SET_ATTR.USERDATA, BACKEND_MAP_UDATA]],
+    );
+  }
+
+  /** NEWSET of a named set in this batch's table: `shape` before the set ID, `tail` after it (nft's order). */
+  private newNamedSet(subject: string, name: string, shape: Attr[], tail: Attr[]): void {
+    this.add(
+      NFT_MSG.NEWSET,
+      NLM_F.CREATE,
+      [this.tableAttr, [SET_ATTR.NAME, cstr(name)], ...shape, [SET_ATTR.ID, be32(++this.setIds)], ...tail],
+      subject,
     );
   }
 
