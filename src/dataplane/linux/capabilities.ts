@@ -6,8 +6,9 @@ import type { DataplaneCapabilities } from '../types';
 
 export const LINUX_CAPABILITIES: DataplaneCapabilities = Object.freeze({
   namespaceId: 'netns-path',
-  // The MAC the pod's interface reports is read back after attach (the document's MAC is what was asked for).
-  macKnownBeforeAttach: false,
+  // The pod's veth peer (or macvlan) is created with the document's MAC (allocate.ts derives one from the
+  // IPv4 address, as HNS does), so the MAC is known at create; without one the caller still reads it back.
+  macKnownBeforeAttach: true,
   macFormat: 'colon',
   policies: Object.freeze({
     // HostRoute needs nothing: pods reach the node through the bridge's gateway address.
