@@ -11,7 +11,8 @@
  * - every mutation is a read-modify-write of the newest state under the lock: while this process holds the
  *   lock it is the only writer, so its in-memory text is the newest state; once it lets go, the next
  *   mutation re-reads the file;
- * - the lock is released only when everything this process changed is on disk (written, fsynced, renamed),
+ * - the lock is released only when everything this process changed is on disk (written, renamed, and
+ *   fsynced unless only kernel-object descriptions changed: VOLATILE_FIELDS),
  *   so no other process ever reads a state that this one has already moved past;
  * - a mutation outside a batch returns once it is on disk, as before; inside a batch (`batch`, one CNI
  *   call's data-plane work) it returns at once and the batch's end waits until everything is on disk,
@@ -22,7 +23,8 @@
  * What a commit costs (docs/linux.md "State file"): the parsed state is kept across lock holds, and reused
  * when the files' stamps show that no other process wrote since; `fn` changes it through a proxy that
  * records what it touched and can take it back (state-tracker.ts), so a failed `fn` leaves nothing; a
- * commit appends the changed entries as one journal record (state-journal.ts) and fdatasyncs it, and the
+ * commit appends the changed entries as one journal record (state-journal.ts), fdatasynced when it carries
+ * more than kernel-object descriptions (VOLATILE_FIELDS), and the
  * snapshot is rewritten whole only when it is small, when a commit changes a large part of it, or to
  * compact a journal grown past half the snapshot (under the lock, once the commits waiting are answered).
  */
@@ -63,6 +65,22 @@ const DEFERRED_WRITE_MS = 50;
  * of an existing file (~1 ms of CPU per CNI ADD on a node with few pods, whose state is small).
  */
 const JOURNAL_MIN_BYTES = 0;
+
+/**
+ * The parts of the state that describe kernel objects only (pod links and addresses, namespaces, nft rules
+ * and the tables this plane wrote): a power loss removes those objects with the page cache, so a record
+ * that changes nothing else is appended without fdatasync. A killed process loses nothing either way (the
+ * record is in the page cache before the call returns); after a power loss a lost tail of such records
+ * only leaves a state that describes kernel objects which are gone anyway, as every reboot does, and the
+ * open-time reconcile handles it. Networks and load-balancer documents (what is re-realized after a
+ * reboot) are always synced, and so is any record that carries one of them.
+ */
+const VOLATILE_FIELDS: ReadonlySet<string> = new Set(['endpoints', 'namespaces', 'ruleset', 'lbNft', 'lbTable']);
+
+function needsSync(ops: Iterable<StateOp>): boolean {
+  for (const o of ops) if (!VOLATILE_FIELDS.has(o.op === 's' || o.op === 'd' ? o.table : o.field)) return true;
+  return false;
+}
 
 /** The journal is compacted into a new snapshot once it is larger than this and half the snapshot. */
 const COMPACT_MIN_BYTES = 64 * 1024;
@@ -405,6 +423,7 @@ export class StateStore {
     if (this.durable >= gen && !(compact && this.compactWanted)) return;
     if (!this.state || !this.disk) return; // dropped by a failed saveNow: nothing of it is written
     const record = this.pending.size > 0 && !compact ? encodeRecord(this.pending.values()) : undefined;
+    const sync = needsSync(this.pending.values());
     const d = this.disk!;
     const seq = this.writeSeq;
     if (compact || this.wantsSnapshot(record)) {
@@ -438,7 +457,7 @@ export class StateStore {
       this.inFlight = 'append';
       try {
         const start = d.journalEnd;
-        await this.syncAppend(this.append(record!), start);
+        await this.syncAppend(this.append(record!), start, sync);
       } finally {
         this.inFlight = undefined;
       }
@@ -449,6 +468,7 @@ export class StateStore {
   /** The synchronous write of saveNow: everything not on disk yet. */
   private writeNow(): void {
     const record = this.pending.size > 0 ? encodeRecord(this.pending.values()) : undefined;
+    const sync = needsSync(this.pending.values());
     const d = this.disk!;
     const full = this.inFlight === 'snapshot' || this.inFlight === 'journal' || this.wantsSnapshot(record);
     this.takePending();
@@ -462,7 +482,7 @@ export class StateStore {
       this.disk = { ...d, journalHash: d.snapshotHash, journalEnd: bytes.length, journalSize: bytes.length };
     } else {
       const start = d.journalEnd;
-      this.syncAppendNow(this.append(record!), start);
+      this.syncAppendNow(this.append(record!), start, sync);
     }
     this.wrote(this.gen);
   }
@@ -507,11 +527,12 @@ export class StateStore {
 
   /**
    * fdatasync of an appended record (closing the journal): the commit point. A failure cuts the record
-   * off again, so the journal never holds a change that was reported as failed.
+   * off again, so the journal never holds a change that was reported as failed. `sync` false (a record of
+   * volatile fields only, see VOLATILE_FIELDS): the write itself was the commit point.
    */
-  private syncAppendNow(fd: number, start: number): void {
+  private syncAppendNow(fd: number, start: number, sync: boolean): void {
     try {
-      fs.fdatasyncSync(fd);
+      if (sync) fs.fdatasyncSync(fd);
     } catch (e) {
       this.cutBack(fd, start);
       throw e;
@@ -521,9 +542,9 @@ export class StateStore {
   }
 
   /** syncAppendNow with the fdatasync on libuv's thread pool. */
-  private async syncAppend(fd: number, start: number): Promise<void> {
+  private async syncAppend(fd: number, start: number, sync: boolean): Promise<void> {
     try {
-      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+      if (sync) await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
     } catch (e) {
       this.cutBack(fd, start);
       throw e;

@@ -61,6 +61,38 @@ describe('linux state file: kept state and journal', function () {
     assert.deepEqual(clean(seen), clean(new StateStore(file).read()), 'a fresh store reads the same');
   });
 
+  it('a record of kernel-object fields only (endpoints, rules) is appended without fdatasync; one carrying a network is synced', async () => {
+    await seed(file, 300);
+    // The module object itself (the `fs` import above is a copy): the store's calls go through it.
+    const realFs = require('node:fs') as typeof fs;
+    const orig = { async: realFs.fdatasync, sync: realFs.fdatasyncSync };
+    const synced: string[] = [];
+    realFs.fdatasync = ((fd: number, cb: fs.NoParamCallback) => (synced.push('fdatasync'), orig.async(fd, cb))) as typeof fs.fdatasync;
+    realFs.fdatasyncSync = (fd: number) => (synced.push('fdatasyncSync'), orig.sync(fd));
+    try {
+      const store = new StateStore(file);
+      await store.mutate((s) => void (s.ruleset = 'first'));
+      synced.length = 0; // the first record since the snapshot starts a new journal (synced, renamed)
+      await store.mutate((s) => {
+        s.endpoints.e1 = { doc: { ID: 'e1' }, veth: 'veth1' } as never;
+        s.ruleset = 'with e1';
+      });
+      assert.deepEqual(synced, [], 'an endpoint and its rules: written, not synced');
+      assert.equal(loadState(file).endpoints.e1?.veth, 'veth1', 'readers see it at once');
+      await store.mutate((s) => {
+        s.networks.n2 = net('n2');
+        s.endpoints.e2 = { doc: { ID: 'e2' } } as never;
+      });
+      assert.deepEqual(synced, ['fdatasync'], 'a network is re-realized after a reboot: synced');
+      await store.mutate((s) => void (s.loadBalancers.lb3.HostComputeEndpoints = ['e1']));
+      assert.deepEqual(synced, ['fdatasync', 'fdatasync'], 'a load-balancer document: synced');
+      assert.deepEqual(clean(loadState(file)), clean(new StateStore(file).read()));
+    } finally {
+      realFs.fdatasync = orig.async;
+      realFs.fdatasyncSync = orig.sync;
+    }
+  });
+
   it('keeps the parsed state while no other process writes, and re-reads after another writes', async () => {
     await seed(file, 300);
     const a = new StateStore(file);
