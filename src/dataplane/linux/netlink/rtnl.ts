@@ -40,6 +40,7 @@ import {
   encodeAttrs,
 } from './codec';
 import { NetlinkSocket } from './socket';
+import { reapLink } from './link-reaper';
 import { OsError } from './libc';
 
 export interface Link {
@@ -263,20 +264,12 @@ export class Rtnl {
   }
 
   /**
-   * deleteLink on a socket of its own with the kernel's wait off the JS thread: deleting a veth waits
-   * for RCU (~15 ms) inside the request, during which the caller's process can serve other work.
+   * deleteLink with the kernel's wait off the JS thread: deleting a veth waits for RCU (~15 ms) inside the
+   * request, during which the caller's process can serve other work; deletions that overlap are sent to
+   * the kernel as one (link-reaper.ts).
    */
-  async deleteLinkAsync(name: string): Promise<boolean> {
-    const sock = NetlinkSocket.open(this.sock.netns);
-    try {
-      await sock.requestAsync(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
-      return true;
-    } catch (e) {
-      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return false;
-      throw e;
-    } finally {
-      sock.close();
-    }
+  deleteLinkAsync(name: string): Promise<boolean> {
+    return reapLink(this.sock.netns, name);
   }
 
   // ---- addresses ---------------------------------------------------------------------------------
