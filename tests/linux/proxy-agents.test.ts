@@ -98,6 +98,24 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
         return { t: Number(t), name };
       });
   const nodeIp = (i: number) => lab.plan.nodes[i].underlayIp;
+  /**
+   * Waits until node `i`'s proxy has the frontend in the kernel: `<VIP> . <proto> . <port>` in `service-ips`, or
+   * `<proto> . <port>` in `service-nodeports`. Every case connects only after this. The probes (`get`, `many`) run
+   * synchronously in this process, which also serves the fake API server: a probe started right after
+   * `api.create` runs before the agents even hear of the Service, so its SYNs go out un-NATed (toward the default
+   * route, nowhere) and each leaves an UNREPLIED conntrack entry for its source port (nf_conntrack_tcp_timeout_syn_sent,
+   * 120 s). A later connection from the pod that gets one of those source ports to the same frontend matches that
+   * entry, is never NATed, and hangs until the client gives up: the drain case lost connections made after the
+   * update to this (printed "-"), in ~1 run of 4, whenever its ~150 connections crossed a port its first probe used.
+   */
+  const realized = (i: number, map: 'service-ips' | 'service-nodeports', frontend: string) =>
+    waitFor(() => {
+      try {
+        return lab.exec(lab.plan.nodes[i].name, ['nft', 'list', 'map', 'ip', 'switchyard-lb', map]).includes(frontend);
+      } catch {
+        return false; // the table is not there yet
+      }
+    }, `${frontend} in ${map} of ${lab.plan.nodes[i].name}`);
 
   const slice = (svc: string, name: string, backends: typeof pods, ports: { name: string; port: number; protocol: string }[]) => ({
     metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
@@ -206,6 +224,8 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       }),
     );
     api.create('endpointslices', slice('web', 'web-1', [pods[B0]], ports), 'discovery.k8s.io');
+    await realized(0, 'service-ips', '10.96.0.10 . tcp . 80');
+    await realized(0, 'service-ips', '10.96.0.10 . udp . 53');
     const answer = await waitFor(() => get(pods[A0].ns, '10.96.0.10', 80), 'ClusterIP TCP answer');
     assert.equal(answer, `${pods[B0].ns} ${pods[A0].ip}`);
     assert.equal(run(pods[A0].ns, ['udp-get', '10.96.0.10', '53']), pods[B0].ns);
@@ -221,6 +241,7 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       }),
     );
     api.create('endpointslices', slice('np', 'np-1', [pods[B1]], [{ name: 'http', port: 8080, protocol: 'TCP' }]), 'discovery.k8s.io');
+    await realized(0, 'service-nodeports', 'tcp . 30080');
     const answer = await waitFor(() => get(lab.plan.nodes[0].name, nodeIp(0), 30080), 'NodePort answer on node A');
     assert.match(answer, new RegExp(`^${pods[B1].ns} `));
     // From outside the cluster (the switch namespace) too, masqueraded to node A toward the remote backend.
@@ -241,6 +262,7 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       slice('sticky', 'sticky-1', [pods[A1], pods[B0], pods[B1]], [{ name: 'http', port: 8080, protocol: 'TCP' }]),
       'discovery.k8s.io',
     );
+    await realized(0, 'service-ips', '10.96.0.11 . tcp . 80');
     await waitFor(() => get(pods[A0].ns, '10.96.0.11', 80), 'affinity service answer');
     const seen = many(pods[A0].ns, '10.96.0.11', 80, 50);
     assert.equal(seen.length, 50);
@@ -263,6 +285,7 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       slice('local', 'local-1', [pods[B0]], [{ name: 'http', port: 8080, protocol: 'TCP' }]),
       'discovery.k8s.io',
     );
+    await realized(1, 'service-nodeports', 'tcp . 30090');
     const answer = await waitFor(() => get(lab.plan.switchNs, nodeIp(1), 30090), 'ETP Local answer on node B');
     // The client's own address is kept (no masquerade toward a local endpoint).
     assert.match(answer, new RegExp(`^${pods[B0].ns} (?!${nodeIp(1).replace(/\./g, '\\.')}$)`));
@@ -276,6 +299,7 @@ describe('linux: agents with --proxy (services in nftables, fed by the fake API 
       service('drain', { clusterIP: '10.96.0.14', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] }),
     );
     api.create('endpointslices', slice('drain', 'drain-1', [pods[B0], pods[B1]], ports), 'discovery.k8s.io');
+    await realized(0, 'service-ips', '10.96.0.14 . tcp . 80');
     await waitFor(() => {
       const names = new Set(many(pods[A0].ns, '10.96.0.14', 80, 12).map((s) => s.name));
       return names.has(pods[B0].ns) && names.has(pods[B1].ns);
