@@ -120,12 +120,12 @@ function row(
   label: string,
   mode: string,
   r: { add: number[]; del: number[]; addWall: number; delWall: number },
-  ref?: { add: number[]; del: number[]; addWall: number },
+  ref?: { add: number[]; del: number[]; addWall: number; delWall: number },
 ): string {
   const ratio = ref
-    ? `   (ADD ${(pct(r.add, 50) / pct(ref.add, 50)).toFixed(2)}×, DEL ${(pct(r.del, 50) / pct(ref.del, 50)).toFixed(2)}×, wall ${(r.addWall / ref.addWall).toFixed(2)}× of the reference)`
+    ? `   (ADD ${(pct(r.add, 50) / pct(ref.add, 50)).toFixed(2)}×, DEL ${(pct(r.del, 50) / pct(ref.del, 50)).toFixed(2)}×, wall ${(r.addWall / ref.addWall).toFixed(2)}×, DEL wall ${(r.delWall / ref.delWall).toFixed(2)}× of the reference)`
     : '';
-  return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}${ratio}`;
+  return `  ${label.padEnd(40)} ${mode.padEnd(12)} ADD ${f1(pct(r.add, 50))}  DEL ${f1(pct(r.del, 50))}  ADD wall ${f1(r.addWall)}  DEL wall ${f1(r.delWall)}${ratio}`;
 }
 
 type PodsResult = Awaited<ReturnType<typeof podsRun>>;
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
     for (const r of start) console.log(r);
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs, summed over waves of ${PAR}), every executable through nsenter into the node netns; routes interleaved`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), every executable through nsenter into the node netns; routes interleaved`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);
