@@ -163,6 +163,22 @@ async function interleaved(
   return out;
 }
 
+/**
+ * What every route pays before any plugin runs: this harness's spawn of `nsenter` into the node netns, of
+ * /bin/true, in the same waves. Printed so that a ratio can be read net of it; the ratios above include it.
+ */
+async function harnessFloor(wrap: string[], width: number): Promise<string> {
+  const ms: number[] = [];
+  let wall = 0;
+  for (let first = 0; first < PODS; first += width) {
+    const t0 = process.hrtime.bigint();
+    const n = Math.min(width, PODS - first);
+    ms.push(...(await Promise.all(Array.from({ length: n }, () => timedExec('/bin/true', {}, '', wrap)))));
+    wall += Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  return `  ${'(harness floor: nsenter /bin/true)'.padEnd(40)} ${(width === 1 ? 'sequential' : `${width}-way`).padEnd(12)} run ${f1(pct(ms, 50))}  wall ${f1(wall)}`;
+}
+
 async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['  skipped: needs root (network namespaces)'];
   if (!fs.existsSync(path.join(REF_BIN, 'bridge'))) return [`  skipped: needs ${REF_BIN}/bridge (containernetworking-plugins)`];
@@ -212,6 +228,7 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
       const [ref, ...rest] = await interleaved(routes, width);
       rows.push(row(routes[0].route.label, mode, ref));
       rest.forEach((res, k) => rows.push(row(routes[k + 1].route.label, mode, res, ref)));
+      rows.push(await harnessFloor(routes[0].wrap, width));
     }
   } finally {
     for (const a of agents) await a.stop();
