@@ -46,10 +46,10 @@ describe('linux: overlapping link deletions go to the kernel together (root)', f
 
   it('8 deletions at once and one of a missing link: the first alone, the rest as one request; only the named links go', async () => {
     const nsPath = `/var/run/netns/${node}`;
-    const before = linkDeleteRequests();
+    const before = linkDeleteRequests(nsPath);
     const results = await Promise.all([...Array.from({ length: 8 }, (_, i) => reapLink(nsPath, `v${i}`)), reapLink(nsPath, 'nosuch0')]);
     assert.deepEqual(results, [...Array<boolean>(8).fill(true), false]);
-    assert.equal(linkDeleteRequests() - before, 2, 'one deletion, then the seven that queued meanwhile as one group');
+    assert.equal(linkDeleteRequests(nsPath) - before, 2, 'one deletion, then the seven that queued meanwhile as one group');
     assert.deepEqual(
       names(node)
         .filter((n) => n !== 'lo')

@@ -35,10 +35,12 @@ interface Queue {
 }
 
 const queues = new Map<string, Queue>();
-let deleteRequests = 0;
+const deleteRequests = new Map<string, number>();
 
-/** RTM_DELLINK requests sent so far by this process (tests check that overlapping deletions coalesce). */
-export const linkDeleteRequests = (): number => deleteRequests;
+/** RTM_DELLINK requests this process sent so far into `netns` (tests check that overlapping deletions coalesce). */
+export const linkDeleteRequests = (netns: string | undefined): number => deleteRequests.get(netns ?? '') ?? 0;
+
+const countRequest = (netns: string | undefined) => deleteRequests.set(netns ?? '', linkDeleteRequests(netns) + 1);
 
 const missing = (e: unknown) => e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT);
 
@@ -97,7 +99,7 @@ async function deleteBatch(netns: string | undefined, batch: Job[]): Promise<voi
     }
     if (tagged.length === 0) return;
     try {
-      deleteRequests++;
+      countRequest(sock.netns);
       await sock.requestAsync(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.GROUP, u32(group)]])]), `link group ${group}`);
       for (const j of tagged) j.resolve(true);
     } catch (e) {
@@ -112,7 +114,7 @@ async function deleteBatch(netns: string | undefined, batch: Job[]): Promise<voi
 
 async function deleteOne(sock: NetlinkSocket, j: Job): Promise<void> {
   try {
-    deleteRequests++;
+    countRequest(sock.netns);
     await sock.requestAsync(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(j.name)]])]), j.name);
     j.resolve(true);
   } catch (e) {
