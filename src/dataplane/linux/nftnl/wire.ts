@@ -21,7 +21,8 @@ export const NFT_MSG = {
 } as const;
 export const NFT_MSG_NAMES: Record<number, string> = Object.fromEntries(Object.entries(NFT_MSG).map(([k, v]) => [v, `NFT_MSG_${k}`]));
 
-export const NLM_F = { REQUEST: 0x1, ACK: 0x4, CREATE: 0x400, APPEND: 0x800 } as const;
+// The netlink header flags are rtnetlink's (one definition for both families).
+export { NLM_F } from '../netlink/codec';
 const NLA_F_NESTED = 0x8000;
 
 export const CHAIN_ATTR = { TABLE: 1, NAME: 3 } as const;
