@@ -3,10 +3,13 @@
  * `host-local` (/usr/lib/cni), Switchyard's Node entrypoint, and Switchyard's native entrypoint forwarding
  * to an agent (the API server with the in-process executor: src/agent/api, src/cni/exec.ts).
  *  1. Entrypoint start: VERSION of each executable (median / p95 of N sequential runs, interleaved).
- *  2. Linux data plane, as root: 50 pods ADD then DEL, sequential and 8-way parallel, every executable run
- *     through `nsenter --net=<node netns>` (the agent itself runs in that namespace), the switchyard type in
- *     l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of network); the routes
- *     interleaved wave by wave (see interleaved) so that load from other work on the machine hits all alike.
+ *  2. Linux data plane, as root: 50 pods ADD then DEL, sequential and 8-way parallel, every executable
+ *     started as a container runtime's exec starts it: posix_spawn from a resident process in the node netns
+ *     (bench/lib/exec-driver.ts; the agent itself runs in that namespace), config on stdin; with
+ *     SY_BENCH_LAUNCHER=nsenter, Node's spawn of `nsenter --net=<node netns> <plugin>` per call instead. The
+ *     switchyard type in l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of
+ *     network); the routes interleaved wave by wave (see interleaved) so that load from other work on the
+ *     machine hits all alike.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
  */
@@ -17,17 +20,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataplane } from '../src/dataplane/factory';
 import { intArg, pct, pool } from './lib/stats';
-import {
-  createSwitchyardNetwork,
-  inNetns,
-  Namespaces,
-  pluginEnv,
-  podEnv,
-  REF_BIN,
-  referenceConf,
-  switchyardConf,
-  timedExec,
-} from './lib/cni-lab';
+import { ExecDriver, launcherKind, routeLauncher, type RouteLauncher } from './lib/exec-driver';
+import { createSwitchyardNetwork, Namespaces, pluginEnv, podEnv, REF_BIN, referenceConf, switchyardConf, timedExec } from './lib/cni-lab';
 
 const ROOT = path.resolve(__dirname, '../..');
 const NODE_BIN = path.join(ROOT, 'dist/cni/bin');
@@ -36,6 +30,7 @@ const PODS = intArg(0, 'pods', 50);
 const PAR = intArg(1, 'parallel', 8);
 const RUNS = intArg(2, 'runs', 30);
 const tag = crypto.randomBytes(2).toString('hex');
+const LAUNCHER = launcherKind();
 
 const SERVER_SCRIPT = `
 const { startApiServer } = require(${JSON.stringify(path.join(ROOT, 'dist/src/agent/api/server.js'))});
@@ -72,24 +67,52 @@ function startAgent(socket: string, env: NodeJS.ProcessEnv, netns?: string): Pro
 
 const f1 = (x: number) => x.toFixed(1).padStart(6);
 
-function startup(env: NodeJS.ProcessEnv, socket: string): string[] {
-  const variants: [string, string, NodeJS.ProcessEnv][] = [
-    ['Go bridge (reference)', path.join(REF_BIN, 'bridge'), env],
-    ['Go host-local (reference)', path.join(REF_BIN, 'host-local'), env],
-    ['native win-bridge → agent', path.join(SHIM_BIN, 'win-bridge'), { ...env, SWITCHYARD_AGENT_SOCKET: socket }],
-    ['native win-bridge → fallback (node)', path.join(SHIM_BIN, 'win-bridge'), { ...env, SWITCHYARD_AGENT_SOCKET: `${socket}.none` }],
-    ['Node win-bridge entrypoint', path.join(NODE_BIN, 'win-bridge'), env],
-  ].filter(([, file]) => fs.existsSync(file as string)) as [string, string, NodeJS.ProcessEnv][];
-  const time = (file: string, e: NodeJS.ProcessEnv) => {
+/**
+ * VERSION of each executable, timed two ways, interleaved: Node's spawnSync (a fork of this process), and
+ * the resident driver's posix_spawn (how a runtime starts a plugin), with /bin/true as the floor of each.
+ */
+async function startup(env: NodeJS.ProcessEnv, socket: string, dir: string): Promise<string[]> {
+  const variants = (
+    [
+      ['(launcher floor: /bin/true)', '/bin/true', {}],
+      ['Go bridge (reference)', path.join(REF_BIN, 'bridge'), {}],
+      ['Go host-local (reference)', path.join(REF_BIN, 'host-local'), {}],
+      ['native win-bridge → agent', path.join(SHIM_BIN, 'win-bridge'), { SWITCHYARD_AGENT_SOCKET: socket }],
+      ['native win-bridge → fallback (node)', path.join(SHIM_BIN, 'win-bridge'), { SWITCHYARD_AGENT_SOCKET: `${socket}.none` }],
+      ['Node win-bridge entrypoint', path.join(NODE_BIN, 'win-bridge'), {}],
+    ] as [string, string, Record<string, string>][]
+  ).filter(([, file]) => fs.existsSync(file));
+  const viaSpawnSync = (file: string, extra: Record<string, string>) => {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(file, [], { env: { ...e, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+    const r = spawnSync(file, [], { env: { ...env, ...extra, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${file} VERSION exited ${r.status}: ${r.stdout}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
-  const xs = variants.map(() => [] as number[]);
-  for (const [, file, e] of variants) for (let i = 0; i < 3; i++) time(file, e);
-  for (let i = 0; i < RUNS; i++) variants.forEach(([, file, e], j) => xs[j].push(time(file, e)));
-  return variants.map(([label], j) => `  ${label.padEnd(40)} ${f1(pct(xs[j], 50))} / ${f1(pct(xs[j], 95))}`);
+  const stdinFile = path.join(dir, 'version-stdin.json');
+  fs.writeFileSync(stdinFile, '{"cniVersion":"1.0.0"}');
+  const driver = new ExecDriver(env);
+  try {
+    const viaDriver = async (file: string, extra: Record<string, string>) =>
+      (await driver.runWave([{ file, stdinFile, env: { ...extra, CNI_COMMAND: 'VERSION' } }])).ms[0];
+    const xs = variants.map(() => [] as number[]);
+    const ds = variants.map(() => [] as number[]);
+    for (const [, file, extra] of variants)
+      for (let i = 0; i < 3; i++) {
+        viaSpawnSync(file, extra);
+        await viaDriver(file, extra);
+      }
+    for (let i = 0; i < RUNS; i++)
+      for (const [j, [, file, extra]] of variants.entries()) {
+        xs[j].push(viaSpawnSync(file, extra));
+        ds[j].push(await viaDriver(file, extra));
+      }
+    return variants.map(
+      ([label], j) =>
+        `  ${label.padEnd(40)} ${f1(pct(xs[j], 50))} / ${f1(pct(xs[j], 95))}     ${f1(pct(ds[j], 50))} / ${f1(pct(ds[j], 95))}`,
+    );
+  } finally {
+    await driver.close();
+  }
 }
 
 interface Route {
@@ -137,19 +160,18 @@ type PodsResult = Awaited<ReturnType<typeof podsRun>>;
  * sum of its waves' (waves of 8 instead of one continuous 8-wide pool: the same for every route).
  */
 async function interleaved(
-  routes: { route: Route; cni: (i: number) => NodeJS.ProcessEnv; wrap: string[] }[],
+  routes: { route: Route; cni: (i: number) => NodeJS.ProcessEnv; launcher: RouteLauncher }[],
   width: number,
 ): Promise<PodsResult[]> {
   const out: PodsResult[] = routes.map(() => ({ add: [], del: [], addWall: 0, delWall: 0 }));
   for (const command of ['ADD', 'DEL'] as const) {
     for (let first = 0; first < PODS; first += width) {
       const wave = Array.from({ length: Math.min(width, PODS - first) }, (_, k) => first + k);
-      for (const [j, { route, cni, wrap }] of routes.entries()) {
-        const t0 = process.hrtime.bigint();
-        const ms = await Promise.all(
-          wave.map((i) => timedExec(route.file, { ...route.env, ...cni(i), CNI_COMMAND: command }, route.conf, wrap)),
+      for (const [j, { route, cni, launcher }] of routes.entries()) {
+        const { ms, wall } = await launcher.wave(
+          route.file,
+          wave.map((i) => ({ ...cni(i), CNI_COMMAND: command })),
         );
-        const wall = Number(process.hrtime.bigint() - t0) / 1e6;
         if (command === 'ADD') {
           out[j].add.push(...ms);
           out[j].addWall += wall;
@@ -164,19 +186,23 @@ async function interleaved(
 }
 
 /**
- * What every route pays before any plugin runs: this harness's spawn of `nsenter` into the node netns, of
- * /bin/true, in the same waves. Printed so that a ratio can be read net of it; the ratios above include it.
+ * What every route pays before any plugin runs: the launcher's start of /bin/true in the node netns, in the
+ * same waves (the driver's posix_spawn, or this harness's spawn of `nsenter`). Printed so that a ratio can be
+ * read net of it; the ratios above include it.
  */
-async function harnessFloor(wrap: string[], width: number): Promise<string> {
+async function launcherFloor(launcher: RouteLauncher, width: number): Promise<string> {
   const ms: number[] = [];
   let wall = 0;
   for (let first = 0; first < PODS; first += width) {
-    const t0 = process.hrtime.bigint();
-    const n = Math.min(width, PODS - first);
-    ms.push(...(await Promise.all(Array.from({ length: n }, () => timedExec('/bin/true', {}, '', wrap)))));
-    wall += Number(process.hrtime.bigint() - t0) / 1e6;
+    const r = await launcher.wave(
+      '/bin/true',
+      Array.from({ length: Math.min(width, PODS - first) }, () => ({})),
+    );
+    ms.push(...r.ms);
+    wall += r.wall;
   }
-  return `  ${'(harness floor: nsenter /bin/true)'.padEnd(40)} ${(width === 1 ? 'sequential' : `${width}-way`).padEnd(12)} run ${f1(pct(ms, 50))}  wall ${f1(wall)}`;
+  const label = LAUNCHER === 'driver' ? '(driver floor: /bin/true via the driver)' : '(harness floor: nsenter /bin/true)';
+  return `  ${label.padEnd(40)} ${(width === 1 ? 'sequential' : `${width}-way`).padEnd(12)} run ${f1(pct(ms, 50))}  wall ${f1(wall)}`;
 }
 
 async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
@@ -185,12 +211,14 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
   const rows: string[] = [];
   const ns = new Namespaces();
   const agents: Agent[] = [];
+  const launchers: RouteLauncher[] = [];
   try {
     for (const [mode, width] of [
       ['sequential', 1],
       [`${PAR}-way`, PAR],
     ] as const) {
       const routes: Parameters<typeof interleaved>[0] = [];
+      let floor: RouteLauncher | undefined;
       for (const kind of ['reference', 'node', 'agent'] as const) {
         const r = `${tag}${width}${kind[0]}`;
         const nodeNs = ns.add(`syfp${r}`, true);
@@ -223,14 +251,21 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
             };
           }
         }
-        routes.push({ route, cni: (i) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), wrap: inNetns(nodeNs) });
+        const launcher = routeLauncher(LAUNCHER, nodeNs, route.env, route.conf, path.join(dir, `conf-${r}.json`));
+        launchers.push(launcher);
+        if (kind === 'reference') {
+          floor = routeLauncher(LAUNCHER, nodeNs, runEnv, '', path.join(dir, `floor-${r}.json`));
+          launchers.push(floor);
+        }
+        routes.push({ route, cni: (i) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), launcher });
       }
       const [ref, ...rest] = await interleaved(routes, width);
       rows.push(row(routes[0].route.label, mode, ref));
       rest.forEach((res, k) => rows.push(row(routes[k + 1].route.label, mode, res, ref)));
-      rows.push(await harnessFloor(routes[0].wrap, width));
+      rows.push(await launcherFloor(floor!, width));
     }
   } finally {
+    for (const l of launchers) await l.close();
     for (const a of agents) await a.stop();
     ns.cleanup();
   }
@@ -329,14 +364,18 @@ async function main(): Promise<void> {
     const agent = await startAgent(socket, env);
     let start: string[];
     try {
-      start = startup(env, socket);
+      start = await startup(env, socket, dir);
     } finally {
       await agent.stop();
     }
-    console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}`);
+    console.log(`Entrypoint start (VERSION), ms, median / p95 of ${RUNS}: Node spawnSync | posix_spawn from the resident driver`);
     for (const r of start) console.log(r);
+    const how =
+      LAUNCHER === 'driver'
+        ? "every executable posix_spawned by a resident driver in the node netns, like a runtime's exec, config on stdin from a file"
+        : 'every executable through Node spawn of nsenter into the node netns (SY_BENCH_LAUNCHER=nsenter)';
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), every executable through nsenter into the node netns; routes interleaved`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), ${how}; routes interleaved`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);
