@@ -8,8 +8,9 @@
  *     (bench/lib/exec-driver.ts; the agent itself runs in that namespace), config on stdin; with
  *     SY_BENCH_LAUNCHER=nsenter, Node's spawn of `nsenter --net=<node netns> <plugin>` per call instead. The
  *     switchyard type in l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of
- *     network); the routes interleaved wave by wave (see interleaved) so that load from other work on the
- *     machine hits all alike.
+ *     network); reference and agent interleaved wave by wave (see interleaved) so that load from other work
+ *     on the machine hits both alike, measured after a warm-up pass (printed as the agent's cold figures);
+ *     the Node entrypoint alone afterwards.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
  */
@@ -157,11 +158,13 @@ type PodsResult = Awaited<ReturnType<typeof podsRun>>;
  * The routes side by side, interleaved so that a change of the machine's load (other work on a shared VM)
  * hits every route alike: pods go in waves of `width` (1 = sequential), each wave run through every route
  * in turn, `width` calls at once. Per-call latencies are collected per route; a route's wall time is the
- * sum of its waves' (waves of 8 instead of one continuous 8-wide pool: the same for every route).
+ * sum of its waves' (waves of 8 instead of one continuous 8-wide pool: the same for every route). `pass`
+ * names the pass's containers (a warm-up pass and the measured one use the same pod namespaces).
  */
 async function interleaved(
-  routes: { route: Route; cni: (i: number) => NodeJS.ProcessEnv; launcher: RouteLauncher }[],
+  routes: { route: Route; cni: (i: number, pass: string) => NodeJS.ProcessEnv; launcher: RouteLauncher }[],
   width: number,
+  pass: string,
 ): Promise<PodsResult[]> {
   const out: PodsResult[] = routes.map(() => ({ add: [], del: [], addWall: 0, delWall: 0 }));
   for (const command of ['ADD', 'DEL'] as const) {
@@ -170,7 +173,7 @@ async function interleaved(
       for (const [j, { route, cni, launcher }] of routes.entries()) {
         const { ms, wall } = await launcher.wave(
           route.file,
-          wave.map((i) => ({ ...cni(i), CNI_COMMAND: command })),
+          wave.map((i) => ({ ...cni(i, pass), CNI_COMMAND: command })),
         );
         if (command === 'ADD') {
           out[j].add.push(...ms);
@@ -219,7 +222,7 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
     ] as const) {
       const routes: Parameters<typeof interleaved>[0] = [];
       let floor: RouteLauncher | undefined;
-      for (const kind of ['reference', 'node', 'agent'] as const) {
+      for (const kind of ['reference', 'agent', 'node'] as const) {
         const r = `${tag}${width}${kind[0]}`;
         const nodeNs = ns.add(`syfp${r}`, true);
         const runEnv: NodeJS.ProcessEnv = {
@@ -257,11 +260,21 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
           floor = routeLauncher(LAUNCHER, nodeNs, runEnv, '', path.join(dir, `floor-${r}.json`));
           launchers.push(floor);
         }
-        routes.push({ route, cni: (i) => podEnv(r, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), launcher });
+        routes.push({ route, cni: (i, pass) => podEnv(r + pass, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), launcher });
       }
-      const [ref, ...rest] = await interleaved(routes, width);
-      rows.push(row(routes[0].route.label, mode, ref));
-      rest.forEach((res, k) => rows.push(row(routes[k + 1].route.label, mode, res, ref)));
+      // A resident agent is measured warm, as it serves a node's pods: the first pass after its start (V8
+      // compiles and tiers up the call path, the data plane opens) is printed as the cold figure; the
+      // reference gets the same warm-up pass (its binaries in the page cache). The Node entrypoint starts
+      // from nothing on every call; it runs alone after the pair so that its ~50 ms processes do not sit
+      // between the pair's waves.
+      const [ref, agent, node] = routes;
+      const [refCold, agentCold] = await interleaved([ref, agent], width, 'w');
+      const [refWarm, agentWarm] = await interleaved([ref, agent], width, 'm');
+      const [nodeRun] = await interleaved([node], width, 'm');
+      rows.push(row(ref.route.label, mode, refWarm));
+      rows.push(row(agent.route.label, mode, agentWarm, refWarm));
+      rows.push(row(`${agent.route.label} (cold)`, mode, agentCold, refCold));
+      rows.push(row(`${node.route.label} (alone)`, mode, nodeRun, refWarm));
       rows.push(await launcherFloor(floor!, width));
     }
   } finally {
@@ -375,7 +388,7 @@ async function main(): Promise<void> {
         ? "every executable posix_spawned by a resident driver in the node netns, like a runtime's exec, config on stdin from a file"
         : 'every executable through Node spawn of nsenter into the node netns (SY_BENCH_LAUNCHER=nsenter)';
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), ${how}; routes interleaved`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), ${how}; reference and agent interleaved, after a warm-up pass of ${PODS} pods (the agent's row "cold")`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);
