@@ -77,6 +77,8 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
       assert.deepEqual(res.dns.nameservers, ['10.96.0.10']);
       assert.match(lab.exec(name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
       assert.match(lab.exec(name, ['ip', 'link', 'show', 'eth0']), new RegExp(`link/ether ${res.interfaces[0].mac.toLowerCase()}`));
+      // Created with one queue each way (no queue-count change, and its RCU wait, after registration).
+      assert.match(lab.exec(name, ['ip', '-d', 'link', 'show', 'eth0']), /numtxqueues 1 numrxqueues 1\b/);
       pods.push({ id, ns: name, node, ip });
     }
     assert.ok(

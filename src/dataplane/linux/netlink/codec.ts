@@ -42,6 +42,8 @@ export const IFLA = {
   IFALIAS: 20,
   NET_NS_FD: 28,
   GROUP: 27,
+  NUM_TX_QUEUES: 31,
+  NUM_RX_QUEUES: 32,
 } as const;
 export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 export const VETH_INFO_PEER = 1;

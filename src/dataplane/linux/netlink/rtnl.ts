@@ -79,6 +79,18 @@ export interface Route extends RouteSpec {
   type: number;
 }
 
+/**
+ * One TX and one RX queue, named in a veth's create. Without them the kernel allocates a queue per possible
+ * CPU and then cuts the active count to one on the registered device (veth_init_queues →
+ * netif_set_real_num_tx_queues), which waits for an expedited RCU grace period under the RTNL lock, once
+ * per end of the pair: an IPI to every CPU and up to ~1.5 ms each on this VM. The device has one active
+ * queue either way.
+ */
+const ONE_QUEUE: Attr[] = [
+  [IFLA.NUM_TX_QUEUES, u32(1)],
+  [IFLA.NUM_RX_QUEUES, u32(1)],
+];
+
 export interface PeerSpec {
   name: string;
   netnsFd: number;
@@ -208,9 +220,14 @@ export class Rtnl {
     const peerBody = Buffer.concat([
       // The peer cannot be brought up from here (the kernel answers ENOTCONN): the caller does it inside the namespace.
       ifinfomsg(),
-      encodeAttrs([[IFLA.IFNAME, str(p.name)], [IFLA.NET_NS_FD, u32(p.netnsFd)], ...linkAttrs({ mtu: p.mtu ?? o.mtu, mac: p.mac })]),
+      encodeAttrs([
+        [IFLA.IFNAME, str(p.name)],
+        [IFLA.NET_NS_FD, u32(p.netnsFd)],
+        ...linkAttrs({ mtu: p.mtu ?? o.mtu, mac: p.mac }),
+        ...ONE_QUEUE,
+      ]),
     ]);
-    const extra = linkAttrs(o);
+    const extra = [...linkAttrs(o), ...ONE_QUEUE];
     if (o.master) extra.push([IFLA.MASTER, u32(o.master)]);
     this.newLink(name, 'veth', [[VETH_INFO_PEER, peerBody]], extra, o.up ?? true);
   }
