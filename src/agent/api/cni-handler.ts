@@ -7,8 +7,11 @@ import { execCni } from '../../cni/exec';
 import { WarmServices } from '../../cni/warm-services';
 import { openDataplane } from '../../dataplane/factory';
 import type { CniReply, CniRequest } from './types';
+import { enableListingCache } from '../../cni/ipam/listing-cache';
 
 export function cniHandler(baseEnv: Record<string, string | undefined> = {}): (req: CniRequest) => Promise<CniReply> {
+  // A long-lived process calling IPAM on the same stores: listings are kept while unchanged (listing-cache.ts).
+  enableListingCache();
   const services = new WarmServices((env) => openDataplane({ env: env as NodeJS.ProcessEnv }));
   return async (req) => {
     const out = await execCni({ plugin: req.plugin, env: req.env, stdin: Buffer.from(req.stdin, 'base64') }, { baseEnv, services });

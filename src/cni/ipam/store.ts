@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tryAcquireLock, withFileLock, type FileLock } from '../../util/file-lock';
 import { mkdirPrivate } from '../../util/atomic-write';
+import { cacheable, dirStamp, dropListing, keepListing, validListing, type Listing } from './listing-cache';
 import { formatIp as formatIP, parseIpGo as parseIP, type IP } from '../../net/ip';
 
 export const LINE_BREAK = '\r\n';
@@ -55,6 +56,12 @@ function readSmall(file: string): string {
     fs.closeSync(fd);
   }
   return fs.readFileSync(file, 'utf8');
+}
+
+interface Hold {
+  listing?: Listing<Reservation>;
+  writing: boolean;
+  dirty: boolean;
 }
 
 export class DiskStore {
@@ -182,15 +189,60 @@ export class DiskStore {
     return path.join(this.dir, process.platform === 'win32' ? name.replace(/:/g, '_') : name);
   }
 
+  /**
+   * This instance's hold of the lock (locked): the kept listing it found current (listing-cache.ts), whether
+   * a change of the directory is under way (one that fails half-way leaves the listing unusable), and
+   * whether its changes were applied to the listing (restamped before the lock goes).
+   */
+  private hold?: Hold;
+
   /** Runs fn holding the store's `lock` file exclusively (interoperates with host-local's flock). */
   locked<T>(fn: () => Promise<T> | T): Promise<T> {
-    return withFileLock(path.join(this.dir, 'lock'), fn);
+    return withFileLock(path.join(this.dir, 'lock'), async () => {
+      const hold: Hold = (this.hold = { writing: false, dirty: false });
+      try {
+        return await fn();
+      } finally {
+        this.hold = undefined;
+        if (hold.listing && hold.writing) dropListing(this.dir);
+        else if (hold.listing && hold.dirty) {
+          const stamp = dirStamp(this.dir);
+          if (stamp) hold.listing.stamp = stamp;
+          else dropListing(this.dir);
+        }
+      }
+    });
+  }
+
+  /** Before changing the directory. */
+  private willWrite(): void {
+    if (this.hold) this.hold.writing = true;
+    else dropListing(this.dir);
+  }
+
+  /** After a change: `name`'s reservation is now `r` (undefined: gone); no `name`: no reservation changed. */
+  private wrote(name?: string, r?: Reservation): void {
+    const h = this.hold;
+    if (!h) return;
+    h.writing = false;
+    h.dirty = true;
+    if (h.listing && name !== undefined) {
+      if (r) h.listing.entries.set(name, r);
+      else h.listing.entries.delete(name);
+    }
+  }
+
+  /** A change that did not happen (the name was taken). */
+  private unchanged(): void {
+    if (this.hold) this.hold.writing = false;
   }
 
   /** false when the address is already taken (the file exists). */
   reserve(id: string, ifname: string, ip: IP, rangeID: string): boolean {
     if (!this.reserveExact(id, ifname, ip)) return false;
+    this.willWrite();
     writeNoFollow(this.fileFor(LAST_IP_PREFIX + rangeID), formatIP(ip));
+    this.wrote();
     return true;
   }
 
@@ -203,8 +255,29 @@ export class DiskStore {
     }
   }
 
-  /** Every reservation file in the directory (lock, last_reserved_ip.* and temp files are skipped). */
+  /**
+   * Every reservation file in the directory (lock, last_reserved_ip.* and temp files are skipped). Under the
+   * lock in the agent, the kept listing while the directory is unchanged (listing-cache.ts).
+   */
   list(): Reservation[] {
+    const hold = this.hold;
+    if (!hold || !cacheable(this.dir, this.markerDir)) return this.scan();
+    // Stamped before the scan: a change during it makes the next call scan again.
+    const stamp = dirStamp(this.dir);
+    const kept = validListing<Reservation>(this.dir, stamp);
+    if (kept) {
+      hold.listing = kept;
+      return [...kept.entries.values()].map((r) => ({ ...r }));
+    }
+    const out = this.scan();
+    if (stamp) {
+      hold.listing = { stamp, entries: new Map(out.map((r) => [path.basename(r.file), { ...r }])) };
+      keepListing(this.dir, hold.listing);
+    }
+    return out;
+  }
+
+  private scan(): Reservation[] {
     const out: Reservation[] = [];
     let names: string[];
     try {
@@ -254,12 +327,19 @@ export class DiskStore {
   releaseByID(id: string, ifname: string): boolean {
     const m = this.matching(id, ifname);
     const victims = m.exact.length > 0 ? m.exact : m.legacy;
-    for (const r of victims) fs.rmSync(r.file, { force: true });
+    for (const r of victims) {
+      this.willWrite();
+      fs.rmSync(r.file, { force: true });
+      this.wrote(path.basename(r.file));
+    }
     return victims.length > 0;
   }
 
   release(ip: IP): void {
-    fs.rmSync(this.fileFor(formatIP(ip)), { force: true });
+    const file = this.fileFor(formatIP(ip));
+    this.willWrite();
+    fs.rmSync(file, { force: true });
+    this.wrote(path.basename(file));
   }
 
   /** The reservation of one address, if any. */
@@ -271,10 +351,14 @@ export class DiskStore {
   reserveExact(id: string, ifname: string, ip: IP): boolean {
     const file = this.fileFor(formatIP(ip));
     let fd: number;
+    this.willWrite();
     try {
       fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        this.unchanged();
+        return false;
+      }
       throw e;
     }
     try {
@@ -289,6 +373,7 @@ export class DiskStore {
       fs.rmSync(file, { force: true });
       throw e;
     }
+    this.wrote(path.basename(file), { ip, file, containerID: id.trim(), ifname });
     return true;
   }
 }
