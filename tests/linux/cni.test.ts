@@ -101,6 +101,23 @@ describe('linux data plane: CNI entrypoint (switchyard type, overlay mode)', fun
     );
   });
 
+  it('ADD into a namespace whose eth0 is taken fails naming it and leaves no veth, endpoint or reservation', async () => {
+    const name = `${lab.plan.spec.prefix}-taken`;
+    lab.addNetns(name);
+    lab.exec(name, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'own0']);
+    const before = fs.readdirSync(path.join(dataDir, 'pods')).sort();
+    const veths = () => lab.exec(lab.plan.nodes[0].name, ['ip', '-o', 'link', 'show']).match(/syv[0-9a-f]{10}/g) ?? [];
+    const vethsBefore = veths();
+    const r = cni('ADD', 0, `taken${lab.plan.spec.prefix}`, nsPath(name));
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(JSON.parse(r.out).details ?? JSON.parse(r.out).msg, /interface eth0 already exists in/);
+    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'pods')).sort(), before, 'the address went back');
+    assert.deepEqual(veths(), vethsBefore, 'no host veth left');
+    const eps = (await lab.runtimes[0].dp.listEndpoints()).map((e) => e.Name);
+    assert.ok(!eps.some((n) => n?.includes('taken')), `no endpoint left: ${eps.join(', ')}`);
+    assert.match(lab.exec(name, ['ip', '-d', 'link', 'show', 'eth0']), /veth/, 'the namespace’s own eth0 is untouched');
+  });
+
   it('CHECK passes, then detects a removed address and a removed link', () => {
     const p = pods[1];
     const prev = JSON.parse(cni('ADD', p.node, p.id, nsPath(p.ns)).out);

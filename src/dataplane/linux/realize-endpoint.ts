@@ -11,6 +11,9 @@ import { AddressError, parseV4Prefix } from './addr';
 import { formatIp } from '../../net/ip';
 import type { EndpointRecord, NetworkRecord } from './state';
 import { childProcess } from './lazy';
+import { OsError } from './netlink/libc';
+
+const EEXIST = 17;
 
 export interface AttachResult {
   veth?: string;
@@ -40,15 +43,22 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
   let createdPodLink = false;
   try {
     pod = Rtnl.openIn(nsFd, netns);
-    if (pod.linkByName(ifname)) throw Object.assign(new Error(`interface ${ifname} already exists in ${netns}`), { code: 'EEXIST' });
-    if (net.type === 'Transparent') {
-      const up = node.mustLink(net.uplink!);
-      node.createMacvlan(ifname, up.index, { netnsFd: nsFd, mac });
-      createdPodLink = true;
-    } else {
-      const br = node.mustLink(net.bridge!);
-      node.addVeth(vethName, { master: br.index, mtu: net.mtu, peer: { name: ifname, netnsFd: nsFd, mac, mtu: net.mtu } });
-      createdVeth = true;
+    try {
+      if (net.type === 'Transparent') {
+        const up = node.mustLink(net.uplink!);
+        node.createMacvlan(ifname, up.index, { netnsFd: nsFd, mac });
+        createdPodLink = true;
+      } else {
+        const br = node.mustLink(net.bridge!);
+        node.addVeth(vethName, { master: br.index, mtu: net.mtu, peer: { name: ifname, netnsFd: nsFd, mac, mtu: net.mtu } });
+        createdVeth = true;
+      }
+    } catch (e) {
+      // The pod end is created with its final name, so a taken name fails the create (nothing is made);
+      // asked only then, which saves the lookup on every attach.
+      if (e instanceof OsError && e.errno === EEXIST && pod.linkByName(ifname))
+        throw Object.assign(new Error(`interface ${ifname} already exists in ${netns}`), { code: 'EEXIST' });
+      throw e;
     }
     pod.apply(podChanges(pod, net, ep, netns, ifname));
     applyQos(ep.doc, netns, ifname);
