@@ -133,11 +133,14 @@ function fastPath(
   metrics: AgentMetrics,
   env: NodeJS.ProcessEnv,
 ): (req: CniRequest) => Promise<CniReply> {
-  const run = cniHandler({
-    ...env,
-    SWITCHYARD_DATAPLANE: config.dataplane ?? svc.kind,
-    ...(config.state !== undefined ? { SWITCHYARD_STATE: config.state } : {}),
-  });
+  const run = cniHandler(
+    {
+      ...env,
+      SWITCHYARD_DATAPLANE: config.dataplane ?? svc.kind,
+      ...(config.state !== undefined ? { SWITCHYARD_STATE: config.state } : {}),
+    },
+    svc,
+  );
   return async (req) => {
     const started = process.hrtime.bigint();
     const reply = await run(req);

@@ -69,15 +69,26 @@ export class WarmServices {
     for (const [k, v] of byName ?? []) if ((v.net.ID ?? '').toLowerCase() === want) byName!.delete(k);
   }
 
-  constructor(private readonly opener: (env: Record<string, string | undefined>) => Promise<HostNetworkService>) {}
+  /**
+   * `shared`: a data plane the caller already has open for the selection `env` names (the agent's own): calls
+   * with that selection use it instead of opening a second instance of the same state in this process — which
+   * would take every write of the other for another process's (a re-read and the open-time check). Never
+   * closed here.
+   */
+  constructor(
+    private readonly opener: (env: Record<string, string | undefined>) => Promise<HostNetworkService>,
+    shared?: { env: Record<string, string | undefined>; service: HostNetworkService },
+  ) {
+    if (shared) {
+      this.open.set(selection(shared.env), Promise.resolve(shared.service));
+      this.shared = shared.service;
+    }
+  }
+
+  private readonly shared?: HostNetworkService;
 
   async with<T>(env: Record<string, string | undefined>, fn: (s: HostNetworkService) => Promise<T>): Promise<T> {
-    const key = JSON.stringify(
-      Object.keys(env)
-        .filter((k) => k.startsWith('SWITCHYARD_'))
-        .sort()
-        .map((k) => [k, env[k]]),
-    );
+    const key = selection(env);
     let pending = this.open.get(key);
     if (!pending) {
       if (this.open.size >= MAX_OPEN) return this.once(env, fn);
@@ -105,6 +116,22 @@ export class WarmServices {
   async close(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
-    for (const p of all) await (await p.catch(() => undefined))?.close();
+    for (const p of all) {
+      const s = await p.catch(() => undefined);
+      if (s && s !== this.shared) await s.close();
+    }
   }
+}
+
+/**
+ * The data-plane selection a call's environment makes: its SWITCHYARD_* variables, less the native
+ * entrypoint's own (SWITCHYARD_AGENT_*: which agent to reach, how long to wait), which select nothing here.
+ */
+function selection(env: Record<string, string | undefined>): string {
+  return JSON.stringify(
+    Object.keys(env)
+      .filter((k) => k.startsWith('SWITCHYARD_') && !k.startsWith('SWITCHYARD_AGENT_'))
+      .sort()
+      .map((k) => [k, env[k]]),
+  );
 }

@@ -58,6 +58,38 @@ describe('agent executor: network lookup cache for ADDs', () => {
     assert.deepEqual(ops(), ['listNetworks', 'listEndpoints', 'createEndpoint', 'attachEndpoint']);
   });
 
+  it('a data plane the agent shares serves the calls that select it (no second instance), and close() leaves it open', async () => {
+    const own = await openDataplane({ env: lab.env as NodeJS.ProcessEnv });
+    const opened: string[] = [];
+    const shared = new WarmServices(
+      async (env) => {
+        opened.push(String(env.SWITCHYARD_DATAPLANE));
+        return openDataplane({ env: env as NodeJS.ProcessEnv });
+      },
+      { env: lab.env, service: own },
+    );
+    try {
+      const call = (env: Record<string, string | undefined>) =>
+        execCni(
+          { plugin: 'win-bridge', env: env as Record<string, string>, stdin: Buffer.from(conf()) },
+          { baseEnv: lab.env, services: shared },
+        );
+      // The native entrypoint forwards its own SWITCHYARD_AGENT_* too: they select no data plane.
+      const r = await call({ ...ADD('s1', ns), SWITCHYARD_AGENT_SOCKET: '/run/x.sock' });
+      assert.equal(r.exitCode, 0, r.stdout);
+      assert.deepEqual(opened, [], 'the shared instance served the call');
+      assert.ok((await own.listEndpoints()).some((e) => e.Name?.startsWith('s1')));
+      await shared.close();
+      assert.ok(
+        (await own.listEndpoints()).some((e) => e.Name?.startsWith('s1')),
+        'still open after close()',
+      );
+    } finally {
+      await shared.close();
+      await own.close();
+    }
+  });
+
   it('a network re-created under the same name: the next ADD retries with a fresh lookup and lands on the new network', async () => {
     assert.equal((await viaAgent(ADD('c1', ns))).exitCode, 0);
     assert.equal((await viaAgent(DEL('c1', ns))).exitCode, 0);
