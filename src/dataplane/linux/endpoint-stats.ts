@@ -9,14 +9,12 @@
 import { parseEndpointStats, type EndpointStats } from '../../hns/endpoint-stats';
 import type { LinuxContext } from './context';
 import { IFLA, RTM, encodeAttrs, ifinfomsg, str } from './netlink/codec';
-import { OsError } from './netlink/libc';
+import { isNoSuchLink } from './netlink/libc';
 
 const IFLA_STATS64 = 23;
 /** struct rtnl_link_stats64: the first eight u64 members, in order. */
 const STATS64 = ['rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes', 'rx_errors', 'tx_errors', 'rx_dropped', 'tx_dropped'] as const;
 type Stats64 = Record<(typeof STATS64)[number], bigint>;
-const ENODEV = 19;
-const ENOENT = 2;
 
 /** The kernel counters of a link in the node namespace; undefined when the link does not exist. */
 export function linkStats64(c: LinuxContext, name: string): Stats64 | undefined {
@@ -26,7 +24,7 @@ export function linkStats64(c: LinuxContext, name: string): Stats64 | undefined 
     if (!r.length) return undefined;
     body = r[0].body;
   } catch (e) {
-    if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return undefined;
+    if (isNoSuchLink(e)) return undefined;
     throw e;
   }
   for (let off = 16; off + 4 <= body.length;) {

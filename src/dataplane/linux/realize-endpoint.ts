@@ -11,9 +11,7 @@ import { AddressError, parseV4Prefix } from './addr';
 import { formatIp } from '../../net/ip';
 import type { EndpointRecord, NetworkRecord } from './state';
 import { childProcess } from './lazy';
-import { OsError } from './netlink/libc';
-
-const EEXIST = 17;
+import { ERRNO, OsError } from './netlink/libc';
 
 export interface AttachResult {
   veth?: string;
@@ -56,7 +54,7 @@ export function attach(node: Rtnl, net: NetworkRecord, ep: EndpointRecord, netns
     } catch (e) {
       // The pod end is created with its final name, so a taken name fails the create (nothing is made);
       // asked only then, which saves the lookup on every attach.
-      if (e instanceof OsError && e.errno === EEXIST && pod.linkByName(ifname))
+      if (e instanceof OsError && e.errno === ERRNO.EEXIST && pod.linkByName(ifname))
         throw Object.assign(new Error(`interface ${ifname} already exists in ${netns}`), { code: 'EEXIST' });
       throw e;
     }

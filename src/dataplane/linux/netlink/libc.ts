@@ -70,6 +70,24 @@ export function errnoMessage(errno: number): string {
   return SYSTEM_ERRORS.get(-errno)?.[1] ?? `errno ${errno}`;
 }
 
+/** The errno values the netlink and nf_tables layers act on (Linux x86-64 and arm64 share them). */
+export const ERRNO: Readonly<
+  Record<'ENOENT' | 'ESRCH' | 'EIO' | 'EAGAIN' | 'EEXIST' | 'ENODEV' | 'EMSGSIZE' | 'EADDRNOTAVAIL' | 'ENOBUFS', number>
+> = Object.freeze({
+  ENOENT: 2,
+  ESRCH: 3,
+  EIO: 5,
+  EAGAIN: 11,
+  EEXIST: 17,
+  ENODEV: 19,
+  EMSGSIZE: 90,
+  EADDRNOTAVAIL: 99,
+  ENOBUFS: 105,
+});
+
+/** The link named in the request does not exist (by name: ENODEV; some kernels answer ENOENT). */
+export const isNoSuchLink = (e: unknown): boolean => e instanceof OsError && (e.errno === ERRNO.ENODEV || e.errno === ERRNO.ENOENT);
+
 /** An OS-level failure with the operation and subject that caused it (e.g. RTM_NEWLINK veth sy1234). */
 export class OsError extends Error {
   readonly errno: number;

@@ -14,10 +14,7 @@
 import { randomInt } from 'node:crypto';
 import { IFLA, RTM, encodeAttrs, ifinfomsg, str, u32 } from './codec';
 import { NetlinkSocket } from './socket';
-import { OsError } from './libc';
-
-const ENODEV = 19;
-const ENOENT = 2;
+import { isNoSuchLink } from './libc';
 
 /** Group numbers used for a batch: high, so no administrator's numbering (small integers) meets them. */
 const GROUP_MIN = 0x53590000;
@@ -41,8 +38,6 @@ const deleteRequests = new Map<string, number>();
 export const linkDeleteRequests = (netns: string | undefined): number => deleteRequests.get(netns ?? '') ?? 0;
 
 const countRequest = (netns: string | undefined) => deleteRequests.set(netns ?? '', linkDeleteRequests(netns) + 1);
-
-const missing = (e: unknown) => e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT);
 
 /**
  * Deletes the link `name` in `netns` (a namespace path; undefined: the caller's) with the kernel's wait off
@@ -93,7 +88,7 @@ async function deleteBatch(netns: string | undefined, batch: Job[]): Promise<voi
         );
         tagged.push(j);
       } catch (e) {
-        if (missing(e)) j.resolve(false);
+        if (isNoSuchLink(e)) j.resolve(false);
         else j.reject(e);
       }
     }
@@ -104,7 +99,7 @@ async function deleteBatch(netns: string | undefined, batch: Job[]): Promise<voi
       for (const j of tagged) j.resolve(true);
     } catch (e) {
       // ENODEV: every tagged link went meanwhile; otherwise one at a time, each with its own outcome.
-      if (missing(e)) for (const j of tagged) j.resolve(false);
+      if (isNoSuchLink(e)) for (const j of tagged) j.resolve(false);
       else for (const j of tagged) await deleteOne(sock, j);
     }
   } finally {
@@ -118,7 +113,7 @@ async function deleteOne(sock: NetlinkSocket, j: Job): Promise<void> {
     await sock.requestAsync(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(j.name)]])]), j.name);
     j.resolve(true);
   } catch (e) {
-    if (missing(e)) j.resolve(false);
+    if (isNoSuchLink(e)) j.resolve(false);
     else j.reject(e);
   }
 }

@@ -41,7 +41,7 @@ import {
 } from './codec';
 import { NetlinkSocket } from './socket';
 import { reapLink } from './link-reaper';
-import { OsError } from './libc';
+import { ERRNO, isNoSuchLink, OsError } from './libc';
 
 export interface Link {
   index: number;
@@ -98,10 +98,7 @@ export interface PeerSpec {
   mtu?: number;
 }
 
-const ENODEV = 19;
-const ENOENT = 2;
-const ESRCH = 3;
-const EEXIST = 17;
+const { ENODEV, ENOENT, ESRCH, EEXIST, EADDRNOTAVAIL } = ERRNO;
 
 export class Rtnl {
   /** Written as the alias of every bridge, veth and vxlan this instance creates (see linux/reconcile.ts). */
@@ -154,7 +151,7 @@ export class Rtnl {
       const r = this.sock.request(RTM.GETLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
       return r.length ? parseLink(r[0].body) : undefined;
     } catch (e) {
-      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return undefined;
+      if (isNoSuchLink(e)) return undefined;
       throw e;
     }
   }
@@ -275,7 +272,7 @@ export class Rtnl {
       this.sock.request(RTM.DELLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
       return true;
     } catch (e) {
-      if (e instanceof OsError && (e.errno === ENODEV || e.errno === ENOENT)) return false;
+      if (isNoSuchLink(e)) return false;
       throw e;
     }
   }
@@ -305,7 +302,7 @@ export class Rtnl {
       );
       return true;
     } catch (e) {
-      if (e instanceof OsError && [ENODEV, ENOENT, 99 /* EADDRNOTAVAIL */].includes(e.errno)) return false;
+      if (e instanceof OsError && [ENODEV, ENOENT, EADDRNOTAVAIL].includes(e.errno)) return false;
       throw e;
     }
   }

@@ -1,5 +1,5 @@
 /** A NETLINK_ROUTE socket: one request at a time, acknowledged, errors carrying errno and the operation. */
-import { libc, OsError } from './libc';
+import { ERRNO, libc, OsError } from './libc';
 import { message, NLM_F, NLMSG, RTM_NAMES } from './codec';
 import { withNetns, withNetnsFd } from '../netns';
 
@@ -12,7 +12,7 @@ const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 const RECV_SIZE = 1 << 16;
 /** Reported when a worker-thread send/recv fails: errno is not available there. */
-const EIO = 5;
+const { EIO } = ERRNO;
 
 export interface NlMessage {
   type: number;

@@ -11,7 +11,7 @@
  * namespace (and its links) alive no longer than that. A socket whose exchange failed is never reused.
  */
 import * as fs from 'node:fs';
-import { errnoMessage, errnoName, libc, OsError } from '../netlink/libc';
+import { ERRNO, errnoMessage, errnoName, libc, OsError } from '../netlink/libc';
 import { withNetns } from '../netns';
 import { boundNetlinkSocket } from '../netlink/socket';
 import type { NftBatch } from './batch';
@@ -27,9 +27,7 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const MSG_DONTWAIT = 0x40;
 const NLMSG_ERROR = 2;
-const EAGAIN = 11;
-const ENOBUFS = 105;
-const EMSGSIZE = 90;
+const { EAGAIN, ENOBUFS, EMSGSIZE } = ERRNO;
 /** The default send buffer holds ~200 KB; below this nothing needs raising. */
 const SMALL = 128 * 1024;
 const RECV_SIZE = 1 << 16;
