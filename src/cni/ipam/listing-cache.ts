@@ -31,7 +31,10 @@ const probed = new Map<string, boolean>();
 /** Lets this process reuse listings (the agent, which calls ADD and DEL on the same stores all day); `on` false for tests. */
 export function enableListingCache(on = true): void {
   enabled = on && process.platform === 'linux';
-  if (!enabled) listings.clear();
+  if (!enabled) {
+    listings.clear();
+    decided.clear();
+  }
 }
 
 /** The directory's stamp, or undefined when it cannot be read. */
@@ -44,22 +47,32 @@ export function dirStamp(dir: string): string | undefined {
   }
 }
 
+/** Per store directory: the device it was on when its probe directory was checked, and the answer. */
+const decided = new Map<string, { dev: string; ok: boolean }>();
+
 /**
- * Whether listings of `dir` may be kept: the cache is on and `dir`'s filesystem passed the probe, run in
- * `probeDir` (a directory of this project's own on the same filesystem; the store directory itself is left
- * exactly as host-local keeps it).
+ * Whether listings of `dir` may be kept, given its current `stamp` (dirStamp): the cache is on and `dir`'s
+ * filesystem passed the probe, run in `probeDir` (a directory of this project's own on the same filesystem;
+ * the store directory itself is left exactly as host-local keeps it). Decided once per directory and device,
+ * so a call pays no system call here.
  */
-export function cacheable(dir: string, probeDir: string): boolean {
-  if (!enabled) return false;
-  let dev: string;
+export function cacheable(dir: string, probeDir: string, stamp: string | undefined): boolean {
+  if (!enabled || stamp === undefined) return false;
+  const dev = stamp.slice(0, stamp.indexOf(':'));
+  const known = decided.get(dir);
+  if (known?.dev === dev) return known.ok;
+  let ok: boolean;
   try {
-    dev = String(fs.statSync(dir, { bigint: true }).dev);
-    if (String(fs.statSync(probeDir, { bigint: true }).dev) !== dev) return false;
+    ok = String(fs.statSync(probeDir, { bigint: true }).dev) === dev;
   } catch {
     return false;
   }
-  let ok = probed.get(dev);
-  if (ok === undefined) probed.set(dev, (ok = fineGrainedAfterRead(probeDir)));
+  if (ok) {
+    let fine = probed.get(dev);
+    if (fine === undefined) probed.set(dev, (fine = fineGrainedAfterRead(probeDir)));
+    ok = fine;
+  }
+  decided.set(dir, { dev, ok });
   return ok;
 }
 

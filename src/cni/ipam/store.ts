@@ -261,9 +261,10 @@ export class DiskStore {
    */
   list(): Reservation[] {
     const hold = this.hold;
-    if (!hold || !cacheable(this.dir, this.markerDir)) return this.scan();
+    if (!hold) return this.scan();
     // Stamped before the scan: a change during it makes the next call scan again.
     const stamp = dirStamp(this.dir);
+    if (!cacheable(this.dir, this.markerDir, stamp)) return this.scan();
     const kept = validListing<Reservation>(this.dir, stamp);
     if (kept) {
       hold.listing = kept;
