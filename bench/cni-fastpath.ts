@@ -9,8 +9,9 @@
  *     SY_BENCH_LAUNCHER=nsenter, Node's spawn of `nsenter --net=<node netns> <plugin>` per call instead. The
  *     switchyard type in l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of
  *     network); reference and agent interleaved wave by wave (see interleaved) so that load from other work
- *     on the machine hits both alike, measured after a warm-up pass (printed as the agent's cold figures);
- *     the Node entrypoint alone afterwards.
+ *     on the machine hits both alike, measured after warm-up passes (the first printed as the agent's cold
+ *     figures; SY_BENCH_WARMUP, default 3) over SY_BENCH_PASSES passes (default 3; walls: the median
+ *     pass's); the Node entrypoint alone afterwards.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
  */
@@ -32,6 +33,9 @@ const PAR = intArg(1, 'parallel', 8);
 const RUNS = intArg(2, 'runs', 30);
 const tag = crypto.randomBytes(2).toString('hex');
 const LAUNCHER = launcherKind();
+/** Passes of the pods before the measured ones (the first is the agent's cold row), and passes measured. */
+const WARMUP = Math.max(1, Number(process.env.SY_BENCH_WARMUP ?? 3));
+const PASSES = Math.max(1, Number(process.env.SY_BENCH_PASSES ?? 3));
 
 const SERVER_SCRIPT = `
 const { startApiServer } = require(${JSON.stringify(path.join(ROOT, 'dist/src/agent/api/server.js'))});
@@ -154,6 +158,17 @@ function row(
 
 type PodsResult = Awaited<ReturnType<typeof podsRun>>;
 
+/** Several passes of one route as one: every call's latency, and the median pass's walls. */
+function mergePasses(passes: PodsResult[]): PodsResult {
+  const median = (xs: number[]) => pct(xs, 50);
+  return {
+    add: passes.flatMap((p) => p.add),
+    del: passes.flatMap((p) => p.del),
+    addWall: median(passes.map((p) => p.addWall)),
+    delWall: median(passes.map((p) => p.delWall)),
+  };
+}
+
 /**
  * The routes side by side, interleaved so that a change of the machine's load (other work on a shared VM)
  * hits every route alike: pods go in waves of `width` (1 = sequential), each wave run through every route
@@ -262,14 +277,19 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
         }
         routes.push({ route, cni: (i, pass) => podEnv(r + pass, i, podNs, kind === 'reference' ? REF_BIN : NODE_BIN), launcher });
       }
-      // A resident agent is measured warm, as it serves a node's pods: the first pass after its start (V8
-      // compiles and tiers up the call path, the data plane opens) is printed as the cold figure; the
-      // reference gets the same warm-up pass (its binaries in the page cache). The Node entrypoint starts
-      // from nothing on every call; it runs alone after the pair so that its ~50 ms processes do not sit
-      // between the pair's waves.
+      // A resident agent is measured warm, as it serves a node's pods: V8 runs the call path in its
+      // baseline tier until each function has run some hundreds of times, so the agent is measured after
+      // WARMUP passes of the same pods (the first pass after its start is printed as the cold figure); the
+      // reference gets the same passes (its binaries in the page cache). Then PASSES measured passes, each
+      // route's wall the median of its passes' (one pass's wall swings by a third on this kind of VM). The
+      // Node entrypoint starts from nothing on every call; it runs alone after the pair so that its ~50 ms
+      // processes do not sit between the pair's waves.
       const [ref, agent, node] = routes;
-      const [refCold, agentCold] = await interleaved([ref, agent], width, 'w');
-      const [refWarm, agentWarm] = await interleaved([ref, agent], width, 'm');
+      const [refCold, agentCold] = await interleaved([ref, agent], width, 'w0');
+      for (let k = 1; k < WARMUP; k++) await interleaved([ref, agent], width, `w${k}`);
+      const measured: PodsResult[][] = [];
+      for (let k = 0; k < PASSES; k++) measured.push(await interleaved([ref, agent], width, `m${k}`));
+      const [refWarm, agentWarm] = [0, 1].map((j) => mergePasses(measured.map((m) => m[j])));
       const [nodeRun] = await interleaved([node], width, 'm');
       rows.push(row(ref.route.label, mode, refWarm));
       rows.push(row(agent.route.label, mode, agentWarm, refWarm));
@@ -388,7 +408,7 @@ async function main(): Promise<void> {
         ? "every executable posix_spawned by a resident driver in the node netns, like a runtime's exec, config on stdin from a file"
         : 'every executable through Node spawn of nsenter into the node netns (SY_BENCH_LAUNCHER=nsenter)';
     console.log(
-      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), ${how}; reference and agent interleaved, after a warm-up pass of ${PODS} pods (the agent's row "cold")`,
+      `\nLinux data plane, ${PODS} pods, ms (medians; wall = all ${PODS} ADDs or DELs, summed over waves of ${PAR}), ${how}; reference and agent interleaved; ${WARMUP} warm-up pass(es) of the ${PODS} pods (the first: the agent's row "cold"), then ${PASSES} measured (walls: the median pass's)`,
     );
     for (const r of await linuxPlane(dir, env)) console.log(r);
     console.log(`\nMemory data plane, ${PODS} pods, ms`);

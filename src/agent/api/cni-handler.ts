@@ -9,6 +9,7 @@ import { openDataplane } from '../../dataplane/factory';
 import type { CniReply, CniRequest } from './types';
 import type { HostNetworkService } from '../../dataplane/types';
 import { enableListingCache } from '../../cni/ipam/listing-cache';
+import { enableSpareFiles } from '../../cni/ipam/spare-files';
 
 export function cniHandler(
   baseEnv: Record<string, string | undefined> = {},
@@ -16,6 +17,8 @@ export function cniHandler(
 ): (req: CniRequest) => Promise<CniReply> {
   // A long-lived process calling IPAM on the same stores: listings are kept while unchanged (listing-cache.ts).
   enableListingCache();
+  // ...and the inodes of the per-pod files it removes are kept for the next pods' (spare-files.ts).
+  enableSpareFiles();
   // Calls that select the agent's own data plane (no SWITCHYARD_* of their own: the usual case) use its instance.
   const services = new WarmServices(
     (env) => openDataplane({ env: env as NodeJS.ProcessEnv }),

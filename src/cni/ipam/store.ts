@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { tryAcquireLock, withFileLock, type FileLock } from '../../util/file-lock';
 import { mkdirPrivate } from '../../util/atomic-write';
 import { cacheable, dirStamp, dropListing, keepListing, validListing, type Listing } from './listing-cache';
+import { keepAsSpare, linkSpare, removeDeadSpares } from './spare-files';
 import { formatIp as formatIP, parseIpGo as parseIP, type IP } from '../../net/ip';
 
 export const LINE_BREAK = '\r\n';
@@ -109,7 +110,14 @@ export class DiskStore {
     const { acquireLock } = require('../../util/file-lock') as typeof import('../../util/file-lock');
     const file = this.inflightFile(id, ifname);
     mkdirPrivate(this.markerDir);
+    const markerDir = this.markerDir;
     for (;;) {
+      // The agent gives the marker a spare inode (spare-files.ts); a marker that exists is waited on as before.
+      try {
+        linkSpare(markerDir, file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
       const lock = await acquireLock(file);
       let current: number | undefined;
       try {
@@ -122,7 +130,7 @@ export class DiskStore {
           file,
           ino: lock.ino,
           release() {
-            fs.rmSync(file, { force: true });
+            if (!keepAsSpare(markerDir, file)) fs.rmSync(file, { force: true });
             lock.release();
           },
         };
@@ -153,10 +161,12 @@ export class DiskStore {
     const removed: string[] = [];
     let names: string[];
     try {
-      names = fs.readdirSync(this.markerDir).filter((n) => n.startsWith('.inflight.'));
+      names = fs.readdirSync(this.markerDir);
     } catch {
       return removed;
     }
+    removed.push(...removeDeadSpares(this.markerDir, names));
+    names = names.filter((n) => n.startsWith('.inflight.'));
     for (const n of names) {
       const f = path.join(this.markerDir, n);
       let l: FileLock | undefined;
@@ -330,7 +340,7 @@ export class DiskStore {
     const victims = m.exact.length > 0 ? m.exact : m.legacy;
     for (const r of victims) {
       this.willWrite();
-      fs.rmSync(r.file, { force: true });
+      this.remove(r.file);
       this.wrote(path.basename(r.file));
     }
     return victims.length > 0;
@@ -339,8 +349,13 @@ export class DiskStore {
   release(ip: IP): void {
     const file = this.fileFor(formatIP(ip));
     this.willWrite();
-    fs.rmSync(file, { force: true });
+    this.remove(file);
     this.wrote(path.basename(file));
+  }
+
+  /** A reservation file removed: its inode kept as a spare in the agent (spare-files.ts). */
+  private remove(file: string): void {
+    if (!keepAsSpare(this.markerDir, file)) fs.rmSync(file, { force: true });
   }
 
   /** The reservation of one address, if any. */
@@ -352,9 +367,14 @@ export class DiskStore {
   reserveExact(id: string, ifname: string, ip: IP): boolean {
     const file = this.fileFor(formatIP(ip));
     let fd: number;
+    let reused = false;
     this.willWrite();
     try {
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      // A spare inode (the agent) is linked to the name, which fails on a taken one as O_EXCL does.
+      reused = linkSpare(this.markerDir, file);
+      fd = reused
+        ? fs.openSync(file, fs.constants.O_WRONLY | (fs.constants.O_NOFOLLOW ?? 0))
+        : fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         this.unchanged();
@@ -363,7 +383,10 @@ export class DiskStore {
       throw e;
     }
     try {
-      fs.writeSync(fd, id.trim() + LINE_BREAK + ifname);
+      const data = Buffer.from(id.trim() + LINE_BREAK + ifname);
+      fs.writeSync(fd, data, 0, data.length, 0);
+      // A spare holds its last user's bytes: cut to length (not O_TRUNC, see writeNoFollow).
+      if (reused) fs.ftruncateSync(fd, data.length);
       fs.closeSync(fd);
     } catch (e) {
       try {
