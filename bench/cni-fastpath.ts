@@ -10,7 +10,7 @@
  *     switchyard type in l2bridge mode with switchyard-ipam against bridge + host-local (the same kind of
  *     network); reference and agent interleaved wave by wave (see interleaved) so that load from other work
  *     on the machine hits both alike, measured after warm-up passes (the first printed as the agent's cold
- *     figures; SY_BENCH_WARMUP, default 3) over SY_BENCH_PASSES passes (default 3; walls: the median
+ *     figures; SY_BENCH_WARMUP, default 5) over SY_BENCH_PASSES passes (default 3; walls: the median
  *     pass's); the Node entrypoint alone afterwards.
  *  3. Memory data plane: win-bridge v2, Node entrypoint vs the agent route, and the data-plane calls per ADD.
  * Run: node dist/bench/cni-fastpath.js [pods=50] [parallel=8] [runs=30]
@@ -34,7 +34,7 @@ const RUNS = intArg(2, 'runs', 30);
 const tag = crypto.randomBytes(2).toString('hex');
 const LAUNCHER = launcherKind();
 /** Passes of the pods before the measured ones (the first is the agent's cold row), and passes measured. */
-const WARMUP = Math.max(1, Number(process.env.SY_BENCH_WARMUP ?? 3));
+const WARMUP = Math.max(1, Number(process.env.SY_BENCH_WARMUP ?? 5));
 const PASSES = Math.max(1, Number(process.env.SY_BENCH_PASSES ?? 3));
 
 const SERVER_SCRIPT = `
@@ -285,16 +285,22 @@ async function linuxPlane(dir: string, env: NodeJS.ProcessEnv): Promise<string[]
       // Node entrypoint starts from nothing on every call; it runs alone after the pair so that its ~50 ms
       // processes do not sit between the pair's waves.
       const [ref, agent, node] = routes;
-      const [refCold, agentCold] = await interleaved([ref, agent], width, 'w0');
-      for (let k = 1; k < WARMUP; k++) await interleaved([ref, agent], width, `w${k}`);
+      const passes: PodsResult[][] = [];
+      for (let k = 0; k < WARMUP; k++) passes.push(await interleaved([ref, agent], width, `w${k}`));
+      const [refCold, agentCold] = passes[0];
       const measured: PodsResult[][] = [];
       for (let k = 0; k < PASSES; k++) measured.push(await interleaved([ref, agent], width, `m${k}`));
+      passes.push(...measured);
       const [refWarm, agentWarm] = [0, 1].map((j) => mergePasses(measured.map((m) => m[j])));
       const [nodeRun] = await interleaved([node], width, 'm');
       rows.push(row(ref.route.label, mode, refWarm));
       rows.push(row(agent.route.label, mode, agentWarm, refWarm));
       rows.push(row(`${agent.route.label} (cold)`, mode, agentCold, refCold));
       rows.push(row(`${node.route.label} (alone)`, mode, nodeRun, refWarm));
+      // How the agent warms up, pass by pass, against the reference's passes (the measured ones last).
+      rows.push(
+        `  ${'(ADD wall by pass: agent / reference)'.padEnd(40)} ${mode.padEnd(12)} ${passes.map(([r, a]) => `${a.addWall.toFixed(0)}/${r.addWall.toFixed(0)}`).join('  ')}`,
+      );
       rows.push(await launcherFloor(floor!, width));
     }
   } finally {

@@ -44,6 +44,13 @@ export function parseHnsJson<T = unknown>(text: string): T {
 
 /** JSON.stringify that writes bigint as bare digits (the inverse of parseHnsJson). */
 export function stringifyHnsJson(value: unknown, space?: number): string {
+  // Most documents carry no bigint: the native stringify without a replacer (a replacer function is called
+  // for every value) refuses one with a TypeError, and only then is the marking pass taken.
+  try {
+    return JSON.stringify(value, undefined, space);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+  }
   const marks: string[] = [];
   const text = JSON.stringify(
     value,
@@ -63,7 +70,53 @@ export function stringifyHnsJson(value: unknown, space?: number): string {
 /** A deep copy of a JSON document (bigint kept as bigint); functions and undefined are dropped as JSON drops them. */
 export function cloneJson<T>(value: T): T {
   if (value === undefined) return value;
-  return parseHnsJson<T>(stringifyHnsJson(value));
+  const copy = copyJson(value, 0);
+  return (copy === NOT_PLAIN ? parseHnsJson<T>(stringifyHnsJson(value)) : copy) as T;
+}
+
+/** copyJson met something JSON would transform (toJSON, a non-plain object, a cycle too deep): take the text round trip. */
+const NOT_PLAIN = Symbol('not plain JSON');
+
+/**
+ * What a JSON round trip gives for plain data, without the text (a copy of a document is taken several
+ * times per CNI call): objects and arrays copied, undefined, functions and symbols dropped from objects
+ * and null in arrays, non-finite numbers null, bigint kept.
+ */
+function copyJson(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+      return v;
+    case 'number':
+      // An integer past 2^53 comes back from the text as a bigint (parseHnsJson): the text path keeps that.
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) return NOT_PLAIN;
+      return Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (v === null) return null;
+  if (depth > 256) return NOT_PLAIN;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const c = copyJson(v[i], depth + 1);
+      if (c === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = c === undefined ? null : c;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const c = copyJson((v as Record<string, unknown>)[k], depth + 1);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
 }
 
 /** Case-insensitive property read, for code that must accept any HNS casing without normalizing first. */

@@ -103,4 +103,25 @@ describe('src/net: addresses, MACs, GUIDs, uint64 JSON', () => {
     assert.equal(copy.Version, 18446744073709551615n);
     assert.notEqual(copy, doc);
   });
+
+  it('cloneJson gives exactly what the text round trip gives, without the text where the data is plain', () => {
+    const viaText = (v: unknown) => parseHnsJson(stringifyHnsJson(v));
+    class Port {
+      constructor(readonly n = 1) {}
+    }
+    const docs: unknown[] = [
+      { a: 1, b: 'x', c: [1, undefined, () => 1, null, { d: undefined, e: Symbol('s') }], f: undefined, g: NaN, h: -0, i: Infinity },
+      [undefined, [[]], {}, true, false, 0.5, -7],
+      { Version: 18446744073709551615n, Luid: 2 ** 60, When: new Date(0), Port: new Port(3), deep: { deeper: [{ x: null }] } },
+      'text',
+      null,
+      42,
+    ];
+    for (const d of docs) assert.deepEqual(cloneJson(d), viaText(d));
+    const src = { nested: { list: [{ k: 1 }] } };
+    const copy = cloneJson(src);
+    copy.nested.list[0].k = 2;
+    assert.equal(src.nested.list[0].k, 1, 'a deep copy');
+    assert.equal(typeof cloneJson({ big: 2 ** 60 }).big, 'bigint', 'an integer past 2^53 comes back a bigint, as from the text');
+  });
 });
