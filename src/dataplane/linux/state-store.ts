@@ -131,6 +131,12 @@ export class StateStore {
   private timer?: NodeJS.Timeout;
   /** The files as this process last wrote or checked them (identity, mtime, size), or undefined before any write. */
   private ownStamp?: string;
+  /**
+   * While the lock is held: the files' stamp, taken when it was acquired and after each of this process's
+   * writes. Nobody else writes meanwhile, so a check during the hold (foreignStamp before each mutation)
+   * needs no stat.
+   */
+  private heldStamp?: string;
   private readonly journalMinBytes: number;
 
   constructor(
@@ -157,13 +163,13 @@ export class StateStore {
    * a state large enough to journal: a small file is re-read (cheap), since several rewrites by another
    * process within one tick of the coarse mtime clock could reuse an inode with the same size.
    */
-  private keptValid(): boolean {
+  private keptValid(now?: string): boolean {
     return (
       this.state !== undefined &&
       this.keptStamp !== undefined &&
       this.disk !== undefined &&
       this.disk.snapshotBytes >= this.journalMinBytes &&
-      this.stamp() === this.keptStamp
+      (now ?? this.stamp()) === this.keptStamp
     );
   }
 
@@ -270,7 +276,7 @@ export class StateStore {
    * grows the journal, so another's write is never mistaken for ours.
    */
   foreignStamp(): string | undefined {
-    const now = this.stamp();
+    const now = (this.lock && this.heldStamp) || this.stamp();
     return now === this.ownStamp ? undefined : now;
   }
 
@@ -302,7 +308,7 @@ export class StateStore {
       const { state, meta } = readStateFiles(this.file);
       this.state = state;
       this.disk = meta;
-      this.keptStamp = this.stamp();
+      this.keptStamp = this.heldStamp ?? this.stamp();
     }
     return this.state;
   }
@@ -345,8 +351,9 @@ export class StateStore {
         mkdirPrivate(path.dirname(this.file));
         const lock = await acquireLock(`${this.file}.lock`);
         this.lock = lock;
+        this.heldStamp = this.stamp();
         // Another process wrote since this one let go: what is kept is stale.
-        if (!this.keptValid()) this.dropKept();
+        if (!this.keptValid(this.heldStamp)) this.dropKept();
         this.writesThisHold = 0;
       })().finally(() => (this.acquiring = undefined));
       await this.acquiring;
@@ -495,7 +502,7 @@ export class StateStore {
   private wrote(gen: number): void {
     this.writeSeq++;
     if (gen > this.durable) this.durable = gen;
-    this.ownStamp = this.keptStamp = this.stamp();
+    this.ownStamp = this.keptStamp = this.heldStamp = this.stamp();
     if (this.disk && this.disk.journalEnd > this.journalBound()) this.compactWanted = true;
   }
 
@@ -597,7 +604,7 @@ export class StateStore {
   private lose(error: unknown): void {
     this.lost = { from: this.durable, upTo: this.gen, error };
     this.durable = this.gen;
-    this.ownStamp = undefined;
+    this.ownStamp = this.heldStamp = undefined;
     this.dropKept();
   }
 
@@ -612,6 +619,7 @@ export class StateStore {
     this.compactWanted = false;
     const lock = this.lock;
     this.lock = undefined;
+    this.heldStamp = undefined;
     lock?.release();
     const gate = this.gate;
     this.gate = undefined;

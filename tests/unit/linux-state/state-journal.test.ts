@@ -111,6 +111,32 @@ describe('linux state file: kept state and journal', function () {
     assert.equal(seen.ruleset, 'a2');
   });
 
+  it("another writer's change is reported by foreignStamp inside this process's next hold; during a hold the check stats nothing", async () => {
+    await seed(file, 300);
+    const a = new StateStore(file);
+    await a.mutate((s) => void (s.ruleset = 'a'));
+    assert.equal(a.foreignStamp(), undefined, 'its own write is not foreign');
+    await new StateStore(file).mutate((s) => void (s.ruleset = 'b'));
+    // The module object itself (an `import * as` namespace is read-only): what the store's calls go through.
+    const realFs = require('node:fs') as { statSync: typeof fs.statSync };
+    const orig = realFs.statSync;
+    let stats = 0;
+    let seenInside: string | undefined;
+    await a.batch(async () => {
+      await a.mutate((s) => void (s.ruleset = 'a2'));
+      // The lock is held (the batch's write is pending): the foreign write before the hold is still reported, without a stat.
+      realFs.statSync = ((...args: Parameters<typeof fs.statSync>) => (stats++, orig(...args))) as typeof fs.statSync;
+      try {
+        seenInside = a.foreignStamp();
+      } finally {
+        realFs.statSync = orig;
+      }
+    });
+    assert.ok(seenInside, "the other process's write is reported during the hold");
+    assert.equal(stats, 0, 'no stat inside the hold');
+    assert.equal(loadState(file).ruleset, 'a2');
+  });
+
   it('a mutation that throws leaves nothing behind: entries, arrays, tables replaced whole, fields', async () => {
     await seed(file, 300);
     const store = new StateStore(file);
