@@ -8,14 +8,23 @@ import { libc, OsError } from './netlink/libc';
 
 const CLONE_NEWNET = 0x40000000;
 
+/**
+ * The calling thread's own namespace, opened once: nothing in this process moves a thread for good (setns
+ * only here, always undone), so the descriptor taken at the first switch names it for the process's life
+ * and a switch costs no open of /proc (every pod's attach switches). Per thread: worker threads load
+ * their own copy of this module.
+ */
+let home: number | undefined;
+function homeNetns(): number {
+  return (home ??= fs.openSync('/proc/thread-self/ns/net', 'r'));
+}
+
 export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
   if (!nsPath) return fn();
-  const self = fs.openSync('/proc/thread-self/ns/net', 'r');
   let target: number;
   try {
     target = fs.openSync(nsPath, 'r');
   } catch (e) {
-    fs.closeSync(self);
     throw new OsError(
       'open network namespace',
       (e as NodeJS.ErrnoException).errno ? -((e as NodeJS.ErrnoException).errno as number) : 2,
@@ -23,21 +32,15 @@ export function withNetns<T>(nsPath: string | undefined, fn: () => T): T {
     );
   }
   try {
-    return inNetns(self, target, nsPath, fn);
+    return inNetns(homeNetns(), target, nsPath, fn);
   } finally {
     fs.closeSync(target);
-    fs.closeSync(self);
   }
 }
 
 /** withNetns for a namespace the caller has open already (`label` names it in errors). */
 export function withNetnsFd<T>(nsFd: number, label: string, fn: () => T): T {
-  const self = fs.openSync('/proc/thread-self/ns/net', 'r');
-  try {
-    return inNetns(self, nsFd, label, fn);
-  } finally {
-    fs.closeSync(self);
-  }
+  return inNetns(homeNetns(), nsFd, label, fn);
 }
 
 function inNetns<T>(self: number, target: number, label: string, fn: () => T): T {
@@ -51,13 +54,15 @@ function inNetns<T>(self: number, target: number, label: string, fn: () => T): T
   }
 }
 
+let nsfsDev: number | undefined;
+
 /** True when `p` is a network namespace handle (a bind mount under /var/run/netns or /proc/<pid>/ns/net). */
 export function isNetnsPath(p: string): boolean {
   try {
     const ns = fs.statSync(p);
-    const own = fs.statSync('/proc/self/ns/net');
-    // nsfs inodes live on their own device; a plain file on another filesystem is not a namespace.
-    return ns.dev === own.dev;
+    // nsfs inodes live on their own device (one per boot); a plain file on another filesystem is not a namespace.
+    nsfsDev ??= fs.statSync('/proc/self/ns/net').dev;
+    return ns.dev === nsfsDev;
   } catch {
     return false;
   }
