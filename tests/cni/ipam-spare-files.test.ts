@@ -5,6 +5,7 @@
  * and spares of processes that are gone are swept. Standalone plugins keep no spares.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -112,6 +113,27 @@ describe('IPAM: spare inodes for per-pod files (agent)', function () {
     fs.rmSync(store().markerDir, { recursive: true });
     await hostLocalDel(req('m'));
     assert.equal(reservations().size, 0);
+  });
+
+  it('a process that ends, or switches the pool off, removes its spares', async () => {
+    await hostLocalAdd(req('e'), { dropStale: true });
+    await hostLocalDel(req('e'));
+    assert.equal(spares().length, 1);
+    enableSpareFiles(false);
+    assert.deepEqual(spares(), [], 'switched off');
+    // A child agent-like process: spares made, then a normal exit.
+    const script = `
+      const { enableSpareFiles } = require(${JSON.stringify(path.resolve(__dirname, '../../src/cni/ipam/spare-files.js'))});
+      const { hostLocalAdd, hostLocalDel } = require(${JSON.stringify(path.resolve(__dirname, '../../src/cni/ipam/hostlocal.js'))});
+      enableSpareFiles();
+      const req = { config: ${JSON.stringify(config())}, containerID: 'child', ifName: 'eth0', args: '' };
+      hostLocalAdd(req, { dropStale: true }).then(() => hostLocalDel(req)).then(() => {
+        process.stdout.write(String(require('fs').readdirSync(${JSON.stringify(store().markerDir)}).filter((n) => n.startsWith('.spare.')).length));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '1', 'the child kept a spare while it ran');
+    assert.deepEqual(spares(), [], 'and removed it when it exited');
   });
 
   it('standalone plugins (not enabled) remove files and keep no spares', async () => {

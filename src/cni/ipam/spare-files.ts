@@ -31,7 +31,23 @@ const pools = new Map<string, string[]>();
 /** Lets this process keep spare inodes (the agent); `on` false for tests. */
 export function enableSpareFiles(on = true): void {
   enabled = on && process.platform === 'linux';
-  if (!enabled) pools.clear();
+  if (!enabled) removeSpares();
+  // A process that ends normally takes its spares with it; a killed one leaves them to the sweep.
+  else if (!exitHook) process.once('exit', (exitHook = removeSpares));
+}
+let exitHook: (() => void) | undefined;
+
+/** Removes every spare this process keeps (its exit, or the pool switched off). */
+function removeSpares(): void {
+  for (const pool of pools.values())
+    for (const spare of pool.splice(0)) {
+      try {
+        fs.unlinkSync(spare);
+      } catch {
+        // gone already
+      }
+    }
+  pools.clear();
 }
 
 /** Spares kept for `poolDir` now (tests). */
