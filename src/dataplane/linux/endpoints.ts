@@ -12,6 +12,7 @@ import { Rtnl } from './netlink/rtnl';
 import { queryMatcher } from './query';
 import { checkEndpointAddresses, checkEndpointPolicies, checkHostPorts } from './realizable';
 import { key, type EndpointRecord, type LinuxState } from './state';
+import { untracked } from './state-tracker';
 import { hostAddressPresent } from './host';
 
 /** Filtered lists and gets show the kernel's truth (see liveView); an unfiltered list is the record. */
@@ -51,7 +52,8 @@ export async function createEndpoint(c: LinuxContext, networkId: string, doc: Ho
       checkEndpointAddresses(stored);
       checkEndpointPolicies(net, stored.Policies);
       checkHostPorts(s, stored, 'HcnCreateEndpoint', `endpoint ${doc.Name ?? id}`);
-      const peers = Object.values(s.endpoints).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
+      // Read only (addresses in use): scanned without the tracker's proxies.
+      const peers = Object.values(untracked(s.endpoints)).filter((e) => key(e.doc.HostComputeNetwork ?? '') === key(net.doc.ID!));
       assignAddress(net, peers, stored, id);
       s.endpoints[key(id)] = { doc: stored };
       c.syncRules(s, false, s.endpoints[key(id)]);

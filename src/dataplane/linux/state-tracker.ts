@@ -267,6 +267,15 @@ function shallowUnwrapped(t: unknown): Record<string, unknown> {
 }
 
 /**
+ * The object a tracker's proxy stands for, for a read-only scan inside a mutation: a scan through the proxy
+ * makes a proxy for every object it touches (an ADD's address check over every endpoint of the network).
+ * Never write through it: the change would be neither journaled nor undone.
+ */
+export function untracked<T>(v: T): T {
+  return unwrap(v);
+}
+
+/**
  * A mutation's result without proxies: what `fn` returned from the state is handed back as a copy, as
  * it was when every mutation re-parsed the file (the caller may keep and change it).
  */

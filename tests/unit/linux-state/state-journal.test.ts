@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { loadState, StateFileError, type LinuxState } from '../../../src/dataplane/linux/state';
 import { StateStore } from '../../../src/dataplane/linux/state-store';
 import { journalPath } from '../../../src/dataplane/linux/state-journal';
+import { untracked } from '../../../src/dataplane/linux/state-tracker';
 
 const lb = (id: string, backends: string[]) => ({ ID: id, HostComputeEndpoints: backends, FrontendVIPs: ['10.96.0.1'], PortMappings: [] });
 const net = (id: string) => ({ doc: { ID: id, Name: id }, type: 'NAT' as const, mtu: 1500 });
@@ -135,6 +136,20 @@ describe('linux state file: kept state and journal', function () {
     assert.ok(seenInside, "the other process's write is reported during the hold");
     assert.equal(stats, 0, 'no stat inside the hold');
     assert.equal(loadState(file).ruleset, 'a2');
+  });
+
+  it('a read-only scan through untracked() sees the state with this mutation’s own writes, and adds nothing to the record', async () => {
+    await seed(file, 300);
+    const a = new StateStore(file);
+    const seen = await a.mutate((s) => {
+      s.loadBalancers.lb7.FrontendVIPs = ['10.96.0.7'];
+      const raw = untracked(s.loadBalancers);
+      return Object.values(raw).filter((l) => l.FrontendVIPs?.[0] === '10.96.0.7').length;
+    });
+    assert.equal(seen, 1, 'the write made through the proxy is visible to the raw scan');
+    const record = fs.readFileSync(journalPath(file), 'utf8').trim().split('\n').pop()!;
+    assert.equal((record.match(/\["s"/g) ?? []).length, 1, 'only the one entry written is journaled');
+    assert.deepEqual(loadState(file).loadBalancers.lb7.FrontendVIPs, ['10.96.0.7']);
   });
 
   it('a mutation that throws leaves nothing behind: entries, arrays, tables replaced whole, fields', async () => {

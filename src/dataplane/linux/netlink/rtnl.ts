@@ -99,6 +99,8 @@ export interface PeerSpec {
 }
 
 const { ENODEV, ENOENT, ESRCH, EEXIST, EADDRNOTAVAIL } = ERRNO;
+/** The answers to a lookup of a link that does not exist (isNoSuchLink's errnos). */
+const NO_SUCH_LINK = [ENODEV, ENOENT];
 
 export class Rtnl {
   /** Written as the alias of every bridge, veth and vxlan this instance creates (see linux/reconcile.ts). */
@@ -147,13 +149,14 @@ export class Rtnl {
   }
 
   linkByName(name: string): Link | undefined {
-    try {
-      const r = this.sock.request(RTM.GETLINK, 0, Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]), name);
-      return r.length ? parseLink(r[0].body) : undefined;
-    } catch (e) {
-      if (isNoSuchLink(e)) return undefined;
-      throw e;
-    }
+    const r = this.sock.requestUnless(
+      RTM.GETLINK,
+      0,
+      Buffer.concat([ifinfomsg(), encodeAttrs([[IFLA.IFNAME, str(name)]])]),
+      NO_SUCH_LINK,
+      name,
+    );
+    return r?.length ? parseLink(r[0].body) : undefined;
   }
 
   mustLink(name: string): Link {

@@ -51,10 +51,17 @@ export function boundNetlinkSocket(
   return fd;
 }
 
+/**
+ * One receive buffer for every socket of this thread: a datagram is received and parsed (its messages
+ * copied out) within one synchronous stretch, so no two exchanges ever share it at once, and an attach's
+ * pod-side socket no longer zeroes 64 KiB of its own.
+ */
+let sharedRx: Buffer | undefined;
+
 export class NetlinkSocket {
   private fd: number;
   private seq = Math.floor(Math.random() * 1e6);
-  private readonly rx = Buffer.alloc(RECV_SIZE);
+  private readonly rx = (sharedRx ??= Buffer.allocUnsafe(RECV_SIZE));
 
   private constructor(
     fd: number,
@@ -91,6 +98,26 @@ export class NetlinkSocket {
   request(type: number, flags: number, body: Buffer, subject?: string): NlMessage[] {
     return this.exchange(type, flags | NLM_F.REQUEST | NLM_F.ACK, body, subject);
   }
+
+  /**
+   * request(), where a negative acknowledgement with one of `absent` (e.g. ENODEV for a name that is free)
+   * gives undefined instead of an error: a lookup that usually finds nothing (every attach asks whether its
+   * veth name is free) builds no error object and stack.
+   */
+  requestUnless(type: number, flags: number, body: Buffer, absent: readonly number[], subject?: string): NlMessage[] | undefined {
+    this.absent = absent;
+    try {
+      const out = this.exchange(type, flags | NLM_F.REQUEST | NLM_F.ACK, body, subject);
+      return this.absentHit ? undefined : out;
+    } finally {
+      this.absent = undefined;
+      this.absentHit = false;
+    }
+  }
+
+  /** requestUnless's errnos while it runs, and whether the answer was one of them. */
+  private absent?: readonly number[];
+  private absentHit = false;
 
   /**
    * Several requests in one sendmsg, each acknowledged: rtnetlink handles every message of the datagram
@@ -183,7 +210,8 @@ export class NetlinkSocket {
       if (mseq !== seq) continue; // a late answer to an earlier request
       if (mtype === NLMSG.ERROR) {
         const err = -mbody.readInt32LE(0);
-        if (err !== 0) throw new OsError(op, err, subject);
+        if (err !== 0 && this.absent?.includes(err)) this.absentHit = true;
+        else if (err !== 0) throw new OsError(op, err, subject);
         return true;
       }
       if (mtype === NLMSG.DONE) return true;
