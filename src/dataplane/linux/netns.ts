@@ -43,14 +43,25 @@ export function withNetnsFd<T>(nsFd: number, label: string, fn: () => T): T {
   return inNetns(homeNetns(), nsFd, label, fn);
 }
 
-function inNetns<T>(self: number, target: number, label: string, fn: () => T): T {
-  const c = libc();
-  if (c.setns(target, CLONE_NEWNET) !== 0) throw new OsError('setns', c.errno(), label);
+/** Switches nested inside another (fn of one calling withNetns again) on this thread now. */
+let depth = 0;
+
+function inNetns<T>(own: number, target: number, label: string, fn: () => T): T {
+  // A nested switch returns to the namespace the outer one entered, not to the thread's own.
+  const back = depth === 0 ? own : fs.openSync('/proc/thread-self/ns/net', 'r');
   try {
-    return fn();
+    const c = libc();
+    if (c.setns(target, CLONE_NEWNET) !== 0) throw new OsError('setns', c.errno(), label);
+    depth++;
+    try {
+      return fn();
+    } finally {
+      depth--;
+      // Failing to return would leave the JS thread in the wrong namespace: nothing sensible can go on.
+      if (c.setns(back, CLONE_NEWNET) !== 0) throw new OsError('setns back to the original namespace', c.errno());
+    }
   } finally {
-    // Failing to return would leave the JS thread in the wrong namespace: nothing sensible can go on.
-    if (c.setns(self, CLONE_NEWNET) !== 0) throw new OsError('setns back to the original namespace', c.errno());
+    if (back !== own) fs.closeSync(back);
   }
 }
 
