@@ -8,7 +8,7 @@
  * only the changed entries are serialized afterwards (for the journal record) and re-parsed (so the kept
  * state never shares an object with the caller, and holds exactly what a reader of the file gets).
  */
-import { parseHnsJson, stringifyHnsJson } from '../../hns/json';
+import { cloneJson, parseHnsJson, stringifyHnsJson } from '../../net/json';
 import type { LinuxState } from './state';
 
 /** One change of a commit, in the order a reader replays them (state-journal.ts writes them as a record). */
@@ -281,7 +281,8 @@ export function untracked<T>(v: T): T {
  */
 export function detach<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
-  if (rawOf(v) !== undefined) return parseHnsJson<T>(stringifyHnsJson(v));
+  // A proxy: a copy of what it stands for (read directly, not through its traps).
+  if (rawOf(v) !== undefined) return cloneJson(unwrap(v));
   if (Array.isArray(v)) {
     let copy: unknown[] | undefined;
     v.forEach((x, i) => {

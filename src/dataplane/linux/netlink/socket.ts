@@ -105,19 +105,8 @@ export class NetlinkSocket {
    * veth name is free) builds no error object and stack.
    */
   requestUnless(type: number, flags: number, body: Buffer, absent: readonly number[], subject?: string): NlMessage[] | undefined {
-    this.absent = absent;
-    try {
-      const out = this.exchange(type, flags | NLM_F.REQUEST | NLM_F.ACK, body, subject);
-      return this.absentHit ? undefined : out;
-    } finally {
-      this.absent = undefined;
-      this.absentHit = false;
-    }
+    return this.exchange(type, flags | NLM_F.REQUEST | NLM_F.ACK, body, subject, absent);
   }
-
-  /** requestUnless's errnos while it runs, and whether the answer was one of them. */
-  private absent?: readonly number[];
-  private absentHit = false;
 
   /**
    * Several requests in one sendmsg, each acknowledged: rtnetlink handles every message of the datagram
@@ -152,7 +141,7 @@ export class NetlinkSocket {
 
   /** Each acknowledgement comes as a datagram of its own (netlink_ack unicasts one per message), in order. */
   private parseAcks(n: number, seq: number, op: string, subject: string | undefined, out: NlMessage[]): boolean {
-    return this.parse(this.rx, n, seq, NLM_F.ACK, op, subject, out);
+    return this.parse(this.rx, n, seq, NLM_F.ACK, op, subject, out) === true;
   }
 
   dump(type: number, body: Buffer, subject?: string): NlMessage[] {
@@ -181,7 +170,16 @@ export class NetlinkSocket {
     }
   }
 
-  private exchange(type: number, flags: number, body: Buffer, subject?: string): NlMessage[] {
+  /** One request and its answers; undefined when it was refused with one of `absent`. */
+  private exchange(type: number, flags: number, body: Buffer, subject?: string): NlMessage[];
+  private exchange(
+    type: number,
+    flags: number,
+    body: Buffer,
+    subject: string | undefined,
+    absent: readonly number[],
+  ): NlMessage[] | undefined;
+  private exchange(type: number, flags: number, body: Buffer, subject?: string, absent?: readonly number[]): NlMessage[] | undefined {
     if (this.fd < 0) throw new Error('netlink socket is closed');
     const c = libc();
     const seq = ++this.seq;
@@ -192,12 +190,26 @@ export class NetlinkSocket {
     for (;;) {
       const n = c.recv(this.fd, this.rx, RECV_SIZE, 0);
       if (n < 0) throw new OsError(`${op} (recv)`, c.errno(), subject);
-      if (this.parse(this.rx, n, seq, flags, op, subject, out)) return out;
+      const done = this.parse(this.rx, n, seq, flags, op, subject, out, absent);
+      if (done === 'absent') return undefined;
+      if (done) return out;
     }
   }
 
-  /** Adds the answers to `seq` in rx[0..n) to out; true when the exchange is complete (throws on a negative ack). */
-  private parse(rx: Buffer, n: number, seq: number, flags: number, op: string, subject: string | undefined, out: NlMessage[]): boolean {
+  /**
+   * Adds the answers to `seq` in rx[0..n) to out; true when the exchange is complete, 'absent' when it was
+   * refused with one of `absent` (throws on any other negative ack).
+   */
+  private parse(
+    rx: Buffer,
+    n: number,
+    seq: number,
+    flags: number,
+    op: string,
+    subject: string | undefined,
+    out: NlMessage[],
+    absent?: readonly number[],
+  ): boolean | 'absent' {
     let off = 0;
     while (off + 16 <= n) {
       const len = rx.readUInt32LE(off);
@@ -210,9 +222,9 @@ export class NetlinkSocket {
       if (mseq !== seq) continue; // a late answer to an earlier request
       if (mtype === NLMSG.ERROR) {
         const err = -mbody.readInt32LE(0);
-        if (err !== 0 && this.absent?.includes(err)) this.absentHit = true;
-        else if (err !== 0) throw new OsError(op, err, subject);
-        return true;
+        if (err === 0) return true;
+        if (absent?.includes(err)) return 'absent';
+        throw new OsError(op, err, subject);
       }
       if (mtype === NLMSG.DONE) return true;
       out.push({ type: mtype, flags: mflags, seq: mseq, body: mbody });
